@@ -1,0 +1,74 @@
+"""Who is asking: bearer token, X-API-Key, or the forum's session cookie (with CSRF on writes)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.accounts import service as accounts_service
+from app.accounts.models import User
+from app.core import security
+from app.core.config import Settings
+from app.core.db import SessionDep
+from app.core.errors import Forbidden, NotAuthenticated
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def session_user(request: Request, session) -> User | None:
+    """The user signed in through the forum's session cookie, if any."""
+    uid = request.session.get("uid") if "session" in request.scope else None
+    if not isinstance(uid, int):
+        return None
+    user = accounts_service.get(session, uid)
+    if user is None or not user.is_active or request.session.get("tv") != user.token_version:
+        return None
+    return user
+
+
+def api_user(request: Request, session: SessionDep, settings: SettingsDep) -> User | None:
+    """The API caller, or None for anonymous. Wrong credentials are a 401, never silently anonymous."""
+    auth = request.headers.get("authorization")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise NotAuthenticated("Use 'Authorization: Bearer <token>' with a token from /api/v1/auth/token.")
+        found = security.read_token(settings.secret, token.strip(), settings.token_max_age)
+        user = accounts_service.get(session, found[0]) if found else None
+        if user is None or not user.is_active or user.token_version != found[1]:
+            raise NotAuthenticated("The token is invalid or expired; get a new one from /api/v1/auth/token.")
+        return user
+    key = request.headers.get("x-api-key")
+    if key:
+        user = accounts_service.user_for_api_key(session, key.strip())
+        if user is None:
+            raise NotAuthenticated("The API key is unknown or revoked.")
+        return user
+    user = session_user(request, session)
+    if user is not None and request.method not in SAFE_METHODS:
+        # Cookie-authenticated writes from scripts must prove they come from our pages.
+        if not security.same_token(request.headers.get("x-csrf-token"), request.session.get("csrf")):
+            raise Forbidden("Missing or wrong X-CSRF-Token header for a cookie-authenticated request.")
+    return user
+
+
+def require_api_user(user: Annotated[User | None, Depends(api_user)]) -> User:
+    if user is None:
+        raise NotAuthenticated()
+    return user
+
+
+OptionalUser = Annotated[User | None, Depends(api_user)]
+CurrentUser = Annotated[User, Depends(require_api_user)]
+
+
+def client_key(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

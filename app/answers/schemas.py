@@ -1,0 +1,3 @@
+from app.questions.schemas import AnswerCreate, AnswerUpdate
+
+__all__ = ["AnswerCreate", "AnswerUpdate"]

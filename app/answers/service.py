@@ -1,0 +1,118 @@
+"""Answers: post, edit (with revisions), delete (soft), accept and un-accept."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from app.accounts import permissions
+from app.accounts.models import User
+from app.answers.models import Answer
+from app.answers.schemas import AnswerCreate, AnswerUpdate
+from app.core.db import utcnow
+from app.core.errors import Conflict, Forbidden, NotFound, field_error
+from app.core.markdown import render_markdown
+from app.questions import service as questions_service
+from app.questions.models import Question, QuestionStatus
+
+
+def get_visible(session: Session, answer_id: int, *, for_update: bool = False) -> Answer:
+    stmt = select(Answer).where(Answer.id == answer_id, Answer.deleted_at.is_(None))
+    if for_update:
+        stmt = stmt.with_for_update()
+    answer = session.exec(stmt).first()
+    if answer is None:
+        raise NotFound(f"Answer {answer_id} does not exist or was deleted.")
+    # An answer on a deleted question is gone too.
+    questions_service.get_visible(session, answer.question_id)
+    return answer
+
+
+def for_question(session: Session, question_id: int) -> list[Answer]:
+    return list(session.exec(
+        select(Answer).where(Answer.question_id == question_id, Answer.deleted_at.is_(None))
+    ).all())
+
+
+def post(session: Session, *, actor: User | None, question_id: int, data: AnswerCreate) -> Answer:
+    actor = permissions.require_user(actor)
+    question = questions_service.get_visible(session, question_id)
+    if question.status != QuestionStatus.open:
+        where = " as a duplicate; answer the original question instead" if question.status == "duplicate" else ""
+        raise Conflict(f"This question is closed{where}.")
+    now = utcnow()
+    answer = Answer(question_id=question.id, author_id=actor.id, body=data.body,
+                    body_html=render_markdown(data.body), created_at=now)
+    session.add(answer)
+    session.flush()
+    # Atomic increment: concurrent answers must not lose a count.
+    session.exec(update(Question).where(Question.id == question.id)
+                 .values(answer_count=Question.answer_count + 1, last_activity_at=now))
+    questions_service.add_revision(session, post_type="answer", post_id=answer.id, author=actor,
+                                   body=answer.body, created_at=now)
+    session.refresh(question)
+    return answer
+
+
+def edit(session: Session, *, actor: User | None, answer_id: int, data: AnswerUpdate) -> Answer:
+    actor = permissions.require_user(actor)
+    answer = get_visible(session, answer_id, for_update=True)
+    if not permissions.can_edit_post(actor, answer.author_id):
+        raise Forbidden("Only the author or a moderator can edit this answer.")
+    if data.body == answer.body:
+        return answer
+    now = utcnow()
+    answer.body, answer.body_html, answer.updated_at = data.body, render_markdown(data.body), now
+    questions_service.add_revision(session, post_type="answer", post_id=answer.id, author=actor,
+                                   body=answer.body, comment=data.comment, created_at=now)
+    question = session.get(Question, answer.question_id)
+    questions_service.touch(session, question, now)
+    session.flush()
+    return answer
+
+
+def delete_answer(session: Session, *, actor: User | None, answer_id: int) -> Answer:
+    actor = permissions.require_user(actor)
+    answer = get_visible(session, answer_id, for_update=True)
+    if not permissions.can_delete_post(actor, answer.author_id):
+        raise Forbidden("Only the author or a moderator can delete this answer.")
+    answer.deleted_at, answer.deleted_by_id = utcnow(), actor.id
+    values: dict = {"answer_count": Question.answer_count - 1}
+    question = session.get(Question, answer.question_id)
+    if question.accepted_answer_id == answer.id:
+        values["accepted_answer_id"] = None
+    session.exec(update(Question).where(Question.id == answer.question_id).values(**values))
+    session.flush()
+    session.refresh(question)
+    return answer
+
+
+def accept(session: Session, *, actor: User | None, question_id: int, answer_id: int) -> Question:
+    actor = permissions.require_user(actor)
+    question = questions_service.get_visible(session, question_id, for_update=True)
+    _require_accept(actor, question)
+    answer = session.exec(select(Answer).where(Answer.id == answer_id, Answer.deleted_at.is_(None))).first()
+    if answer is None or answer.question_id != question.id:
+        raise field_error("answer_id", f"Answer {answer_id} is not an answer to this question.")
+    if question.accepted_answer_id != answer.id:
+        question.accepted_answer_id = answer.id
+        questions_service.touch(session, question)
+        session.flush()
+    return question
+
+
+def unaccept(session: Session, *, actor: User | None, question_id: int) -> Question:
+    actor = permissions.require_user(actor)
+    question = questions_service.get_visible(session, question_id, for_update=True)
+    _require_accept(actor, question)
+    if question.accepted_answer_id is not None:
+        question.accepted_answer_id = None
+        questions_service.touch(session, question)
+        session.flush()
+    return question
+
+
+def _require_accept(actor: User, question: Question) -> None:
+    if not permissions.can_accept(actor, question.author_id, utcnow() - question.created_at):
+        raise Forbidden("Only the person who asked can accept an answer "
+                        f"(staff may, once a question is {permissions.STAFF_ACCEPT_AFTER.days} days old).")

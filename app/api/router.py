@@ -1,0 +1,288 @@
+"""JSON API v1 (CONTRACT.md). Thin routes: parse, authorise, call one service, shape the answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi.security import OAuth2PasswordBearer
+
+from app.accounts import service as accounts_service
+from app.accounts.deps import CurrentUser, OptionalUser, SettingsDep, client_key
+from app.accounts.schemas import UserCreate
+from app.answers import service as answers_service
+from app.api.deps import rate_limit
+from app.api.schemas import (
+    AnswerOut,
+    CommentOut,
+    MeOut,
+    Problem,
+    ProductList,
+    ProductOut,
+    QuestionList,
+    QuestionOut,
+    QuestionSummaryOut,
+    RevisionList,
+    RevisionOut,
+    TagList,
+    TagOut,
+    TokenOut,
+    UserOut,
+    VoteOut,
+)
+from app.comments import service as comments_service
+from app.core import security
+from app.core.db import SessionDep
+from app.core.errors import NotAuthenticated, NotFound
+from app.products import service as products_service
+from app.products.schemas import ProductCreate, ProductUpdate
+from app.questions import service as questions_service
+from app.questions import views
+from app.questions.schemas import (
+    AcceptIn,
+    AnswerCreate,
+    AnswerUpdate,
+    CommentCreate,
+    QuestionCreate,
+    QuestionUpdate,
+    VoteIn,
+)
+from app.votes import service as votes_service
+
+# Documents the bearer scheme in OpenAPI; authentication itself is app.accounts.deps.api_user.
+_oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+_errors = {code: {"model": Problem, "content": {"application/problem+json": {}}}
+           for code in (400, 401, 403, 404, 409, 413, 422, 429)}
+router = APIRouter(responses=_errors, dependencies=[Depends(_oauth2)])
+
+QuestionId = Annotated[int, "question id"]
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+@router.post("/auth/register", status_code=201, response_model=UserOut, tags=["accounts"])
+def register(data: UserCreate, request: Request, session: SessionDep) -> UserOut:
+    request.app.state.limiter.hit("sign-up", client_key(request))
+    return UserOut.of(accounts_service.register(session, data))
+
+
+@router.post("/auth/token", response_model=TokenOut, tags=["accounts"])
+def token(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    username: Annotated[str, Form(max_length=254)],
+    password: Annotated[str, Form(max_length=128)],
+) -> TokenOut:
+    """OAuth2 password flow: form fields `username` (or email) and `password`."""
+    request.app.state.limiter.hit("sign-in", f"{client_key(request)}:{username.lower()}")
+    user = accounts_service.authenticate(session, username, password)
+    if user is None:
+        raise NotAuthenticated("Wrong username or password.")
+    return TokenOut(access_token=security.issue_token(settings.secret, user.id, user.token_version),
+                    expires_in=settings.token_max_age)
+
+
+@router.get("/me", response_model=MeOut, tags=["accounts"])
+def me(user: CurrentUser) -> MeOut:
+    return MeOut(**UserOut.of(user).model_dump(), email=user.email)
+
+
+@router.get("/users/{username}", response_model=UserOut, tags=["accounts"])
+def get_user(username: str, session: SessionDep) -> UserOut:
+    return UserOut.of(accounts_service.get_by_username(session, username))
+
+
+# --- products and tags ------------------------------------------------------------------------
+
+def _product_out(product, count: int) -> ProductOut:
+    return ProductOut(slug=product.slug, name=product.name, description=product.description,
+                      question_count=count, url=f"/products/{product.slug}")
+
+
+@router.get("/products", response_model=ProductList, tags=["products"])
+def list_products(session: SessionDep) -> ProductList:
+    products = products_service.list_products(session)
+    counts = products_service.question_counts(session)
+    return ProductList(items=[_product_out(p, counts.get(p.id, 0)) for p in products])
+
+
+@router.get("/products/{slug}", response_model=ProductOut, tags=["products"])
+def get_product(slug: str, session: SessionDep) -> ProductOut:
+    product = products_service.get(session, slug)
+    return _product_out(product, products_service.question_counts(session, [product.id]).get(product.id, 0))
+
+
+@router.post("/products", status_code=201, response_model=ProductOut, tags=["products"],
+             dependencies=[rate_limit("write")])
+def create_product(data: ProductCreate, session: SessionDep, user: CurrentUser) -> ProductOut:
+    return _product_out(products_service.create(session, actor=user, data=data), 0)
+
+
+@router.patch("/products/{slug}", response_model=ProductOut, tags=["products"], dependencies=[rate_limit("write")])
+def update_product(slug: str, data: ProductUpdate, session: SessionDep, user: CurrentUser) -> ProductOut:
+    product = products_service.update(session, actor=user, slug=slug, data=data)
+    return _product_out(product, products_service.question_counts(session, [product.id]).get(product.id, 0))
+
+
+@router.get("/tags", response_model=TagList, tags=["questions"])
+def list_tags(session: SessionDep, limit: Annotated[int, Query(ge=1, le=100)] = 50) -> TagList:
+    return TagList(items=[TagOut(name=n, question_count=c) for n, c in questions_service.popular_tags(session, limit)])
+
+
+# --- questions --------------------------------------------------------------------------------
+
+@router.get("/questions", response_model=QuestionList, tags=["questions"])
+def list_questions(
+    session: SessionDep,
+    sort: Literal["newest", "active", "votes", "unanswered"] = "newest",
+    product: Annotated[str | None, Query(max_length=60)] = None,
+    tag: Annotated[str | None, Query(max_length=35)] = None,
+    solved: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> QuestionList:
+    page = questions_service.list_questions(session, sort=sort, product=product, tag=tag, solved=solved,
+                                            limit=limit, cursor=cursor)
+    return QuestionList(items=[QuestionSummaryOut.of(v) for v in views.summaries(session, page.items)],
+                        next_cursor=page.next_cursor)
+
+
+def _question_out(session, question_id: int, user, sort: str = "best") -> QuestionOut:
+    return QuestionOut.of(views.question_detail(session, question_id, user, sort))
+
+
+@router.post("/questions", status_code=201, response_model=QuestionOut, tags=["questions"],
+             dependencies=[rate_limit("question")])
+def ask(data: QuestionCreate, session: SessionDep, user: CurrentUser, response: Response) -> QuestionOut:
+    question = questions_service.ask(session, actor=user, data=data)
+    response.headers["Location"] = f"/api/v1/questions/{question.id}"
+    return _question_out(session, question.id, user)
+
+
+@router.get("/questions/{question_id}", response_model=QuestionOut, tags=["questions"])
+def get_question(question_id: int, session: SessionDep, user: OptionalUser,
+                 sort: Literal["best", "newest", "oldest"] = "best") -> QuestionOut:
+    """The question with its answers in the platform's ranked order (best first), or by date."""
+    return _question_out(session, question_id, user, sort)
+
+
+@router.patch("/questions/{question_id}", response_model=QuestionOut, tags=["questions"],
+              dependencies=[rate_limit("write")])
+def edit_question(question_id: int, data: QuestionUpdate, session: SessionDep, user: CurrentUser) -> QuestionOut:
+    questions_service.edit(session, actor=user, question_id=question_id, data=data)
+    return _question_out(session, question_id, user)
+
+
+@router.delete("/questions/{question_id}", status_code=204, tags=["questions"], dependencies=[rate_limit("write")])
+def delete_question(question_id: int, session: SessionDep, user: CurrentUser) -> Response:
+    questions_service.delete_question(session, actor=user, question_id=question_id)
+    return Response(status_code=204)
+
+
+@router.get("/questions/{question_id}/revisions", response_model=RevisionList, tags=["questions"])
+def question_revisions(question_id: int, session: SessionDep) -> RevisionList:
+    questions_service.get_visible(session, question_id)
+    return _revisions(session, "question", question_id)
+
+
+def _revisions(session, post_type: str, post_id: int) -> RevisionList:
+    return RevisionList(items=[
+        RevisionOut(number=r.revision.number, author=UserOut.of(views.UserView.of(r.author)),
+                    created_at=r.revision.created_at, title=r.revision.title, body=r.revision.body,
+                    tags=r.revision.tags.split() if r.revision.tags is not None else None, comment=r.revision.comment)
+        for r in questions_service.revisions(session, post_type, post_id)
+    ])
+
+
+@router.post("/questions/{question_id}/vote", response_model=VoteOut, tags=["votes"], dependencies=[rate_limit("vote")])
+def vote_question(question_id: int, data: VoteIn, session: SessionDep, user: CurrentUser) -> VoteOut:
+    score, mine = votes_service.cast(session, actor=user, post_type="question", post_id=question_id, value=data.value)
+    return VoteOut(score=score, my_vote=mine)
+
+
+@router.post("/questions/{question_id}/accept", response_model=QuestionOut, tags=["answers"],
+             dependencies=[rate_limit("write")])
+def accept(question_id: int, data: AcceptIn, session: SessionDep, user: CurrentUser) -> QuestionOut:
+    answers_service.accept(session, actor=user, question_id=question_id, answer_id=data.answer_id)
+    return _question_out(session, question_id, user)
+
+
+@router.delete("/questions/{question_id}/accept", response_model=QuestionOut, tags=["answers"],
+               dependencies=[rate_limit("write")])
+def unaccept(question_id: int, session: SessionDep, user: CurrentUser) -> QuestionOut:
+    answers_service.unaccept(session, actor=user, question_id=question_id)
+    return _question_out(session, question_id, user)
+
+
+@router.post("/questions/{question_id}/comments", status_code=201, response_model=CommentOut, tags=["comments"],
+             dependencies=[rate_limit("write")])
+def comment_question(question_id: int, data: CommentCreate, session: SessionDep, user: CurrentUser) -> CommentOut:
+    return _comment_out(comments_service.add(session, actor=user, post_type="question", post_id=question_id, data=data), user)
+
+
+# --- answers ----------------------------------------------------------------------------------
+
+def _answer_out(session, answer_id: int, user) -> AnswerOut:
+    answer = answers_service.get_visible(session, answer_id)
+    detail = views.question_detail(session, answer.question_id, user)
+    for a in detail.answers:
+        if a.id == answer_id:
+            return AnswerOut.of(a)
+    raise NotFound(f"Answer {answer_id} does not exist or was deleted.")
+
+
+@router.post("/questions/{question_id}/answers", status_code=201, response_model=AnswerOut, tags=["answers"],
+             dependencies=[rate_limit("write")])
+def post_answer(question_id: int, data: AnswerCreate, session: SessionDep, user: CurrentUser,
+                response: Response) -> AnswerOut:
+    answer = answers_service.post(session, actor=user, question_id=question_id, data=data)
+    response.headers["Location"] = f"/api/v1/answers/{answer.id}"
+    return _answer_out(session, answer.id, user)
+
+
+@router.get("/answers/{answer_id}", response_model=AnswerOut, tags=["answers"])
+def get_answer(answer_id: int, session: SessionDep, user: OptionalUser) -> AnswerOut:
+    return _answer_out(session, answer_id, user)
+
+
+@router.patch("/answers/{answer_id}", response_model=AnswerOut, tags=["answers"], dependencies=[rate_limit("write")])
+def edit_answer(answer_id: int, data: AnswerUpdate, session: SessionDep, user: CurrentUser) -> AnswerOut:
+    answers_service.edit(session, actor=user, answer_id=answer_id, data=data)
+    return _answer_out(session, answer_id, user)
+
+
+@router.delete("/answers/{answer_id}", status_code=204, tags=["answers"], dependencies=[rate_limit("write")])
+def delete_answer(answer_id: int, session: SessionDep, user: CurrentUser) -> Response:
+    answers_service.delete_answer(session, actor=user, answer_id=answer_id)
+    return Response(status_code=204)
+
+
+@router.get("/answers/{answer_id}/revisions", response_model=RevisionList, tags=["answers"])
+def answer_revisions(answer_id: int, session: SessionDep) -> RevisionList:
+    answers_service.get_visible(session, answer_id)
+    return _revisions(session, "answer", answer_id)
+
+
+@router.post("/answers/{answer_id}/vote", response_model=VoteOut, tags=["votes"], dependencies=[rate_limit("vote")])
+def vote_answer(answer_id: int, data: VoteIn, session: SessionDep, user: CurrentUser) -> VoteOut:
+    score, mine = votes_service.cast(session, actor=user, post_type="answer", post_id=answer_id, value=data.value)
+    return VoteOut(score=score, my_vote=mine)
+
+
+@router.post("/answers/{answer_id}/comments", status_code=201, response_model=CommentOut, tags=["comments"],
+             dependencies=[rate_limit("write")])
+def comment_answer(answer_id: int, data: CommentCreate, session: SessionDep, user: CurrentUser) -> CommentOut:
+    return _comment_out(comments_service.add(session, actor=user, post_type="answer", post_id=answer_id, data=data), user)
+
+
+@router.delete("/comments/{comment_id}", status_code=204, tags=["comments"], dependencies=[rate_limit("write")])
+def delete_comment(comment_id: int, session: SessionDep, user: CurrentUser) -> Response:
+    comments_service.delete_comment(session, actor=user, comment_id=comment_id)
+    return Response(status_code=204)
+
+
+def _comment_out(comment, user) -> CommentOut:
+    return CommentOut(id=comment.id, body=comment.body, body_html=comment.body_html,
+                      author=UserOut.of(user), created_at=comment.created_at)

@@ -1,0 +1,191 @@
+"""The `groundswell` command line (CONTRACT.md). User mistakes end with one line on stderr and exit 1."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+import time
+
+EXIT_ERROR = 1
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one line, exit status 1."""
+
+
+def _settings():
+    from app.core.config import SettingsError, get_settings
+
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _engine(settings):
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.core.db import make_engine
+
+    try:
+        engine = make_engine(settings.database_url)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except (SQLAlchemyError, ValueError, ImportError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise CliError(f"cannot reach the database {_safe_url(settings.database_url)}: {reason}") from None
+    return engine
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL is shown as given
+        return url
+
+
+def cmd_migrate(args) -> None:
+    from app.core import migrate
+
+    settings = _settings()
+    engine = _engine(settings)
+    migrate.upgrade(settings.database_url)
+    engine.dispose()
+    print("database is up to date", file=sys.stderr)
+
+
+def _ensure_migrated(settings, engine) -> None:
+    from app.core import migrate
+
+    if migrate.pending(engine):
+        if settings.database_url.startswith("sqlite"):
+            print("applying database migrations…", file=sys.stderr)
+            migrate.upgrade(settings.database_url)
+        else:
+            raise CliError("the database schema is behind this version: run `groundswell migrate` first")
+
+
+def cmd_serve(args) -> None:
+    import uvicorn
+
+    from app.main import create_app
+
+    settings = _settings()
+    engine = _engine(settings)
+    _ensure_migrated(settings, engine)
+    app = create_app(settings, engine)
+    print(f"Groundswell is serving on http://{args.host}:{args.port}/ (Ctrl+C stops it)", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=True)
+
+
+def cmd_create_user(args) -> None:
+    from pydantic import ValidationError
+    from sqlmodel import Session
+
+    from app.accounts import service as accounts_service
+    from app.accounts.models import Role
+    from app.accounts.schemas import UserCreate
+    from app.core.db import writer
+    from app.core.errors import DomainError
+
+    settings = _settings()
+    engine = _engine(settings)
+    _ensure_migrated(settings, engine)
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        if not sys.stdin.isatty():
+            raise CliError("no terminal to prompt for a password: pass --password-stdin and pipe it in")
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != password:
+            raise CliError("the two passwords differ")
+    try:
+        data = UserCreate(username=args.name, email=args.email, password=password)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise CliError(f"{first['loc'][0]}: {first['msg']}") from None
+    try:
+        with Session(writer(engine)) as session, session.begin():
+            user = accounts_service.register(session, data, role=Role(args.role))
+            print(f"created {user.role} {user.username} (id {user.id})")
+    except DomainError as exc:
+        raise CliError(exc.detail) from None
+
+
+def cmd_demo(args) -> None:
+    from app.demo import loader
+
+    settings = _settings()
+    started = time.monotonic()
+    engine = _engine(settings)
+    _ensure_migrated(settings, engine)
+    summary = loader.load(engine, progress=lambda msg: print(msg, file=sys.stderr))
+    print(f"demo community ready in {time.monotonic() - started:.1f}s: {summary}", file=sys.stderr)
+    print(f"sign in as any demo user with the password '{loader.DEMO_PASSWORD}' (e.g. maya, raj_builds, "
+          f"lena_kestrel for staff)", file=sys.stderr)
+    cmd_serve(args)
+
+
+def _not_yet(name: str):
+    def run(args) -> None:
+        raise CliError(f"`groundswell {name}` is not available in this version yet")
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="groundswell", description="Groundswell: crowdsourced customer tech support.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def server_args(p):
+        p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+        p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+
+    p = sub.add_parser("serve", help="serve the forum and the API (applies migrations first on SQLite)")
+    server_args(p)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("create-user", help="create an account, e.g. for staff and admins")
+    p.add_argument("name", help="username: 3-30 letters, digits, _ or -")
+    p.add_argument("--email", required=True)
+    p.add_argument("--role", choices=["customer", "staff", "moderator", "admin"], default="customer")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    p.set_defaults(func=cmd_create_user)
+
+    p = sub.add_parser("demo", help="migrate, load the demo community (idempotent) and serve on 127.0.0.1:8000")
+    server_args(p)
+    p.set_defaults(func=cmd_demo)
+
+    for name, text in (("worker", "run background work (search indexing, notifications, escalation timers)"),
+                       ("reindex", "rebuild the search index from the database"),
+                       ("import-stackexchange", "import a Stack Exchange data-dump folder")):
+        p = sub.add_parser(name, help=text + " (coming in a later version)")
+        if name == "import-stackexchange":
+            p.add_argument("dir")
+        p.set_defaults(func=_not_yet(name))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except CliError as exc:
+        print(f"groundswell: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Comments on questions and answers: short, plain Markdown, deletable by author and moderators."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from app.accounts import permissions
+from app.accounts.models import User
+from app.comments.models import Comment
+from app.core.db import utcnow
+from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.markdown import render_markdown
+from app.questions.models import Question
+from app.questions.schemas import CommentCreate
+
+
+def target_question(session: Session, post_type: str, post_id: int) -> Question:
+    """The (visible) question a post belongs to; 404 when the post or its question is gone."""
+    from app.answers import service as answers_service
+    from app.questions import service as questions_service
+
+    if post_type == "question":
+        return questions_service.get_visible(session, post_id)
+    if post_type == "answer":
+        answer = answers_service.get_visible(session, post_id)
+        return session.get(Question, answer.question_id)
+    raise NotFound(f"Unknown kind of post {post_type!r}.")
+
+
+def add(session: Session, *, actor: User | None, post_type: str, post_id: int, data: CommentCreate) -> Comment:
+    actor = permissions.require_user(actor)
+    if not permissions.can_comment(actor):
+        raise Forbidden("You cannot comment yet.")
+    question = target_question(session, post_type, post_id)
+    if question.deleted_at is not None:
+        raise Conflict("This question was deleted.")
+    now = utcnow()
+    comment = Comment(post_type=post_type, post_id=post_id, author_id=actor.id, body=data.body,
+                      body_html=render_markdown(data.body), created_at=now)
+    session.add(comment)
+    question.last_activity_at = now
+    session.flush()
+    return comment
+
+
+def delete_comment(session: Session, *, actor: User | None, comment_id: int) -> Comment:
+    actor = permissions.require_user(actor)
+    comment = session.exec(select(Comment).where(Comment.id == comment_id, Comment.deleted_at.is_(None))).first()
+    if comment is None:
+        raise NotFound(f"Comment {comment_id} does not exist or was deleted.")
+    if not permissions.can_delete_post(actor, comment.author_id):
+        raise Forbidden("Only the author or a moderator can delete this comment.")
+    comment.deleted_at, comment.deleted_by_id = utcnow(), actor.id
+    session.flush()
+    return comment
+
+
+def for_posts(session: Session, keys: list[tuple[str, int]]) -> dict[tuple[str, int], list[Comment]]:
+    if not keys:
+        return {}
+    from sqlalchemy import tuple_
+
+    rows = session.exec(
+        select(Comment)
+        .where(tuple_(Comment.post_type, Comment.post_id).in_(keys), Comment.deleted_at.is_(None))
+        .order_by(Comment.created_at, Comment.id)
+    ).all()
+    out: dict[tuple[str, int], list[Comment]] = {}
+    for c in rows:
+        out.setdefault((c.post_type, c.post_id), []).append(c)
+    return out

@@ -1,0 +1,62 @@
+"""Markdown to safe HTML: markdown-it-py (CommonMark) renders, nh3 (ammonia) sanitises."""
+
+from __future__ import annotations
+
+import re
+
+import nh3
+from markdown_it import MarkdownIt
+
+_md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(
+    ["table", "strikethrough"]
+)
+
+_ALLOWED_TAGS = {
+    "p", "br", "hr", "strong", "em", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li",
+    "a", "img", "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td",
+    "kbd", "sup", "sub",
+}
+_ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title"},
+    "code": {"class"},
+    "th": {"style"},
+    "td": {"style"},
+    "ol": {"start"},
+}
+_CODE_CLASS = re.compile(r"^language-[\w+#.-]{1,30}$")
+
+
+def _attribute_filter(tag: str, attr: str, value: str) -> str | None:
+    if attr == "class":
+        return value if tag == "code" and _CODE_CLASS.match(value) else None
+    if attr == "style":
+        return value if value in ("text-align:left", "text-align:right", "text-align:center") else None
+    return value
+
+
+def sanitize_html(html: str) -> str:
+    return nh3.clean(
+        html,
+        tags=_ALLOWED_TAGS,
+        attributes=_ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="nofollow ugc noopener noreferrer",
+        attribute_filter=_attribute_filter,
+    )
+
+
+def render_markdown(text: str) -> str:
+    """Render user Markdown; raw HTML in the source is shown as text, links are limited to safe schemes."""
+    return sanitize_html(_md.render(text or ""))
+
+
+def plain_text(markdown_text: str, limit: int = 200) -> str:
+    """A short plain-text excerpt for lists, meta descriptions and JSON-LD."""
+    html = render_markdown(markdown_text)
+    text = nh3.clean(html, tags=set())
+    text = re.sub(r"\s+", " ", text).strip()
+    import html as _html
+
+    text = _html.unescape(text)
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -1,0 +1,89 @@
+"""Every error as RFC 9457 problem+json on the API, as a friendly page on the web."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.core.errors import DomainError
+
+log = logging.getLogger("groundswell")
+PROBLEM = "application/problem#json".replace("#", "+")
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def problem_body(status: int, title: str, detail: str, type_: str = "about:blank", instance: str | None = None,
+                 **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": type_, "title": title, "status": status, "detail": detail}
+    if instance:
+        body["instance"] = instance
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return body
+
+
+def problem_response(request: Request, body: dict[str, Any], headers: dict[str, str] | None = None):
+    status = body["status"]
+    if is_api(request) or "text/html" not in request.headers.get("accept", ""):
+        return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+    templates = request.app.state.templates
+    return templates.TemplateResponse(request, "error.html", {"problem": body}, status_code=status, headers=headers)
+
+
+def _clean_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for e in errors:
+        item = {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        out.append(item)
+    return out
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError):
+        body = problem_body(exc.status, exc.title, exc.detail, exc.type, request.url.path,
+                            errors=exc.errors, retry_after=getattr(exc, "retry_after", None))
+        return problem_response(request, body, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            body = problem_body(400, "Malformed JSON", "The request body is not valid JSON.",
+                                "/problems/malformed-json", request.url.path)
+            return problem_response(request, body)
+        if not is_api(request) and all(e.get("loc", ("",))[0] == "path" for e in errors):
+            body = problem_body(404, "Not found", "There is no such page.", "/problems/not-found", request.url.path)
+            return problem_response(request, body)
+        first = errors[0] if errors else {}
+        where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
+        detail = f"{where}: {first.get('msg', 'invalid')}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
+        body = problem_body(422, "Invalid input", detail, "/problems/invalid-input", request.url.path,
+                            errors=_clean_errors(errors))
+        return problem_response(request, body)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        phrase = HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ else "Error"
+        detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else {
+            404: "There is no such page or resource.",
+            405: "This method is not allowed here.",
+        }.get(exc.status_code, phrase)
+        body = problem_body(exc.status_code, phrase, detail, "about:blank", request.url.path)
+        return problem_response(request, body, getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        body = problem_body(500, "Internal server error",
+                            "Something went wrong on our side; nothing you did. Please try again.",
+                            "about:blank", request.url.path)
+        return problem_response(request, body)

@@ -1,0 +1,87 @@
+"""create_app(): wires settings, database, middleware, routers and error handlers. No logic here."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from starlette.middleware.sessions import SessionMiddleware
+
+from app.core import problems
+from app.core.config import Settings, get_settings
+from app.core.db import import_all_models, make_engine
+from app.core.middleware import BodySizeLimit, SecurityHeaders
+from app.core.paths import static_dir
+from app.core.ratelimit import RateLimiter
+from app.web.templating import make_templates
+
+API_DESCRIPTION = """
+The Groundswell JSON API for product sites and integrations.
+
+* **Auth**: `Authorization: Bearer <token>` from `POST /api/v1/auth/token` (OAuth2 password flow),
+  `X-API-Key` for product sites, or the forum's session cookie plus an `X-CSRF-Token` header.
+* **Errors** are RFC 9457 `application/problem+json` with `type`, `title`, `status`, `detail`
+  (and `errors` for invalid input).
+* **Lists** are `{"items": [...], "next_cursor": "..." | null}`; pass `?cursor=` for the next page and
+  `?limit=` (1-100, default 20). Cursors stay valid while new questions arrive.
+* **Rate limits**: writes answer `429` with `Retry-After` when a limit is reached.
+"""
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    import_all_models()
+    app = FastAPI(
+        title="Groundswell API",
+        version="1.0",
+        description=API_DESCRIPTION,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine or make_engine(settings.database_url)
+    app.state.limiter = RateLimiter(enabled=settings.rate_limits_enabled)
+    app.state.templates = make_templates(strict=settings.env == "test")
+
+    problems.install(app)
+
+    from app.api.router import router as api_router
+    from app.web.routes import router as web_router
+
+    app.include_router(api_router, prefix="/api/v1")
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=str(static_dir())), name="static")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz():
+        from fastapi.responses import JSONResponse
+
+        try:
+            with app.state.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            database = "ok"
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            problems.log.warning("readiness: database unreachable: %s", exc)
+            database = "unreachable"
+        body = {"status": "ok" if database == "ok" else "unavailable", "database": database,
+                "search": {"backend": settings.search_backend, "degraded": False}}
+        return JSONResponse(body, status_code=200 if database == "ok" else 503)
+
+    # Order: the outermost runs first. Size limit before anything reads the body.
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret,
+        session_cookie="gs_session",
+        max_age=settings.session_max_age,
+        same_site="lax",
+        https_only=settings.cookies_secure,
+    )
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,69 @@
+"""The product catalog: staff manage it, everyone reads it."""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from app.accounts import permissions
+from app.accounts.models import User
+from app.core.errors import Conflict, Forbidden, NotFound, field_error
+from app.products.models import Product
+from app.products.schemas import ProductCreate, ProductUpdate
+
+
+def list_products(session: Session) -> list[Product]:
+    return list(session.exec(select(Product).order_by(Product.name)).all())
+
+
+def get(session: Session, slug: str) -> Product:
+    product = session.exec(select(Product).where(Product.slug == slug)).first()
+    if product is None:
+        raise NotFound(f"There is no product {slug!r}.")
+    return product
+
+
+def resolve(session: Session, slug: str | None) -> Product | None:
+    """The product a question is filed under; an unknown slug is the caller's mistake (422)."""
+    if not slug:
+        return None
+    product = session.exec(select(Product).where(Product.slug == slug.strip().lower())).first()
+    if product is None:
+        raise field_error("product", f"There is no product {slug!r}; pick one from the list or leave it empty.")
+    return product
+
+
+def question_counts(session: Session, product_ids: list[int] | None = None) -> dict[int, int]:
+    from app.questions.models import Question
+
+    stmt = (
+        select(Question.product_id, func.count())
+        .where(Question.deleted_at.is_(None), Question.product_id.is_not(None))
+        .group_by(Question.product_id)
+    )
+    if product_ids is not None:
+        stmt = stmt.where(Question.product_id.in_(product_ids))
+    return {pid: n for pid, n in session.exec(stmt).all()}
+
+
+def create(session: Session, *, actor: User | None, data: ProductCreate) -> Product:
+    permissions.require_user(actor)
+    if not permissions.can_manage_products(actor):
+        raise Forbidden("Only staff manage the product catalog.")
+    if session.exec(select(Product.id).where(Product.slug == data.slug)).first() is not None:
+        raise Conflict(f"A product with the slug {data.slug!r} exists already.")
+    product = Product(slug=data.slug, name=data.name, description=data.description)
+    session.add(product)
+    session.flush()
+    return product
+
+
+def update(session: Session, *, actor: User | None, slug: str, data: ProductUpdate) -> Product:
+    permissions.require_user(actor)
+    if not permissions.can_manage_products(actor):
+        raise Forbidden("Only staff manage the product catalog.")
+    product = get(session, slug)
+    for field, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
+        setattr(product, field, value)
+    session.flush()
+    return product

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.core.db import utcnow
+
+
+class QuestionStatus(StrEnum):
+    open = "open"
+    closed = "closed"
+    duplicate = "duplicate"
+
+
+class Question(SQLModel, table=True):
+    __tablename__ = "questions"
+    __table_args__ = (
+        Index("ix_questions_created", "created_at", "id"),
+        Index("ix_questions_activity", "last_activity_at", "id"),
+        Index("ix_questions_score", "score", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=150)
+    slug: str = Field(max_length=160)
+    body: str = Field(sa_type=Text)
+    body_html: str = Field(sa_type=Text)
+    author_id: int = Field(foreign_key="users.id", index=True)
+    product_id: int | None = Field(default=None, foreign_key="products.id", index=True)
+    score: int = Field(default=0)
+    answer_count: int = Field(default=0)
+    # The accepted answer; kept by the answers service (no FK: questions and answers would reference each other).
+    accepted_answer_id: int | None = Field(default=None)
+    status: str = Field(default=QuestionStatus.open.value, max_length=16)
+    duplicate_of_id: int | None = Field(default=None, foreign_key="questions.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime | None = Field(default=None)
+    last_activity_at: datetime = Field(default_factory=utcnow)
+    deleted_at: datetime | None = Field(default=None)
+    deleted_by_id: int | None = Field(default=None, foreign_key="users.id")
+
+    @property
+    def is_solved(self) -> bool:
+        return self.accepted_answer_id is not None
+
+
+class Tag(SQLModel, table=True):
+    __tablename__ = "tags"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=35, unique=True)
+
+
+class QuestionTag(SQLModel, table=True):
+    __tablename__ = "question_tags"
+
+    question_id: int = Field(foreign_key="questions.id", primary_key=True)
+    tag_id: int = Field(foreign_key="tags.id", primary_key=True, index=True)
+    position: int = Field(default=0)
+
+
+class Revision(SQLModel, table=True):
+    """Every version of a question or answer, the first included: who, when, what."""
+
+    __tablename__ = "revisions"
+    __table_args__ = (UniqueConstraint("post_type", "post_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_type: str = Field(max_length=8)  # "question" | "answer"
+    post_id: int
+    number: int
+    title: str | None = Field(default=None, max_length=150)
+    body: str = Field(sa_type=Text)
+    tags: str | None = Field(default=None, max_length=200)
+    product_slug: str | None = Field(default=None, max_length=60)
+    author_id: int = Field(foreign_key="users.id")
+    comment: str = Field(default="", max_length=300)
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,61 @@
+"""Input shapes for questions, answers and comments, with the documented limits."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+TITLE_MIN, TITLE_MAX = 15, 150
+BODY_MIN, BODY_MAX = 20, 30_000
+ANSWER_MIN, ANSWER_MAX = 20, 30_000
+COMMENT_MIN, COMMENT_MAX = 2, 600
+TAGS_MAX, TAG_MAX_LEN = 5, 35
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+
+class QuestionCreate(_Strict):
+    title: str = Field(min_length=TITLE_MIN, max_length=TITLE_MAX)
+    body: str = Field(min_length=BODY_MIN, max_length=BODY_MAX, description="Markdown")
+    tags: list[str] = Field(default_factory=list, max_length=TAGS_MAX * 4)
+    product: str | None = Field(default=None, max_length=60, description="product slug, or null")
+
+    @field_validator("product")
+    @classmethod
+    def _blank_product(cls, v: str | None) -> str | None:
+        return v or None
+
+
+class QuestionUpdate(_Strict):
+    title: str | None = Field(default=None, min_length=TITLE_MIN, max_length=TITLE_MAX)
+    body: str | None = Field(default=None, min_length=BODY_MIN, max_length=BODY_MAX)
+    tags: list[str] | None = Field(default=None, max_length=TAGS_MAX * 4)
+    product: str | None = Field(default=None, max_length=60)
+    comment: str = Field(default="", max_length=300, description="edit summary, shown on the revisions page")
+
+
+class AnswerCreate(_Strict):
+    body: str = Field(min_length=ANSWER_MIN, max_length=ANSWER_MAX, description="Markdown")
+
+
+class AnswerUpdate(_Strict):
+    body: str = Field(min_length=ANSWER_MIN, max_length=ANSWER_MAX)
+    comment: str = Field(default="", max_length=300)
+
+
+class CommentCreate(_Strict):
+    body: str = Field(min_length=COMMENT_MIN, max_length=COMMENT_MAX)
+
+
+class VoteIn(_Strict):
+    value: Literal[-1, 0, 1]
+
+
+class AcceptIn(_Strict):
+    answer_id: int
+
+
+ListSort = Literal["newest", "active", "votes", "unanswered"]

@@ -1,0 +1,300 @@
+"""Questions: ask, edit (with revisions), delete (soft), read, list with keyset pagination."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, delete, exists, or_
+from sqlmodel import Session, col, select
+
+from app.accounts import permissions
+from app.accounts.models import User
+from app.core.db import utcnow
+from app.core.errors import Forbidden, NotFound
+from app.core.markdown import render_markdown
+from app.core.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from app.products import service as products_service
+from app.products.models import Product
+from app.questions.models import Question, QuestionTag, Revision, Tag
+from app.questions.schemas import ListSort, QuestionCreate, QuestionUpdate
+from app.questions.tags import normalise_tags, slugify
+
+
+def get_visible(session: Session, question_id: int, *, for_update: bool = False) -> Question:
+    stmt = select(Question).where(Question.id == question_id, Question.deleted_at.is_(None))
+    if for_update:
+        stmt = stmt.with_for_update()
+    question = session.exec(stmt).first()
+    if question is None:
+        raise NotFound(f"Question {question_id} does not exist or was deleted.")
+    return question
+
+
+def ask(session: Session, *, actor: User | None, data: QuestionCreate) -> Question:
+    actor = permissions.require_user(actor)
+    tags = normalise_tags(data.tags)
+    product = products_service.resolve(session, data.product)
+    now = utcnow()
+    question = Question(
+        title=data.title,
+        slug=slugify(data.title),
+        body=data.body,
+        body_html=render_markdown(data.body),
+        author_id=actor.id,
+        product_id=product.id if product else None,
+        created_at=now,
+        last_activity_at=now,
+    )
+    session.add(question)
+    session.flush()
+    _set_tags(session, question, tags)
+    add_revision(session, post_type="question", post_id=question.id, author=actor, title=question.title,
+                 body=question.body, tags=tags, product_slug=product.slug if product else None, created_at=now)
+    return question
+
+
+def edit(session: Session, *, actor: User | None, question_id: int, data: QuestionUpdate) -> Question:
+    actor = permissions.require_user(actor)
+    question = get_visible(session, question_id, for_update=True)
+    if not permissions.can_edit_post(actor, question.author_id):
+        raise Forbidden("Only the author or a moderator can edit this question.")
+    changes = data.model_dump(exclude_unset=True)
+    changes.pop("comment", None)
+    current_tags = tags_for(session, [question.id]).get(question.id, [])
+    current_product = session.get(Product, question.product_id) if question.product_id else None
+    new_tags = normalise_tags(changes["tags"]) if changes.get("tags") is not None else current_tags
+    new_product = current_product
+    if "product" in changes:
+        new_product = products_service.resolve(session, changes["product"])
+    title = changes.get("title") or question.title
+    body = changes.get("body") or question.body
+    if (title, body, new_tags, new_product and new_product.id) == (
+        question.title, question.body, current_tags, current_product and current_product.id
+    ):
+        return question  # nothing changed: no new revision
+    now = utcnow()
+    question.title, question.slug, question.body = title, slugify(title), body
+    question.body_html = render_markdown(body)
+    question.product_id = new_product.id if new_product else None
+    question.updated_at = question.last_activity_at = now
+    if new_tags != current_tags:
+        _set_tags(session, question, new_tags)
+    add_revision(session, post_type="question", post_id=question.id, author=actor, title=title, body=body,
+                 tags=new_tags, product_slug=new_product.slug if new_product else None,
+                 comment=data.comment, created_at=now)
+    session.flush()
+    return question
+
+
+def delete_question(session: Session, *, actor: User | None, question_id: int) -> Question:
+    actor = permissions.require_user(actor)
+    question = get_visible(session, question_id, for_update=True)
+    if not permissions.can_delete_post(actor, question.author_id):
+        raise Forbidden("Only the author or a moderator can delete this question.")
+    question.deleted_at = utcnow()
+    question.deleted_by_id = actor.id
+    session.flush()
+    return question
+
+
+def touch(session: Session, question: Question, when: datetime | None = None) -> None:
+    question.last_activity_at = when or utcnow()
+
+
+# --- tags -------------------------------------------------------------------------------------
+
+def _set_tags(session: Session, question: Question, names: list[str]) -> None:
+    session.exec(delete(QuestionTag).where(QuestionTag.question_id == question.id))
+    if not names:
+        return
+    existing = {t.name: t for t in session.exec(select(Tag).where(Tag.name.in_(names))).all()}
+    for position, name in enumerate(names):
+        tag = existing.get(name)
+        if tag is None:
+            tag = _create_tag(session, name)
+        session.add(QuestionTag(question_id=question.id, tag_id=tag.id, position=position))
+    session.flush()
+
+
+def _create_tag(session: Session, name: str) -> Tag:
+    from sqlalchemy.exc import IntegrityError
+
+    tag = Tag(name=name)
+    try:
+        with session.begin_nested():
+            session.add(tag)
+            session.flush()
+    except IntegrityError:  # created by a concurrent request
+        tag = session.exec(select(Tag).where(Tag.name == name)).one()
+    return tag
+
+
+def tags_for(session: Session, question_ids: list[int]) -> dict[int, list[str]]:
+    if not question_ids:
+        return {}
+    rows = session.exec(
+        select(QuestionTag.question_id, Tag.name)
+        .join(Tag, Tag.id == QuestionTag.tag_id)
+        .where(QuestionTag.question_id.in_(question_ids))
+        .order_by(QuestionTag.question_id, QuestionTag.position)
+    ).all()
+    out: dict[int, list[str]] = {}
+    for qid, name in rows:
+        out.setdefault(qid, []).append(name)
+    return out
+
+
+def popular_tags(session: Session, limit: int = 30, product_id: int | None = None) -> list[tuple[str, int]]:
+    from sqlalchemy import func
+
+    stmt = (
+        select(Tag.name, func.count())
+        .join(QuestionTag, QuestionTag.tag_id == Tag.id)
+        .join(Question, Question.id == QuestionTag.question_id)
+        .where(Question.deleted_at.is_(None))
+        .group_by(Tag.name)
+        .order_by(func.count().desc(), Tag.name)
+        .limit(limit)
+    )
+    if product_id is not None:
+        stmt = stmt.where(Question.product_id == product_id)
+    return [(name, n) for name, n in session.exec(stmt).all()]
+
+
+def get_tag(session: Session, name: str) -> Tag:
+    tag = session.exec(select(Tag).where(Tag.name == name.lower())).first()
+    if tag is None:
+        raise NotFound(f"There is no tag {name!r}.")
+    return tag
+
+
+# --- lists ------------------------------------------------------------------------------------
+
+_SORT_COLUMNS = {
+    "newest": Question.created_at,
+    "unanswered": Question.created_at,
+    "active": Question.last_activity_at,
+    "votes": Question.score,
+}
+
+
+def list_questions(
+    session: Session,
+    *,
+    sort: ListSort = "newest",
+    product: str | None = None,
+    tag: str | None = None,
+    solved: bool | None = None,
+    author_id: int | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[Question]:
+    """Keyset pagination on (sort key, id), newest/highest first: pages stay stable while questions arrive."""
+    limit = clamp_limit(limit)
+    key = _SORT_COLUMNS[sort]
+    stmt = select(Question).where(Question.deleted_at.is_(None))
+    if product:
+        prod = products_service.get(session, product)
+        stmt = stmt.where(Question.product_id == prod.id)
+    if tag:
+        stmt = stmt.where(
+            exists().where(
+                QuestionTag.question_id == Question.id,
+                QuestionTag.tag_id == select(Tag.id).where(Tag.name == tag.lower()).scalar_subquery(),
+            )
+        )
+    if solved is not None:
+        stmt = stmt.where(Question.accepted_answer_id.is_not(None) if solved else Question.accepted_answer_id.is_(None))
+    if sort == "unanswered":
+        stmt = stmt.where(Question.answer_count == 0)
+    if author_id is not None:
+        stmt = stmt.where(Question.author_id == author_id)
+    after = decode_cursor(cursor, 2)
+    if after is not None:
+        value = _cursor_value(sort, after[0])
+        stmt = stmt.where(or_(col(key) < value, and_(col(key) == value, col(Question.id) < int(after[1]))))
+    stmt = stmt.order_by(col(key).desc(), col(Question.id).desc()).limit(limit + 1)
+    rows = list(session.exec(stmt).all())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        raw = getattr(last, key.key)
+        next_cursor = encode_cursor([raw.isoformat() if isinstance(raw, datetime) else raw, last.id])
+    return Page(items=rows, next_cursor=next_cursor)
+
+
+def _cursor_value(sort: str, raw):
+    from app.core.errors import field_error
+
+    try:
+        if sort == "votes":
+            return int(raw)
+        return datetime.fromisoformat(str(raw))
+    except (TypeError, ValueError):
+        raise field_error("cursor", "The cursor is not valid; start again from the first page.") from None
+
+
+# --- revisions --------------------------------------------------------------------------------
+
+def add_revision(session: Session, *, post_type: str, post_id: int, author: User, body: str,
+                 title: str | None = None, tags: list[str] | None = None, product_slug: str | None = None,
+                 comment: str = "", created_at: datetime | None = None) -> Revision:
+    from sqlalchemy import func
+
+    number = (session.exec(
+        select(func.max(Revision.number)).where(Revision.post_type == post_type, Revision.post_id == post_id)
+    ).one() or 0) + 1
+    rev = Revision(post_type=post_type, post_id=post_id, number=number, title=title, body=body,
+                   tags=" ".join(tags) if tags is not None else None, product_slug=product_slug,
+                   author_id=author.id, comment=comment, created_at=created_at or utcnow())
+    session.add(rev)
+    session.flush()
+    return rev
+
+
+@dataclass
+class RevisionView:
+    revision: Revision
+    author: User | None
+    title_diff: list[tuple[str, str]]  # (op, text): op in "equal" | "insert" | "delete"
+    body_diff: list[tuple[str, str]]
+    tags_changed: tuple[str, str] | None
+
+
+def _diff(old: str, new: str) -> list[tuple[str, str]]:
+    """A line diff of Markdown sources, as (op, line) pairs for the revisions page."""
+    out: list[tuple[str, str]] = []
+    a, b = old.splitlines(), new.splitlines()
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.extend(("equal", line) for line in a[i1:i2])
+        else:
+            out.extend(("delete", line) for line in a[i1:i2])
+            out.extend(("insert", line) for line in b[j1:j2])
+    return out
+
+
+def revisions(session: Session, post_type: str, post_id: int) -> list[RevisionView]:
+    """Newest first, each with its diff against the one before it."""
+    from app.accounts import service as accounts_service
+
+    revs = list(session.exec(
+        select(Revision).where(Revision.post_type == post_type, Revision.post_id == post_id).order_by(Revision.number)
+    ).all())
+    authors = accounts_service.users_by_id(session, {r.author_id for r in revs})
+    views: list[RevisionView] = []
+    previous: Revision | None = None
+    for rev in revs:
+        views.append(RevisionView(
+            revision=rev,
+            author=authors.get(rev.author_id),
+            title_diff=_diff(previous.title or "", rev.title or "") if previous and rev.title is not None else [],
+            body_diff=_diff(previous.body if previous else "", rev.body),
+            tags_changed=(previous.tags or "", rev.tags or "") if previous and previous.tags != rev.tags else None,
+        ))
+        previous = rev
+    views.reverse()
+    return views

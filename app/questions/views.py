@@ -1,0 +1,188 @@
+"""Read models shared by the forum pages and the JSON API: loaded in a few batched queries,
+with the viewer's permissions (`can_*`) worked out here, never in templates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from app.accounts import permissions
+from app.accounts import service as accounts_service
+from app.accounts.models import User
+from app.answers import service as answers_service
+from app.answers.ranking import AnswerSort, rank_answers
+from app.comments import service as comments_service
+from app.core.db import utcnow
+from app.core.markdown import plain_text
+from app.products.models import Product
+from app.questions import service as questions_service
+from app.questions.models import Question, QuestionStatus
+from app.votes import service as votes_service
+
+
+@dataclass
+class UserView:
+    id: int
+    username: str
+    display_name: str
+    reputation: int
+    role: str
+    is_staff: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User | None) -> "UserView":
+        if user is None:
+            return DELETED_USER
+        return cls(user.id, user.username, user.shown_name, user.reputation, user.role, user.is_staff, user.created_at)
+
+
+DELETED_USER = UserView(0, "deleted-user", "deleted user", 1, "customer", False, datetime(1970, 1, 1))
+
+
+def question_url(question_id: int, slug: str) -> str:
+    return f"/questions/{question_id}/{slug}"
+
+
+@dataclass
+class QuestionSummaryView:
+    id: int
+    title: str
+    slug: str
+    url: str
+    score: int
+    answer_count: int
+    has_accepted_answer: bool
+    tags: list[str]
+    product: str | None
+    product_name: str | None
+    status: str
+    created_at: datetime
+    last_activity_at: datetime
+    author: UserView
+    excerpt: str
+
+
+@dataclass
+class CommentView:
+    id: int
+    body: str
+    body_html: str
+    author: UserView
+    created_at: datetime
+    can_delete: bool
+
+
+@dataclass
+class AnswerView:
+    id: int
+    question_id: int
+    body: str
+    body_html: str
+    author: UserView
+    score: int
+    is_accepted: bool
+    is_staff: bool
+    created_at: datetime
+    updated_at: datetime | None
+    my_vote: int
+    can_edit: bool
+    can_delete: bool
+    can_vote: bool
+    can_accept: bool
+    comments: list[CommentView] = field(default_factory=list)
+
+
+@dataclass
+class QuestionDetailView(QuestionSummaryView):
+    body: str = ""
+    body_html: str = ""
+    accepted_answer_id: int | None = None
+    duplicate_of: QuestionSummaryView | None = None
+    updated_at: datetime | None = None
+    answers: list[AnswerView] = field(default_factory=list)
+    comments: list[CommentView] = field(default_factory=list)
+    my_vote: int = 0
+    can_edit: bool = False
+    can_delete: bool = False
+    can_vote: bool = False
+    can_answer: bool = False
+    can_comment: bool = False
+    can_accept: bool = False
+    revision_count: int = 1
+
+
+def summaries(session: Session, questions: list[Question]) -> list[QuestionSummaryView]:
+    ids = [q.id for q in questions]
+    tags = questions_service.tags_for(session, ids)
+    users = accounts_service.users_by_id(session, {q.author_id for q in questions})
+    product_ids = {q.product_id for q in questions if q.product_id}
+    products = {p.id: p for p in session.exec(select(Product).where(Product.id.in_(product_ids))).all()} if product_ids else {}
+    return [_summary(q, tags.get(q.id, []), users.get(q.author_id), products.get(q.product_id)) for q in questions]
+
+
+def _summary(q: Question, tags: list[str], author: User | None, product: Product | None, cls=QuestionSummaryView, **extra):
+    return cls(
+        id=q.id, title=q.title, slug=q.slug, url=question_url(q.id, q.slug), score=q.score,
+        answer_count=q.answer_count, has_accepted_answer=q.accepted_answer_id is not None, tags=tags,
+        product=product.slug if product else None, product_name=product.name if product else None,
+        status=q.status, created_at=q.created_at, last_activity_at=q.last_activity_at,
+        author=UserView.of(author), excerpt=plain_text(q.body, 180), **extra,
+    )
+
+
+def question_detail(session: Session, question_id: int, viewer: User | None, sort: AnswerSort = "best") -> QuestionDetailView:
+    from sqlalchemy import func
+
+    from app.questions.models import Revision
+
+    q = questions_service.get_visible(session, question_id)
+    answers = rank_answers(answers_service.for_question(session, q.id), q.accepted_answer_id, sort)
+    keys = [("question", q.id)] + [("answer", a.id) for a in answers]
+    comments = comments_service.for_posts(session, keys)
+    user_ids = {q.author_id} | {a.author_id for a in answers} | {c.author_id for cs in comments.values() for c in cs}
+    users = accounts_service.users_by_id(session, user_ids)
+    product = session.get(Product, q.product_id) if q.product_id else None
+    my_q = votes_service.my_votes(session, viewer, "question", [q.id])
+    my_a = votes_service.my_votes(session, viewer, "answer", [a.id for a in answers])
+    age = utcnow() - q.created_at
+    can_accept = permissions.can_accept(viewer, q.author_id, age)
+    is_open = q.status == QuestionStatus.open
+
+    def comment_views(key) -> list[CommentView]:
+        return [CommentView(c.id, c.body, c.body_html, UserView.of(users.get(c.author_id)), c.created_at,
+                            permissions.can_delete_post(viewer, c.author_id)) for c in comments.get(key, [])]
+
+    answer_views = []
+    for a in answers:
+        author = users.get(a.author_id)
+        answer_views.append(AnswerView(
+            id=a.id, question_id=q.id, body=a.body, body_html=a.body_html, author=UserView.of(author),
+            score=a.score, is_accepted=a.id == q.accepted_answer_id, is_staff=bool(author and author.is_staff),
+            created_at=a.created_at, updated_at=a.updated_at, my_vote=my_a.get(a.id, 0),
+            can_edit=permissions.can_edit_post(viewer, a.author_id),
+            can_delete=permissions.can_delete_post(viewer, a.author_id),
+            can_vote=permissions.can_vote(viewer, a.author_id), can_accept=can_accept,
+            comments=comment_views(("answer", a.id)),
+        ))
+    duplicate_of = None
+    if q.duplicate_of_id:
+        original = session.get(Question, q.duplicate_of_id)
+        if original is not None and original.deleted_at is None:
+            duplicate_of = summaries(session, [original])[0]
+    revision_count = session.exec(
+        select(func.count()).where(Revision.post_type == "question", Revision.post_id == q.id)
+    ).one()
+    return _summary(
+        q, questions_service.tags_for(session, [q.id]).get(q.id, []), users.get(q.author_id), product,
+        cls=QuestionDetailView, body=q.body, body_html=q.body_html, accepted_answer_id=q.accepted_answer_id,
+        duplicate_of=duplicate_of, updated_at=q.updated_at, answers=answer_views,
+        comments=comment_views(("question", q.id)), my_vote=my_q.get(q.id, 0),
+        can_edit=permissions.can_edit_post(viewer, q.author_id),
+        can_delete=permissions.can_delete_post(viewer, q.author_id),
+        can_vote=permissions.can_vote(viewer, q.author_id),
+        can_answer=viewer is not None and is_open, can_comment=permissions.can_comment(viewer),
+        can_accept=can_accept, revision_count=revision_count,
+    )

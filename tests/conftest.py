@@ -1,0 +1,133 @@
+"""Test fixtures: real databases (SQLite and PostgreSQL), schema from the Alembic migrations.
+
+Every test that asks for `engine` (or anything built on it) runs once on SQLite and once on
+PostgreSQL. PostgreSQL comes from GROUNDSWELL_TEST_POSTGRES_URL (default: the local server,
+database `test`); when it does not answer those runs are skipped with the reason, unless
+GROUNDSWELL_TEST_REQUIRE_POSTGRES=1 (as in CI), when they fail.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from app.core import migrate, security
+from app.core.config import Settings
+from app.core.db import make_engine, metadata, writer
+
+PG_URL = os.environ.get("GROUNDSWELL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REQUIRE_PG = os.environ.get("GROUNDSWELL_TEST_REQUIRE_POSTGRES") == "1"
+TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-checks"
+
+# Real argon2id, cheaper parameters: the suite creates hundreds of accounts.
+security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+security._DUMMY_HASH = security._hasher.hash("not-a-real-password")
+
+_pg_problem: str | None = None
+
+
+def _postgres_reason() -> str | None:
+    global _pg_problem
+    if _pg_problem is None:
+        try:
+            eng = make_engine(PG_URL, pool_size=1, max_overflow=0)
+            with eng.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            eng.dispose()
+            _pg_problem = ""
+        except Exception as exc:  # noqa: BLE001
+            _pg_problem = f"PostgreSQL at {PG_URL} does not answer ({str(exc).splitlines()[0][:120]})"
+    return _pg_problem or None
+
+
+def _reset_schema(engine: Engine, url: str) -> None:
+    """Drop everything, then build the schema with the migrations, as production does."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    migrate.upgrade(url)
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path_factory) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    reason = _postgres_reason()
+    if reason:
+        if REQUIRE_PG:
+            pytest.fail(reason + " and GROUNDSWELL_TEST_REQUIRE_POSTGRES=1")
+        pytest.skip(reason)
+    return PG_URL
+
+
+@pytest.fixture(scope="session")
+def engine(db_url) -> Iterator[Engine]:
+    eng = make_engine(db_url, **({} if db_url.startswith("sqlite") else {"pool_size": 20, "max_overflow": 60}))
+    _reset_schema(eng, db_url)
+    yield eng
+    eng.dispose()
+
+
+def _truncate(engine: Engine) -> None:
+    tables = [t.name for t in reversed(metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))
+            conn.execute(text("DELETE FROM sqlite_sequence")) if _has_sequence(conn) else None
+
+
+def _has_sequence(conn) -> bool:
+    return conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first() is not None
+
+
+@pytest.fixture
+def clean_engine(engine) -> Iterator[Engine]:
+    """The engine, with every table emptied after the test."""
+    yield engine
+    _truncate(engine)
+
+
+@pytest.fixture
+def session(clean_engine) -> Iterator[Session]:
+    """A writing session; tests commit when they want a later request or thread to see their rows."""
+    with Session(writer(clean_engine), expire_on_commit=False) as s:
+        yield s
+        s.rollback()
+
+
+def make_settings(db_url: str, **overrides) -> Settings:
+    values = dict(env="test", database_url=db_url, secret_key=TEST_SECRET, rate_limits="off")
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings(db_url) -> Settings:
+    return make_settings(db_url)
+
+
+@pytest.fixture
+def app(clean_engine, settings):
+    from app.main import create_app
+
+    return create_app(settings, clean_engine)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
+
+
+from tests.factories import *  # noqa: E402,F401,F403  (factory fixtures)
