@@ -48,24 +48,38 @@ def _postgres_reason() -> str | None:
 
 
 def _reset_schema(engine: Engine, url: str) -> None:
-    """Drop everything, then build the schema with the migrations, as production does."""
+    """Build the schema with the migrations, as production does (PostgreSQL: in this run's own schema)."""
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
     migrate.upgrade(url)
 
 
+# Each test run gets its own PostgreSQL schema, so that runs sharing the server never collide.
+PG_SCHEMA = f"gs_test_{os.getpid()}"
+
+
+def _pg_run_url() -> str:
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{PG_SCHEMA}"
+
+
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path_factory) -> str:
+def db_url(request, tmp_path_factory) -> Iterator[str]:
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
     reason = _postgres_reason()
     if reason:
         if REQUIRE_PG:
             pytest.fail(reason + " and GROUNDSWELL_TEST_REQUIRE_POSTGRES=1")
         pytest.skip(reason)
-    return PG_URL
+    yield _pg_run_url()
+    eng = make_engine(PG_URL, pool_size=1, max_overflow=0)
+    with eng.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+    eng.dispose()
 
 
 @pytest.fixture(scope="session")

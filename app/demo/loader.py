@@ -1,0 +1,125 @@
+"""Loads the demo community (app/demo/content.py) through the real services, in one transaction.
+
+Idempotent: when the demo's users are already there, nothing is written again.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from app.accounts import service as accounts_service
+from app.accounts.models import Role, User
+from app.accounts.schemas import UserCreate
+from app.answers import service as answers_service
+from app.answers.models import Answer
+from app.comments import service as comments_service
+from app.comments.models import Comment
+from app.core.db import utcnow, writer
+from app.demo import content
+from app.products.models import Product
+from app.questions import service as questions_service
+from app.questions.models import Question, Revision
+from app.questions.schemas import AnswerCreate, CommentCreate, QuestionCreate
+from app.votes import service as votes_service
+
+DEMO_PASSWORD = "kestrel-demo"
+
+
+def load(engine: Engine, progress: Callable[[str], None] = lambda _m: None) -> str:
+    with Session(writer(engine), expire_on_commit=False) as session, session.begin():
+        first = content.USERS[0]["username"]
+        if session.exec(select(User.id).where(User.username == first)).first() is not None:
+            return "already loaded, nothing changed"
+        rng = random.Random(20261126)  # the same community every time
+        now = utcnow()
+        progress(f"loading demo community: {len(content.USERS)} users, {len(content.PRODUCTS)} products, "
+                 f"{len(content.QUESTIONS)} questions…")
+        users = _users(session)
+        products = {}
+        for p in content.PRODUCTS:
+            product = Product(slug=p["slug"], name=p["name"], description=p["description"])
+            session.add(product)
+            products[p["slug"]] = product
+        session.flush()
+        counts = {"questions": 0, "answers": 0, "votes": 0, "comments": 0}
+        for i, q in enumerate(content.QUESTIONS, 1):
+            _question(session, q, users, now, rng, counts)
+            if i % 10 == 0:
+                progress(f"  {i}/{len(content.QUESTIONS)} questions")
+        return (f"{len(users)} users, {len(products)} products, {counts['questions']} questions, "
+                f"{counts['answers']} answers, {counts['votes']} votes, {counts['comments']} comments")
+
+
+def _users(session: Session) -> dict[str, User]:
+    users = {}
+    for u in content.USERS:
+        user = accounts_service.register(
+            session, UserCreate(username=u["username"], email=u["email"], password=DEMO_PASSWORD),
+            role=Role(u["role"]), display_name=u.get("display_name", ""),
+        )
+        user.bio = u.get("bio", "")
+        users[user.username] = user
+    session.flush()
+    return users
+
+
+def _question(session: Session, q: dict, users: dict[str, User], now, rng: random.Random, counts: dict) -> None:
+    asked_at = now - timedelta(days=q["days_ago"], hours=rng.randint(0, 20), minutes=rng.randint(0, 59))
+    author = users[q["author"]]
+    question = questions_service.ask(session, actor=author, data=QuestionCreate(
+        title=q["title"], body=q["body"], tags=q["tags"], product=q["product"]))
+    counts["questions"] += 1
+    _set_time(session, Question, question.id, asked_at, "question")
+    latest = asked_at
+    answers: list[Answer] = []
+    for a in q["answers"]:
+        when = min(asked_at + timedelta(hours=a["hours_after"], minutes=rng.randint(0, 59)), now)
+        answer = answers_service.post(session, actor=users[a["author"]], question_id=question.id,
+                                      data=AnswerCreate(body=a["body"]))
+        _set_time(session, Answer, answer.id, when, "answer")
+        latest = max(latest, when)
+        answers.append(answer)
+        counts["answers"] += 1
+        counts["votes"] += _votes(session, "answer", answer.id, users[a["author"]], a["votes"], users, rng)
+        if a.get("accepted"):
+            answers_service.accept(session, actor=author, question_id=question.id, answer_id=answer.id)
+    counts["votes"] += _votes(session, "question", question.id, author, q["votes"], users, rng)
+    for c in q.get("comments", []):
+        on = c["on"]
+        post_type, post_id, base = ("question", question.id, asked_at) if on == "question" else (
+            "answer", answers[on].id, answers[on].created_at)
+        comment = comments_service.add(session, actor=users[c["author"]], post_type=post_type, post_id=post_id,
+                                       data=CommentCreate(body=c["body"]))
+        when = min(base + timedelta(hours=rng.randint(1, 30)), now)
+        session.exec(update(Comment).where(Comment.id == comment.id).values(created_at=when))
+        latest = max(latest, when)
+        counts["comments"] += 1
+    session.exec(update(Question).where(Question.id == question.id).values(last_activity_at=latest))
+
+
+def _set_time(session: Session, model, post_id: int, when, post_type: str) -> None:
+    session.exec(update(model).where(model.id == post_id).values(created_at=when))
+    session.exec(update(Revision).where(Revision.post_type == post_type, Revision.post_id == post_id)
+                 .values(created_at=when))
+    session.expire_all()
+
+
+def _votes(session: Session, post_type: str, post_id: int, author: User, net: int, users: dict[str, User],
+           rng: random.Random) -> int:
+    """Cast votes that add up to `net`, with a little disagreement on popular posts."""
+    if net == 0:
+        return 0
+    voters = [u for u in users.values() if u.id != author.id]
+    rng.shuffle(voters)
+    value = 1 if net > 0 else -1
+    dissent = 1 if abs(net) >= 6 and len(voters) > abs(net) + 2 else 0
+    wanted = [value] * (abs(net) + dissent) + [-value] * dissent
+    for voter, v in zip(voters, wanted, strict=False):
+        votes_service.cast(session, actor=voter, post_type=post_type, post_id=post_id, value=v)
+    return min(len(wanted), len(voters))

@@ -1,0 +1,139 @@
+"""The command line as an operator uses it: real processes, real exit codes, one-line reasons."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from sqlmodel import Session, select
+
+from app.accounts.models import User
+from app.core.db import make_engine
+
+
+def run(args, db_url=None, stdin=None, **env):
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("GROUNDSWELL_")}
+    full_env.update({"GROUNDSWELL_DATABASE_URL": db_url or "sqlite:///unused.db", **env})
+    return subprocess.run([sys.executable, "-m", "app.cli", *args], input=stdin, capture_output=True, text=True,
+                          env=full_env, timeout=120)
+
+
+@pytest.fixture
+def fresh_sqlite(tmp_path):
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+def test_migrate_then_create_staff_user(fresh_sqlite):
+    r = run(["migrate"], fresh_sqlite)
+    assert r.returncode == 0, r.stderr
+    r = run(["create-user", "lena", "--email", "lena@kestrel.example", "--role", "staff", "--password-stdin"],
+            fresh_sqlite, stdin="a-long-enough-password\n")
+    assert r.returncode == 0, r.stderr
+    assert "created staff lena" in r.stdout
+    eng = make_engine(fresh_sqlite)
+    with Session(eng) as s:
+        user = s.exec(select(User).where(User.username == "lena")).one()
+        assert user.role == "staff" and user.password_hash.startswith("$argon2id$")
+    eng.dispose()
+
+
+def test_create_user_twice_is_a_one_line_error(fresh_sqlite):
+    args = ["create-user", "omar", "--email", "omar@example.com", "--password-stdin"]
+    assert run(args, fresh_sqlite, stdin="a-long-enough-password\n").returncode == 0
+    r = run(args, fresh_sqlite, stdin="a-long-enough-password\n")
+    assert r.returncode == 1
+    assert r.stderr.strip().count("\n") == 0 and "taken" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_create_user_short_password_is_refused(fresh_sqlite):
+    r = run(["create-user", "omar", "--email", "omar@example.com", "--password-stdin"], fresh_sqlite, stdin="short\n")
+    assert r.returncode == 1 and "password" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_create_user_without_terminal_or_stdin_flag(fresh_sqlite):
+    r = run(["create-user", "omar", "--email", "omar@example.com"], fresh_sqlite, stdin="")
+    assert r.returncode == 1 and "--password-stdin" in r.stderr
+
+
+def test_unreachable_database_is_one_line():
+    r = run(["migrate"], "postgresql+psycopg://postgres@127.0.0.1:1/none")
+    assert r.returncode == 1
+    assert r.stderr.startswith("groundswell: cannot reach the database") and "Traceback" not in r.stderr
+
+
+def test_production_without_secret_refuses_to_start(fresh_sqlite):
+    r = run(["serve", "--port", "1"], fresh_sqlite, GROUNDSWELL_ENV="production")
+    assert r.returncode == 1
+    assert "GROUNDSWELL_SECRET_KEY" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_invalid_setting_is_one_line(fresh_sqlite):
+    r = run(["migrate"], fresh_sqlite, GROUNDSWELL_SEARCH_BACKEND="elastic")
+    assert r.returncode == 1 and "GROUNDSWELL_SEARCH_BACKEND" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_commands_of_later_versions_say_so(fresh_sqlite):
+    r = run(["reindex"], fresh_sqlite)
+    assert r.returncode == 1 and "not available" in r.stderr
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_until_serving(proc, url: str, deadline_s: float = 90) -> None:
+    """Poll until the server answers (or the process dies): readiness, not a fixed sleep."""
+    import time
+    import urllib.request
+
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited early: {proc.stderr.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("server did not come up in time")
+
+
+def test_demo_loads_a_community_once_and_serves(fresh_sqlite):
+    import json
+    import urllib.request
+
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GROUNDSWELL_")}
+    env["GROUNDSWELL_DATABASE_URL"] = fresh_sqlite
+    for attempt in (1, 2):
+        proc = subprocess.Popen([sys.executable, "-m", "app.cli", "demo", "--port", str(port)], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            _wait_until_serving(proc, f"http://127.0.0.1:{port}/healthz")
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/products") as r:
+                products = json.load(r)["items"]
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/questions?limit=100") as r:
+                questions = json.load(r)["items"]
+        finally:
+            proc.terminate()
+            _, err = proc.communicate(timeout=30)
+        assert len(products) == 6
+        assert len(questions) >= 40
+        assert any(q["has_accepted_answer"] for q in questions)
+        assert any(q["answer_count"] == 0 for q in questions)
+        if attempt == 2:
+            assert "already loaded" in err  # idempotent: the second run adds nothing
+    eng = make_engine(fresh_sqlite)
+    with Session(eng) as s:
+        from app.answers.models import Answer
+
+        assert len(s.exec(select(User)).all()) == 24
+        assert len(s.exec(select(Answer)).all()) >= 100
+    eng.dispose()

@@ -1,0 +1,35 @@
+"""The demo community loads through the real services, on both databases, once."""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from app.answers.models import Answer
+from app.demo import content, loader
+from app.questions.models import Question
+from app.votes.models import Vote
+
+
+def test_content_rules_hold():
+    content.validate()
+
+
+def test_demo_loads_consistently_and_idempotently(clean_engine):
+    summary = loader.load(clean_engine)
+    assert "49 questions" in summary or "questions" in summary
+    assert loader.load(clean_engine) == "already loaded, nothing changed"
+    with Session(clean_engine) as s:
+        questions = s.exec(select(Question)).all()
+        assert len(questions) == len(content.QUESTIONS)
+        assert sum(q.accepted_answer_id is not None for q in questions) >= 20
+        for q in questions:
+            votes = s.exec(select(func.coalesce(func.sum(Vote.value), 0))
+                           .where(Vote.post_type == "question", Vote.post_id == q.id)).one()
+            assert q.score == votes
+            answers = s.exec(select(func.count()).where(Answer.question_id == q.id)).one()
+            assert q.answer_count == answers
+            assert q.last_activity_at >= q.created_at
+        scores = {a.body[:40]: a.score for a in s.exec(select(Answer)).all()}
+        wanted = {a["body"][:40]: a["votes"] for q in content.QUESTIONS for a in q["answers"]}
+        assert scores == wanted
