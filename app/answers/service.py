@@ -9,7 +9,7 @@ from app.accounts import permissions
 from app.accounts.models import User
 from app.answers.models import Answer
 from app.answers.schemas import AnswerCreate, AnswerUpdate
-from app.core.db import utcnow
+from app.core.db import MAX_ID, utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, field_error
 from app.core.markdown import render_markdown
 from app.questions import service as questions_service
@@ -91,7 +91,9 @@ def accept(session: Session, *, actor: User | None, question_id: int, answer_id:
     actor = permissions.require_user(actor)
     question = questions_service.get_visible(session, question_id, for_update=True)
     _require_accept(actor, question)
-    answer = session.exec(select(Answer).where(Answer.id == answer_id, Answer.deleted_at.is_(None))).first()
+    answer = None
+    if 1 <= answer_id <= MAX_ID:  # a larger id cannot exist, and cannot be bound in a query
+        answer = session.exec(select(Answer).where(Answer.id == answer_id, Answer.deleted_at.is_(None))).first()
     if answer is None or answer.question_id != question.id:
         raise field_error("answer_id", f"Answer {answer_id} is not an answer to this question.")
     if question.accepted_answer_id != answer.id:

@@ -1,10 +1,14 @@
-"""Rate-limit dependencies for the API (writes are limited per user, sign-in/up per client)."""
+"""API dependencies: rate limits (writes per user, sign-in/up per client) and refusing NUL characters."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from fastapi import Depends, Request
 
-from app.accounts.deps import OptionalUser, client_key
+from app.accounts.deps import SAFE_METHODS, OptionalUser, client_key
+from app.core.errors import InvalidInput
 
 
 def rate_limit(scope: str):
@@ -13,3 +17,47 @@ def rate_limit(scope: str):
         request.app.state.limiter.hit(scope, key)
 
     return Depends(_dep)
+
+
+# --- NUL characters ---------------------------------------------------------------------------
+
+def _nul_error(loc: list) -> InvalidInput:
+    msg = "Text may not contain NUL (\\u0000) characters."
+    return InvalidInput(f"{'.'.join(str(p) for p in loc[1:]) or loc[0]}: {msg}",
+                        errors=[{"loc": loc, "msg": msg, "type": "value_error"}])
+
+
+def _walk(value: Any, loc: list) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise _nul_error(loc)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _walk(k, loc)
+            _walk(v, [*loc, k])
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _walk(v, [*loc, i])
+
+
+async def reject_nul(request: Request) -> None:
+    """PostgreSQL text cannot hold NUL characters (SQLite would store them): refuse them in paths,
+    queries, JSON and form bodies as invalid input (422) on both databases, never a 500."""
+    for name, value in request.path_params.items():
+        _walk(value, ["path", name])
+    for name, value in request.query_params.multi_items():
+        _walk(value, ["query", name])
+    if request.method in SAFE_METHODS:
+        return
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        for name, value in (await request.form()).multi_items():
+            _walk(value, ["body", name])
+        return
+    body = await request.body()  # already read (and cached) by FastAPI
+    if b"\\u0000" in body:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return  # malformed JSON is FastAPI's to report (400)
+        _walk(data, ["body"])

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 
 from app.accounts import service as accounts_service
-from app.accounts.deps import CurrentUser, OptionalUser, SettingsDep, client_key
+from app.accounts.deps import CurrentUser, OptionalUser, SettingsDep, api_user, client_key
 from app.accounts.schemas import UserCreate
 from app.answers import service as answers_service
-from app.api.deps import rate_limit
+from app.api.deps import rate_limit, reject_nul
 from app.api.schemas import (
     AnswerOut,
     CommentOut,
@@ -32,7 +32,7 @@ from app.api.schemas import (
 )
 from app.comments import service as comments_service
 from app.core import security
-from app.core.db import SessionDep
+from app.core.db import MAX_ID, SessionDep
 from app.core.errors import NotAuthenticated, NotFound
 from app.products import service as products_service
 from app.products.schemas import ProductCreate, ProductUpdate
@@ -54,20 +54,24 @@ _oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 _errors = {code: {"model": Problem, "content": {"application/problem+json": {}}}
            for code in (400, 401, 403, 404, 409, 413, 422, 429)}
-router = APIRouter(responses=_errors, dependencies=[Depends(_oauth2)])
+# Sign-up and sign-in ignore whatever credentials a client sends along (a stale token must not
+# stop it from getting a new one); every other route checks them, so a bad token is always a 401.
+auth_router = APIRouter(responses=_errors, dependencies=[Depends(reject_nul)])
+resources = APIRouter(responses=_errors, dependencies=[Depends(_oauth2), Depends(reject_nul), Depends(api_user)])
 
-QuestionId = Annotated[int, "question id"]
+# Ids in paths: a number a row can have (a huge one would otherwise fail in the database with a 500).
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 # --- accounts ---------------------------------------------------------------------------------
 
-@router.post("/auth/register", status_code=201, response_model=UserOut, tags=["accounts"])
+@auth_router.post("/auth/register", status_code=201, response_model=UserOut, tags=["accounts"])
 def register(data: UserCreate, request: Request, session: SessionDep) -> UserOut:
     request.app.state.limiter.hit("sign-up", client_key(request))
     return UserOut.of(accounts_service.register(session, data))
 
 
-@router.post("/auth/token", response_model=TokenOut, tags=["accounts"])
+@auth_router.post("/auth/token", response_model=TokenOut, tags=["accounts"])
 def token(
     request: Request,
     session: SessionDep,
@@ -84,12 +88,12 @@ def token(
                     expires_in=settings.token_max_age)
 
 
-@router.get("/me", response_model=MeOut, tags=["accounts"])
+@resources.get("/me", response_model=MeOut, tags=["accounts"])
 def me(user: CurrentUser) -> MeOut:
     return MeOut(**UserOut.of(user).model_dump(), email=user.email)
 
 
-@router.get("/users/{username}", response_model=UserOut, tags=["accounts"])
+@resources.get("/users/{username}", response_model=UserOut, tags=["accounts"])
 def get_user(username: str, session: SessionDep) -> UserOut:
     return UserOut.of(accounts_service.get_by_username(session, username))
 
@@ -101,39 +105,43 @@ def _product_out(product, count: int) -> ProductOut:
                       question_count=count, url=f"/products/{product.slug}")
 
 
-@router.get("/products", response_model=ProductList, tags=["products"])
-def list_products(session: SessionDep) -> ProductList:
-    products = products_service.list_products(session)
-    counts = products_service.question_counts(session)
-    return ProductList(items=[_product_out(p, counts.get(p.id, 0)) for p in products])
+@resources.get("/products", response_model=ProductList, tags=["products"])
+def list_products(
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 100,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> ProductList:
+    page = products_service.page_products(session, limit=limit, cursor=cursor)
+    counts = products_service.question_counts(session, [p.id for p in page.items])
+    return ProductList(items=[_product_out(p, counts.get(p.id, 0)) for p in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/products/{slug}", response_model=ProductOut, tags=["products"])
+@resources.get("/products/{slug}", response_model=ProductOut, tags=["products"])
 def get_product(slug: str, session: SessionDep) -> ProductOut:
     product = products_service.get(session, slug)
     return _product_out(product, products_service.question_counts(session, [product.id]).get(product.id, 0))
 
 
-@router.post("/products", status_code=201, response_model=ProductOut, tags=["products"],
+@resources.post("/products", status_code=201, response_model=ProductOut, tags=["products"],
              dependencies=[rate_limit("write")])
 def create_product(data: ProductCreate, session: SessionDep, user: CurrentUser) -> ProductOut:
     return _product_out(products_service.create(session, actor=user, data=data), 0)
 
 
-@router.patch("/products/{slug}", response_model=ProductOut, tags=["products"], dependencies=[rate_limit("write")])
+@resources.patch("/products/{slug}", response_model=ProductOut, tags=["products"], dependencies=[rate_limit("write")])
 def update_product(slug: str, data: ProductUpdate, session: SessionDep, user: CurrentUser) -> ProductOut:
     product = products_service.update(session, actor=user, slug=slug, data=data)
     return _product_out(product, products_service.question_counts(session, [product.id]).get(product.id, 0))
 
 
-@router.get("/tags", response_model=TagList, tags=["questions"])
+@resources.get("/tags", response_model=TagList, tags=["questions"])
 def list_tags(session: SessionDep, limit: Annotated[int, Query(ge=1, le=100)] = 50) -> TagList:
     return TagList(items=[TagOut(name=n, question_count=c) for n, c in questions_service.popular_tags(session, limit)])
 
 
 # --- questions --------------------------------------------------------------------------------
 
-@router.get("/questions", response_model=QuestionList, tags=["questions"])
+@resources.get("/questions", response_model=QuestionList, tags=["questions"])
 def list_questions(
     session: SessionDep,
     sort: Literal["newest", "active", "votes", "unanswered"] = "newest",
@@ -153,7 +161,7 @@ def _question_out(session, question_id: int, user, sort: str = "best") -> Questi
     return QuestionOut.of(views.question_detail(session, question_id, user, sort))
 
 
-@router.post("/questions", status_code=201, response_model=QuestionOut, tags=["questions"],
+@resources.post("/questions", status_code=201, response_model=QuestionOut, tags=["questions"],
              dependencies=[rate_limit("question")])
 def ask(data: QuestionCreate, session: SessionDep, user: CurrentUser, response: Response) -> QuestionOut:
     question = questions_service.ask(session, actor=user, data=data)
@@ -161,28 +169,28 @@ def ask(data: QuestionCreate, session: SessionDep, user: CurrentUser, response: 
     return _question_out(session, question.id, user)
 
 
-@router.get("/questions/{question_id}", response_model=QuestionOut, tags=["questions"])
-def get_question(question_id: int, session: SessionDep, user: OptionalUser,
+@resources.get("/questions/{question_id}", response_model=QuestionOut, tags=["questions"])
+def get_question(question_id: Id, session: SessionDep, user: OptionalUser,
                  sort: Literal["best", "newest", "oldest"] = "best") -> QuestionOut:
     """The question with its answers in the platform's ranked order (best first), or by date."""
     return _question_out(session, question_id, user, sort)
 
 
-@router.patch("/questions/{question_id}", response_model=QuestionOut, tags=["questions"],
+@resources.patch("/questions/{question_id}", response_model=QuestionOut, tags=["questions"],
               dependencies=[rate_limit("write")])
-def edit_question(question_id: int, data: QuestionUpdate, session: SessionDep, user: CurrentUser) -> QuestionOut:
+def edit_question(question_id: Id, data: QuestionUpdate, session: SessionDep, user: CurrentUser) -> QuestionOut:
     questions_service.edit(session, actor=user, question_id=question_id, data=data)
     return _question_out(session, question_id, user)
 
 
-@router.delete("/questions/{question_id}", status_code=204, tags=["questions"], dependencies=[rate_limit("write")])
-def delete_question(question_id: int, session: SessionDep, user: CurrentUser) -> Response:
+@resources.delete("/questions/{question_id}", status_code=204, tags=["questions"], dependencies=[rate_limit("write")])
+def delete_question(question_id: Id, session: SessionDep, user: CurrentUser) -> Response:
     questions_service.delete_question(session, actor=user, question_id=question_id)
     return Response(status_code=204)
 
 
-@router.get("/questions/{question_id}/revisions", response_model=RevisionList, tags=["questions"])
-def question_revisions(question_id: int, session: SessionDep) -> RevisionList:
+@resources.get("/questions/{question_id}/revisions", response_model=RevisionList, tags=["questions"])
+def question_revisions(question_id: Id, session: SessionDep) -> RevisionList:
     questions_service.get_visible(session, question_id)
     return _revisions(session, "question", question_id)
 
@@ -196,29 +204,29 @@ def _revisions(session, post_type: str, post_id: int) -> RevisionList:
     ])
 
 
-@router.post("/questions/{question_id}/vote", response_model=VoteOut, tags=["votes"], dependencies=[rate_limit("vote")])
-def vote_question(question_id: int, data: VoteIn, session: SessionDep, user: CurrentUser) -> VoteOut:
+@resources.post("/questions/{question_id}/vote", response_model=VoteOut, tags=["votes"], dependencies=[rate_limit("vote")])
+def vote_question(question_id: Id, data: VoteIn, session: SessionDep, user: CurrentUser) -> VoteOut:
     score, mine = votes_service.cast(session, actor=user, post_type="question", post_id=question_id, value=data.value)
     return VoteOut(score=score, my_vote=mine)
 
 
-@router.post("/questions/{question_id}/accept", response_model=QuestionOut, tags=["answers"],
+@resources.post("/questions/{question_id}/accept", response_model=QuestionOut, tags=["answers"],
              dependencies=[rate_limit("write")])
-def accept(question_id: int, data: AcceptIn, session: SessionDep, user: CurrentUser) -> QuestionOut:
+def accept(question_id: Id, data: AcceptIn, session: SessionDep, user: CurrentUser) -> QuestionOut:
     answers_service.accept(session, actor=user, question_id=question_id, answer_id=data.answer_id)
     return _question_out(session, question_id, user)
 
 
-@router.delete("/questions/{question_id}/accept", response_model=QuestionOut, tags=["answers"],
+@resources.delete("/questions/{question_id}/accept", response_model=QuestionOut, tags=["answers"],
                dependencies=[rate_limit("write")])
-def unaccept(question_id: int, session: SessionDep, user: CurrentUser) -> QuestionOut:
+def unaccept(question_id: Id, session: SessionDep, user: CurrentUser) -> QuestionOut:
     answers_service.unaccept(session, actor=user, question_id=question_id)
     return _question_out(session, question_id, user)
 
 
-@router.post("/questions/{question_id}/comments", status_code=201, response_model=CommentOut, tags=["comments"],
+@resources.post("/questions/{question_id}/comments", status_code=201, response_model=CommentOut, tags=["comments"],
              dependencies=[rate_limit("write")])
-def comment_question(question_id: int, data: CommentCreate, session: SessionDep, user: CurrentUser) -> CommentOut:
+def comment_question(question_id: Id, data: CommentCreate, session: SessionDep, user: CurrentUser) -> CommentOut:
     return _comment_out(comments_service.add(session, actor=user, post_type="question", post_id=question_id, data=data), user)
 
 
@@ -233,52 +241,52 @@ def _answer_out(session, answer_id: int, user) -> AnswerOut:
     raise NotFound(f"Answer {answer_id} does not exist or was deleted.")
 
 
-@router.post("/questions/{question_id}/answers", status_code=201, response_model=AnswerOut, tags=["answers"],
+@resources.post("/questions/{question_id}/answers", status_code=201, response_model=AnswerOut, tags=["answers"],
              dependencies=[rate_limit("write")])
-def post_answer(question_id: int, data: AnswerCreate, session: SessionDep, user: CurrentUser,
+def post_answer(question_id: Id, data: AnswerCreate, session: SessionDep, user: CurrentUser,
                 response: Response) -> AnswerOut:
     answer = answers_service.post(session, actor=user, question_id=question_id, data=data)
     response.headers["Location"] = f"/api/v1/answers/{answer.id}"
     return _answer_out(session, answer.id, user)
 
 
-@router.get("/answers/{answer_id}", response_model=AnswerOut, tags=["answers"])
-def get_answer(answer_id: int, session: SessionDep, user: OptionalUser) -> AnswerOut:
+@resources.get("/answers/{answer_id}", response_model=AnswerOut, tags=["answers"])
+def get_answer(answer_id: Id, session: SessionDep, user: OptionalUser) -> AnswerOut:
     return _answer_out(session, answer_id, user)
 
 
-@router.patch("/answers/{answer_id}", response_model=AnswerOut, tags=["answers"], dependencies=[rate_limit("write")])
-def edit_answer(answer_id: int, data: AnswerUpdate, session: SessionDep, user: CurrentUser) -> AnswerOut:
+@resources.patch("/answers/{answer_id}", response_model=AnswerOut, tags=["answers"], dependencies=[rate_limit("write")])
+def edit_answer(answer_id: Id, data: AnswerUpdate, session: SessionDep, user: CurrentUser) -> AnswerOut:
     answers_service.edit(session, actor=user, answer_id=answer_id, data=data)
     return _answer_out(session, answer_id, user)
 
 
-@router.delete("/answers/{answer_id}", status_code=204, tags=["answers"], dependencies=[rate_limit("write")])
-def delete_answer(answer_id: int, session: SessionDep, user: CurrentUser) -> Response:
+@resources.delete("/answers/{answer_id}", status_code=204, tags=["answers"], dependencies=[rate_limit("write")])
+def delete_answer(answer_id: Id, session: SessionDep, user: CurrentUser) -> Response:
     answers_service.delete_answer(session, actor=user, answer_id=answer_id)
     return Response(status_code=204)
 
 
-@router.get("/answers/{answer_id}/revisions", response_model=RevisionList, tags=["answers"])
-def answer_revisions(answer_id: int, session: SessionDep) -> RevisionList:
+@resources.get("/answers/{answer_id}/revisions", response_model=RevisionList, tags=["answers"])
+def answer_revisions(answer_id: Id, session: SessionDep) -> RevisionList:
     answers_service.get_visible(session, answer_id)
     return _revisions(session, "answer", answer_id)
 
 
-@router.post("/answers/{answer_id}/vote", response_model=VoteOut, tags=["votes"], dependencies=[rate_limit("vote")])
-def vote_answer(answer_id: int, data: VoteIn, session: SessionDep, user: CurrentUser) -> VoteOut:
+@resources.post("/answers/{answer_id}/vote", response_model=VoteOut, tags=["votes"], dependencies=[rate_limit("vote")])
+def vote_answer(answer_id: Id, data: VoteIn, session: SessionDep, user: CurrentUser) -> VoteOut:
     score, mine = votes_service.cast(session, actor=user, post_type="answer", post_id=answer_id, value=data.value)
     return VoteOut(score=score, my_vote=mine)
 
 
-@router.post("/answers/{answer_id}/comments", status_code=201, response_model=CommentOut, tags=["comments"],
+@resources.post("/answers/{answer_id}/comments", status_code=201, response_model=CommentOut, tags=["comments"],
              dependencies=[rate_limit("write")])
-def comment_answer(answer_id: int, data: CommentCreate, session: SessionDep, user: CurrentUser) -> CommentOut:
+def comment_answer(answer_id: Id, data: CommentCreate, session: SessionDep, user: CurrentUser) -> CommentOut:
     return _comment_out(comments_service.add(session, actor=user, post_type="answer", post_id=answer_id, data=data), user)
 
 
-@router.delete("/comments/{comment_id}", status_code=204, tags=["comments"], dependencies=[rate_limit("write")])
-def delete_comment(comment_id: int, session: SessionDep, user: CurrentUser) -> Response:
+@resources.delete("/comments/{comment_id}", status_code=204, tags=["comments"], dependencies=[rate_limit("write")])
+def delete_comment(comment_id: Id, session: SessionDep, user: CurrentUser) -> Response:
     comments_service.delete_comment(session, actor=user, comment_id=comment_id)
     return Response(status_code=204)
 
@@ -286,3 +294,8 @@ def delete_comment(comment_id: int, session: SessionDep, user: CurrentUser) -> R
 def _comment_out(comment, user) -> CommentOut:
     return CommentOut(id=comment.id, body=comment.body, body_html=comment.body_html,
                       author=UserOut.of(user), created_at=comment.created_at)
+
+
+router = APIRouter()
+router.include_router(auth_router)
+router.include_router(resources)

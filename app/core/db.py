@@ -27,7 +27,36 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _has_nul(params) -> bool:
+    if isinstance(params, str):
+        return "\x00" in params
+    if isinstance(params, dict):
+        return any(_has_nul(v) for v in params.values())
+    if isinstance(params, (list, tuple)):
+        return any(_has_nul(v) for v in params)
+    return False
+
+
+def _refuse_nul_characters(engine: Engine) -> None:
+    """PostgreSQL text cannot hold NUL; refuse it as invalid input on every database, at the one
+    place every value passes, so that no form, query or path can turn it into a 500."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _check(conn, cursor, statement, parameters, context, executemany):
+        if parameters and _has_nul(parameters):
+            from app.core.errors import InvalidInput
+
+            msg = "Text may not contain NUL (\\u0000) characters."
+            raise InvalidInput(msg, errors=[{"loc": ["body"], "msg": msg, "type": "value_error"}])
+
+
 def make_engine(url: str, **kwargs) -> Engine:
+    engine = _make_engine(url, **kwargs)
+    _refuse_nul_characters(engine)
+    return engine
+
+
+def _make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         engine = create_engine(url, **kwargs)
@@ -57,6 +86,9 @@ def make_engine(url: str, **kwargs) -> Engine:
 
 
 WRITE_OPTION = "groundswell_write"
+
+# Primary keys are 32-bit integers (PostgreSQL INTEGER): larger ids cannot exist and cannot be bound.
+MAX_ID = 2**31 - 1
 
 
 def writer(engine: Engine) -> Engine:

@@ -57,6 +57,6 @@ class RateLimited(DomainError):
         self.retry_after = max(1, retry_after)
 
 
-def field_error(field: str, message: str) -> InvalidInput:
-    """One invalid field, in the same `errors` shape as request validation."""
-    return InvalidInput(message, errors=[{"loc": ["body", field], "msg": message, "type": "value_error"}])
+def field_error(field: str, message: str, where: str = "body") -> InvalidInput:
+    """One invalid field (where: "body" or "query"), in the same `errors` shape as request validation."""
+    return InvalidInput(message, errors=[{"loc": [where, field], "msg": message, "type": "value_error"}])

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import json
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class _TooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    """A streamed body passed the limit while the app read it.
+
+    An HTTPException, so that FastAPI's body parsing lets it through instead of answering 400
+    ("error parsing the body"); app.core.problems turns it into the same 413 problem as below.
+    """
+
+    def __init__(self, max_bytes: int):
+        super().__init__(413, too_large_detail(max_bytes))
+
+
+def too_large_detail(max_bytes: int) -> str:
+    return f"The request body is larger than {max_bytes:,} bytes."
 
 
 class BodySizeLimit:
@@ -34,7 +46,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge
+                    raise BodyTooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -45,7 +57,7 @@ class BodySizeLimit:
 
         try:
             await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
+        except BodyTooLarge:
             if not started:
                 await self._refuse(scope, send)
 
@@ -55,7 +67,7 @@ class BodySizeLimit:
             "type": "/problems/payload-too-large",
             "title": "Request body too large",
             "status": 413,
-            "detail": f"The request body is larger than {self.max_bytes:,} bytes.",
+            "detail": too_large_detail(self.max_bytes),
             "instance": path,
         }
         raw = json.dumps(body).encode()

@@ -31,9 +31,9 @@ def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        raise field_error("cursor", "The cursor is not valid; start again from the first page.") from None
+        raise field_error("cursor", "The cursor is not valid; start again from the first page.", "query") from None
     if not isinstance(values, list) or len(values) != arity:
-        raise field_error("cursor", "The cursor is not valid for this list; start again from the first page.")
+        raise field_error("cursor", "The cursor is not valid for this list; start again from the first page.", "query")
     return values
 
 
@@ -41,5 +41,5 @@ def clamp_limit(limit: int | None, default: int = 20) -> int:
     if limit is None:
         return default
     if limit < 1 or limit > MAX_LIMIT:
-        raise field_error("limit", f"limit must be between 1 and {MAX_LIMIT}.")
+        raise field_error("limit", f"limit must be between 1 and {MAX_LIMIT}.", "query")
     return limit

@@ -11,7 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.errors import DomainError
+from app.core.errors import DomainError, PayloadTooLarge
+from app.core.middleware import BodyTooLarge
 
 log = logging.getLogger("groundswell")
 PROBLEM = "application/problem#json".replace("#", "+")
@@ -70,6 +71,11 @@ def install(app: FastAPI) -> None:
                             errors=_clean_errors(errors))
         return problem_response(request, body)
 
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(request: Request, exc: BodyTooLarge):
+        body = problem_body(413, PayloadTooLarge.title, exc.detail, PayloadTooLarge.type, request.url.path)
+        return problem_response(request, body)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         phrase = HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ else "Error"
@@ -77,7 +83,12 @@ def install(app: FastAPI) -> None:
             404: "There is no such page or resource.",
             405: "This method is not allowed here.",
         }.get(exc.status_code, phrase)
-        body = problem_body(exc.status_code, phrase, detail, "about:blank", request.url.path)
+        type_ = "about:blank"
+        if exc.status_code == 400 and "parsing the body" in str(exc.detail):
+            # FastAPI could not decode the body at all (not UTF-8, broken form encoding).
+            phrase, detail, type_ = "Malformed request body", "The request body could not be decoded.", \
+                "/problems/malformed-json"
+        body = problem_body(exc.status_code, phrase, detail, type_, request.url.path)
         return problem_response(request, body, getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)

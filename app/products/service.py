@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 
 from app.accounts import permissions
 from app.accounts.models import User
 from app.core.errors import Conflict, Forbidden, NotFound, field_error
+from app.core.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from app.products.models import Product
 from app.products.schemas import ProductCreate, ProductUpdate
 
 
 def list_products(session: Session) -> list[Product]:
-    return list(session.exec(select(Product).order_by(Product.name)).all())
+    return list(session.exec(select(Product).order_by(Product.name, Product.id)).all())
+
+
+def page_products(session: Session, *, limit: int | None = None, cursor: str | None = None) -> Page[Product]:
+    """Products by name, keyset-paginated on (name, id)."""
+    limit = clamp_limit(limit, default=100)
+    stmt = select(Product)
+    after = decode_cursor(cursor, 2)
+    if after is not None:
+        name, pid = after
+        if not isinstance(name, str) or not isinstance(pid, int) or isinstance(pid, bool):
+            raise field_error("cursor", "The cursor is not valid; start again from the first page.", "query")
+        stmt = stmt.where(or_(Product.name > name, and_(Product.name == name, Product.id > pid)))
+    rows = list(session.exec(stmt.order_by(Product.name, Product.id).limit(limit + 1)).all())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor([rows[-1].name, rows[-1].id])
+    return Page(items=rows, next_cursor=next_cursor)
 
 
 def get(session: Session, slug: str) -> Product:

@@ -19,7 +19,7 @@ from app.products import service as products_service
 from app.products.models import Product
 from app.questions.models import Question, QuestionTag, Revision, Tag
 from app.questions.schemas import ListSort, QuestionCreate, QuestionUpdate
-from app.questions.tags import normalise_tags, slugify
+from app.questions.tags import normalise_tag, normalise_tags, slugify
 
 
 def get_visible(session: Session, question_id: int, *, for_update: bool = False) -> Question:
@@ -202,7 +202,7 @@ def list_questions(
         stmt = stmt.where(
             exists().where(
                 QuestionTag.question_id == Question.id,
-                QuestionTag.tag_id == select(Tag.id).where(Tag.name == tag.lower()).scalar_subquery(),
+                QuestionTag.tag_id == select(Tag.id).where(Tag.name == normalise_tag(tag)).scalar_subquery(),
             )
         )
     if solved is not None:
@@ -213,8 +213,8 @@ def list_questions(
         stmt = stmt.where(Question.author_id == author_id)
     after = decode_cursor(cursor, 2)
     if after is not None:
-        value = _cursor_value(sort, after[0])
-        stmt = stmt.where(or_(col(key) < value, and_(col(key) == value, col(Question.id) < int(after[1]))))
+        value, after_id = _cursor_value(sort, after[0]), _cursor_int(after[1])
+        stmt = stmt.where(or_(col(key) < value, and_(col(key) == value, col(Question.id) < after_id)))
     stmt = stmt.order_by(col(key).desc(), col(Question.id).desc()).limit(limit + 1)
     rows = list(session.exec(stmt).all())
     next_cursor = None
@@ -226,15 +226,29 @@ def list_questions(
     return Page(items=rows, next_cursor=next_cursor)
 
 
-def _cursor_value(sort: str, raw):
+def _bad_cursor():
     from app.core.errors import field_error
 
+    return field_error("cursor", "The cursor is not valid; start again from the first page.", "query")
+
+
+def _cursor_int(raw) -> int:
+    # A hand-made cursor must not reach the database with a value it cannot bind (500 otherwise).
+    if type(raw) is not int or not -(2**31) <= raw < 2**31:
+        raise _bad_cursor()
+    return raw
+
+
+def _cursor_value(sort: str, raw):
+    if sort == "votes":
+        return _cursor_int(raw)
     try:
-        if sort == "votes":
-            return int(raw)
-        return datetime.fromisoformat(str(raw))
-    except (TypeError, ValueError):
-        raise field_error("cursor", "The cursor is not valid; start again from the first page.") from None
+        value = datetime.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        value = None
+    if value is None or value.utcoffset() is None:
+        raise _bad_cursor()
+    return value
 
 
 # --- revisions --------------------------------------------------------------------------------

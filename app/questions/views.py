@@ -186,3 +186,20 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
         can_answer=viewer is not None and is_open, can_comment=permissions.can_comment(viewer),
         can_accept=can_accept, revision_count=revision_count,
     )
+
+
+def post_counts(session: Session, user_id: int) -> tuple[int, int]:
+    """How many visible questions and answers a user has posted (for the profile page)."""
+    from sqlalchemy import func
+
+    from app.answers.models import Answer
+
+    questions = session.exec(
+        select(func.count()).select_from(Question).where(Question.author_id == user_id, Question.deleted_at.is_(None))
+    ).one()
+    answers = session.exec(
+        select(func.count()).select_from(Answer)
+        .join(Question, Question.id == Answer.question_id)
+        .where(Answer.author_id == user_id, Answer.deleted_at.is_(None), Question.deleted_at.is_(None))
+    ).one()
+    return int(questions), int(answers)

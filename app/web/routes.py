@@ -1,3 +1,12 @@
+"""The server-rendered forum: every page works without JavaScript; every form posts and redirects."""
+
+from __future__ import annotations
+
 from fastapi import APIRouter
 
+from app.web import accounts, catalog, questions
+
 router = APIRouter(include_in_schema=False)
+router.include_router(accounts.router)
+router.include_router(catalog.router)
+router.include_router(questions.router)

@@ -1,9 +1,15 @@
-"""Jinja2 environment: autoescaped templates, a few display filters, no logic."""
+"""Jinja2 environment: autoescaped templates, a few display filters, no logic.
+
+A context processor gives every page (the error page rendered by app.core.problems included)
+what the layout needs: the signed-in viewer, the CSRF token, the flash message and settings.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
+from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from jinja2 import StrictUndefined, Undefined
 
@@ -41,12 +47,32 @@ def plural(n: int, word: str, plural_word: str | None = None) -> str:
     return f"{n} {word if n == 1 else (plural_word or word + 's')}"
 
 
+def signed(n: int) -> str:
+    """A score as people read it: +3, 0, −2 (a real minus sign)."""
+    return f"+{n}" if n > 0 else (f"\u2212{-n}" if n < 0 else "0")
+
+
+def layout_context(request: Request) -> dict[str, Any]:
+    """Keys every template may use; routes never pass these themselves."""
+    from app.web.deps import csrf_token, pop_flash, viewer_view
+
+    settings = request.app.state.settings
+    return {
+        "viewer": viewer_view(request),
+        "csrf_token": csrf_token(request),
+        "flash": pop_flash(request),
+        "site_name": settings.site_name,
+        "base_url": settings.base_url.rstrip("/"),
+        "current_path": request.url.path,
+    }
+
+
 def make_templates(strict: bool = False) -> Jinja2Templates:
-    templates = Jinja2Templates(directory=str(templates_dir()))
+    templates = Jinja2Templates(directory=str(templates_dir()), context_processors=[layout_context])
     env = templates.env
     env.undefined = StrictUndefined if strict else Undefined
     env.autoescape = True
     env.trim_blocks = True
     env.lstrip_blocks = True
-    env.filters.update(timeago=timeago, isodate=isodate, longdate=longdate, plural=plural)
+    env.filters.update(timeago=timeago, isodate=isodate, longdate=longdate, plural=plural, signed=signed)
     return templates

@@ -1,0 +1,295 @@
+"""The reputation ledger: events from votes and acceptances, reversals, the daily cap, the cache.
+
+Every change to one user's ledger happens while that user's row is locked (PostgreSQL
+`SELECT … FOR UPDATE`; on SQLite writers are serialised already), so the cached balance is
+always max(1, 1 + the sum of the events that count), whatever runs at the same time.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, update
+from sqlmodel import Session, select
+
+from app.accounts.models import User
+from app.core.db import utcnow
+from app.reputation import policy
+from app.reputation.models import ReputationEvent
+
+
+@dataclass(frozen=True)
+class Cause:
+    """What the ledger would hold for one cause: (user, kind, source) → base amount."""
+
+    user_id: int
+    kind: str
+    source_type: str
+    source_id: int
+    base_amount: int
+    post_type: str
+    post_id: int
+    product_id: int | None
+    occurred_at: datetime
+
+    @property
+    def key(self) -> tuple[int, str, str, int]:
+        return (self.user_id, self.kind, self.source_type, self.source_id)
+
+
+def lock_users(session: Session, user_ids: Iterable[int]) -> None:
+    """Serialise ledger changes per user; ids in ascending order so two transactions never deadlock."""
+    for uid in sorted(set(user_ids)):
+        session.exec(select(User.id).where(User.id == uid).with_for_update()).first()
+
+
+# --- causes -----------------------------------------------------------------------------------
+
+def vote_causes(*, vote_id: int, voter_id: int, value: int, post_type: str, post_id: int, author_id: int,
+                product_id: int | None, occurred_at: datetime) -> list[Cause]:
+    if voter_id == author_id:
+        return []
+    kind = f"{post_type}_{'upvoted' if value > 0 else 'downvoted'}"
+    causes = [Cause(author_id, kind, "vote", vote_id, policy.POINTS[kind], post_type, post_id, product_id, occurred_at)]
+    if value < 0 and post_type == "answer":
+        causes.append(Cause(voter_id, "downvoted_answer", "vote", vote_id, policy.POINTS["downvoted_answer"],
+                            post_type, post_id, product_id, occurred_at))
+    return causes
+
+
+def acceptance_causes(*, acceptance_id: int, answer_id: int, answer_author_id: int, asker_id: int,
+                      product_id: int | None, occurred_at: datetime) -> list[Cause]:
+    if answer_author_id == asker_id:
+        return []  # accepting one's own answer earns nothing
+    return [
+        Cause(answer_author_id, "answer_accepted", "acceptance", acceptance_id, policy.POINTS["answer_accepted"],
+              "answer", answer_id, product_id, occurred_at),
+        Cause(asker_id, "accepted_answer", "acceptance", acceptance_id, policy.POINTS["accepted_answer"],
+              "answer", answer_id, product_id, occurred_at),
+    ]
+
+
+# --- applying ---------------------------------------------------------------------------------
+
+def apply(session: Session, causes: list[Cause]) -> None:
+    """Record the events of new causes (a cause already recorded is left as it is)."""
+    if not causes:
+        return
+    users = {c.user_id for c in causes}
+    lock_users(session, users)
+    existing = {
+        (e.user_id, e.kind, e.source_type, e.source_id)
+        for e in session.exec(select(ReputationEvent).where(
+            ReputationEvent.user_id.in_(users),
+            ReputationEvent.source_type.in_({c.source_type for c in causes}),
+            ReputationEvent.source_id.in_({c.source_id for c in causes}),
+        )).all()
+    }
+    for c in causes:
+        if c.key in existing:
+            continue
+        session.add(ReputationEvent(
+            user_id=c.user_id, kind=c.kind, amount=c.base_amount, base_amount=c.base_amount,
+            source_type=c.source_type, source_id=c.source_id, post_type=c.post_type, post_id=c.post_id,
+            product_id=c.product_id, occurred_at=c.occurred_at,
+        ))
+    session.flush()
+    _settle(session, {(c.user_id, _day(c.occurred_at)) for c in causes if c.kind in policy.CAPPED_KINDS}, users)
+
+
+def reverse(session: Session, *, source_type: str | None = None, source_ids: Iterable[int] = (),
+            post: tuple[str, int] | None = None, reason: str) -> int:
+    """Reverse the counting events of some causes (or of everything about one post); returns how many."""
+    stmt = select(ReputationEvent).where(ReputationEvent.reversed_at.is_(None))
+    if post is not None:
+        stmt = stmt.where(ReputationEvent.post_type == post[0], ReputationEvent.post_id == post[1])
+    else:
+        ids = list(source_ids)
+        if not ids:
+            return 0
+        stmt = stmt.where(ReputationEvent.source_type == source_type, ReputationEvent.source_id.in_(ids))
+    candidates = session.exec(stmt).all()
+    if not candidates:
+        return 0
+    users = {e.user_id for e in candidates}
+    lock_users(session, users)
+    events = session.exec(stmt.where(ReputationEvent.id.in_([e.id for e in candidates]))).all()
+    now = utcnow()
+    days = set()
+    for e in events:
+        e.reversed_at, e.reversal_reason = now, reason[:40]
+        if e.kind in policy.CAPPED_KINDS:
+            days.add((e.user_id, _day(e.occurred_at)))
+    session.flush()
+    _settle(session, days, users)
+    return len(events)
+
+
+def _day(when: datetime) -> datetime:
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return datetime(when.year, when.month, when.day, tzinfo=UTC)
+
+
+def _settle(session: Session, days: set[tuple[int, datetime]], users: set[int]) -> None:
+    """Re-apply the daily cap on the given user-days, then refresh the cached balances."""
+    for user_id, day in days:
+        events = session.exec(
+            select(ReputationEvent).where(
+                ReputationEvent.user_id == user_id,
+                ReputationEvent.kind.in_(policy.CAPPED_KINDS),
+                ReputationEvent.reversed_at.is_(None),
+                ReputationEvent.occurred_at >= day,
+                ReputationEvent.occurred_at < day + timedelta(days=1),
+            ).order_by(ReputationEvent.occurred_at, ReputationEvent.source_id, ReputationEvent.kind)
+        ).all()
+        for event, amount in zip(events, capped_amounts([e.base_amount for e in events]), strict=True):
+            if event.amount != amount:
+                event.amount = amount
+    session.flush()
+    refresh_cache(session, users)
+
+
+def capped_amounts(bases: list[int]) -> list[int]:
+    """The daily cap, applied in order: each capped event gets what is left of the day's allowance."""
+    left = policy.DAILY_VOTE_CAP
+    out = []
+    for base in bases:
+        amount = max(0, min(base, left))
+        left -= amount
+        out.append(amount)
+    return out
+
+
+def balance_of(points: int) -> int:
+    return max(policy.MINIMUM_REPUTATION, policy.STARTING_REPUTATION + points)
+
+
+def refresh_cache(session: Session, user_ids: Iterable[int]) -> None:
+    ids = list(set(user_ids))
+    if not ids:
+        return
+    sums = dict(session.exec(
+        select(ReputationEvent.user_id, func.sum(ReputationEvent.amount))
+        .where(ReputationEvent.user_id.in_(ids), ReputationEvent.reversed_at.is_(None))
+        .group_by(ReputationEvent.user_id)
+    ).all())
+    for uid in ids:
+        session.exec(update(User).where(User.id == uid).values(reputation=balance_of(int(sums.get(uid) or 0))))
+
+
+# --- recompute --------------------------------------------------------------------------------
+
+@dataclass
+class RecomputeReport:
+    users: int = 0
+    events_checked: int = 0
+    missing_events: int = 0
+    stale_events: int = 0
+    wrong_amounts: int = 0
+    balances_changed: int = 0
+    changed_users: list[str] = field(default_factory=list)
+
+    @property
+    def differences(self) -> int:
+        return self.missing_events + self.stale_events + self.wrong_amounts + self.balances_changed
+
+    def summary(self) -> str:
+        return (f"{self.users} users, {self.events_checked} events checked: {self.missing_events} missing, "
+                f"{self.stale_events} no longer backed by a vote or acceptance, {self.wrong_amounts} with a wrong "
+                f"amount, {self.balances_changed} cached balances corrected")
+
+
+def expected_causes(session: Session) -> list[Cause]:
+    """Every cause the current votes and acceptances give, from the source tables alone."""
+    from app.answers.models import Acceptance, Answer
+    from app.questions.models import Question
+    from app.votes.models import Vote
+
+    causes: list[Cause] = []
+    q_rows = session.exec(
+        select(Vote, Question.author_id, Question.product_id)
+        .join(Question, Question.id == Vote.post_id)
+        .where(Vote.post_type == "question", Question.deleted_at.is_(None))
+    ).all()
+    a_rows = session.exec(
+        select(Vote, Answer.author_id, Question.product_id)
+        .join(Answer, Answer.id == Vote.post_id)
+        .join(Question, Question.id == Answer.question_id)
+        .where(Vote.post_type == "answer", Answer.deleted_at.is_(None), Question.deleted_at.is_(None))
+    ).all()
+    for vote, author_id, product_id in [*q_rows, *a_rows]:
+        causes += vote_causes(vote_id=vote.id, voter_id=vote.voter_id, value=vote.value, post_type=vote.post_type,
+                              post_id=vote.post_id, author_id=author_id, product_id=product_id,
+                              occurred_at=vote.created_at)
+    acc_rows = session.exec(
+        select(Acceptance, Answer.author_id, Question.author_id, Question.product_id)
+        .join(Answer, Answer.id == Acceptance.answer_id)
+        .join(Question, Question.id == Acceptance.question_id)
+        .where(Acceptance.revoked_at.is_(None), Answer.deleted_at.is_(None), Question.deleted_at.is_(None))
+    ).all()
+    for acc, answer_author, asker, product_id in acc_rows:
+        causes += acceptance_causes(acceptance_id=acc.id, answer_id=acc.answer_id, answer_author_id=answer_author,
+                                    asker_id=asker, product_id=product_id, occurred_at=acc.created_at)
+    return causes
+
+
+def recompute(session: Session, *, fix: bool = True) -> RecomputeReport:
+    """Rebuild every balance from votes and acceptances; with fix=False only report the differences."""
+    report = RecomputeReport()
+    causes = expected_causes(session)
+    # Expected amounts after the daily cap, per user-day, in the same order the live path uses.
+    expected: dict[tuple, tuple[Cause, int]] = {}
+    per_day: dict[tuple[int, datetime], list[Cause]] = defaultdict(list)
+    for c in causes:
+        if c.kind in policy.CAPPED_KINDS:
+            per_day[(c.user_id, _day(c.occurred_at))].append(c)
+        else:
+            expected[c.key] = (c, c.base_amount)
+    for group in per_day.values():
+        group.sort(key=lambda c: (c.occurred_at, c.source_id, c.kind))
+        for c, amount in zip(group, capped_amounts([c.base_amount for c in group]), strict=True):
+            expected[c.key] = (c, amount)
+
+    ledger = {(e.user_id, e.kind, e.source_type, e.source_id): e for e in session.exec(select(ReputationEvent)).all()}
+    report.events_checked = len(ledger)
+    now = utcnow()
+    for key, (cause, amount) in expected.items():
+        event = ledger.get(key)
+        if event is None or event.reversed_at is not None:
+            report.missing_events += 1
+            if fix:
+                if event is None:
+                    session.add(ReputationEvent(
+                        user_id=cause.user_id, kind=cause.kind, amount=amount, base_amount=cause.base_amount,
+                        source_type=cause.source_type, source_id=cause.source_id, post_type=cause.post_type,
+                        post_id=cause.post_id, product_id=cause.product_id, occurred_at=cause.occurred_at))
+                else:
+                    event.reversed_at, event.reversal_reason, event.amount = None, None, amount
+        elif event.amount != amount:
+            report.wrong_amounts += 1
+            if fix:
+                event.amount = amount
+    for key, event in ledger.items():
+        if event.reversed_at is None and key not in expected:
+            report.stale_events += 1
+            if fix:
+                event.reversed_at, event.reversal_reason = now, "recompute: cause gone"
+    session.flush()
+
+    totals: dict[int, int] = defaultdict(int)
+    for _key, (cause, amount) in expected.items():
+        totals[cause.user_id] += amount
+    users = session.exec(select(User)).all()
+    report.users = len(users)
+    for user in users:
+        want = balance_of(totals.get(user.id, 0))
+        if user.reputation != want:
+            report.balances_changed += 1
+            report.changed_users.append(f"{user.username}: {user.reputation} → {want}")
+            if fix:
+                user.reputation = want
+    session.flush()
+    return report

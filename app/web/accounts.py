@@ -1,0 +1,130 @@
+"""Sign in, sign up, sign out, and public profiles."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from app.accounts import service as accounts_service
+from app.accounts.schemas import PASSWORD_MIN, UserCreate
+from app.core.db import SessionDep
+from app.core.errors import Conflict, InvalidInput, RateLimited
+from app.questions import service as questions_service
+from app.questions import views
+from app.web.deps import FormData, Viewer, WebRoute, client_ip, flash, redirect, render, safe_next, sign_in, sign_out
+
+router = APIRouter(route_class=WebRoute)
+
+Next = Annotated[str | None, Query(max_length=1000)]
+
+
+def _signin_form(request: Request, values: dict[str, str], error: str = "", status: int = 200,
+                 headers: dict[str, str] | None = None) -> Response:
+    return render(request, "accounts/signin.html", {"values": values, "error": error,
+                                                      "signup_url": _with_next("/signup", values["next"])},
+                  status=status, headers=headers)
+
+
+def _with_next(path: str, next_path: str) -> str:
+    from urllib.parse import quote
+
+    return f"{path}?next={quote(next_path, safe='/')}" if next_path and next_path != "/" else path
+
+
+@router.get("/signin")
+def signin_form(request: Request, viewer: Viewer, next: Next = None) -> Response:
+    target = safe_next(next)
+    if viewer is not None:
+        return redirect(target)
+    return _signin_form(request, {"username": "", "next": target})
+
+
+@router.post("/signin")
+def signin(request: Request, session: SessionDep, form: FormData) -> Response:
+    username = form.get("username", "").strip()
+    values = {"username": username, "next": safe_next(form.get("next"))}
+    try:
+        request.app.state.limiter.hit("sign-in", f"{client_ip(request)}:{username.lower()}")
+    except RateLimited as exc:
+        return _signin_form(request, values, exc.detail, status=429, headers=exc.headers)
+    user = accounts_service.authenticate(session, username, form.get("password", ""))
+    if user is None:
+        return _signin_form(request, values, "The username or password is not right. Check them and try again.",
+                            status=400)
+    sign_in(request, user)
+    flash(request, f"Welcome back, {user.shown_name}.")
+    return redirect(values["next"])
+
+
+SIGNUP_FIELDS = ("username", "email", "password")
+
+
+def _signup_form(request: Request, values: dict[str, str], errors: dict[str, str] | None = None, status: int = 200,
+                 headers: dict[str, str] | None = None) -> Response:
+    return render(request, "accounts/signup.html", {
+        "values": values, "errors": errors or {}, "password_min": PASSWORD_MIN,
+        "signin_url": _with_next("/signin", values["next"]),
+    }, status=status, headers=headers)
+
+
+@router.get("/signup")
+def signup_form(request: Request, viewer: Viewer, next: Next = None) -> Response:
+    target = safe_next(next)
+    if viewer is not None:
+        return redirect(target)
+    return _signup_form(request, {"username": "", "email": "", "next": target})
+
+
+@router.post("/signup")
+def signup(request: Request, session: SessionDep, form: FormData) -> Response:
+    values = {"username": form.get("username", "").strip(), "email": form.get("email", "").strip(),
+              "next": safe_next(form.get("next"))}
+    try:
+        data = UserCreate(username=values["username"], email=values["email"], password=form.get("password", ""))
+        request.app.state.limiter.hit("sign-up", client_ip(request))
+        user = accounts_service.register(session, data)
+    except (ValidationError, InvalidInput, Conflict) as exc:
+        session.rollback()
+        return _signup_form(request, values, field_errors_for_signup(exc), status=422)
+    except RateLimited as exc:
+        return _signup_form(request, values, {"form": exc.detail}, status=429, headers=exc.headers)
+    sign_in(request, user)
+    flash(request, f"Welcome to {request.app.state.settings.site_name}, {user.shown_name}! You are signed in.")
+    return redirect(values["next"])
+
+
+def field_errors_for_signup(exc: Exception) -> dict[str, str]:
+    from app.web.forms import field_errors
+
+    errors = field_errors(exc, SIGNUP_FIELDS)
+    if "username" in errors and "taken" not in errors["username"]:
+        errors["username"] = "Use 3–30 characters: letters, digits, '_' or '-'."
+    if "password" in errors and errors["password"].startswith("Use at least"):
+        errors["password"] = f"Use at least {PASSWORD_MIN} characters; a short sentence is easy to remember."
+    return errors
+
+
+@router.post("/signout")
+def signout(request: Request, form: FormData) -> Response:
+    sign_out(request)
+    flash(request, "You are signed out. See you soon!")
+    return redirect("/")
+
+
+@router.get("/users/{username}")
+def profile(request: Request, username: str, session: SessionDep, viewer: Viewer) -> Response:
+    user = accounts_service.get_by_username(session, username)
+    question_count, answer_count = views.post_counts(session, user.id)
+    recent = questions_service.list_questions(session, author_id=user.id, limit=10)
+    return render(request, "users/profile.html", {
+        "profile": views.UserView.of(user),
+        "role_label": {"customer": "", "staff": "Staff", "moderator": "Moderator", "admin": "Admin"}.get(user.role, ""),
+        "question_count": question_count,
+        "answer_count": answer_count,
+        "recent_questions": views.summaries(session, recent.items),
+        "more_questions": recent.next_cursor is not None,
+        "is_me": viewer is not None and viewer.id == user.id,
+    })

@@ -1,0 +1,223 @@
+"""What every forum route shares: the viewer, CSRF-checked forms, flash messages, rendering,
+safe redirects, and a route class that turns domain errors into friendly pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from fastapi.routing import APIRoute
+from sqlmodel import Session
+
+from app.accounts.deps import client_key, session_user
+from app.accounts.models import User
+from app.core import security
+from app.core.db import SessionDep
+from app.core.errors import DomainError, Forbidden, NotAuthenticated
+from app.questions.views import UserView
+
+# --- redirects ----------------------------------------------------------------------------------
+
+
+def safe_next(value: str | None, default: str = "/") -> str:
+    """A local path to go back to after signing in; anything else (other hosts, schemes) is refused."""
+    if not value or not isinstance(value, str) or len(value) > 1000:
+        return default
+    if not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return default
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return default
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return default
+    return value
+
+
+def back_path(request: Request) -> str:
+    """Where the visitor came from: the page itself for GET, the referring page of ours for POST."""
+    if request.method == "GET":
+        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    referer = request.headers.get("referer") or ""
+    parts = urlsplit(referer)
+    if parts.netloc and parts.netloc == request.url.netloc:
+        return safe_next(parts.path + (f"?{parts.query}" if parts.query else ""))
+    return "/"
+
+
+def signin_url(next_path: str) -> str:
+    return "/signin?next=" + quote(safe_next(next_path), safe="/")
+
+
+def redirect(url: str) -> RedirectResponse:
+    """After a successful POST: 303 See Other, so that reloading does not post again."""
+    return RedirectResponse(url, status_code=303)
+
+
+# --- session: CSRF token, flash, sign-in ---------------------------------------------------------
+
+
+def _session(request: Request) -> dict | None:
+    return request.session if "session" in request.scope else None
+
+
+def csrf_token(request: Request) -> str:
+    session = _session(request)
+    if session is None:
+        return ""
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = security.new_csrf_token()
+    return token
+
+
+def flash(request: Request, text: str, kind: str = "success") -> None:
+    session = _session(request)
+    if session is not None:
+        session["flash"] = {"kind": kind, "text": text}
+
+
+def pop_flash(request: Request) -> dict | None:
+    session = _session(request)
+    if session is None:
+        return None
+    value = session.pop("flash", None)
+    return value if isinstance(value, dict) and "text" in value else None
+
+
+def sign_in(request: Request, user: User) -> None:
+    """A fresh session for the user: nothing from before signing in carries over, new CSRF token."""
+    request.session.clear()
+    request.session["uid"] = user.id
+    request.session["tv"] = user.token_version
+    request.session["csrf"] = security.new_csrf_token()
+    request.state.viewer_view = UserView.of(user)
+
+
+def sign_out(request: Request) -> None:
+    request.session.clear()
+    request.session["csrf"] = security.new_csrf_token()
+    request.state.viewer_view = None
+
+
+# --- the viewer ----------------------------------------------------------------------------------
+
+
+class SignInRequired(NotAuthenticated):
+    def __init__(self, next_path: str):
+        super().__init__("Sign in to continue.")
+        self.next_path = next_path
+
+
+def current_viewer(request: Request, session: SessionDep) -> User | None:
+    user = session_user(request, session)
+    request.state.viewer_view = UserView.of(user) if user else None
+    return user
+
+
+def required_viewer(request: Request, user: Annotated[User | None, Depends(current_viewer)]) -> User:
+    if user is None:
+        raise SignInRequired(back_path(request))
+    return user
+
+
+Viewer = Annotated[User | None, Depends(current_viewer)]
+Me = Annotated[User, Depends(required_viewer)]
+
+
+def viewer_view(request: Request) -> UserView | None:
+    """The signed-in user for the layout; resolved once per request (also on error pages)."""
+    if hasattr(request.state, "viewer_view"):
+        return request.state.viewer_view
+    view = None
+    session = _session(request)
+    if session and isinstance(session.get("uid"), int):
+        try:
+            with Session(request.app.state.engine) as db:
+                user = session_user(request, db)
+                view = UserView.of(user) if user else None
+        except Exception:  # noqa: BLE001 - an error page must render even when the database is down
+            view = None
+    request.state.viewer_view = view
+    return view
+
+
+# --- forms ---------------------------------------------------------------------------------------
+
+
+class CsrfRefused(Forbidden):
+    title = "This form has expired"
+
+    def __init__(self) -> None:
+        super().__init__("The form you sent was out of date or did not come from this site, so nothing was "
+                         "changed. Go back, reload the page and try again.")
+
+
+async def checked_form(request: Request) -> dict[str, str]:
+    """The posted form's text fields, once its csrf_token matches the session's (403 otherwise)."""
+    form = await request.form()
+    token = form.get("csrf_token")
+    if not isinstance(token, str) or not security.same_token(token, (_session(request) or {}).get("csrf")):
+        raise CsrfRefused()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+FormData = Annotated[dict[str, str], Depends(checked_form)]
+
+
+# --- rate limits ---------------------------------------------------------------------------------
+
+
+def limit(request: Request, scope: str, user: User) -> None:
+    request.app.state.limiter.hit(scope, f"u{user.id}")
+
+
+def client_ip(request: Request) -> str:
+    return client_key(request)
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+
+def render(request: Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200,
+           headers: dict[str, str] | None = None) -> Response:
+    """Render a page; the layout's keys (viewer, csrf_token, flash, site_name…) come from
+    app.web.templating.layout_context."""
+    templates = request.app.state.templates
+    return templates.TemplateResponse(request, template, dict(context or {}), status_code=status, headers=headers)
+
+
+def error_page(request: Request, status: int, title: str, detail: str, headers: dict[str, str] | None = None):
+    problem = {"status": status, "title": title, "detail": detail}
+    return render(request, "error.html", {"problem": problem}, status=status, headers=headers or None)
+
+
+class WebRoute(APIRoute):
+    """Forum routes always answer with pages: domain errors become the friendly error page,
+    a missing sign-in becomes a redirect to the sign-in form that comes back afterwards."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except SignInRequired as exc:
+                flash(request, "Sign in to continue.", "info")
+                return redirect(signin_url(exc.next_path))
+            except NotAuthenticated:
+                flash(request, "Sign in to continue.", "info")
+                return redirect(signin_url(back_path(request)))
+            except DomainError as exc:
+                headers = {k: v for k, v in exc.headers.items() if k.lower() != "www-authenticate"}
+                return error_page(request, exc.status, exc.title, exc.detail, headers)
+            except RequestValidationError as exc:
+                if all((e.get("loc") or ("",))[0] == "path" for e in exc.errors()):
+                    return error_page(request, 404, "Page not found", "There is no such page.")
+                return error_page(request, 422, "Invalid request",
+                                  "Some of the values in the address are not valid. Go back and try again.")
+
+        return guarded

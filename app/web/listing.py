@@ -1,0 +1,127 @@
+"""View helpers for question lists (home, products, tags) and the question page's JSON-LD."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlmodel import Session
+
+from app.products import service as products_service
+from app.questions import service as questions_service
+from app.questions import views
+from app.questions.views import QuestionDetailView
+
+LIST_SORTS = (("newest", "Newest"), ("active", "Active"), ("votes", "Most votes"), ("unanswered", "Unanswered"))
+ANSWER_SORTS = (("best", "Best"), ("newest", "Newest"), ("oldest", "Oldest"))
+SOLVED_CHOICES = (("", "Any"), ("yes", "Solved"), ("no", "Not solved"))
+PAGE_SIZE = 20
+
+
+def pick(value: str | None, choices: tuple[tuple[str, str], ...], default: str) -> str:
+    return value if value in {k for k, _ in choices} else default
+
+
+def parse_solved(value: str | None) -> str:
+    v = (value or "").strip().lower()
+    return "yes" if v in ("yes", "true", "1") else "no" if v in ("no", "false", "0") else ""
+
+
+def _url(path: str, params: dict[str, str | None]) -> str:
+    query = urlencode({k: v for k, v in params.items() if v})
+    return f"{path}?{query}" if query else path
+
+
+def question_list(session: Session, *, path: str, sort: str | None, product: str | None, tag: str | None,
+                  solved: str | None, cursor: str | None, fixed: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Everything a list page shows: items, tabs, filters, the next-page link and the sidebar.
+
+    `fixed` names the filters the page itself sets (the product on a product page): they stay
+    out of the links and the filter form."""
+    sort = pick(sort, LIST_SORTS, "newest")
+    product = (product or "").strip().lower() or None
+    tag = (tag or "").strip().lower() or None
+    solved = parse_solved(solved)
+    page = questions_service.list_questions(
+        session, sort=sort, product=product, tag=tag, solved={"yes": True, "no": False}.get(solved),
+        limit=PAGE_SIZE, cursor=cursor or None,
+    )
+    filters = {"product": product, "tag": tag, "solved": solved}
+    link_filters = {k: v for k, v in filters.items() if k not in fixed}
+    tabs = [{"key": key, "label": label, "url": _url(path, {"sort": key if key != "newest" else None, **link_filters}),
+             "current": key == sort} for key, label in LIST_SORTS]
+    next_url = (_url(path, {"sort": sort if sort != "newest" else None, **link_filters, "cursor": page.next_cursor})
+                if page.next_cursor else None)
+    products = products_service.list_products(session)
+    counts = products_service.question_counts(session)
+    product_id = next((p.id for p in products if p.slug == product), None)
+    return {
+        "questions": views.summaries(session, page.items),
+        "tabs": tabs,
+        "sort": sort,
+        "next_url": next_url,
+        "is_first_page": not cursor,
+        "first_page_url": _url(path, {"sort": sort if sort != "newest" else None, **link_filters}),
+        "filters": filters,
+        "fixed": list(fixed),
+        "list_path": path,
+        "filtered": any(v for v in link_filters.values()),
+        "product_choices": [{"slug": p.slug, "name": p.name} for p in products],
+        "solved_choices": SOLVED_CHOICES,
+        "sidebar_products": [{"slug": p.slug, "name": p.name, "count": counts.get(p.id, 0)} for p in products],
+        "popular_tags": [{"name": n, "count": c} for n, c in
+                         questions_service.popular_tags(session, 20, product_id=product_id if "product" in fixed else None)],
+    }
+
+
+def answer_tabs(path: str, sort: str) -> list[dict[str, Any]]:
+    return [{"key": key, "label": label, "url": _url(path, {"sort": key if key != "best" else None}),
+             "current": key == sort} for key, label in ANSWER_SORTS]
+
+
+# --- structured data ---------------------------------------------------------------------------
+
+def _person(base_url: str, user: views.UserView) -> dict[str, Any]:
+    person: dict[str, Any] = {"@type": "Person", "name": user.display_name}
+    if user.id:
+        person["url"] = f"{base_url}/users/{user.username}"
+    return person
+
+
+def _answer_ld(base_url: str, q: QuestionDetailView, a: views.AnswerView) -> dict[str, Any]:
+    from app.core.markdown import plain_text
+
+    return {
+        "@type": "Answer",
+        "text": plain_text(a.body, 5000),
+        "upvoteCount": a.score,
+        "dateCreated": a.created_at.isoformat(timespec="seconds"),
+        "url": f"{base_url}{q.url}#answer-{a.id}",
+        "author": _person(base_url, a.author),
+    }
+
+
+def qa_page_json_ld(base_url: str, q: QuestionDetailView) -> str:
+    """schema.org QAPage for search engines, safe to place inside <script type="application/ld+json">."""
+    from app.core.markdown import plain_text
+
+    question: dict[str, Any] = {
+        "@type": "Question",
+        "name": q.title,
+        "text": plain_text(q.body, 5000),
+        "answerCount": len(q.answers),
+        "upvoteCount": q.score,
+        "dateCreated": q.created_at.isoformat(timespec="seconds"),
+        "author": _person(base_url, q.author),
+    }
+    accepted = [a for a in q.answers if a.is_accepted]
+    if accepted:
+        question["acceptedAnswer"] = _answer_ld(base_url, q, accepted[0])
+    suggested = [_answer_ld(base_url, q, a) for a in q.answers if not a.is_accepted]
+    if suggested:
+        question["suggestedAnswer"] = suggested
+    data = {"@context": "https://schema.org", "@type": "QAPage", "mainEntity": question}
+    raw = json.dumps(data, ensure_ascii=False)
+    # Nothing in the data may end the <script> element or open a comment.
+    return raw.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

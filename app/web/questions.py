@@ -1,0 +1,392 @@
+"""Forum pages for questions and answers: lists, the question page, ask, edit, revisions, and
+the small forms on the question page (answer, comment, vote, accept, delete)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from app.accounts.models import User
+from app.answers import service as answers_service
+from app.comments import service as comments_service
+from app.core.db import SessionDep
+from app.core.errors import Forbidden, InvalidInput, NotFound, RateLimited
+from app.products import service as products_service
+from app.questions import service as questions_service
+from app.questions import views
+from app.questions.schemas import (
+    AcceptIn,
+    AnswerCreate,
+    AnswerUpdate,
+    CommentCreate,
+    QuestionCreate,
+    QuestionUpdate,
+    VoteIn,
+)
+from app.votes import service as votes_service
+from app.web.deps import FormData, Me, Viewer, WebRoute, flash, limit, redirect, render, signin_url
+from app.web.forms import LIMITS, field_errors, split_tags
+from app.web.listing import ANSWER_SORTS, answer_tabs, pick, qa_page_json_ld, question_list
+
+router = APIRouter(route_class=WebRoute)
+
+Text = Annotated[str | None, Query(max_length=200)]
+Cursor = Annotated[str | None, Query(max_length=500)]
+# Ids beyond the database's integer range are simply unknown (404), not a database error.
+Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+
+# --- lists ---------------------------------------------------------------------------------------
+
+def _list_page(request: Request, session: Session, path: str, sort, product, tag, solved, cursor) -> Response:
+    ctx = question_list(session, path=path, sort=sort, product=product, tag=tag, solved=solved, cursor=cursor)
+    heading = "All questions" if path == "/questions" else "Questions from the community"
+    return render(request, "questions/list.html", {
+        **ctx, "heading": heading, "page_title": None, "product": None, "tag_name": None,
+        "meta_description": f"Answers from the {request.app.state.settings.site_name} community: "
+                            "ask a question, help others, find what solved it.",
+    })
+
+
+@router.get("/")
+def home(request: Request, session: SessionDep, viewer: Viewer, sort: Text = None, product: Text = None,
+         tag: Text = None, solved: Text = None, cursor: Cursor = None) -> Response:
+    return _list_page(request, session, "/", sort, product, tag, solved, cursor)
+
+
+@router.get("/questions")
+def questions(request: Request, session: SessionDep, viewer: Viewer, sort: Text = None, product: Text = None,
+              tag: Text = None, solved: Text = None, cursor: Cursor = None) -> Response:
+    return _list_page(request, session, "/questions", sort, product, tag, solved, cursor)
+
+
+# --- ask -----------------------------------------------------------------------------------------
+
+ASK_FIELDS = ("title", "body", "tags", "product")
+
+
+def _products(session: Session) -> list[dict[str, str]]:
+    return [{"slug": p.slug, "name": p.name} for p in products_service.list_products(session)]
+
+
+def _ask_form(request: Request, session: Session, values: dict[str, str], errors: dict[str, str] | None = None,
+              status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return render(request, "questions/ask.html", {
+        "values": values, "errors": errors or {}, "products": _products(session), "limits": LIMITS,
+    }, status=status, headers=headers)
+
+
+@router.get("/ask")
+def ask_form(request: Request, session: SessionDep, me: Me, product: Text = None) -> Response:
+    slug = (product or "").strip().lower()
+    known = {p["slug"] for p in _products(session)}
+    return _ask_form(request, session, {"title": "", "body": "", "tags": "", "product": slug if slug in known else ""})
+
+
+@router.post("/ask")
+def ask(request: Request, session: SessionDep, me: Me, form: FormData) -> Response:
+    values = {k: form.get(k, "") for k in ASK_FIELDS}
+    try:
+        data = QuestionCreate(title=values["title"], body=values["body"], tags=split_tags(values["tags"]),
+                              product=values["product"] or None)
+        limit(request, "question", me)
+        question = questions_service.ask(session, actor=me, data=data)
+    except (ValidationError, InvalidInput) as exc:
+        session.rollback()
+        return _ask_form(request, session, values, field_errors(exc, ASK_FIELDS), status=422)
+    except RateLimited as exc:
+        return _ask_form(request, session, values, {"form": exc.detail}, status=429, headers=exc.headers)
+    flash(request, "Your question is posted. You will see answers here as they arrive.")
+    return redirect(views.question_url(question.id, question.slug))
+
+
+# --- the question page ----------------------------------------------------------------------------
+
+def _empty_forms() -> dict[str, Any]:
+    return {"answer_form": {"body": "", "errors": {}},
+            "comment_form": {"target": "", "body": "", "errors": {}}}
+
+
+def _question_page(request: Request, detail: views.QuestionDetailView, sort: str = "best", *, status: int = 200,
+                   headers: dict[str, str] | None = None, **forms: Any) -> Response:
+    base_url = request.app.state.settings.base_url.rstrip("/")
+    context = {
+        "q": detail,
+        "answer_sort": sort,
+        "answer_tabs": answer_tabs(detail.url, sort),
+        "json_ld": qa_page_json_ld(base_url, detail),
+        "canonical_url": base_url + detail.url,
+        "meta_description": detail.excerpt,
+        "accepted": next((a for a in detail.answers if a.is_accepted), None),
+        "signin_to_answer_url": signin_url(detail.url + "#your-answer"),
+        "limits": LIMITS,
+        **_empty_forms(),
+    }
+    context.update(forms)
+    return render(request, "questions/detail.html", context, status=status, headers=headers)
+
+
+@router.get("/questions/{question_id}")
+def question_short(request: Request, question_id: Id, session: SessionDep) -> Response:
+    question = questions_service.get_visible(session, question_id)
+    url = views.question_url(question.id, question.slug)
+    return RedirectResponse(url + (f"?{request.url.query}" if request.url.query else ""), status_code=301)
+
+
+# Registered before /questions/{id}/{slug}, which would otherwise take "edit" and "revisions" as slugs.
+@router.get("/questions/{question_id}/edit")
+def edit_question_form(request: Request, question_id: Id, session: SessionDep, me: Me) -> Response:
+    detail = views.question_detail(session, question_id, me)
+    if not detail.can_edit:
+        raise Forbidden("Only the author or a moderator can edit this question.")
+    values = {"title": detail.title, "body": detail.body, "tags": " ".join(detail.tags),
+              "product": detail.product or "", "comment": ""}
+    return _edit_question_form(request, session, detail, values)
+
+
+def _edit_question_form(request, session, detail, values, errors=None, status=200) -> Response:
+    return render(request, "questions/edit.html", {
+        "q": detail, "values": values, "errors": errors or {}, "products": _products(session), "limits": LIMITS,
+    }, status=status)
+
+
+EDIT_FIELDS = ("title", "body", "tags", "product", "comment")
+
+
+@router.post("/questions/{question_id}/edit")
+def edit_question(request: Request, question_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
+    values = {k: form.get(k, "") for k in EDIT_FIELDS}
+    try:
+        data = QuestionUpdate(title=values["title"], body=values["body"], tags=split_tags(values["tags"]),
+                              product=values["product"] or None, comment=values["comment"])
+        limit(request, "write", me)
+        question = questions_service.edit(session, actor=me, question_id=question_id, data=data)
+    except (ValidationError, InvalidInput) as exc:
+        session.rollback()
+        detail = views.question_detail(session, question_id, me)
+        if not detail.can_edit:
+            raise Forbidden("Only the author or a moderator can edit this question.") from None
+        return _edit_question_form(request, session, detail, values, field_errors(exc, EDIT_FIELDS), status=422)
+    flash(request, "Your edit is saved.")
+    return redirect(views.question_url(question.id, question.slug))
+
+
+@router.get("/questions/{question_id}/revisions")
+def question_revisions(request: Request, question_id: Id, session: SessionDep, viewer: Viewer) -> Response:
+    question = questions_service.get_visible(session, question_id)
+    summary = views.summaries(session, [question])[0]
+    return _revisions_page(request, session, "question", question_id, summary, f"Revisions of “{summary.title}”",
+                           summary.url)
+
+
+@router.get("/answers/{answer_id}/revisions")
+def answer_revisions(request: Request, answer_id: Id, session: SessionDep, viewer: Viewer) -> Response:
+    answer = answers_service.get_visible(session, answer_id)
+    question = questions_service.get_visible(session, answer.question_id)
+    summary = views.summaries(session, [question])[0]
+    return _revisions_page(request, session, "answer", answer_id, summary, f"Revisions of an answer to “{summary.title}”",
+                           f"{summary.url}#answer-{answer_id}")
+
+
+def _revisions_page(request, session, post_type, post_id, summary, heading, back_url) -> Response:
+    items = []
+    for r in questions_service.revisions(session, post_type, post_id):
+        rev = r.revision
+        items.append({
+            "number": rev.number,
+            "author": views.UserView.of(r.author),
+            "created_at": rev.created_at,
+            "comment": rev.comment,
+            "is_first": rev.number == 1,
+            "title": rev.title,
+            "title_diff": r.title_diff if any(op != "equal" for op, _ in r.title_diff) else [],
+            "body_diff": r.body_diff,
+            "body_changed": any(op != "equal" for op, _ in r.body_diff),
+            "tags_changed": ({"old": r.tags_changed[0].split(), "new": r.tags_changed[1].split()}
+                             if r.tags_changed else None),
+        })
+    return render(request, "revisions.html", {
+        "heading": heading, "question": summary, "post_type": post_type, "revisions": items, "back_url": back_url,
+    })
+
+
+@router.get("/questions/{question_id}/{slug}")
+def question_page(request: Request, question_id: Id, slug: str, session: SessionDep, viewer: Viewer,
+                  sort: Text = None) -> Response:
+    sort = pick(sort, ANSWER_SORTS, "best")
+    detail = views.question_detail(session, question_id, viewer, sort)
+    if slug != detail.slug:
+        return RedirectResponse(detail.url + (f"?{request.url.query}" if request.url.query else ""), status_code=301)
+    return _question_page(request, detail, sort)
+
+
+# --- answers ---------------------------------------------------------------------------------------
+
+@router.post("/questions/{question_id}/answers")
+def post_answer(request: Request, question_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
+    body = form.get("body", "")
+    try:
+        data = AnswerCreate(body=body)
+        limit(request, "write", me)
+        answer = answers_service.post(session, actor=me, question_id=question_id, data=data)
+    except (ValidationError, InvalidInput) as exc:
+        session.rollback()
+        detail = views.question_detail(session, question_id, me)
+        return _question_page(request, detail, status=422,
+                              answer_form={"body": body, "errors": field_errors(exc, ("body",))})
+    except RateLimited as exc:
+        detail = views.question_detail(session, question_id, me)
+        return _question_page(request, detail, status=429, headers=exc.headers,
+                              answer_form={"body": body, "errors": {"body": exc.detail}})
+    question = questions_service.get_visible(session, question_id)
+    flash(request, "Thanks for helping! Your answer is posted.")
+    return redirect(f"{views.question_url(question.id, question.slug)}#answer-{answer.id}")
+
+
+def _answer_view(session: Session, answer_id: Id, viewer: User | None) -> tuple[views.QuestionDetailView, views.AnswerView]:
+    answer = answers_service.get_visible(session, answer_id)
+    detail = views.question_detail(session, answer.question_id, viewer)
+    for a in detail.answers:
+        if a.id == answer_id:
+            return detail, a
+    raise NotFound(f"Answer {answer_id} does not exist or was deleted.")
+
+
+@router.get("/answers/{answer_id}/edit")
+def edit_answer_form(request: Request, answer_id: Id, session: SessionDep, me: Me) -> Response:
+    detail, answer = _answer_view(session, answer_id, me)
+    if not answer.can_edit:
+        raise Forbidden("Only the author or a moderator can edit this answer.")
+    return render(request, "answers/edit.html", {"q": detail, "answer": answer, "limits": LIMITS, "errors": {},
+                                                 "values": {"body": answer.body, "comment": ""}})
+
+
+@router.post("/answers/{answer_id}/edit")
+def edit_answer(request: Request, answer_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
+    values = {"body": form.get("body", ""), "comment": form.get("comment", "")}
+    try:
+        data = AnswerUpdate(**values)
+        limit(request, "write", me)
+        answer = answers_service.edit(session, actor=me, answer_id=answer_id, data=data)
+    except (ValidationError, InvalidInput) as exc:
+        session.rollback()
+        detail, view = _answer_view(session, answer_id, me)
+        if not view.can_edit:
+            raise Forbidden("Only the author or a moderator can edit this answer.") from None
+        return render(request, "answers/edit.html", {
+            "q": detail, "answer": view, "limits": LIMITS, "values": values,
+            "errors": field_errors(exc, ("body", "comment")),
+        }, status=422)
+    question = questions_service.get_visible(session, answer.question_id)
+    flash(request, "Your edit is saved.")
+    return redirect(f"{views.question_url(question.id, question.slug)}#answer-{answer.id}")
+
+
+# --- comments ----------------------------------------------------------------------------------
+
+def _comment(request: Request, session: Session, me: User, form: dict[str, str], post_type: str, post_id: int,
+             question_id: int) -> Response:
+    body = form.get("body", "")
+    try:
+        data = CommentCreate(body=body)
+        limit(request, "write", me)
+        comment = comments_service.add(session, actor=me, post_type=post_type, post_id=post_id, data=data)
+    except (ValidationError, InvalidInput) as exc:
+        session.rollback()
+        detail = views.question_detail(session, question_id, me)
+        return _question_page(request, detail, status=422, comment_form={
+            "target": f"{post_type}-{post_id}", "body": body, "errors": field_errors(exc, ("body",))})
+    question = questions_service.get_visible(session, question_id)
+    flash(request, "Your comment is posted.")
+    return redirect(f"{views.question_url(question.id, question.slug)}#comment-{comment.id}")
+
+
+@router.post("/questions/{question_id}/comments")
+def comment_question(request: Request, question_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
+    questions_service.get_visible(session, question_id)
+    return _comment(request, session, me, form, "question", question_id, question_id)
+
+
+@router.post("/answers/{answer_id}/comments")
+def comment_answer(request: Request, answer_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
+    answer = answers_service.get_visible(session, answer_id)
+    return _comment(request, session, me, form, "answer", answer_id, answer.question_id)
+
+
+@router.post("/comments/{comment_id}/delete")
+def delete_comment(request: Request, comment_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
+    limit(request, "write", me)
+    comment = comments_service.delete_comment(session, actor=me, comment_id=comment_id)
+    question = comments_service.target_question(session, comment.post_type, comment.post_id)
+    flash(request, "The comment was deleted.")
+    anchor = "question" if comment.post_type == "question" else f"answer-{comment.post_id}"
+    return redirect(f"{views.question_url(question.id, question.slug)}#{anchor}")
+
+
+# --- votes, accept, delete -----------------------------------------------------------------------
+
+def _vote_value(form: dict[str, str]) -> int:
+    try:
+        return VoteIn(value=int(form.get("value", ""))).value
+    except (ValueError, ValidationError):
+        raise InvalidInput("A vote is 1 (up), -1 (down) or 0 (take back your vote).") from None
+
+
+@router.post("/questions/{question_id}/vote")
+def vote_question(request: Request, question_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
+    value = _vote_value(form)
+    limit(request, "vote", me)
+    votes_service.cast(session, actor=me, post_type="question", post_id=question_id, value=value)
+    question = questions_service.get_visible(session, question_id)
+    return redirect(f"{views.question_url(question.id, question.slug)}#question")
+
+
+@router.post("/answers/{answer_id}/vote")
+def vote_answer(request: Request, answer_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
+    value = _vote_value(form)
+    limit(request, "vote", me)
+    votes_service.cast(session, actor=me, post_type="answer", post_id=answer_id, value=value)
+    answer = answers_service.get_visible(session, answer_id)
+    question = questions_service.get_visible(session, answer.question_id)
+    return redirect(f"{views.question_url(question.id, question.slug)}#answer-{answer_id}")
+
+
+@router.post("/questions/{question_id}/accept")
+def accept(request: Request, question_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
+    try:
+        answer_id = AcceptIn(answer_id=form.get("answer_id", "")).answer_id
+    except ValidationError:
+        raise InvalidInput("Choose the answer to accept.") from None
+    limit(request, "write", me)
+    question = answers_service.accept(session, actor=me, question_id=question_id, answer_id=answer_id)
+    flash(request, "Answer accepted: the question is marked as solved. Thanks for closing the loop!")
+    return redirect(f"{views.question_url(question.id, question.slug)}#answer-{answer_id}")
+
+
+@router.post("/questions/{question_id}/unaccept")
+def unaccept(request: Request, question_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
+    limit(request, "write", me)
+    question = answers_service.unaccept(session, actor=me, question_id=question_id)
+    flash(request, "The answer is no longer accepted; the question is open again.")
+    return redirect(views.question_url(question.id, question.slug))
+
+
+@router.post("/questions/{question_id}/delete")
+def delete_question(request: Request, question_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
+    limit(request, "write", me)
+    questions_service.delete_question(session, actor=me, question_id=question_id)
+    flash(request, "The question was deleted.")
+    return redirect("/")
+
+
+@router.post("/answers/{answer_id}/delete")
+def delete_answer(request: Request, answer_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
+    limit(request, "write", me)
+    answer = answers_service.delete_answer(session, actor=me, answer_id=answer_id)
+    question = questions_service.get_visible(session, answer.question_id)
+    flash(request, "The answer was deleted.")
+    return redirect(f"{views.question_url(question.id, question.slug)}#answers")

@@ -1,0 +1,148 @@
+"""The whole journey in a real browser (Chromium through Playwright) against a real server:
+ask, answer, vote, accept. Runs on each database of the fixtures."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def live_server(db_url, clean_engine):
+    """The real app under uvicorn in a background thread, on a free local port."""
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("GROUNDSWELL_TEST_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} is missing and GROUNDSWELL_TEST_REQUIRE_BROWSER=1")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+    import uvicorn
+
+    from app.main import create_app
+    from tests.conftest import make_settings
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    base_url = f"http://127.0.0.1:{port}"
+    app = create_app(make_settings(db_url, base_url=base_url), clean_engine)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base_url}/healthz", timeout=1) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if time.monotonic() > deadline or not thread.is_alive():
+            server.should_exit = True
+            pytest.fail("the test server did not start within 15 seconds")
+        time.sleep(0.05)
+    yield base_url
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+def _sign_up(page, base_url: str, username: str) -> None:
+    page.goto(f"{base_url}/signup")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Email").fill(f"{username}@example.com")
+    page.get_by_label("Password").fill("a long enough password")
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_url(f"{base_url}/")
+    assert page.get_by_role("link", name=re.compile(f"Signed in as {username}")).is_visible()
+
+
+def test_ask_answer_vote_accept_in_a_browser(live_server):
+    from playwright.sync_api import expect, sync_playwright
+
+    base_url = live_server
+    problems: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            def person():
+                context = browser.new_context(viewport={"width": 1280, "height": 900})
+                page = context.new_page()
+                page.on("console", lambda m: problems.append(f"{m.text} ({m.location.get('url')})") if m.type == "error" else None)
+                page.on("pageerror", lambda e: problems.append(str(e)))
+                return page
+
+            # Maya asks
+            maya = person()
+            _sign_up(maya, base_url, "maya")
+            maya.get_by_role("link", name="Ask a question").first.click()
+            maya.get_by_label("Title").fill("Dock Pro will not charge my laptop at 100 W")
+            maya.get_by_label("Describe the problem").fill(
+                "It only charges at 60 W.\n\n```\ncharger: 60 W\n```\n\nWhat am I missing?")
+            maya.get_by_label("Tags").fill("dock, charging")
+            maya.get_by_role("button", name="Post your question").click()
+            maya.wait_for_url(re.compile(r"/questions/\d+/dock-pro-will-not-charge-my-laptop-at-100-w$"))
+            question_url = maya.url
+            expect(maya.get_by_role("heading", level=1)).to_have_text("Dock Pro will not charge my laptop at 100 W")
+            expect(maya.get_by_role("status")).to_contain_text("Your question is posted")
+
+            # Raj answers
+            raj = person()
+            _sign_up(raj, base_url, "raj")
+            raj.goto(question_url)
+            raj.get_by_label("Answer", exact=True).fill("Use the 100 W USB-C cable that came in the box; others carry 60 W.")
+            raj.get_by_role("button", name="Post your answer").click()
+            expect(raj.get_by_role("status")).to_contain_text("Your answer is posted")
+            answer = raj.locator("article.answer").first
+            expect(answer).to_contain_text("Use the 100 W USB-C cable")
+
+            # Sam upvotes the answer (with JavaScript: no reload, the button shows it is pressed)
+            sam = person()
+            _sign_up(sam, base_url, "sam")
+            sam.goto(question_url)
+            upvote = sam.locator("article.answer").first.get_by_role("button", name="Upvote this answer")
+            expect(upvote).to_have_attribute("aria-pressed", "false")
+            upvote.click()
+            expect(upvote).to_have_attribute("aria-pressed", "true")
+            expect(sam.locator("article.answer").first.locator("[data-score]")).to_have_text(re.compile(r"\b1$"))
+            sam.reload()
+            expect(sam.locator("article.answer").first.locator("[data-score]")).to_have_text(re.compile(r"\b1$"))
+
+            # Maya accepts it
+            maya.goto(question_url)
+            maya.get_by_role("button", name="Accept this answer").click()
+            expect(maya.get_by_role("status")).to_contain_text("Answer accepted")
+            accepted = maya.locator("article.answer.is-accepted")
+            expect(accepted).to_contain_text("Accepted answer")
+            expect(accepted.locator("[data-score]")).to_have_text(re.compile(r"\b1$"))
+            expect(maya.locator(".badge-solved")).to_have_text(re.compile("Solved"))
+            expect(maya.get_by_role("button", name="Un-accept")).to_be_visible()
+
+            # and the home page shows it solved
+            maya.goto(f"{base_url}/")
+            expect(maya.locator(".qitem.is-solved")).to_contain_text("Dock Pro will not charge my laptop at 100 W")
+
+            shots = os.environ.get("GROUNDSWELL_SCREENSHOT_DIR")
+            if shots:
+                Path(shots).mkdir(parents=True, exist_ok=True)
+                maya.goto(question_url)
+                maya.screenshot(path=str(Path(shots) / "question-solved.png"), full_page=True)
+                maya.set_viewport_size({"width": 390, "height": 844})
+                maya.screenshot(path=str(Path(shots) / "question-solved-mobile.png"), full_page=True)
+        finally:
+            browser.close()
+    # No CSP violations or script errors anywhere along the way.
+    assert problems == []
