@@ -131,6 +131,37 @@ def cmd_demo(args) -> None:
     cmd_serve(args)
 
 
+def cmd_recompute_reputation(args) -> None:
+    from sqlmodel import Session
+
+    from app.core.db import writer
+    from app.reputation import service as reputation
+
+    settings = _settings()
+    engine = _engine(settings)
+    _ensure_migrated(settings, engine)
+    started = time.monotonic()
+    with Session(writer(engine)) as session, session.begin():
+        report = reputation.recompute(session, fix=not args.check)
+        if args.check:
+            session.rollback()
+    print(f"{'checked' if args.check else 'recomputed'} in {time.monotonic() - started:.1f}s: {report.summary()}")
+    for line in report.changed_users[:20]:
+        print(f"  {line}")
+    if args.check and report.differences:
+        raise CliError(f"the ledger and the cached balances differ in {report.differences} places "
+                       "(run without --check to repair)")
+
+
+def cmd_worker(args) -> None:
+    from app.worker import run_worker
+
+    settings = _settings()
+    engine = _engine(settings)
+    _ensure_migrated(settings, engine)
+    run_worker(engine, once=args.once, log=lambda msg: print(msg, file=sys.stderr, flush=True))
+
+
 def _not_yet(name: str):
     def run(args) -> None:
         raise CliError(f"`groundswell {name}` is not available in this version yet")
@@ -164,8 +195,16 @@ def build_parser() -> argparse.ArgumentParser:
     server_args(p)
     p.set_defaults(func=cmd_demo)
 
-    for name, text in (("worker", "run background work (search indexing, notifications, escalation timers)"),
-                       ("reindex", "rebuild the search index from the database"),
+    p = sub.add_parser("recompute-reputation",
+                       help="rebuild every reputation balance from votes and acceptances (the ledger's audit)")
+    p.add_argument("--check", action="store_true", help="only report differences; exit 1 if there are any")
+    p.set_defaults(func=cmd_recompute_reputation)
+
+    p = sub.add_parser("worker", help="run background jobs (serial-voting detection daily; more to come)")
+    p.add_argument("--once", action="store_true", help="run every job once now and exit")
+    p.set_defaults(func=cmd_worker)
+
+    for name, text in (("reindex", "rebuild the search index from the database"),
                        ("import-stackexchange", "import a Stack Exchange data-dump folder")):
         p = sub.add_parser(name, help=text + " (coming in a later version)")
         if name == "import-stackexchange":

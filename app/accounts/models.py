@@ -34,6 +34,8 @@ class User(SQLModel, table=True):
     token_version: int = Field(default=0)
     is_active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow)
+    # A keyed hash of the address the account signed up from (sock-puppet signals), never the address.
+    signup_fingerprint: str | None = Field(default=None, max_length=64)
 
     @property
     def is_staff(self) -> bool:

@@ -1,6 +1,8 @@
 """Who may do what. One place, so that services, pages and the API agree.
 
-The reputation issue will gate some of these by earned privileges; callers stay the same.
+Roles give standing powers (moderators and staff moderate; staff manage products). Everything
+else is a privilege earned by reputation (app/reputation/policy.py: PRIVILEGES); moderators,
+staff and admins hold every privilege.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from datetime import timedelta
 
 from app.accounts.models import Role, User
 from app.core.errors import Forbidden, NotAuthenticated
+from app.reputation import policy
 
 # Staff may accept an answer on the asker's behalf once the question is this old (CONTRACT: "by policy").
 STAFF_ACCEPT_AFTER = timedelta(days=14)
@@ -22,24 +25,55 @@ def require_user(actor: User | None) -> User:
     return actor
 
 
-def can_edit_post(actor: User | None, author_id: int) -> bool:
-    return actor is not None and actor.is_active and (actor.id == author_id or actor.can_moderate)
-
-
-def can_delete_post(actor: User | None, author_id: int) -> bool:
-    return can_edit_post(actor, author_id)
-
-
-def can_vote(actor: User | None, author_id: int) -> bool:
-    return actor is not None and actor.is_active and actor.id != author_id
-
-
-def can_comment(actor: User | None) -> bool:
+def _active(actor: User | None) -> bool:
     return actor is not None and actor.is_active
 
 
+def has_privilege(actor: User | None, key: str) -> bool:
+    return _active(actor) and (actor.can_moderate or actor.reputation >= policy.threshold(key))
+
+
+def require_privilege(actor: User, key: str, doing: str) -> None:
+    if not has_privilege(actor, key):
+        need = policy.threshold(key)
+        raise Forbidden(f"You need {need:,} reputation to {doing} (you have {actor.reputation:,}). "
+                        "See /help/reputation for how to earn it.")
+
+
+def can_edit_post(actor: User | None, author_id: int) -> bool:
+    """Edit directly: one's own posts, or anyone's with the edit privilege."""
+    return _active(actor) and (actor.id == author_id or has_privilege(actor, "edit"))
+
+
+def can_suggest_edit(actor: User | None, author_id: int) -> bool:
+    """Below the edit privilege, an edit to someone else's post is a suggestion that others review."""
+    return _active(actor) and not can_edit_post(actor, author_id)
+
+
+def can_review_edits(actor: User | None) -> bool:
+    return has_privilege(actor, "edit")
+
+
+def can_delete_post(actor: User | None, author_id: int) -> bool:
+    return _active(actor) and (actor.id == author_id or actor.can_moderate)
+
+
+def can_vote(actor: User | None, author_id: int, value: int = 1) -> bool:
+    """Upvoting is for every signed-in user (weak votes are damped by the ranking); downvoting is earned."""
+    if not _active(actor) or actor.id == author_id:
+        return False
+    return value >= 0 or has_privilege(actor, "downvote")
+
+
+def can_comment(actor: User | None, post_author_id: int | None = None, question_author_id: int | None = None) -> bool:
+    """Everyone may comment on their own posts and on answers to their questions; elsewhere it is earned."""
+    if not _active(actor):
+        return False
+    return actor.id in (post_author_id, question_author_id) or has_privilege(actor, "comment")
+
+
 def can_accept(actor: User | None, question_author_id: int, question_age: timedelta) -> bool:
-    if actor is None or not actor.is_active:
+    if not _active(actor):
         return False
     if actor.id == question_author_id:
         return True
@@ -47,8 +81,13 @@ def can_accept(actor: User | None, question_author_id: int, question_age: timede
 
 
 def can_manage_products(actor: User | None) -> bool:
-    return actor is not None and actor.is_active and actor.role in (Role.staff, Role.admin)
+    return _active(actor) and actor.role in (Role.staff, Role.admin)
 
 
 def can_close(actor: User | None) -> bool:
-    return actor is not None and actor.is_active and actor.can_moderate
+    """Close questions and mark duplicates."""
+    return has_privilege(actor, "close")
+
+
+def can_review_voting(actor: User | None) -> bool:
+    return _active(actor) and actor.can_moderate

@@ -21,3 +21,20 @@ class Answer(SQLModel, table=True):
     updated_at: datetime | None = Field(default=None)
     deleted_at: datetime | None = Field(default=None)
     deleted_by_id: int | None = Field(default=None, foreign_key="users.id")
+
+
+class Acceptance(SQLModel, table=True):
+    """Each time an asker (or staff) accepts an answer; un-accepting or switching revokes it.
+
+    `questions.accepted_answer_id` says which answer is accepted now; these rows are the history
+    the reputation ledger points at.
+    """
+
+    __tablename__ = "acceptances"
+
+    id: int | None = Field(default=None, primary_key=True)
+    question_id: int = Field(foreign_key="questions.id", index=True)
+    answer_id: int = Field(foreign_key="answers.id", index=True)
+    accepted_by_id: int = Field(foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = Field(default=None)

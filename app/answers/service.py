@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import update
 from sqlmodel import Session, select
 
 from app.accounts import permissions
 from app.accounts.models import User
-from app.answers.models import Answer
+from app.answers.models import Acceptance, Answer
 from app.answers.schemas import AnswerCreate, AnswerUpdate
 from app.core.db import MAX_ID, utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, field_error
 from app.core.markdown import render_markdown
 from app.questions import service as questions_service
 from app.questions.models import Question, QuestionStatus
+from app.reputation import service as reputation
 
 
 def get_visible(session: Session, answer_id: int, *, for_update: bool = False) -> Answer:
@@ -58,7 +61,13 @@ def edit(session: Session, *, actor: User | None, answer_id: int, data: AnswerUp
     actor = permissions.require_user(actor)
     answer = get_visible(session, answer_id, for_update=True)
     if not permissions.can_edit_post(actor, answer.author_id):
-        raise Forbidden("Only the author or a moderator can edit this answer.")
+        raise Forbidden(questions_service.EDIT_REFUSED)
+    return apply_edit(session, answer, author=actor, data=data)
+
+
+def apply_edit(session: Session, answer: Answer, *, author: User, data: AnswerUpdate) -> Answer:
+    """Apply an edit whose permission was checked (directly, or by approving a suggestion)."""
+    actor = author
     if data.body == answer.body:
         return answer
     now = utcnow()
@@ -81,13 +90,16 @@ def delete_answer(session: Session, *, actor: User | None, answer_id: int) -> An
     question = session.get(Question, answer.question_id)
     if question.accepted_answer_id == answer.id:
         values["accepted_answer_id"] = None
+        _revoke_acceptances(session, question.id, reason="answer deleted")
     session.exec(update(Question).where(Question.id == answer.question_id).values(**values))
     session.flush()
+    reputation.reverse(session, post=("answer", answer.id), reason="post deleted")
     session.refresh(question)
     return answer
 
 
-def accept(session: Session, *, actor: User | None, question_id: int, answer_id: int) -> Question:
+def accept(session: Session, *, actor: User | None, question_id: int, answer_id: int,
+           now: datetime | None = None) -> Question:
     actor = permissions.require_user(actor)
     question = questions_service.get_visible(session, question_id, for_update=True)
     _require_accept(actor, question)
@@ -97,9 +109,16 @@ def accept(session: Session, *, actor: User | None, question_id: int, answer_id:
     if answer is None or answer.question_id != question.id:
         raise field_error("answer_id", f"Answer {answer_id} is not an answer to this question.")
     if question.accepted_answer_id != answer.id:
+        now = now or utcnow()
+        _revoke_acceptances(session, question.id, reason="switched")
+        acceptance = Acceptance(question_id=question.id, answer_id=answer.id, accepted_by_id=actor.id, created_at=now)
+        session.add(acceptance)
         question.accepted_answer_id = answer.id
-        questions_service.touch(session, question)
+        questions_service.touch(session, question, now)
         session.flush()
+        reputation.apply(session, reputation.acceptance_causes(
+            acceptance_id=acceptance.id, answer_id=answer.id, answer_author_id=answer.author_id,
+            asker_id=question.author_id, product_id=question.product_id, occurred_at=now))
     return question
 
 
@@ -108,10 +127,24 @@ def unaccept(session: Session, *, actor: User | None, question_id: int) -> Quest
     question = questions_service.get_visible(session, question_id, for_update=True)
     _require_accept(actor, question)
     if question.accepted_answer_id is not None:
+        _revoke_acceptances(session, question.id, reason="unaccepted")
         question.accepted_answer_id = None
         questions_service.touch(session, question)
         session.flush()
     return question
+
+
+def _revoke_acceptances(session: Session, question_id: int, *, reason: str) -> None:
+    """End the question's current acceptance and reverse the reputation it gave."""
+    current = session.exec(select(Acceptance).where(Acceptance.question_id == question_id,
+                                                    Acceptance.revoked_at.is_(None))).all()
+    if not current:
+        return
+    now = utcnow()
+    for acceptance in current:
+        acceptance.revoked_at = now
+    session.flush()
+    reputation.reverse(session, source_type="acceptance", source_ids=[a.id for a in current], reason=reason)
 
 
 def _require_accept(actor: User, question: Question) -> None:

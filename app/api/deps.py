@@ -5,10 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import Depends, Request
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
 
 from app.accounts.deps import SAFE_METHODS, OptionalUser, client_key
+from app.core.db import MAX_ID
 from app.core.errors import InvalidInput
+
+# Ids in paths: a number a row can have (a huge one would otherwise fail in the database with a 500).
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def rate_limit(scope: str):

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 
 from app.accounts import service as accounts_service
 from app.accounts.deps import CurrentUser, OptionalUser, SettingsDep, api_user, client_key
 from app.accounts.schemas import UserCreate
 from app.answers import service as answers_service
-from app.api.deps import rate_limit, reject_nul
+from app.api.deps import Id, rate_limit, reject_nul
 from app.api.schemas import (
     AnswerOut,
     CommentOut,
@@ -32,7 +32,7 @@ from app.api.schemas import (
 )
 from app.comments import service as comments_service
 from app.core import security
-from app.core.db import MAX_ID, SessionDep
+from app.core.db import SessionDep
 from app.core.errors import NotAuthenticated, NotFound
 from app.products import service as products_service
 from app.products.schemas import ProductCreate, ProductUpdate
@@ -59,8 +59,6 @@ _errors = {code: {"model": Problem, "content": {"application/problem+json": {}}}
 auth_router = APIRouter(responses=_errors, dependencies=[Depends(reject_nul)])
 resources = APIRouter(responses=_errors, dependencies=[Depends(_oauth2), Depends(reject_nul), Depends(api_user)])
 
-# Ids in paths: a number a row can have (a huge one would otherwise fail in the database with a 500).
-Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 # --- accounts ---------------------------------------------------------------------------------
@@ -296,6 +294,9 @@ def _comment_out(comment, user) -> CommentOut:
                       author=UserOut.of(user), created_at=comment.created_at)
 
 
+from app.api import reputation as _reputation_api  # noqa: E402  (its routes share the resources' dependencies)
+
+resources.include_router(_reputation_api.router)
 router = APIRouter()
 router.include_router(auth_router)
 router.include_router(resources)

@@ -89,12 +89,22 @@ class AnswerOut(BaseModel):
     updated_at: datetime | None
     my_vote: int = Field(description="the caller's vote: 1, -1 or 0")
     comments: list[CommentOut]
+    can_edit: bool = Field(description="the caller may edit directly")
+    can_suggest_edit: bool = Field(description="the caller may suggest an edit for review")
+    can_delete: bool
+    can_vote: bool = Field(description="the caller may vote up")
+    can_downvote: bool
+    can_comment: bool
+    can_accept: bool
 
     @classmethod
     def of(cls, a) -> "AnswerOut":
         return cls(id=a.id, question_id=a.question_id, body=a.body, body_html=a.body_html, author=UserOut.of(a.author),
                    score=a.score, is_accepted=a.is_accepted, is_staff=a.is_staff, created_at=a.created_at,
-                   updated_at=a.updated_at, my_vote=a.my_vote, comments=[CommentOut.of(c) for c in a.comments])
+                   updated_at=a.updated_at, my_vote=a.my_vote, comments=[CommentOut.of(c) for c in a.comments],
+                   can_edit=a.can_edit, can_suggest_edit=a.can_suggest_edit, can_delete=a.can_delete,
+                   can_vote=a.can_vote, can_downvote=a.can_downvote, can_comment=a.can_comment,
+                   can_accept=a.can_accept)
 
 
 class QuestionOut(QuestionSummaryOut):
@@ -106,6 +116,15 @@ class QuestionOut(QuestionSummaryOut):
     my_vote: int
     answers: list[AnswerOut] = Field(description="in the platform's ranked order, best first")
     comments: list[CommentOut]
+    can_edit: bool = Field(description="what the caller may do: flags instead of dead buttons")
+    can_suggest_edit: bool
+    can_delete: bool
+    can_vote: bool
+    can_downvote: bool
+    can_answer: bool
+    can_comment: bool
+    can_accept: bool
+    can_close: bool
 
     @classmethod
     def of(cls, v) -> "QuestionOut":  # type: ignore[override]
@@ -113,7 +132,10 @@ class QuestionOut(QuestionSummaryOut):
         return cls(**base, body=v.body, body_html=v.body_html, accepted_answer_id=v.accepted_answer_id,
                    duplicate_of=v.duplicate_of.id if v.duplicate_of else None, updated_at=v.updated_at,
                    my_vote=v.my_vote, answers=[AnswerOut.of(a) for a in v.answers],
-                   comments=[CommentOut.of(c) for c in v.comments])
+                   comments=[CommentOut.of(c) for c in v.comments], can_edit=v.can_edit,
+                   can_suggest_edit=v.can_suggest_edit, can_delete=v.can_delete, can_vote=v.can_vote,
+                   can_downvote=v.can_downvote, can_answer=v.can_answer, can_comment=v.can_comment,
+                   can_accept=v.can_accept, can_close=v.can_close)
 
 
 class QuestionList(BaseModel):
@@ -165,3 +187,99 @@ class Problem(BaseModel):
     detail: str
     instance: str | None = None
     errors: list[dict] | None = None
+
+
+class PrivilegeOut(BaseModel):
+    key: str
+    title: str
+    description: str
+    reputation: int = Field(description="reputation needed")
+    earned: bool
+
+
+class MeWithPrivileges(MeOut):
+    privileges: list[PrivilegeOut]
+
+
+class ReputationEventOut(BaseModel):
+    id: int
+    kind: str
+    label: str
+    amount: int = Field(description="points that count (after the daily cap); 0 once reversed")
+    base_amount: int
+    post_type: str
+    post_id: int
+    occurred_at: datetime
+    reversed: bool
+    reversed_at: datetime | None
+    reversal_reason: str | None
+
+
+class ReputationTimeline(BaseModel):
+    reputation: int
+    items: list[ReputationEventOut]
+    next_cursor: str | None
+
+
+class TopContributorOut(BaseModel):
+    user: UserOut
+    points: int
+
+
+class TopContributors(BaseModel):
+    period: Literal["month", "all"]
+    items: list[TopContributorOut]
+
+
+class SuggestedEditIn(BaseModel):
+    title: str | None = Field(default=None, min_length=15, max_length=150)
+    body: str | None = Field(default=None, min_length=20, max_length=30_000)
+    tags: list[str] | None = Field(default=None, max_length=20)
+    comment: str = Field(default="", max_length=300)
+
+
+class SuggestedEditOut(BaseModel):
+    id: int
+    post_type: str
+    post_id: int
+    author: UserOut
+    title: str | None
+    body: str
+    tags: list[str] | None
+    comment: str
+    status: Literal["pending", "approved", "rejected"]
+    reviewer: UserOut | None
+    review_note: str
+    created_at: datetime
+    reviewed_at: datetime | None
+
+
+class SuggestedEditList(BaseModel):
+    items: list[SuggestedEditOut]
+    next_cursor: str | None = None
+
+
+class ReviewIn(BaseModel):
+    note: str = Field(default="", max_length=300)
+
+
+class VotingReportOut(BaseModel):
+    id: int
+    kind: Literal["serial_voting", "sock_puppet"]
+    voter: UserOut
+    author: UserOut
+    votes: int
+    reversed_votes: int
+    detail: str
+    created_at: datetime
+    resolved_at: datetime | None
+
+
+class VotingReportList(BaseModel):
+    items: list[VotingReportOut]
+    next_cursor: str | None = None
+
+
+class DetectionOut(BaseModel):
+    patterns: int
+    votes_reversed: int

@@ -29,9 +29,10 @@ def target_question(session: Session, post_type: str, post_id: int) -> Question:
 
 def add(session: Session, *, actor: User | None, post_type: str, post_id: int, data: CommentCreate) -> Comment:
     actor = permissions.require_user(actor)
-    if not permissions.can_comment(actor):
-        raise Forbidden("You cannot comment yet.")
     question = target_question(session, post_type, post_id)
+    post_author = question.author_id if post_type == "question" else _answer_author(session, post_id)
+    if not permissions.can_comment(actor, post_author, question.author_id):
+        permissions.require_privilege(actor, "comment", "comment on other people's posts")
     if question.deleted_at is not None:
         raise Conflict("This question was deleted.")
     now = utcnow()
@@ -41,6 +42,12 @@ def add(session: Session, *, actor: User | None, post_type: str, post_id: int, d
     question.last_activity_at = now
     session.flush()
     return comment
+
+
+def _answer_author(session: Session, answer_id: int) -> int:
+    from app.answers.models import Answer
+
+    return session.get(Answer, answer_id).author_id
 
 
 def delete_comment(session: Session, *, actor: User | None, comment_id: int) -> Comment:

@@ -103,6 +103,7 @@ def import_all_models() -> None:
     from app.comments import models as _c  # noqa: F401
     from app.products import models as _p  # noqa: F401
     from app.questions import models as _q  # noqa: F401
+    from app.reputation import models as _r  # noqa: F401
     from app.votes import models as _v  # noqa: F401
 
 

@@ -47,13 +47,20 @@ def load(engine: Engine, progress: Callable[[str], None] = lambda _m: None) -> s
             session.add(product)
             products[p["slug"]] = product
         session.flush()
-        counts = {"questions": 0, "answers": 0, "votes": 0, "comments": 0}
-        for i, q in enumerate(content.QUESTIONS, 1):
-            _question(session, q, users, now, rng, counts)
+        counts = {"questions": 0, "answers": 0, "votes": 0, "comments": 0, "comments_skipped": 0}
+        # Oldest first, so that reputation (and with it privileges) builds up as it would have.
+        ordered = sorted(content.QUESTIONS, key=lambda q: -q["days_ago"])
+        comments = []
+        for i, q in enumerate(ordered, 1):
+            comments += _question(session, q, users, now, rng, counts)
             if i % 10 == 0:
-                progress(f"  {i}/{len(content.QUESTIONS)} questions")
+                progress(f"  {i}/{len(ordered)} questions")
+        for comment in comments:
+            _comment(session, users, now, rng, counts, *comment)
+        skipped = f" ({counts['comments_skipped']} comments left out: their authors lack the privilege)" \
+            if counts["comments_skipped"] else ""
         return (f"{len(users)} users, {len(products)} products, {counts['questions']} questions, "
-                f"{counts['answers']} answers, {counts['votes']} votes, {counts['comments']} comments")
+                f"{counts['answers']} answers, {counts['votes']} votes, {counts['comments']} comments{skipped}")
 
 
 def _users(session: Session) -> dict[str, User]:
@@ -64,12 +71,13 @@ def _users(session: Session) -> dict[str, User]:
             role=Role(u["role"]), display_name=u.get("display_name", ""),
         )
         user.bio = u.get("bio", "")
+        user.created_at = utcnow() - timedelta(days=200)  # members since before the oldest question
         users[user.username] = user
     session.flush()
     return users
 
 
-def _question(session: Session, q: dict, users: dict[str, User], now, rng: random.Random, counts: dict) -> None:
+def _question(session: Session, q: dict, users: dict[str, User], now, rng: random.Random, counts: dict) -> list:
     asked_at = now - timedelta(days=q["days_ago"], hours=rng.randint(0, 20), minutes=rng.randint(0, 59))
     author = users[q["author"]]
     question = questions_service.ask(session, actor=author, data=QuestionCreate(
@@ -86,21 +94,38 @@ def _question(session: Session, q: dict, users: dict[str, User], now, rng: rando
         latest = max(latest, when)
         answers.append(answer)
         counts["answers"] += 1
-        counts["votes"] += _votes(session, "answer", answer.id, users[a["author"]], a["votes"], users, rng)
+        counts["votes"] += _votes(session, "answer", answer.id, users[a["author"]], a["votes"], users, rng, when, now)
         if a.get("accepted"):
-            answers_service.accept(session, actor=author, question_id=question.id, answer_id=answer.id)
-    counts["votes"] += _votes(session, "question", question.id, author, q["votes"], users, rng)
+            answers_service.accept(session, actor=author, question_id=question.id, answer_id=answer.id,
+                                   now=min(when + timedelta(hours=rng.randint(1, 48)), now))
+    counts["votes"] += _votes(session, "question", question.id, author, q["votes"], users, rng, asked_at, now)
+    session.exec(update(Question).where(Question.id == question.id).values(last_activity_at=latest))
+    comments = []
     for c in q.get("comments", []):
         on = c["on"]
         post_type, post_id, base = ("question", question.id, asked_at) if on == "question" else (
             "answer", answers[on].id, answers[on].created_at)
-        comment = comments_service.add(session, actor=users[c["author"]], post_type=post_type, post_id=post_id,
-                                       data=CommentCreate(body=c["body"]))
-        when = min(base + timedelta(hours=rng.randint(1, 30)), now)
-        session.exec(update(Comment).where(Comment.id == comment.id).values(created_at=when))
-        latest = max(latest, when)
-        counts["comments"] += 1
-    session.exec(update(Question).where(Question.id == question.id).values(last_activity_at=latest))
+        comments.append((question.id, post_type, post_id, base, c))
+    return comments
+
+
+def _comment(session: Session, users: dict[str, User], now, rng: random.Random, counts: dict,
+             question_id: int, post_type: str, post_id: int, base, c: dict) -> None:
+    from app.core.errors import Forbidden
+
+    try:
+        with session.begin_nested():
+            comment = comments_service.add(session, actor=users[c["author"]], post_type=post_type, post_id=post_id,
+                                           data=CommentCreate(body=c["body"]))
+    except Forbidden:
+        counts["comments_skipped"] += 1
+        return
+    when = min(base + timedelta(hours=rng.randint(1, 30)), now)
+    session.exec(update(Comment).where(Comment.id == comment.id).values(created_at=when))
+    question = session.get(Question, question_id)
+    session.exec(update(Question).where(Question.id == question_id)
+                 .values(last_activity_at=max(question.last_activity_at, when)))
+    counts["comments"] += 1
 
 
 def _set_time(session: Session, model, post_id: int, when, post_type: str) -> None:
@@ -111,15 +136,23 @@ def _set_time(session: Session, model, post_id: int, when, post_type: str) -> No
 
 
 def _votes(session: Session, post_type: str, post_id: int, author: User, net: int, users: dict[str, User],
-           rng: random.Random) -> int:
-    """Cast votes that add up to `net`, with a little disagreement on popular posts."""
+           rng: random.Random, posted_at, now) -> int:
+    """Cast votes that add up to `net`, with a little disagreement on popular posts, over the days after
+    the post. Downvotes come from people who hold that privilege at the time."""
+    from app.accounts import permissions
+
     if net == 0:
         return 0
-    voters = [u for u in users.values() if u.id != author.id]
-    rng.shuffle(voters)
     value = 1 if net > 0 else -1
-    dissent = 1 if abs(net) >= 6 and len(voters) > abs(net) + 2 else 0
-    wanted = [value] * (abs(net) + dissent) + [-value] * dissent
-    for voter, v in zip(voters, wanted, strict=False):
-        votes_service.cast(session, actor=voter, post_type=post_type, post_id=post_id, value=v)
-    return min(len(wanted), len(voters))
+    dissent = 1 if abs(net) >= 6 else 0
+    ups, downs = (abs(net) + dissent, dissent) if value > 0 else (dissent, abs(net) + dissent)
+    others = [u for u in users.values() if u.id != author.id]
+    rng.shuffle(others)
+    downvoters = [u for u in others if permissions.can_vote(u, author.id, -1)][:downs]
+    upvoters = [u for u in others if u not in downvoters][:ups]
+    cast = 0
+    for voter, v in [*((u, 1) for u in upvoters), *((u, -1) for u in downvoters)]:
+        when = min(posted_at + timedelta(hours=rng.randint(1, 96), minutes=rng.randint(0, 59)), now)
+        votes_service.cast(session, actor=voter, post_type=post_type, post_id=post_id, value=v, now=when)
+        cast += 1
+    return cast

@@ -79,3 +79,24 @@ class Revision(SQLModel, table=True):
     author_id: int = Field(foreign_key="users.id")
     comment: str = Field(default="", max_length=300)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class SuggestedEdit(SQLModel, table=True):
+    """An edit proposed by someone without the edit privilege, applied once a reviewer approves it."""
+
+    __tablename__ = "suggested_edits"
+    __table_args__ = (Index("ix_suggested_edits_status", "status", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_type: str = Field(max_length=8)  # "question" | "answer"
+    post_id: int
+    author_id: int = Field(foreign_key="users.id")
+    title: str | None = Field(default=None, max_length=150)
+    body: str = Field(sa_type=Text)
+    tags: str | None = Field(default=None, max_length=200)
+    comment: str = Field(default="", max_length=300)
+    status: str = Field(default="pending", max_length=10)  # pending | approved | rejected
+    reviewer_id: int | None = Field(default=None, foreign_key="users.id")
+    review_note: str = Field(default="", max_length=300)
+    created_at: datetime = Field(default_factory=utcnow)
+    reviewed_at: datetime | None = Field(default=None)

@@ -59,7 +59,17 @@ def edit(session: Session, *, actor: User | None, question_id: int, data: Questi
     actor = permissions.require_user(actor)
     question = get_visible(session, question_id, for_update=True)
     if not permissions.can_edit_post(actor, question.author_id):
-        raise Forbidden("Only the author or a moderator can edit this question.")
+        raise Forbidden(EDIT_REFUSED)
+    return apply_edit(session, question, author=actor, data=data)
+
+
+EDIT_REFUSED = ("Editing someone else's post takes 1,000 reputation (moderators and staff always can); "
+                 "suggest an edit instead, and a reviewer will apply it.")
+
+
+def apply_edit(session: Session, question: Question, *, author: User, data: QuestionUpdate) -> Question:
+    """Apply an edit whose permission was checked (directly, or by approving a suggestion)."""
+    actor = author
     changes = data.model_dump(exclude_unset=True)
     changes.pop("comment", None)
     current_tags = tags_for(session, [question.id]).get(question.id, [])
@@ -96,7 +106,21 @@ def delete_question(session: Session, *, actor: User | None, question_id: int) -
     question.deleted_at = utcnow()
     question.deleted_by_id = actor.id
     session.flush()
+    _reverse_reputation_of_thread(session, question)
     return question
+
+
+def _reverse_reputation_of_thread(session: Session, question: Question) -> None:
+    """Deleting a question reverses what its votes and its answers' votes and acceptance gave."""
+    from app.answers.models import Acceptance, Answer
+    from app.reputation import service as reputation
+
+    for acceptance in session.exec(select(Acceptance).where(Acceptance.question_id == question.id,
+                                                            Acceptance.revoked_at.is_(None))).all():
+        acceptance.revoked_at = utcnow()
+    reputation.reverse(session, post=("question", question.id), reason="post deleted")
+    for answer_id in session.exec(select(Answer.id).where(Answer.question_id == question.id)).all():
+        reputation.reverse(session, post=("answer", answer_id), reason="post deleted")
 
 
 def touch(session: Session, question: Question, when: datetime | None = None) -> None:

@@ -93,6 +93,9 @@ class AnswerView:
     can_vote: bool
     can_accept: bool
     comments: list[CommentView] = field(default_factory=list)
+    can_downvote: bool = False
+    can_suggest_edit: bool = False
+    can_comment: bool = False
 
 
 @dataclass
@@ -111,6 +114,9 @@ class QuestionDetailView(QuestionSummaryView):
     can_answer: bool = False
     can_comment: bool = False
     can_accept: bool = False
+    can_downvote: bool = False
+    can_suggest_edit: bool = False
+    can_close: bool = False
     revision_count: int = 1
 
 
@@ -139,7 +145,8 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
     from app.questions.models import Revision
 
     q = questions_service.get_visible(session, question_id)
-    answers = rank_answers(answers_service.for_question(session, q.id), q.accepted_answer_id, sort)
+    answers = rank_answers(session, answers_service.for_question(session, q.id), accepted_answer_id=q.accepted_answer_id,
+                           product_id=q.product_id, sort=sort)
     keys = [("question", q.id)] + [("answer", a.id) for a in answers]
     comments = comments_service.for_posts(session, keys)
     user_ids = {q.author_id} | {a.author_id for a in answers} | {c.author_id for cs in comments.values() for c in cs}
@@ -166,6 +173,9 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
             can_delete=permissions.can_delete_post(viewer, a.author_id),
             can_vote=permissions.can_vote(viewer, a.author_id), can_accept=can_accept,
             comments=comment_views(("answer", a.id)),
+            can_downvote=permissions.can_vote(viewer, a.author_id, -1),
+            can_suggest_edit=permissions.can_suggest_edit(viewer, a.author_id),
+            can_comment=permissions.can_comment(viewer, a.author_id, q.author_id),
         ))
     duplicate_of = None
     if q.duplicate_of_id:
@@ -183,8 +193,11 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
         can_edit=permissions.can_edit_post(viewer, q.author_id),
         can_delete=permissions.can_delete_post(viewer, q.author_id),
         can_vote=permissions.can_vote(viewer, q.author_id),
-        can_answer=viewer is not None and is_open, can_comment=permissions.can_comment(viewer),
+        can_answer=viewer is not None and is_open, can_comment=permissions.can_comment(viewer, q.author_id),
         can_accept=can_accept, revision_count=revision_count,
+        can_downvote=permissions.can_vote(viewer, q.author_id, -1),
+        can_suggest_edit=permissions.can_suggest_edit(viewer, q.author_id),
+        can_close=permissions.can_close(viewer) and is_open,
     )
 
 

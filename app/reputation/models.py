@@ -37,3 +37,21 @@ class ReputationEvent(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     reversed_at: datetime | None = Field(default=None)
     reversal_reason: str | None = Field(default=None, max_length=40)
+
+
+class VotingReport(SQLModel, table=True):
+    """A suspicious voting pattern for moderators: serial voting (reversed) or sock-puppet signals."""
+
+    __tablename__ = "voting_reports"
+    __table_args__ = (Index("ix_voting_reports_open", "resolved_at", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)  # "serial_voting" | "sock_puppet"
+    voter_id: int = Field(foreign_key="users.id")
+    author_id: int = Field(foreign_key="users.id")
+    votes: int = Field(default=0)  # how many votes the pattern covers
+    reversed_votes: int = Field(default=0)
+    detail: str = Field(default="", max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+    resolved_at: datetime | None = Field(default=None)
+    resolved_by_id: int | None = Field(default=None, foreign_key="users.id")

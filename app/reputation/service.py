@@ -293,3 +293,78 @@ def recompute(session: Session, *, fix: bool = True) -> RecomputeReport:
                 user.reputation = want
     session.flush()
     return report
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+def timeline(session: Session, user: User, *, limit: int | None = None, cursor: str | None = None):
+    """The user's ledger, newest first (reversed events included, marked), keyset-paginated."""
+    from app.core.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+
+    limit = clamp_limit(limit, default=30)
+    from sqlalchemy import and_, or_
+
+    from app.core.errors import field_error
+
+    stmt = select(ReputationEvent).where(ReputationEvent.user_id == user.id)
+    after = decode_cursor(cursor, 2)
+    if after is not None:
+        try:
+            when, last_id = datetime.fromisoformat(after[0]), after[1]
+            if when.tzinfo is None or not isinstance(last_id, int) or isinstance(last_id, bool):
+                raise ValueError
+        except (TypeError, ValueError):
+            raise field_error("cursor", "The cursor is not valid; start again from the first page.", "query") from None
+        stmt = stmt.where(or_(ReputationEvent.occurred_at < when,
+                              and_(ReputationEvent.occurred_at == when, ReputationEvent.id < last_id)))
+    rows = list(session.exec(
+        stmt.order_by(ReputationEvent.occurred_at.desc(), ReputationEvent.id.desc()).limit(limit + 1)).all())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor([rows[-1].occurred_at.isoformat(), rows[-1].id])
+    return Page(items=rows, next_cursor=next_cursor)
+
+
+@dataclass
+class PrivilegeStatus:
+    key: str
+    title: str
+    description: str
+    reputation: int
+    earned: bool
+
+
+def privileges_of(user: User) -> list[PrivilegeStatus]:
+    from app.accounts import permissions
+
+    return [PrivilegeStatus(p.key, p.title, p.description, p.reputation, permissions.has_privilege(user, p.key))
+            for p in policy.PRIVILEGES]
+
+
+def next_privilege(user: User) -> PrivilegeStatus | None:
+    return next((p for p in privileges_of(user) if not p.earned), None)
+
+
+def top_contributors(session: Session, *, product_id: int | None = None, since: datetime | None = None,
+                     limit: int = 10) -> list[tuple[User, int]]:
+    """Who earned the most reputation (events that count), on one product or everywhere, since a time."""
+    points = func.sum(ReputationEvent.amount)
+    stmt = (select(ReputationEvent.user_id, points)
+            .where(ReputationEvent.reversed_at.is_(None))
+            .group_by(ReputationEvent.user_id)
+            .having(points > 0)
+            .order_by(points.desc(), ReputationEvent.user_id)
+            .limit(limit))
+    if product_id is not None:
+        stmt = stmt.where(ReputationEvent.product_id == product_id)
+    if since is not None:
+        stmt = stmt.where(ReputationEvent.occurred_at >= since)
+    rows = session.exec(stmt).all()
+    users = {u.id: u for u in session.exec(select(User).where(User.id.in_([r[0] for r in rows]))).all()} if rows else {}
+    return [(users[uid], int(total)) for uid, total in rows if uid in users and users[uid].is_active]
+
+
+def month_start(now: datetime | None = None) -> datetime:
+    now = now or utcnow()
+    return datetime(now.year, now.month, 1, tzinfo=UTC)

@@ -1,12 +1,16 @@
-"""Votes: up (+1), down (-1), retract (0). Scores stay exact under concurrency.
+"""Votes: up (+1), down (-1), retract (0). Scores and reputation stay exact under concurrency.
 
-The vote row is locked (or created under the unique constraint) and the post's score moves by
-the difference in one atomic UPDATE, so parallel voters never overwrite each other's counts.
+A vote row holds one value for its whole life: switching deletes it and inserts a new one, so
+that every reputation event points at exactly one cause. The voter's vote row is locked (or
+created under the unique constraint) and the post's score moves by the difference in one
+atomic UPDATE, so parallel voters never overwrite each other's counts.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from datetime import UTC, datetime
+
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -14,9 +18,10 @@ from app.accounts import permissions
 from app.accounts.models import User
 from app.answers.models import Answer
 from app.core.db import utcnow
-from app.core.errors import Forbidden, NotFound
+from app.core.errors import Conflict, Forbidden, NotFound, RateLimited
+from app.reputation import policy
+from app.reputation import service as reputation
 from app.votes.models import Vote
-
 
 
 def _post_model(post_type: str):
@@ -29,19 +34,32 @@ def _post_model(post_type: str):
     raise NotFound(f"Unknown kind of post {post_type!r}.")
 
 
-def cast(session: Session, *, actor: User | None, post_type: str, post_id: int, value: int) -> tuple[int, int]:
-    """Set the actor's vote on a post; returns (score, my_vote). Repeating a value changes nothing."""
+def _load_post(session: Session, post_type: str, post_id: int):
+    """The visible post and the product it is filed under."""
     from app.answers import service as answers_service
     from app.questions import service as questions_service
+    from app.questions.models import Question
 
+    if post_type == "question":
+        post = questions_service.get_visible(session, post_id)
+        return post, post.product_id
+    post = answers_service.get_visible(session, post_id)
+    return post, session.get(Question, post.question_id).product_id
+
+
+def cast(session: Session, *, actor: User | None, post_type: str, post_id: int, value: int,
+         now: datetime | None = None) -> tuple[int, int]:
+    """Set the actor's vote on a post; returns (score, my_vote). Repeating a value changes nothing."""
     actor = permissions.require_user(actor)
-    model = _post_model(post_type)
-    post = (questions_service.get_visible(session, post_id) if post_type == "question"
-            else answers_service.get_visible(session, post_id))
-    if not permissions.can_vote(actor, post.author_id):
-        raise Forbidden("You cannot vote on your own post.")
     if value not in (-1, 0, 1):
         raise ValueError("vote value must be -1, 0 or 1")
+    now = now or utcnow()
+    model = _post_model(post_type)
+    post, product_id = _load_post(session, post_type, post_id)
+    if actor.id == post.author_id:
+        raise Forbidden("You cannot vote on your own post.")
+    if value < 0:
+        permissions.require_privilege(actor, "downvote", "vote down")
 
     for attempt in range(2):
         existing = session.exec(
@@ -51,22 +69,64 @@ def cast(session: Session, *, actor: User | None, post_type: str, post_id: int, 
         old = existing.value if existing else 0
         if value == old:
             return _score(session, model, post_id), old
+        if existing is not None:
+            _require_unlocked(existing, post, now)
+        if value != 0:
+            _require_daily_allowance(session, actor, now)
         try:
             with session.begin_nested():
-                if value == 0:
+                if existing is not None:
                     session.delete(existing)
-                elif existing is not None:
-                    existing.value, existing.updated_at = value, utcnow()
-                else:
-                    session.add(Vote(voter_id=actor.id, post_type=post_type, post_id=post_id, value=value))
+                    session.flush()  # the old row must go before its replacement takes the unique key
+                new = None
+                if value != 0:
+                    new = Vote(voter_id=actor.id, post_type=post_type, post_id=post_id, value=value,
+                               created_at=now, updated_at=now)
+                    session.add(new)
                 session.flush()
         except IntegrityError:
             if attempt:
                 raise
             continue  # the same user's concurrent vote landed first: read it and apply the difference
         session.exec(update(model).where(model.id == post_id).values(score=model.score + (value - old)))
+        if existing is not None:
+            reputation.reverse(session, source_type="vote", source_ids=[existing.id],
+                               reason="retracted" if value == 0 else "changed")
+        if new is not None:
+            reputation.apply(session, reputation.vote_causes(
+                vote_id=new.id, voter_id=actor.id, value=value, post_type=post_type, post_id=post_id,
+                author_id=post.author_id, product_id=product_id, occurred_at=now))
+            if value > 0:
+                from app.reputation import gaming
+
+                gaming.check_sock_puppet(session, voter=actor, author_id=post.author_id, now=now)
         return _score(session, model, post_id), value
     raise AssertionError("unreachable")
+
+
+def _require_unlocked(vote: Vote, post, now: datetime) -> None:
+    """A vote can be changed within policy.VOTE_LOCK, or later once the post was edited after it."""
+    cast_at = _aware(vote.created_at)
+    edited = _aware(post.updated_at) if post.updated_at else None
+    if now - cast_at > policy.VOTE_LOCK and not (edited and edited > cast_at):
+        minutes = int(policy.VOTE_LOCK.total_seconds() // 60)
+        raise Conflict(f"Your vote is locked in: votes can be changed for {minutes} minutes, "
+                       "or later if the post is edited.")
+
+
+def _require_daily_allowance(session: Session, actor: User, now: datetime) -> None:
+    start = datetime(now.year, now.month, now.day, tzinfo=UTC)
+    used = session.exec(
+        select(func.count()).where(Vote.voter_id == actor.id, Vote.created_at >= start)
+    ).one()
+    if used >= policy.VOTES_PER_DAY:
+        tomorrow = start.timestamp() + 86400
+        raise RateLimited(f"You have used your {policy.VOTES_PER_DAY} votes for today; more tomorrow (UTC).",
+                          retry_after=int(tomorrow - now.timestamp()))
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _score(session: Session, model, post_id: int) -> int:
@@ -81,3 +141,14 @@ def my_votes(session: Session, user: User | None, post_type: str, post_ids: list
         .where(Vote.voter_id == user.id, Vote.post_type == post_type, Vote.post_id.in_(post_ids))
     ).all()
     return dict(rows)
+
+
+def remove_votes(session: Session, votes: list[Vote], *, reason: str) -> int:
+    """Take votes back (serial voting): scores move back and their reputation events are reversed."""
+    for vote in votes:
+        model = _post_model(vote.post_type)
+        session.exec(update(model).where(model.id == vote.post_id).values(score=model.score - vote.value))
+        session.delete(vote)
+    session.flush()
+    reputation.reverse(session, source_type="vote", source_ids=[v.id for v in votes], reason=reason)
+    return len(votes)

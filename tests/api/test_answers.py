@@ -10,6 +10,7 @@ from app.answers.models import Answer
 from app.comments.models import Comment
 from app.core.db import utcnow
 from app.questions.models import Question, Revision
+from app.votes import service as votes_service
 from app.votes.models import Vote
 from tests.api.conftest import API, assert_problem
 
@@ -60,8 +61,9 @@ def test_answers_ranked_accepted_first_then_score_then_age(client, factory, sess
     base = utcnow() - timedelta(hours=5)
     for i, a in enumerate([old, high, high_later, staff_answer, accepted]):
         a.created_at = base + timedelta(minutes=i)
-    high.score = high_later.score = 2
-    accepted.score = -1
+    for voter in (factory.user(), factory.user()):
+        for a in (high, high_later):
+            votes_service.cast(session, actor=voter, post_type="answer", post_id=a.id, value=1)
     session.commit()
     assert client.post(f"{API}/questions/{q.id}/accept", json={"answer_id": accepted.id},
                        headers=login("asker")).status_code == 200
@@ -78,7 +80,7 @@ def test_votes_on_answer(client, factory, session, login, count):
     q = factory.question()
     author = factory.user("author")
     a = factory.answer(q, author=author)
-    factory.user("voter1")
+    factory.user("voter1", role="moderator")  # may vote down
     factory.user("voter2")
     session.commit()
     url = f"{API}/answers/{a.id}/vote"
@@ -99,7 +101,7 @@ def test_votes_on_answer(client, factory, session, login, count):
 def test_votes_on_question(client, factory, session, login, fetch):
     asker = factory.user("asker")
     q = factory.question(asker)
-    factory.user("voter")
+    factory.user("voter", role="moderator")  # may vote down
     session.commit()
     url = f"{API}/questions/{q.id}/vote"
     h = login("voter")
@@ -139,7 +141,7 @@ def thread(factory, session):
     a2 = factory.answer(q, author=factory.user("helper2"))
     other_q = factory.question()
     foreign = factory.answer(other_q)
-    factory.user("stranger")
+    factory.user("stranger", reputation=50)  # may comment anywhere
     factory.user("staffer", role="staff")
     session.commit()
     return q, a1, a2, foreign

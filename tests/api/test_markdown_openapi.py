@@ -53,7 +53,7 @@ def _assert_safe(html: str) -> None:
 
 @pytest.mark.parametrize("body", HOSTILE)
 def test_hostile_markdown_is_sanitised(client, factory, session, login, body):
-    factory.user("asker")
+    factory.user("asker", reputation=50)
     q = factory.question()
     session.commit()
     h = login("asker")

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from app.accounts import permissions
-from app.answers.ranking import rank_answers
+from app.answers.ranking import Evidence, order
 from app.core.errors import InvalidInput
 from app.core.markdown import plain_text, render_markdown, sanitize_html
 from app.core.pagination import clamp_limit, decode_cursor, encode_cursor
@@ -152,11 +152,14 @@ def test_edit_vote_product_permissions():
 
 # --- ranking ----------------------------------------------------------------------------------
 
-def test_rank_answers():
+def test_answer_order_by_evidence_and_by_date():
     t0 = datetime(2024, 1, 1, tzinfo=UTC)
-    a = lambda i, score, minutes: SimpleNamespace(id=i, score=score, created_at=t0 + timedelta(minutes=minutes))  # noqa: E731
-    answers = [a(1, 0, 0), a(2, 5, 1), a(3, 5, 2), a(4, -3, 3), a(5, 5, 0.5)]
-    assert [x.id for x in rank_answers(answers, None)] == [5, 2, 3, 1, 4]
-    assert [x.id for x in rank_answers(answers, 4)] == [4, 5, 2, 3, 1]
-    assert [x.id for x in rank_answers(answers, None, "newest")] == [4, 3, 2, 5, 1]
-    assert [x.id for x in rank_answers(answers, None, "oldest")] == [1, 5, 2, 3, 4]
+    a = lambda i, minutes: SimpleNamespace(id=i, created_at=t0 + timedelta(minutes=minutes))  # noqa: E731
+    answers = [a(1, 0), a(2, 1), a(3, 2), a(4, 3), a(5, 0.5)]
+    ups = lambda n: Evidence(upvoter_reputations=[10] * n)  # noqa: E731
+    evidence = {1: Evidence(), 2: ups(5), 3: ups(5), 4: Evidence(downvoter_reputations=[10] * 3), 5: ups(5)}
+    assert [x.id for x in order(answers, evidence)] == [5, 2, 3, 1, 4]
+    evidence[4] = Evidence(downvoter_reputations=[10] * 3, accepted=True)
+    assert [x.id for x in order(answers, evidence)][:3] == [5, 2, 3]  # acceptance is strong, not a pin
+    assert [x.id for x in order(answers, evidence, "newest")] == [4, 3, 2, 5, 1]
+    assert [x.id for x in order(answers, evidence, "oldest")] == [1, 5, 2, 3, 4]

@@ -327,7 +327,7 @@ def test_delete_answer_updates_question(session, factory):
 
 def test_vote_sequence(session, factory):
     q = factory.question()
-    voter, second = factory.user(), factory.user()
+    voter, second = factory.user(role="moderator"), factory.user(role="moderator")  # moderators may vote down
     cast = lambda who, v, post_type="question", pid=q.id: votes_service.cast(  # noqa: E731
         session, actor=who, post_type=post_type, post_id=pid, value=v)
     assert cast(voter, 1) == (1, 1)
@@ -366,7 +366,7 @@ def test_vote_refusals(session, factory):
 def test_comments(session, factory):
     q = factory.question()
     a = factory.answer(q)
-    writer, other, mod = factory.user(), factory.user(), factory.user(role="moderator")
+    writer, other, mod = factory.user(reputation=50), factory.user(), factory.user(role="moderator")
     c1 = comments_service.add(session, actor=writer, post_type="question", post_id=q.id, data=CommentCreate(body="Which model?"))
     c2 = comments_service.add(session, actor=writer, post_type="answer", post_id=a.id, data=CommentCreate(body="Thanks"))
     found = comments_service.for_posts(session, [("question", q.id), ("answer", a.id)])

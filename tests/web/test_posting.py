@@ -165,7 +165,7 @@ def test_signed_out_votes_go_to_sign_in(web, factory, session):
 
 
 def test_comments_on_questions_and_answers(web, factory, session):
-    factory.user("raj")
+    factory.user("raj", reputation=50)
     q = factory.question()
     a = factory.answer(q)
     session.commit()

@@ -1,0 +1,60 @@
+"""`groundswell worker`: background jobs, each in its own transaction, on a simple schedule.
+
+Jobs now: serial-voting detection (daily). Search indexing, notifications and escalation
+timers join this loop in their own issues.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from app.core.db import writer
+
+
+@dataclass
+class Job:
+    name: str
+    every: timedelta
+    run: Callable[[Session], str]
+
+
+def _serial_voting(session: Session) -> str:
+    from app.reputation import gaming
+
+    result = gaming.detect_serial_voting(session)
+    return f"{result.pairs} serial-voting patterns, {result.votes_reversed} votes reversed"
+
+
+JOBS: list[Job] = [
+    Job("serial-voting", timedelta(days=1), _serial_voting),
+]
+
+
+def run_job(engine: Engine, job: Job) -> str:
+    with Session(writer(engine), expire_on_commit=False) as session, session.begin():
+        return job.run(session)
+
+
+def run_worker(engine: Engine, *, once: bool = False, log: Callable[[str], None] = print,
+               clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+    """Run every job now, then each again when it is due; with once=True, a single round."""
+    due = {job.name: clock() for job in JOBS}
+    log(f"worker started: {', '.join(j.name for j in JOBS)}")
+    while True:
+        now = clock()
+        for job in JOBS:
+            if due[job.name] <= now:
+                try:
+                    log(f"{job.name}: {run_job(engine, job)}")
+                except Exception as exc:  # noqa: BLE001 - one failing job must not stop the others
+                    log(f"{job.name} failed: {exc}")
+                due[job.name] = now + job.every.total_seconds()
+        if once:
+            return
+        sleep(max(1.0, min(due.values()) - clock()))
