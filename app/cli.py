@@ -7,6 +7,7 @@ import getpass
 import logging
 import sys
 import time
+from pathlib import Path
 
 EXIT_ERROR = 1
 
@@ -28,8 +29,10 @@ def _engine(settings):
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
-    from app.core.db import make_engine
+    from app.core.db import import_all_models, make_engine
 
+    # Every model, so that foreign keys resolve (the ledger's products.id) whatever the command imports.
+    import_all_models()
     try:
         engine = make_engine(settings.database_url)
         with engine.connect() as conn:
@@ -162,6 +165,20 @@ def cmd_worker(args) -> None:
     run_worker(engine, once=args.once, log=lambda msg: print(msg, file=sys.stderr, flush=True))
 
 
+def cmd_import_stackexchange(args) -> None:
+    from app.importer.stackexchange import DumpError, import_dump
+
+    settings = _settings()
+    engine = _engine(settings)
+    _ensure_migrated(settings, engine)
+    try:
+        summary = import_dump(engine, Path(args.dir), site=args.site, product=args.product,
+                              progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+    except DumpError as exc:
+        raise CliError(str(exc)) from None
+    print("\n".join(summary.lines()))
+
+
 def _not_yet(name: str):
     def run(args) -> None:
         raise CliError(f"`groundswell {name}` is not available in this version yet")
@@ -204,11 +221,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true", help="run every job once now and exit")
     p.set_defaults(func=cmd_worker)
 
-    for name, text in (("reindex", "rebuild the search index from the database"),
-                       ("import-stackexchange", "import a Stack Exchange data-dump folder")):
+    p = sub.add_parser("import-stackexchange", help="import a Stack Exchange data-dump folder (idempotent)")
+    p.add_argument("dir", help="folder with Posts.xml (and Users, Votes, Comments, PostLinks, Tags .xml)")
+    p.add_argument("--site", help="the site's host name, for source links and re-imports "
+                                  "(default: the folder's name), e.g. iot.stackexchange.com")
+    p.add_argument("--product", metavar="SLUG", help="file every imported question under this product")
+    p.set_defaults(func=cmd_import_stackexchange)
+
+    for name, text in (("reindex", "rebuild the search index from the database"),):
         p = sub.add_parser(name, help=text + " (coming in a later version)")
-        if name == "import-stackexchange":
-            p.add_argument("dir")
         p.set_defaults(func=_not_yet(name))
     return parser
 

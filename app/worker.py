@@ -44,6 +44,9 @@ def run_job(engine: Engine, job: Job) -> str:
 def run_worker(engine: Engine, *, once: bool = False, log: Callable[[str], None] = print,
                clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
     """Run every job now, then each again when it is due; with once=True, a single round."""
+    from app.core.db import import_all_models
+
+    import_all_models()  # the jobs' models reference others' tables (reputation_events → products)
     due = {job.name: clock() for job in JOBS}
     log(f"worker started: {', '.join(j.name for j in JOBS)}")
     while True:

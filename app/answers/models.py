@@ -21,6 +21,10 @@ class Answer(SQLModel, table=True):
     updated_at: datetime | None = Field(default=None)
     deleted_at: datetime | None = Field(default=None)
     deleted_by_id: int | None = Field(default=None, foreign_key="users.id")
+    source_url: str | None = Field(default=None, max_length=300)
+    source_author: str | None = Field(default=None, max_length=120)
+    # "markdown" (written here) or "html" (imported, kept as sanitised HTML and edited as such).
+    body_format: str = Field(default="markdown", max_length=8)
 
 
 class Acceptance(SQLModel, table=True):

@@ -23,13 +23,14 @@ and answers are ordered by that score, then by age (older first), then id.
   with no votes beats one with a couple of upvotes, but overwhelming community support
   (e.g. +25) ranks above it.
 * **Track record as a prior**: before anyone votes, an answer inherits a little from its
-  author's record *on this product*: prior = 0.75 × (1 − 1 / (1 + helpful / 3)), where
-  helpful counts the author's other answers there that were accepted or scored above zero. At
-  most 0.75 of a vote, so one real upvote outweighs any record.
+  author's record *on this product*: prior = 0.5 × (1 − 1 / (1 + helpful / 3)), where
+  helpful counts the author's other answers there that were accepted or scored above zero.
+  Always less than half a vote — the weight of the lightest real upvote (a brand-new
+  account's) — so one real upvote outweighs any record.
 * **Nothing for being staff**: the author's role never enters the formula. Staff answers get a
   badge in the page and `is_staff` in the API, and rank on the same evidence as everyone's.
 
-The constants are fixed by the examples in tests/answers/test_ranking.py (a customer answer
+The constants are fixed by the examples in tests/reputation/test_ranking.py (a customer answer
 with 3 upvotes outranks a staff answer with 1 or none; +25 outranks an accepted answer with no
 votes; a proven contributor's new answer starts above a newcomer's; a downvoted answer sinks
 below unvoted ones; 2/2 does not beat 40/45).
@@ -55,8 +56,11 @@ BASE_POSITIVE = 1.0
 BASE_NEGATIVE = 1.0
 ACCEPTED_BONUS = 5.0
 DOWNVOTE_FACTOR = 2.0
-PRIOR_MAX = 0.75
+PRIOR_MAX = 0.5  # < vote_weight(1): the lightest real upvote outweighs any record
 PRIOR_HALF = 3.0  # helpful answers at which the prior reaches half its maximum
+# Imported archives do not say who voted; their votes count as an established member's
+# (Stack Exchange needs 15 reputation to vote up).
+IMPORTED_VOTER_REPUTATION = 15
 
 
 def vote_weight(reputation: int) -> float:
@@ -116,6 +120,14 @@ def gather_evidence(session: Session, answers: Sequence[Answer], accepted_answer
     ).all():
         target = evidence[post_id].upvoter_reputations if value > 0 else evidence[post_id].downvoter_reputations
         target.append(reputation)
+    from app.importer.models import ImportedVote
+
+    for post_id, value in session.exec(
+        select(ImportedVote.post_id, ImportedVote.value)
+        .where(ImportedVote.post_type == "answer", ImportedVote.post_id.in_(list(evidence)))
+    ).all():
+        target = evidence[post_id].upvoter_reputations if value > 0 else evidence[post_id].downvoter_reputations
+        target.append(IMPORTED_VOTER_REPUTATION)
     authors = {a.author_id for a in answers}
     helpful = case((or_(Answer.score > 0, Question.accepted_answer_id == Answer.id), 1), else_=0)
     stmt = (

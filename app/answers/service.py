@@ -13,7 +13,7 @@ from app.answers.models import Acceptance, Answer
 from app.answers.schemas import AnswerCreate, AnswerUpdate
 from app.core.db import MAX_ID, utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, field_error
-from app.core.markdown import render_markdown
+from app.core.markdown import render_body, render_markdown
 from app.questions import service as questions_service
 from app.questions.models import Question, QuestionStatus
 from app.reputation import service as reputation
@@ -71,7 +71,7 @@ def apply_edit(session: Session, answer: Answer, *, author: User, data: AnswerUp
     if data.body == answer.body:
         return answer
     now = utcnow()
-    answer.body, answer.body_html, answer.updated_at = data.body, render_markdown(data.body), now
+    answer.body, answer.body_html, answer.updated_at = data.body, render_body(data.body, answer.body_format), now
     questions_service.add_revision(session, post_type="answer", post_id=answer.id, author=actor,
                                    body=answer.body, comment=data.comment, created_at=now)
     question = session.get(Question, answer.question_id)

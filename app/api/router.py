@@ -64,9 +64,13 @@ resources = APIRouter(responses=_errors, dependencies=[Depends(_oauth2), Depends
 # --- accounts ---------------------------------------------------------------------------------
 
 @auth_router.post("/auth/register", status_code=201, response_model=UserOut, tags=["accounts"])
-def register(data: UserCreate, request: Request, session: SessionDep) -> UserOut:
+def register(data: UserCreate, request: Request, session: SessionDep, settings: SettingsDep) -> UserOut:
+    from app.reputation.gaming import signup_fingerprint
+
     request.app.state.limiter.hit("sign-up", client_key(request))
-    return UserOut.of(accounts_service.register(session, data))
+    user = accounts_service.register(session, data)
+    user.signup_fingerprint = signup_fingerprint(settings.secret, client_key(request))  # sock-puppet signals
+    return UserOut.of(user)
 
 
 @auth_router.post("/auth/token", response_model=TokenOut, tags=["accounts"])

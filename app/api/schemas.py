@@ -96,6 +96,8 @@ class AnswerOut(BaseModel):
     can_downvote: bool
     can_comment: bool
     can_accept: bool
+    source_url: str | None = Field(default=None, description="where an imported answer came from (CC BY-SA)")
+    source_author: str | None = None
 
     @classmethod
     def of(cls, a) -> "AnswerOut":
@@ -104,7 +106,7 @@ class AnswerOut(BaseModel):
                    updated_at=a.updated_at, my_vote=a.my_vote, comments=[CommentOut.of(c) for c in a.comments],
                    can_edit=a.can_edit, can_suggest_edit=a.can_suggest_edit, can_delete=a.can_delete,
                    can_vote=a.can_vote, can_downvote=a.can_downvote, can_comment=a.can_comment,
-                   can_accept=a.can_accept)
+                   can_accept=a.can_accept, source_url=a.source_url, source_author=a.source_author)
 
 
 class QuestionOut(QuestionSummaryOut):
@@ -125,6 +127,8 @@ class QuestionOut(QuestionSummaryOut):
     can_comment: bool
     can_accept: bool
     can_close: bool
+    source_url: str | None = Field(default=None, description="where an imported question came from (CC BY-SA)")
+    source_author: str | None = None
 
     @classmethod
     def of(cls, v) -> "QuestionOut":  # type: ignore[override]
@@ -135,7 +139,8 @@ class QuestionOut(QuestionSummaryOut):
                    comments=[CommentOut.of(c) for c in v.comments], can_edit=v.can_edit,
                    can_suggest_edit=v.can_suggest_edit, can_delete=v.can_delete, can_vote=v.can_vote,
                    can_downvote=v.can_downvote, can_answer=v.can_answer, can_comment=v.can_comment,
-                   can_accept=v.can_accept, can_close=v.can_close)
+                   can_accept=v.can_accept, can_close=v.can_close, source_url=v.source_url,
+                   source_author=v.source_author)
 
 
 class QuestionList(BaseModel):

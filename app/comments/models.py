@@ -21,3 +21,4 @@ class Comment(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     deleted_at: datetime | None = Field(default=None)
     deleted_by_id: int | None = Field(default=None, foreign_key="users.id")
+    source_author: str | None = Field(default=None, max_length=120)

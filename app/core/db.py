@@ -28,12 +28,16 @@ def utcnow() -> datetime:
 
 
 def _has_nul(params) -> bool:
-    if isinstance(params, str):
-        return "\x00" in params
-    if isinstance(params, dict):
-        return any(_has_nul(v) for v in params.values())
-    if isinstance(params, (list, tuple)):
-        return any(_has_nul(v) for v in params)
+    stack = [params]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            stack.extend(value)
     return False
 
 
@@ -101,6 +105,7 @@ def import_all_models() -> None:
     from app.accounts import models as _a  # noqa: F401
     from app.answers import models as _an  # noqa: F401
     from app.comments import models as _c  # noqa: F401
+    from app.importer import models as _i  # noqa: F401
     from app.products import models as _p  # noqa: F401
     from app.questions import models as _q  # noqa: F401
     from app.reputation import models as _r  # noqa: F401

@@ -51,10 +51,19 @@ def render_markdown(text: str) -> str:
     return sanitize_html(_md.render(text or ""))
 
 
+def render_body(text: str, body_format: str = "markdown") -> str:
+    """A post body as safe HTML: Markdown is rendered; imported HTML is only sanitised."""
+    return sanitize_html(text or "") if body_format == "html" else render_markdown(text)
+
+
 def plain_text(markdown_text: str, limit: int = 200) -> str:
-    """A short plain-text excerpt for lists, meta descriptions and JSON-LD."""
-    html = render_markdown(markdown_text)
-    text = nh3.clean(html, tags=set())
+    """A short plain-text excerpt of Markdown source."""
+    return excerpt(render_markdown(markdown_text), limit)
+
+
+def excerpt(html: str, limit: int = 200) -> str:
+    """A short plain-text excerpt of rendered (safe) HTML, for lists, meta descriptions and JSON-LD."""
+    text = nh3.clean(html or "", tags=set())
     text = re.sub(r"\s+", " ", text).strip()
     import html as _html
 

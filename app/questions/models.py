@@ -41,6 +41,11 @@ class Question(SQLModel, table=True):
     last_activity_at: datetime = Field(default_factory=utcnow)
     deleted_at: datetime | None = Field(default=None)
     deleted_by_id: int | None = Field(default=None, foreign_key="users.id")
+    # Imported posts keep where they came from and who wrote them there (CC BY-SA attribution).
+    source_url: str | None = Field(default=None, max_length=300)
+    source_author: str | None = Field(default=None, max_length=120)
+    # "markdown" (written here) or "html" (imported, kept as sanitised HTML and edited as such).
+    body_format: str = Field(default="markdown", max_length=8)
 
     @property
     def is_solved(self) -> bool:
@@ -100,3 +105,15 @@ class SuggestedEdit(SQLModel, table=True):
     review_note: str = Field(default="", max_length=300)
     created_at: datetime = Field(default_factory=utcnow)
     reviewed_at: datetime | None = Field(default=None)
+
+
+class QuestionLink(SQLModel, table=True):
+    """A "related" link between two questions (duplicates use questions.duplicate_of_id)."""
+
+    __tablename__ = "question_links"
+    __table_args__ = (UniqueConstraint("question_id", "related_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    question_id: int = Field(foreign_key="questions.id", index=True)
+    related_id: int = Field(foreign_key="questions.id")
+    created_at: datetime = Field(default_factory=utcnow)

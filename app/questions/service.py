@@ -13,7 +13,7 @@ from app.accounts import permissions
 from app.accounts.models import User
 from app.core.db import utcnow
 from app.core.errors import Forbidden, NotFound
-from app.core.markdown import render_markdown
+from app.core.markdown import render_body, render_markdown
 from app.core.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from app.products import service as products_service
 from app.products.models import Product
@@ -86,7 +86,7 @@ def apply_edit(session: Session, question: Question, *, author: User, data: Ques
         return question  # nothing changed: no new revision
     now = utcnow()
     question.title, question.slug, question.body = title, slugify(title), body
-    question.body_html = render_markdown(body)
+    question.body_html = render_body(body, question.body_format)
     question.product_id = new_product.id if new_product else None
     question.updated_at = question.last_activity_at = now
     if new_tags != current_tags:

@@ -15,7 +15,7 @@ from app.answers import service as answers_service
 from app.answers.ranking import AnswerSort, rank_answers
 from app.comments import service as comments_service
 from app.core.db import utcnow
-from app.core.markdown import plain_text
+from app.core.markdown import excerpt
 from app.products.models import Product
 from app.questions import service as questions_service
 from app.questions.models import Question, QuestionStatus
@@ -96,6 +96,8 @@ class AnswerView:
     can_downvote: bool = False
     can_suggest_edit: bool = False
     can_comment: bool = False
+    source_url: str | None = None
+    source_author: str | None = None
 
 
 @dataclass
@@ -118,6 +120,8 @@ class QuestionDetailView(QuestionSummaryView):
     can_suggest_edit: bool = False
     can_close: bool = False
     revision_count: int = 1
+    source_url: str | None = None
+    source_author: str | None = None
 
 
 def summaries(session: Session, questions: list[Question]) -> list[QuestionSummaryView]:
@@ -135,7 +139,7 @@ def _summary(q: Question, tags: list[str], author: User | None, product: Product
         answer_count=q.answer_count, has_accepted_answer=q.accepted_answer_id is not None, tags=tags,
         product=product.slug if product else None, product_name=product.name if product else None,
         status=q.status, created_at=q.created_at, last_activity_at=q.last_activity_at,
-        author=UserView.of(author), excerpt=plain_text(q.body, 180), **extra,
+        author=UserView.of(author), excerpt=excerpt(q.body_html, 180), **extra,
     )
 
 
@@ -176,6 +180,7 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
             can_downvote=permissions.can_vote(viewer, a.author_id, -1),
             can_suggest_edit=permissions.can_suggest_edit(viewer, a.author_id),
             can_comment=permissions.can_comment(viewer, a.author_id, q.author_id),
+            source_url=a.source_url, source_author=a.source_author,
         ))
     duplicate_of = None
     if q.duplicate_of_id:
@@ -198,6 +203,7 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
         can_downvote=permissions.can_vote(viewer, q.author_id, -1),
         can_suggest_edit=permissions.can_suggest_edit(viewer, q.author_id),
         can_close=permissions.can_close(viewer) and is_open,
+        source_url=q.source_url, source_author=q.source_author,
     )
 
 
@@ -216,3 +222,30 @@ def post_counts(session: Session, user_id: int) -> tuple[int, int]:
         .where(Answer.author_id == user_id, Answer.deleted_at.is_(None), Question.deleted_at.is_(None))
     ).one()
     return int(questions), int(answers)
+
+
+def post_links(session: Session, keys) -> dict[tuple[str, int], tuple[str, str]]:
+    """Where posts live, for pages that point at them (the reputation timeline, the review queue):
+    {(post_type, post_id): (url, question title)}. An answer's url is its anchor on the question's
+    page. Deleted posts, and answers in deleted questions, are left out."""
+    from app.answers.models import Answer
+
+    keys = set(keys)
+    question_ids = {pid for kind, pid in keys if kind == "question"}
+    answer_ids = {pid for kind, pid in keys if kind == "answer"}
+    answer_question: dict[int, int] = {}
+    if answer_ids:
+        answer_question = dict(session.exec(
+            select(Answer.id, Answer.question_id).where(Answer.id.in_(answer_ids), Answer.deleted_at.is_(None))
+        ).all())
+    wanted = question_ids | set(answer_question.values())
+    questions = {q.id: q for q in session.exec(
+        select(Question).where(Question.id.in_(wanted), Question.deleted_at.is_(None))).all()} if wanted else {}
+    out: dict[tuple[str, int], tuple[str, str]] = {}
+    for qid in question_ids:
+        if qid in questions:
+            out[("question", qid)] = (question_url(qid, questions[qid].slug), questions[qid].title)
+    for aid, qid in answer_question.items():
+        if qid in questions:
+            out[("answer", aid)] = (f"{question_url(qid, questions[qid].slug)}#answer-{aid}", questions[qid].title)
+    return out

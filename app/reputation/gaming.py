@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
+import hmac
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -22,6 +24,11 @@ def _aware(when: datetime) -> datetime:
 
 def _stem(text: str) -> str:
     return re.sub(r"[^a-z]", "", text.lower())
+
+
+def signup_fingerprint(secret: str, address: str) -> str:
+    """What `users.signup_fingerprint` holds: a keyed hash of the sign-up address, never the address."""
+    return hmac.new(secret.encode(), f"signup:{address}".encode(), hashlib.sha256).hexdigest()
 
 
 def resembles(a: User, b: User) -> str | None:

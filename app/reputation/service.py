@@ -60,6 +60,14 @@ def vote_causes(*, vote_id: int, voter_id: int, value: int, post_type: str, post
     return causes
 
 
+def imported_vote_causes(*, vote_id: int, value: int, post_type: str, post_id: int, author_id: int,
+                         product_id: int | None, occurred_at: datetime) -> list[Cause]:
+    """A vote from an imported archive: its author's points as for any vote; the voter is unknown."""
+    kind = f"{post_type}_{'upvoted' if value > 0 else 'downvoted'}"
+    return [Cause(author_id, kind, "imported_vote", vote_id, policy.POINTS[kind], post_type, post_id, product_id,
+                  occurred_at)]
+
+
 def acceptance_causes(*, acceptance_id: int, answer_id: int, answer_author_id: int, asker_id: int,
                       product_id: int | None, occurred_at: datetime) -> list[Cause]:
     if answer_author_id == asker_id:
@@ -224,6 +232,23 @@ def expected_causes(session: Session) -> list[Cause]:
         causes += vote_causes(vote_id=vote.id, voter_id=vote.voter_id, value=vote.value, post_type=vote.post_type,
                               post_id=vote.post_id, author_id=author_id, product_id=product_id,
                               occurred_at=vote.created_at)
+    from app.importer.models import ImportedVote
+
+    iq_rows = session.exec(
+        select(ImportedVote, Question.author_id, Question.product_id)
+        .join(Question, Question.id == ImportedVote.post_id)
+        .where(ImportedVote.post_type == "question", Question.deleted_at.is_(None))
+    ).all()
+    ia_rows = session.exec(
+        select(ImportedVote, Answer.author_id, Question.product_id)
+        .join(Answer, Answer.id == ImportedVote.post_id)
+        .join(Question, Question.id == Answer.question_id)
+        .where(ImportedVote.post_type == "answer", Answer.deleted_at.is_(None), Question.deleted_at.is_(None))
+    ).all()
+    for vote, author_id, product_id in [*iq_rows, *ia_rows]:
+        causes += imported_vote_causes(vote_id=vote.id, value=vote.value, post_type=vote.post_type,
+                                       post_id=vote.post_id, author_id=author_id, product_id=product_id,
+                                       occurred_at=vote.created_at)
     acc_rows = session.exec(
         select(Acceptance, Answer.author_id, Question.author_id, Question.product_id)
         .join(Answer, Answer.id == Acceptance.answer_id)

@@ -16,6 +16,8 @@ class Vote(SQLModel, table=True):
         UniqueConstraint("voter_id", "post_type", "post_id"),
         CheckConstraint("value IN (-1, 1)", name="value"),
         Index("ix_votes_post", "post_type", "post_id"),
+        # Reputation events name their vote by id: SQLite must never hand a deleted vote's id to a new one.
+        {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -72,7 +72,7 @@ def cast(session: Session, *, actor: User | None, post_type: str, post_id: int, 
         if existing is not None:
             _require_unlocked(existing, post, now)
         if value != 0:
-            _require_daily_allowance(session, actor, now)
+            _require_daily_allowance(session, actor, now, replacing=existing)
         try:
             with session.begin_nested():
                 if existing is not None:
@@ -89,6 +89,9 @@ def cast(session: Session, *, actor: User | None, post_type: str, post_id: int, 
                 raise
             continue  # the same user's concurrent vote landed first: read it and apply the difference
         session.exec(update(model).where(model.id == post_id).values(score=model.score + (value - old)))
+        # Both balances that may move, locked once in id order: reversing the old vote and
+        # recording the new one touch them in different orders otherwise (deadlock).
+        reputation.lock_users(session, {post.author_id, actor.id})
         if existing is not None:
             reputation.reverse(session, source_type="vote", source_ids=[existing.id],
                                reason="retracted" if value == 0 else "changed")
@@ -114,11 +117,14 @@ def _require_unlocked(vote: Vote, post, now: datetime) -> None:
                        "or later if the post is edited.")
 
 
-def _require_daily_allowance(session: Session, actor: User, now: datetime) -> None:
+def _require_daily_allowance(session: Session, actor: User, now: datetime, replacing: Vote | None = None) -> None:
+    """At most policy.VOTES_PER_DAY votes cast per UTC day; changing one of today's votes is not a new one."""
     start = datetime(now.year, now.month, now.day, tzinfo=UTC)
     used = session.exec(
         select(func.count()).where(Vote.voter_id == actor.id, Vote.created_at >= start)
     ).one()
+    if replacing is not None and _aware(replacing.created_at) >= start:
+        used -= 1
     if used >= policy.VOTES_PER_DAY:
         tomorrow = start.timestamp() + 86400
         raise RateLimited(f"You have used your {policy.VOTES_PER_DAY} votes for today; more tomorrow (UTC).",

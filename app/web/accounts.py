@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -14,6 +15,8 @@ from app.core.db import SessionDep
 from app.core.errors import Conflict, InvalidInput, RateLimited
 from app.questions import service as questions_service
 from app.questions import views
+from app.reputation import policy
+from app.reputation import service as reputation
 from app.web.deps import FormData, Viewer, WebRoute, client_ip, flash, redirect, render, safe_next, sign_in, sign_out
 
 router = APIRouter(route_class=WebRoute)
@@ -114,11 +117,28 @@ def signout(request: Request, form: FormData) -> Response:
     return redirect("/")
 
 
+TIMELINE_PAGE = 20
+Cursor = Annotated[str | None, Query(max_length=500)]
+
+
 @router.get("/users/{username}")
-def profile(request: Request, username: str, session: SessionDep, viewer: Viewer) -> Response:
+def profile(request: Request, username: str, session: SessionDep, viewer: Viewer, cursor: Cursor = None) -> Response:
     user = accounts_service.get_by_username(session, username)
     question_count, answer_count = views.post_counts(session, user.id)
     recent = questions_service.list_questions(session, author_id=user.id, limit=10)
+    page = reputation.timeline(session, user, limit=TIMELINE_PAGE, cursor=cursor or None)
+    links = views.post_links(session, {(e.post_type, e.post_id) for e in page.items})
+    events = []
+    for e in page.items:
+        url, title = links.get((e.post_type, e.post_id), (None, None))
+        events.append({
+            "label": policy.KIND_LABELS.get(e.kind, e.kind), "amount": e.amount, "base_amount": e.base_amount,
+            "capped": e.reversed_at is None and e.amount != e.base_amount, "post_type": e.post_type, "url": url,
+            "title": title, "occurred_at": e.occurred_at, "reversed": e.reversed_at is not None,
+            "reversed_at": e.reversed_at, "reason": e.reversal_reason or "",
+        })
+    privileges = reputation.privileges_of(user)
+    upcoming = next((p for p in privileges if not p.earned), None)
     return render(request, "users/profile.html", {
         "profile": views.UserView.of(user),
         "role_label": {"customer": "", "staff": "Staff", "moderator": "Moderator", "admin": "Admin"}.get(user.role, ""),
@@ -127,4 +147,13 @@ def profile(request: Request, username: str, session: SessionDep, viewer: Viewer
         "recent_questions": views.summaries(session, recent.items),
         "more_questions": recent.next_cursor is not None,
         "is_me": viewer is not None and viewer.id == user.id,
+        "events": events,
+        "older_url": (f"/users/{user.username}?{urlencode({'cursor': page.next_cursor})}#reputation"
+                      if page.next_cursor else None),
+        "is_first_page": not cursor,
+        "privileges": [{"key": p.key, "title": p.title, "description": p.description, "reputation": p.reputation,
+                        "earned": p.earned, "missing": max(0, p.reputation - user.reputation),
+                        "is_next": upcoming is not None and p.key == upcoming.key} for p in privileges],
+        "next_privilege": upcoming,
+        "next_missing": max(0, upcoming.reputation - user.reputation) if upcoming else 0,
     })

@@ -21,7 +21,7 @@ from app.questions import service as questions_service
 from app.questions.views import question_url
 from app.web.deps import FormData, Me, Viewer, WebRoute, flash, limit, redirect, render
 from app.web.forms import field_errors
-from app.web.listing import question_list
+from app.web.listing import question_list, top_contributors_panel
 
 router = APIRouter(route_class=WebRoute)
 
@@ -135,10 +135,12 @@ def edit_product(request: Request, slug: str, session: SessionDep, me: Me, form:
 
 @router.get("/products/{slug}")
 def product(request: Request, slug: str, session: SessionDep, viewer: Viewer, sort: Text = None, tag: Text = None,
-            solved: Text = None, cursor: Cursor = None) -> Response:
+            solved: Text = None, cursor: Cursor = None, top: Text = None) -> Response:
     item = products_service.get(session, slug)
     ctx = question_list(session, path=f"/products/{item.slug}", sort=sort, product=item.slug, tag=tag, solved=solved,
                         cursor=cursor, fixed=("product",))
+    ctx["top_panel"] = top_contributors_panel(session, path=f"/products/{item.slug}", query=dict(request.query_params),
+                                              top=top, product_id=item.id)
     return render(request, "products/detail.html", {
         **ctx, "heading": f"{item.name}", "page_title": f"{item.name} questions",
         "product": {"slug": item.slug, "name": item.name, "description": item.description},
@@ -155,7 +157,7 @@ def tag(request: Request, name: str, session: SessionDep, viewer: Viewer, sort: 
                         solved=solved, cursor=cursor, fixed=("tag",))
     return render(request, "questions/list.html", {
         **ctx, "heading": f"Questions tagged “{found.name}”", "page_title": f"Questions tagged {found.name}",
-        "product": None, "tag_name": found.name,
+        "product": None, "tag_name": found.name, "top_panel": None,
         "meta_description": f"Community questions and answers tagged {found.name}.",
     })
 
@@ -192,5 +194,7 @@ def robots(request: Request) -> Response:
             "Disallow: /ask\nDisallow: /signin\nDisallow: /signup\nDisallow: /api/\n"
             "Disallow: /questions/*/edit\nDisallow: /answers/*/edit\n"
             "Disallow: /products/new\nDisallow: /products/*/edit\n"
+            "Disallow: /questions/*/suggest-edit\nDisallow: /answers/*/suggest-edit\n"
+            "Disallow: /review/\nDisallow: /moderation/\n"
             f"\nSitemap: {base}/sitemap.xml\n")
     return PlainTextResponse(body)

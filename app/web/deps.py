@@ -74,10 +74,13 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-def flash(request: Request, text: str, kind: str = "success") -> None:
+def flash(request: Request, text: str, kind: str = "success", link: tuple[str, str] | None = None) -> None:
+    """A one-time message for the next page; `link` is an optional local (href, label) shown after it."""
     session = _session(request)
     if session is not None:
         session["flash"] = {"kind": kind, "text": text}
+        if link is not None:
+            session["flash"]["link"] = {"href": safe_next(link[0]), "label": link[1]}
 
 
 def pop_flash(request: Request) -> dict | None:
@@ -115,7 +118,28 @@ class SignInRequired(NotAuthenticated):
 def current_viewer(request: Request, session: SessionDep) -> User | None:
     user = session_user(request, session)
     request.state.viewer_view = UserView.of(user) if user else None
+    request.state.nav = nav_for(session, user)
     return user
+
+
+EMPTY_NAV: dict[str, Any] = {"review_edits": 0, "moderation": False}
+
+
+def nav_for(session: Session, user: User | None) -> dict[str, Any]:
+    """The header's role links: "Review (N)" for edit reviewers, "Voting reports" for moderators."""
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from app.accounts import permissions
+    from app.questions.models import SuggestedEdit
+
+    if user is None:
+        return EMPTY_NAV
+    waiting = 0
+    if permissions.can_review_edits(user):
+        waiting = session.exec(select(func.count()).select_from(SuggestedEdit).where(
+            SuggestedEdit.status == "pending", SuggestedEdit.author_id != user.id)).one()
+    return {"review_edits": int(waiting), "moderation": permissions.can_review_voting(user)}
 
 
 def required_viewer(request: Request, user: Annotated[User | None, Depends(current_viewer)]) -> User:

@@ -90,11 +90,11 @@ def _person(base_url: str, user: views.UserView) -> dict[str, Any]:
 
 
 def _answer_ld(base_url: str, q: QuestionDetailView, a: views.AnswerView) -> dict[str, Any]:
-    from app.core.markdown import plain_text
+    from app.core.markdown import excerpt
 
     return {
         "@type": "Answer",
-        "text": plain_text(a.body, 5000),
+        "text": excerpt(a.body_html, 5000),
         "upvoteCount": a.score,
         "dateCreated": a.created_at.isoformat(timespec="seconds"),
         "url": f"{base_url}{q.url}#answer-{a.id}",
@@ -104,12 +104,12 @@ def _answer_ld(base_url: str, q: QuestionDetailView, a: views.AnswerView) -> dic
 
 def qa_page_json_ld(base_url: str, q: QuestionDetailView) -> str:
     """schema.org QAPage for search engines, safe to place inside <script type="application/ld+json">."""
-    from app.core.markdown import plain_text
+    from app.core.markdown import excerpt
 
     question: dict[str, Any] = {
         "@type": "Question",
         "name": q.title,
-        "text": plain_text(q.body, 5000),
+        "text": excerpt(q.body_html, 5000),
         "answerCount": len(q.answers),
         "upvoteCount": q.score,
         "dateCreated": q.created_at.isoformat(timespec="seconds"),
@@ -125,3 +125,43 @@ def qa_page_json_ld(base_url: str, q: QuestionDetailView) -> str:
     raw = json.dumps(data, ensure_ascii=False)
     # Nothing in the data may end the <script> element or open a comment.
     return raw.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+# --- reputation: hints, top contributors ----------------------------------------------------------
+
+HINTS = (
+    ("downvote", "Voting down needs {n} reputation"),
+    ("comment", "Commenting on others’ posts needs {n} reputation"),
+    ("edit", "Editing others’ posts directly needs {n} reputation; until then, suggest edits"),
+)
+
+
+def privilege_hints(viewer) -> list[dict[str, str]]:
+    """For the question page: what the signed-in viewer cannot do yet, and how much it takes."""
+    from app.accounts import permissions
+    from app.reputation import policy
+
+    if viewer is None:
+        return []
+    return [{"key": key, "text": text.format(n=f"{policy.threshold(key):,}")}
+            for key, text in HINTS if not permissions.has_privilege(viewer, key)]
+
+
+TOP_PERIODS = (("month", "This month"), ("all", "All time"))
+
+
+def top_contributors_panel(session: Session, *, path: str, query: dict[str, str], top: str | None,
+                           product_id: int | None = None, limit: int = 10) -> dict[str, Any]:
+    """The "Top contributors" sidebar: this month (default) or all time, switched with ?top=all."""
+    from app.reputation import service as reputation
+
+    period = pick(top, TOP_PERIODS, "month")
+    since = reputation.month_start() if period == "month" else None
+    rows = reputation.top_contributors(session, product_id=product_id, since=since, limit=limit)
+    keep = {k: v for k, v in query.items() if k not in ("top", "cursor")}
+    return {
+        "period": period,
+        "tabs": [{"key": key, "label": label, "current": key == period,
+                  "url": _url(path, {**keep, "top": key if key != "month" else None})} for key, label in TOP_PERIODS],
+        "rows": [{"user": views.UserView.of(user), "points": points} for user, points in rows],
+    }

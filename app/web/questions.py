@@ -10,11 +10,12 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from app.accounts import permissions
 from app.accounts.models import User
 from app.answers import service as answers_service
 from app.comments import service as comments_service
 from app.core.db import SessionDep
-from app.core.errors import Forbidden, InvalidInput, NotFound, RateLimited
+from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from app.products import service as products_service
 from app.questions import service as questions_service
 from app.questions import views
@@ -27,10 +28,19 @@ from app.questions.schemas import (
     QuestionUpdate,
     VoteIn,
 )
+from app.reputation import policy
 from app.votes import service as votes_service
 from app.web.deps import FormData, Me, Viewer, WebRoute, flash, limit, redirect, render, signin_url
 from app.web.forms import LIMITS, field_errors, split_tags
-from app.web.listing import ANSWER_SORTS, answer_tabs, pick, qa_page_json_ld, question_list
+from app.web.listing import (
+    ANSWER_SORTS,
+    answer_tabs,
+    pick,
+    privilege_hints,
+    qa_page_json_ld,
+    question_list,
+    top_contributors_panel,
+)
 
 router = APIRouter(route_class=WebRoute)
 
@@ -42,11 +52,12 @@ Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 # --- lists ---------------------------------------------------------------------------------------
 
-def _list_page(request: Request, session: Session, path: str, sort, product, tag, solved, cursor) -> Response:
+def _list_page(request: Request, session: Session, path: str, sort, product, tag, solved, cursor, top) -> Response:
     ctx = question_list(session, path=path, sort=sort, product=product, tag=tag, solved=solved, cursor=cursor)
     heading = "All questions" if path == "/questions" else "Questions from the community"
     return render(request, "questions/list.html", {
         **ctx, "heading": heading, "page_title": None, "product": None, "tag_name": None,
+        "top_panel": top_contributors_panel(session, path=path, query=dict(request.query_params), top=top),
         "meta_description": f"Answers from the {request.app.state.settings.site_name} community: "
                             "ask a question, help others, find what solved it.",
     })
@@ -54,14 +65,14 @@ def _list_page(request: Request, session: Session, path: str, sort, product, tag
 
 @router.get("/")
 def home(request: Request, session: SessionDep, viewer: Viewer, sort: Text = None, product: Text = None,
-         tag: Text = None, solved: Text = None, cursor: Cursor = None) -> Response:
-    return _list_page(request, session, "/", sort, product, tag, solved, cursor)
+         tag: Text = None, solved: Text = None, cursor: Cursor = None, top: Text = None) -> Response:
+    return _list_page(request, session, "/", sort, product, tag, solved, cursor, top)
 
 
 @router.get("/questions")
 def questions(request: Request, session: SessionDep, viewer: Viewer, sort: Text = None, product: Text = None,
-              tag: Text = None, solved: Text = None, cursor: Cursor = None) -> Response:
-    return _list_page(request, session, "/questions", sort, product, tag, solved, cursor)
+              tag: Text = None, solved: Text = None, cursor: Cursor = None, top: Text = None) -> Response:
+    return _list_page(request, session, "/questions", sort, product, tag, solved, cursor, top)
 
 
 # --- ask -----------------------------------------------------------------------------------------
@@ -111,8 +122,8 @@ def _empty_forms() -> dict[str, Any]:
             "comment_form": {"target": "", "body": "", "errors": {}}}
 
 
-def _question_page(request: Request, detail: views.QuestionDetailView, sort: str = "best", *, status: int = 200,
-                   headers: dict[str, str] | None = None, **forms: Any) -> Response:
+def _question_page(request: Request, detail: views.QuestionDetailView, sort: str = "best", *, viewer: User | None,
+                   status: int = 200, headers: dict[str, str] | None = None, **forms: Any) -> Response:
     base_url = request.app.state.settings.base_url.rstrip("/")
     context = {
         "q": detail,
@@ -124,6 +135,7 @@ def _question_page(request: Request, detail: views.QuestionDetailView, sort: str
         "accepted": next((a for a in detail.answers if a.is_accepted), None),
         "signin_to_answer_url": signin_url(detail.url + "#your-answer"),
         "limits": LIMITS,
+        "privilege_hints": privilege_hints(viewer),
         **_empty_forms(),
     }
     context.update(forms)
@@ -221,7 +233,7 @@ def question_page(request: Request, question_id: Id, slug: str, session: Session
     detail = views.question_detail(session, question_id, viewer, sort)
     if slug != detail.slug:
         return RedirectResponse(detail.url + (f"?{request.url.query}" if request.url.query else ""), status_code=301)
-    return _question_page(request, detail, sort)
+    return _question_page(request, detail, sort, viewer=viewer)
 
 
 # --- answers ---------------------------------------------------------------------------------------
@@ -236,11 +248,11 @@ def post_answer(request: Request, question_id: Id, session: SessionDep, me: Me, 
     except (ValidationError, InvalidInput) as exc:
         session.rollback()
         detail = views.question_detail(session, question_id, me)
-        return _question_page(request, detail, status=422,
+        return _question_page(request, detail, viewer=me, status=422,
                               answer_form={"body": body, "errors": field_errors(exc, ("body",))})
     except RateLimited as exc:
         detail = views.question_detail(session, question_id, me)
-        return _question_page(request, detail, status=429, headers=exc.headers,
+        return _question_page(request, detail, viewer=me, status=429, headers=exc.headers,
                               answer_form={"body": body, "errors": {"body": exc.detail}})
     question = questions_service.get_visible(session, question_id)
     flash(request, "Thanks for helping! Your answer is posted.")
@@ -298,7 +310,7 @@ def _comment(request: Request, session: Session, me: User, form: dict[str, str],
     except (ValidationError, InvalidInput) as exc:
         session.rollback()
         detail = views.question_detail(session, question_id, me)
-        return _question_page(request, detail, status=422, comment_form={
+        return _question_page(request, detail, viewer=me, status=422, comment_form={
             "target": f"{post_type}-{post_id}", "body": body, "errors": field_errors(exc, ("body",))})
     question = questions_service.get_visible(session, question_id)
     flash(request, "Your comment is posted.")
@@ -336,23 +348,42 @@ def _vote_value(form: dict[str, str]) -> int:
         raise InvalidInput("A vote is 1 (up), -1 (down) or 0 (take back your vote).") from None
 
 
+def _vote(request: Request, session: Session, me: User, form: dict[str, str], post_type: str, post_id: int,
+          back: str) -> Response:
+    """Cast a vote and go back to the post. The refusals a voter can run into by using the page
+    (a locked vote, the daily allowance, a privilege not earned yet) come back as a message on
+    the question page rather than an error page; anything else is the friendly error page."""
+    value = _vote_value(form)
+    try:
+        limit(request, "vote", me)
+        votes_service.cast(session, actor=me, post_type=post_type, post_id=post_id, value=value)
+    except (Conflict, RateLimited) as exc:
+        session.rollback()
+        flash(request, exc.detail, "error")
+    except Forbidden:
+        if not (value < 0 and not permissions.has_privilege(me, "downvote")):
+            raise
+        session.rollback()
+        need = policy.threshold("downvote")
+        flash(request, f"Voting down needs {need:,} reputation; you have {me.reputation:,}. "
+                       "Upvote what helped you, and answer questions to earn it.", "error",
+              link=("/help/reputation#privilege-downvote", "How reputation works"))
+    return redirect(back)
+
+
 @router.post("/questions/{question_id}/vote")
 def vote_question(request: Request, question_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
-    value = _vote_value(form)
-    limit(request, "vote", me)
-    votes_service.cast(session, actor=me, post_type="question", post_id=question_id, value=value)
     question = questions_service.get_visible(session, question_id)
-    return redirect(f"{views.question_url(question.id, question.slug)}#question")
+    return _vote(request, session, me, form, "question", question_id,
+                 f"{views.question_url(question.id, question.slug)}#question")
 
 
 @router.post("/answers/{answer_id}/vote")
 def vote_answer(request: Request, answer_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
-    value = _vote_value(form)
-    limit(request, "vote", me)
-    votes_service.cast(session, actor=me, post_type="answer", post_id=answer_id, value=value)
     answer = answers_service.get_visible(session, answer_id)
     question = questions_service.get_visible(session, answer.question_id)
-    return redirect(f"{views.question_url(question.id, question.slug)}#answer-{answer_id}")
+    return _vote(request, session, me, form, "answer", answer_id,
+                 f"{views.question_url(question.id, question.slug)}#answer-{answer_id}")
 
 
 @router.post("/questions/{question_id}/accept")

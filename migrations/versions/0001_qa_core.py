@@ -143,7 +143,8 @@ def upgrade() -> None:
     sa.CheckConstraint('value IN (-1, 1)', name=op.f('ck_votes_value')),
     sa.ForeignKeyConstraint(['voter_id'], ['users.id'], name=op.f('fk_votes_voter_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_votes')),
-    sa.UniqueConstraint('voter_id', 'post_type', 'post_id', name=op.f('uq_votes_voter_id_post_type_post_id'))
+    sa.UniqueConstraint('voter_id', 'post_type', 'post_id', name=op.f('uq_votes_voter_id_post_type_post_id')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('votes', schema=None) as batch_op:
         batch_op.create_index('ix_votes_post', ['post_type', 'post_id'], unique=False)

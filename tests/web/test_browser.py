@@ -146,3 +146,56 @@ def test_ask_answer_vote_accept_in_a_browser(live_server):
             browser.close()
     # No CSP violations or script errors anywhere along the way.
     assert problems == []
+
+
+def _sign_in(page, base_url: str, username: str) -> None:
+    from tests.factories import PASSWORD
+
+    page.goto(f"{base_url}/signin")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_url(f"{base_url}/")
+
+
+def test_a_refused_vote_is_explained_without_a_reload(live_server, factory, session):
+    """The script votes through the API; when the vote is refused (here: locked in) the
+    problem's detail shows by the post, the score stays, and the page is not reloaded."""
+    from datetime import UTC, datetime, timedelta
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from app.reputation import policy
+    from app.votes import service as votes_service
+
+    maya, raj, sam = factory.user("maya"), factory.user("raj"), factory.user("sam")
+    q = factory.question(author=maya, title="Dock Pro will not charge my laptop at 100 W")
+    a = factory.answer(q, author=raj)
+    votes_service.cast(session, actor=sam, post_type="answer", post_id=a.id, value=1,
+                       now=datetime.now(UTC) - policy.VOTE_LOCK - timedelta(minutes=1))
+    session.commit()
+    base_url = live_server
+    problems: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            _sign_in(page, base_url, "sam")
+            url = f"{base_url}/questions/{q.id}/{q.slug}"
+            page.goto(url)
+            page.evaluate("window.__sameDocument = true")
+            answer = page.locator(f"#answer-{a.id}")
+            upvote = answer.get_by_role("button", name="Upvote this answer")
+            expect(upvote).to_have_attribute("aria-pressed", "true")
+            expect(answer.get_by_role("button", name="Downvote this answer")).to_have_count(0)
+            upvote.click()  # take it back: refused, the vote is locked in
+            expect(answer.locator("[data-vote-problem]")).to_contain_text("Your vote is locked in")
+            expect(answer.locator("[data-vote-problem] a")).to_have_attribute("href", "/help/reputation#voting")
+            expect(upvote).to_have_attribute("aria-pressed", "true")
+            expect(answer.locator("[data-score]")).to_have_text(re.compile(r"\b1$"))
+            assert page.evaluate("window.__sameDocument") is True  # no reload, no fallback post
+            assert page.url == url
+        finally:
+            browser.close()
+    assert problems == []

@@ -1,5 +1,6 @@
 /* Groundswell progressive enhancement. Every page works without this file:
    - votes are sent with fetch to the JSON API (no page reload), falling back to the form post;
+     a refused vote (locked, daily limit, privilege) shows the server's explanation by the post;
    - delete buttons ask for confirmation;
    - the error summary of a rejected form takes focus; "Go back" buttons appear. */
 (function () {
@@ -32,6 +33,39 @@
     form.submit();
   }
 
+  // A refused vote (locked, daily limit, privilege not earned) is explained next to the post.
+  function problemBox(form) {
+    var post = form.closest(".post");
+    var main = post && post.querySelector(".post-main");
+    if (!main) return null;
+    var box = main.querySelector("[data-vote-problem]");
+    if (!box) {
+      box = document.createElement("p");
+      box.className = "flash flash-error vote-problem";
+      box.setAttribute("role", "alert");
+      box.setAttribute("data-vote-problem", "");
+      main.insertBefore(box, main.firstChild);
+    }
+    return box;
+  }
+
+  function showProblem(form, detail) {
+    var box = problemBox(form);
+    if (!box) return false;
+    box.textContent = detail + " ";
+    var link = document.createElement("a");
+    link.href = "/help/reputation#voting";
+    link.textContent = "How voting works";
+    box.appendChild(link);
+    return true;
+  }
+
+  function clearProblem(form) {
+    var post = form.closest(".post");
+    var box = post && post.querySelector("[data-vote-problem]");
+    if (box) box.parentNode.removeChild(box);
+  }
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!(form instanceof HTMLFormElement)) return;
@@ -59,15 +93,26 @@
       },
       body: JSON.stringify({ value: Number(button.value) })
     }).then(function (response) {
-      if (!response.ok) throw new Error("vote refused: " + response.status);
-      return response.json();
+      if (response.ok) return response.json();
+      var status = response.status;
+      // Refusals the voter can act on come as problem+json with a detail to show here.
+      if (status === 403 || status === 409 || status === 429) {
+        return response.json().then(function (problem) {
+          var error = new Error("vote refused: " + status);
+          error.detail = problem && problem.detail;
+          throw error;
+        });
+      }
+      throw new Error("vote refused: " + status);
     }).then(function (data) {
       buttons.forEach(function (b) { b.disabled = false; });
+      clearProblem(form);
       setPressed(form, data.my_vote);
       showScore(form, data.score);
-    }).catch(function () {
-      // Signed out, not allowed, rate limited…: let the server explain with a full page.
+    }).catch(function (error) {
       buttons.forEach(function (b) { b.disabled = false; });
+      if (error && error.detail && showProblem(form, error.detail)) return;
+      // Signed out, offline, a server error…: let the server explain with a full page.
       fallback(form, button);
     });
   });

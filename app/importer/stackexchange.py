@@ -1,0 +1,572 @@
+"""Stack Exchange data-dump importer: `groundswell import-stackexchange DIR`.
+
+Streams each XML file (iterparse, elements cleared as they are read), writes in batches with
+bulk INSERTs, and runs in ONE transaction: a missing or damaged file leaves the database exactly
+as it was. Every imported row is recorded in `import_map` (site, kind, source id → local id),
+so importing the same dump again adds nothing and a later, larger dump adds only what is new.
+
+Messy dumps are expected: votes, comments and links pointing at posts that are not in the dump
+are skipped and counted; posts whose owner is gone are attributed to a "deleted user"
+placeholder with the name the dump gives; tag-wiki and other non-Q&A posts are skipped.
+Reputation of imported users comes from the imported votes and acceptances through the ledger
+(`reputation.recompute` at the end), never from the dump's own Reputation column.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from app.accounts.models import User
+from app.answers.models import Acceptance, Answer
+from app.comments.models import Comment
+from app.core.db import writer
+from app.core.markdown import render_markdown, sanitize_html
+from app.importer.models import ImportedVote, ImportMap
+from app.products.models import Product
+from app.questions.models import Question, QuestionLink, QuestionStatus, QuestionTag, Revision, Tag
+from app.questions.tags import normalise_tag, slugify
+from app.votes.models import Vote
+
+BATCH = 2000
+PROGRESS_EVERY = 10_000
+
+
+class DumpError(Exception):
+    """The dump cannot be imported; the message is one line for the operator."""
+
+
+@dataclass
+class Summary:
+    site: str
+    imported: Counter = field(default_factory=Counter)
+    already: Counter = field(default_factory=Counter)
+    skipped: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+    posts_read: int = 0
+
+    def lines(self) -> list[str]:
+        kinds = ("users", "questions", "answers", "comments", "votes", "acceptances", "duplicates", "related links",
+                 "tags")
+        out = [f"imported from {self.site} in {self.seconds:.1f}s "
+               f"({self.posts_read / self.seconds if self.seconds else 0:,.0f} posts/s):"]
+        out.append("  " + ", ".join(f"{self.imported[k]:,} {k}" for k in kinds))
+        if sum(self.already.values()):
+            out.append("  already imported, left as they are: "
+                       + ", ".join(f"{n:,} {k}" for k, n in self.already.items() if n))
+        if self.skipped:
+            out.append("  skipped:")
+            out += [f"    {n:,} {why}" for why, n in self.skipped.most_common()]
+        return out
+
+
+def _when(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def rows(path: Path) -> Iterator[dict[str, str]]:
+    """The attributes of each <row> of a dump file, streamed with bounded memory (NUL characters,
+    which no database text column can hold, are dropped)."""
+    try:
+        context = ET.iterparse(path, events=("start", "end"))
+        _, root = next(context)
+        for event, elem in context:
+            if event == "end" and elem.tag == "row":
+                attrib = elem.attrib
+                if any("\x00" in v for v in attrib.values()):
+                    attrib = {k: v.replace("\x00", "") for k, v in attrib.items()}
+                yield attrib
+                root.clear()  # drop what was read: memory stays flat however large the file
+    except ET.ParseError as exc:
+        line, col = getattr(exc, "position", (0, 0))
+        raise DumpError(f"{path.name} is not well-formed XML at line {line}, column {col} "
+                        "(truncated or damaged?); nothing was imported") from None
+    except StopIteration:
+        raise DumpError(f"{path.name} is empty; nothing was imported") from None
+
+
+def _batches(it: Iterator[dict[str, str]], size: int = BATCH) -> Iterator[list[dict[str, str]]]:
+    batch: list[dict[str, str]] = []
+    for row in it:
+        batch.append(dict(row))
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class _Importer:
+    def __init__(self, session: Session, folder: Path, site: str, product_id: int | None,
+                 progress: Callable[[str], None]):
+        self.s, self.folder, self.site, self.product_id, self.progress = session, folder, site, product_id, progress
+        self.summary = Summary(site=site)
+        self._deleted_user: int | None = None
+        self._tag_ids: dict[str, int] = {}
+        self._started = time.perf_counter()
+
+    # --- mapping ---------------------------------------------------------------------------------
+
+    def _mapped(self, kind: str | tuple[str, ...], source_ids) -> dict[int, int]:
+        ids = {i for i in source_ids if i is not None}
+        if not ids:
+            return {}
+        kinds = (kind,) if isinstance(kind, str) else kind
+        out: dict[int, int] = {}
+        ids_list = list(ids)
+        for i in range(0, len(ids_list), 900):
+            chunk = ids_list[i:i + 900]
+            for src, local in self.s.execute(select(ImportMap.source_id, ImportMap.local_id).where(
+                    ImportMap.site == self.site, ImportMap.kind.in_(kinds), ImportMap.source_id.in_(chunk))).all():
+                out[src] = local
+        return out
+
+    def _mapped_kind(self, source_ids) -> dict[int, tuple[str, int]]:
+        """Posts by source id → (question|answer, local id)."""
+        ids = list({i for i in source_ids if i is not None})
+        out: dict[int, tuple[str, int]] = {}
+        for i in range(0, len(ids), 900):
+            for kind, src, local in self.s.execute(select(ImportMap.kind, ImportMap.source_id, ImportMap.local_id).where(
+                    ImportMap.site == self.site, ImportMap.kind.in_(("question", "answer")),
+                    ImportMap.source_id.in_(ids[i:i + 900]))).all():
+                out[src] = (kind, local)
+        return out
+
+    def _remember(self, kind: str, pairs: list[tuple[int, int]]) -> None:
+        if pairs:
+            self.s.execute(insert(ImportMap.__table__), [
+                {"site": self.site, "kind": kind, "source_id": src, "local_id": local} for src, local in pairs])
+
+    def _reserve_ids(self, table, n: int) -> list[int]:
+        """Ids for n new rows, known before inserting, so one executemany writes them all."""
+        if self.s.get_bind().dialect.name == "postgresql":
+            return list(self.s.execute(
+                text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, :n)"),
+                {"n": n}).scalars())
+        # SQLite: this transaction holds the write lock (BEGIN IMMEDIATE), so max(id) cannot move under us.
+        top = self.s.execute(select(func.max(table.c.id))).scalar() or 0
+        return list(range(top + 1, top + n + 1))
+
+    def _insert(self, model, values: list[dict]) -> list[int]:
+        """Bulk INSERT with ids reserved first (no per-row RETURNING), in the order given."""
+        if not values:
+            return []
+        table = model.__table__
+        ids = self._reserve_ids(table, len(values))
+        for value, new_id in zip(values, ids, strict=True):
+            value["id"] = new_id
+        self.s.execute(insert(table), values)
+        return ids
+
+    def _tick(self, what: str, n: int) -> None:
+        if n % PROGRESS_EVERY < BATCH:
+            rate = n / max(time.perf_counter() - self._started, 1e-6)
+            self.progress(f"  {what}: {n:,} rows read ({rate:,.0f}/s)")
+
+    # --- users -----------------------------------------------------------------------------------
+
+    def _site_slug(self) -> str:
+        return re.sub(r"[^a-z0-9]+", "-", self.site.lower()).strip("-")[:40] or "import"
+
+    def users(self) -> None:
+        path = self.folder / "Users.xml"
+        if not path.exists():
+            return
+        n = 0
+        for batch in _batches(rows(path)):
+            n += len(batch)
+            self._tick("Users.xml", n)
+            ids = [_int(r.get("Id")) for r in batch]
+            known = self._mapped("user", ids)
+            values, sources = [], []
+            for r, sid in zip(batch, ids, strict=True):
+                if sid is None:
+                    self.summary.skipped["users without an id"] += 1
+                    continue
+                if sid in known:
+                    self.summary.already["users"] += 1
+                    continue
+                name = (r.get("DisplayName") or f"user {sid}").strip()[:60]
+                handle = slugify(name, 18).replace("_", "-") or "user"
+                values.append({
+                    "username": f"{handle}-{'m' if sid < 0 else ''}{abs(sid)}"[:30],
+                    "email": f"se{sid}.{self._site_slug()}@imported.invalid",
+                    "password_hash": None, "role": "customer", "display_name": name, "bio": "",
+                    "reputation": 1, "token_version": 0, "is_active": True,
+                    "created_at": _when(r.get("CreationDate")) or datetime.now(UTC),
+                })
+                sources.append(sid)
+                known[sid] = -1  # a duplicate id later in the same file is skipped
+            self._remember("user", list(zip(sources, self._insert(User, values), strict=True)))
+            self.summary.imported["users"] += len(values)
+
+    def _deleted(self) -> int:
+        """The placeholder that owns posts whose author is not in the dump (a deleted account)."""
+        if self._deleted_user is None:
+            found = self._mapped("deleted_user", [0])
+            if found:
+                self._deleted_user = found[0]
+            else:
+                [uid] = self._insert(User, [{
+                    "username": f"deleted-{self._site_slug()}"[:30],
+                    "email": f"deleted.{self._site_slug()}@imported.invalid", "password_hash": None,
+                    "role": "customer", "display_name": "deleted user", "bio": "", "reputation": 1,
+                    "token_version": 0, "is_active": False, "created_at": datetime(2000, 1, 1, tzinfo=UTC),
+                }])
+                self._remember("deleted_user", [(0, uid)])
+                self._deleted_user = uid
+        return self._deleted_user
+
+    def _authors(self, batch: list[dict], key: str = "OwnerUserId", name_key: str = "OwnerDisplayName"):
+        """Local author id and the name to credit, for each row of a batch."""
+        users = self._mapped("user", [_int(r.get(key)) for r in batch])
+        names = dict(self.s.execute(select(User.id, User.display_name).where(User.id.in_(set(users.values())))).all()) \
+            if users else {}
+        out = []
+        for r in batch:
+            local = users.get(_int(r.get(key)))
+            if local is None:
+                out.append((self._deleted(), (r.get(name_key) or "deleted user")[:120]))
+            else:
+                out.append((local, names.get(local, "")[:120]))
+        return out
+
+    # --- posts -----------------------------------------------------------------------------------
+
+    def _posts(self) -> Iterator[list[dict]]:
+        path = self.folder / "Posts.xml"
+        n = 0
+        for batch in _batches(rows(path)):
+            n += len(batch)
+            self._tick("Posts.xml", n)
+            yield batch
+
+    def _tag_id(self, name: str) -> int:
+        tid = self._tag_ids.get(name)
+        if tid is None:
+            tid = self.s.execute(select(Tag.id).where(Tag.name == name)).scalar()
+            if tid is None:
+                [tid] = self._insert(Tag, [{"name": name}])
+                self.summary.imported["tags"] += 1
+            if len(self._tag_ids) < 50_000:  # a bounded cache: sites have thousands of tags, not millions
+                self._tag_ids[name] = tid
+        return tid
+
+    @staticmethod
+    def _tags(raw: str | None) -> list[str]:
+        out: list[str] = []
+        for t in re.findall(r"<([^<>]+)>", raw or "") or (raw or "").split("|"):
+            tag = normalise_tag(t)
+            if tag and len(tag) <= 35 and tag not in out:
+                out.append(tag)
+        return out[:5]
+
+    def questions(self) -> None:
+        for batch in self._posts():
+            qs = [r for r in batch if r.get("PostTypeId") == "1"]
+            self.summary.posts_read += len(qs)
+            for r in batch:
+                if r.get("PostTypeId") not in ("1", "2"):
+                    self.summary.skipped["tag-wiki and other non-question, non-answer posts"] += 1
+            if not qs:
+                continue
+            known = self._mapped("question", [_int(r.get("Id")) for r in qs])
+            fresh = [r for r in qs if _int(r.get("Id")) is not None and _int(r.get("Id")) not in known]
+            self.summary.already["questions"] += len(qs) - len(fresh)
+            if not fresh:
+                continue
+            authors = self._authors(fresh)
+            values, meta = [], []
+            for r, (author_id, author_name) in zip(fresh, authors, strict=True):
+                sid = int(r["Id"])
+                title = " ".join((r.get("Title") or f"Question {sid}").split())[:150] or f"Question {sid}"
+                body = sanitize_html(r.get("Body") or "")
+                created = _when(r.get("CreationDate")) or datetime.now(UTC)
+                values.append({
+                    "title": title, "slug": slugify(title), "body": body, "body_html": body, "body_format": "html",
+                    "author_id": author_id, "product_id": self.product_id, "score": 0, "answer_count": 0,
+                    "accepted_answer_id": None,
+                    "status": QuestionStatus.closed.value if r.get("ClosedDate") else QuestionStatus.open.value,
+                    "duplicate_of_id": None, "created_at": created, "updated_at": _when(r.get("LastEditDate")),
+                    "last_activity_at": _when(r.get("LastActivityDate")) or created,
+                    "source_url": f"https://{self.site}/q/{sid}", "source_author": author_name,
+                })
+                meta.append((sid, self._tags(r.get("Tags")), author_id, created, title, body))
+            ids = self._insert(Question, values)
+            self._remember("question", [(m[0], qid) for m, qid in zip(meta, ids, strict=True)])
+            qtags, revisions = [], []
+            for (sid, tags, author_id, created, title, body), qid in zip(meta, ids, strict=True):
+                qtags += [{"question_id": qid, "tag_id": self._tag_id(t), "position": i} for i, t in enumerate(tags)]
+                revisions.append({"post_type": "question", "post_id": qid, "number": 1, "title": title, "body": body,
+                                  "tags": " ".join(tags), "product_slug": None, "author_id": author_id,
+                                  "comment": f"imported from {self.site}", "created_at": created})
+            if qtags:
+                self.s.execute(insert(QuestionTag.__table__), qtags)
+            self.s.execute(insert(Revision.__table__), revisions)
+            self.summary.imported["questions"] += len(ids)
+
+    def answers(self) -> None:
+        for batch in self._posts():
+            ans = [r for r in batch if r.get("PostTypeId") == "2"]
+            self.summary.posts_read += len(ans)
+            if not ans:
+                continue
+            known = self._mapped("answer", [_int(r.get("Id")) for r in ans])
+            fresh = [r for r in ans if _int(r.get("Id")) is not None and _int(r.get("Id")) not in known]
+            self.summary.already["answers"] += len(ans) - len(fresh)
+            parents = self._mapped("question", [_int(r.get("ParentId")) for r in fresh])
+            keep = []
+            for r in fresh:
+                if _int(r.get("ParentId")) in parents:
+                    keep.append(r)
+                else:
+                    self.summary.skipped["answers to a question not in the dump"] += 1
+            if not keep:
+                continue
+            values, meta = [], []
+            for r, (author_id, author_name) in zip(keep, self._authors(keep), strict=True):
+                sid = int(r["Id"])
+                body = sanitize_html(r.get("Body") or "")
+                created = _when(r.get("CreationDate")) or datetime.now(UTC)
+                values.append({
+                    "question_id": parents[_int(r["ParentId"])], "author_id": author_id, "body": body,
+                    "body_html": body, "body_format": "html", "score": 0, "created_at": created,
+                    "updated_at": _when(r.get("LastEditDate")), "source_url": f"https://{self.site}/a/{sid}",
+                    "source_author": author_name,
+                })
+                meta.append((sid, author_id, created, body))
+            ids = self._insert(Answer, values)
+            self._remember("answer", [(m[0], aid) for m, aid in zip(meta, ids, strict=True)])
+            self.s.execute(insert(Revision.__table__), [
+                {"post_type": "answer", "post_id": aid, "number": 1, "title": None, "body": body, "tags": None,
+                 "product_slug": None, "author_id": author_id, "comment": f"imported from {self.site}",
+                 "created_at": created}
+                for (_sid, author_id, created, body), aid in zip(meta, ids, strict=True)])
+            self.summary.imported["answers"] += len(ids)
+
+    def acceptances(self) -> None:
+        """A third pass: each question's AcceptedAnswerId, once both sides are imported."""
+        path = self.folder / "Posts.xml"
+        for batch in _batches(r for r in rows(path) if r.get("PostTypeId") == "1" and r.get("AcceptedAnswerId")):
+            questions = self._mapped("question", [_int(r.get("Id")) for r in batch])
+            answers = self._mapped("answer", [_int(r.get("AcceptedAnswerId")) for r in batch])
+            pairs = []
+            for r in batch:
+                qid, aid = questions.get(_int(r.get("Id"))), answers.get(_int(r.get("AcceptedAnswerId")))
+                if qid is None:
+                    continue
+                if aid is None:
+                    self.summary.skipped["accepted answers not in the dump"] += 1
+                    continue
+                pairs.append((qid, aid))
+            if not pairs:
+                continue
+            current = dict(self.s.execute(select(Question.id, Question.accepted_answer_id)
+                                          .where(Question.id.in_([q for q, _ in pairs]))).all())
+            owners = dict(self.s.execute(select(Question.id, Question.author_id)
+                                         .where(Question.id.in_([q for q, _ in pairs]))).all())
+            created = dict(self.s.execute(select(Answer.id, Answer.created_at)
+                                          .where(Answer.id.in_([a for _, a in pairs]))).all())
+            new = [(q, a) for q, a in pairs if current.get(q) is None]
+            self.summary.already["acceptances"] += len(pairs) - len(new)
+            if not new:
+                continue
+            self.s.execute(insert(Acceptance.__table__), [{"question_id": q, "answer_id": a, "accepted_by_id": owners[q],
+                                                 "created_at": created[a], "revoked_at": None} for q, a in new])
+            table = Question.__table__
+            self.s.execute(update(table).where(table.c.id == bindparam("qid")).values(
+                accepted_answer_id=bindparam("aid")), [{"qid": q, "aid": a} for q, a in new])
+            self.summary.imported["acceptances"] += len(new)
+
+    # --- comments, votes, links -------------------------------------------------------------------
+
+    def comments(self) -> None:
+        path = self.folder / "Comments.xml"
+        if not path.exists():
+            return
+        n = 0
+        for batch in _batches(rows(path)):
+            n += len(batch)
+            self._tick("Comments.xml", n)
+            known = self._mapped("comment", [_int(r.get("Id")) for r in batch])
+            fresh = [r for r in batch if _int(r.get("Id")) is not None and _int(r.get("Id")) not in known]
+            self.summary.already["comments"] += len(batch) - len(fresh)
+            posts = self._mapped_kind([_int(r.get("PostId")) for r in fresh])
+            keep = []
+            for r in fresh:
+                if _int(r.get("PostId")) in posts and (r.get("Text") or "").strip():
+                    keep.append(r)
+                else:
+                    self.summary.skipped["comments on posts not in the dump (or empty)"] += 1
+            if not keep:
+                continue
+            values, sources = [], []
+            for r, (author_id, author_name) in zip(keep, self._authors(keep, "UserId", "UserDisplayName"), strict=True):
+                kind, local = posts[_int(r["PostId"])]
+                body = r["Text"].strip()[:600]
+                values.append({"post_type": kind, "post_id": local, "author_id": author_id, "body": body,
+                               "body_html": render_markdown(body),
+                               "created_at": _when(r.get("CreationDate")) or datetime.now(UTC),
+                               "source_author": author_name})
+                sources.append(int(r["Id"]))
+            self._remember("comment", list(zip(sources, self._insert(Comment, values), strict=True)))
+            self.summary.imported["comments"] += len(values)
+
+    def votes(self) -> None:
+        path = self.folder / "Votes.xml"
+        if not path.exists():
+            return
+        n = 0
+        for batch in _batches(rows(path)):
+            n += len(batch)
+            self._tick("Votes.xml", n)
+            wanted = []
+            for r in batch:
+                vtype = r.get("VoteTypeId")
+                if vtype in ("2", "3"):
+                    wanted.append(r)
+                elif vtype != "1":  # 1 (accepted) comes from the posts' AcceptedAnswerId
+                    self.summary.skipped["votes of other kinds (favourites, close, bounty, spam…)"] += 1
+            if not wanted:
+                continue
+            existing = set(self.s.execute(select(ImportedVote.source_id).where(
+                ImportedVote.site == self.site,
+                ImportedVote.source_id.in_([_int(r.get("Id")) for r in wanted]))).scalars())
+            posts = self._mapped_kind([_int(r.get("PostId")) for r in wanted])
+            values = []
+            for r in wanted:
+                sid = _int(r.get("Id"))
+                if sid in existing:
+                    self.summary.already["votes"] += 1
+                    continue
+                target = posts.get(_int(r.get("PostId")))
+                if sid is None or target is None:
+                    self.summary.skipped["votes on posts not in the dump"] += 1
+                    continue
+                values.append({"site": self.site, "source_id": sid, "post_type": target[0], "post_id": target[1],
+                               "value": 1 if r["VoteTypeId"] == "2" else -1,
+                               "created_at": _when(r.get("CreationDate")) or datetime.now(UTC)})
+                existing.add(sid)
+            if values:
+                self.s.execute(insert(ImportedVote.__table__), values)
+                self.summary.imported["votes"] += len(values)
+
+    def links(self) -> None:
+        path = self.folder / "PostLinks.xml"
+        if not path.exists():
+            return
+        for batch in _batches(rows(path)):
+            questions = self._mapped("question", [_int(r.get(k)) for r in batch for k in ("PostId", "RelatedPostId")])
+            known = self._mapped("link", [_int(r.get("Id")) for r in batch])
+            related, remembered, duplicates = [], [], []
+            for r in batch:
+                sid = _int(r.get("Id"))
+                if sid in known:
+                    self.summary.already["links"] += 1
+                    continue
+                a, b = questions.get(_int(r.get("PostId"))), questions.get(_int(r.get("RelatedPostId")))
+                if a is None or b is None or a == b:
+                    self.summary.skipped["links to questions not in the dump"] += 1
+                    continue
+                if r.get("LinkTypeId") == "3":  # PostId is a duplicate of RelatedPostId
+                    duplicates.append({"qid": a, "original": b})
+                    self.summary.imported["duplicates"] += 1
+                else:
+                    related.append({"question_id": a, "related_id": b,
+                                    "created_at": _when(r.get("CreationDate")) or datetime.now(UTC)})
+                if sid is not None:
+                    remembered.append((sid, a))
+            if duplicates:
+                table = Question.__table__
+                self.s.execute(update(table).where(table.c.id == bindparam("qid")).values(
+                    status=QuestionStatus.duplicate.value, duplicate_of_id=bindparam("original")), duplicates)
+            if related:
+                have = set(self.s.execute(select(QuestionLink.question_id, QuestionLink.related_id).where(
+                    QuestionLink.question_id.in_([x["question_id"] for x in related]))).all())
+                related = [x for x in related if (x["question_id"], x["related_id"]) not in have]
+                related = list({(x["question_id"], x["related_id"]): x for x in related}.values())
+                if related:
+                    self.s.execute(insert(QuestionLink.__table__), related)
+                    self.summary.imported["related links"] += len(related)
+            self._remember("link", remembered)
+
+    def tags_file(self) -> None:
+        path = self.folder / "Tags.xml"
+        if path.exists():
+            for batch in _batches(rows(path)):
+                for r in batch:
+                    tag = normalise_tag(r.get("TagName") or "")
+                    if tag and len(tag) <= 35:
+                        self._tag_id(tag)
+
+    # --- finishing -----------------------------------------------------------------------------
+
+    def finish(self) -> None:
+        """Counts and scores from what is now in the database, then reputation through the ledger."""
+        from app.reputation import service as reputation
+
+        self.progress("  counting answers and scores, building reputation…")
+        live = Answer.deleted_at.is_(None)
+        self.s.execute(update(Question).values(answer_count=select(func.count()).where(
+            Answer.question_id == Question.id, live).scalar_subquery()))
+        for model, post_type in ((Question, "question"), (Answer, "answer")):
+            votes = select(func.coalesce(func.sum(Vote.value), 0)).where(
+                Vote.post_type == post_type, Vote.post_id == model.id).scalar_subquery()
+            imported = select(func.coalesce(func.sum(ImportedVote.value), 0)).where(
+                ImportedVote.post_type == post_type, ImportedVote.post_id == model.id).scalar_subquery()
+            self.s.execute(update(model).where(model.source_url.is_not(None)).values(score=votes + imported))
+        reputation.recompute(self.s, fix=True)
+
+
+def import_dump(engine: Engine, folder: Path, *, site: str | None = None, product: str | None = None,
+                progress: Callable[[str], None] = lambda _m: None) -> Summary:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DumpError(f"{folder} is not a folder")
+    if not (folder / "Posts.xml").is_file():
+        raise DumpError(f"{folder} has no Posts.xml; is it a Stack Exchange data dump?")
+    site = (site or folder.resolve().name).strip().lower()
+    if not re.fullmatch(r"[a-z0-9.-]{2,100}", site):
+        raise DumpError(f"the site name {site!r} must be a host name like iot.stackexchange.com (use --site)")
+    started = time.perf_counter()
+    with Session(writer(engine), expire_on_commit=False) as session, session.begin():
+        product_id = None
+        if product:
+            product_id = session.execute(select(Product.id).where(Product.slug == product)).scalar()
+            if product_id is None:
+                raise DumpError(f"there is no product {product!r}; create it first or leave out --product")
+        imp = _Importer(session, folder, site, product_id, progress)
+        steps = (("Users.xml", imp.users), ("Tags.xml", imp.tags_file), ("Posts.xml: questions", imp.questions),
+                 ("Posts.xml: answers", imp.answers), ("Posts.xml: accepted answers", imp.acceptances),
+                 ("Comments.xml", imp.comments), ("Votes.xml", imp.votes), ("PostLinks.xml", imp.links),
+                 ("reputation", imp.finish))
+        for name, step in steps:
+            progress(f"{name}…")
+            step()
+        imp.summary.seconds = time.perf_counter() - started
+        return imp.summary
+
+
+__all__ = ["DumpError", "Summary", "import_dump", "rows"]
