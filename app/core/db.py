@@ -41,13 +41,17 @@ def _has_nul(params) -> bool:
     return False
 
 
+# Execution option for callers whose values cannot hold NUL (e.g. text parsed from XML).
+NUL_CHECKED = "groundswell_nul_checked"
+
+
 def _refuse_nul_characters(engine: Engine) -> None:
     """PostgreSQL text cannot hold NUL; refuse it as invalid input on every database, at the one
     place every value passes, so that no form, query or path can turn it into a 500."""
 
     @event.listens_for(engine, "before_cursor_execute")
     def _check(conn, cursor, statement, parameters, context, executemany):
-        if parameters and _has_nul(parameters):
+        if parameters and not conn.get_execution_options().get(NUL_CHECKED) and _has_nul(parameters):
             from app.core.errors import InvalidInput
 
             msg = "Text may not contain NUL (\\u0000) characters."

@@ -30,7 +30,7 @@ from sqlmodel import Session
 from app.accounts.models import User
 from app.answers.models import Acceptance, Answer
 from app.comments.models import Comment
-from app.core.db import writer
+from app.core.db import NUL_CHECKED, writer
 from app.core.markdown import render_markdown, sanitize_html
 from app.importer.models import ImportedVote, ImportMap
 from app.products.models import Product
@@ -39,6 +39,7 @@ from app.questions.tags import normalise_tag, slugify
 from app.votes.models import Vote
 
 BATCH = 2000
+ANALYZE_EVERY = 5_000
 PROGRESS_EVERY = 10_000
 
 
@@ -79,6 +80,10 @@ def _when(value: str | None) -> datetime | None:
         return None
 
 
+def _clean_html(value: str | None) -> str:
+    return sanitize_html(value) if value else ""
+
+
 def _int(value: str | None) -> int | None:
     try:
         return int(value) if value not in (None, "") else None
@@ -86,18 +91,54 @@ def _int(value: str | None) -> int | None:
         return None
 
 
+# Characters XML 1.0 forbids (NUL and the other C0 controls but tab, LF, CR), raw or as character
+# references. Real dumps carry a few (a NUL in a post body); expat refuses the whole file for one,
+# and PostgreSQL text cannot hold NUL: they are dropped before the parser sees them.
+_FORBIDDEN_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+_FORBIDDEN_REFS = re.compile(rb"&#(?:[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F])|0*(?:[0-8]|1[124-9]|2[0-9]|3[01]));")
+
+
+def _drop_forbidden(data: bytes) -> bytes:
+    return _FORBIDDEN_REFS.sub(b"", data.translate(None, _FORBIDDEN_BYTES))
+
+
+class _Cleaned:
+    """A binary file minus the forbidden characters (a reference cut between two reads included)."""
+
+    def __init__(self, raw) -> None:
+        self.raw, self.held = raw, b""
+
+    def read(self, size: int = 64 * 1024) -> bytes:
+        while True:
+            chunk = self.raw.read(size)
+            data, self.held = self.held + chunk, b""
+            if not chunk:
+                return _drop_forbidden(data)
+            amp = data.rfind(b"&", max(0, len(data) - 12))
+            if amp != -1 and b";" not in data[amp:]:
+                data, self.held = data[:amp], data[amp:]
+            data = _drop_forbidden(data)
+            if data:  # an empty read would mean the end of the file
+                return data
+
+
 def rows(path: Path) -> Iterator[dict[str, str]]:
-    """The attributes of each <row> of a dump file, streamed with bounded memory (NUL characters,
-    which no database text column can hold, are dropped)."""
+    """The attributes of each <row> of a dump file, streamed with bounded memory. (Characters XML
+    cannot carry, NUL included, are dropped first: nothing read here holds one.)"""
     try:
-        context = ET.iterparse(path, events=("start", "end"))
+        with open(path, "rb") as raw:
+            yield from _rows(path, _Cleaned(raw))
+    except OSError as exc:
+        raise DumpError(f"cannot read {path.name}: {exc.strerror or exc}; nothing was imported") from None
+
+
+def _rows(path: Path, source) -> Iterator[dict[str, str]]:
+    try:
+        context = ET.iterparse(source, events=("start", "end"))
         _, root = next(context)
         for event, elem in context:
             if event == "end" and elem.tag == "row":
-                attrib = elem.attrib
-                if any("\x00" in v for v in attrib.values()):
-                    attrib = {k: v.replace("\x00", "") for k, v in attrib.items()}
-                yield attrib
+                yield elem.attrib
                 root.clear()  # drop what was read: memory stays flat however large the file
     except ET.ParseError as exc:
         line, col = getattr(exc, "position", (0, 0))
@@ -125,6 +166,7 @@ class _Importer:
         self.summary = Summary(site=site)
         self._deleted_user: int | None = None
         self._tag_ids: dict[str, int] = {}
+        self._since_analyze = 0
         self._started = time.perf_counter()
 
     # --- mapping ---------------------------------------------------------------------------------
@@ -158,6 +200,32 @@ class _Importer:
         if pairs:
             self.s.execute(insert(ImportMap.__table__), [
                 {"site": self.site, "kind": kind, "source_id": src, "local_id": local} for src, local in pairs])
+            self._since_analyze += len(pairs)
+            if self._since_analyze >= ANALYZE_EVERY:
+                self.analyze()
+
+    def analyze(self) -> None:
+        """PostgreSQL plans the per-batch look-ups from table statistics, which a long import makes
+        stale (a table it thinks tiny gets scanned, not searched by index): refresh them."""
+        self._since_analyze = 0
+        if self.s.get_bind().dialect.name == "postgresql":
+            self.s.execute(text("ANALYZE import_map"))
+
+    def _once(self, batch: list[dict], what: str | None = None) -> list[dict]:
+        """The rows of a batch whose id was not seen earlier in it: a repeated id (a damaged or
+        concatenated dump) is skipped and counted, not a unique-constraint crash. Earlier batches
+        are in import_map already, so repeats across batches count as already imported."""
+        seen: set[int] = set()
+        out = []
+        for r in batch:
+            sid = _int(r.get("Id"))
+            if sid is not None and sid in seen:
+                if what:
+                    self.summary.skipped[f"{what} repeating the id of an earlier row"] += 1
+                continue
+            seen.add(sid)
+            out.append(r)
+        return out
 
     def _reserve_ids(self, table, n: int) -> list[int]:
         """Ids for n new rows, known before inserting, so one executemany writes them all."""
@@ -208,8 +276,10 @@ class _Importer:
                 if sid in known:
                     self.summary.already["users"] += 1
                     continue
-                name = (r.get("DisplayName") or f"user {sid}").strip()[:60]
-                handle = slugify(name, 18).replace("_", "-") or "user"
+                name = (r.get("DisplayName") or "").strip()[:60] or f"user {sid}"
+                handle = slugify(name, 18)
+                if handle == "question" and "question" not in name.lower():
+                    handle = "user"  # slugify's fallback, for a name with no ASCII letter or digit
                 values.append({
                     "username": f"{handle}-{'m' if sid < 0 else ''}{abs(sid)}"[:30],
                     "email": f"se{sid}.{self._site_slug()}@imported.invalid",
@@ -219,8 +289,24 @@ class _Importer:
                 })
                 sources.append(sid)
                 known[sid] = -1  # a duplicate id later in the same file is skipped
+            for value, username in zip(values, self._free_usernames([v["username"] for v in values]), strict=True):
+                value["username"] = username
             self._remember("user", list(zip(sources, self._insert(User, values), strict=True)))
             self.summary.imported["users"] += len(values)
+
+    def _free_usernames(self, wanted: list[str]) -> list[str]:
+        """The usernames to give: as wanted, unless an account has one already (a local member, or the
+        same source id of another site): then with a suffix, _2, _3…, that generated names never have."""
+        out, n = list(wanted), 1
+        clash = list(range(len(out)))
+        while clash:
+            taken = set(self.s.execute(select(User.username).where(
+                User.username.in_({out[i] for i in clash}))).scalars())
+            clash = [i for i in clash if out[i] in taken]
+            n += 1
+            for i in clash:
+                out[i] = f"{wanted[i][:29 - len(str(n))]}_{n}"
+        return out
 
     def _deleted(self) -> int:
         """The placeholder that owns posts whose author is not in the dump (a deleted account)."""
@@ -230,7 +316,7 @@ class _Importer:
                 self._deleted_user = found[0]
             else:
                 [uid] = self._insert(User, [{
-                    "username": f"deleted-{self._site_slug()}"[:30],
+                    "username": self._free_usernames([f"deleted-{self._site_slug()}"[:30]])[0],
                     "email": f"deleted.{self._site_slug()}@imported.invalid", "password_hash": None,
                     "role": "customer", "display_name": "deleted user", "bio": "", "reputation": 1,
                     "token_version": 0, "is_active": False, "created_at": datetime(2000, 1, 1, tzinfo=UTC),
@@ -292,6 +378,7 @@ class _Importer:
                     self.summary.skipped["tag-wiki and other non-question, non-answer posts"] += 1
             if not qs:
                 continue
+            qs = self._once(qs, "posts")
             known = self._mapped("question", [_int(r.get("Id")) for r in qs])
             fresh = [r for r in qs if _int(r.get("Id")) is not None and _int(r.get("Id")) not in known]
             self.summary.already["questions"] += len(qs) - len(fresh)
@@ -302,7 +389,7 @@ class _Importer:
             for r, (author_id, author_name) in zip(fresh, authors, strict=True):
                 sid = int(r["Id"])
                 title = " ".join((r.get("Title") or f"Question {sid}").split())[:150] or f"Question {sid}"
-                body = sanitize_html(r.get("Body") or "")
+                body = _clean_html(r.get("Body"))
                 created = _when(r.get("CreationDate")) or datetime.now(UTC)
                 values.append({
                     "title": title, "slug": slugify(title), "body": body, "body_html": body, "body_format": "html",
@@ -333,6 +420,7 @@ class _Importer:
             self.summary.posts_read += len(ans)
             if not ans:
                 continue
+            ans = self._once(ans, "posts")
             known = self._mapped("answer", [_int(r.get("Id")) for r in ans])
             fresh = [r for r in ans if _int(r.get("Id")) is not None and _int(r.get("Id")) not in known]
             self.summary.already["answers"] += len(ans) - len(fresh)
@@ -348,7 +436,7 @@ class _Importer:
             values, meta = [], []
             for r, (author_id, author_name) in zip(keep, self._authors(keep), strict=True):
                 sid = int(r["Id"])
-                body = sanitize_html(r.get("Body") or "")
+                body = _clean_html(r.get("Body"))
                 created = _when(r.get("CreationDate")) or datetime.now(UTC)
                 values.append({
                     "question_id": parents[_int(r["ParentId"])], "author_id": author_id, "body": body,
@@ -370,6 +458,7 @@ class _Importer:
         """A third pass: each question's AcceptedAnswerId, once both sides are imported."""
         path = self.folder / "Posts.xml"
         for batch in _batches(r for r in rows(path) if r.get("PostTypeId") == "1" and r.get("AcceptedAnswerId")):
+            batch = self._once(batch)
             questions = self._mapped("question", [_int(r.get("Id")) for r in batch])
             answers = self._mapped("answer", [_int(r.get("AcceptedAnswerId")) for r in batch])
             pairs = []
@@ -410,6 +499,7 @@ class _Importer:
         for batch in _batches(rows(path)):
             n += len(batch)
             self._tick("Comments.xml", n)
+            batch = self._once(batch, "comments")
             known = self._mapped("comment", [_int(r.get("Id")) for r in batch])
             fresh = [r for r in batch if _int(r.get("Id")) is not None and _int(r.get("Id")) not in known]
             self.summary.already["comments"] += len(batch) - len(fresh)
@@ -479,6 +569,7 @@ class _Importer:
             return
         for batch in _batches(rows(path)):
             questions = self._mapped("question", [_int(r.get(k)) for r in batch for k in ("PostId", "RelatedPostId")])
+            batch = self._once(batch, "links")
             known = self._mapped("link", [_int(r.get("Id")) for r in batch])
             related, remembered, duplicates = [], [], []
             for r in batch:
@@ -519,7 +610,10 @@ class _Importer:
                 for r in batch:
                     tag = normalise_tag(r.get("TagName") or "")
                     if tag and len(tag) <= 35:
+                        created = self.summary.imported["tags"]
                         self._tag_id(tag)
+                        if self.summary.imported["tags"] == created:
+                            self.summary.already["tags"] += 1
 
     # --- finishing -----------------------------------------------------------------------------
 
@@ -552,6 +646,8 @@ def import_dump(engine: Engine, folder: Path, *, site: str | None = None, produc
         raise DumpError(f"the site name {site!r} must be a host name like iot.stackexchange.com (use --site)")
     started = time.perf_counter()
     with Session(writer(engine), expire_on_commit=False) as session, session.begin():
+        # Dump text comes from XML, which cannot carry NUL: skip the per-value NUL scan (see core.db).
+        session.connection(execution_options={NUL_CHECKED: True})
         product_id = None
         if product:
             product_id = session.execute(select(Product.id).where(Product.slug == product)).scalar()
@@ -565,6 +661,7 @@ def import_dump(engine: Engine, folder: Path, *, site: str | None = None, produc
         for name, step in steps:
             progress(f"{name}…")
             step()
+            imp.analyze()
         imp.summary.seconds = time.perf_counter() - started
         return imp.summary
 

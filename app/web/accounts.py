@@ -16,6 +16,7 @@ from app.core.errors import Conflict, InvalidInput, RateLimited
 from app.questions import service as questions_service
 from app.questions import views
 from app.reputation import policy
+from app.reputation.gaming import signup_fingerprint
 from app.reputation import service as reputation
 from app.web.deps import FormData, Viewer, WebRoute, client_ip, flash, redirect, render, safe_next, sign_in, sign_out
 
@@ -89,6 +90,8 @@ def signup(request: Request, session: SessionDep, form: FormData) -> Response:
         data = UserCreate(username=values["username"], email=values["email"], password=form.get("password", ""))
         request.app.state.limiter.hit("sign-up", client_ip(request))
         user = accounts_service.register(session, data)
+        # Sock-puppet signals compare a keyed hash of the sign-up address, never the address.
+        user.signup_fingerprint = signup_fingerprint(request.app.state.settings.secret, client_ip(request))
     except (ValidationError, InvalidInput, Conflict) as exc:
         session.rollback()
         return _signup_form(request, values, field_errors_for_signup(exc), status=422)

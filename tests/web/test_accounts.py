@@ -162,3 +162,17 @@ def test_nul_characters_in_forms_and_addresses_are_refused_not_500(web, factory,
         assert web.get(path).status_code in (404, 422), path
     r = web.submit("/signin", "/signin", {"username": "maya\x00", "password": "whatever-password"})
     assert r.status_code in (401, 422) and "Traceback" not in r.text
+
+
+def test_web_sign_up_records_a_fingerprint_not_the_address(web, session):
+    from sqlmodel import select
+
+    from app.accounts.models import User
+    from tests.web.conftest import db_rows
+
+    r = web.submit("/signup", "/signup", {"username": "fresh", "email": "fresh@example.com",
+                                          "password": "a long enough password", "next": "/"})
+    assert r.status_code == 303
+    [user] = db_rows(session, select(User).where(User.username == "fresh"))
+    assert user.signup_fingerprint and len(user.signup_fingerprint) == 64
+    assert "testclient" not in user.signup_fingerprint and "127.0.0.1" not in user.signup_fingerprint
