@@ -33,3 +33,15 @@ def test_demo_loads_consistently_and_idempotently(clean_engine):
         scores = {a.body[:40]: a.score for a in s.exec(select(Answer)).all()}
         wanted = {a["body"][:40]: a["votes"] for q in content.QUESTIONS for a in q["answers"]}
         assert scores == wanted
+
+
+def test_demo_activity_dates_stay_in_the_past(clean_engine):
+    from datetime import timedelta
+
+    from app.core.db import utcnow
+
+    loader.load(clean_engine)
+    with Session(clean_engine) as s:
+        recent = [q for q in s.exec(select(Question)).all() if q.last_activity_at > utcnow() - timedelta(minutes=5)]
+    # Only recent questions can show activity "just now" (answers are capped at now); none of the old ones.
+    assert all(q.created_at > utcnow() - timedelta(days=7) for q in recent)

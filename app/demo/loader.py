@@ -113,6 +113,7 @@ def _comment(session: Session, users: dict[str, User], now, rng: random.Random, 
              question_id: int, post_type: str, post_id: int, base, c: dict) -> None:
     from app.core.errors import Forbidden
 
+    active_before = session.get(Question, question_id).last_activity_at  # adding a comment moves it to now
     try:
         with session.begin_nested():
             comment = comments_service.add(session, actor=users[c["author"]], post_type=post_type, post_id=post_id,
@@ -122,9 +123,8 @@ def _comment(session: Session, users: dict[str, User], now, rng: random.Random, 
         return
     when = min(base + timedelta(hours=rng.randint(1, 30)), now)
     session.exec(update(Comment).where(Comment.id == comment.id).values(created_at=when))
-    question = session.get(Question, question_id)
     session.exec(update(Question).where(Question.id == question_id)
-                 .values(last_activity_at=max(question.last_activity_at, when)))
+                 .values(last_activity_at=max(active_before, when)))
     counts["comments"] += 1
 
 
