@@ -210,42 +210,39 @@ class RecomputeReport:
                 f"amount, {self.balances_changed} cached balances corrected")
 
 
+def _live_votes(session: Session, model) -> list:
+    """(vote, post author, product) for every vote of `model` (Vote or ImportedVote) on a post that
+    is not deleted, questions and answers alike."""
+    from app.answers.models import Answer
+    from app.questions.models import Question
+
+    on_questions = session.exec(
+        select(model, Question.author_id, Question.product_id)
+        .join(Question, Question.id == model.post_id)
+        .where(model.post_type == "question", Question.deleted_at.is_(None))
+    ).all()
+    on_answers = session.exec(
+        select(model, Answer.author_id, Question.product_id)
+        .join(Answer, Answer.id == model.post_id)
+        .join(Question, Question.id == Answer.question_id)
+        .where(model.post_type == "answer", Answer.deleted_at.is_(None), Question.deleted_at.is_(None))
+    ).all()
+    return [*on_questions, *on_answers]
+
+
 def expected_causes(session: Session) -> list[Cause]:
     """Every cause the current votes and acceptances give, from the source tables alone."""
     from app.answers.models import Acceptance, Answer
+    from app.importer.models import ImportedVote
     from app.questions.models import Question
     from app.votes.models import Vote
 
     causes: list[Cause] = []
-    q_rows = session.exec(
-        select(Vote, Question.author_id, Question.product_id)
-        .join(Question, Question.id == Vote.post_id)
-        .where(Vote.post_type == "question", Question.deleted_at.is_(None))
-    ).all()
-    a_rows = session.exec(
-        select(Vote, Answer.author_id, Question.product_id)
-        .join(Answer, Answer.id == Vote.post_id)
-        .join(Question, Question.id == Answer.question_id)
-        .where(Vote.post_type == "answer", Answer.deleted_at.is_(None), Question.deleted_at.is_(None))
-    ).all()
-    for vote, author_id, product_id in [*q_rows, *a_rows]:
+    for vote, author_id, product_id in _live_votes(session, Vote):
         causes += vote_causes(vote_id=vote.id, voter_id=vote.voter_id, value=vote.value, post_type=vote.post_type,
                               post_id=vote.post_id, author_id=author_id, product_id=product_id,
                               occurred_at=vote.created_at)
-    from app.importer.models import ImportedVote
-
-    iq_rows = session.exec(
-        select(ImportedVote, Question.author_id, Question.product_id)
-        .join(Question, Question.id == ImportedVote.post_id)
-        .where(ImportedVote.post_type == "question", Question.deleted_at.is_(None))
-    ).all()
-    ia_rows = session.exec(
-        select(ImportedVote, Answer.author_id, Question.product_id)
-        .join(Answer, Answer.id == ImportedVote.post_id)
-        .join(Question, Question.id == Answer.question_id)
-        .where(ImportedVote.post_type == "answer", Answer.deleted_at.is_(None), Question.deleted_at.is_(None))
-    ).all()
-    for vote, author_id, product_id in [*iq_rows, *ia_rows]:
+    for vote, author_id, product_id in _live_votes(session, ImportedVote):
         causes += imported_vote_causes(vote_id=vote.id, value=vote.value, post_type=vote.post_type,
                                        post_id=vote.post_id, author_id=author_id, product_id=product_id,
                                        occurred_at=vote.created_at)
