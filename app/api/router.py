@@ -13,6 +13,7 @@ from app.accounts.schemas import UserCreate
 from app.answers import service as answers_service
 from app.api.deps import Id, rate_limit, reject_nul
 from app.api.schemas import (
+    CloseAsDuplicateIn,
     AnswerOut,
     CommentOut,
     MeOut,
@@ -36,6 +37,7 @@ from app.core.db import SessionDep
 from app.core.errors import NotAuthenticated, NotFound
 from app.products import service as products_service
 from app.products.schemas import ProductCreate, ProductUpdate
+from app.questions import duplicates as duplicates_service
 from app.questions import service as questions_service
 from app.questions import views
 from app.questions.schemas import (
@@ -223,6 +225,22 @@ def accept(question_id: Id, data: AcceptIn, session: SessionDep, user: CurrentUs
                dependencies=[rate_limit("write")])
 def unaccept(question_id: Id, session: SessionDep, user: CurrentUser) -> QuestionOut:
     answers_service.unaccept(session, actor=user, question_id=question_id)
+    return _question_out(session, question_id, user)
+
+
+@resources.post("/questions/{question_id}/close-as-duplicate", response_model=QuestionOut, tags=["questions"],
+                dependencies=[rate_limit("write")])
+def close_as_duplicate(question_id: Id, data: CloseAsDuplicateIn, session: SessionDep, user: CurrentUser) -> QuestionOut:
+    """Moderators, staff and users with 500 reputation: the question becomes `status: "duplicate"` pointing
+    at `duplicate_of`, and the original lists it in `duplicates`."""
+    duplicates_service.close_as_duplicate(session, actor=user, question_id=question_id, original_id=data.original_id)
+    return _question_out(session, question_id, user)
+
+
+@resources.post("/questions/{question_id}/reopen", response_model=QuestionOut, tags=["questions"],
+                dependencies=[rate_limit("write")])
+def reopen(question_id: Id, session: SessionDep, user: CurrentUser) -> QuestionOut:
+    duplicates_service.reopen(session, actor=user, question_id=question_id)
     return _question_out(session, question_id, user)
 
 

@@ -129,6 +129,7 @@ class QuestionOut(QuestionSummaryOut):
     can_close: bool
     source_url: str | None = Field(default=None, description="where an imported question came from (CC BY-SA)")
     source_author: str | None = None
+    duplicates: list[int] = Field(default_factory=list, description="questions closed as duplicates of this one")
 
     @classmethod
     def of(cls, v) -> "QuestionOut":  # type: ignore[override]
@@ -140,7 +141,7 @@ class QuestionOut(QuestionSummaryOut):
                    can_suggest_edit=v.can_suggest_edit, can_delete=v.can_delete, can_vote=v.can_vote,
                    can_downvote=v.can_downvote, can_answer=v.can_answer, can_comment=v.can_comment,
                    can_accept=v.can_accept, can_close=v.can_close, source_url=v.source_url,
-                   source_author=v.source_author)
+                   source_author=v.source_author, duplicates=[d.id for d in v.duplicates])
 
 
 class QuestionList(BaseModel):
@@ -288,3 +289,7 @@ class VotingReportList(BaseModel):
 class DetectionOut(BaseModel):
     patterns: int
     votes_reversed: int
+
+
+class CloseAsDuplicateIn(BaseModel):
+    original_id: int = Field(description="the canonical question")

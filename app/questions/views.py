@@ -18,6 +18,7 @@ from app.core.db import utcnow
 from app.core.markdown import excerpt
 from app.products.models import Product
 from app.questions import service as questions_service
+from app.questions.duplicates import duplicates_of
 from app.questions.models import Question, QuestionStatus
 from app.votes import service as votes_service
 
@@ -119,9 +120,11 @@ class QuestionDetailView(QuestionSummaryView):
     can_downvote: bool = False
     can_suggest_edit: bool = False
     can_close: bool = False
+    can_reopen: bool = False
     revision_count: int = 1
     source_url: str | None = None
     source_author: str | None = None
+    duplicates: list[QuestionSummaryView] = field(default_factory=list)
 
 
 def summaries(session: Session, questions: list[Question]) -> list[QuestionSummaryView]:
@@ -203,7 +206,9 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
         can_downvote=permissions.can_vote(viewer, q.author_id, -1),
         can_suggest_edit=permissions.can_suggest_edit(viewer, q.author_id),
         can_close=permissions.can_close(viewer) and is_open,
+        can_reopen=permissions.can_close(viewer) and not is_open,
         source_url=q.source_url, source_author=q.source_author,
+        duplicates=summaries(session, duplicates_of(session, q.id)),
     )
 
 

@@ -17,6 +17,7 @@ from app.comments import service as comments_service
 from app.core.db import SessionDep
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from app.products import service as products_service
+from app.questions import duplicates as duplicates_service
 from app.questions import service as questions_service
 from app.questions import views
 from app.questions.schemas import (
@@ -403,6 +404,38 @@ def unaccept(request: Request, question_id: Id, session: SessionDep, me: Me, for
     limit(request, "write", me)
     question = answers_service.unaccept(session, actor=me, question_id=question_id)
     flash(request, "The answer is no longer accepted; the question is open again.")
+    return redirect(views.question_url(question.id, question.slug))
+
+
+@router.post("/questions/{question_id}/close-as-duplicate")
+def close_as_duplicate(request: Request, question_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
+    """The original may be given as a question number or its address (/questions/123/…)."""
+    import re
+
+    limit(request, "write", me)
+    given = form.get("original", "")
+    found = re.search(r"/questions/(\d{1,10})", given) or re.fullmatch(r"\s*#?(\d{1,10})\s*", given)
+    if found is None:
+        flash(request, "Give the number or the address of the original question.", "error")
+        question = questions_service.get_visible(session, question_id)
+        return redirect(views.question_url(question.id, question.slug))
+    try:
+        question = duplicates_service.close_as_duplicate(session, actor=me, question_id=question_id,
+                                                         original_id=int(found.group(1)))
+    except (InvalidInput, Conflict) as exc:
+        session.rollback()
+        flash(request, exc.detail, "error")
+        question = questions_service.get_visible(session, question_id)
+        return redirect(views.question_url(question.id, question.slug))
+    flash(request, "Closed as a duplicate: readers are sent to the original question.")
+    return redirect(views.question_url(question.id, question.slug))
+
+
+@router.post("/questions/{question_id}/reopen")
+def reopen(request: Request, question_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
+    limit(request, "write", me)
+    question = duplicates_service.reopen(session, actor=me, question_id=question_id)
+    flash(request, "The question is open again.")
     return redirect(views.question_url(question.id, question.slug))
 
 
