@@ -32,17 +32,3 @@ class UserCreate(BaseModel):
             raise ValueError("enter an email address like name@example.com")
         return v
 
-
-class UserPublic(BaseModel):
-    id: int
-    username: str
-    display_name: str
-    reputation: int
-    role: str
-    created_at: str
-
-
-class Token(BaseModel):
-    access_token: str
-    token_type: str = "bearer"
-    expires_in: int

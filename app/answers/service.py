@@ -67,12 +67,11 @@ def edit(session: Session, *, actor: User | None, answer_id: int, data: AnswerUp
 
 def apply_edit(session: Session, answer: Answer, *, author: User, data: AnswerUpdate) -> Answer:
     """Apply an edit whose permission was checked (directly, or by approving a suggestion)."""
-    actor = author
     if data.body == answer.body:
         return answer
     now = utcnow()
     answer.body, answer.body_html, answer.updated_at = data.body, render_body(data.body, answer.body_format), now
-    questions_service.add_revision(session, post_type="answer", post_id=answer.id, author=actor,
+    questions_service.add_revision(session, post_type="answer", post_id=answer.id, author=author,
                                    body=answer.body, comment=data.comment, created_at=now)
     question = session.get(Question, answer.question_id)
     questions_service.touch(session, question, now)

@@ -171,30 +171,23 @@ class _Importer:
 
     # --- mapping ---------------------------------------------------------------------------------
 
-    def _mapped(self, kind: str | tuple[str, ...], source_ids) -> dict[int, int]:
-        ids = {i for i in source_ids if i is not None}
-        if not ids:
-            return {}
-        kinds = (kind,) if isinstance(kind, str) else kind
-        out: dict[int, int] = {}
-        ids_list = list(ids)
-        for i in range(0, len(ids_list), 900):
-            chunk = ids_list[i:i + 900]
-            for src, local in self.s.execute(select(ImportMap.source_id, ImportMap.local_id).where(
-                    ImportMap.site == self.site, ImportMap.kind.in_(kinds), ImportMap.source_id.in_(chunk))).all():
-                out[src] = local
-        return out
-
-    def _mapped_kind(self, source_ids) -> dict[int, tuple[str, int]]:
-        """Posts by source id → (question|answer, local id)."""
+    def _lookup(self, kinds: tuple[str, ...], source_ids) -> dict[int, tuple[str, int]]:
+        """Source id → (kind, local id) for rows of these kinds already imported from this site."""
         ids = list({i for i in source_ids if i is not None})
         out: dict[int, tuple[str, int]] = {}
         for i in range(0, len(ids), 900):
             for kind, src, local in self.s.execute(select(ImportMap.kind, ImportMap.source_id, ImportMap.local_id).where(
-                    ImportMap.site == self.site, ImportMap.kind.in_(("question", "answer")),
+                    ImportMap.site == self.site, ImportMap.kind.in_(kinds),
                     ImportMap.source_id.in_(ids[i:i + 900]))).all():
                 out[src] = (kind, local)
         return out
+
+    def _mapped(self, kind: str, source_ids) -> dict[int, int]:
+        return {src: local for src, (_kind, local) in self._lookup((kind,), source_ids).items()}
+
+    def _mapped_kind(self, source_ids) -> dict[int, tuple[str, int]]:
+        """Posts by source id → (question|answer, local id)."""
+        return self._lookup(("question", "answer"), source_ids)
 
     def _remember(self, kind: str, pairs: list[tuple[int, int]]) -> None:
         if pairs:

@@ -69,7 +69,6 @@ EDIT_REFUSED = ("Editing someone else's post takes 1,000 reputation (moderators 
 
 def apply_edit(session: Session, question: Question, *, author: User, data: QuestionUpdate) -> Question:
     """Apply an edit whose permission was checked (directly, or by approving a suggestion)."""
-    actor = author
     changes = data.model_dump(exclude_unset=True)
     changes.pop("comment", None)
     current_tags = tags_for(session, [question.id]).get(question.id, [])
@@ -91,7 +90,7 @@ def apply_edit(session: Session, question: Question, *, author: User, data: Ques
     question.updated_at = question.last_activity_at = now
     if new_tags != current_tags:
         _set_tags(session, question, new_tags)
-    add_revision(session, post_type="question", post_id=question.id, author=actor, title=title, body=body,
+    add_revision(session, post_type="question", post_id=question.id, author=author, title=title, body=body,
                  tags=new_tags, product_slug=new_product.slug if new_product else None,
                  comment=data.comment, created_at=now)
     session.flush()
