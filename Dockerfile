@@ -16,7 +16,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     GROUNDSWELL_DATABASE_URL=sqlite:////data/groundswell.db
 RUN useradd --create-home --uid 10001 groundswell && mkdir /data && chown groundswell /data
 COPY --from=build /dist/*.whl /tmp/
-RUN pip install --no-cache-dir /tmp/*.whl && rm /tmp/*.whl
+RUN for w in /tmp/*.whl; do pip install --no-cache-dir "$w[semantic]"; done && rm /tmp/*.whl
 USER groundswell
 WORKDIR /home/groundswell
 VOLUME ["/data"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -179,11 +180,19 @@ def cmd_import_stackexchange(args) -> None:
     print("\n".join(summary.lines()))
 
 
-def _not_yet(name: str):
-    def run(args) -> None:
-        raise CliError(f"`groundswell {name}` is not available in this version yet")
+def cmd_reindex(args) -> None:
+    from app.search import reindex
+    from app.search.ports import SearchUnavailable
 
-    return run
+    settings = _settings()
+    engine = _engine(settings)
+    _ensure_migrated(settings, engine)
+    started = time.monotonic()
+    try:
+        count = reindex.run(settings, engine, progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+    except SearchUnavailable as exc:
+        raise CliError(f"the search backend failed: {exc}") from None
+    print(f"reindexed {count:,} questions ({settings.search_backend}) in {time.monotonic() - started:.1f}s")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -217,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="only report differences; exit 1 if there are any")
     p.set_defaults(func=cmd_recompute_reputation)
 
-    p = sub.add_parser("worker", help="run background jobs (serial-voting detection daily; more to come)")
+    p = sub.add_parser("worker", help="run background jobs: search indexing from the outbox, serial-voting detection")
     p.add_argument("--once", action="store_true", help="run every job once now and exit")
     p.set_defaults(func=cmd_worker)
 
@@ -228,13 +237,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--product", metavar="SLUG", help="file every imported question under this product")
     p.set_defaults(func=cmd_import_stackexchange)
 
-    for name, text in (("reindex", "rebuild the search index from the database"),):
-        p = sub.add_parser(name, help=text + " (coming in a later version)")
-        p.set_defaults(func=_not_yet(name))
+    p = sub.add_parser("reindex", help="rebuild the search index from the database; returns when it is complete")
+    p.set_defaults(func=cmd_reindex)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    # One BLAS thread: the similar-question dot product is memory-bound, and a second spinning
+    # thread on a 2-core server doubles its median and multiplies its tail (docs/search.md).
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
@@ -29,10 +31,23 @@ The Groundswell JSON API for product sites and integrations.
 """
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI):
+    """With the embedded backend, apply the search outbox in this process (no worker needed)."""
+    from app.search import lifecycle
+
+    started = lifecycle.start(app.state.settings, app.state.engine)
+    try:
+        yield
+    finally:
+        lifecycle.stop(started)
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     import_all_models()
     app = FastAPI(
+        lifespan=_lifespan,
         title="Groundswell API",
         version="1.0",
         description=API_DESCRIPTION,
@@ -69,8 +84,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             problems.log.warning("readiness: database unreachable: %s", exc)
             database = "unreachable"
-        body = {"status": "ok" if database == "ok" else "unavailable", "database": database,
-                "search": {"backend": settings.search_backend, "degraded": False}}
+        from app.search import service as search_service
+
+        try:
+            search = search_service.health(settings, app.state.engine)
+        except Exception as exc:  # noqa: BLE001 - search trouble never fails readiness
+            search = {"backend": settings.search_backend, "degraded": True, "reasons": [str(exc)[:200]]}
+        body = {"status": "ok" if database == "ok" else "unavailable", "database": database, "search": search}
         return JSONResponse(body, status_code=200 if database == "ok" else 503)
 
     # Order: the outermost runs first. Size limit before anything reads the body.

@@ -1,7 +1,7 @@
 """`groundswell worker`: background jobs, each in its own transaction, on a simple schedule.
 
-Jobs now: serial-voting detection (daily). Search indexing, notifications and escalation
-timers join this loop in their own issues.
+Jobs: search indexing from the outbox (every second, until the backlog is empty; failures
+back off per row), outbox clean-up (daily), serial-voting detection (daily).
 """
 
 from __future__ import annotations
@@ -21,7 +21,43 @@ from app.core.db import writer
 class Job:
     name: str
     every: timedelta
-    run: Callable[[Session], str]
+    run: Callable[[Session], str] | Callable[[Engine], str]
+    # Jobs that manage their own transactions get the engine instead of a session.
+    uses_engine: bool = False
+    quiet: bool = False  # log only when it did something
+
+
+def _search_outbox(engine: Engine) -> str:
+    from app.core.config import get_settings
+    from app.search import outbox, service
+
+    settings = get_settings()
+    remote = service.remote_backend(settings)
+    encoder = service.encoder_for(settings)
+    total = outbox.DrainResult()
+    while True:
+        result = outbox.drain(engine, remote=remote, encoder=encoder)
+        total.indexed += result.indexed
+        total.removed += result.removed
+        total.sent += result.sent
+        total.failed += result.failed
+        total.error = result.error or total.error
+        if not result.did_work or result.failed:
+            break
+    if not total.did_work:
+        return ""
+    line = f"{total.indexed} documents indexed, {total.removed} removed"
+    if remote is not None:
+        line += f", {total.sent} changes sent to {remote.name}"
+    if total.failed:
+        line += f", {total.failed} waiting to retry ({total.error})"
+    return line
+
+
+def _search_purge(engine: Engine) -> str:
+    from app.search import outbox
+
+    return f"{outbox.purge(engine)} applied outbox rows older than 7 days deleted"
 
 
 def _serial_voting(session: Session) -> str:
@@ -32,11 +68,15 @@ def _serial_voting(session: Session) -> str:
 
 
 JOBS: list[Job] = [
+    Job("search-index", timedelta(seconds=1), _search_outbox, uses_engine=True, quiet=True),
+    Job("search-outbox-purge", timedelta(days=1), _search_purge, uses_engine=True),
     Job("serial-voting", timedelta(days=1), _serial_voting),
 ]
 
 
 def run_job(engine: Engine, job: Job) -> str:
+    if job.uses_engine:
+        return job.run(engine)  # type: ignore[call-arg]
     with Session(writer(engine), expire_on_commit=False) as session, session.begin():
         return job.run(session)
 
@@ -54,7 +94,9 @@ def run_worker(engine: Engine, *, once: bool = False, log: Callable[[str], None]
         for job in JOBS:
             if due[job.name] <= now:
                 try:
-                    log(f"{job.name}: {run_job(engine, job)}")
+                    message = run_job(engine, job)
+                    if message or not job.quiet:
+                        log(f"{job.name}: {message}")
                 except Exception as exc:  # noqa: BLE001 - one failing job must not stop the others
                     log(f"{job.name} failed: {exc}")
                 due[job.name] = now + job.every.total_seconds()

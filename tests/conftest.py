@@ -121,7 +121,8 @@ def session(clean_engine) -> Iterator[Session]:
 
 
 def make_settings(db_url: str, **overrides) -> Settings:
-    values = dict(env="test", database_url=db_url, secret_key=TEST_SECRET, rate_limits="off")
+    values = dict(env="test", database_url=db_url, secret_key=TEST_SECRET, rate_limits="off",
+                  search_apply_in_process=False)
     values.update(overrides)
     return Settings(**values)
 

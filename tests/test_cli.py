@@ -7,10 +7,11 @@ import subprocess
 import sys
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import Session, select
 
 from app.accounts.models import User
-from app.core.db import make_engine
+from app.core.db import make_engine, writer
 
 
 def run(args, db_url=None, stdin=None, **env):
@@ -74,9 +75,43 @@ def test_invalid_setting_is_one_line(fresh_sqlite):
     assert r.returncode == 1 and "GROUNDSWELL_SEARCH_BACKEND" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_commands_of_later_versions_say_so(fresh_sqlite):
+def _migrated_with_question(db_url: str, title: str):
+    assert run(["migrate"], db_url).returncode == 0
+    eng = make_engine(db_url)
+    from tests.factories import make_question
+
+    with Session(writer(eng)) as s:
+        make_question(s, title=title)
+        s.commit()
+    return eng
+
+
+def test_reindex_builds_the_index_and_reports_progress(fresh_sqlite):
+    eng = _migrated_with_question(fresh_sqlite, "Headset microphone not detected after update")
     r = run(["reindex"], fresh_sqlite)
-    assert r.returncode == 1 and "not available" in r.stderr
+    assert r.returncode == 0, r.stderr
+    assert "reindexed 1 questions" in r.stdout and "indexed 1 / 1 questions" in r.stderr
+    with eng.connect() as conn:
+        assert conn.execute(text("SELECT title FROM search_documents WHERE visible")).scalars().all() == [
+            "Headset microphone not detected after update"]
+        assert conn.execute(text("SELECT count(*) FROM search_outbox WHERE done_at IS NULL")).scalar() == 0
+
+
+def test_reindex_against_an_unreachable_meilisearch_is_one_line(fresh_sqlite):
+    assert run(["migrate"], fresh_sqlite).returncode == 0
+    r = run(["reindex"], fresh_sqlite, GROUNDSWELL_SEARCH_BACKEND="meilisearch",
+            GROUNDSWELL_MEILI_URL="http://127.0.0.1:9", GROUNDSWELL_MEILI_TIMEOUT="0.5")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith("groundswell: the search backend failed")
+
+
+def test_worker_once_indexes_pending_changes(fresh_sqlite):
+    eng = _migrated_with_question(fresh_sqlite, "Charging light blinks orange three times")
+    r = run(["worker", "--once"], fresh_sqlite)
+    assert r.returncode == 0, r.stderr
+    assert "search-index: 1 documents indexed" in r.stderr
+    with eng.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM search_documents WHERE visible")).scalar() == 1
 
 
 def _free_port() -> int:

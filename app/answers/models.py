@@ -25,6 +25,9 @@ class Answer(SQLModel, table=True):
     source_author: str | None = Field(default=None, max_length=120)
     # "markdown" (written here) or "html" (imported, kept as sanitised HTML and edited as such).
     body_format: str = Field(default="markdown", max_length=8)
+    # An answer moved here when its duplicate question was merged into this one: where it was written.
+    merged_from_question_id: int | None = Field(default=None, foreign_key="questions.id")
+    merged_at: datetime | None = Field(default=None)
 
 
 class Acceptance(SQLModel, table=True):

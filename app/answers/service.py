@@ -90,6 +90,11 @@ def delete_answer(session: Session, *, actor: User | None, answer_id: int) -> An
     if question.accepted_answer_id == answer.id:
         values["accepted_answer_id"] = None
         _revoke_acceptances(session, question.id, reason="answer deleted")
+    # A moved answer may still be accepted on the duplicate it came from (app/questions/duplicates.py);
+    # that ends too (its reputation is reversed with the answer's, below).
+    for acceptance in session.exec(select(Acceptance).where(Acceptance.answer_id == answer.id,
+                                                            Acceptance.revoked_at.is_(None))).all():
+        acceptance.revoked_at = utcnow()
     session.exec(update(Question).where(Question.id == answer.question_id).values(**values))
     session.flush()
     reputation.reverse(session, post=("answer", answer.id), reason="post deleted")

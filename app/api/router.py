@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Form, Query, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 
 from app.accounts import service as accounts_service
@@ -15,6 +15,7 @@ from app.api.deps import Id, rate_limit, reject_nul
 from app.api.schemas import (
     CloseAsDuplicateIn,
     AnswerOut,
+    MergeIn,
     CommentOut,
     MeOut,
     Problem,
@@ -244,6 +245,18 @@ def reopen(question_id: Id, session: SessionDep, user: CurrentUser) -> QuestionO
     return _question_out(session, question_id, user)
 
 
+@resources.post("/questions/{question_id}/merge", response_model=QuestionOut, tags=["questions"],
+                dependencies=[rate_limit("write")])
+def merge(question_id: Id, session: SessionDep, user: CurrentUser,
+          data: Annotated[MergeIn | None, Body()] = None) -> QuestionOut:
+    """Moderators, staff and users with 500 reputation: the duplicate's answers move to its original,
+    each with `merged_from`; returns the duplicate, with `merged_into_at`. 409 once merged. The body
+    may be left out for a question already closed as a duplicate."""
+    duplicates_service.merge(session, actor=user, question_id=question_id,
+                             original_id=data.original_id if data else None)
+    return _question_out(session, question_id, user)
+
+
 @resources.post("/questions/{question_id}/comments", status_code=201, response_model=CommentOut, tags=["comments"],
              dependencies=[rate_limit("write")])
 def comment_question(question_id: Id, data: CommentCreate, session: SessionDep, user: CurrentUser) -> CommentOut:
@@ -319,6 +332,11 @@ def _comment_out(comment, user) -> CommentOut:
 from app.api import reputation as _reputation_api  # noqa: E402  (its routes share the resources' dependencies)
 
 resources.include_router(_reputation_api.router)
+from app.api import search as _search_api  # noqa: E402
+
 router = APIRouter()
 router.include_router(auth_router)
+# Before the resources: /questions/similar must not be taken for /questions/{question_id}.
+router.include_router(_search_api.router, responses=_errors,
+                      dependencies=[Depends(_oauth2), Depends(reject_nul), Depends(api_user)])
 router.include_router(resources)

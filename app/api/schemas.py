@@ -76,6 +76,12 @@ class CommentOut(BaseModel):
         return cls(id=c.id, body=c.body, body_html=c.body_html, author=UserOut.of(c.author), created_at=c.created_at)
 
 
+class QuestionRefOut(BaseModel):
+    id: int
+    title: str
+    url: str
+
+
 class AnswerOut(BaseModel):
     id: int
     question_id: int
@@ -98,6 +104,10 @@ class AnswerOut(BaseModel):
     can_accept: bool
     source_url: str | None = Field(default=None, description="where an imported answer came from (CC BY-SA)")
     source_author: str | None = None
+    merged_from: QuestionRefOut | None = Field(
+        default=None, description="the duplicate question this answer was written on, when a merge moved it here")
+    accepted_on_duplicate: bool = Field(
+        default=False, description="accepted by the asker of the duplicate it was moved from (not on this question)")
 
     @classmethod
     def of(cls, a) -> "AnswerOut":
@@ -106,7 +116,10 @@ class AnswerOut(BaseModel):
                    updated_at=a.updated_at, my_vote=a.my_vote, comments=[CommentOut.of(c) for c in a.comments],
                    can_edit=a.can_edit, can_suggest_edit=a.can_suggest_edit, can_delete=a.can_delete,
                    can_vote=a.can_vote, can_downvote=a.can_downvote, can_comment=a.can_comment,
-                   can_accept=a.can_accept, source_url=a.source_url, source_author=a.source_author)
+                   can_accept=a.can_accept, source_url=a.source_url, source_author=a.source_author,
+                   merged_from=QuestionRefOut(id=a.merged_from.id, title=a.merged_from.title, url=a.merged_from.url)
+                   if a.merged_from else None,
+                   accepted_on_duplicate=a.accepted_on_duplicate)
 
 
 class QuestionOut(QuestionSummaryOut):
@@ -130,6 +143,9 @@ class QuestionOut(QuestionSummaryOut):
     source_url: str | None = Field(default=None, description="where an imported question came from (CC BY-SA)")
     source_author: str | None = None
     duplicates: list[int] = Field(default_factory=list, description="questions closed as duplicates of this one")
+    merged_into_at: datetime | None = Field(
+        default=None, description="when this duplicate's answers were moved to its original (`duplicate_of`)")
+    can_merge: bool = Field(default=False, description="the caller may merge this duplicate into its original")
 
     @classmethod
     def of(cls, v) -> "QuestionOut":  # type: ignore[override]
@@ -141,7 +157,8 @@ class QuestionOut(QuestionSummaryOut):
                    can_suggest_edit=v.can_suggest_edit, can_delete=v.can_delete, can_vote=v.can_vote,
                    can_downvote=v.can_downvote, can_answer=v.can_answer, can_comment=v.can_comment,
                    can_accept=v.can_accept, can_close=v.can_close, source_url=v.source_url,
-                   source_author=v.source_author, duplicates=[d.id for d in v.duplicates])
+                   source_author=v.source_author, duplicates=[d.id for d in v.duplicates],
+                   merged_into_at=v.merged_into_at, can_merge=v.can_merge)
 
 
 class QuestionList(BaseModel):
@@ -293,3 +310,9 @@ class DetectionOut(BaseModel):
 
 class CloseAsDuplicateIn(BaseModel):
     original_id: int = Field(description="the canonical question")
+
+
+class MergeIn(BaseModel):
+    original_id: int | None = Field(
+        default=None, description="the canonical question; needed only when the question is not closed as a "
+                                  "duplicate yet (then it is closed against this one first), else it must match")

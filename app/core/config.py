@@ -22,6 +22,14 @@ class Settings(BaseSettings):
     search_backend: Literal["embedded", "meilisearch"] = "embedded"
     meili_url: str | None = None
     meili_key: SecretStr | None = None
+    # Meilisearch index name (a reindex builds "<name>_rebuild" and swaps it in) and request timeout.
+    meili_index: str = "questions"
+    meili_timeout: float = 5.0
+    # Sentence-embedding similarity: "auto" uses it when the `semantic` extra is installed.
+    search_semantic: Literal["auto", "off"] = "auto"
+    # With the embedded backend, the web process applies the search outbox itself (a background
+    # thread woken after each commit), so no worker is needed. Tests turn it off to drain by hand.
+    search_apply_in_process: bool = True
     secret_key: SecretStr | None = None
     rate_limits: Literal["on", "off"] = "on"
     # Cookies marked Secure: on by default in production (behind TLS), off for the local demo.

@@ -113,7 +113,11 @@ def import_all_models() -> None:
     from app.products import models as _p  # noqa: F401
     from app.questions import models as _q  # noqa: F401
     from app.reputation import models as _r  # noqa: F401
+    from app.search import models as _s  # noqa: F401
+    from app.search import outbox as _outbox
     from app.votes import models as _v  # noqa: F401
+
+    _outbox.install()  # record changed questions for the search index in every writing session
 
 
 def get_engine(request: Request) -> Engine:

@@ -165,6 +165,8 @@ class _Importer:
         self.s, self.folder, self.site, self.product_id, self.progress = session, folder, site, product_id, progress
         self.summary = Summary(site=site)
         self._deleted_user: int | None = None
+        # Questions whose search documents change (bulk inserts bypass the ORM's outbox hook).
+        self.search_touched: set[int] = set()
         self._tag_ids: dict[str, int] = {}
         self._since_analyze = 0
         self._started = time.perf_counter()
@@ -395,6 +397,7 @@ class _Importer:
                 })
                 meta.append((sid, self._tags(r.get("Tags")), author_id, created, title, body))
             ids = self._insert(Question, values)
+            self.search_touched.update(ids)
             self._remember("question", [(m[0], qid) for m, qid in zip(meta, ids, strict=True)])
             qtags, revisions = [], []
             for (sid, tags, author_id, created, title, body), qid in zip(meta, ids, strict=True):
@@ -439,6 +442,7 @@ class _Importer:
                 })
                 meta.append((sid, author_id, created, body))
             ids = self._insert(Answer, values)
+            self.search_touched.update(v["question_id"] for v in values)
             self._remember("answer", [(m[0], aid) for m, aid in zip(meta, ids, strict=True)])
             self.s.execute(insert(Revision.__table__), [
                 {"post_type": "answer", "post_id": aid, "number": 1, "title": None, "body": body, "tags": None,
@@ -480,6 +484,7 @@ class _Importer:
             table = Question.__table__
             self.s.execute(update(table).where(table.c.id == bindparam("qid")).values(
                 accepted_answer_id=bindparam("aid")), [{"qid": q, "aid": a} for q, a in new])
+            self.search_touched.update(q for q, _ in new)
             self.summary.imported["acceptances"] += len(new)
 
     # --- comments, votes, links -------------------------------------------------------------------
@@ -586,6 +591,8 @@ class _Importer:
                 table = Question.__table__
                 self.s.execute(update(table).where(table.c.id == bindparam("qid")).values(
                     status=QuestionStatus.duplicate.value, duplicate_of_id=bindparam("original")), duplicates)
+                self.search_touched.update(d["qid"] for d in duplicates)
+                self.search_touched.update(d["original"] for d in duplicates)
             if related:
                 have = set(self.s.execute(select(QuestionLink.question_id, QuestionLink.related_id).where(
                     QuestionLink.question_id.in_([x["question_id"] for x in related]))).all())
@@ -625,6 +632,9 @@ class _Importer:
                 ImportedVote.post_type == post_type, ImportedVote.post_id == model.id).scalar_subquery()
             self.s.execute(update(model).where(model.source_url.is_not(None)).values(score=votes + imported))
         reputation.recompute(self.s, fix=True)
+        from app.search import outbox
+
+        outbox.emit(self.s.connection(), self.search_touched)
 
 
 def import_dump(engine: Engine, folder: Path, *, site: str | None = None, product: str | None = None,

@@ -1,17 +1,38 @@
-"""Closing a question as a duplicate of a canonical one, and reopening it.
+"""Closing a question as a duplicate of a canonical one, reopening it, and merging it.
 
-Moderators, staff and users with the close privilege (500 reputation) may do it. The duplicate
-keeps its page with a banner pointing at the original; the original lists its duplicates.
-Folding answers into the original (merge) is left to the search work.
+Moderators, staff and users with the close privilege (500 reputation) may do all three. The
+duplicate keeps its page with a banner pointing at the original; the original lists its duplicates.
+
+Merging moves every visible answer of a duplicate to its original, for good:
+
+- Each moved answer keeps its id, so its votes, comments, revisions and suggested edits (all keyed
+  by the answer's id) move with it; it records where it was written (`merged_from_question_id`,
+  `merged_at`) and the original's page says so. Deleted answers stay with the duplicate.
+- `answer_count` goes down on the duplicate and up on the original by the number moved (atomic
+  updates, as posting does); both questions' last activity is touched. The duplicate records
+  `merged_into_at`: its page says its answers were moved, and it can be neither merged again nor
+  reopened (its answers now live on the original) — both are 409s.
+- The reputation ledger is not touched: nobody gains or loses anything by a merge. Votes on a moved
+  answer still count for its author (they are live votes on a live answer).
+- Acceptance. The original's own acceptance is untouched. If the duplicate had an accepted answer,
+  its asker did accept it, so that acceptance stays in force in the history (the `acceptances` row,
+  which names the duplicate, is not revoked) and so do the reputation events it gave the answer's
+  author and the asker; `recompute` finds them still backed. The duplicate's `accepted_answer_id` is
+  cleared (it has no answers any more), and the moved answer is *not* accepted on the original — the
+  original's page labels it "accepted on the duplicate question". The original's asker may still
+  accept it; that is a second acceptance by a second asker, and earns what any acceptance earns.
+  Deleting the duplicate later revokes that acceptance and reverses its reputation, as deleting any
+  question does for its acceptances (questions.service._reverse_reputation_of_thread).
 """
 
 from __future__ import annotations
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from app.accounts import permissions
 from app.accounts.models import User
-from app.core.db import MAX_ID
+from app.core.db import MAX_ID, utcnow
 from app.core.errors import Conflict, field_error
 from app.questions import service as questions_service
 from app.questions.models import Question, QuestionStatus
@@ -47,10 +68,74 @@ def reopen(session: Session, *, actor: User | None, question_id: int) -> Questio
     permissions.require_privilege(actor, "close", "reopen questions")
     if question.status == QuestionStatus.open:
         raise Conflict("This question is open already.")
+    if question.merged_into_at is not None:
+        raise Conflict(MERGED_FOR_GOOD)
     question.status, question.duplicate_of_id = QuestionStatus.open.value, None
     questions_service.touch(session, question)
     session.flush()
     return question
+
+
+MERGED_FOR_GOOD = ("This duplicate was merged: its answers now live on the original, so it cannot be reopened "
+                   "or merged again. Ask a new question if the problem is a different one.")
+
+
+def merge(session: Session, *, actor: User | None, question_id: int, original_id: int | None = None) -> Question:
+    """Move the duplicate's visible answers to its original (closing it as a duplicate of
+    `original_id` first when it is still open). Returns the duplicate. See the module docstring."""
+    from app.answers.models import Answer
+
+    actor = permissions.require_user(actor)
+    question = questions_service.get_visible(session, question_id, for_update=True)
+    permissions.require_privilege(actor, "close", "merge duplicate questions")
+    if question.merged_into_at is not None:
+        raise Conflict(MERGED_FOR_GOOD)
+    if question.status != QuestionStatus.duplicate:
+        if original_id is None:
+            raise field_error("original_id", "This question is not closed as a duplicate: say which question "
+                                             "is the original.")
+        question = close_as_duplicate(session, actor=actor, question_id=question.id, original_id=original_id)
+    elif original_id is not None and original_id != question.duplicate_of_id:
+        raise field_error("original_id", f"This question is a duplicate of question {question.duplicate_of_id}, "
+                                         f"not {original_id}; reopen it first to close it against another one.")
+    original = session.exec(select(Question).where(Question.id == question.duplicate_of_id,
+                                                   Question.deleted_at.is_(None)).with_for_update()).first()
+    if original is None:
+        raise Conflict("The original question was deleted; reopen this question, or close it against another one.")
+    if original.status == QuestionStatus.duplicate:
+        raise Conflict(f"The original, question {original.id}, is itself a duplicate of question "
+                       f"{original.duplicate_of_id} now; reopen this one and close it against that.")
+    now = utcnow()
+    # ORM updates, not one bulk UPDATE: flush hooks (the search outbox) see each answer change.
+    moved = list(session.exec(select(Answer).where(Answer.question_id == question.id, Answer.deleted_at.is_(None))
+                              .order_by(Answer.id).with_for_update()).all())
+    for answer in moved:
+        answer.question_id, answer.merged_from_question_id, answer.merged_at = original.id, question.id, now
+    question.accepted_answer_id = None  # its acceptance stays in the history; see the module docstring
+    question.merged_into_at = now
+    questions_service.touch(session, question, now)
+    questions_service.touch(session, original, now)
+    session.flush()
+    if moved:
+        # Atomic, as posting and deleting answers count: concurrent changes must not lose a count.
+        for target, delta in ((question, -len(moved)), (original, len(moved))):
+            session.exec(update(Question).where(Question.id == target.id)
+                         .values(answer_count=Question.answer_count + delta))
+        session.refresh(question)
+        session.refresh(original)
+    return question
+
+
+def live_acceptances_elsewhere(session: Session, question_id: int, answer_ids: list[int]) -> set[int]:
+    """Those of the answers (now on `question_id`) that are accepted, in force, on another question:
+    the duplicate they were merged from."""
+    from app.answers.models import Acceptance
+
+    if not answer_ids:
+        return set()
+    return set(session.exec(select(Acceptance.answer_id).where(
+        Acceptance.answer_id.in_(answer_ids), Acceptance.question_id != question_id,
+        Acceptance.revoked_at.is_(None))).all())
 
 
 def duplicates_of(session: Session, question_id: int) -> list[Question]:

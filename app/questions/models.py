@@ -36,6 +36,8 @@ class Question(SQLModel, table=True):
     accepted_answer_id: int | None = Field(default=None)
     status: str = Field(default=QuestionStatus.open.value, max_length=16)
     duplicate_of_id: int | None = Field(default=None, foreign_key="questions.id")
+    # Set when a duplicate's answers were moved to its original (app/questions/duplicates.py: merge).
+    merged_into_at: datetime | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime | None = Field(default=None)
     last_activity_at: datetime = Field(default_factory=utcnow)
@@ -117,3 +119,9 @@ class QuestionLink(SQLModel, table=True):
     question_id: int = Field(foreign_key="questions.id", index=True)
     related_id: int = Field(foreign_key="questions.id")
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# Wherever questions are written, changes are recorded for the search index (app/search/outbox.py).
+from app.search import outbox as _search_outbox  # noqa: E402
+
+_search_outbox.install()

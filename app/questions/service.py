@@ -110,15 +110,23 @@ def delete_question(session: Session, *, actor: User | None, question_id: int) -
 
 
 def _reverse_reputation_of_thread(session: Session, question: Question) -> None:
-    """Deleting a question reverses what its votes and its answers' votes and acceptance gave."""
+    """Deleting a question reverses what its votes and its answers' votes and acceptance gave.
+
+    After a merge an acceptance may name one question while its answer lives on another (see
+    app/questions/duplicates.py): deleting either ends it, and its reputation with it."""
     from app.answers.models import Acceptance, Answer
     from app.reputation import service as reputation
 
-    for acceptance in session.exec(select(Acceptance).where(Acceptance.question_id == question.id,
-                                                            Acceptance.revoked_at.is_(None))).all():
+    answer_ids = list(session.exec(select(Answer.id).where(Answer.question_id == question.id)).all())
+    ended = session.exec(select(Acceptance).where(
+        or_(Acceptance.question_id == question.id, Acceptance.answer_id.in_(answer_ids)),
+        Acceptance.revoked_at.is_(None))).all()
+    for acceptance in ended:
         acceptance.revoked_at = utcnow()
+    session.flush()
+    reputation.reverse(session, source_type="acceptance", source_ids=[a.id for a in ended], reason="post deleted")
     reputation.reverse(session, post=("question", question.id), reason="post deleted")
-    for answer_id in session.exec(select(Answer.id).where(Answer.question_id == question.id)).all():
+    for answer_id in answer_ids:
         reputation.reverse(session, post=("answer", answer_id), reason="post deleted")
 
 

@@ -18,7 +18,7 @@ from app.core.db import utcnow
 from app.core.markdown import excerpt
 from app.products.models import Product
 from app.questions import service as questions_service
-from app.questions.duplicates import duplicates_of
+from app.questions.duplicates import duplicates_of, live_acceptances_elsewhere
 from app.questions.models import Question, QuestionStatus
 from app.votes import service as votes_service
 
@@ -77,6 +77,13 @@ class CommentView:
 
 
 @dataclass
+class QuestionRef:
+    id: int
+    title: str
+    url: str
+
+
+@dataclass
 class AnswerView:
     id: int
     question_id: int
@@ -99,6 +106,10 @@ class AnswerView:
     can_comment: bool = False
     source_url: str | None = None
     source_author: str | None = None
+    # Moved here from a duplicate by a merge (None when written here, or when that question is deleted).
+    merged_from: QuestionRef | None = None
+    # Accepted by the asker of the duplicate it was moved from (not accepted on this question).
+    accepted_on_duplicate: bool = False
 
 
 @dataclass
@@ -125,6 +136,8 @@ class QuestionDetailView(QuestionSummaryView):
     source_url: str | None = None
     source_author: str | None = None
     duplicates: list[QuestionSummaryView] = field(default_factory=list)
+    merged_into_at: datetime | None = None
+    can_merge: bool = False
 
 
 def summaries(session: Session, questions: list[Question]) -> list[QuestionSummaryView]:
@@ -164,6 +177,8 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
     age = utcnow() - q.created_at
     can_accept = permissions.can_accept(viewer, q.author_id, age)
     is_open = q.status == QuestionStatus.open
+    merged_from = _merged_from(session, answers)
+    accepted_elsewhere = live_acceptances_elsewhere(session, q.id, [a.id for a in answers if a.merged_from_question_id])
 
     def comment_views(key) -> list[CommentView]:
         return [CommentView(c.id, c.body, c.body_html, UserView.of(users.get(c.author_id)), c.created_at,
@@ -184,6 +199,8 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
             can_suggest_edit=permissions.can_suggest_edit(viewer, a.author_id),
             can_comment=permissions.can_comment(viewer, a.author_id, q.author_id),
             source_url=a.source_url, source_author=a.source_author,
+            merged_from=merged_from.get(a.merged_from_question_id),
+            accepted_on_duplicate=a.id in accepted_elsewhere and a.id != q.accepted_answer_id,
         ))
     duplicate_of = None
     if q.duplicate_of_id:
@@ -206,10 +223,22 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
         can_downvote=permissions.can_vote(viewer, q.author_id, -1),
         can_suggest_edit=permissions.can_suggest_edit(viewer, q.author_id),
         can_close=permissions.can_close(viewer) and is_open,
-        can_reopen=permissions.can_close(viewer) and not is_open,
+        can_reopen=permissions.can_close(viewer) and not is_open and q.merged_into_at is None,
         source_url=q.source_url, source_author=q.source_author,
         duplicates=summaries(session, duplicates_of(session, q.id)),
+        merged_into_at=q.merged_into_at,
+        can_merge=(permissions.can_close(viewer) and q.status == QuestionStatus.duplicate
+                   and q.merged_into_at is None and duplicate_of is not None and duplicate_of.status != "duplicate"),
     )
+
+
+def _merged_from(session: Session, answers) -> dict[int, QuestionRef]:
+    ids = {a.merged_from_question_id for a in answers if a.merged_from_question_id}
+    if not ids:
+        return {}
+    rows = session.exec(select(Question.id, Question.title, Question.slug)
+                        .where(Question.id.in_(ids), Question.deleted_at.is_(None))).all()
+    return {qid: QuestionRef(qid, title, question_url(qid, slug)) for qid, title, slug in rows}
 
 
 def post_counts(session: Session, user_id: int) -> tuple[int, int]:

@@ -30,6 +30,7 @@ from app.questions.schemas import (
     VoteIn,
 )
 from app.reputation import policy
+from app.search import service as search_service
 from app.votes import service as votes_service
 from app.web.deps import FormData, Me, Viewer, WebRoute, flash, limit, redirect, render, signin_url
 from app.web.forms import LIMITS, field_errors, split_tags
@@ -42,6 +43,7 @@ from app.web.listing import (
     question_list,
     top_contributors_panel,
 )
+from app.web.search import SIMILAR_MIN, SIMILAR_MIN_CHARS, relevant_similar
 
 router = APIRouter(route_class=WebRoute)
 
@@ -86,10 +88,18 @@ def _products(session: Session) -> list[dict[str, str]]:
 
 
 def _ask_form(request: Request, session: Session, values: dict[str, str], errors: dict[str, str] | None = None,
-              status: int = 200, headers: dict[str, str] | None = None) -> Response:
+              status: int = 200, headers: dict[str, str] | None = None, similar: list | None = None) -> Response:
+    """The ask page; with `similar`, the "Do any of these solve your problem?" panel above the form."""
     return render(request, "questions/ask.html", {
         "values": values, "errors": errors or {}, "products": _products(session), "limits": LIMITS,
+        "similar": similar or [], "seen": ",".join(str(s.id) for s in similar or []),
+        "similar_min": SIMILAR_MIN, "similar_min_chars": SIMILAR_MIN_CHARS,
     }, status=status, headers=headers)
+
+
+def _seen_ids(raw: str) -> set[int]:
+    """Ids of the suggestions already shown to the asker (the form's `seen` field)."""
+    return {int(part) for part in raw.split(",")[:50] if part.strip().isdigit() and len(part.strip()) < 11}
 
 
 @router.get("/ask")
@@ -105,6 +115,11 @@ def ask(request: Request, session: SessionDep, me: Me, form: FormData) -> Respon
     try:
         data = QuestionCreate(title=values["title"], body=values["body"], tags=split_tags(values["tags"]),
                               product=values["product"] or None)
+        if form.get("confirmed") != "1":
+            # "Do any of these solve your problem?": asked again only when there is something new to show.
+            similar = relevant_similar(request, session, title=data.title, product=data.product)
+            if {s.id for s in similar} - _seen_ids(form.get("seen", "")):
+                return _ask_form(request, session, values, similar=similar)
         limit(request, "question", me)
         question = questions_service.ask(session, actor=me, data=data)
     except (ValidationError, InvalidInput) as exc:
@@ -137,6 +152,7 @@ def _question_page(request: Request, detail: views.QuestionDetailView, sort: str
         "signin_to_answer_url": signin_url(detail.url + "#your-answer"),
         "limits": LIMITS,
         "privilege_hints": privilege_hints(viewer),
+        "helped": 0,  # customers who found their answer here instead of asking (deflections)
         **_empty_forms(),
     }
     context.update(forms)
@@ -234,7 +250,8 @@ def question_page(request: Request, question_id: Id, slug: str, session: Session
     detail = views.question_detail(session, question_id, viewer, sort)
     if slug != detail.slug:
         return RedirectResponse(detail.url + (f"?{request.url.query}" if request.url.query else ""), status_code=301)
-    return _question_page(request, detail, sort, viewer=viewer)
+    helped = search_service.deflection_counts(session, [detail.id]).get(detail.id, 0)
+    return _question_page(request, detail, sort, viewer=viewer, helped=helped)
 
 
 # --- answers ---------------------------------------------------------------------------------------
@@ -437,6 +454,27 @@ def reopen(request: Request, question_id: Id, session: SessionDep, me: Me, form:
     question = duplicates_service.reopen(session, actor=me, question_id=question_id)
     flash(request, "The question is open again.")
     return redirect(views.question_url(question.id, question.slug))
+
+
+@router.post("/questions/{question_id}/merge")
+def merge(request: Request, question_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
+    """Merge a duplicate's answers into its original, then show the original where they now are."""
+    limit(request, "write", me)
+    moving = len(answers_service.for_question(session, question_id))
+    try:
+        question = duplicates_service.merge(session, actor=me, question_id=question_id)
+    except (InvalidInput, Conflict) as exc:
+        session.rollback()
+        flash(request, exc.detail, "error")
+        question = questions_service.get_visible(session, question_id)
+        return redirect(views.question_url(question.id, question.slug))
+    original = questions_service.get_visible(session, question.duplicate_of_id)
+    if moving:
+        flash(request, f"{moving} {'answer' if moving == 1 else 'answers'} of “{question.title}” were moved here, "
+                       "each marked with where it came from.")
+    else:
+        flash(request, f"“{question.title}” is merged into this question; it had no answers to move.")
+    return redirect(f"{views.question_url(original.id, original.slug)}#answers")
 
 
 @router.post("/questions/{question_id}/delete")

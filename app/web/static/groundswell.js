@@ -2,7 +2,9 @@
    - votes are sent with fetch to the JSON API (no page reload), falling back to the form post;
      a refused vote (locked, daily limit, privilege) shows the server's explanation by the post;
    - delete buttons ask for confirmation;
-   - the error summary of a rejected form takes focus; "Go back" buttons appear. */
+   - the error summary of a rejected form takes focus; "Go back" buttons appear;
+   - on the ask page, similar questions already asked are listed under the title as it is typed
+     (the "Do any of these solve your problem?" check before posting is done by the server). */
 (function () {
   "use strict";
 
@@ -117,8 +119,166 @@
     });
   });
 
+  // --- ask page: similar questions as the title is typed --------------------------------------
+
+  var SIMILAR_DEBOUNCE_MS = 300;
+  var SIMILAR_LIMIT = 5;
+  // Defaults; the page gives the server's values (app/web/search.py SIMILAR_MIN, SIMILAR_MIN_CHARS).
+  var SIMILAR_MIN_SIMILARITY = 0.45;
+  var SIMILAR_MIN_CHARS = 12;
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function hidden(name, value) {
+    var input = document.createElement("input");
+    input.type = "hidden";
+    input.name = name;
+    input.value = value || "";
+    return input;
+  }
+
+  function initSimilarLive() {
+    var live = document.querySelector("[data-similar-live]");
+    var form = live && live.closest("form");
+    var title = form && form.querySelector("input[name=title]");
+    if (!title || !window.fetch || !window.AbortController || !window.URLSearchParams) return;
+    var product = form.querySelector("select[name=product]");
+    var status = live.querySelector("[data-similar-status]");
+    var box = live.querySelector("[data-similar-box]");
+    var list = live.querySelector("[data-similar-list]");
+    var minSimilarity = Number(live.getAttribute("data-min-similarity")) || SIMILAR_MIN_SIMILARITY;
+    var minChars = Number(live.getAttribute("data-min-chars")) || SIMILAR_MIN_CHARS;
+    var token = form.querySelector("input[name=csrf_token]");
+    var timer = null;
+    var controller = null;
+    var shownKey = "";
+
+    // "Yes, this solved it" posts this form (outside the ask form, so that pressing Enter in the
+    // title still posts the question); each button gives its own formaction.
+    var yesForm = document.createElement("form");
+    yesForm.method = "post";
+    yesForm.id = "similar-yes-form";
+    yesForm.hidden = true;
+    var yesTitle = hidden("title");
+    var yesProduct = hidden("product");
+    yesForm.appendChild(hidden("csrf_token", token ? token.value : ""));
+    yesForm.appendChild(yesTitle);
+    yesForm.appendChild(yesProduct);
+    form.parentNode.insertBefore(yesForm, form.nextSibling);
+
+    function clear() {
+      box.hidden = true;
+      list.textContent = "";
+      if (status.textContent) status.textContent = "";
+    }
+
+    function item(q) {
+      var li = el("li", "similar-item");
+      var main = el("div", "similar-main");
+      var link = el("a", "", q.title);
+      link.href = q.url;
+      link.target = "_blank";
+      link.rel = "noopener";
+      link.appendChild(el("span", "visually-hidden", " (opens in a new tab)"));
+      main.appendChild(link);
+      var meta = el("span", "similar-meta");
+      if (q.has_accepted_answer) {
+        var badge = el("span", "badge badge-solved");
+        var check = el("span", "", "\u2713 ");
+        check.setAttribute("aria-hidden", "true");
+        badge.appendChild(check);
+        badge.appendChild(document.createTextNode("Solved"));
+        meta.appendChild(badge);
+        meta.appendChild(document.createTextNode(" "));
+      }
+      meta.appendChild(el("span", "muted", q.answer_count + (q.answer_count === 1 ? " answer" : " answers")));
+      main.appendChild(meta);
+      li.appendChild(main);
+      var yes = el("button", "button button-accept button-small", "Yes, this solved it");
+      yes.type = "submit";
+      yes.setAttribute("form", yesForm.id);
+      yes.setAttribute("formaction", "/questions/" + encodeURIComponent(q.id) + "/solved-it");
+      yes.appendChild(el("span", "visually-hidden", ": " + q.title));
+      yes.addEventListener("click", function () {
+        yesTitle.value = title.value;
+        yesProduct.value = product ? product.value : "";
+      });
+      li.appendChild(yes);
+      return li;
+    }
+
+    function show(items) {
+      var relevant = items.filter(function (q) { return q.similarity >= minSimilarity; });
+      // Solved ones first; otherwise the server's order (most similar first).
+      relevant = relevant.filter(function (q) { return q.has_accepted_answer; })
+        .concat(relevant.filter(function (q) { return !q.has_accepted_answer; }));
+      if (!relevant.length) {
+        clear();
+        return;
+      }
+      list.textContent = "";
+      relevant.forEach(function (q) { list.appendChild(item(q)); });
+      box.hidden = false;
+      var n = relevant.length;
+      status.textContent = n + (n === 1 ? " similar question found" : " similar questions found") +
+        ": see the list under the title.";
+    }
+
+    function query() {
+      timer = null;
+      var text = title.value.trim();
+      var slug = product ? product.value : "";
+      var key = text + "\u0000" + slug;
+      if (key === shownKey) return;
+      if (controller) controller.abort();
+      controller = null;
+      if (text.length < minChars) {
+        shownKey = key;
+        clear();
+        return;
+      }
+      var params = new URLSearchParams({ title: text, limit: String(SIMILAR_LIMIT) });
+      if (slug) params.set("product", slug);
+      var mine = controller = new AbortController();
+      fetch("/api/v1/questions/similar?" + params.toString(), {
+        signal: mine.signal,
+        credentials: "same-origin",
+        headers: { "Accept": "application/json" }
+      }).then(function (response) {
+        if (!response.ok) throw new Error("similar questions: " + response.status);
+        return response.json();
+      }).then(function (data) {
+        if (mine !== controller) return;
+        controller = null;
+        shownKey = key;
+        show((data && data.items) || []);
+      }).catch(function (error) {
+        if (mine !== controller || (error && error.name === "AbortError")) return;
+        controller = null;
+        clear();  // suggestions are a help, never in the way: hide them and try again on the next change
+      });
+    }
+
+    function schedule(delay) {
+      if (timer) window.clearTimeout(timer);
+      timer = window.setTimeout(query, delay);
+    }
+
+    title.addEventListener("input", function () { schedule(SIMILAR_DEBOUNCE_MS); });
+    if (product) product.addEventListener("change", function () { schedule(0); });
+    // Back on the form with a title already there (a correction was asked for): look at once,
+    // unless the server is already asking "Do any of these solve your problem?".
+    if (!document.querySelector("[data-similar-panel]") && title.value.trim().length >= minChars) schedule(0);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
-    var summary = document.querySelector("[data-error-summary]");
+    initSimilarLive();
+    var summary = document.querySelector("[data-error-summary]") || document.querySelector("[data-similar-panel]");
     if (summary) summary.focus();
     document.querySelectorAll("[data-back]").forEach(function (button) {
       if (window.history.length < 2) return;

@@ -1,0 +1,104 @@
+"""JSON API: similar questions (duplicate detection), full-text search, deflections."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from app.accounts.deps import OptionalUser, SettingsDep
+from app.api.deps import Id, rate_limit
+from app.api.schemas import QuestionSummaryOut
+from app.core.db import SessionDep
+from app.search import service as search_service
+
+router = APIRouter()
+
+
+class SimilarOut(BaseModel):
+    id: int
+    title: str
+    url: str
+    score: int
+    answer_count: int
+    has_accepted_answer: bool
+    similarity: float = Field(description="0–1; with semantic similarity on, the best cosine similarity between "
+                                          "the query and the question's phrasings")
+    product: str | None
+    tags: list[str]
+    status: str
+
+
+class SimilarList(BaseModel):
+    items: list[SimilarOut]
+
+
+class SearchHitOut(QuestionSummaryOut):
+    highlights: dict[str, str] = Field(
+        description="`title` and `body` as HTML-escaped text with `<mark>` around the matched words")
+
+
+class SearchList(BaseModel):
+    items: list[SearchHitOut]
+    next_cursor: str | None
+    total: int
+    facets: dict[str, dict[str, int]] = Field(
+        description="counts over every match: `product` slug, `tags` (top 20), `solved` true/false")
+
+
+class DeflectionIn(BaseModel):
+    title: str = Field(max_length=150, description="what the customer was about to ask")
+    product: str | None = None
+
+
+class DeflectionOut(BaseModel):
+    question_id: int
+    deflections: int
+
+
+@router.get("/questions/similar", response_model=SimilarList, tags=["search"],
+            summary="Questions similar to a would-be question")
+def similar_questions(
+    request: Request, session: SessionDep, settings: SettingsDep,
+    title: Annotated[str | None, Query(max_length=500)] = None,
+    body: Annotated[str | None, Query(max_length=10_000)] = None,
+    product: Annotated[str | None, Query(max_length=60)] = None,
+    limit: Annotated[int | None, Query()] = None,
+) -> SimilarList:
+    """Canonical questions only: a question closed as a duplicate is never returned; its title and
+    text count as alternate phrasings of its original. Scoped to `product` when given."""
+    items = search_service.similar(session, settings=settings, engine=request.app.state.engine, title=title,
+                                   body=body, product=product, limit=limit)
+    return SimilarList(items=[SimilarOut(**vars(i)) for i in items])
+
+
+@router.get("/search", response_model=SearchList, tags=["search"], summary="Full-text search")
+def search(
+    request: Request, session: SessionDep, settings: SettingsDep,
+    q: Annotated[str | None, Query(max_length=500)] = None,
+    product: Annotated[str | None, Query(max_length=60)] = None,
+    tag: Annotated[str | None, Query(max_length=35)] = None,
+    solved: bool | None = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int | None, Query()] = None,
+) -> SearchList:
+    """Typo-tolerant, every word must match (the last one also as a prefix); without `q`, the newest
+    questions matching the filters."""
+    page = search_service.search(session, settings=settings, engine=request.app.state.engine, q=q,
+                                 product=product, tag=tag, solved=solved, cursor=cursor, limit=limit)
+    return SearchList(
+        items=[SearchHitOut(**QuestionSummaryOut.of(i.summary).model_dump(), highlights=i.highlights)
+               for i in page.items],
+        next_cursor=page.next_cursor, total=page.total, facets=page.facets)
+
+
+@router.post("/questions/{question_id}/deflect", response_model=DeflectionOut, status_code=201, tags=["search"],
+             dependencies=[rate_limit("write")], summary="\"Yes, this solved it\": count a deflected question")
+def deflect(question_id: Id, data: DeflectionIn, session: SessionDep, user: OptionalUser) -> DeflectionOut:
+    """Records that a customer about to ask `title` found their answer in this question instead
+    (a question closed as a duplicate counts for its original). Anyone may call it."""
+    row = search_service.record_deflection(session, actor=user, question_id=question_id, title=data.title,
+                                           product=data.product, source="api")
+    counts = search_service.deflection_counts(session, [row.question_id])
+    return DeflectionOut(question_id=row.question_id, deflections=counts.get(row.question_id, 0))

@@ -1,0 +1,777 @@
+"""The embedded search backend: no service to run, the default.
+
+Storage is a table in our own database (`search_documents`, one row per question, with the
+phrasings' sentence vectors as float16 bytes), so the web process, the worker and `reindex`
+share one index. Each process keeps an in-memory index built from those rows and catches up on
+rows whose `seq` is newer than what it has seen (one indexed query per search).
+
+Ranking:
+- Similar questions (duplicate detection): BM25F over the question's title and the titles of
+  questions closed as its duplicates (weighted higher: they are proven alternate phrasings of
+  the same problem), fused by reciprocal rank fusion with the best cosine similarity between
+  the query's sentence vector and any of those phrasings. Without vectors, BM25F alone.
+- Full-text search: BM25F over title, tags, body, accepted answer and the duplicates' text,
+  with typo tolerance (unknown words match vocabulary words one or two edits away) and prefix
+  matching of the last word, filters, facet counts and highlighted snippets.
+The figures behind the weights are in docs/search.md (tuned on the AskUbuntu dev split).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import math
+import os
+import re
+import threading
+import uuid
+from array import array
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+# One BLAS thread (see app/cli.py); only effective when numpy is not loaded yet.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np  # noqa: E402
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from app.core.db import utcnow, writer
+from app.search import indexer
+from app.search.models import SearchDocument, SearchState
+from app.search.synonyms import single_word_map
+from app.search.ports import (DIMENSIONS, Filters, Hit, QuestionDoc, SearchQuery, SearchResult,
+                              SimilarQuery)
+
+# --- tuning (see docs/search.md for how these were chosen) ---------------------------------------
+SIMILAR_K1, SIMILAR_B = 0.9, 0.1
+SIMILAR_FIELDS = {"title": 1.0, "alternate_titles": 2.0}
+SIMILAR_BODY_WEIGHT = 0.3  # query-side weight of words from the optional body
+SEARCH_K1, SEARCH_B = 1.2, 0.5
+SEARCH_FIELDS = {"title": 3.0, "alternate_titles": 1.0, "tags": 2.0, "body": 1.0,
+                 "accepted_answer": 1.0, "alternate_bodies": 0.3}
+CANDIDATES = 100  # each ranking's depth before fusion
+RRF_K = 10
+RRF_KEYWORD_WEIGHT = 0.25
+RRF_SEMANTIC_WEIGHT = 1.0
+SEMANTIC_FLOOR = 0.3  # cosine below which a question with no word in common is not suggested
+ALTERNATES_BONUS = 0.05  # × ln(1 + number of folded duplicates): often-asked problems first
+
+_SYNONYMS = single_word_map()
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower()) if text else []
+
+
+def vectors_key(doc: QuestionDoc) -> str:
+    return hashlib.sha256("\n".join(_phrasings(doc)).encode()).hexdigest()
+
+
+def _phrasings(doc: QuestionDoc) -> list[str]:
+    return [doc.title, *doc.alternate_titles]
+
+
+# === storage (search_documents) ==================================================================
+
+def _next_seq(session: Session, count: int) -> int:
+    """Reserve `count` sequence numbers; returns the first. The row lock serialises writers."""
+    state = session.get(SearchState, 1, with_for_update=True)
+    if state is None:
+        state = SearchState(id=1, seq=0, generation=uuid.uuid4().hex)
+        session.add(state)
+        session.flush()
+    first = state.seq + 1
+    state.seq += count
+    session.flush()
+    return first
+
+
+def index_questions(session: Session, ids: Iterable[int], *, encoder=None) -> tuple[int, int]:
+    """Rebuild the stored documents of these questions (and their originals) from the database."""
+    prepared = prepare_questions(session, ids, encoder=encoder)
+    store(session, prepared)
+    return len(prepared.rows), len(prepared.gone)
+
+
+@dataclass
+class Prepared:
+    """Documents ready to store: built and embedded outside any write lock."""
+
+    rows: list[dict]
+    gone: list[int]
+
+
+def prepare_questions(session: Session, ids: Iterable[int], *, encoder=None) -> Prepared:
+    ids = indexer.expand(session, ids)
+    docs, gone = indexer.build(session, ids)
+    return prepare(session, docs, gone, encoder=encoder)
+
+
+def write_documents(session: Session, docs: Sequence[QuestionDoc], gone: Sequence[int], *, encoder=None) -> None:
+    store(session, prepare(session, docs, gone, encoder=encoder))
+
+
+def prepare(session: Session, docs: Sequence[QuestionDoc], gone: Sequence[int], *, encoder=None) -> Prepared:
+    """Rows for these documents, with vectors: reused when the phrasings did not change, else embedded."""
+    existing = {}
+    want = [d.id for d in docs]
+    for start in range(0, len(want), 500):
+        for qid, key, blob in session.execute(
+            select(SearchDocument.question_id, SearchDocument.vectors_key, SearchDocument.vectors)
+            .where(SearchDocument.question_id.in_(want[start:start + 500]))
+        ):
+            existing[qid] = (key, blob)
+    blobs: dict[int, tuple[str | None, bytes | None]] = {}
+    to_embed: list[QuestionDoc] = []
+    for d in docs:
+        key = vectors_key(d)
+        old = existing.get(d.id)
+        if d.vectors is not None:
+            blobs[d.id] = (key, _pack(np.asarray(d.vectors, dtype=np.float32)))
+        elif old and old[0] == key and old[1] is not None and encoder is not None:
+            blobs[d.id] = old
+        elif encoder is not None:
+            to_embed.append(d)
+        else:
+            blobs[d.id] = (None, None)
+    if to_embed:
+        matrix = encoder.embed([p for d in to_embed for p in _phrasings(d)])
+        start = 0
+        for d in to_embed:
+            n = len(_phrasings(d))
+            blobs[d.id] = (vectors_key(d), _pack(matrix[start:start + n]))
+            start += n
+    rows = []
+    for d in docs:
+        key, blob = blobs[d.id]
+        rows.append(dict(
+            question_id=d.id, visible=True, title=d.title, body=d.body,
+            accepted_answer=d.accepted_answer, tags=" ".join(d.tags), product=d.product, status=d.status,
+            solved=d.solved, score=d.score, answer_count=d.answer_count, created_at=d.created_at,
+            alternate_titles="\n".join(t.replace("\n", " ") for t in d.alternate_titles),
+            alternate_bodies="\f".join(b.replace("\f", " ") for b in d.alternate_bodies),
+            vectors=blob, vectors_key=key))
+    return Prepared(rows, list(gone))
+
+
+def store(session: Session, prepared: Prepared) -> None:
+    """Write prepared rows with fresh sequence numbers (a short write transaction)."""
+    if not prepared.rows and not prepared.gone:
+        return
+    seq = _next_seq(session, len(prepared.rows) + len(prepared.gone))
+    rows = []
+    for row in prepared.rows:
+        rows.append({**row, "seq": seq})
+        seq += 1
+    for qid in prepared.gone:
+        rows.append(dict(question_id=qid, seq=seq, visible=False, title="", body="", accepted_answer="",
+                         tags="", product=None, status="gone", solved=False, score=0, answer_count=0,
+                         created_at=utcnow(), alternate_titles="", alternate_bodies="", vectors=None,
+                         vectors_key=None))
+        seq += 1
+    _upsert_rows(session, rows)
+
+
+def _upsert_rows(session: Session, rows: list[dict]) -> None:
+    table = SearchDocument.__table__
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    for start in range(0, len(rows), 500):
+        chunk = rows[start:start + 500]
+        stmt = dialect_insert(table).values(chunk)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[table.c.question_id],
+            set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name != "question_id"})
+        session.execute(stmt)
+
+
+def _pack(matrix: np.ndarray) -> bytes:
+    return np.ascontiguousarray(matrix, dtype=np.float16).tobytes()
+
+
+def _unpack(blob: bytes | None) -> np.ndarray | None:
+    if not blob:
+        return None
+    return np.frombuffer(blob, dtype=np.float16).astype(np.float32).reshape(-1, DIMENSIONS)
+
+
+def _row_to_doc(row: SearchDocument) -> QuestionDoc:
+    vecs = _unpack(row.vectors)
+    return QuestionDoc(
+        id=row.question_id, title=row.title, body=row.body, tags=tuple(row.tags.split()) if row.tags else (),
+        product=row.product, status=row.status, solved=row.solved, score=row.score,
+        answer_count=row.answer_count, created_at=row.created_at, accepted_answer=row.accepted_answer,
+        alternate_titles=tuple(row.alternate_titles.split("\n")) if row.alternate_titles else (),
+        alternate_bodies=tuple(row.alternate_bodies.split("\f")) if row.alternate_bodies else (),
+        vectors=tuple(tuple(float(x) for x in v) for v in vecs) if vecs is not None else None)
+
+
+def stored_documents(session: Session, ids: Iterable[int]) -> tuple[list[QuestionDoc], list[int]]:
+    """The stored documents (with vectors) for these ids, and the ids that are not in the index."""
+    wanted = sorted(set(ids))
+    docs, found = [], set()
+    for start in range(0, len(wanted), 500):
+        for row in session.execute(select(SearchDocument).where(
+                SearchDocument.question_id.in_(wanted[start:start + 500]), SearchDocument.visible.is_(True))).scalars():
+            docs.append(_row_to_doc(row))
+            found.add(row.question_id)
+    return docs, [i for i in wanted if i not in found]
+
+
+def iter_stored(engine: Engine, batch: int = 500):
+    """Every visible stored document, in batches (for a Meilisearch rebuild)."""
+    last = 0
+    while True:
+        with Session(engine) as session:
+            rows = list(session.execute(select(SearchDocument).where(
+                SearchDocument.question_id > last, SearchDocument.visible.is_(True))
+                .order_by(SearchDocument.question_id).limit(batch)).scalars())
+            if not rows:
+                return
+            yield [_row_to_doc(r) for r in rows]
+            last = rows[-1].question_id
+
+
+def rebuild_all(engine: Engine, *, encoder=None, progress=lambda done, total: None, chunk: int = 256) -> int:
+    """Rebuild every stored document from the database; rows for vanished questions are hidden."""
+    from app.questions.models import Question
+
+    with Session(engine) as session:
+        total = session.execute(select(func.count()).select_from(Question)).scalar_one()
+    done, last, indexed = 0, 0, 0
+    while True:
+        with Session(engine) as session:  # build and embed without holding the write lock
+            ids = list(session.execute(select(Question.id).where(Question.id > last)
+                                       .order_by(Question.id).limit(chunk)).scalars())
+            if not ids:
+                break
+            docs, gone = indexer.build(session, ids)
+            prepared = prepare(session, docs, gone, encoder=encoder)
+        with Session(writer(engine)) as session, session.begin():
+            store(session, prepared)
+        last, done, indexed = ids[-1], done + len(ids), indexed + len(docs)
+        progress(done, total)
+    # Stored rows whose question no longer exists at all.
+    with Session(writer(engine)) as session, session.begin():
+        orphans = list(session.execute(select(SearchDocument.question_id).where(
+            SearchDocument.visible.is_(True),
+            SearchDocument.question_id.not_in(select(Question.id)))).scalars())
+        if orphans:
+            write_documents(session, [], orphans)
+        state = session.get(SearchState, 1, with_for_update=True)
+        if state is not None:
+            state.rebuilt_at = utcnow()
+    return indexed
+
+
+# === in-memory index =============================================================================
+
+class _Grow:
+    """A numpy array that grows by doubling."""
+
+    def __init__(self, dtype, width: int | None = None) -> None:
+        self.width = width
+        self.data = np.zeros((64, width) if width else 64, dtype=dtype)
+        self.n = 0
+
+    def append(self, values) -> int:
+        values = np.asarray(values, dtype=self.data.dtype)
+        count = len(values) if values.ndim == (2 if self.width else 1) else 1
+        need = self.n + count
+        if need > len(self.data):
+            size = max(need, 2 * len(self.data))
+            new = np.zeros((size, self.width) if self.width else size, dtype=self.data.dtype)
+            new[: self.n] = self.data[: self.n]
+            self.data = new
+        start = self.n
+        self.data[start:need] = values
+        self.n = need
+        return start
+
+    @property
+    def view(self) -> np.ndarray:
+        return self.data[: self.n]
+
+
+class _Bm25:
+    """BM25F postings over slots: per term, the slots and their field-weighted term frequency."""
+
+    def __init__(self, fields: dict[str, float], k1: float, b: float) -> None:
+        self.fields, self.k1, self.b = fields, k1, b
+        self.postings: dict[str, tuple[array, array]] = {}
+        self.df: dict[str, int] = {}
+        self.doc_terms: dict[int, tuple[str, ...]] = {}
+        self.dl = _Grow(np.float32)
+        self.total_len = 0.0
+        self.docs = 0
+
+    def add(self, slot: int, texts: dict[str, Iterable[str]]) -> None:
+        weights: dict[str, float] = {}
+        length = 0.0
+        for field, weight in self.fields.items():
+            for text in texts.get(field, ()):
+                toks = tokens(text)
+                length += weight * len(toks)
+                for t in toks:
+                    weights[t] = weights.get(t, 0.0) + weight
+        while self.dl.n <= slot:
+            self.dl.append(0.0)
+        self.dl.data[slot] = length
+        self.total_len += length
+        self.docs += 1
+        for t, w in weights.items():
+            post = self.postings.get(t)
+            if post is None:
+                post = self.postings[t] = (array("i"), array("f"))
+            post[0].append(slot)
+            post[1].append(w)
+            self.df[t] = self.df.get(t, 0) + 1
+        self.doc_terms[slot] = tuple(weights)
+
+    def remove(self, slot: int) -> None:
+        terms = self.doc_terms.pop(slot, None)
+        if terms is None:
+            return
+        self.total_len -= float(self.dl.data[slot])
+        self.docs -= 1
+        for t in terms:
+            self.df[t] -= 1
+
+    def idf(self, term: str) -> float:
+        df = self.df.get(term, 0)
+        return math.log(1 + (self.docs - df + 0.5) / (df + 0.5))
+
+    def scores(self, query: dict[str, float], size: int) -> np.ndarray:
+        """Dense BM25F scores for every slot (dead slots included; the caller masks them)."""
+        out = np.zeros(size, dtype=np.float32)
+        if not self.docs:
+            return out
+        avgdl = max(self.total_len / self.docs, 1e-6)
+        dl = self.dl.view
+        for term, qweight in query.items():
+            post = self.postings.get(term)
+            if post is None or not self.df.get(term):
+                continue
+            slots = np.frombuffer(post[0], dtype=np.int32)
+            tf = np.frombuffer(post[1], dtype=np.float32)
+            norm = self.k1 * (1 - self.b + self.b * dl[slots] / avgdl)
+            out[slots] += qweight * self.idf(term) * tf * (self.k1 + 1) / (tf + norm)
+        return out
+
+
+class MemoryIndex:
+    """The in-process view of `search_documents`; thread-safe, caught up before each read."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.seq = -1
+        self.generation = ""
+        self.slot_of: dict[int, int] = {}
+        self.text_key: dict[int, str] = {}
+        self.qid = _Grow(np.int64)
+        self.alive = _Grow(np.bool_)
+        self.product = _Grow(np.int32)
+        self.status = _Grow(np.int8)
+        self.solved = _Grow(np.bool_)
+        self.score = _Grow(np.int32)
+        self.created = _Grow(np.float64)
+        self.alternates = _Grow(np.int32)
+        self.products: dict[str | None, int] = {None: 0}
+        self.tag_codes: dict[str, int] = {}
+        self.slot_tags: dict[int, tuple[int, ...]] = {}
+        self.titles = _Bm25(SIMILAR_FIELDS, SIMILAR_K1, SIMILAR_B)
+        self.full: _Bm25 | None = None  # built on the first full-text search
+        self.full_rows: dict[int, dict] = {}  # slot -> texts, kept only until the full index exists
+        self.vectors = _Grow(np.float32, DIMENSIONS)
+        self.vector_owner = _Grow(np.int32)
+        self.vocabulary: list[str] = []
+        self._vocab_seen: set[str] = set()
+
+    # -- keeping up --------------------------------------------------------------------------------
+    def catch_up(self, engine: Engine) -> None:
+        with engine.connect() as conn:
+            state = conn.execute(select(SearchState.seq, SearchState.generation).where(SearchState.id == 1)).first()
+            seq, generation = (state[0], state[1]) if state else (0, "")
+            if seq == self.seq and generation == self.generation:
+                return
+            with self.lock:
+                if seq == self.seq and generation == self.generation:
+                    return
+                if generation != self.generation and self.seq >= 0:
+                    self.__init__()  # the table was emptied or restored: start again
+                query = select(SearchDocument).where(SearchDocument.seq > self.seq).order_by(SearchDocument.seq)
+                if self.seq < 0:
+                    query = select(SearchDocument).where(SearchDocument.visible.is_(True))
+                last = self.seq
+                for row in conn.execute(query).mappings():
+                    self._apply(row)
+                    last = max(last, row["seq"])
+                self.seq, self.generation = max(seq, last), generation
+
+    def _apply(self, row) -> None:
+        qid = row["question_id"]
+        old = self.slot_of.get(qid)
+        if not row["visible"]:
+            if old is not None:
+                self._kill(old)
+                del self.slot_of[qid]
+            return
+        key = hashlib.md5("\x00".join((row["title"], row["alternate_titles"], row["tags"], row["body"],
+                                       row["accepted_answer"], row["alternate_bodies"],
+                                       row["vectors_key"] or "")).encode()).hexdigest()
+        if old is not None and self.text_key.get(qid) == key:
+            self._set_meta(old, row)  # only votes, status or the like changed: no re-tokenising
+            return
+        if old is not None:
+            self._kill(old)
+        slot = self.qid.append(qid)
+        self.alive.append(True)
+        for g in (self.product, self.status, self.solved, self.score, self.created, self.alternates):
+            g.append(0)
+        self.slot_of[qid], self.text_key[qid] = slot, key
+        self._set_meta(slot, row)
+        alternates = row["alternate_titles"].split("\n") if row["alternate_titles"] else []
+        self.alternates.data[slot] = len(alternates)
+        self.titles.add(slot, {"title": [row["title"]], "alternate_titles": alternates})
+        texts = {"title": [row["title"]], "alternate_titles": alternates, "tags": [row["tags"]],
+                 "body": [row["body"]], "accepted_answer": [row["accepted_answer"]],
+                 "alternate_bodies": row["alternate_bodies"].split("\f") if row["alternate_bodies"] else []}
+        if self.full is not None:
+            self._add_full(slot, texts)
+        else:
+            self.full_rows[slot] = texts
+        vecs = _unpack(row["vectors"])
+        if vecs is not None and len(vecs):
+            self.vectors.append(vecs)
+            self.vector_owner.append(np.full(len(vecs), slot, dtype=np.int32))
+
+    def _set_meta(self, slot: int, row) -> None:
+        product = row["product"]
+        if product not in self.products:
+            self.products[product] = len(self.products)
+        self.product.data[slot] = self.products[product]
+        self.status.data[slot] = 1 if row["status"] == "closed" else 0
+        self.solved.data[slot] = bool(row["solved"])
+        self.score.data[slot] = row["score"]
+        created = row["created_at"]
+        if isinstance(created, str):
+            created = datetime.fromisoformat(created)
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=UTC)
+        self.created.data[slot] = created.timestamp()
+        codes = []
+        for tag in (row["tags"] or "").split():
+            if tag not in self.tag_codes:
+                self.tag_codes[tag] = len(self.tag_codes)
+            codes.append(self.tag_codes[tag])
+        self.slot_tags[slot] = tuple(codes)
+
+    def _kill(self, slot: int) -> None:
+        self.alive.data[slot] = False
+        self.titles.remove(slot)
+        if self.full is not None:
+            self.full.remove(slot)
+        self.full_rows.pop(slot, None)
+        self.slot_tags.pop(slot, None)
+
+    def _add_full(self, slot: int, texts: dict) -> None:
+        self.full.add(slot, texts)
+        for field in ("title", "tags", "body"):
+            for text in texts[field]:
+                for t in tokens(text):
+                    if t not in self._vocab_seen and len(t) >= 4 and not t.isdigit():
+                        self._vocab_seen.add(t)
+                        self.vocabulary.append(t)
+
+    def _ensure_full(self) -> None:
+        if self.full is None:
+            self.full = _Bm25(SEARCH_FIELDS, SEARCH_K1, SEARCH_B)
+            for slot, texts in self.full_rows.items():
+                if self.alive.data[slot]:
+                    self._add_full(slot, texts)
+            self.full_rows = {}
+
+    # -- reading -----------------------------------------------------------------------------------
+    def _mask(self, product: str | None = None, tag: str | None = None, solved: bool | None = None,
+              status: str | None = None) -> np.ndarray | None:
+        mask = self.alive.view.copy()
+        if product is not None:
+            code = self.products.get(product)
+            if code is None:
+                return None
+            mask &= self.product.view == code
+        if solved is not None:
+            mask &= self.solved.view == solved
+        if status is not None:
+            mask &= self.status.view == (1 if status == "closed" else 0)
+        if tag is not None:
+            code = self.tag_codes.get(tag)
+            if code is None:
+                return None
+            has = np.zeros(len(mask), dtype=bool)
+            for slot, codes in self.slot_tags.items():
+                if code in codes:
+                    has[slot] = True
+            mask &= has
+        return mask
+
+    def similar(self, query: SimilarQuery) -> list[Hit]:
+        with self.lock:
+            n = self.qid.n
+            mask = self._mask(product=query.product)
+            if mask is None or not mask.any():
+                return []
+            weights: dict[str, float] = {}
+            for t in tokens(query.title):
+                weights[t] = weights.get(t, 0.0) + 1.0
+            for t in tokens(query.body)[:200]:
+                weights[t] = weights.get(t, 0.0) + SIMILAR_BODY_WEIGHT
+            keyword = self.titles.scores(weights, n)
+            keyword[~mask] = 0
+            keyword_rank = _top(keyword, CANDIDATES)
+            keyword_rank = [s for s in keyword_rank if keyword[s] > 0]
+            cosine: dict[int, float] = {}
+            semantic_rank: list[int] = []
+            if query.vector is not None and self.vectors.n:
+                q = np.asarray(query.vector, dtype=np.float32)
+                sims = self.vectors.view @ q
+                owners = self.vector_owner.view
+                sims[~mask[owners]] = -2
+                best: dict[int, float] = {}
+                for row in _top(sims, CANDIDATES * 3):
+                    if sims[row] <= -2:
+                        break
+                    slot = int(owners[row])
+                    if slot not in best:
+                        best[slot] = float(sims[row])
+                # Semantic-only candidates must be at least loosely related (no keyword in common).
+                keyword_set = set(keyword_rank)
+                best = {s: c for s, c in best.items() if c >= SEMANTIC_FLOOR or s in keyword_set}
+                cosine = best
+                bonus = {s: c + ALTERNATES_BONUS * math.log1p(int(self.alternates.data[s])) for s, c in best.items()}
+                semantic_rank = sorted(bonus, key=bonus.get, reverse=True)[:CANDIDATES]
+            if semantic_rank:
+                fused: dict[int, float] = {}
+                for rank, slot in enumerate(keyword_rank):
+                    fused[slot] = fused.get(slot, 0.0) + RRF_KEYWORD_WEIGHT / (RRF_K + rank + 1)
+                for rank, slot in enumerate(semantic_rank):
+                    fused[slot] = fused.get(slot, 0.0) + RRF_SEMANTIC_WEIGHT / (RRF_K + rank + 1)
+                order = sorted(fused, key=fused.get, reverse=True)[: query.limit]
+                return [Hit(int(self.qid.data[s]), round(max(0.0, cosine.get(s, 0.0)), 4)) for s in order]
+            # Keyword only: similarity = the share of the query's weight the title matched, roughly.
+            ceiling = sum(w * self.titles.idf(t) * (SIMILAR_K1 + 1) / (1 + SIMILAR_K1) for t, w in weights.items())
+            order = keyword_rank[: query.limit]
+            return [Hit(int(self.qid.data[s]), round(min(1.0, float(keyword[s]) / ceiling), 4) if ceiling else 0.0)
+                    for s in order]
+
+    def search(self, query: SearchQuery) -> tuple[list[tuple[int, float]], int, dict[str, dict[str, int]], list[str]]:
+        """(qid, score) for the page, total, facets, and the query words as matched (for highlights)."""
+        with self.lock:
+            self._ensure_full()
+            n = self.qid.n
+            f = query.filters
+            mask = self._mask(product=f.product, tag=f.tag, solved=f.solved, status=f.status)
+            if mask is None:
+                return [], 0, {}, []
+            words = tokens(query.q)
+            matched_words: list[str] = []
+            if words:
+                weights: dict[str, float] = {}
+                for i, w in enumerate(words):
+                    variants = self._variants(w, last=i == len(words) - 1 and not query.q.endswith(" "))
+                    matched_words.extend(variants)
+                    for v, weight in variants.items():
+                        weights[v] = max(weights.get(v, 0.0), weight)
+                scores = self.full.scores(weights, n)
+                # Every word must match (through a variant): AND semantics, like Meilisearch's default.
+                for w in words:
+                    variants = self._variants(w, last=w == words[-1] and not query.q.endswith(" "))
+                    has = np.zeros(n, dtype=bool)
+                    for v in variants:
+                        post = self.full.postings.get(v)
+                        if post is not None:
+                            has[np.frombuffer(post[0], dtype=np.int32)] = True
+                    mask &= has
+                scores = scores + 0.01 * np.log1p(np.maximum(self.score.view, 0)) + 0.05 * self.solved.view
+                scores[~mask] = -np.inf
+            else:
+                scores = np.where(mask, self.created.view, -np.inf)
+            total = int(mask.sum())
+            facets = self._facets(mask)
+            start = (query.page - 1) * query.size
+            order = _top(scores, start + query.size)[start:]
+            page = [(int(self.qid.data[s]), float(scores[s])) for s in order if np.isfinite(scores[s])]
+            return page, total, facets, matched_words
+
+    def _variants(self, word: str, *, last: bool) -> dict[str, float]:
+        """The word itself, vocabulary words within 1–2 edits (typos), and completions of the last word."""
+        full = self.full
+        out: dict[str, float] = {}
+        if full.df.get(word):
+            out[word] = 1.0
+        for synonym in _SYNONYMS.get(word, ()):
+            if full.df.get(synonym):
+                out.setdefault(synonym, 0.8)
+        if len(word) >= 5 and not word.isdigit():
+            from rapidfuzz import process
+            from rapidfuzz.distance import Levenshtein
+
+            limit = 1 if len(word) < 9 else 2
+            for candidate, distance, _ in process.extract(word, self.vocabulary, scorer=Levenshtein.distance,
+                                                          score_cutoff=limit, limit=5):
+                if candidate != word and full.df.get(candidate):
+                    out.setdefault(candidate, 0.6 if distance == 1 else 0.4)
+        if last and len(word) >= 3 and len(out) < 4:
+            for candidate in self.vocabulary:
+                if candidate.startswith(word) and candidate != word and full.df.get(candidate):
+                    out.setdefault(candidate, 0.7)
+                    if len(out) >= 6:
+                        break
+        if not out:
+            out[word] = 1.0  # matches nothing: the AND makes the result empty, as it should
+        return out
+
+    def _facets(self, mask: np.ndarray) -> dict[str, dict[str, int]]:
+        names = {code: name for name, code in self.products.items()}
+        product_counts = np.bincount(self.product.view[mask], minlength=len(self.products))
+        products = {names[c]: int(v) for c, v in enumerate(product_counts) if v and names[c] is not None}
+        solved_n = int((self.solved.view & mask).sum())
+        tag_names = {code: name for name, code in self.tag_codes.items()}
+        counts: dict[int, int] = {}
+        for slot in np.flatnonzero(mask):
+            for code in self.slot_tags.get(int(slot), ()):
+                counts[code] = counts.get(code, 0) + 1
+        tags = dict(sorted(((tag_names[c], v) for c, v in counts.items()), key=lambda kv: (-kv[1], kv[0]))[:20])
+        return {"product": products, "tags": tags,
+                "solved": {"true": solved_n, "false": int(mask.sum()) - solved_n}}
+
+
+def _top(scores: np.ndarray, k: int) -> list[int]:
+    if k <= 0 or not len(scores):
+        return []
+    if k < len(scores):
+        part = np.argpartition(-scores, k - 1)[:k]
+    else:
+        part = np.arange(len(scores))
+    return [int(i) for i in part[np.argsort(-scores[part], kind="stable")]]
+
+
+# === highlighting ================================================================================
+
+def highlight(text: str, words: Sequence[str], *, crop: int | None = None) -> str:
+    """HTML-escaped text with <mark> around the query words; cropped around the first match."""
+    if not text:
+        return ""
+    wanted = set(words)
+    parts = re.split(r"([^\W_]+)", text)
+    if crop is not None:
+        word_positions = [i for i in range(1, len(parts), 2)]
+        first = next((i for i in word_positions if parts[i].lower() in wanted), None)
+        if len(word_positions) > crop:
+            start_word = 0
+            if first is not None:
+                start_word = max(0, word_positions.index(first) - crop // 3)
+            end_word = min(len(word_positions), start_word + crop)
+            lo = word_positions[start_word]
+            hi = word_positions[end_word - 1] + 1
+            prefix = "…" if start_word > 0 else ""
+            suffix = "…" if end_word < len(word_positions) else ""
+            parts = [prefix, *parts[lo:hi], suffix]
+            return "".join(_mark_part(p, wanted) if re.fullmatch(r"[^\W_]+", p or " ") else html.escape(p)
+                           for p in parts)
+    return "".join(_mark_part(p, wanted) if i % 2 else html.escape(p) for i, p in enumerate(parts))
+
+
+def _mark_part(word: str, wanted: set[str]) -> str:
+    escaped = html.escape(word)
+    return f"<mark>{escaped}</mark>" if word.lower() in wanted else escaped
+
+
+# === the backend =================================================================================
+
+_indexes: dict[str, MemoryIndex] = {}
+_indexes_lock = threading.Lock()
+
+
+def memory_index(engine: Engine) -> MemoryIndex:
+    key = str(engine.url) + f"#{id(engine.pool)}" if engine.url.database in (None, "", ":memory:") else str(engine.url)
+    with _indexes_lock:
+        index = _indexes.get(key)
+        if index is None:
+            index = _indexes[key] = MemoryIndex()
+        return index
+
+
+def forget_memory_indexes() -> None:
+    """Drop every in-memory index (tests that recreate a database under the same URL)."""
+    with _indexes_lock:
+        _indexes.clear()
+
+
+class EmbeddedBackend:
+    name = "embedded"
+
+    def __init__(self, engine: Engine, *, encoder=None) -> None:
+        self.engine, self.encoder = engine, encoder
+
+    @property
+    def index(self) -> MemoryIndex:
+        return memory_index(self.engine)
+
+    def ensure_index(self) -> None:
+        self.index.catch_up(self.engine)
+
+    def upsert(self, docs: Sequence[QuestionDoc]) -> None:
+        with Session(writer(self.engine)) as session, session.begin():
+            write_documents(session, docs, [], encoder=self.encoder)
+
+    def delete(self, ids: Sequence[int]) -> None:
+        with Session(writer(self.engine)) as session, session.begin():
+            write_documents(session, [], list(ids))
+
+    def similar(self, query: SimilarQuery) -> list[Hit]:
+        index = self.index
+        index.catch_up(self.engine)
+        return index.similar(query)
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        index = self.index
+        index.catch_up(self.engine)
+        page, total, facets, words = index.search(query)
+        ids = [qid for qid, _ in page]
+        texts = {}
+        if ids:
+            with self.engine.connect() as conn:
+                texts = {r.question_id: (r.title, r.body) for r in conn.execute(
+                    select(SearchDocument.question_id, SearchDocument.title, SearchDocument.body)
+                    .where(SearchDocument.question_id.in_(ids)))}
+        hits = []
+        for qid, score in page:
+            title, body = texts.get(qid, ("", ""))
+            hits.append(Hit(qid, score, {"title": highlight(title, words), "body": highlight(body, words, crop=30)}))
+        return SearchResult(hits=hits, total=total, facets=facets)
+
+    def rebuild(self, batches: Iterable[Sequence[QuestionDoc]]) -> int:
+        count = 0
+        for docs in batches:
+            self.upsert(docs)
+            count += len(docs)
+        return count
+
+    def healthy(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(select(SearchState.seq).limit(1))
+            return True
+        except Exception:  # noqa: BLE001
+            return False
+
+
+__all__ = ["EmbeddedBackend", "MemoryIndex", "highlight", "index_questions", "iter_stored", "rebuild_all",
+           "stored_documents", "tokens", "write_documents", "update"]

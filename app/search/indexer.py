@@ -1,0 +1,104 @@
+"""Search documents rebuilt from the current database state.
+
+A canonical question (not deleted, not closed as a duplicate) becomes one `QuestionDoc`; the
+titles and texts of questions closed as its duplicates are folded in as alternate phrasings, so
+a customer who words the problem like one of them still finds the original. Anything else
+(deleted, duplicate, missing) is reported as gone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.answers.models import Answer
+from app.core.markdown import excerpt, render_body
+from app.products.models import Product
+from app.questions import service as questions_service
+from app.questions.models import Question, QuestionStatus
+from app.search.ports import QuestionDoc
+
+BODY_CHARS = 2000
+ANSWER_CHARS = 2000
+ALTERNATE_BODY_CHARS = 500
+ALTERNATES_MAX = 50
+
+
+def plain(body: str, body_format: str, limit: int) -> str:
+    """Plain text of a stored body (Markdown or imported HTML)."""
+    if not body:
+        return ""
+    if body_format == "html" or "<" in body or "&" in body or "`" in body or "*" in body or "[" in body:
+        return excerpt(render_body(body, body_format), limit)
+    text = re.sub(r"\s+", " ", body).strip()
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def expand(session: Session, ids: Iterable[int]) -> set[int]:
+    """The ids plus the originals of those that are duplicates (their text counts there)."""
+    ids = {int(i) for i in ids}
+    if not ids:
+        return ids
+    originals = set()
+    for chunk in _chunks(sorted(ids)):
+        originals.update(session.execute(select(Question.duplicate_of_id).where(
+            Question.id.in_(chunk), Question.duplicate_of_id.is_not(None))).scalars())
+    return ids | originals
+
+
+def build(session: Session, ids: Iterable[int]) -> tuple[list[QuestionDoc], list[int]]:
+    """Documents (without vectors) for the canonical questions among `ids`, and the ids that are gone."""
+    wanted = sorted({int(i) for i in ids})
+    docs: list[QuestionDoc] = []
+    found: set[int] = set()
+    for chunk in _chunks(wanted):
+        rows = session.execute(
+            select(Question, Product.slug).outerjoin(Product, Product.id == Question.product_id)
+            .where(Question.id.in_(chunk), Question.deleted_at.is_(None),
+                   Question.status != QuestionStatus.duplicate.value)
+        ).all()
+        if not rows:
+            continue
+        qids = [q.id for q, _ in rows]
+        tags = questions_service.tags_for(session, qids)
+        accepted_ids = [q.accepted_answer_id for q, _ in rows if q.accepted_answer_id]
+        accepted = {}
+        if accepted_ids:
+            accepted = {a.id: a for a in session.execute(select(Answer).where(
+                Answer.id.in_(accepted_ids), Answer.deleted_at.is_(None))).scalars()}
+        alternates: dict[int, list[tuple[str, str]]] = {}
+        for dup_of, title, body, fmt in session.execute(
+            select(Question.duplicate_of_id, Question.title, Question.body, Question.body_format)
+            .where(Question.duplicate_of_id.in_(qids), Question.status == QuestionStatus.duplicate.value,
+                   Question.deleted_at.is_(None)).order_by(Question.id)
+        ):
+            alternates.setdefault(dup_of, []).append((title, plain(body, fmt, ALTERNATE_BODY_CHARS)))
+        for q, slug in rows:
+            found.add(q.id)
+            answer = accepted.get(q.accepted_answer_id)
+            alts = alternates.get(q.id, [])[:ALTERNATES_MAX]
+            docs.append(QuestionDoc(
+                id=q.id, title=q.title, body=plain(q.body, q.body_format, BODY_CHARS),
+                tags=tuple(tags.get(q.id, [])), product=slug, status=q.status,
+                solved=answer is not None, score=q.score, answer_count=q.answer_count,
+                created_at=q.created_at,
+                accepted_answer=plain(answer.body, answer.body_format, ANSWER_CHARS) if answer else "",
+                alternate_titles=tuple(t for t, _ in alts), alternate_bodies=tuple(b for _, b in alts if b),
+            ))
+    return docs, [i for i in wanted if i not in found]
+
+
+def canonical_ids(session: Session, after: int = 0, limit: int = 1000) -> list[int]:
+    """Ids of indexable questions in id order, for a full rebuild."""
+    return list(session.execute(
+        select(Question.id).where(Question.id > after, Question.deleted_at.is_(None),
+                                  Question.status != QuestionStatus.duplicate.value)
+        .order_by(Question.id).limit(limit)).scalars())
+
+
+def _chunks(ids: list[int], size: int = 500):
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]

@@ -1,0 +1,41 @@
+"""Start and stop the in-process search work of a web process."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy.engine import Engine
+
+from app.core.config import Settings
+
+log = logging.getLogger("groundswell.search")
+
+
+def start(settings: Settings, engine: Engine):
+    """Warm the in-memory index and, with the embedded backend, start the outbox applier."""
+    from app.search import outbox, service
+
+    applier = None
+    if settings.search_backend == "embedded" and settings.search_apply_in_process:
+        applier = outbox.Applier(engine, encoder=service.encoder_for(settings))
+        applier.start()
+        applier.wake()  # whatever was left pending while no process was running
+
+    def warm() -> None:
+        try:
+            service.embedded_backend(settings, engine).ensure_index()
+            if settings.search_backend == "meilisearch":
+                remote = service.remote_backend(settings)
+                remote.ensure_index()
+        except Exception as exc:  # noqa: BLE001 - search problems never stop the site
+            log.warning("search: start-up check failed (search is degraded until it recovers): %s", exc)
+
+    if settings.env != "test":
+        threading.Thread(target=warm, name="search-warm", daemon=True).start()
+    return applier
+
+
+def stop(applier) -> None:
+    if applier is not None:
+        applier.stop()

@@ -1,0 +1,57 @@
+"""`groundswell reindex`: rebuild the search index from the database, with progress."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Engine
+
+from app.core.config import Settings
+from app.core.db import utcnow
+from app.search import embedded, outbox, service
+from app.search.models import SearchOutbox
+
+
+def run(settings: Settings, engine: Engine, *, progress: Callable[[str], None] = lambda _m: None) -> int:
+    """Rebuild everything; returns the number of indexed questions. Raises SearchUnavailable."""
+    encoder = service.encoder_for(settings)
+    progress(f"semantic similarity {service.semantic_status(settings)}")
+    with engine.connect() as conn:
+        last_event = conn.execute(select(func.coalesce(func.max(SearchOutbox.id), 0))).scalar_one()
+    started = time.monotonic()
+    shown = [0.0]
+
+    def report(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - shown[0] < 2.0:
+            return
+        shown[0] = now
+        rate = done / max(now - started, 1e-6)
+        left = (total - done) / rate if rate else 0
+        progress(f"indexed {done:,} / {total:,} questions ({100 * done // max(total, 1)}%), "
+                 f"{rate:,.0f}/s, about {_duration(left)} left" if done < total else
+                 f"indexed {done:,} / {total:,} questions in {_duration(now - started)}")
+
+    count = embedded.rebuild_all(engine, encoder=encoder, progress=report)
+    remote = service.remote_backend(settings)
+    if remote is not None:
+        progress(f"sending {count:,} documents to Meilisearch (new index, then swap)…")
+        remote.ensure_index()
+        remote.rebuild(embedded.iter_stored(engine))
+    with engine.begin() as conn:
+        outbox.mark_done_up_to(conn, last_event)
+        if remote is not None:
+            # Changes the worker sent to the old index while the new one was being filled were
+            # lost with the swap: send them again (documents come from current state, so it is safe).
+            conn.execute(update(SearchOutbox).where(SearchOutbox.id > last_event, SearchOutbox.done_at.is_not(None))
+                         .values(done_at=None, attempts=0, next_attempt_at=utcnow()))
+    return count
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    return f"{seconds // 60} min {seconds % 60:02d} s"

@@ -1,0 +1,284 @@
+"""Search services: similar questions, full-text search, deflections, and search health.
+
+The configured backend answers with ids and scores; rows are then loaded from the database, so
+a question deleted or closed since it was indexed never shows. When Meilisearch cannot answer,
+reads fall back to the embedded index (always kept up to date from the same outbox) and search
+is reported as degraded on /readyz.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from app.accounts import permissions
+from app.accounts.models import User
+from app.core.config import Settings
+from app.core.errors import field_error
+from app.core.pagination import decode_cursor, encode_cursor
+from app.products import service as products_service
+from app.questions import views
+from app.questions.models import Question, QuestionStatus
+from app.search.embedded import EmbeddedBackend
+from app.search.models import Deflection
+from app.search.ports import Filters, Hit, SearchQuery, SearchUnavailable, SimilarQuery
+
+log = logging.getLogger("groundswell.search")
+
+SIMILAR_MAX = 50
+SEARCH_MAX = 100
+QUERY_MAX_CHARS = 500
+FAILURE_WINDOW = 60.0  # seconds a failed read keeps search reported as degraded
+
+
+# --- backends ------------------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_cache: dict[tuple, object] = {}
+_last_failure: dict[str, float] = {}
+
+
+def encoder_for(settings: Settings):
+    """The sentence encoder, or None (setting off, extra not installed, model refused)."""
+    try:
+        from app.search import embedding
+    except ImportError:  # numpy missing would be a broken install; be graceful anyway
+        return None
+    return embedding.load_encoder(settings.search_semantic)
+
+
+def semantic_status(settings: Settings) -> str:
+    try:
+        from app.search import embedding
+    except ImportError:
+        return "off: numpy is not installed"
+    return embedding.semantic_status(settings.search_semantic)
+
+
+def embedded_backend(settings: Settings, engine: Engine) -> EmbeddedBackend:
+    key = ("embedded", id(engine), settings.search_semantic)
+    with _lock:
+        backend = _cache.get(key)
+        if backend is None:
+            backend = _cache[key] = EmbeddedBackend(engine, encoder=encoder_for(settings))
+        return backend  # type: ignore[return-value]
+
+
+def remote_backend(settings: Settings):
+    """The Meilisearch backend when configured, else None (the embedded index is the backend)."""
+    if settings.search_backend != "meilisearch":
+        return None
+    key = ("meilisearch", settings.meili_url, settings.meili_index)
+    with _lock:
+        backend = _cache.get(key)
+        if backend is None:
+            from app.search.meili import MeiliBackend
+
+            backend = _cache[key] = MeiliBackend(settings, semantic=encoder_for(settings) is not None)
+        return backend
+
+
+def reset_backends() -> None:
+    with _lock:
+        _cache.clear()
+        _last_failure.clear()
+
+
+def _read(settings: Settings, engine: Engine, call):
+    remote = remote_backend(settings)
+    if remote is not None:
+        try:
+            return call(remote)
+        except SearchUnavailable as exc:
+            _last_failure[remote.name] = time.monotonic()
+            log.warning("search: %s unavailable, answering from the embedded index: %s", remote.name, exc)
+    return call(embedded_backend(settings, engine))
+
+
+# --- similar questions ---------------------------------------------------------------------------
+
+@dataclass
+class SimilarItem:
+    id: int
+    title: str
+    url: str
+    score: int
+    answer_count: int
+    has_accepted_answer: bool
+    similarity: float
+    product: str | None
+    tags: list[str]
+    status: str
+
+
+def similar(session: Session, *, settings: Settings, engine: Engine, title: str | None, body: str | None = None,
+            product: str | None = None, limit: int | None = None) -> list[SimilarItem]:
+    title = (title or "").strip()
+    body = (body or "").strip()
+    if not title and not body:
+        raise field_error("title", "Give the title of the question (what you would type as a new question).", "query")
+    if len(title) > QUERY_MAX_CHARS:
+        raise field_error("title", f"The title can be at most {QUERY_MAX_CHARS} characters.", "query")
+    limit = 5 if limit is None else limit
+    if not 1 <= limit <= SIMILAR_MAX:
+        raise field_error("limit", f"limit must be between 1 and {SIMILAR_MAX}.", "query")
+    product_slug = None
+    if product:
+        product_slug = products_service.resolve(session, product).slug
+    encoder = encoder_for(settings)
+    vector = None
+    if encoder is not None:
+        vector = tuple(encoder.embed_query(title or body[:300]).tolist())
+    query = SimilarQuery(title=title, body=body[:5000], product=product_slug, limit=limit, vector=vector)
+    hits = _read(settings, engine, lambda backend: backend.similar(query))
+    rows = _canonical_questions(session, [h.id for h in hits])
+    summaries = {v.id: v for v in views.summaries(session, list(rows.values()))}
+    items = []
+    for hit in hits:
+        v = summaries.get(hit.id)
+        if v is None:
+            continue
+        items.append(SimilarItem(id=v.id, title=v.title, url=v.url, score=v.score, answer_count=v.answer_count,
+                                 has_accepted_answer=v.has_accepted_answer, similarity=round(hit.score, 4),
+                                 product=v.product, tags=v.tags, status=v.status))
+    return items
+
+
+def _canonical_questions(session: Session, ids: list[int]) -> dict[int, Question]:
+    if not ids:
+        return {}
+    rows = session.execute(select(Question).where(
+        Question.id.in_(ids), Question.deleted_at.is_(None),
+        Question.status != QuestionStatus.duplicate.value)).scalars()
+    return {q.id: q for q in rows}
+
+
+# --- full-text search ----------------------------------------------------------------------------
+
+@dataclass
+class SearchItem:
+    summary: views.QuestionSummaryView
+    highlights: dict[str, str]
+
+
+@dataclass
+class SearchPage:
+    items: list[SearchItem]
+    total: int
+    facets: dict[str, dict[str, int]]
+    next_cursor: str | None
+    page: int
+    size: int
+    q: str
+    filters: Filters = field(default_factory=Filters)
+
+
+def search(session: Session, *, settings: Settings, engine: Engine, q: str | None, product: str | None = None,
+           tag: str | None = None, solved: bool | None = None, cursor: str | None = None,
+           limit: int | None = None, page: int | None = None) -> SearchPage:
+    q = (q or "").strip()
+    if len(q) > QUERY_MAX_CHARS:
+        raise field_error("q", f"The search can be at most {QUERY_MAX_CHARS} characters.", "query")
+    size = 20 if limit is None else limit
+    if not 1 <= size <= SEARCH_MAX:
+        raise field_error("limit", f"limit must be between 1 and {SEARCH_MAX}.", "query")
+    if cursor:
+        values = decode_cursor(cursor, 1)
+        if not isinstance(values[0], int) or not 1 <= values[0] <= 10_000:
+            raise field_error("cursor", "The cursor is not valid; start again from the first page.", "query")
+        page = values[0]
+    page = page or 1
+    if not 1 <= page <= 10_000:
+        raise field_error("page", "page must be between 1 and 10000.", "query")
+    product_slug = products_service.resolve(session, product).slug if product else None
+    tag_name = None
+    if tag:
+        from app.questions.tags import normalise_tag
+
+        tag_name = normalise_tag(tag)
+    filters = Filters(product=product_slug, tag=tag_name, solved=solved)
+    query = SearchQuery(q=q, filters=filters, page=page, size=size)
+    result = _read(settings, engine, lambda backend: backend.search(query))
+    rows = _canonical_questions(session, [h.id for h in result.hits])
+    summaries = {v.id: v for v in views.summaries(session, [rows[h.id] for h in result.hits if h.id in rows])}
+    items = [SearchItem(summaries[h.id], h.highlights) for h in result.hits if h.id in summaries]
+    more = page * size < result.total
+    return SearchPage(items=items, total=result.total, facets=result.facets,
+                      next_cursor=encode_cursor([page + 1]) if more else None, page=page, size=size, q=q,
+                      filters=filters)
+
+
+# --- deflections ---------------------------------------------------------------------------------
+
+def record_deflection(session: Session, *, actor: User | None, question_id: int, title: str,
+                      product: str | None = None, source: str = "web") -> Deflection:
+    """"Yes, this solved it": the would-be question is linked to the original instead of being posted."""
+    from app.questions import service as questions_service
+
+    if actor is not None:
+        actor = permissions.require_user(actor)
+    question = questions_service.get_visible(session, question_id)
+    if question.status == QuestionStatus.duplicate.value and question.duplicate_of_id:
+        question = questions_service.get_visible(session, question.duplicate_of_id)
+    title = (title or "").strip()[:150]
+    product_id = None
+    if product:
+        resolved = products_service.resolve(session, product)
+        product_id = resolved.id if resolved else None
+    row = Deflection(question_id=question.id, user_id=actor.id if actor else None, title=title,
+                     product_id=product_id, source=source)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def deflection_counts(session: Session, question_ids: list[int] | None = None) -> dict[int, int]:
+    stmt = select(Deflection.question_id, func.count()).group_by(Deflection.question_id)
+    if question_ids is not None:
+        if not question_ids:
+            return {}
+        stmt = stmt.where(Deflection.question_id.in_(question_ids))
+    return {qid: n for qid, n in session.execute(stmt)}
+
+
+def deflections_total(session: Session) -> int:
+    return session.execute(select(func.count()).select_from(Deflection)).scalar_one()
+
+
+# --- health --------------------------------------------------------------------------------------
+
+def health(settings: Settings, engine: Engine) -> dict:
+    """For /readyz: which backend, whether search is degraded and why (never fails readiness)."""
+    from app.search import outbox
+
+    body: dict = {"backend": settings.search_backend, "degraded": False, "semantic": semantic_status(settings)}
+    reasons = []
+    try:
+        backlog = outbox.pending(engine)
+    except Exception as exc:  # noqa: BLE001
+        backlog = None
+        reasons.append(f"outbox unreadable: {exc.__class__.__name__}")
+    remote = remote_backend(settings)
+    if remote is not None:
+        if not remote.healthy():
+            reasons.append("meilisearch unreachable; reads use the embedded index")
+        elif time.monotonic() - _last_failure.get(remote.name, -1e9) < FAILURE_WINDOW:
+            reasons.append("meilisearch failed a recent read")
+        if backlog and backlog["failing"]:
+            reasons.append(f"{backlog['failing']} index changes waiting to be retried")
+    if backlog is not None:
+        body["pending"] = backlog["pending"]
+    if reasons:
+        body["degraded"] = True
+        body["reasons"] = reasons
+    return body
+
+
+def hit_ids(hits: list[Hit]) -> list[int]:
+    return [h.id for h in hits]

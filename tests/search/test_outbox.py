@@ -1,0 +1,234 @@
+"""The transactional outbox: written with the change, applied from current state, retried, never lost."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+from sqlmodel import Session
+
+from app.core import migrate
+from app.core.db import make_engine, utcnow, writer
+from app.search import embedded, outbox
+from app.search import service as search_service
+from app.search.embedded import EmbeddedBackend
+from app.search.meili import MeiliBackend
+from app.search.models import SearchDocument, SearchOutbox
+from app.search.ports import QuestionDoc, SimilarQuery
+from tests.conftest import make_settings
+from tests.factories import make_answer, make_question, make_user
+
+
+def outbox_rows(engine) -> list[SearchOutbox]:
+    with Session(engine) as s:
+        return list(s.execute(select(SearchOutbox).order_by(SearchOutbox.id)).scalars())
+
+
+def stored(engine) -> dict[int, SearchDocument]:
+    with Session(engine) as s:
+        return {d.question_id: d for d in s.execute(select(SearchDocument).where(SearchDocument.visible.is_(True))).scalars()}
+
+
+def test_a_write_records_its_question_in_the_same_transaction(clean_engine, forum):
+    q = make_question(forum, title="Touchpad stops responding after sleep")
+    forum.rollback()
+    assert outbox_rows(clean_engine) == []  # rolled back with the write
+    q = make_question(forum, title="Touchpad stops responding after sleep")
+    make_answer(forum, q)
+    forum.commit()
+    assert {r.question_id for r in outbox_rows(clean_engine)} == {q.id}
+    assert all(r.done_at is None and r.local_done_at is None for r in outbox_rows(clean_engine))
+
+
+def test_drain_builds_documents_from_current_state_and_replays_are_harmless(clean_engine, forum):
+    q = make_question(forum, title="Fan is loud when idle", tags=["fan"])
+    forum.commit()
+    q.title = "Fan is loud even when the laptop is idle"  # a later change before anything was applied
+    forum.add(q)
+    forum.commit()
+    result = outbox.drain(clean_engine)
+    assert result.indexed >= 1
+    docs = stored(clean_engine)
+    assert docs[q.id].title == "Fan is loud even when the laptop is idle"
+    assert docs[q.id].tags == "fan"
+    assert all(r.done_at is not None for r in outbox_rows(clean_engine))
+    # Replay everything (e.g. a restored outbox): same documents.
+    with clean_engine.begin() as conn:
+        conn.execute(update(SearchOutbox).values(done_at=None, local_done_at=None))
+    outbox.drain(clean_engine)
+    again = stored(clean_engine)
+    assert again[q.id].title == docs[q.id].title and again[q.id].seq > docs[q.id].seq
+
+
+@pytest.fixture
+def second_index(tmp_path):
+    """A second, real embedded index in its own database: the 'remote' that comes back."""
+    url = f"sqlite:///{tmp_path / 'remote.db'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+def test_a_failing_backend_is_retried_with_backoff_and_catches_up_with_nothing_lost(
+        clean_engine, forum, db_url, second_index):
+    user = make_user(forum)
+    questions = [make_question(forum, user, title=f"Docking station firmware update fails at step {n}")
+                 for n in range(3)]
+    forum.commit()
+    down = MeiliBackend(make_settings(db_url, search_backend="meilisearch", meili_url="http://127.0.0.1:9",
+                                      meili_timeout=0.5))
+    t0 = utcnow()
+    result = outbox.drain(clean_engine, remote=down, now=lambda: t0)
+    assert result.failed == len(outbox_rows(clean_engine)) and result.sent == 0
+    rows = outbox_rows(clean_engine)
+    assert all(r.attempts == 1 and r.done_at is None and r.last_error for r in rows)
+    assert all(r.next_attempt_at == t0 + timedelta(seconds=2) for r in rows)
+    # The embedded index (the fallback for reads) has them already.
+    assert set(stored(clean_engine)) == {q.id for q in questions}
+
+    # Still down a little later: a second attempt, a longer wait.
+    t1 = t0 + timedelta(seconds=3)
+    outbox.drain(clean_engine, remote=down, now=lambda: t1)
+    assert all(r.attempts == 2 and r.next_attempt_at == t1 + timedelta(seconds=4) for r in outbox_rows(clean_engine))
+    # Before the wait is over nothing is tried, even with a backend that works.
+    up = EmbeddedBackend(second_index)
+    assert outbox.drain(clean_engine, remote=up, now=lambda: t1 + timedelta(seconds=1)).sent == 0
+    assert stored(second_index) == {}
+
+    # Another change arrives while the backend is away.
+    make_answer(forum, questions[0], body="Update the dock from the USB-C port on the left.")
+    questions[1].title = "Docking station firmware update fails halfway"
+    forum.add(questions[1])
+    forum.commit()
+
+    later = t1 + timedelta(seconds=10)
+    while outbox.drain(clean_engine, remote=up, now=lambda: later).did_work:
+        pass
+    assert all(r.done_at is not None for r in outbox_rows(clean_engine))
+    remote_docs = stored(second_index)
+    assert set(remote_docs) == {q.id for q in questions}
+    assert remote_docs[questions[1].id].title == "Docking station firmware update fails halfway"
+    assert remote_docs[questions[0].id].answer_count == 1
+
+
+def test_backoff_doubles_and_is_capped():
+    assert [outbox.backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [2, 4, 8, 16]
+    assert outbox.backoff(30) == timedelta(minutes=5)
+
+
+def test_reads_fall_back_to_the_embedded_index_and_readiness_says_degraded(clean_engine, forum, db_url):
+    q = make_question(forum, title="Speakers crackle at high volume")
+    forum.commit()
+    outbox.drain(clean_engine)
+    settings = make_settings(db_url, search_backend="meilisearch", meili_url="http://127.0.0.1:9", meili_timeout=0.5)
+    search_service.reset_backends()
+    try:
+        with Session(clean_engine) as s:
+            items = search_service.similar(s, settings=settings, engine=clean_engine, title="speakers crackle")
+        assert [i.id for i in items] == [q.id]
+        health = search_service.health(settings, clean_engine)
+        assert health["degraded"] is True and health["backend"] == "meilisearch"
+        assert any("unreachable" in r for r in health["reasons"])
+        assert search_service.health(make_settings(db_url), clean_engine)["degraded"] is False
+    finally:
+        search_service.reset_backends()
+
+
+def test_readyz_reports_search_without_failing(client):
+    body = client.get("/readyz").json()
+    assert body["status"] == "ok"
+    assert body["search"]["backend"] == "embedded" and body["search"]["degraded"] is False
+    assert body["search"]["semantic"].startswith(("on", "off"))
+
+
+def test_the_in_process_applier_indexes_after_commit(clean_engine, forum):
+    applier = outbox.Applier(clean_engine, interval=3600)
+    applier.start()
+    try:
+        with applier.progress:
+            rounds = applier.rounds
+        q = make_question(forum, title="Bluetooth mouse lags after waking up")
+        forum.commit()  # the commit wakes the applier: no timer is involved (interval is an hour)
+        with applier.progress:
+            assert applier.progress.wait_for(lambda: q.id in stored(clean_engine), timeout=30)
+        assert applier.rounds > rounds
+    finally:
+        applier.stop()
+
+
+def test_reindex_rebuilds_everything_and_settles_the_outbox(clean_engine, forum, db_url):
+    from app.search import reindex
+
+    qs = [make_question(forum, title=f"Webcam image is upside down in app {n}") for n in range(3)]
+    forum.commit()
+    with Session(writer(clean_engine)) as s, s.begin():  # a stale row for a question that no longer exists
+        embedded.write_documents(s, [QuestionDoc(id=qs[-1].id + 100, title="Gone", body="", tags=(), product=None,
+                                                 status="open", solved=False, score=0, answer_count=0,
+                                                 created_at=utcnow())], [])
+    assert qs[-1].id + 100 in stored(clean_engine)
+    messages = []
+    count = reindex.run(make_settings(db_url, search_semantic="off"), clean_engine, progress=messages.append)
+    assert count == 3
+    assert set(stored(clean_engine)) == {q.id for q in qs}
+    assert all(r.done_at is not None for r in outbox_rows(clean_engine))
+    assert any("indexed 3 / 3" in m for m in messages)
+    backend = EmbeddedBackend(clean_engine)
+    assert [h.id for h in backend.similar(SimilarQuery(title="webcam upside down", limit=5))]
+
+
+def test_outbox_purge_keeps_pending_rows(clean_engine, forum):
+    make_question(forum)
+    forum.commit()
+    outbox.drain(clean_engine)
+    make_question(forum)
+    forum.commit()
+    assert outbox.purge(clean_engine, now=utcnow() + timedelta(days=8)) >= 1
+    with Session(clean_engine) as s:
+        left = s.execute(select(func.count()).select_from(SearchOutbox)).scalar_one()
+    assert left >= 1 and all(r.done_at is None for r in outbox_rows(clean_engine))
+
+
+def test_merging_reindexes_both_questions(clean_engine, forum):
+    from app.accounts.models import Role
+    from app.questions import duplicates
+
+    mod = make_user(forum, role=Role.moderator)
+    original = make_question(forum, title="Lid hinge creaks when opening")
+    dup = make_question(forum, title="Creaking noise from the hinge")
+    make_answer(forum, dup, body="Tighten the hinge screws a quarter turn.")
+    forum.commit()
+    outbox.drain(clean_engine)
+    assert stored(clean_engine)[dup.id].answer_count == 1
+    duplicates.merge(forum, actor=mod, question_id=dup.id, original_id=original.id)
+    forum.commit()
+    outbox.drain(clean_engine)
+    docs = stored(clean_engine)
+    assert dup.id not in docs  # a duplicate is not a document of its own
+    assert docs[original.id].answer_count == 1
+    assert docs[original.id].alternate_titles == "Creaking noise from the hinge"
+
+
+def test_a_round_overtaken_by_another_drainer_stores_nothing_stale(clean_engine, forum, monkeypatch):
+    q = make_question(forum, title="Trackpad clicks twice")
+    forum.commit()
+    real_prepare = embedded.prepare_questions
+    overtaken = []
+
+    def prepare_then_be_overtaken(session, ids, encoder=None):
+        prepared = real_prepare(session, ids, encoder=encoder)  # built from the title as it is now
+        if not overtaken:
+            overtaken.append(True)
+            with Session(writer(clean_engine)) as s:  # meanwhile the question changes...
+                question = s.get(type(q), q.id)
+                question.title = "Trackpad registers a double click"
+                s.add(question)
+                s.commit()
+            assert outbox.drain(clean_engine).indexed == 1  # ...and another drainer applies it first
+        return prepared
+
+    monkeypatch.setattr(embedded, "prepare_questions", prepare_then_be_overtaken)
+    assert outbox.drain(clean_engine).indexed == 0  # this round's older document was dropped
+    assert stored(clean_engine)[q.id].title == "Trackpad registers a double click"
+    assert all(r.done_at is not None for r in outbox_rows(clean_engine))
