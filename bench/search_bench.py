@@ -52,11 +52,16 @@ def main() -> None:
     t = time.perf_counter()
     backend = search_service.embedded_backend(settings, engine)
     backend.ensure_index()
-    print(f"in-memory index loaded in {time.perf_counter() - t:.2f} s ({backend.index.qid.n:,} documents)")
+    import resource
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"in-memory index loaded in {time.perf_counter() - t:.2f} s ({backend.index.qid.n:,} documents); "
+          f"peak RSS {rss:.0f} MiB (model included)")
     t = time.perf_counter()
     with Session(engine) as s:
         search_service.search(s, settings=settings, engine=engine, q="install")
-    print(f"full-text part built on first search in {time.perf_counter() - t:.2f} s")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"full-text part built on first search in {time.perf_counter() - t:.2f} s; peak RSS {rss:.0f} MiB")
 
     def query_of(title: str) -> str:
         words = [w for w in embedded.tokens(title) if len(w) > 3][: rng.randint(1, 3)] or ["ubuntu"]

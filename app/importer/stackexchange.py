@@ -560,6 +560,8 @@ class _Importer:
             if values:
                 self.s.execute(insert(ImportedVote.__table__), values)
                 self.summary.imported["votes"] += len(values)
+                # A question's score is in its search document (a tie-break in ranking).
+                self.search_touched.update(v["post_id"] for v in values if v["post_type"] == "question")
 
     def links(self) -> None:
         path = self.folder / "PostLinks.xml"
