@@ -1,7 +1,8 @@
 """`groundswell worker`: background jobs, each in its own transaction, on a simple schedule.
 
-Jobs now: serial-voting detection (daily). Search indexing, notifications and escalation
-timers join this loop in their own issues.
+Jobs now: serial-voting detection (daily) and the escalation timers (every 5 minutes: questions
+unanswered or unsolved past their product's thresholds, or affecting many customers, reach the
+staff queue). Search indexing joins this loop in its own issue.
 """
 
 from __future__ import annotations
@@ -31,8 +32,15 @@ def _serial_voting(session: Session) -> str:
     return f"{result.pairs} serial-voting patterns, {result.votes_reversed} votes reversed"
 
 
+def _escalation_timers(session: Session) -> str:
+    from app.escalation import sweep
+
+    return str(sweep.run(session))
+
+
 JOBS: list[Job] = [
     Job("serial-voting", timedelta(days=1), _serial_voting),
+    Job("escalation-timers", timedelta(minutes=5), _escalation_timers),
 ]
 
 
