@@ -316,9 +316,11 @@ def _comment_out(comment, user) -> CommentOut:
                       author=UserOut.of(user), created_at=comment.created_at)
 
 
-from app.api import reputation as _reputation_api  # noqa: E402  (its routes share the resources' dependencies)
+from app.api import escalation as _escalation_api  # noqa: E402  (its routes share the resources' dependencies)
+from app.api import reputation as _reputation_api  # noqa: E402
 
 resources.include_router(_reputation_api.router)
+resources.include_router(_escalation_api.router)
 router = APIRouter()
 router.include_router(auth_router)
 router.include_router(resources)

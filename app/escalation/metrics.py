@@ -75,7 +75,7 @@ def compute(session: Session, *, actor: User | None, days: int = 30, product: st
     """Escalations opened, and questions asked, in the last `days` days (optionally one product).
     Breaches are judged now for escalations still open. Deflection: questions solved by an
     accepted answer from a non-staff member and never escalated, over all questions asked."""
-    escalation_service._require_agent(actor)
+    escalation_service.require_agent(actor)
     now = now or utcnow()
     since = now - timedelta(days=days)
     m = Metrics(since=since, until=now)

@@ -136,7 +136,7 @@ def queue(session: Session, *, actor: User | None, status: str | None = None, pr
     target being worked to), then the most affected customers. Escalations whose clock is stopped
     (waiting on the customer, handed off) follow. Resolved ones: most recently resolved first.
     `assignee`: a username, "me" or "none". The cursor is a position in this order."""
-    actor = escalation_service._require_agent(actor)
+    actor = escalation_service.require_agent(actor)
     if status is not None and status not in STATUS_FILTERS:
         raise field_error("status", f"status is one of {', '.join(STATUS_FILTERS)}.", "query")
     limit = clamp_limit(limit, default=50)

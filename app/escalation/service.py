@@ -72,7 +72,7 @@ def set_levels(session: Session, *, actor: User | None, product_slug: str, tier:
                unanswered_minutes: int | None = None, unsolved_minutes: int | None = None,
                affected_threshold: int | None = None, now: datetime | None = None) -> policy.Levels:
     """Staff set a product's tier; targets not given take the tier's defaults. Applies to new escalations."""
-    _require_agent(actor)
+    require_agent(actor)
     from app.products import service as products_service
 
     product = products_service.get(session, product_slug)
@@ -109,7 +109,7 @@ def all_levels(session: Session) -> list[tuple[Product, policy.Levels]]:
 
 # --- reading ----------------------------------------------------------------------------------------
 
-def _require_agent(actor: User | None) -> User:
+def require_agent(actor: User | None) -> User:
     actor = permissions.require_user(actor)
     if not policy.is_agent(actor):
         raise Forbidden(STAFF_ONLY)
@@ -117,7 +117,7 @@ def _require_agent(actor: User | None) -> User:
 
 
 def get(session: Session, *, actor: User | None, escalation_id: int, for_update: bool = False) -> Escalation:
-    _require_agent(actor)
+    require_agent(actor)
     return _get(session, escalation_id, for_update=for_update)
 
 
@@ -147,7 +147,7 @@ def latest_for(session: Session, question_id: int) -> Escalation | None:
 
 def events(session: Session, *, actor: User | None, escalation_id: int) -> list[EscalationEvent]:
     """The audit log, internal notes included: staff only."""
-    _require_agent(actor)
+    require_agent(actor)
     return list(session.exec(select(EscalationEvent).where(EscalationEvent.escalation_id == escalation_id)
                              .order_by(EscalationEvent.id)).all())
 
@@ -281,7 +281,7 @@ def _affected_reason(affected: int, threshold: int) -> str:
 def claim(session: Session, *, actor: User | None, escalation_id: int, now: datetime | None = None) -> Escalation:
     """Take an open escalation. Exclusive: a conditional UPDATE, so of two agents claiming at once
     exactly one wins and the other gets 409. Claiming one's own claim again changes nothing."""
-    actor = _require_agent(actor)
+    actor = require_agent(actor)
     now = now or utcnow()
     _get(session, escalation_id)
     result = session.exec(
@@ -300,7 +300,7 @@ def claim(session: Session, *, actor: User | None, escalation_id: int, now: date
 
 
 def release(session: Session, *, actor: User | None, escalation_id: int, now: datetime | None = None) -> Escalation:
-    actor = _require_agent(actor)
+    actor = require_agent(actor)
     now = now or utcnow()
     esc = _get(session, escalation_id, for_update=True)
     _require_state(session, esc, "release", S.claimed)
@@ -313,7 +313,7 @@ def release(session: Session, *, actor: User | None, escalation_id: int, now: da
 def assign(session: Session, *, actor: User | None, escalation_id: int, assignee: User | None,
            now: datetime | None = None) -> Escalation:
     """Give the escalation to a colleague (a staff member or admin). An open one is claimed for them."""
-    actor = _require_agent(actor)
+    actor = require_agent(actor)
     now = now or utcnow()
     if assignee is None or not policy.is_agent(assignee):
         raise field_error("assignee", "Assign to a staff member or admin.")
@@ -339,7 +339,7 @@ def assign(session: Session, *, actor: User | None, escalation_id: int, assignee
 def add_note(session: Session, *, actor: User | None, escalation_id: int, body: str,
              now: datetime | None = None) -> EscalationEvent:
     """An internal note: staff only, never shown publicly."""
-    actor = _require_agent(actor)
+    actor = require_agent(actor)
     body = (body or "").strip()
     if not body:
         raise field_error("body", "Write the note.")
@@ -350,7 +350,7 @@ def add_note(session: Session, *, actor: User | None, escalation_id: int, body: 
 def wait_on_customer(session: Session, *, actor: User | None, escalation_id: int, note: str = "",
                      now: datetime | None = None) -> Escalation:
     """Waiting for the customer's reply: the service-level clock stops until it resumes."""
-    actor = _require_agent(actor)
+    actor = require_agent(actor)
     now = now or utcnow()
     esc = _get(session, escalation_id, for_update=True)
     _require_state(session, esc, "mark as waiting on the customer", S.claimed)
@@ -361,7 +361,7 @@ def wait_on_customer(session: Session, *, actor: User | None, escalation_id: int
 
 
 def resume(session: Session, *, actor: User | None, escalation_id: int, now: datetime | None = None) -> Escalation:
-    actor = _require_agent(actor)
+    actor = require_agent(actor)
     now = now or utcnow()
     esc = _get(session, escalation_id, for_update=True)
     _require_state(session, esc, "resume", S.waiting)
@@ -375,7 +375,7 @@ def resume(session: Session, *, actor: User | None, escalation_id: int, now: dat
 def hand_off(session: Session, *, actor: User | None, escalation_id: int, ticket: str,
              now: datetime | None = None) -> Escalation:
     """Passed to an external ticket system: the reference is recorded and the clock stops."""
-    actor = _require_agent(actor)
+    actor = require_agent(actor)
     now = now or utcnow()
     ticket = (ticket or "").strip()
     if not ticket:
@@ -397,7 +397,7 @@ def resolve(session: Session, *, actor: User | None, escalation_id: int, resolut
     """Close the loop in public: either a staff answer posted on the thread (answer_body) or a
     pointer to the community answer that solved it (answer_id), which the asker (or staff, by
     the acceptance policy) can then accept. The asker and the "me too" customers are notified."""
-    actor = _require_agent(actor)
+    actor = require_agent(actor)
     now = now or utcnow()
     resolution = (resolution or "").strip()
     answer_body = (answer_body or "").strip() or None
