@@ -178,3 +178,44 @@ def public_status_for(session: Session, question_id: int) -> str | None:
     """What a customer may see about their question's escalation: its public status only."""
     esc = escalation_service.latest_for(session, question_id)
     return policy.PUBLIC_STATUS[esc.status] if esc is not None else None
+
+
+@dataclass
+class SupportPanel:
+    """What the question page shows about "me too" and the support team, for this viewer."""
+
+    me_too_count: int
+    my_me_too: bool
+    can_me_too: bool  # signed in, not the asker, the question is not a duplicate
+    public_status: str | None  # for the asker (and staff): "With our support team"…
+    can_ask_help: bool  # the asker may press "I still need help" now
+    help_from: datetime | None  # …or from then
+    is_agent: bool
+    escalation_id: int | None  # staff: the open escalation, to open it in the queue
+    can_escalate: bool  # staff: escalate by hand
+
+
+def support_panel(session: Session, *, question: Question, viewer: User | None, now: datetime | None = None
+                  ) -> SupportPanel:
+    from app.escalation import metoo
+    from app.questions.models import QuestionStatus
+
+    now = now or utcnow()
+    is_open = question.status == QuestionStatus.open
+    asker = viewer is not None and viewer.id == question.author_id
+    agent = policy.is_agent(viewer)
+    latest = escalation_service.latest_for(session, question.id)
+    active = latest is not None and escalation_service.is_active(latest)
+    ready_at = question.created_at + policy.ASKER_WAIT
+    asker_may = asker and is_open and question.accepted_answer_id is None and not active
+    return SupportPanel(
+        me_too_count=metoo.counts(session, [question.id]).get(question.id, 0),
+        my_me_too=metoo.has(session, viewer, question.id),
+        can_me_too=viewer is not None and viewer.is_active and not asker and question.status != QuestionStatus.duplicate,
+        public_status=policy.PUBLIC_STATUS[latest.status] if latest is not None and (asker or agent) else None,
+        can_ask_help=asker_may and now >= ready_at,
+        help_from=ready_at if asker_may and now < ready_at else None,
+        is_agent=agent,
+        escalation_id=latest.id if agent and active else None,
+        can_escalate=agent and not active,
+    )

@@ -64,6 +64,7 @@ class QuestionSummaryView:
     last_activity_at: datetime
     author: UserView
     excerpt: str
+    me_too_count: int = 0  # customers who said "I have this problem too"
 
 
 @dataclass
@@ -133,7 +134,15 @@ def summaries(session: Session, questions: list[Question]) -> list[QuestionSumma
     users = accounts_service.users_by_id(session, {q.author_id for q in questions})
     product_ids = {q.product_id for q in questions if q.product_id}
     products = {p.id: p for p in session.exec(select(Product).where(Product.id.in_(product_ids))).all()} if product_ids else {}
-    return [_summary(q, tags.get(q.id, []), users.get(q.author_id), products.get(q.product_id)) for q in questions]
+    me_too = _me_too_counts(session, ids)
+    return [_summary(q, tags.get(q.id, []), users.get(q.author_id), products.get(q.product_id),
+                     me_too_count=me_too.get(q.id, 0)) for q in questions]
+
+
+def _me_too_counts(session: Session, ids: list[int]) -> dict[int, int]:
+    from app.escalation import metoo
+
+    return metoo.counts(session, ids)
 
 
 def _summary(q: Question, tags: list[str], author: User | None, product: Product | None, cls=QuestionSummaryView, **extra):
@@ -209,6 +218,7 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
         can_reopen=permissions.can_close(viewer) and not is_open,
         source_url=q.source_url, source_author=q.source_author,
         duplicates=summaries(session, duplicates_of(session, q.id)),
+        me_too_count=_me_too_counts(session, [q.id]).get(q.id, 0),
     )
 
 
