@@ -47,7 +47,7 @@ class ResolveIn(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
     resolution: str = Field(min_length=1, max_length=5000, description="internal summary for the team")
-    answer_body: str | None = Field(default=None, min_length=10, max_length=30000,
+    answer_body: str | None = Field(default=None, min_length=20, max_length=30000,
                                     description="a staff answer to post on the public thread (Markdown)")
     answer_id: int | None = Field(default=None, ge=1, description="or: the community answer that solved it")
 

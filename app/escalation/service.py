@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from pydantic import ValidationError
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -413,8 +414,11 @@ def resolve(session: Session, *, actor: User | None, escalation_id: int, resolut
     if esc.status in (S.claimed, S.waiting):
         _require_holder(session, esc, actor, "resolve")
     if answer_body is not None:
-        answer = answers_service.post(session, actor=actor, question_id=esc.question_id,
-                                      data=AnswerCreate(body=answer_body))
+        try:
+            data = AnswerCreate(body=answer_body)
+        except ValidationError as exc:
+            raise field_error("answer_body", exc.errors()[0]["msg"]) from None
+        answer = answers_service.post(session, actor=actor, question_id=esc.question_id, data=data)
     else:
         answer = session.exec(select(Answer).where(Answer.id == answer_id, Answer.deleted_at.is_(None))).first() \
             if 1 <= answer_id <= MAX_ID else None

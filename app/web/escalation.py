@@ -270,7 +270,7 @@ def resolve(request: Request, escalation_id: Id, session: SessionDep, me: Me, fo
         if "form" in errors and use == "community":
             errors = {"answer_id": "Choose the community answer that solved it."}
         elif "form" in errors and not values["answer_body"].strip():
-            errors = {"answer_body": "Write the public answer (at least 10 characters)."}
+            errors = {"answer_body": "Write the public answer (at least 20 characters)."}
         return _detail_page(request, session, me, escalation_id, status=422,
                             resolve_form={**values, "errors": errors})
     except (Conflict, Forbidden, RateLimited) as exc:
