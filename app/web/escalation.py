@@ -159,7 +159,7 @@ def metrics_page(request: Request, session: SessionDep, me: Me, days: Text = Non
     except NotFound:
         return redirect(f"/staff/escalations/metrics?days={span}")
     return render(request, "escalation/metrics.html", {
-        "m": m, "days": span, "product": product or "",
+        "stats": m, "days": span, "product": product or "",
         "products": [{"slug": p.slug, "name": p.name} for p in products_service.list_products(session)],
         "span_choices": (7, 30, 90, 365),
     })
@@ -258,7 +258,7 @@ def resolve(request: Request, escalation_id: Id, session: SessionDep, me: Me, fo
     use = form.get("answer_kind", "staff")
     try:
         data = ResolveIn(resolution=values["resolution"],
-                         answer_body=values["answer_body"] if use == "staff" else None,
+                         answer_body=(values["answer_body"].strip() or None) if use == "staff" else None,
                          answer_id=int(values["answer_id"]) if use == "community" and values["answer_id"].isdigit()
                          and len(values["answer_id"]) < 10 else None)
         limit(request, "write", me)

@@ -10,7 +10,7 @@ from sqlalchemy import update
 from app.core.db import utcnow
 from app.escalation import service as esc_service
 from app.questions.models import Question
-from tests.api.conftest import API, assert_problem, login  # noqa: F401  (fixture)
+from tests.api.conftest import API, assert_problem
 
 CONTRACT_KEYS = {"id", "question_id", "status", "reason", "created_at", "due_at", "assignee", "resolved_at"}
 
