@@ -207,7 +207,9 @@ def support_panel(session: Session, *, question: Question, viewer: User | None, 
     latest = escalation_service.latest_for(session, question.id)
     active = latest is not None and escalation_service.is_active(latest)
     ready_at = question.created_at + policy.ASKER_WAIT
-    asker_may = asker and is_open and question.accepted_answer_id is None and not active
+    # While an escalation waits on the asker, pressing "I still need help" again is their reply.
+    asker_may = asker and is_open and question.accepted_answer_id is None and (
+        not active or latest.status == EscalationStatus.waiting)
     return SupportPanel(
         me_too_count=metoo.counts(session, [question.id]).get(question.id, 0),
         my_me_too=metoo.has(session, viewer, question.id),

@@ -254,3 +254,20 @@ def test_only_staff_reach_the_queue(client, session, people, factory, login, met
         assert_problem(getattr(client, method)(url, headers=login(who), **kw), 403)
     r = getattr(client, method)(url, headers=login(people.admin), **kw)
     assert r.status_code in (200, 201, 409), r.text  # admins are staff (409: not allowed in this state)
+
+
+def test_openapi_documents_the_escalation_routes(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    expected = [("post", "/questions/{question_id}/escalate"), ("post", "/questions/{question_id}/me-too"),
+                ("delete", "/questions/{question_id}/me-too"), ("get", "/escalations"),
+                ("get", "/escalations/metrics"), ("get", "/escalations/{escalation_id}")] + [
+        ("post", f"/escalations/{{escalation_id}}/{a}")
+        for a in ("claim", "release", "assign", "notes", "wait", "resume", "hand-off", "resolve")] + [
+        ("get", "/products/{slug}/service-level"), ("put", "/products/{slug}/service-level"),
+        ("get", "/notifications"), ("post", "/notifications/read")]
+    missing = [(m, p) for m, p in expected if m not in paths.get(API + p, {})]
+    assert missing == []
+    shape = client.get("/openapi.json").json()["components"]["schemas"]["EscalationOut"]["properties"]
+    assert CONTRACT_KEYS <= set(shape)
+    claim = paths[API + "/escalations/{escalation_id}/claim"]["post"]
+    assert "application/problem+json" in claim["responses"]["409"]["content"]

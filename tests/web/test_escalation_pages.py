@@ -242,3 +242,18 @@ def test_notifications_page_and_header_count(browsers, session, factory, cast):
     assert "Notifications (0)" in text_of(raj.follow(r).text)
     assert all(n.read_at for n in db_rows(session, select(Notification)))
     assert browsers().get("/notifications").status_code == 303  # sign in first
+
+
+def test_the_askers_reply_resumes_an_escalation_waiting_on_them(browsers, session, factory, cast):
+    q, esc = _escalated(session, factory, cast)
+    session.exec(update(Question).where(Question.id == q.id).values(created_at=utcnow() - timedelta(days=2)))
+    esc_service.claim(session, actor=cast.lena, escalation_id=esc.id)
+    esc_service.wait_on_customer(session, actor=cast.lena, escalation_id=esc.id)
+    session.commit()
+    maya = browsers()
+    maya.sign_in("maya")
+    page = maya.get(_url(q)).text
+    assert "waiting for your reply" in page
+    maya.submit(_url(q), f"/questions/{q.id}/escalate", {"reason": "Here are the logs you asked for"})
+    (row,) = db_rows(session, select(Escalation).execution_options(populate_existing=True))
+    assert (row.status, row.paused_at) == ("claimed", None)
