@@ -16,7 +16,7 @@ from app.core.errors import field_error
 from app.core.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from app.escalation import policy
 from app.escalation import service as escalation_service
-from app.escalation.models import ACTIVE_STATUSES, Escalation, EscalationEvent, EscalationStatus
+from app.escalation.models import ACTIVE_STATUSES, Escalation, EscalationStatus
 from app.products.models import Product
 from app.questions.models import Question
 from app.questions.views import UserView, question_url

@@ -146,6 +146,14 @@ def latest_for(session: Session, question_id: int) -> Escalation | None:
                         .order_by(Escalation.id.desc())).first()
 
 
+def agents(session: Session) -> list[User]:
+    """Who can take an escalation: active staff and admins."""
+    from app.accounts.models import STAFF_ROLES
+
+    return list(session.exec(select(User).where(User.role.in_([r.value for r in STAFF_ROLES]), User.is_active)
+                             .order_by(User.username)).all())
+
+
 def events(session: Session, *, actor: User | None, escalation_id: int) -> list[EscalationEvent]:
     """The audit log, internal notes included: staff only."""
     require_agent(actor)

@@ -5,6 +5,7 @@ service levels. Thin routes over the services; the JSON twin is app/api/escalati
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
@@ -17,7 +18,7 @@ from app.core.db import SessionDep
 from app.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RateLimited
 from app.escalation import metoo, metrics, policy, queries
 from app.escalation import service as escalation_service
-from app.escalation.schemas import EscalateIn, ResolveIn
+from app.escalation.schemas import EscalateIn, ResolveIn, ServiceLevelIn
 from app.notifications import service as notifications
 from app.products import service as products_service
 from app.questions import service as questions_service
@@ -112,16 +113,7 @@ def _require_agent(me: User) -> None:
 
 
 def _staff(session: Session) -> list[dict[str, str]]:
-    return [{"username": u.username, "name": u.shown_name} for u in accounts_service_staff(session)]
-
-
-def accounts_service_staff(session: Session) -> list[User]:
-    from sqlmodel import select
-
-    from app.accounts.models import STAFF_ROLES
-
-    return list(session.exec(select(User).where(User.role.in_([r.value for r in STAFF_ROLES]), User.is_active)
-                             .order_by(User.username)).all())
+    return [{"username": u.username, "name": u.shown_name} for u in escalation_service.agents(session)]
 
 
 @router.get("/staff/escalations")
@@ -138,8 +130,6 @@ def queue_page(request: Request, session: SessionDep, me: Me, status: Text = Non
         return redirect("/staff/escalations" + (f"?status={status}" if status else ""))
     items = queries.views_of(session, page.items, me)
     params = {k: v for k, v in (("status", status), ("product", product), ("assignee", assignee)) if v}
-    from urllib.parse import urlencode
-
     next_url = f"/staff/escalations?{urlencode({**params, 'cursor': page.next_cursor})}" if page.next_cursor else None
     return render(request, "escalation/queue.html", {
         "items": items, "status_choices": STATUS_CHOICES, "status_labels": STATUS_LABELS,
@@ -300,7 +290,6 @@ LEVEL_FIELDS = ("first_response_minutes", "resolution_minutes", "unanswered_minu
 @router.post("/staff/service-levels/{slug}")
 def set_service_level(request: Request, slug: str, session: SessionDep, me: Me, form: FormData) -> Response:
     _require_agent(me)
-    from app.escalation.schemas import ServiceLevelIn
 
     raw = {k: form.get(k, "").strip() for k in LEVEL_FIELDS}
     try:
