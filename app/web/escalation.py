@@ -158,11 +158,14 @@ def metrics_page(request: Request, session: SessionDep, me: Me, days: Text = Non
 def _detail_page(request: Request, session: Session, me: User, escalation_id: int, *, status: int = 200,
                  resolve_form: dict[str, Any] | None = None) -> Response:
     v = queries.detail(session, actor=me, escalation_id=escalation_id)
-    q = views.question_detail(session, v.question_id, me)
+    try:
+        q = views.question_detail(session, v.question_id, me)
+    except NotFound:  # the question was deleted since: the escalation stays readable
+        q = None
     return render(request, "escalation/detail.html", {
         "e": v, "q": q, "status_labels": STATUS_LABELS, "event_labels": EVENT_LABELS,
         "staff": [s for s in _staff(session) if not v.assignee or s["username"] != v.assignee.username],
-        "community_answers": [a for a in q.answers if not a.is_staff],
+        "community_answers": [a for a in q.answers if not a.is_staff] if q else [],
         "resolve_form": resolve_form or {"resolution": "", "answer_body": "", "answer_id": "", "errors": {}},
     }, status=status)
 

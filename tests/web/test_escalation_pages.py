@@ -257,3 +257,15 @@ def test_the_askers_reply_resumes_an_escalation_waiting_on_them(browsers, sessio
     maya.submit(_url(q), f"/questions/{q.id}/escalate", {"reason": "Here are the logs you asked for"})
     (row,) = db_rows(session, select(Escalation).execution_options(populate_existing=True))
     assert (row.status, row.paused_at) == ("claimed", None)
+
+
+def test_an_escalation_stays_readable_after_its_question_is_deleted(browsers, session, factory, cast):
+    from app.questions import service as questions_service
+
+    q, esc = _escalated(session, factory, cast)
+    questions_service.delete_question(session, actor=cast.maya, question_id=q.id)
+    session.commit()
+    lena = browsers()
+    lena.sign_in("lena")
+    r = lena.get(f"/staff/escalations/{esc.id}")
+    assert r.status_code == 200 and "The question was deleted." in text_of(r.text)
