@@ -1,7 +1,9 @@
 """`groundswell worker`: background jobs, each in its own transaction, on a simple schedule.
 
 Jobs: search indexing from the outbox (every second, until the backlog is empty; failures
-back off per row), outbox clean-up (daily), serial-voting detection (daily).
+back off per row), outbox clean-up (daily), serial-voting detection (daily) and the escalation
+timers (every 5 minutes: questions unanswered or unsolved past their product's thresholds, or
+affecting many customers, reach the staff queue).
 """
 
 from __future__ import annotations
@@ -67,10 +69,17 @@ def _serial_voting(session: Session) -> str:
     return f"{result.pairs} serial-voting patterns, {result.votes_reversed} votes reversed"
 
 
+def _escalation_timers(session: Session) -> str:
+    from app.escalation import sweep
+
+    return str(sweep.run(session))
+
+
 JOBS: list[Job] = [
     Job("search-index", timedelta(seconds=1), _search_outbox, uses_engine=True, quiet=True),
     Job("search-outbox-purge", timedelta(days=1), _search_purge, uses_engine=True),
     Job("serial-voting", timedelta(days=1), _serial_voting),
+    Job("escalation-timers", timedelta(minutes=5), _escalation_timers),
 ]
 
 

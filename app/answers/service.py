@@ -123,6 +123,9 @@ def accept(session: Session, *, actor: User | None, question_id: int, answer_id:
         reputation.apply(session, reputation.acceptance_causes(
             acceptance_id=acceptance.id, answer_id=answer.id, answer_author_id=answer.author_id,
             asker_id=question.author_id, product_id=question.product_id, occurred_at=now))
+        from app.escalation import metoo  # the customers who have the same problem hear it is solved
+
+        metoo.question_solved(session, question, now)
     return question
 
 

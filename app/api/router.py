@@ -329,9 +329,12 @@ def _comment_out(comment, user) -> CommentOut:
                       author=UserOut.of(user), created_at=comment.created_at)
 
 
-from app.api import reputation as _reputation_api  # noqa: E402  (its routes share the resources' dependencies)
+from app.api import escalation as _escalation_api  # noqa: E402  (its routes share the resources' dependencies)
+from app.api import reputation as _reputation_api  # noqa: E402
 
 resources.include_router(_reputation_api.router)
+resources.include_router(_escalation_api.router)
+
 from app.api import search as _search_api  # noqa: E402
 
 router = APIRouter()

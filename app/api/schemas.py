@@ -55,13 +55,14 @@ class QuestionSummaryOut(BaseModel):
     last_activity_at: datetime
     author: UserOut
     excerpt: str
+    me_too_count: int = Field(default=0, description="customers who said \"I have this problem too\"")
 
     @classmethod
     def of(cls, v) -> "QuestionSummaryOut":
         return cls(id=v.id, title=v.title, url=v.url, score=v.score, answer_count=v.answer_count,
                    has_accepted_answer=v.has_accepted_answer, tags=v.tags, product=v.product, status=v.status,
                    created_at=v.created_at, last_activity_at=v.last_activity_at, author=UserOut.of(v.author),
-                   excerpt=v.excerpt)
+                   excerpt=v.excerpt, me_too_count=v.me_too_count)
 
 
 class CommentOut(BaseModel):

@@ -57,10 +57,12 @@ def load(engine: Engine, progress: Callable[[str], None] = lambda _m: None) -> s
                 progress(f"  {i}/{len(ordered)} questions")
         for comment in comments:
             _comment(session, users, now, rng, counts, *comment)
+        escalated = _escalations(session, users, now)
         skipped = f" ({counts['comments_skipped']} comments left out: their authors lack the privilege)" \
             if counts["comments_skipped"] else ""
         return (f"{len(users)} users, {len(products)} products, {counts['questions']} questions, "
-                f"{counts['answers']} answers, {counts['votes']} votes, {counts['comments']} comments{skipped}")
+                f"{counts['answers']} answers, {counts['votes']} votes, {counts['comments']} comments{skipped}, "
+                f"{escalated} escalations in the support queue")
 
 
 def _users(session: Session) -> dict[str, User]:
@@ -156,3 +158,37 @@ def _votes(session: Session, post_type: str, post_id: int, author: User, net: in
         votes_service.cast(session, actor=voter, post_type=post_type, post_id=post_id, value=v, now=when)
         cast += 1
     return cast
+
+
+def _escalations(session: Session, users: dict[str, User], now) -> int:
+    """A few unsolved questions in the staff queue, each arrived by a different way: the asker's
+    "I still need help", the worker's unanswered/unsolved check (past its first-response target),
+    and a staff escalation of a problem several customers have, claimed by the support lead."""
+    from app.escalation import metoo
+    from app.escalation import service as escalation_service
+    from app.escalation.models import Trigger
+
+    unsolved = list(session.exec(
+        select(Question).where(Question.accepted_answer_id.is_(None), Question.status == "open",
+                               Question.deleted_at.is_(None))
+        .order_by(Question.created_at.desc(), Question.id)).all())
+    staff = [u for u in users.values() if u.is_staff]
+    customers = [u for u in users.values() if not u.is_staff and u.role == "customer"]
+    if len(unsolved) < 3 or not staff:
+        return 0
+    asked, timed_out, many = unsolved[0], unsolved[1], unsolved[2]
+    escalation_service.escalate(session, actor=session.get(User, asked.author_id), question_id=asked.id,
+                                reason="I tried every suggestion here and it still happens after each restart.",
+                                now=max(now - timedelta(hours=3), asked.created_at + timedelta(days=1)))
+    trigger = Trigger.unanswered if timed_out.answer_count == 0 else Trigger.unsolved
+    escalation_service.record_signal(session, question=timed_out, trigger=trigger, actor=None, now=now - timedelta(hours=10),
+                                     reason="Still not solved after the product's threshold (demo).")
+    for customer in [c for c in customers if c.id != many.author_id][:3]:
+        metoo.add(session, actor=customer, question_id=many.id, now=now - timedelta(hours=5))
+    lead = staff[0]
+    esc, _ = escalation_service.escalate(session, actor=lead, question_id=many.id, now=now - timedelta(hours=4),
+                                         reason="Several customers report the same: looks like a product defect.")
+    escalation_service.claim(session, actor=lead, escalation_id=esc.id, now=now - timedelta(hours=2))
+    escalation_service.add_note(session, actor=lead, escalation_id=esc.id, now=now - timedelta(hours=1),
+                                body="Asked engineering whether the last firmware changed this.")
+    return 3

@@ -64,6 +64,7 @@ class QuestionSummaryView:
     last_activity_at: datetime
     author: UserView
     excerpt: str
+    me_too_count: int = 0  # customers who said "I have this problem too"
 
 
 @dataclass
@@ -146,7 +147,15 @@ def summaries(session: Session, questions: list[Question]) -> list[QuestionSumma
     users = accounts_service.users_by_id(session, {q.author_id for q in questions})
     product_ids = {q.product_id for q in questions if q.product_id}
     products = {p.id: p for p in session.exec(select(Product).where(Product.id.in_(product_ids))).all()} if product_ids else {}
-    return [_summary(q, tags.get(q.id, []), users.get(q.author_id), products.get(q.product_id)) for q in questions]
+    me_too = _me_too_counts(session, ids)
+    return [_summary(q, tags.get(q.id, []), users.get(q.author_id), products.get(q.product_id),
+                     me_too_count=me_too.get(q.id, 0)) for q in questions]
+
+
+def _me_too_counts(session: Session, ids: list[int]) -> dict[int, int]:
+    from app.escalation import metoo
+
+    return metoo.counts(session, ids)
 
 
 def _summary(q: Question, tags: list[str], author: User | None, product: Product | None, cls=QuestionSummaryView, **extra):
@@ -229,6 +238,7 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
         merged_into_at=q.merged_into_at,
         can_merge=(permissions.can_close(viewer) and q.status == QuestionStatus.duplicate
                    and q.merged_into_at is None and duplicate_of is not None and duplicate_of.status != "duplicate"),
+        me_too_count=_me_too_counts(session, [q.id]).get(q.id, 0),
     )
 
 

@@ -122,11 +122,12 @@ def current_viewer(request: Request, session: SessionDep) -> User | None:
     return user
 
 
-EMPTY_NAV: dict[str, Any] = {"review_edits": 0, "moderation": False}
+EMPTY_NAV: dict[str, Any] = {"review_edits": 0, "moderation": False, "notifications": 0, "support_queue": None}
 
 
 def nav_for(session: Session, user: User | None) -> dict[str, Any]:
-    """The header's role links: "Review (N)" for edit reviewers, "Voting reports" for moderators."""
+    """The header's links: "Review (N)" for edit reviewers, "Voting reports" for moderators,
+    "Support queue (N)" for staff, "Notifications (N)" for everyone signed in."""
     from sqlalchemy import func
     from sqlmodel import select
 
@@ -139,7 +140,15 @@ def nav_for(session: Session, user: User | None) -> dict[str, Any]:
     if permissions.can_review_edits(user):
         waiting = session.exec(select(func.count()).select_from(SuggestedEdit).where(
             SuggestedEdit.status == "pending", SuggestedEdit.author_id != user.id)).one()
-    return {"review_edits": int(waiting), "moderation": permissions.can_review_voting(user)}
+    from app.escalation import policy as escalation_policy
+    from app.escalation.models import Escalation
+    from app.notifications import service as notifications
+
+    queue = None
+    if escalation_policy.is_agent(user):  # "Support queue (N)": escalations nobody has claimed yet
+        queue = int(session.exec(select(func.count()).select_from(Escalation).where(Escalation.status == "open")).one())
+    return {"review_edits": int(waiting), "moderation": permissions.can_review_voting(user),
+            "notifications": notifications.unread_count(session, user), "support_queue": queue}
 
 
 def required_viewer(request: Request, user: Annotated[User | None, Depends(current_viewer)]) -> User:

@@ -138,7 +138,8 @@ def _empty_forms() -> dict[str, Any]:
             "comment_form": {"target": "", "body": "", "errors": {}}}
 
 
-def _question_page(request: Request, detail: views.QuestionDetailView, sort: str = "best", *, viewer: User | None,
+def _question_page(request: Request, session: Session, detail: views.QuestionDetailView, sort: str = "best", *,
+                   viewer: User | None,
                    status: int = 200, headers: dict[str, str] | None = None, **forms: Any) -> Response:
     base_url = request.app.state.settings.base_url.rstrip("/")
     context = {
@@ -153,10 +154,19 @@ def _question_page(request: Request, detail: views.QuestionDetailView, sort: str
         "limits": LIMITS,
         "privilege_hints": privilege_hints(viewer),
         "helped": 0,  # customers who found their answer here instead of asking (deflections)
+        "support": _support_panel(session, detail, viewer),
         **_empty_forms(),
     }
     context.update(forms)
     return render(request, "questions/detail.html", context, status=status, headers=headers)
+
+
+def _support_panel(session: Session, detail: views.QuestionDetailView, viewer: User | None):
+    """"I have this problem too", "I still need help" and the support team's public status."""
+    from app.escalation import queries as escalation_queries
+
+    question = questions_service.get_visible(session, detail.id)
+    return escalation_queries.support_panel(session, question=question, viewer=viewer)
 
 
 @router.get("/questions/{question_id}")
@@ -251,7 +261,7 @@ def question_page(request: Request, question_id: Id, slug: str, session: Session
     if slug != detail.slug:
         return RedirectResponse(detail.url + (f"?{request.url.query}" if request.url.query else ""), status_code=301)
     helped = search_service.deflection_counts(session, [detail.id]).get(detail.id, 0)
-    return _question_page(request, detail, sort, viewer=viewer, helped=helped)
+    return _question_page(request, session, detail, sort, viewer=viewer, helped=helped)
 
 
 # --- answers ---------------------------------------------------------------------------------------
@@ -266,11 +276,11 @@ def post_answer(request: Request, question_id: Id, session: SessionDep, me: Me, 
     except (ValidationError, InvalidInput) as exc:
         session.rollback()
         detail = views.question_detail(session, question_id, me)
-        return _question_page(request, detail, viewer=me, status=422,
+        return _question_page(request, session, detail, viewer=me, status=422,
                               answer_form={"body": body, "errors": field_errors(exc, ("body",))})
     except RateLimited as exc:
         detail = views.question_detail(session, question_id, me)
-        return _question_page(request, detail, viewer=me, status=429, headers=exc.headers,
+        return _question_page(request, session, detail, viewer=me, status=429, headers=exc.headers,
                               answer_form={"body": body, "errors": {"body": exc.detail}})
     question = questions_service.get_visible(session, question_id)
     flash(request, "Thanks for helping! Your answer is posted.")
@@ -328,7 +338,7 @@ def _comment(request: Request, session: Session, me: User, form: dict[str, str],
     except (ValidationError, InvalidInput) as exc:
         session.rollback()
         detail = views.question_detail(session, question_id, me)
-        return _question_page(request, detail, viewer=me, status=422, comment_form={
+        return _question_page(request, session, detail, viewer=me, status=422, comment_form={
             "target": f"{post_type}-{post_id}", "body": body, "errors": field_errors(exc, ("body",))})
     question = questions_service.get_visible(session, question_id)
     flash(request, "Your comment is posted.")

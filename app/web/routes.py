@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web import accounts, catalog, questions, reputation, search
+from app.web import accounts, catalog, escalation, questions, reputation, search
 
 router = APIRouter(include_in_schema=False)
 router.include_router(accounts.router)
@@ -12,4 +12,5 @@ router.include_router(catalog.router)
 # Before questions: /questions/{id}/suggest-edit must not be taken for a slug.
 router.include_router(reputation.router)
 router.include_router(search.router)
+router.include_router(escalation.router)
 router.include_router(questions.router)

@@ -52,6 +52,34 @@ def signed(n: int) -> str:
     return f"+{n}" if n > 0 else (f"\u2212{-n}" if n < 0 else "0")
 
 
+def duration(seconds: float | None) -> str:
+    """A span as people read it: "45 min", "3 h 20 min", "2 d 4 h"; an em dash for none."""
+    if seconds is None:
+        return "—"
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def until(value: datetime | None, now: datetime | None = None) -> str:
+    """A deadline from now: "in 3 h", "2 h 10 min overdue"."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    seconds = (value - (now or datetime.now(UTC))).total_seconds()
+    return f"in {duration(seconds)}" if seconds >= 0 else f"{duration(-seconds)} overdue"
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f}%"
+
+
 def layout_context(request: Request) -> dict[str, Any]:
     """Keys every template may use; routes never pass these themselves."""
     from app.web.deps import EMPTY_NAV, csrf_token, pop_flash, viewer_view
@@ -75,5 +103,6 @@ def make_templates(strict: bool = False) -> Jinja2Templates:
     env.autoescape = True
     env.trim_blocks = True
     env.lstrip_blocks = True
-    env.filters.update(timeago=timeago, isodate=isodate, longdate=longdate, plural=plural, signed=signed)
+    env.filters.update(timeago=timeago, isodate=isodate, longdate=longdate, plural=plural, signed=signed,
+                       duration=duration, until=until, percent=percent)
     return templates

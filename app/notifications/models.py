@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+from app.core.db import utcnow
+
+
+class Notification(SQLModel, table=True):
+    """One in-app notice for one user: what happened, where to look, and whether it was read."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id")
+    kind: str = Field(max_length=32)  # "question_solved" | "escalation_resolved" | "escalation_assigned" | …
+    text: str = Field(max_length=300)
+    url: str = Field(max_length=300)
+    created_at: datetime = Field(default_factory=utcnow)
+    read_at: datetime | None = Field(default=None)
