@@ -102,6 +102,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         same_site="lax",
         https_only=settings.cookies_secure,
     )
+    if settings.cors_origin_list:
+        from starlette.middleware.cors import CORSMiddleware
+
+        # Product sites call the API with a bearer token or X-API-Key, never the forum's cookie.
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list, allow_credentials=False,
+                           allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                           allow_headers=["Authorization", "X-API-Key", "Content-Type"], max_age=600)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -54,6 +54,12 @@ def post(session: Session, *, actor: User | None, question_id: int, data: Answer
     questions_service.add_revision(session, post_type="answer", post_id=answer.id, author=actor,
                                    body=answer.body, created_at=now)
     session.refresh(question)
+    if question.author_id != actor.id:  # the asker hears about every answer (in-app)
+        from app.notifications import service as notifications
+
+        notifications.notify(session, [question.author_id], kind="answer_posted", now=now,
+                             url=f"/questions/{question.id}/{question.slug}#answer-{answer.id}",
+                             text=f"{actor.shown_name} answered your question “{question.title}”.")
     return answer
 
 

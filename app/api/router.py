@@ -170,6 +170,10 @@ def _question_out(session, question_id: int, user, sort: str = "best") -> Questi
              dependencies=[rate_limit("question")])
 def ask(data: QuestionCreate, session: SessionDep, user: CurrentUser, response: Response) -> QuestionOut:
     question = questions_service.ask(session, actor=user, data=data)
+    if data.dismissed_suggestions:
+        from app.search import service as search_service
+
+        search_service.record_dismissed(session, question=question, suggested_ids=data.dismissed_suggestions)
     response.headers["Location"] = f"/api/v1/questions/{question.id}"
     return _question_out(session, question.id, user)
 

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
     session_max_age: int = 14 * 24 * 3600
     token_max_age: int = 24 * 3600
+    # Product sites allowed to call the JSON API from their visitors' browsers (CORS), as a
+    # comma-separated list of origins, e.g. "https://www.kestrel.example". Empty: none.
+    cors_origins: str = ""
     site_name: str = "Kestrel Community"
     base_url: str = "http://127.0.0.1:8000"
 
@@ -62,6 +65,10 @@ class Settings(BaseSettings):
     @property
     def cookies_secure(self) -> bool:
         return self.secure_cookies if self.secure_cookies is not None else self.env == "production"
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
 
     @property
     def rate_limits_enabled(self) -> bool:

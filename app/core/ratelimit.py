@@ -23,7 +23,7 @@ class Limit:
     what: str  # said to the user: "sign-in attempts", "new questions"…
 
 
-# The documented limits (docs/configuration.md).
+# The documented limits (docs/operations.md, "Rate limits").
 LIMITS: dict[str, Limit] = {
     "sign-in": Limit(10, 300, "sign-in attempts"),
     "sign-up": Limit(5, 3600, "sign-ups"),

@@ -49,6 +49,10 @@ class Metrics:
     questions: int = 0
     escalated_questions: int = 0
     community_solved: int = 0
+    # From the ask page and the API: would-be questions answered by an existing one ("Yes, this
+    # solved it"), and suggestions askers were shown and passed over ("No, post my question").
+    deflected_while_asking: int = 0
+    suggestions_passed_over: int = 0
     products: list[ProductMetrics] = field(default_factory=list)
 
     @property
@@ -128,4 +132,22 @@ def compute(session: Session, *, actor: User | None, days: int = 30, product: st
             row.community_solved += 1
             m.community_solved += 1
     m.products = sorted(per.values(), key=lambda r: (r.product is None, r.product_name))
+    _asking(session, m, since, now, product_row.id if product_row is not None else None)
     return m
+
+
+def _asking(session: Session, m: Metrics, since: datetime, now: datetime, product_id: int | None) -> None:
+    from sqlalchemy import func
+
+    from app.search.models import Deflection, DismissedSuggestion
+
+    deflected = select(func.count()).select_from(Deflection).where(Deflection.created_at >= since,
+                                                                    Deflection.created_at <= now)
+    passed = (select(func.count()).select_from(DismissedSuggestion)
+              .join(Question, Question.id == DismissedSuggestion.question_id)
+              .where(DismissedSuggestion.created_at >= since, DismissedSuggestion.created_at <= now))
+    if product_id is not None:
+        deflected = deflected.where(Deflection.product_id == product_id)
+        passed = passed.where(Question.product_id == product_id)
+    m.deflected_while_asking = session.exec(deflected).one()
+    m.suggestions_passed_over = session.exec(passed).one()

@@ -150,6 +150,9 @@ class MetricsOut(BaseModel):
     escalation_rate: float | None
     community_solved: int
     deflection_rate: float | None = Field(description="questions solved by the community without staff, over all")
+    deflected_while_asking: int = Field(description="would-be questions answered by an existing one "
+                                                    "(\"Yes, this solved it\")")
+    suggestions_passed_over: int = Field(description="similar questions askers were shown and passed over")
     products: list[ProductMetricsOut]
 
     @classmethod

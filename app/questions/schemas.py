@@ -22,6 +22,10 @@ class QuestionCreate(_Strict):
     body: str = Field(min_length=BODY_MIN, max_length=BODY_MAX, description="Markdown")
     tags: list[str] = Field(default_factory=list, max_length=TAGS_MAX * 4)
     product: str | None = Field(default=None, max_length=60, description="product slug, or null")
+    dismissed_suggestions: list[int] = Field(
+        default_factory=list, max_length=10,
+        description="ids of similar questions the asker was shown (GET /questions/similar) and passed over: "
+                    "staff see what did not help")
 
     @field_validator("product")
     @classmethod

@@ -85,3 +85,15 @@ class Deflection(SQLModel, table=True):
     product_id: int | None = Field(default=None, foreign_key="products.id")
     source: str = Field(default="web", max_length=8)  # web | api
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class DismissedSuggestion(SQLModel, table=True):
+    """A suggestion the asker was shown before posting and passed over ("No, post my question"):
+    what did not help, for staff and for tuning duplicate detection."""
+
+    __tablename__ = "dismissed_suggestions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    question_id: int = Field(foreign_key="questions.id", index=True)  # the question posted anyway
+    suggested_id: int = Field(foreign_key="questions.id", index=True)  # what was shown
+    created_at: datetime = Field(default_factory=utcnow)

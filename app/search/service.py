@@ -26,7 +26,7 @@ from app.products import service as products_service
 from app.questions import views
 from app.questions.models import Question, QuestionStatus
 from app.search.embedded import EmbeddedBackend
-from app.search.models import Deflection
+from app.search.models import Deflection, DismissedSuggestion
 from app.search.ports import Filters, Hit, SearchQuery, SearchUnavailable, SimilarQuery
 
 log = logging.getLogger("groundswell.search")
@@ -118,7 +118,8 @@ class SimilarItem:
 
 
 def similar(session: Session, *, settings: Settings, engine: Engine, title: str | None, body: str | None = None,
-            product: str | None = None, limit: int | None = None) -> list[SimilarItem]:
+            product: str | None = None, limit: int | None = None, exclude: int | None = None) -> list[SimilarItem]:
+    """Canonical questions like the would-be one, most similar first (`exclude`: the question itself)."""
     title = (title or "").strip()
     body = (body or "").strip()
     if not title and not body:
@@ -135,14 +136,15 @@ def similar(session: Session, *, settings: Settings, engine: Engine, title: str 
     vector = None
     if encoder is not None:
         vector = tuple(encoder.embed_query(title or body[:300]).tolist())
-    query = SimilarQuery(title=title, body=body[:5000], product=product_slug, limit=limit, vector=vector)
+    query = SimilarQuery(title=title, body=body[:5000], product=product_slug, limit=limit + (exclude is not None),
+                         vector=vector)
     hits = _read(settings, engine, lambda backend: backend.similar(query))
     rows = _canonical_questions(session, [h.id for h in hits])
     summaries = {v.id: v for v in views.summaries(session, list(rows.values()))}
     items = []
     for hit in hits:
         v = summaries.get(hit.id)
-        if v is None:
+        if v is None or hit.id == exclude or len(items) == limit:
             continue
         items.append(SimilarItem(id=v.id, title=v.title, url=v.url, score=v.score, answer_count=v.answer_count,
                                  has_accepted_answer=v.has_accepted_answer, similarity=round(hit.score, 4),
@@ -236,6 +238,30 @@ def record_deflection(session: Session, *, actor: User | None, question_id: int,
     session.add(row)
     session.flush()
     return row
+
+
+def record_dismissed(session: Session, *, question: Question, suggested_ids: list[int]) -> int:
+    """The asker saw these suggestions and posted anyway: remember what did not help."""
+    wanted = sorted({i for i in suggested_ids if isinstance(i, int) and 0 < i <= 2**31 - 1 and i != question.id})[:10]
+    if not wanted:
+        return 0
+    existing = set(session.execute(select(Question.id).where(Question.id.in_(wanted))).scalars())
+    for sid in wanted:
+        if sid in existing:
+            session.add(DismissedSuggestion(question_id=question.id, suggested_id=sid))
+    session.flush()
+    return len(existing)
+
+
+def dismissed_for(session: Session, question_id: int) -> list[views.QuestionSummaryView]:
+    """What the asker of this question was shown before posting and passed over (still visible ones)."""
+    ids = list(session.execute(select(DismissedSuggestion.suggested_id).where(
+        DismissedSuggestion.question_id == question_id).order_by(DismissedSuggestion.id)).scalars())
+    if not ids:
+        return []
+    rows = {q.id: q for q in session.execute(select(Question).where(
+        Question.id.in_(ids), Question.deleted_at.is_(None))).scalars()}
+    return views.summaries(session, [rows[i] for i in ids if i in rows])
 
 
 def deflection_counts(session: Session, question_ids: list[int] | None = None) -> dict[int, int]:

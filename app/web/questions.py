@@ -43,7 +43,7 @@ from app.web.listing import (
     question_list,
     top_contributors_panel,
 )
-from app.web.search import SIMILAR_MIN, SIMILAR_MIN_CHARS, relevant_similar
+from app.web.search import SIMILAR_MIN, SIMILAR_MIN_CHARS, possible_originals, relevant_similar
 
 router = APIRouter(route_class=WebRoute)
 
@@ -122,6 +122,9 @@ def ask(request: Request, session: SessionDep, me: Me, form: FormData) -> Respon
                 return _ask_form(request, session, values, similar=similar)
         limit(request, "question", me)
         question = questions_service.ask(session, actor=me, data=data)
+        # Shown "Do any of these solve your problem?" and posted anyway: remember what did not help.
+        search_service.record_dismissed(session, question=question,
+                                        suggested_ids=sorted(_seen_ids(form.get("seen", ""))))
     except (ValidationError, InvalidInput) as exc:
         session.rollback()
         return _ask_form(request, session, values, field_errors(exc, ASK_FIELDS), status=422)
@@ -154,6 +157,8 @@ def _question_page(request: Request, session: Session, detail: views.QuestionDet
         "limits": LIMITS,
         "privilege_hints": privilege_hints(viewer),
         "helped": 0,  # customers who found their answer here instead of asking (deflections)
+        "possible_originals": [],  # for those who can close: likely originals, one click each
+        "passed_over": [],  # for staff and moderators: suggestions the asker saw and passed over
         "support": _support_panel(session, detail, viewer),
         **_empty_forms(),
     }
@@ -261,7 +266,12 @@ def question_page(request: Request, question_id: Id, slug: str, session: Session
     if slug != detail.slug:
         return RedirectResponse(detail.url + (f"?{request.url.query}" if request.url.query else ""), status_code=301)
     helped = search_service.deflection_counts(session, [detail.id]).get(detail.id, 0)
-    return _question_page(request, session, detail, sort, viewer=viewer, helped=helped)
+    extra = {}
+    if detail.can_close and detail.status == "open":
+        extra["possible_originals"] = possible_originals(request, session, detail)
+    if viewer is not None and (viewer.is_staff or viewer.role == "moderator"):
+        extra["passed_over"] = search_service.dismissed_for(session, detail.id)
+    return _question_page(request, session, detail, sort, viewer=viewer, helped=helped, **extra)
 
 
 # --- answers ---------------------------------------------------------------------------------------

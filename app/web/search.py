@@ -169,6 +169,24 @@ def relevant_similar(request: Request, session: Session, *, title: str,
     return sorted(relevant, key=lambda i: not i.has_accepted_answer)
 
 
+ORIGINAL_MIN = 0.5  # similarity from which a question is offered as a likely original
+ORIGINALS_SHOWN = 3
+
+
+def possible_originals(request: Request, session: Session, detail) -> list[SimilarItem]:
+    """For those who may close it: canonical questions this one likely duplicates, most similar first
+    (never itself), so folding it in takes two clicks. Empty when search cannot answer."""
+    try:
+        items = search_service.similar(session, settings=request.app.state.settings,
+                                       engine=request.app.state.engine, title=detail.title,
+                                       limit=ORIGINALS_SHOWN, exclude=detail.id)
+    except Exception as exc:  # noqa: BLE001 - the page must show whatever search does
+        session.rollback()
+        log.warning("question page: similar questions unavailable: %s", exc)
+        return []
+    return [i for i in items if i.similarity >= ORIGINAL_MIN]
+
+
 # --- "Yes, this solved it" ----------------------------------------------------------------------------
 
 @router.post("/questions/{question_id}/solved-it")

@@ -103,3 +103,83 @@ def test_deflection_counts_for_the_original(client, indexed, count):
 def test_similar_is_in_the_openapi_schema(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert "/api/v1/questions/similar" in paths and "/api/v1/search" in paths
+
+
+def test_asking_through_the_api_remembers_passed_over_suggestions(client, indexed, login, count, factory, session):
+    from app.search.models import DismissedSuggestion
+
+    factory.user("priya")
+    session.commit()
+    r = client.post(f"{API}/questions", headers=login("priya"), json={
+        "title": "Panel flickers at low brightness on battery",
+        "body": "Flicker only on battery power, below 30 % brightness.", "tags": [],
+        "dismissed_suggestions": [indexed["original"].id, 999_999]})
+    assert r.status_code == 201, r.text
+    new_id = r.json()["id"]
+    assert count(DismissedSuggestion, DismissedSuggestion.question_id == new_id) == 1  # unknown ids ignored
+    too_many = client.post(f"{API}/questions", headers=login("priya"), json={
+        "title": "Another flicker question here", "body": "Some more words about the flicker.",
+        "dismissed_suggestions": list(range(1, 20))})
+    assert_problem(too_many, 422)
+
+
+def test_staff_metrics_count_deflections_and_passed_over_suggestions(client, indexed, login, factory, session):
+    from app.search import service as search_service
+
+    factory.user("lena", role="staff")
+    asker = factory.user("newbie")
+    search_service.record_deflection(session, actor=asker, question_id=indexed["original"].id,
+                                     title="Flicker when dim", product="aero-14")
+    q = factory.question(asker, "Brightness flicker on the Aero when dimmed", product="aero-14")
+    search_service.record_dismissed(session, question=q, suggested_ids=[indexed["original"].id])
+    session.commit()
+    body = client.get(f"{API}/escalations/metrics", headers=login("lena")).json()
+    assert body["deflected_while_asking"] == 1 and body["suggestions_passed_over"] == 1
+    factory.product("dock-3", "Kestrel Dock 3")
+    session.commit()
+    aero = client.get(f"{API}/escalations/metrics", params={"product": "aero-14"}, headers=login("lena")).json()
+    assert (aero["deflected_while_asking"], aero["suggestions_passed_over"]) == (1, 1)
+    dock = client.get(f"{API}/escalations/metrics", params={"product": "dock-3"}, headers=login("lena")).json()
+    assert (dock["deflected_while_asking"], dock["suggestions_passed_over"]) == (0, 0)
+
+
+def test_the_asker_is_notified_of_each_answer_by_someone_else(client, indexed, login, factory, session):
+    from app.answers.schemas import AnswerCreate
+    from app.answers import service as answers_service
+    from app.accounts.models import User
+    from sqlmodel import select
+
+    asker = session.exec(select(User).where(User.username == "asker")).one()
+    helper = factory.user("helper")
+    answers_service.post(session, actor=helper, question_id=indexed["other"].id,
+                         data=AnswerCreate(body="Press Win+Space to see which layout is active."))
+    answers_service.post(session, actor=asker, question_id=indexed["other"].id,
+                         data=AnswerCreate(body="Update: it was a second keyboard layout in Settings."))
+    session.commit()
+    items = client.get(f"{API}/notifications", headers=login("asker")).json()["items"]
+    answered = [n for n in items if n["kind"] == "answer_posted"]
+    assert len(answered) == 1  # not for the asker's own answer
+    assert "helper" in answered[0]["text"] and f"/questions/{indexed['other'].id}/" in answered[0]["url"]
+
+
+def test_product_sites_listed_in_cors_origins_may_call_the_api(clean_engine, db_url):
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(db_url, cors_origins="https://www.kestrel.example, https://shop.kestrel.example/"),
+                     clean_engine)
+    with TestClient(app) as c:
+        pre = c.options(f"{API}/questions/similar", headers={
+            "Origin": "https://shop.kestrel.example", "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "X-API-Key"})
+        assert pre.status_code == 200
+        assert pre.headers["access-control-allow-origin"] == "https://shop.kestrel.example"
+        r = c.get(f"{API}/products", headers={"Origin": "https://www.kestrel.example"})
+        assert r.headers["access-control-allow-origin"] == "https://www.kestrel.example"
+        stranger = c.get(f"{API}/products", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in stranger.headers
+    with TestClient(create_app(make_settings(db_url), clean_engine)) as c:  # the default: no CORS at all
+        assert "access-control-allow-origin" not in c.get(f"{API}/products",
+                                                          headers={"Origin": "https://www.kestrel.example"}).headers

@@ -257,3 +257,36 @@ def test_the_ask_page_has_the_live_suggestion_region(web, existing):
     assert 'data-similar-live data-min-similarity="0.45" data-min-chars="12"' in page
     assert 'role="status" aria-live="polite" data-similar-status' in page
     assert "Similar questions already asked" in page
+
+
+def test_passed_over_suggestions_are_remembered_for_staff(web, browsers, factory, session, existing):
+    from app.search.models import DismissedSuggestion
+
+    original = existing["original"]
+    factory.user("lena", role="staff")
+    session.commit()
+    web.sign_in("maya")
+    no = form_by_class(web.submit("/ask", "/ask", MAYA).text, "similar-no")
+    r = web.post("/ask", no["fields"])
+    assert r.status_code == 303
+    posted = _questions(session)[-1]
+    assert [(d.question_id, d.suggested_id) for d in db_rows(session, select(DismissedSuggestion))] == [
+        (posted.id, original.id)]
+    # The asker and other customers do not see it; staff do, on the new question's page.
+    assert "did not help" not in web.follow(r).text
+    lena = browsers()
+    lena.sign_in("lena")
+    page = lena.get(r.headers["location"]).text
+    panel = page[page.index("Suggested before posting, did not help"):]
+    assert f'href="/questions/{original.id}/{original.slug}"' in panel
+
+
+def test_posting_without_seeing_suggestions_records_none(web, session, existing):
+    from app.search.models import DismissedSuggestion
+
+    web.sign_in("maya")
+    token = form_by_class(web.get("/ask").text, "post-form")["fields"]["csrf_token"]
+    fields = {**MAYA, "title": "Keyboard backlight never turns off", "csrf_token": token}
+    r = web.post("/ask", fields)
+    assert r.status_code == 303
+    assert db_rows(session, select(DismissedSuggestion)) == []
