@@ -37,7 +37,10 @@ def for_question(session: Session, question_id: int) -> list[Answer]:
     ).all())
 
 
-def post(session: Session, *, actor: User | None, question_id: int, data: AnswerCreate) -> Answer:
+def post(session: Session, *, actor: User | None, question_id: int, data: AnswerCreate,
+         notify_asker: bool = True) -> Answer:
+    """Post an answer; the asker is notified in-app unless the caller tells them itself
+    (resolving an escalation sends one notification with the answer's link)."""
     actor = permissions.require_user(actor)
     question = questions_service.get_visible(session, question_id)
     if question.status != QuestionStatus.open:
@@ -54,7 +57,7 @@ def post(session: Session, *, actor: User | None, question_id: int, data: Answer
     questions_service.add_revision(session, post_type="answer", post_id=answer.id, author=actor,
                                    body=answer.body, created_at=now)
     session.refresh(question)
-    if question.author_id != actor.id:  # the asker hears about every answer (in-app)
+    if notify_asker and question.author_id != actor.id:  # the asker hears about every answer (in-app)
         from app.notifications import service as notifications
 
         notifications.notify(session, [question.author_id], kind="answer_posted", now=now,

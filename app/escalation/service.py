@@ -426,7 +426,8 @@ def resolve(session: Session, *, actor: User | None, escalation_id: int, resolut
             data = AnswerCreate(body=answer_body)
         except ValidationError as exc:
             raise field_error("answer_body", exc.errors()[0]["msg"]) from None
-        answer = answers_service.post(session, actor=actor, question_id=esc.question_id, data=data)
+        answer = answers_service.post(session, actor=actor, question_id=esc.question_id, data=data,
+                                      notify_asker=False)  # the resolution notice below links to it
     else:
         answer = session.exec(select(Answer).where(Answer.id == answer_id, Answer.deleted_at.is_(None))).first() \
             if 1 <= answer_id <= MAX_ID else None
