@@ -70,8 +70,16 @@ def vectors_key(doc: QuestionDoc) -> str:
     return hashlib.sha256("\n".join(_phrasings(doc)).encode()).hexdigest()
 
 
+BODY_PHRASING_CHARS = 300
+
+
 def _phrasings(doc: QuestionDoc) -> list[str]:
-    return [doc.title, *doc.alternate_titles]
+    """What gets a sentence vector: the title with the start of the body (terse titles are often
+    explained there), the title alone, and the titles of the duplicates folded into it."""
+    phrasings = [doc.title]
+    if doc.body:
+        phrasings.insert(0, f"{doc.title}. {doc.body[:BODY_PHRASING_CHARS]}")
+    return [*phrasings, *doc.alternate_titles]
 
 
 # === storage (search_documents) ==================================================================

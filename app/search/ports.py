@@ -35,7 +35,8 @@ class QuestionDoc:
     # Titles and texts of questions closed as duplicates of this one: alternate phrasings.
     alternate_titles: tuple[str, ...] = ()
     alternate_bodies: tuple[str, ...] = ()
-    # One unit vector per phrasing, [title, *alternate_titles], each DIMENSIONS floats; None when
+    # One unit vector per phrasing ("title. start of body", title, *alternate_titles; see
+    # app.search.embedded._phrasings), each DIMENSIONS floats; None when
     # semantic similarity is off or its extra is not installed.
     vectors: tuple[tuple[float, ...], ...] | None = None
 
