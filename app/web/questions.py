@@ -157,7 +157,7 @@ def _question_page(request: Request, session: Session, detail: views.QuestionDet
         "limits": LIMITS,
         "privilege_hints": privilege_hints(viewer),
         "helped": 0,  # customers who found their answer here instead of asking (deflections)
-        "possible_originals": [],  # for those who can close: likely originals, one click each
+        "possible_originals": [],  # for those who can close: possible originals, one click each
         "passed_over": [],  # for staff and moderators: suggestions the asker saw and passed over
         "support": _support_panel(session, detail, viewer),
         **_empty_forms(),

@@ -1,4 +1,4 @@
-"""Folding a duplicate in two clicks: likely originals on the question page, for those who may close."""
+"""Folding a duplicate in two clicks: possible originals on the question page, for those who may close."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_a_moderator_closes_a_duplicate_with_one_click(web, session, asked_twice
     original, again = asked_twice
     web.sign_in("omar")
     page = web.get(f"/questions/{again.id}/{again.slug}").text
-    assert "Likely originals" in page
+    assert "Possible originals" in page
     candidates = [f for f in forms(page) if f["action"] == f"/questions/{again.id}/close-as-duplicate"
                   and f["fields"].get("original") and "similar-yes" in f["class"].split()]
     assert candidates and candidates[0]["fields"]["original"] == str(original.id)
@@ -51,4 +51,4 @@ def test_customers_do_not_see_likely_originals(web, factory, session, asked_twic
     factory.user("maya")
     session.commit()
     web.sign_in("maya")
-    assert "Likely originals" not in web.get(f"/questions/{again.id}/{again.slug}").text
+    assert "Possible originals" not in web.get(f"/questions/{again.id}/{again.slug}").text
