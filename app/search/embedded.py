@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 # One BLAS thread (see app/cli.py); only effective when numpy is not loaded yet.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -41,7 +41,7 @@ from app.core.db import utcnow, writer
 from app.search import indexer
 from app.search.models import SearchDocument, SearchState
 from app.search.synonyms import single_word_map
-from app.search.ports import (DIMENSIONS, Filters, Hit, QuestionDoc, SearchQuery, SearchResult,
+from app.search.ports import (DIMENSIONS, Hit, QuestionDoc, SearchQuery, SearchResult,
                               SimilarQuery)
 
 # --- tuning (see docs/search.md for how these were chosen) ---------------------------------------
@@ -782,4 +782,4 @@ class EmbeddedBackend:
 
 
 __all__ = ["EmbeddedBackend", "MemoryIndex", "highlight", "index_questions", "iter_stored", "rebuild_all",
-           "stored_documents", "tokens", "write_documents", "update"]
+           "stored_documents", "tokens", "write_documents"]

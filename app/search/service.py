@@ -27,7 +27,7 @@ from app.questions import views
 from app.questions.models import Question, QuestionStatus
 from app.search.embedded import EmbeddedBackend
 from app.search.models import Deflection, DismissedSuggestion
-from app.search.ports import Filters, Hit, SearchQuery, SearchUnavailable, SimilarQuery
+from app.search.ports import Filters, SearchQuery, SearchUnavailable, SimilarQuery
 
 log = logging.getLogger("groundswell.search")
 
@@ -304,7 +304,3 @@ def health(settings: Settings, engine: Engine) -> dict:
         body["degraded"] = True
         body["reasons"] = reasons
     return body
-
-
-def hit_ids(hits: list[Hit]) -> list[int]:
-    return [h.id for h in hits]

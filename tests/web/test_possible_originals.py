@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from app.questions.models import Question
 from tests.web.conftest import db_rows
-from tests.web.test_ask_suggestions import form_by_class, forms
+from tests.web.test_ask_suggestions import forms
 
 
 @pytest.fixture
