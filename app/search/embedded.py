@@ -590,16 +590,16 @@ class MemoryIndex:
             words = tokens(query.q)
             matched_words: list[str] = []
             if words:
+                typing_last = not query.q.endswith(" ")
+                per_word = [self._variants(w, last=i == len(words) - 1 and typing_last) for i, w in enumerate(words)]
                 weights: dict[str, float] = {}
-                for i, w in enumerate(words):
-                    variants = self._variants(w, last=i == len(words) - 1 and not query.q.endswith(" "))
+                for variants in per_word:
                     matched_words.extend(variants)
                     for v, weight in variants.items():
                         weights[v] = max(weights.get(v, 0.0), weight)
                 scores = self.full.scores(weights, n)
                 # Every word must match (through a variant): AND semantics, like Meilisearch's default.
-                for w in words:
-                    variants = self._variants(w, last=w == words[-1] and not query.q.endswith(" "))
+                for variants in per_word:
                     has = np.zeros(n, dtype=bool)
                     for v in variants:
                         post = self.full.postings.get(v)

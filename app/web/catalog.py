@@ -19,13 +19,12 @@ from app.products.models import Product
 from app.products.schemas import ProductCreate, ProductUpdate
 from app.questions import service as questions_service
 from app.questions.views import question_url
-from app.web.deps import FormData, Me, Viewer, WebRoute, flash, limit, redirect, render
+from app.web.deps import FormData, Me, Text, Viewer, WebRoute, flash, limit, redirect, render
 from app.web.forms import field_errors
 from app.web.listing import question_list, top_contributors_panel
 
 router = APIRouter(route_class=WebRoute)
 
-Text = Annotated[str | None, Query(max_length=200)]
 Cursor = Annotated[str | None, Query(max_length=500)]
 
 

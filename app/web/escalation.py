@@ -4,10 +4,10 @@ service levels. Thin routes over the services; the JSON twin is app/api/escalati
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -23,13 +23,11 @@ from app.notifications import service as notifications
 from app.products import service as products_service
 from app.questions import service as questions_service
 from app.questions import views
-from app.web.deps import FormData, Me, WebRoute, flash, limit, redirect, render, safe_next
+from app.web.deps import FormData, Id, Me, Text, WebRoute, flash, limit, redirect, render, safe_next
 from app.web.forms import field_errors
 
 router = APIRouter(route_class=WebRoute)
 
-Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
-Text = Annotated[str | None, Query(max_length=200)]
 
 STATUS_CHOICES = (("", "All unresolved"), ("open", "Open"), ("claimed", "Claimed"), ("waiting", "Waiting on customer"),
                   ("handed_off", "Handed off"), ("resolved", "Resolved"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -32,7 +32,7 @@ from app.questions.schemas import (
 from app.reputation import policy
 from app.search import service as search_service
 from app.votes import service as votes_service
-from app.web.deps import FormData, Me, Viewer, WebRoute, flash, limit, redirect, render, signin_url
+from app.web.deps import FormData, Id, Me, Text, Viewer, WebRoute, flash, limit, redirect, render, signin_url
 from app.web.forms import LIMITS, field_errors, split_tags
 from app.web.listing import (
     ANSWER_SORTS,
@@ -47,10 +47,8 @@ from app.web.search import SIMILAR_MIN, SIMILAR_MIN_CHARS, possible_originals, r
 
 router = APIRouter(route_class=WebRoute)
 
-Text = Annotated[str | None, Query(max_length=200)]
 Cursor = Annotated[str | None, Query(max_length=500)]
 # Ids beyond the database's integer range are simply unknown (404), not a database error.
-Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 # --- lists ---------------------------------------------------------------------------------------

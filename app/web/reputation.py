@@ -4,9 +4,9 @@ and the moderators' voting reports. The JSON twin is app/api/reputation.py."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session, select
@@ -23,13 +23,12 @@ from app.questions import suggested_edits, views
 from app.questions.models import Question, SuggestedEdit
 from app.questions.schemas import AnswerUpdate, QuestionUpdate
 from app.reputation import gaming, policy
-from app.web.deps import FormData, Me, Viewer, WebRoute, flash, limit, redirect, render
+from app.web.deps import FormData, Id, Me, Viewer, WebRoute, flash, limit, redirect, render
 from app.web.forms import LIMITS, field_errors, split_tags
 from app.web.questions import _answer_view
 
 router = APIRouter(route_class=WebRoute)
 
-Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 REVIEW_REFUSED = (f"Reviewing suggested edits takes {policy.threshold('edit'):,} reputation "
                   "(moderators and staff always can). See /help/reputation for how to earn it.")

@@ -8,7 +8,7 @@ import math
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
@@ -19,7 +19,7 @@ from app.questions import service as questions_service
 from app.questions import views
 from app.search import service as search_service
 from app.search.service import SimilarItem
-from app.web.deps import FormData, Me, Viewer, WebRoute, flash, limit, redirect, render
+from app.web.deps import FormData, Id, Me, Text, Viewer, WebRoute, flash, limit, redirect, render
 from app.web.listing import parse_solved
 
 log = logging.getLogger("groundswell.web")
@@ -29,8 +29,6 @@ router = APIRouter(route_class=WebRoute)
 PAGE_SIZE = 20
 # Longer queries get a friendly message from the service rather than a validation error page.
 QueryText = Annotated[str | None, Query(max_length=2000)]
-Text = Annotated[str | None, Query(max_length=200)]
-Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 # A suggestion on the ask page must be at least this similar (0..1, see SimilarItem.similarity)
 # to be shown. The live list (groundswell.js, SIMILAR_MIN) uses the same value.
