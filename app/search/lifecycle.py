@@ -13,12 +13,17 @@ log = logging.getLogger("groundswell.search")
 
 
 def start(settings: Settings, engine: Engine):
-    """Warm the in-memory index and, with the embedded backend, start the outbox applier."""
+    """Warm the in-memory index and start the outbox applier.
+
+    The applier keeps the embedded index current from this process: it is the index with the
+    embedded backend, and the fallback with Meilisearch (which this process reads through a
+    circuit breaker and never writes: the worker sends the changes there, `remote_pending`)."""
     from app.search import outbox, service
 
     applier = None
-    if settings.search_backend == "embedded" and settings.search_apply_in_process:
-        applier = outbox.Applier(engine, encoder=service.encoder_for(settings))
+    if settings.search_apply_in_process:
+        applier = outbox.Applier(engine, encoder=service.encoder_for(settings),
+                                 remote_pending=settings.search_backend == "meilisearch")
         applier.start()
         applier.wake()  # whatever was left pending while no process was running
 
