@@ -28,6 +28,7 @@ def start(settings: Settings, engine: Engine):
         applier.wake()  # whatever was left pending while no process was running
 
     def warm() -> None:
+        remote = None
         try:
             service.embedded_backend(settings, engine).ensure_index()
             if settings.search_backend == "meilisearch":
@@ -35,6 +36,8 @@ def start(settings: Settings, engine: Engine):
                 remote.ensure_index()
         except Exception as exc:  # noqa: BLE001 - search problems never stop the site
             log.warning("search: start-up check failed (search is degraded until it recovers): %s", exc)
+            if remote is not None:  # the first readers need not find out again by waiting
+                remote.breaker.failed(str(exc))
 
     if settings.env != "test":
         threading.Thread(target=warm, name="search-warm", daemon=True).start()
