@@ -197,3 +197,52 @@ def test_migration_repairs_chains_and_loops_and_dates_licences(old_db):
     assert {i: r.license for i, r in rows.items()} == {
         1: "CC BY-SA 2.5", 2: "CC BY-SA 2.5", 3: "CC BY-SA 3.0", 4: "CC BY-SA 3.0", 5: "CC BY-SA 4.0",
         6: "CC BY-SA 4.0", 7: None, 8: "CC BY-SA 4.0", 9: "CC BY-SA 4.0"}
+
+
+# --- at the same moment -------------------------------------------------------------------------
+
+def _close_all(engine, moderator_id: int, pairs: list[tuple[int, int]]) -> list[Exception | None]:
+    """Each (question, original) closed in its own transaction, all started at once."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlmodel import Session
+
+    from app.accounts.models import User
+    from app.core.db import writer
+
+    barrier = threading.Barrier(len(pairs))
+
+    def one(pair):
+        try:
+            barrier.wait(timeout=30)
+            with Session(writer(engine)) as s, s.begin():
+                duplicates.close_as_duplicate(s, actor=s.get(User, moderator_id), question_id=pair[0],
+                                              original_id=pair[1])
+            return None
+        except Exception as exc:  # noqa: BLE001 - returned and asserted by the test
+            return exc
+
+    with ThreadPoolExecutor(max_workers=len(pairs)) as pool:
+        return list(pool.map(one, pairs))
+
+
+def test_concurrent_closes_never_make_a_loop_or_a_chain(session, clean_engine, factory):
+    mod = factory.user("omar", role="moderator")
+    qs = [factory.question(title=f"Concurrent closing question number {n}") for n in range(12)]
+    session.commit()
+    loops = [(qs[i].id, qs[i + 1].id) for i in range(0, 6, 2)]
+    pairs = loops + [(b, a) for a, b in loops]
+    chains = [(qs[i].id, qs[i + 1].id, qs[i + 2].id) for i in (6, 9)]
+    pairs += [(a, b) for a, b, _ in chains] + [(b, c) for _, b, c in chains]
+    results = _close_all(clean_engine, mod.id, pairs)
+    unexpected = [r for r in results if r is not None and not isinstance(r, InvalidInput)]
+    assert unexpected == []  # no deadlock, no 500
+    session.expire_all()
+    edges = {q.id: q.duplicate_of_id for q in session.execute(select(Question)).scalars() if q.status == "duplicate"}
+    session.commit()
+    assert all(original not in edges for original in edges.values())  # every duplicate points at a canonical one
+    for a, b in loops:  # exactly one of each pair won
+        assert (a in edges) != (b in edges)
+    for a, b, c in chains:  # B → C always; A → C when it came first (re-pointed), else refused
+        assert edges[b] == c and edges.get(a) in (c, None)

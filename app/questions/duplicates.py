@@ -62,6 +62,11 @@ from app.questions.models import Question, QuestionStatus
 
 def close_as_duplicate(session: Session, *, actor: User | None, question_id: int, original_id: int) -> Question:
     actor = permissions.require_user(actor)
+    # Both rows are locked, the lower id first: two moderators closing A against B and B against
+    # A at the same moment would otherwise both succeed (a loop), or deadlock. The second one
+    # waits, then sees the first one's change and is refused.
+    if 1 <= original_id < question_id:
+        session.exec(select(Question.id).where(Question.id == original_id).with_for_update()).first()
     question = questions_service.get_visible(session, question_id, for_update=True)
     permissions.require_privilege(actor, "close", "close questions as duplicates")
     if question.status == QuestionStatus.duplicate:
@@ -70,8 +75,8 @@ def close_as_duplicate(session: Session, *, actor: User | None, question_id: int
         raise field_error("original_id", "A question cannot be a duplicate of itself.")
     original = None
     if 1 <= original_id <= MAX_ID:
-        original = session.exec(select(Question).where(Question.id == original_id,
-                                                       Question.deleted_at.is_(None))).first()
+        original = session.exec(select(Question).where(Question.id == original_id, Question.deleted_at.is_(None))
+                                .with_for_update()).first()
     if original is None:
         raise field_error("original_id", f"Question {original_id} does not exist or was deleted.")
     if original.status == QuestionStatus.duplicate:
