@@ -25,6 +25,11 @@ class Answer(SQLModel, table=True):
     source_author: str | None = Field(default=None, max_length=120)
     # "markdown" (written here) or "html" (imported, kept as sanitised HTML and edited as such).
     body_format: str = Field(default="markdown", max_length=8)
+    # Imported posts: their licence ("CC BY-SA 4.0", from ContentLicense or the date rule in
+    # app/importer/stackexchange.py) and when the post became community wiki (CommunityOwnedDate:
+    # votes on it give its owner no reputation). None for posts written here.
+    license: str | None = Field(default=None, max_length=16)
+    community_owned_at: datetime | None = Field(default=None)
     # An answer moved here when its duplicate question was merged into this one: where it was written.
     merged_from_question_id: int | None = Field(default=None, foreign_key="questions.id")
     merged_at: datetime | None = Field(default=None)

@@ -105,6 +105,11 @@ class AnswerOut(BaseModel):
     can_accept: bool
     source_url: str | None = Field(default=None, description="where an imported answer came from (CC BY-SA)")
     source_author: str | None = None
+    license: str | None = Field(default=None, description=(
+        "an imported post's licence, e.g. \"CC BY-SA 4.0\": the archive's ContentLicense, else Stack Exchange's "
+        "date rule; null for posts written here"))
+    community_wiki: bool = Field(default=False, description="an imported community-wiki post: votes on it give "
+                                                            "its owner no reputation")
     merged_from: QuestionRefOut | None = Field(
         default=None, description="the duplicate question this answer was written on, when a merge moved it here")
     accepted_on_duplicate: bool = Field(
@@ -118,6 +123,7 @@ class AnswerOut(BaseModel):
                    can_edit=a.can_edit, can_suggest_edit=a.can_suggest_edit, can_delete=a.can_delete,
                    can_vote=a.can_vote, can_downvote=a.can_downvote, can_comment=a.can_comment,
                    can_accept=a.can_accept, source_url=a.source_url, source_author=a.source_author,
+                   license=a.license, community_wiki=a.community_wiki,
                    merged_from=QuestionRefOut(id=a.merged_from.id, title=a.merged_from.title, url=a.merged_from.url)
                    if a.merged_from else None,
                    accepted_on_duplicate=a.accepted_on_duplicate)
@@ -143,6 +149,11 @@ class QuestionOut(QuestionSummaryOut):
     can_close: bool
     source_url: str | None = Field(default=None, description="where an imported question came from (CC BY-SA)")
     source_author: str | None = None
+    license: str | None = Field(default=None, description=(
+        "an imported post's licence, e.g. \"CC BY-SA 4.0\": the archive's ContentLicense, else Stack Exchange's "
+        "date rule; null for posts written here"))
+    community_wiki: bool = Field(default=False, description="an imported community-wiki post: votes on it give "
+                                                            "its owner no reputation")
     duplicates: list[int] = Field(default_factory=list, description="questions closed as duplicates of this one")
     merged_into_at: datetime | None = Field(
         default=None, description="when this duplicate's answers were moved to its original (`duplicate_of`)")
@@ -158,7 +169,8 @@ class QuestionOut(QuestionSummaryOut):
                    can_suggest_edit=v.can_suggest_edit, can_delete=v.can_delete, can_vote=v.can_vote,
                    can_downvote=v.can_downvote, can_answer=v.can_answer, can_comment=v.can_comment,
                    can_accept=v.can_accept, can_close=v.can_close, source_url=v.source_url,
-                   source_author=v.source_author, duplicates=[d.id for d in v.duplicates],
+                   source_author=v.source_author, license=v.license, community_wiki=v.community_wiki,
+                   duplicates=[d.id for d in v.duplicates],
                    merged_into_at=v.merged_into_at, can_merge=v.can_merge)
 
 

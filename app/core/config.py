@@ -25,10 +25,15 @@ class Settings(BaseSettings):
     # Meilisearch index name (a reindex builds "<name>_rebuild" and swaps it in) and request timeout.
     meili_index: str = "questions"
     meili_timeout: float = 5.0
+    # After a failed read, reads use the embedded index for 1 s, doubling per failed probe up to
+    # this many seconds (app/search/breaker.py).
+    meili_breaker_max: float = 60.0
     # Sentence-embedding similarity: "auto" uses it when the `semantic` extra is installed.
     search_semantic: Literal["auto", "off"] = "auto"
-    # With the embedded backend, the web process applies the search outbox itself (a background
-    # thread woken after each commit), so no worker is needed. Tests turn it off to drain by hand.
+    # The web process applies the search outbox to the embedded index itself (a background thread
+    # woken after each commit): with the embedded backend no worker is needed; with Meilisearch it
+    # keeps the fallback index current (the worker sends the changes to Meilisearch). Tests turn
+    # it off to drain by hand.
     search_apply_in_process: bool = True
     secret_key: SecretStr | None = None
     rate_limits: Literal["on", "off"] = "on"

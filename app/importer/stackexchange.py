@@ -53,6 +53,7 @@ class Summary:
     imported: Counter = field(default_factory=Counter)
     already: Counter = field(default_factory=Counter)
     skipped: Counter = field(default_factory=Counter)
+    repaired: Counter = field(default_factory=Counter)
     seconds: float = 0.0
     posts_read: int = 0
 
@@ -65,6 +66,8 @@ class Summary:
         if sum(self.already.values()):
             out.append("  already imported, left as they are: "
                        + ", ".join(f"{n:,} {k}" for k, n in self.already.items() if n))
+        if self.repaired:
+            out.append("  repaired: " + ", ".join(f"{n:,} {why}" for why, n in self.repaired.items()))
         if self.skipped:
             out.append("  skipped:")
             out += [f"    {n:,} {why}" for why, n in self.skipped.most_common()]
@@ -78,6 +81,35 @@ def _when(value: str | None) -> datetime | None:
         return datetime.fromisoformat(value).replace(tzinfo=UTC)
     except ValueError:
         return None
+
+
+# Stack Exchange's licensing help page (https://stackoverflow.com/help/licensing): content
+# contributed before 2011-04-08 (UTC) is CC BY-SA 2.5, from then until before 2018-05-02 (UTC)
+# CC BY-SA 3.0, on or after it CC BY-SA 4.0. As (first day of the next licence, licence), the last
+# one open-ended.
+LICENSE_DATES: tuple[tuple[datetime | None, str], ...] = (
+    (datetime(2011, 4, 8, tzinfo=UTC), "CC BY-SA 2.5"),
+    (datetime(2018, 5, 2, tzinfo=UTC), "CC BY-SA 3.0"),
+    (None, "CC BY-SA 4.0"),
+)
+LICENSE_URLS = {"CC BY-SA 2.5": "https://creativecommons.org/licenses/by-sa/2.5/",
+                "CC BY-SA 3.0": "https://creativecommons.org/licenses/by-sa/3.0/",
+                "CC BY-SA 4.0": "https://creativecommons.org/licenses/by-sa/4.0/"}
+
+
+def license_for(content_license: str | None, last_revised: datetime | None) -> str:
+    """The licence of an imported post: the dump's `ContentLicense` when it has one (newer dumps
+    do, e.g. "CC BY-SA 4.0"), else the date rule of LICENSE_DATES applied to the post's latest
+    revision (`LastEditDate`, else `CreationDate`): ContentLicense is the licence of the latest
+    revision, and an edit is contributed on the day it is made. A post with no date at all gets
+    the newest licence."""
+    given = " ".join((content_license or "").split())[:16]
+    if given:
+        return given
+    for until, name in LICENSE_DATES:
+        if until is None or (last_revised is not None and last_revised < until):
+            return name
+    raise AssertionError("unreachable: the last licence is open-ended")
 
 
 def _clean_html(value: str | None) -> str:
@@ -364,6 +396,12 @@ class _Importer:
                 out.append(tag)
         return out[:5]
 
+    @staticmethod
+    def _post_terms(r: dict, created: datetime) -> dict:
+        """A post's licence (license_for) and community-wiki date (`CommunityOwnedDate`)."""
+        return {"license": license_for(r.get("ContentLicense"), _when(r.get("LastEditDate")) or created),
+                "community_owned_at": _when(r.get("CommunityOwnedDate"))}
+
     def questions(self) -> None:
         for batch in self._posts():
             qs = [r for r in batch if r.get("PostTypeId") == "1"]
@@ -394,6 +432,7 @@ class _Importer:
                     "duplicate_of_id": None, "created_at": created, "updated_at": _when(r.get("LastEditDate")),
                     "last_activity_at": _when(r.get("LastActivityDate")) or created,
                     "source_url": f"https://{self.site}/q/{sid}", "source_author": author_name,
+                    **self._post_terms(r, created),
                 })
                 meta.append((sid, self._tags(r.get("Tags")), author_id, created, title, body))
             ids = self._insert(Question, values)
@@ -438,7 +477,7 @@ class _Importer:
                     "question_id": parents[_int(r["ParentId"])], "author_id": author_id, "body": body,
                     "body_html": body, "body_format": "html", "score": 0, "created_at": created,
                     "updated_at": _when(r.get("LastEditDate")), "source_url": f"https://{self.site}/a/{sid}",
-                    "source_author": author_name,
+                    "source_author": author_name, **self._post_terms(r, created),
                 })
                 meta.append((sid, author_id, created, body))
             ids = self._insert(Answer, values)
@@ -604,6 +643,22 @@ class _Importer:
                     self.s.execute(insert(QuestionLink.__table__), related)
                     self.summary.imported["related links"] += len(related)
             self._remember("link", remembered)
+        self._settle_duplicates()
+
+    def _settle_duplicates(self) -> None:
+        """Links may chain (8 → 9 → 10) or loop (8 → 9 → 8), in this dump or with an earlier
+        one: point every duplicate at the end of its chain and break loops, the question imported
+        first (lowest local id; in a dump, the oldest) staying canonical. See
+        app/questions/duplicates.py (resolve_chains)."""
+        from app.questions.duplicates import repair_chains
+
+        self.s.flush()
+        repair = repair_chains(self.s.connection())
+        self.search_touched |= repair.touched
+        if repair.repointed:
+            self.summary.repaired["duplicates re-pointed to the end of their chain"] += len(repair.repointed)
+        if repair.reopened:
+            self.summary.repaired["duplicate loops broken (oldest question kept canonical)"] += len(repair.reopened)
 
     def tags_file(self) -> None:
         path = self.folder / "Tags.xml"

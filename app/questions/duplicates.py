@@ -3,6 +3,24 @@
 Moderators, staff and users with the close privilege (500 reputation) may do all three. The
 duplicate keeps its page with a banner pointing at the original; the original lists its duplicates.
 
+Duplicates always point at a canonical question (one that is not itself a duplicate), so there are
+no chains and no loops:
+
+- Closing B as a duplicate of C while questions A… are closed as duplicates of B re-points them
+  to C in the same transaction (their text now counts for C in search and suggestions; each
+  re-pointed question's last activity is touched and the search outbox records A, B and C).
+  There is no close history yet: the re-pointing shows on A's page (its banner names C).
+- Closing against a question that is itself a duplicate is refused (422) with the question to
+  use instead (the end of its chain); when that chain leads back to the question being closed,
+  the refusal names the loop ("would make a loop: 7 → 9 → 7").
+- Reopening B later does not move A back: A stays a duplicate of C (the re-pointing is not a
+  state of B). Reopening a question that others point at cannot happen: they were re-pointed.
+- Imported archives and databases written before this rule may hold chains and loops:
+  `resolve_chains` (shared by the importer and migration 0007d) points each duplicate at the end
+  of its chain and breaks each loop deterministically: the loop's question with the lowest id
+  (the oldest: ids follow creation and import order) is reopened as the canonical one, the others
+  point at it.
+
 Merging moves every visible answer of a duplicate to its original, for good:
 
 - Each moved answer keeps its id, so its votes, comments, revisions and suggested edits (all keyed
@@ -27,7 +45,11 @@ Merging moves every visible answer of a duplicate to its original, for good:
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, update
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
 from app.accounts import permissions
@@ -40,6 +62,11 @@ from app.questions.models import Question, QuestionStatus
 
 def close_as_duplicate(session: Session, *, actor: User | None, question_id: int, original_id: int) -> Question:
     actor = permissions.require_user(actor)
+    # Both rows are locked, the lower id first: two moderators closing A against B and B against
+    # A at the same moment would otherwise both succeed (a loop), or deadlock. The second one
+    # waits, then sees the first one's change and is refused.
+    if 1 <= original_id < question_id:
+        session.exec(select(Question.id).where(Question.id == original_id).with_for_update()).first()
     question = questions_service.get_visible(session, question_id, for_update=True)
     permissions.require_privilege(actor, "close", "close questions as duplicates")
     if question.status == QuestionStatus.duplicate:
@@ -48,18 +75,81 @@ def close_as_duplicate(session: Session, *, actor: User | None, question_id: int
         raise field_error("original_id", "A question cannot be a duplicate of itself.")
     original = None
     if 1 <= original_id <= MAX_ID:
-        original = session.exec(select(Question).where(Question.id == original_id,
-                                                       Question.deleted_at.is_(None))).first()
+        original = session.exec(select(Question).where(Question.id == original_id, Question.deleted_at.is_(None))
+                                .with_for_update()).first()
     if original is None:
         raise field_error("original_id", f"Question {original_id} does not exist or was deleted.")
     if original.status == QuestionStatus.duplicate:
+        chain = _chain(session, original)
+        if question.id in chain:
+            loop = chain[:chain.index(question.id) + 1]
+            raise field_error("original_id", f"Question {original.id} is a duplicate of this question already: "
+                                             f"closing this one against it would make a loop: "
+                                             f"{' → '.join(str(i) for i in [question.id, original.id, *loop])}. "
+                                             f"Reopen question {original.id} first if this one is the duplicate.")
         raise field_error("original_id", f"Question {original_id} is itself a duplicate of question "
-                                         f"{original.duplicate_of_id}; close against that one.")
+                                         f"{chain[-1]}; close against that one.")
+    now = utcnow()
     question.status = QuestionStatus.duplicate.value
     question.duplicate_of_id = original.id
-    questions_service.touch(session, question)
+    questions_service.touch(session, question, now)
+    # Those closed as duplicates of this question now point at its original (no chains).
+    for dup in session.exec(select(Question).where(Question.duplicate_of_id == question.id,
+                                                   Question.status == QuestionStatus.duplicate.value)
+                            .order_by(Question.id).with_for_update()).all():
+        dup.duplicate_of_id = original.id
+        questions_service.touch(session, dup, now)
     session.flush()
     return question
+
+
+def _chain(session: Session, start: Question, limit: int = 100) -> list[int]:
+    """The ids a duplicate's links lead through, `start`'s original first, up to the first question
+    that is not a duplicate (or a repeat, on damaged data)."""
+    out: list[int] = []
+    current = start
+    while current is not None and current.status == QuestionStatus.duplicate and current.duplicate_of_id \
+            and current.duplicate_of_id not in out and len(out) < limit:
+        out.append(current.duplicate_of_id)
+        current = session.get(Question, current.duplicate_of_id)
+    return out
+
+
+def resolve_chains(edges: Mapping[int, int]) -> dict[int, int | None]:
+    """Where each duplicate should point: {question id: final original, or None to reopen it}.
+
+    `edges` maps each question closed as a duplicate to the question it names. Following the
+    links from a question ends at a question that is not a duplicate (its final original) or
+    runs into a loop. Each loop is broken deterministically: its lowest id (the oldest question)
+    becomes canonical (None: reopen it), every other question of the loop and every question
+    leading into it points there. Pure: the importer and migration 0007d do the reading and
+    writing. Only questions whose answer differs from `edges` need a change.
+    """
+    final: dict[int, int | None] = {}
+    for start in sorted(edges):
+        if start in final:
+            continue
+        path: list[int] = []
+        on_path: set[int] = set()
+        node = start
+        while node in edges and node not in final and node not in on_path:
+            path.append(node)
+            on_path.add(node)
+            node = edges[node]
+        if node in on_path:  # a loop: path[i:] are its members
+            loop = path[path.index(node):]
+            canonical = min(loop)
+            for member in loop:
+                final[member] = None if member == canonical else canonical
+            path = path[:path.index(node)]
+            target: int | None = canonical
+        elif node in final:
+            target = final[node] if final[node] is not None else node
+        else:
+            target = node  # not a duplicate: the end of the chain
+        for member in path:
+            final[member] = target
+    return final
 
 
 def reopen(session: Session, *, actor: User | None, question_id: int) -> Question:
@@ -124,6 +214,43 @@ def merge(session: Session, *, actor: User | None, question_id: int, original_id
         session.refresh(question)
         session.refresh(original)
     return question
+
+
+@dataclass
+class ChainRepair:
+    """What `repair_chains` changed: question ids re-pointed and reopened, and every question
+    whose search document changes (those, and their old and new originals)."""
+
+    repointed: list[int]
+    reopened: list[int]
+    touched: set[int]
+
+
+def repair_chains(conn: Connection) -> ChainRepair:
+    """Point every stored duplicate at the end of its chain and break loops (`resolve_chains`),
+    with Core statements on `conn` (the caller's transaction): the importer after PostLinks.xml,
+    and migration 0007d on existing data. A reopened loop member becomes `open`. Writes no search
+    outbox rows itself: the caller records `touched`."""
+    table = Question.__table__
+    edges = dict(conn.execute(select(table.c.id, table.c.duplicate_of_id).where(
+        table.c.status == QuestionStatus.duplicate.value, table.c.duplicate_of_id.is_not(None))).all())
+    repoint, reopened, touched = [], [], set()
+    for qid, target in sorted(resolve_chains(edges).items()):
+        if target == edges[qid]:
+            continue
+        touched |= {qid, edges[qid]}
+        if target is None:
+            reopened.append(qid)
+        else:
+            repoint.append({"qid": qid, "target": target})
+            touched.add(target)
+    if repoint:
+        conn.execute(update(table).where(table.c.id == bindparam("qid"))
+                     .values(duplicate_of_id=bindparam("target")), repoint)
+    if reopened:
+        conn.execute(update(table).where(table.c.id.in_(reopened))
+                     .values(status=QuestionStatus.open.value, duplicate_of_id=None))
+    return ChainRepair([r["qid"] for r in repoint], reopened, touched)
 
 
 def live_acceptances_elsewhere(session: Session, question_id: int, answer_ids: list[int]) -> set[int]:

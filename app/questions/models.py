@@ -48,6 +48,11 @@ class Question(SQLModel, table=True):
     source_author: str | None = Field(default=None, max_length=120)
     # "markdown" (written here) or "html" (imported, kept as sanitised HTML and edited as such).
     body_format: str = Field(default="markdown", max_length=8)
+    # Imported posts: their licence ("CC BY-SA 4.0", from ContentLicense or the date rule in
+    # app/importer/stackexchange.py) and when the post became community wiki (CommunityOwnedDate:
+    # votes on it give its owner no reputation). None for posts written here.
+    license: str | None = Field(default=None, max_length=16)
+    community_owned_at: datetime | None = Field(default=None)
 
     @property
     def is_solved(self) -> bool:

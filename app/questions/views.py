@@ -3,7 +3,7 @@ with the viewer's permissions (`can_*`) worked out here, never in templates."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlmodel import Session, select
@@ -41,6 +41,16 @@ class UserView:
 
 
 DELETED_USER = UserView(0, "deleted-user", "deleted user", 1, "customer", False, datetime(1970, 1, 1))
+
+
+def author_view(user: User | None, source_author: str | None) -> UserView:
+    """Who wrote a post or comment, for display. An imported one whose author is not in the dump
+    belongs to the importer's inactive, password-less placeholder account; its own name from the
+    dump (`OwnerDisplayName` / `UserDisplayName`, kept in `source_author`) is shown, unlinked,
+    rather than "deleted user"."""
+    if source_author and user is not None and not user.is_active and user.password_hash is None:
+        return replace(DELETED_USER, display_name=source_author)
+    return UserView.of(user)
 
 
 def question_url(question_id: int, slug: str) -> str:
@@ -107,6 +117,8 @@ class AnswerView:
     can_comment: bool = False
     source_url: str | None = None
     source_author: str | None = None
+    license: str | None = None  # imported posts: "CC BY-SA 4.0" etc.; None for posts written here
+    community_wiki: bool = False
     # Moved here from a duplicate by a merge (None when written here, or when that question is deleted).
     merged_from: QuestionRef | None = None
     # Accepted by the asker of the duplicate it was moved from (not accepted on this question).
@@ -136,6 +148,8 @@ class QuestionDetailView(QuestionSummaryView):
     revision_count: int = 1
     source_url: str | None = None
     source_author: str | None = None
+    license: str | None = None
+    community_wiki: bool = False
     duplicates: list[QuestionSummaryView] = field(default_factory=list)
     merged_into_at: datetime | None = None
     can_merge: bool = False
@@ -164,7 +178,7 @@ def _summary(q: Question, tags: list[str], author: User | None, product: Product
         answer_count=q.answer_count, has_accepted_answer=q.accepted_answer_id is not None, tags=tags,
         product=product.slug if product else None, product_name=product.name if product else None,
         status=q.status, created_at=q.created_at, last_activity_at=q.last_activity_at,
-        author=UserView.of(author), excerpt=excerpt(q.body_html, 180), **extra,
+        author=author_view(author, q.source_author), excerpt=excerpt(q.body_html, 180), **extra,
     )
 
 
@@ -190,14 +204,14 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
     accepted_elsewhere = live_acceptances_elsewhere(session, q.id, [a.id for a in answers if a.merged_from_question_id])
 
     def comment_views(key) -> list[CommentView]:
-        return [CommentView(c.id, c.body, c.body_html, UserView.of(users.get(c.author_id)), c.created_at,
+        return [CommentView(c.id, c.body, c.body_html, author_view(users.get(c.author_id), c.source_author), c.created_at,
                             permissions.can_delete_post(viewer, c.author_id)) for c in comments.get(key, [])]
 
     answer_views = []
     for a in answers:
         author = users.get(a.author_id)
         answer_views.append(AnswerView(
-            id=a.id, question_id=q.id, body=a.body, body_html=a.body_html, author=UserView.of(author),
+            id=a.id, question_id=q.id, body=a.body, body_html=a.body_html, author=author_view(author, a.source_author),
             score=a.score, is_accepted=a.id == q.accepted_answer_id, is_staff=bool(author and author.is_staff),
             created_at=a.created_at, updated_at=a.updated_at, my_vote=my_a.get(a.id, 0),
             can_edit=permissions.can_edit_post(viewer, a.author_id),
@@ -207,7 +221,8 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
             can_downvote=permissions.can_vote(viewer, a.author_id, -1),
             can_suggest_edit=permissions.can_suggest_edit(viewer, a.author_id),
             can_comment=permissions.can_comment(viewer, a.author_id, q.author_id),
-            source_url=a.source_url, source_author=a.source_author,
+            source_url=a.source_url, source_author=a.source_author, license=a.license,
+            community_wiki=a.community_owned_at is not None,
             merged_from=merged_from.get(a.merged_from_question_id),
             accepted_on_duplicate=a.id in accepted_elsewhere and a.id != q.accepted_answer_id,
         ))
@@ -233,7 +248,8 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
         can_suggest_edit=permissions.can_suggest_edit(viewer, q.author_id),
         can_close=permissions.can_close(viewer) and is_open,
         can_reopen=permissions.can_close(viewer) and not is_open and q.merged_into_at is None,
-        source_url=q.source_url, source_author=q.source_author,
+        source_url=q.source_url, source_author=q.source_author, license=q.license,
+        community_wiki=q.community_owned_at is not None,
         duplicates=summaries(session, duplicates_of(session, q.id)),
         merged_into_at=q.merged_into_at,
         can_merge=(permissions.can_close(viewer) and q.status == QuestionStatus.duplicate

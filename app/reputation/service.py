@@ -49,11 +49,15 @@ def lock_users(session: Session, user_ids: Iterable[int]) -> None:
 # --- causes -----------------------------------------------------------------------------------
 
 def vote_causes(*, vote_id: int, voter_id: int, value: int, post_type: str, post_id: int, author_id: int,
-                product_id: int | None, occurred_at: datetime) -> list[Cause]:
+                product_id: int | None, occurred_at: datetime, community_wiki: bool = False) -> list[Cause]:
+    """The ledger causes of one vote. On a community-wiki post the owner gets nothing (Stack
+    Exchange: votes on community wiki posts earn no reputation); a downvoter of an answer still
+    pays its point."""
     if voter_id == author_id:
         return []
     kind = f"{post_type}_{'upvoted' if value > 0 else 'downvoted'}"
-    causes = [Cause(author_id, kind, "vote", vote_id, policy.POINTS[kind], post_type, post_id, product_id, occurred_at)]
+    causes = [] if community_wiki else [
+        Cause(author_id, kind, "vote", vote_id, policy.POINTS[kind], post_type, post_id, product_id, occurred_at)]
     if value < 0 and post_type == "answer":
         causes.append(Cause(voter_id, "downvoted_answer", "vote", vote_id, policy.POINTS["downvoted_answer"],
                             post_type, post_id, product_id, occurred_at))
@@ -61,8 +65,13 @@ def vote_causes(*, vote_id: int, voter_id: int, value: int, post_type: str, post
 
 
 def imported_vote_causes(*, vote_id: int, value: int, post_type: str, post_id: int, author_id: int,
-                         product_id: int | None, occurred_at: datetime) -> list[Cause]:
-    """A vote from an imported archive: its author's points as for any vote; the voter is unknown."""
+                         product_id: int | None, occurred_at: datetime, community_wiki: bool = False) -> list[Cause]:
+    """A vote from an imported archive: its author's points as for any vote; the voter is unknown.
+    None on a community-wiki post (`CommunityOwnedDate`): see vote_causes. Dumps date votes to
+    the day only, so votes cast before a post became community wiki cannot be told apart: none
+    count."""
+    if community_wiki:
+        return []
     kind = f"{post_type}_{'upvoted' if value > 0 else 'downvoted'}"
     return [Cause(author_id, kind, "imported_vote", vote_id, policy.POINTS[kind], post_type, post_id, product_id,
                   occurred_at)]
@@ -211,18 +220,18 @@ class RecomputeReport:
 
 
 def _live_votes(session: Session, model) -> list:
-    """(vote, post author, product) for every vote of `model` (Vote or ImportedVote) on a post that
-    is not deleted, questions and answers alike."""
+    """(vote, post author, product, community-wiki date or None) for every vote of `model` (Vote or
+    ImportedVote) on a post that is not deleted, questions and answers alike."""
     from app.answers.models import Answer
     from app.questions.models import Question
 
     on_questions = session.exec(
-        select(model, Question.author_id, Question.product_id)
+        select(model, Question.author_id, Question.product_id, Question.community_owned_at)
         .join(Question, Question.id == model.post_id)
         .where(model.post_type == "question", Question.deleted_at.is_(None))
     ).all()
     on_answers = session.exec(
-        select(model, Answer.author_id, Question.product_id)
+        select(model, Answer.author_id, Question.product_id, Answer.community_owned_at)
         .join(Answer, Answer.id == model.post_id)
         .join(Question, Question.id == Answer.question_id)
         .where(model.post_type == "answer", Answer.deleted_at.is_(None), Question.deleted_at.is_(None))
@@ -238,14 +247,14 @@ def expected_causes(session: Session) -> list[Cause]:
     from app.votes.models import Vote
 
     causes: list[Cause] = []
-    for vote, author_id, product_id in _live_votes(session, Vote):
+    for vote, author_id, product_id, wiki_at in _live_votes(session, Vote):
         causes += vote_causes(vote_id=vote.id, voter_id=vote.voter_id, value=vote.value, post_type=vote.post_type,
                               post_id=vote.post_id, author_id=author_id, product_id=product_id,
-                              occurred_at=vote.created_at)
-    for vote, author_id, product_id in _live_votes(session, ImportedVote):
+                              occurred_at=vote.created_at, community_wiki=wiki_at is not None)
+    for vote, author_id, product_id, wiki_at in _live_votes(session, ImportedVote):
         causes += imported_vote_causes(vote_id=vote.id, value=vote.value, post_type=vote.post_type,
                                        post_id=vote.post_id, author_id=author_id, product_id=product_id,
-                                       occurred_at=vote.created_at)
+                                       occurred_at=vote.created_at, community_wiki=wiki_at is not None)
     acc_rows = session.exec(
         select(Acceptance, Answer.author_id, Question.author_id, Question.product_id)
         .join(Answer, Answer.id == Acceptance.answer_id)

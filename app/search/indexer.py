@@ -4,6 +4,10 @@ A canonical question (not deleted, not closed as a duplicate) becomes one `Quest
 titles and texts of questions closed as its duplicates are folded in as alternate phrasings, so
 a customer who words the problem like one of them still finds the original. Anything else
 (deleted, duplicate, missing) is reported as gone.
+
+Duplicates point straight at a canonical question (app/questions/duplicates.py re-points them),
+but the folding follows whole chains anyway (A → B → C: A's and B's text count for C), so data
+written before that rule, or a change caught half-way, never loses a question's text.
 """
 
 from __future__ import annotations
@@ -37,16 +41,49 @@ def plain(body: str, body_format: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
 
 
+CHAIN_MAX = 20  # links followed from a duplicate (a loop, in damaged data, stops there too)
+
+
 def expand(session: Session, ids: Iterable[int]) -> set[int]:
-    """The ids plus the originals of those that are duplicates (their text counts there)."""
+    """The ids plus the originals of those that are duplicates, along the whole chain (their text
+    counts there)."""
     ids = {int(i) for i in ids}
-    if not ids:
-        return ids
-    originals = set()
-    for chunk in _chunks(sorted(ids)):
-        originals.update(session.execute(select(Question.duplicate_of_id).where(
-            Question.id.in_(chunk), Question.duplicate_of_id.is_not(None))).scalars())
-    return ids | originals
+    out, frontier = set(ids), ids
+    for _ in range(CHAIN_MAX):
+        if not frontier:
+            break
+        originals: set[int] = set()
+        for chunk in _chunks(sorted(frontier)):
+            originals.update(session.execute(select(Question.duplicate_of_id).where(
+                Question.id.in_(chunk), Question.duplicate_of_id.is_not(None))).scalars())
+        frontier = originals - out
+        out |= frontier
+    return out
+
+
+def _folded(session: Session, qids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """(title, plain text) of every live duplicate folded into each of `qids`, through chains:
+    duplicates of duplicates count for the canonical question too. Nearest first, then by id."""
+    folded: dict[int, list[tuple[str, str]]] = {}
+    root = {q: q for q in qids}
+    frontier = list(qids)
+    for _ in range(CHAIN_MAX):
+        if not frontier:
+            break
+        found: list[int] = []
+        for chunk in _chunks(sorted(frontier)):
+            for qid, dup_of, title, body, fmt in session.execute(
+                select(Question.id, Question.duplicate_of_id, Question.title, Question.body, Question.body_format)
+                .where(Question.duplicate_of_id.in_(chunk), Question.status == QuestionStatus.duplicate.value,
+                       Question.deleted_at.is_(None)).order_by(Question.id)
+            ):
+                if qid in root:  # a loop back into what was folded already
+                    continue
+                root[qid] = root[dup_of]
+                folded.setdefault(root[qid], []).append((title, plain(body, fmt, ALTERNATE_BODY_CHARS)))
+                found.append(qid)
+        frontier = found
+    return folded
 
 
 def build(session: Session, ids: Iterable[int]) -> tuple[list[QuestionDoc], list[int]]:
@@ -69,13 +106,7 @@ def build(session: Session, ids: Iterable[int]) -> tuple[list[QuestionDoc], list
         if accepted_ids:
             accepted = {a.id: a for a in session.execute(select(Answer).where(
                 Answer.id.in_(accepted_ids), Answer.deleted_at.is_(None))).scalars()}
-        alternates: dict[int, list[tuple[str, str]]] = {}
-        for dup_of, title, body, fmt in session.execute(
-            select(Question.duplicate_of_id, Question.title, Question.body, Question.body_format)
-            .where(Question.duplicate_of_id.in_(qids), Question.status == QuestionStatus.duplicate.value,
-                   Question.deleted_at.is_(None)).order_by(Question.id)
-        ):
-            alternates.setdefault(dup_of, []).append((title, plain(body, fmt, ALTERNATE_BODY_CHARS)))
+        alternates = _folded(session, qids)
         for q, slug in rows:
             found.add(q.id)
             answer = accepted.get(q.accepted_answer_id)

@@ -25,6 +25,7 @@ from meilisearch.errors import MeilisearchApiError, MeilisearchError
 from meilisearch.models.task import TaskInfo
 
 from app.core.config import Settings, SettingsError
+from app.search.breaker import Breaker
 from app.search.ports import (
     DIMENSIONS,
     Filters,
@@ -112,6 +113,9 @@ SIMILAR_SEMANTIC_RATIO = 0.6  # hybrid: 60 % vector similarity, 40 % keyword rel
 BATCH_SIZE = 250  # documents per add/delete request
 TASK_TIMEOUT = 60.0  # seconds to wait for one task (indexing a batch can take longer than a request)
 TASK_POLL_MS = 50
+# Seconds a health check may take: the breaker's background probe, and /readyz's own check (which
+# must answer within 1 s whatever Meilisearch does).
+HEALTH_TIMEOUT = 0.5
 
 _STRIP_MARKERS = {ord(HL_PRE): None, ord(HL_POST): None}
 
@@ -311,6 +315,7 @@ class MeiliBackend:
         client: meilisearch.Client | None = None,
         semantic: bool = False,
         task_timeout: float = TASK_TIMEOUT,
+        breaker: Breaker | None = None,
     ) -> None:
         if client is None:
             if not settings.meili_url:
@@ -320,6 +325,10 @@ class MeiliBackend:
             key = settings.meili_key.get_secret_value() if settings.meili_key else None
             client = meilisearch.Client(settings.meili_url.rstrip("/"), key, timeout=settings.meili_timeout)
         self.client = client
+        config = getattr(client, "config", None)
+        self.base_url = str(getattr(config, "url", None) or settings.meili_url or "").rstrip("/")
+        # Reads (search, similar) go through the breaker; writes are the worker's, retried by the outbox.
+        self.breaker = breaker or Breaker(self.health_check, cap=settings.meili_breaker_max)
         self.index_name = settings.meili_index
         self.semantic = semantic
         self.task_timeout = task_timeout
@@ -437,8 +446,7 @@ class MeiliBackend:
         expression = build_filter(query.filters)
         if expression:
             params["filter"] = expression
-        with self._guard("search"):
-            res = self.client.index(self.index_name).search(query.q or "", params)
+        res = self._read("search", query.q or "", params)
         hits = []
         for raw in res.get("hits", []):
             formatted = raw.get("_formatted") or {}
@@ -470,9 +478,21 @@ class MeiliBackend:
         if query.vector is not None and self.semantic:
             params["vector"] = [float(x) for x in query.vector]
             params["hybrid"] = {"embedder": EMBEDDER, "semanticRatio": SIMILAR_SEMANTIC_RATIO}
-        with self._guard("similar"):
-            res = self.client.index(self.index_name).search(text, params)
+        res = self._read("similar", text, params)
         return [Hit(id=int(h["id"]), score=float(h.get("_rankingScore", 0.0))) for h in res.get("hits", [])]
+
+    def _read(self, action: str, text: str, params: dict[str, Any]) -> dict[str, Any]:
+        """One search request through the breaker: CircuitOpen at once while it is open, and any
+        failure (timeout included) opens it."""
+        self.breaker.before_call()
+        try:
+            with self._guard(action):
+                res = self.client.index(self.index_name).search(text, params)
+        except SearchUnavailable as exc:
+            self.breaker.failed(str(exc))
+            raise
+        self.breaker.succeeded()
+        return res
 
     def rebuild(self, batches: Iterable[Sequence[QuestionDoc]]) -> int:
         """Fill `<index>_rebuild`, swap it with the live index, drop the old one.
@@ -505,8 +525,22 @@ class MeiliBackend:
         except Exception:  # noqa: BLE001 - best effort; the next rebuild deletes it anyway
             pass
 
-    def healthy(self) -> bool:
+    def health_check(self) -> bool:
+        """GET /health within HEALTH_TIMEOUT seconds: True when the server says it is available.
+        Never raises."""
         try:
-            return self.client.health().get("status") == "available"
-        except Exception:  # noqa: BLE001 - any failure means "not ready"
+            response = requests.get(f"{self.base_url}/health", timeout=HEALTH_TIMEOUT)
+            return response.status_code == 200 and response.json().get("status") == "available"
+        except Exception:  # noqa: BLE001 - any failure means "not available"
             return False
+
+    def healthy(self) -> bool:
+        """For /readyz, within HEALTH_TIMEOUT: False at once while the breaker is open (starting its
+        probe when due); otherwise a health check, whose failure opens the breaker for reads too."""
+        if self.breaker.snapshot().state != "closed":
+            self.breaker.poke()
+            return False
+        if self.health_check():
+            return True
+        self.breaker.failed(f"GET /health did not answer 'available' within {HEALTH_TIMEOUT} s")
+        return False

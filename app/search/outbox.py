@@ -12,8 +12,10 @@ them in two steps:
    rows keep their place, count an attempt, record the error and wait with exponential backoff
    (2 s doubling, at most 5 minutes) before the next try. Nothing is dropped.
 
-`groundswell worker` drains continuously; with the embedded backend the web process also drains
-in a background thread after each commit that wrote outbox rows, so the demo needs no worker.
+`groundswell worker` drains continuously; the web process also drains in a background thread
+after each commit that wrote outbox rows, so the demo needs no worker. With the Meilisearch
+backend the web process applies step 1 only (`remote_pending`): its fallback index stays
+current even while Meilisearch is down, and the rows stay pending for the worker to send.
 """
 
 from __future__ import annotations
@@ -149,8 +151,10 @@ class DrainResult:
 
 
 def drain(engine: Engine, *, remote=None, encoder=None, batch: int = 200,
-          now: Callable[[], datetime] = utcnow) -> DrainResult:
-    """Apply pending outbox rows: one batch to the embedded index, then one to `remote` if given."""
+          now: Callable[[], datetime] = utcnow, remote_pending: bool = False) -> DrainResult:
+    """Apply pending outbox rows: one batch to the embedded index, then one to `remote` if given.
+    With `remote_pending` (and no `remote`), only the embedded index: the rows stay pending for
+    the remote backend (the web process with Meilisearch; the worker sends them)."""
     from app.search import embedded
 
     result = DrainResult()
@@ -169,7 +173,7 @@ def drain(engine: Engine, *, remote=None, encoder=None, batch: int = 200,
                 # Claim the rows first. If another drainer took some of them meanwhile, it built
                 # those documents from a state at least as new as ours: drop this round's work.
                 stamp = now()
-                values = ({"local_done_at": stamp} if remote is not None
+                values = ({"local_done_at": stamp} if remote is not None or remote_pending
                           else {"local_done_at": stamp, "done_at": stamp})
                 ids = [r.id for r in rows]
                 claimed = 0
@@ -252,13 +256,15 @@ def purge(engine: Engine, older_than: timedelta = timedelta(days=7), now: dateti
                                                        SearchOutbox.done_at < cutoff)).rowcount
 
 
-# --- in-process applier (embedded default) ------------------------------------------------------
+# --- in-process applier (the web process) --------------------------------------------------------
 
 class Applier:
     """A daemon thread that drains the outbox after commits, so one process is enough."""
 
-    def __init__(self, engine: Engine, *, encoder=None, remote=None, interval: float = 30.0) -> None:
+    def __init__(self, engine: Engine, *, encoder=None, remote=None, interval: float = 30.0,
+                 remote_pending: bool = False) -> None:
         self.engine, self.encoder, self.remote, self.interval = engine, encoder, remote, interval
+        self.remote_pending = remote_pending  # see drain()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -287,7 +293,8 @@ class Applier:
             self._wake.clear()
             while not self._stop.is_set():
                 try:
-                    result = drain(self.engine, remote=self.remote, encoder=self.encoder)
+                    result = drain(self.engine, remote=self.remote, encoder=self.encoder,
+                                   remote_pending=self.remote_pending)
                 except Exception:  # noqa: BLE001 - keep the thread alive; the rows stay pending
                     log.exception("search: applying the outbox failed")
                     break

@@ -98,7 +98,8 @@ def cast(session: Session, *, actor: User | None, post_type: str, post_id: int, 
         if new is not None:
             reputation.apply(session, reputation.vote_causes(
                 vote_id=new.id, voter_id=actor.id, value=value, post_type=post_type, post_id=post_id,
-                author_id=post.author_id, product_id=product_id, occurred_at=now))
+                author_id=post.author_id, product_id=product_id, occurred_at=now,
+                community_wiki=post.community_owned_at is not None))
             if value > 0:
                 from app.reputation import gaming
 
