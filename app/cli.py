@@ -21,7 +21,9 @@ def _settings():
     from app.core.config import SettingsError, get_settings
 
     try:
-        return get_settings()
+        settings = get_settings()
+        settings.secret  # without GROUNDSWELL_SECRET_KEY: the installation's key, made once (one-line error)
+        return settings
     except SettingsError as exc:
         raise CliError(str(exc)) from None
 
