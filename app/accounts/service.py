@@ -55,6 +55,8 @@ def register(session: Session, data: UserCreate, *, role: Role = Role.customer, 
         raise _username_taken(data.username)
     key = identity.email_key(data.email)
     owned = session.exec(select(User.id).where(User.email_key == key)).first() is not None
+    # E-MAIL HOOK: when `owned and self_service`, send the address's owner one notice ("someone tried to
+    # sign up with your address; sign in or reset your password") once Groundswell sends e-mail.
     if owned and not self_service:
         raise Conflict("An account with this email address exists already; sign in instead.")
     user = User(
