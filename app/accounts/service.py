@@ -116,13 +116,15 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     spaces and fails as typed) the trimmed password is tried too."""
     user = find_for_sign_in(session, username or "")
     stored = user.password_hash if user else None
-    ok = security.verify_password(password or "", stored)
-    if not ok and stored and password and password != password.strip():
-        ok = security.verify_password(password.strip(), stored)
+    matched = password or ""
+    ok = security.verify_password(matched, stored)
+    if not ok and stored and matched != matched.strip():
+        matched = matched.strip()
+        ok = security.verify_password(matched, stored)
     if not ok or user is None or not user.is_active:
         return None
     if security.needs_rehash(user.password_hash):
-        user.password_hash = security.hash_password(password)
+        user.password_hash = security.hash_password(matched)
     return user
 
 
