@@ -97,11 +97,12 @@ def find_for_sign_in(session: Session, raw: str) -> User | None:
     return session.exec(select(User).where(column == value)).first()
 
 
-def sign_in_key(session: Session, raw: str) -> str:
+def sign_in_key(session: Session, raw: str, user: User | None = None) -> str:
     """The identity a sign-in attempt counts against in the rate limits: the account's id when
     the name or address belongs to one (so "alice", " ALICE", "ａｌｉｃｅ" and alice's address
-    share one allowance), else the normalised name or address key."""
-    user = find_for_sign_in(session, raw)
+    share one allowance), else the normalised name or address key. `user`: the account already
+    found for `raw` (find_for_sign_in), to save the lookup."""
+    user = user or find_for_sign_in(session, raw)
     if user is not None:
         return f"user:{user.id}"
     kind, value = identity.sign_in_identity(raw)
@@ -114,11 +115,14 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     The password is checked exactly as typed. Accounts made before passwords were kept verbatim
     had theirs stored without surrounding spaces: for them (only when the typed password has such
     spaces and fails as typed) the trimmed password is tried too."""
-    user = find_for_sign_in(session, username or "")
+    return _check_password(find_for_sign_in(session, username or ""), password)
+
+
+def _check_password(user: User | None, password: str) -> User | None:
     stored = user.password_hash if user else None
     matched = password or ""
     ok = security.verify_password(matched, stored)
-    if not ok and stored and matched != matched.strip():
+    if not ok and matched != matched.strip():  # also for unknown users: the same time either way
         matched = matched.strip()
         ok = security.verify_password(matched, stored)
     if not ok or user is None or not user.is_active:
@@ -134,10 +138,11 @@ def sign_in(session: Session, limiter, address: str, username: str, password: st
     Limits (app/core/ratelimit.py) are keyed on the normalised identity (sign_in_key), never on the
     text as sent: "sign-in" per address and identity, and "sign-in-accounts" on how many different
     accounts one address has failed on (password spraying). Raises RateLimited (429)."""
-    ident = sign_in_key(session, username)
+    found = find_for_sign_in(session, username or "")
+    ident = sign_in_key(session, username, found)
     limiter.hit("sign-in", f"{address}|{ident}")
     limiter.check_distinct("sign-in-accounts", address, ident)
-    user = authenticate(session, username, password)
+    user = _check_password(found, password)
     if user is None:
         limiter.hit_distinct("sign-in-accounts", address, ident)
     return user
