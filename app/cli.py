@@ -21,7 +21,9 @@ def _settings():
     from app.core.config import SettingsError, get_settings
 
     try:
-        return get_settings()
+        settings = get_settings()
+        settings.secret  # without GROUNDSWELL_SECRET_KEY: the installation's key, made once (one-line error)
+        return settings
     except SettingsError as exc:
         raise CliError(str(exc)) from None
 
@@ -84,7 +86,9 @@ def cmd_serve(args) -> None:
     _ensure_migrated(settings, engine)
     app = create_app(settings, engine)
     print(f"Groundswell is serving on http://{args.host}:{args.port}/ (Ctrl+C stops it)", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=True)
+    # X-Forwarded-* are handled in the app, from GROUNDSWELL_TRUSTED_PROXIES only (app/main.py); uvicorn's
+    # own handling would trust them from any local client (its default forwarded_allow_ips).
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=False)
 
 
 def cmd_create_user(args) -> None:
@@ -115,7 +119,7 @@ def cmd_create_user(args) -> None:
         raise CliError(f"{first['loc'][0]}: {first['msg']}") from None
     try:
         with Session(writer(engine)) as session, session.begin():
-            user = accounts_service.register(session, data, role=Role(args.role))
+            user = accounts_service.register(session, data, role=Role(args.role), site_name=settings.site_name)
             print(f"created {user.role} {user.username} (id {user.id})")
     except DomainError as exc:
         raise CliError(exc.detail) from None
@@ -125,6 +129,9 @@ def cmd_demo(args) -> None:
     from app.demo import loader
 
     settings = _settings()
+    if settings.env == "production":
+        raise CliError("the demo creates accounts (staff included) with a published password: it refuses to run "
+                       "with GROUNDSWELL_ENV=production")
     started = time.monotonic()
     engine = _engine(settings)
     _ensure_migrated(settings, engine)

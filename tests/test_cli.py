@@ -172,3 +172,74 @@ def test_demo_loads_a_community_once_and_serves(fresh_sqlite):
         assert len(s.exec(select(User)).all()) == 24
         assert len(s.exec(select(Answer)).all()) >= 100
     eng.dispose()
+
+
+# --- issue 10: demo in production, password policy, reserved names, one key per installation ----------
+
+def test_demo_refuses_production(fresh_sqlite):
+    r = run(["demo", "--port", "1"], fresh_sqlite, GROUNDSWELL_ENV="production",
+            GROUNDSWELL_SECRET_KEY="x" * 48)
+    assert r.returncode == 1
+    assert r.stderr.strip().count("\n") == 0 and "GROUNDSWELL_ENV=production" in r.stderr
+    assert "Traceback" not in r.stderr
+    eng = make_engine(fresh_sqlite)  # nothing was created: not even the schema
+    with eng.connect() as conn:
+        assert conn.execute(text("SELECT name FROM sqlite_master WHERE name = 'users'")).first() is None
+    eng.dispose()
+
+
+def test_create_user_applies_the_password_policy(fresh_sqlite):
+    r = run(["create-user", "omar", "--email", "omar@example.com", "--password-stdin"], fresh_sqlite,
+            stdin="password1234\n")
+    assert r.returncode == 1 and "common password" in r.stderr and "Traceback" not in r.stderr
+    r = run(["create-user", "omar", "--email", "omar@example.com", "--password-stdin"], fresh_sqlite,
+            stdin="omar-omar-omar-2026\n")
+    assert r.returncode == 1 and "username" in r.stderr
+
+
+def test_create_user_keeps_spaces_and_may_take_reserved_names(fresh_sqlite):
+    r = run(["create-user", "support", "--email", "support@kestrel.example", "--role", "staff", "--password-stdin"],
+            fresh_sqlite, stdin="  a spaced staff passphrase \n")
+    assert r.returncode == 0, r.stderr
+    from app.core import security
+
+    eng = make_engine(fresh_sqlite)
+    with Session(eng) as s:
+        user = s.exec(select(User).where(User.username == "support")).one()
+        assert security.verify_password("  a spaced staff passphrase ", user.password_hash)
+        assert not security.verify_password("a spaced staff passphrase", user.password_hash)
+    eng.dispose()
+
+
+def test_two_server_processes_without_a_secret_key_share_one(fresh_sqlite, tmp_path):
+    """Two workers of one installation (no GROUNDSWELL_SECRET_KEY, development): a token from one is
+    good at the other, because both use the key kept next to the database."""
+    import json
+    import urllib.parse
+    import urllib.request
+
+    assert run(["migrate"], fresh_sqlite).returncode == 0
+    assert run(["create-user", "wren", "--email", "wren@example.com", "--password-stdin"], fresh_sqlite,
+               stdin="sunlit orchard ladder\n").returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GROUNDSWELL_")}
+    env["GROUNDSWELL_DATABASE_URL"] = fresh_sqlite
+    ports = [_free_port(), _free_port()]
+    procs = [subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(p)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for p in ports]
+    try:
+        for proc, port in zip(procs, ports):
+            _wait_until_serving(proc, f"http://127.0.0.1:{port}/healthz")
+        form = urllib.parse.urlencode({"username": "wren", "password": "sunlit orchard ladder"}).encode()
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports[0]}/api/v1/auth/token", data=form) as r:
+            token = json.load(r)["access_token"]
+        me = urllib.request.Request(f"http://127.0.0.1:{ports[1]}/api/v1/me",
+                                    headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(me) as r:
+            assert json.load(r)["username"] == "wren"
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.communicate(timeout=30)
+    key_file = tmp_path / ".groundswell-secret"
+    assert key_file.exists() and len(key_file.read_text().strip()) >= 32
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"

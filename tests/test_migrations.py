@@ -37,3 +37,26 @@ def test_upgrade_downgrade_upgrade_on_a_fresh_sqlite(tmp_path):
     migrate.upgrade(url)
     assert not migrate.pending(eng)
     eng.dispose()
+
+
+def test_0007b_gives_existing_addresses_to_their_oldest_account(tmp_path):
+    """Upgrading computes the look-alike keys; of two accounts that already share one, the older
+    owns the address (and keeps signing in by it), the newer gets none."""
+    from sqlalchemy import text
+
+    from app.core.db import make_engine
+
+    url = f"sqlite:///{tmp_path / 'upgrade.db'}"
+    migrate.upgrade(url, "0006_escalation")
+    eng = make_engine(url)
+    with eng.begin() as conn:
+        for name, email in (("first", "ali\u200bce@example.com"), ("second", "\u0430lice@example.com"),
+                            ("third", "bob@example.com"), ("imported", "se1.x@imported.invalid")):
+            conn.execute(text("INSERT INTO users (username, email, role, display_name, bio, reputation, "
+                              "token_version, is_active, created_at) VALUES (:u, :e, 'customer', '', '', 1, 0, 1, "
+                              "'2026-01-01 00:00:00')"), {"u": name, "e": email})
+    migrate.upgrade(url)
+    with eng.connect() as conn:
+        keys = dict(conn.execute(text("SELECT username, email_key FROM users")).all())
+    eng.dispose()
+    assert keys == {"first": "alice@example.com", "second": None, "third": "bob@example.com", "imported": None}

@@ -24,14 +24,12 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
 def session_user(request: Request, session) -> User | None:
-    """The user signed in through the forum's session cookie, if any."""
+    """The user signed in through the forum's session cookie, if any: the cookie's session must
+    still exist in the database (signing out deletes it), so a copied cookie dies with it."""
     uid = request.session.get("uid") if "session" in request.scope else None
     if not isinstance(uid, int):
         return None
-    user = accounts_service.get(session, uid)
-    if user is None or not user.is_active or request.session.get("tv") != user.token_version:
-        return None
-    return user
+    return accounts_service.user_for_session(session, uid, request.session.get("sid"), request.session.get("tv"))
 
 
 def api_user(request: Request, session: SessionDep, settings: SettingsDep) -> User | None:
@@ -42,8 +40,8 @@ def api_user(request: Request, session: SessionDep, settings: SettingsDep) -> Us
         if scheme.lower() != "bearer" or not token:
             raise NotAuthenticated("Use 'Authorization: Bearer <token>' with a token from /api/v1/auth/token.")
         found = security.read_token(settings.secret, token.strip(), settings.token_max_age)
-        user = accounts_service.get(session, found[0]) if found else None
-        if user is None or not user.is_active or user.token_version != found[1]:
+        user = accounts_service.user_for_session(session, found[0], found[2], found[1]) if found else None
+        if user is None:
             raise NotAuthenticated("The token is invalid or expired; get a new one from /api/v1/auth/token.")
         return user
     key = request.headers.get("x-api-key")
@@ -71,4 +69,16 @@ CurrentUser = Annotated[User, Depends(require_api_user)]
 
 
 def client_key(request: Request) -> str:
+    """The client's address for rate limits and sign-up fingerprints. Behind proxies listed in
+    GROUNDSWELL_TRUSTED_PROXIES, uvicorn's ProxyHeadersMiddleware (app/main.py) has already put the
+    address from X-Forwarded-For here; from anyone else that header is ignored."""
     return request.client.host if request.client else "unknown"
+
+
+def bearer_session_id(request: Request, settings: Settings) -> str | None:
+    """The sign-in session id of the request's bearer token, if it has a valid one."""
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    found = security.read_token(settings.secret, token.strip(), settings.token_max_age)
+    return found[2] if found else None

@@ -24,13 +24,21 @@ class User(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=30, unique=True)
-    email: str = Field(max_length=254, unique=True)
+    # As typed (normalised: app/accounts/identity.py). Not unique: see email_key.
+    email: str = Field(max_length=254)
+    # The look-alike key of the address (identity.email_key) for the account that owns it; unique.
+    # NULL when the address was already owned by another account at sign-up: sign-up answers the
+    # same either way (it must not tell whether an address is registered), so such an account is
+    # created but never owns the address (no sign-in by it, no account e-mail to it).
+    # E-MAIL HOOK: once Groundswell sends e-mail, a sign-up with an owned address sends the owner
+    # one notice ("someone tried to sign up with your address; sign in or reset your password").
+    email_key: str | None = Field(default=None, max_length=254, unique=True)
     password_hash: str | None = Field(default=None, max_length=255)
     role: str = Field(default=Role.customer.value, max_length=16)
     display_name: str = Field(default="", max_length=60)
     bio: str = Field(default="", max_length=2000)
     reputation: int = Field(default=1)
-    # Bumped to invalidate every bearer token the user holds.
+    # Bumped by "sign out everywhere": every session cookie and bearer token carries it.
     token_version: int = Field(default=0)
     is_active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow)
@@ -61,3 +69,19 @@ class ApiKey(SQLModel, table=True):
     user_id: int = Field(foreign_key="users.id", index=True)
     created_at: datetime = Field(default_factory=utcnow)
     revoked_at: datetime | None = Field(default=None)
+
+
+class AuthSession(SQLModel, table=True):
+    """One sign-in: a forum session (kind "web") or a bearer token (kind "token").
+
+    The signed cookie or token carries its random id; a request is signed in only while the row
+    exists and has not expired, so signing out (deleting the row) ends a copied cookie or token
+    at once. Sign-in adds a row and clears the user's expired ones."""
+
+    __tablename__ = "auth_sessions"
+
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    kind: str = Field(max_length=8)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime

@@ -2,24 +2,29 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
+
+from app.accounts.identity import normalise_email, normalise_username
+from app.accounts.passwords import PASSWORD_MAX, PASSWORD_MIN
 
 USERNAME_RE = re.compile(r"^[a-z0-9_-]{3,30}$")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s.]{2,63}$")
-PASSWORD_MIN, PASSWORD_MAX = 10, 128
+
+__all__ = ["PASSWORD_MAX", "PASSWORD_MIN", "UserCreate", "PasswordChange"]
 
 
 class UserCreate(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True)
+    """A new account. The username and e-mail are normalised (app/accounts/identity.py); the
+    password is kept exactly as typed (app/accounts/passwords.py checks it in the service)."""
 
-    username: str = Field(min_length=3, max_length=30, description="3-30 characters: letters, digits, _ and -")
+    username: str = Field(min_length=1, max_length=60, description="3-30 characters: letters, digits, _ and -")
     email: str = Field(max_length=254)
     password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
 
     @field_validator("username")
     @classmethod
     def _username(cls, v: str) -> str:
-        v = v.lower()
+        v = normalise_username(v)
         if not USERNAME_RE.match(v):
             raise ValueError("use 3-30 letters, digits, '_' or '-'")
         return v
@@ -27,8 +32,14 @@ class UserCreate(BaseModel):
     @field_validator("email")
     @classmethod
     def _email(cls, v: str) -> str:
-        v = v.lower()
+        v = normalise_email(v)
         if not EMAIL_RE.match(v):
             raise ValueError("enter an email address like name@example.com")
         return v
 
+
+class PasswordChange(BaseModel):
+    """Changing one's password: the current one proves it is the owner; the new one meets the policy."""
+
+    current_password: str = Field(max_length=PASSWORD_MAX)
+    new_password: str = Field(max_length=PASSWORD_MAX)

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Body, Depends, Form, Query, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 
 from app.accounts import service as accounts_service
-from app.accounts.deps import CurrentUser, OptionalUser, SettingsDep, api_user, client_key
-from app.accounts.schemas import UserCreate
+from app.accounts.deps import CurrentUser, OptionalUser, SettingsDep, api_user, bearer_session_id, client_key
+from app.accounts.schemas import PASSWORD_MAX, PasswordChange, UserCreate
 from app.answers import service as answers_service
 from app.api.deps import Id, rate_limit, reject_nul
 from app.api.schemas import (
@@ -71,7 +71,7 @@ def register(data: UserCreate, request: Request, session: SessionDep, settings: 
     from app.reputation.gaming import signup_fingerprint
 
     request.app.state.limiter.hit("sign-up", client_key(request))
-    user = accounts_service.register(session, data)
+    user = accounts_service.register(session, data, self_service=True, site_name=settings.site_name)
     user.signup_fingerprint = signup_fingerprint(settings.secret, client_key(request))  # sock-puppet signals
     return UserOut.of(user)
 
@@ -82,15 +82,50 @@ def token(
     session: SessionDep,
     settings: SettingsDep,
     username: Annotated[str, Form(max_length=254)],
-    password: Annotated[str, Form(max_length=128)],
+    password: Annotated[str, Form(max_length=PASSWORD_MAX)],
 ) -> TokenOut:
-    """OAuth2 password flow: form fields `username` (or email) and `password`."""
-    request.app.state.limiter.hit("sign-in", f"{client_key(request)}:{username.lower()}")
-    user = accounts_service.authenticate(session, username, password)
+    """OAuth2 password flow: form fields `username` (or email) and `password` (exactly as typed).
+    Each token is a sign-in session of its own: `POST /auth/logout` revokes it."""
+    user = accounts_service.sign_in(session, request.app.state.limiter, client_key(request), username, password)
     if user is None:
         raise NotAuthenticated("Wrong username or password.")
-    return TokenOut(access_token=security.issue_token(settings.secret, user.id, user.token_version),
+    sid = accounts_service.start_session(session, user, kind="token", max_age=settings.token_max_age)
+    return TokenOut(access_token=security.issue_token(settings.secret, user.id, user.token_version, sid),
                     expires_in=settings.token_max_age)
+
+
+@resources.post("/auth/logout", status_code=204, tags=["accounts"])
+def logout(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> Response:
+    """Sign out the credential of this request: the bearer token is revoked (or, with the forum's
+    cookie, that browser's session ends). Other tokens and sessions stay signed in."""
+    sid = bearer_session_id(request, settings)
+    if sid is None and "session" in request.scope:
+        sid = request.session.get("sid")
+        request.session.clear()
+    accounts_service.end_session(session, sid)
+    return Response(status_code=204)
+
+
+@resources.post("/auth/logout-all", status_code=204, tags=["accounts"])
+def logout_all(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    """Sign out everywhere: every bearer token and forum session of the caller ends (API keys stay)."""
+    accounts_service.sign_out_everywhere(session, user)
+    if "session" in request.scope:
+        request.session.clear()
+    return Response(status_code=204)
+
+
+@resources.post("/me/password", status_code=204, tags=["accounts"])
+def change_password(data: PasswordChange, request: Request, session: SessionDep, settings: SettingsDep,
+                    user: CurrentUser) -> Response:
+    """Change the caller's password: `{current_password, new_password}` (the policy of sign-up, 422
+    otherwise). Every other token and session of the caller is signed out; this one stays."""
+    keep = bearer_session_id(request, settings)
+    if keep is None and "session" in request.scope:
+        keep = request.session.get("sid")
+    accounts_service.change_password(session, user, data.current_password, data.new_password, keep_session=keep,
+                                     site_name=settings.site_name)
+    return Response(status_code=204)
 
 
 @resources.get("/me", response_model=MeOut, tags=["accounts"])

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import secrets
+import tempfile
+import threading
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import SecretStr, model_validator
@@ -46,6 +51,12 @@ class Settings(BaseSettings):
     # Product sites allowed to call the JSON API from their visitors' browsers (CORS), as a
     # comma-separated list of origins, e.g. "https://www.kestrel.example". Empty: none.
     cors_origins: str = ""
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto headers are believed: comma-separated
+    # addresses or CIDR networks (e.g. "10.0.0.5,10.1.0.0/16"). Empty (default): none, the peer's
+    # address is the client's, whatever headers it sends.
+    trusted_proxies: str = ""
+    # Strict-Transport-Security max-age in production, in seconds (RFC 6797); 0 sends none.
+    hsts_max_age: int = 365 * 24 * 3600
     site_name: str = "Kestrel Community"
     base_url: str = "http://127.0.0.1:8000"
 
@@ -60,12 +71,49 @@ class Settings(BaseSettings):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _check_trusted_proxies(self) -> "Settings":
+        for entry in self.trusted_proxy_list:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise SettingsError(f"GROUNDSWELL_TRUSTED_PROXIES: {entry!r} is not an IP address or network "
+                                    "(use e.g. 10.0.0.5 or 10.0.0.0/8, comma-separated)") from None
+        return self
+
     @property
     def secret(self) -> str:
-        """The signing key; in development a per-process random key when none is set."""
+        """The signing key: GROUNDSWELL_SECRET_KEY; without it (development and tests only) the
+        installation's own key, generated once and kept in a file (installation_secret_path), so
+        that every worker process and every restart shares it."""
         if self.secret_key is not None:
             return self.secret_key.get_secret_value()
-        return _DEV_SECRET
+        return installation_secret(self.installation_secret_path)
+
+    @property
+    def installation_secret_path(self) -> Path:
+        """`.groundswell-secret` next to the SQLite database file, or in the working folder for
+        other databases (and in-memory SQLite)."""
+        from sqlalchemy.engine import make_url
+
+        try:
+            url = make_url(self.database_url)
+        except Exception:  # noqa: BLE001 - an unparsable URL fails later, with its own message
+            url = None
+        if url is not None and url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            return Path(url.database).expanduser().resolve().parent / SECRET_FILE
+        return Path.cwd() / SECRET_FILE
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
+
+    @property
+    def hsts_header(self) -> str | None:
+        """The Strict-Transport-Security value: production only (served behind TLS), never in development."""
+        if self.env != "production" or self.hsts_max_age <= 0:
+            return None
+        return f"max-age={self.hsts_max_age}; includeSubDomains"
 
     @property
     def cookies_secure(self) -> bool:
@@ -80,7 +128,50 @@ class Settings(BaseSettings):
         return self.rate_limits == "on"
 
 
-_DEV_SECRET = secrets.token_urlsafe(48)
+SECRET_FILE = ".groundswell-secret"
+_secrets: dict[Path, str] = {}
+_secrets_lock = threading.Lock()
+
+
+def installation_secret(path: Path) -> str:
+    """The key stored at `path`, created (random, 64 characters, mode 0600) when missing.
+
+    Created atomically: the key is written to a temporary file that is then hard-linked to `path`,
+    which fails if another process got there first, so concurrent workers all end up with the
+    same complete key. Raises SettingsError with one line when the folder cannot be written."""
+    with _secrets_lock:
+        if path in _secrets:
+            return _secrets[path]
+        try:
+            key = _read_secret(path)
+            if key is None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(prefix=".groundswell-secret.", dir=path.parent)
+                try:
+                    os.write(fd, secrets.token_urlsafe(48).encode())
+                    os.close(fd)
+                    try:
+                        os.link(tmp, path)
+                    except FileExistsError:
+                        pass  # another process made it first: use theirs
+                finally:
+                    os.unlink(tmp)
+                key = _read_secret(path)
+        except OSError as exc:
+            raise SettingsError(f"cannot keep the installation's secret key in {path}: {exc.strerror}; "
+                                "set GROUNDSWELL_SECRET_KEY") from None
+        if not key:
+            raise SettingsError(f"the secret key file {path} is empty or too short; delete it or set GROUNDSWELL_SECRET_KEY")
+        _secrets[path] = key
+        return key
+
+
+def _read_secret(path: Path) -> str | None:
+    try:
+        key = path.read_text().strip()
+    except FileNotFoundError:
+        return None
+    return key if len(key) >= 32 else ""
 
 
 @lru_cache

@@ -82,8 +82,12 @@ _CSP = ("default-src 'self'; img-src 'self' https: data:; style-src 'self'; scri
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp):
+    """nosniff, referrer policy, no framing, CSP; and `hsts` (the Strict-Transport-Security value,
+    RFC 6797) when given: Settings.hsts_header sets it in production only."""
+
+    def __init__(self, app: ASGIApp, hsts: str | None = None):
         self.app = app
+        self.hsts = hsts.encode() if hsts else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -100,6 +104,8 @@ class SecurityHeaders:
                          (b"x-frame-options", b"DENY")]
                 if not docs:
                     extra.append((b"content-security-policy", _CSP.encode()))
+                if self.hsts:
+                    extra.append((b"strict-transport-security", self.hsts))
                 headers += [(k, v) for k, v in extra if k not in names]
                 message = {**message, "headers": headers}
             await send(message)

@@ -25,7 +25,11 @@ class Limit:
 
 # The documented limits (docs/operations.md, "Rate limits").
 LIMITS: dict[str, Limit] = {
+    # Keyed on the client address and the normalised identity tried (accounts.service.sign_in_key).
     "sign-in": Limit(10, 300, "sign-in attempts"),
+    # Password spraying (one password over many accounts): failed sign-ins from one address may
+    # name at most this many different accounts (counted with hit_distinct, checked by check_distinct).
+    "sign-in-accounts": Limit(20, 3600, "sign-in attempts on different accounts"),
     "sign-up": Limit(5, 3600, "sign-ups"),
     "question": Limit(10, 3600, "new questions"),
     "write": Limit(60, 600, "posts, edits and comments"),
@@ -38,6 +42,7 @@ class RateLimiter:
         self.enabled = enabled
         self._clock = clock
         self._hits: dict[tuple[str, str], deque[float]] = {}
+        self._seen: dict[tuple[str, str], dict[str, float]] = {}
         self._lock = threading.Lock()
 
     def hit(self, scope: str, key: str) -> None:
@@ -62,9 +67,45 @@ class RateLimiter:
                 for k in [k for k, v in self._hits.items() if not v or v[-1] <= now - LIMITS[k[0]].seconds]:
                     del self._hits[k]
 
+    def check_distinct(self, scope: str, key: str, value: str) -> None:
+        """Raise RateLimited when `key` (an address) has already named `LIMITS[scope].count`
+        different values (identities) within the window and `value` is not one of them."""
+        if not self.enabled:
+            return
+        limit = LIMITS[scope]
+        now = self._clock()
+        with self._lock:
+            seen = self._fresh(scope, key, now, limit)
+            if value not in seen and len(seen) >= limit.count:
+                retry = math.ceil(min(seen.values()) + limit.seconds - now)
+                raise RateLimited(
+                    f"Too many {limit.what} from your address: at most {limit.count} per {_span(limit.seconds)}. "
+                    f"Try again in {retry} seconds.",
+                    retry_after=retry,
+                )
+
+    def hit_distinct(self, scope: str, key: str, value: str) -> None:
+        """Count `value` (e.g. the account of a failed sign-in) as named by `key` now."""
+        if not self.enabled:
+            return
+        limit = LIMITS[scope]
+        now = self._clock()
+        with self._lock:
+            self._fresh(scope, key, now, limit)[value] = now
+            if len(self._seen) > 100_000:  # bound memory: forget idle keys
+                for k in [k for k, v in self._seen.items() if not v or max(v.values()) <= now - LIMITS[k[0]].seconds]:
+                    del self._seen[k]
+
+    def _fresh(self, scope: str, key: str, now: float, limit: Limit) -> dict[str, float]:
+        seen = self._seen.setdefault((scope, key), {})
+        for old in [v for v, at in seen.items() if at <= now - limit.seconds]:
+            del seen[old]
+        return seen
+
     def reset(self) -> None:
         with self._lock:
             self._hits.clear()
+            self._seen.clear()
 
 
 def _span(seconds: int) -> str:

@@ -34,18 +34,27 @@ def _serializer(secret: str, salt: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret, salt=salt)
 
 
-def issue_token(secret: str, user_id: int, token_version: int) -> str:
-    return _serializer(secret, "api-token").dumps({"uid": user_id, "v": token_version})
+def new_session_id() -> str:
+    """A random sign-in session id (256 bits), carried in the signed cookie or bearer token."""
+    return secrets.token_urlsafe(32)
 
 
-def read_token(secret: str, token: str, max_age: int) -> tuple[int, int] | None:
+def issue_token(secret: str, user_id: int, token_version: int, session_id: str = "") -> str:
+    """A signed bearer token {uid, v: token_version, sid: the AuthSession id}."""
+    return _serializer(secret, "api-token").dumps({"uid": user_id, "v": token_version, "sid": session_id})
+
+
+def read_token(secret: str, token: str, max_age: int) -> tuple[int, int, str] | None:
+    """(user id, token version, session id) of a token signed with `secret` within `max_age`
+    seconds, or None."""
     try:
         data = _serializer(secret, "api-token").loads(token, max_age=max_age)
     except (BadSignature, SignatureExpired):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("uid"), int):
         return None
-    return data["uid"], int(data.get("v", 0))
+    v = data.get("v", 0)
+    return data["uid"], v if isinstance(v, int) else -1, str(data.get("sid") or "")
 
 
 def new_csrf_token() -> str:

@@ -71,6 +71,7 @@ def _users(session: Session) -> dict[str, User]:
         user = accounts_service.register(
             session, UserCreate(username=u["username"], email=u["email"], password=DEMO_PASSWORD),
             role=Role(u["role"]), display_name=u.get("display_name", ""),
+            password_policy=False,  # the published demo password; `groundswell demo` refuses production
         )
         user.bio = u.get("bio", "")
         user.created_at = utcnow() - timedelta(days=200)  # members since before the oldest question

@@ -18,7 +18,7 @@ from app.questions import views
 from app.reputation import policy
 from app.reputation.gaming import signup_fingerprint
 from app.reputation import service as reputation
-from app.web.deps import FormData, Viewer, WebRoute, client_ip, flash, redirect, render, safe_next, sign_in, sign_out
+from app.web.deps import FormData, Me, Viewer, WebRoute, client_ip, flash, redirect, render, safe_next, sign_in, sign_out
 
 router = APIRouter(route_class=WebRoute)
 
@@ -51,14 +51,14 @@ def signin(request: Request, session: SessionDep, form: FormData) -> Response:
     username = form.get("username", "").strip()
     values = {"username": username, "next": safe_next(form.get("next"))}
     try:
-        request.app.state.limiter.hit("sign-in", f"{client_ip(request)}:{username.lower()}")
+        user = accounts_service.sign_in(session, request.app.state.limiter, client_ip(request), username,
+                                        form.get("password", ""))
     except RateLimited as exc:
         return _signin_form(request, values, exc.detail, status=429, headers=exc.headers)
-    user = accounts_service.authenticate(session, username, form.get("password", ""))
     if user is None:
         return _signin_form(request, values, "The username or password is not right. Check them and try again.",
                             status=400)
-    sign_in(request, user)
+    sign_in(request, session, user)
     flash(request, f"Welcome back, {user.shown_name}.")
     return redirect(values["next"])
 
@@ -89,7 +89,8 @@ def signup(request: Request, session: SessionDep, form: FormData) -> Response:
     try:
         data = UserCreate(username=values["username"], email=values["email"], password=form.get("password", ""))
         request.app.state.limiter.hit("sign-up", client_ip(request))
-        user = accounts_service.register(session, data)
+        user = accounts_service.register(session, data, self_service=True,
+                                         site_name=request.app.state.settings.site_name)
         # Sock-puppet signals compare a keyed hash of the sign-up address, never the address.
         user.signup_fingerprint = signup_fingerprint(request.app.state.settings.secret, client_ip(request))
     except (ValidationError, InvalidInput, Conflict) as exc:
@@ -97,7 +98,7 @@ def signup(request: Request, session: SessionDep, form: FormData) -> Response:
         return _signup_form(request, values, field_errors_for_signup(exc), status=422)
     except RateLimited as exc:
         return _signup_form(request, values, {"form": exc.detail}, status=429, headers=exc.headers)
-    sign_in(request, user)
+    sign_in(request, session, user)
     flash(request, f"Welcome to {request.app.state.settings.site_name}, {user.shown_name}! You are signed in.")
     return redirect(values["next"])
 
@@ -106,17 +107,55 @@ def field_errors_for_signup(exc: Exception) -> dict[str, str]:
     from app.web.forms import field_errors
 
     errors = field_errors(exc, SIGNUP_FIELDS)
-    if "username" in errors and "taken" not in errors["username"]:
+    if "username" in errors and "taken" not in errors["username"] and "reserved" not in errors["username"]:
         errors["username"] = "Use 3–30 characters: letters, digits, '_' or '-'."
-    if "password" in errors and errors["password"].startswith("Use at least"):
+    if "password" in errors and errors["password"].startswith(("Use at least", "String should have at least")):
         errors["password"] = f"Use at least {PASSWORD_MIN} characters; a short sentence is easy to remember."
     return errors
 
 
 @router.post("/signout")
-def signout(request: Request, form: FormData) -> Response:
-    sign_out(request)
+def signout(request: Request, session: SessionDep, form: FormData) -> Response:
+    sign_out(request, session)
     flash(request, "You are signed out. See you soon!")
+    return redirect("/")
+
+
+# --- account settings: change password, sign out everywhere ---------------------------------------
+
+PASSWORD_FIELDS = ("current_password", "new_password")
+
+
+def _settings_page(request: Request, me, errors: dict[str, str] | None = None, status: int = 200) -> Response:
+    return render(request, "accounts/settings.html", {"me": me, "errors": errors or {}, "password_min": PASSWORD_MIN},
+                  status=status)
+
+
+@router.get("/settings")
+def settings_page(request: Request, me: Me) -> Response:
+    return _settings_page(request, me)
+
+
+@router.post("/settings/password")
+def change_password(request: Request, session: SessionDep, me: Me, form: FormData) -> Response:
+    from app.web.forms import field_errors
+
+    try:
+        accounts_service.change_password(session, me, form.get("current_password", ""), form.get("new_password", ""),
+                                         keep_session=request.session.get("sid"),
+                                         site_name=request.app.state.settings.site_name)
+    except InvalidInput as exc:
+        session.rollback()
+        return _settings_page(request, me, field_errors(exc, PASSWORD_FIELDS), status=422)
+    flash(request, "Your password is changed. Every other browser and app signed in as you is signed out.")
+    return redirect("/settings")
+
+
+@router.post("/signout-everywhere")
+def signout_everywhere(request: Request, session: SessionDep, me: Me, form: FormData) -> Response:
+    accounts_service.sign_out_everywhere(session, me)
+    sign_out(request, session)
+    flash(request, "You are signed out everywhere: on every browser and app, including this one.")
     return redirect("/")
 
 

@@ -95,16 +95,25 @@ def pop_flash(request: Request) -> dict | None:
     return value if isinstance(value, dict) and "text" in value else None
 
 
-def sign_in(request: Request, user: User) -> None:
-    """A fresh session for the user: nothing from before signing in carries over, new CSRF token."""
+def sign_in(request: Request, db: Session, user: User) -> None:
+    """A fresh session for the user: nothing from before signing in carries over, new CSRF token,
+    and a new server-side sign-in session (AuthSession) whose id the signed cookie carries."""
+    from app.accounts import service as accounts_service
+
     request.session.clear()
     request.session["uid"] = user.id
     request.session["tv"] = user.token_version
+    request.session["sid"] = accounts_service.start_session(
+        db, user, kind="web", max_age=request.app.state.settings.session_max_age)
     request.session["csrf"] = security.new_csrf_token()
     request.state.viewer_view = UserView.of(user)
 
 
-def sign_out(request: Request) -> None:
+def sign_out(request: Request, db: Session) -> None:
+    """End this browser's sign-in on the server too (a copy of the cookie stops working)."""
+    from app.accounts import service as accounts_service
+
+    accounts_service.end_session(db, request.session.get("sid"))
     request.session.clear()
     request.session["csrf"] = security.new_csrf_token()
     request.state.viewer_view = None

@@ -30,17 +30,22 @@ def test_register_returns_201_user(client, count):
     assert count(User) == 1
 
 
-def test_register_duplicate_username_or_email_is_409(client, count):
+def test_register_duplicate_username_is_409_but_a_taken_email_is_not_told(client, count):
     ok = client.post(f"{API}/auth/register", json={"username": "ada", "email": "ada@example.com",
                                                    "password": "a long enough password"})
     assert ok.status_code == 201
     same_name = client.post(f"{API}/auth/register", json={"username": "ADA", "email": "other@example.com",
                                                           "password": "a long enough password"})
     assert_problem(same_name, 409)
+    assert count(User) == 1
+    # a registered address answers exactly like a free one (issue 10: no account enumeration)
     same_email = client.post(f"{API}/auth/register", json={"username": "bob", "email": "ADA@example.com",
                                                            "password": "a long enough password"})
-    assert_problem(same_email, 409)
-    assert count(User) == 1
+    free_email = client.post(f"{API}/auth/register", json={"username": "cyd", "email": "cyd@example.com",
+                                                           "password": "a long enough password"})
+    assert same_email.status_code == free_email.status_code == 201
+    assert same_email.json().keys() == free_email.json().keys()
+    assert count(User) == 3
 
 
 @pytest.mark.parametrize("payload, field", [
@@ -161,8 +166,12 @@ def test_revoked_api_key_is_401(client, factory, session):
     assert_problem(client.get(f"{API}/me", headers={"X-API-Key": plain}), 401)
 
 
-def _session_cookie(data: dict) -> str:
-    """A forum session cookie as Starlette's SessionMiddleware signs it (the web sign-in is not the subject here)."""
+def _session_cookie(data: dict, session=None, user=None) -> str:
+    """A forum session cookie as Starlette's SessionMiddleware signs it (the web sign-in is not the
+    subject here); with `session` and `user`, for a live server-side sign-in session of the user."""
+    if user is not None:
+        data = {**data, "sid": accounts_service.start_session(session, user, kind="web", max_age=3600)}
+        session.commit()
     raw = b64encode(json.dumps(data).encode())
     return itsdangerous.TimestampSigner(TEST_SECRET).sign(raw).decode()
 
@@ -170,7 +179,7 @@ def _session_cookie(data: dict) -> str:
 def test_cookie_session_reads_without_csrf(client, factory, session):
     user = factory.user("gina")
     session.commit()
-    client.cookies.set("gs_session", _session_cookie({"uid": user.id, "tv": 0, "csrf": "tok-123"}))
+    client.cookies.set("gs_session", _session_cookie({"uid": user.id, "tv": 0, "csrf": "tok-123"}, session, user))
     r = client.get(f"{API}/me")
     assert r.status_code == 200 and r.json()["id"] == user.id
 
@@ -180,7 +189,7 @@ def test_cookie_write_without_csrf_token_is_403(client, factory, session, count)
 
     user = factory.user("gina")
     session.commit()
-    client.cookies.set("gs_session", _session_cookie({"uid": user.id, "tv": 0, "csrf": "tok-123"}))
+    client.cookies.set("gs_session", _session_cookie({"uid": user.id, "tv": 0, "csrf": "tok-123"}, session, user))
     assert_problem(client.post(f"{API}/questions", json=QUESTION), 403)
     assert_problem(client.post(f"{API}/questions", json=QUESTION, headers={"X-CSRF-Token": "wrong"}), 403)
     assert count(Question) == 0
@@ -194,5 +203,15 @@ def test_cookie_session_with_old_token_version_is_anonymous(client, factory, ses
     user = factory.user("gina")
     user.token_version = 3
     session.commit()
-    client.cookies.set("gs_session", _session_cookie({"uid": user.id, "tv": 2, "csrf": "tok"}))
+    client.cookies.set("gs_session", _session_cookie({"uid": user.id, "tv": 2, "csrf": "tok"}, session, user))
+    assert_problem(client.get(f"{API}/me"), 401)
+
+
+def test_cookie_without_a_live_server_session_is_anonymous(client, factory, session):
+    """A cookie signed with the right key but naming no sign-in session (or a deleted one) is nobody."""
+    user = factory.user("gina")
+    session.commit()
+    client.cookies.set("gs_session", _session_cookie({"uid": user.id, "tv": 0, "csrf": "tok"}))
+    assert_problem(client.get(f"{API}/me"), 401)
+    client.cookies.set("gs_session", _session_cookie({"uid": user.id, "tv": 0, "csrf": "tok", "sid": "made-up"}))
     assert_problem(client.get(f"{API}/me"), 401)

@@ -1,0 +1,119 @@
+"""Who an account is: normalised usernames and e-mail addresses, look-alike keys, reserved names.
+
+Rules (docs/operations.md, "Accounts and sign-in"):
+
+* A **username** is compared after Unicode NFKC (full-width ``ａｌｉｃｅ`` is ``alice``), with
+  format characters (Unicode category Cf: zero-width spaces and joiners, bidi marks) removed,
+  surrounding whitespace dropped and lower-cased. Stored usernames are ASCII ``[a-z0-9_-]``.
+* An **e-mail address** is stored NFKC-normalised, without format characters, lower-cased.
+  Its **key** (``users.email_key``, unique) is a look-alike skeleton in the spirit of Unicode
+  TS #39: accents dropped (NFKD, no combining marks) and every character that the Unicode
+  confusables table maps to an ASCII look-alike replaced by it (Cyrillic ``а`` -> ``a``), using
+  the maintained table of the ``confusable_homoglyphs`` package. Two addresses with the same key
+  are the same address: a look-alike never becomes a second owner of an address.
+* **Reserved names** (``admin``, ``staff``, ``moderator``, ``support``, ``groundswell``, the site
+  name's words and a few more in RESERVED_WORDS) cannot be chosen at sign-up, nor can decorated
+  or look-alike variants of them: the name is compared after mapping digits and letters that pass
+  for each other (``0``->``o``, ``1``/``l``->``i``, ``3``->``e``, ``4``/``@``->``a``, ``5``->``s``,
+  ``7``->``t``, ``rn``->``m``, ``vv``->``w``); it is refused when one of its ``_``/``-``-separated
+  parts is a reserved word, or when it starts or ends with a reserved word of five letters or more
+  (``support-team``, ``Admin_``, ``adm1n``, ``kestrelhelp``; ``badminton`` stays free). Staff
+  create such accounts with ``groundswell create-user``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+# Words that imply authority or speak for the site (OWASP ASVS 2.x / common practice for forums).
+RESERVED_WORDS = frozenset({
+    "admin", "administrator", "root", "sysop", "staff", "moderator", "mod", "mods", "support",
+    "helpdesk", "official", "security", "system", "groundswell", "webmaster", "postmaster",
+    "abuse", "noreply", "everyone",
+})
+
+_SPACE = re.compile(r"\s+")
+
+
+def strip_format_chars(text: str) -> str:
+    """Drop Unicode format characters (category Cf: U+200B zero-width space, U+200D joiner, U+FEFF,
+    bidi controls...): invisible, so never a meaningful difference between two identities."""
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
+
+
+def normalise_username(raw: str) -> str:
+    """The username as it is stored and compared: NFKC, no format characters, trimmed, lower-case."""
+    return strip_format_chars(unicodedata.normalize("NFKC", raw or "")).strip().lower()
+
+
+def normalise_email(raw: str) -> str:
+    """The e-mail address as it is stored: NFKC, no format characters, trimmed, lower-case.
+
+    The whole address is lower-cased (domains are case-insensitive, RFC 5321 section 2.4; local
+    parts are case-insensitive at every provider that matters, and two accounts differing only by
+    the case of the local part would be a look-alike)."""
+    return strip_format_chars(unicodedata.normalize("NFKC", raw or "")).strip().lower()
+
+
+@lru_cache(maxsize=4096)
+def _ascii_lookalike(char: str) -> str:
+    from confusable_homoglyphs import confusables
+
+    for glyph in confusables.confusables_data.get(char, ()):
+        candidate = glyph.get("c", "")
+        if candidate and candidate.isascii():
+            return candidate.lower()
+    return char
+
+
+def email_key(email: str) -> str:
+    """The look-alike key of an address (see the module docstring): ``pаypal@exаmple.com`` with
+    Cyrillic ``а``, ``ali\u200bce@example.com`` and ``Alíce@Example.com`` all have the key of
+    ``alice@example.com`` (the last one: accents dropped). Pure function of the text; at most 254
+    characters in, about as many out."""
+    text = normalise_email(email)
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return "".join(c if c.isascii() else _ascii_lookalike(c) for c in text).lower()
+
+
+def sign_in_identity(raw: str) -> tuple[str, str]:
+    """What a sign-in form's "username or e-mail" field names: ("email", key) or ("username", name).
+
+    Whitespace anywhere is dropped (neither can contain any), so ``"   alice"`` and ``"alice "``
+    are ``alice``."""
+    text = _SPACE.sub("", strip_format_chars(unicodedata.normalize("NFKC", raw or "")))
+    if "@" in text:
+        return "email", email_key(text)
+    return "username", text.lower()
+
+
+# --- reserved names -----------------------------------------------------------------------------
+
+_LEET = str.maketrans({"0": "o", "1": "i", "l": "i", "!": "i", "|": "i", "3": "e", "4": "a", "@": "a",
+                       "5": "s", "$": "s", "7": "t", "8": "b", "9": "g"})
+
+
+def _name_skeleton(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower().translate(_LEET)
+    return text.replace("rn", "m").replace("vv", "w")
+
+
+def reserved_words(site_name: str = "") -> frozenset[str]:
+    """RESERVED_WORDS plus the words (3+ letters) of the configured site name, as skeletons."""
+    words = set(RESERVED_WORDS) | {w for w in re.split(r"[^a-z0-9]+", site_name.lower()) if len(w) >= 3}
+    return frozenset(_name_skeleton(w) for w in words)
+
+
+def reserved_reason(username: str, site_name: str = "") -> str | None:
+    """Why a username may not be chosen at sign-up, or None when it is free to take."""
+    skeleton = _name_skeleton(username)
+    words = reserved_words(site_name)
+    parts = [p for p in re.split(r"[_\-]+", skeleton) if p]
+    joined = "".join(parts)
+    for word in words:
+        if word in parts or joined == word or (len(word) >= 5 and (joined.startswith(word) or joined.endswith(word))):
+            return (f"The username {username!r} is reserved: names that suggest staff or the site itself "
+                    "cannot be chosen. Choose another.")
+    return None
