@@ -195,7 +195,8 @@ def popular_tags(session: Session, limit: int = 30, product_id: int | None = Non
 
 
 def get_tag(session: Session, name: str) -> Tag:
-    tag = session.exec(select(Tag).where(Tag.name == name.lower())).first()
+    """The tag whose normal form (app/questions/tags.py) is that of `name`; NotFound otherwise."""
+    tag = session.exec(select(Tag).where(Tag.name == normalise_tag(name))).first()
     if tag is None:
         raise NotFound(f"There is no tag {name!r}.")
     return tag
