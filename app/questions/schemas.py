@@ -47,7 +47,8 @@ class QuestionUpdate(_Strict):
 
 
 class AnswerCreate(_Strict):
-    body: Annotated[str, Visible(ANSWER_MIN)] = Field(min_length=ANSWER_MIN, max_length=ANSWER_MAX, description="Markdown")
+    body: Annotated[str, Visible(ANSWER_MIN)] = Field(min_length=ANSWER_MIN, max_length=ANSWER_MAX,
+                                                      description="Markdown")
 
 
 class AnswerUpdate(_Strict):

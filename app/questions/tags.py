@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from urllib.parse import quote
 
 from app.core.errors import field_error
@@ -94,19 +95,22 @@ def check_tag(raw: str) -> str:
     return tag
 
 
-def normalise_tags(raw: list[str] | str | None) -> list[str]:
+def normalise_tags(raw: list[str] | str | None, *, keep: Iterable[str] = ()) -> list[str]:
     """Normalised, de-duplicated tags, order kept, at most TAGS_MAX; blank items are skipped.
 
     Accepts a list (items may hold commas) or one comma/space separated string. A tag that breaks
-    the rule (see the module docstring) raises InvalidInput naming it: nothing is silently dropped."""
+    the rule (see the module docstring) raises InvalidInput naming it: nothing is silently dropped.
+    `keep`: the post's current tags, accepted as they are, so that a tag stored under the earlier
+    rule (e.g. `#wifi`) does not block an edit that leaves it in place."""
     if raw is None:
         return []
+    kept = set(keep)
     items = re.split(r"[,\s]+", raw) if isinstance(raw, str) else [t for item in raw for t in str(item).split(",")]
     tags: list[str] = []
     for item in items:
         if not item.strip():
             continue
-        tag = check_tag(item)
+        tag = canonical_tag(item) if canonical_tag(item) in kept else check_tag(item)
         if tag not in tags:
             tags.append(tag)
     if len(tags) > TAGS_MAX:

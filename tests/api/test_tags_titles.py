@@ -85,6 +85,28 @@ def test_edits_and_suggested_edits_follow_the_tag_rule(client, factory, session,
     assert client.get(f"{API}/questions/{q.id}").json()["tags"] == ["роутер", ".net", "c#"]  # until approved
 
 
+def test_a_tag_stored_under_the_old_rule_does_not_block_an_edit(client, factory, session, login, clean_engine):
+    from app.questions import service as questions_service
+
+    author = factory.user("author")
+    q = factory.question(author=author, tags=["router"])
+    legacy = Tag(name="#wifi")  # what the earlier rule let through; the tag rule refuses it now
+    session.add(legacy)
+    session.flush()
+    session.add(QuestionTag(question_id=q.id, tag_id=legacy.id, position=1))
+    session.commit()
+    h = login("author")
+    r = client.patch(f"{API}/questions/{q.id}", headers=h,
+                     json={"title": "Router reboots every hour since 2.3", "tags": ["router", "#wifi", "роутер"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["tags"] == ["router", "#wifi", "роутер"]
+    assert r.json()["tag_urls"][1] == "/tags/%23wifi"
+    bad = assert_problem(client.patch(f"{API}/questions/{q.id}", headers=h, json={"tags": ["#bluetooth"]}), 422)
+    assert "#bluetooth" in bad["detail"]
+    with Session(clean_engine) as s:
+        assert questions_service.tags_for(s, [q.id])[q.id] == ["router", "#wifi", "роутер"]
+
+
 def test_search_filters_by_tag_in_any_spelling(client, asker, settings, clean_engine):
     from app.search import outbox
     from app.search import service as search_service

@@ -106,6 +106,22 @@ def test_edit_and_answer_forms_count_visible_characters_and_check_tags(web, fact
     assert r.status_code == 422 and "visible characters" in r.text
 
 
+def test_the_suggest_edit_form_checks_tags_and_visible_characters(web, factory, session):
+    author = factory.user("author")
+    factory.user("helper")
+    q = factory.question(author=author, title=TITLE, tags=["router"])
+    session.commit()
+    web.sign_in("helper")
+    url = f"/questions/{q.id}/suggest-edit"
+    r = web.submit(url, url, {"title": TITLE, "body": BODY, "tags": "router wi_fi!", "comment": "tags"})
+    assert r.status_code == 422 and "“wi_fi!” cannot be used" in html.unescape(r.text)
+    assert 'value="router wi_fi!"' in r.text
+    r = web.submit(url, url, {"title": "\u200b" * 20, "body": BODY, "tags": "router", "comment": ""})
+    assert r.status_code == 422 and "no visible characters" in r.text
+    r = web.submit(url, url, {"title": TITLE, "body": BODY, "tags": "router роутер", "comment": "Russian tag"})
+    assert r.status_code == 303
+
+
 # --- tag pages --------------------------------------------------------------------------------
 
 @pytest.fixture
