@@ -37,6 +37,9 @@ _JOINERS = {"\u200c", "\u200d"}
 # for themselves; anything else is "!" (never allowed).
 _SHAPE = re.compile(r"\.?W(?:[W#+]|J+W)*(?:(?:-|\.|-\.)W(?:[W#+]|J+W)*)*")
 _SPACES = re.compile(r"[\s_]+")
+# Commas between tags: ASCII (and full-width, after NFKC), ideographic U+3001, Arabic U+060C.
+_COMMAS = re.compile("[,\u3001\u060c]")
+_LIST_SEPARATORS = re.compile("[,\u3001\u060c\\s]+")
 
 
 def _role(ch: str) -> str:
@@ -98,14 +101,18 @@ def check_tag(raw: str) -> str:
 def normalise_tags(raw: list[str] | str | None, *, keep: Iterable[str] = ()) -> list[str]:
     """Normalised, de-duplicated tags, order kept, at most TAGS_MAX; blank items are skipped.
 
-    Accepts a list (items may hold commas) or one comma/space separated string. A tag that breaks
+    Accepts a list (items may hold commas) or one comma/space separated string; the commas of
+    other scripts (`，` `、` `،`) separate too. A tag that breaks
     the rule (see the module docstring) raises InvalidInput naming it: nothing is silently dropped.
     `keep`: the post's current tags, accepted as they are, so that a tag stored under the earlier
     rule (e.g. `#wifi`) does not block an edit that leaves it in place."""
     if raw is None:
         return []
     kept = set(keep)
-    items = re.split(r"[,\s]+", raw) if isinstance(raw, str) else [t for item in raw for t in str(item).split(",")]
+    if isinstance(raw, str):
+        items = _LIST_SEPARATORS.split(unicodedata.normalize("NFKC", raw))
+    else:
+        items = [t for item in raw for t in _COMMAS.split(unicodedata.normalize("NFKC", str(item)))]
     tags: list[str] = []
     for item in items:
         if not item.strip():

@@ -98,6 +98,16 @@ def test_distinct_tags_stay_distinct():
     assert normalise_tags(["Größe", "GRÖSSE", "grösse"]) == ["grösse"]
 
 
+@pytest.mark.parametrize("typed, tags", [
+    ("路由器，重启、网络", ["路由器", "重启", "网络"]),
+    (["路由器，重启", "Dock Pro"], ["路由器", "重启", "dock-pro"]),
+    ("واي-فاي، راوتر", ["واي-فاي", "راوتر"]),
+    ("c#\u3000.net", ["c#", ".net"]),
+])
+def test_commas_and_spaces_of_other_scripts_separate_tags(typed, tags):
+    assert normalise_tags(typed) == tags
+
+
 @pytest.mark.parametrize("name, path", [
     ("c#", "/tags/c%23"),
     ("c++", "/tags/c%2B%2B"),

@@ -33,6 +33,7 @@ def _titles(page: str) -> list[str]:
     ("größe, þýðingar", ["grösse", "þýðingar"]),
     ("роутер 路由器 C++", ["роутер", "路由器", "c++"]),
     ("usb-c, asp.net-core", ["usb-c", "asp.net-core"]),
+    ("路由器，重启、网络", ["路由器", "重启", "网络"]),  # full-width and ideographic commas separate too
 ])
 def test_tags_in_every_script_through_the_ask_form(web, factory, session, typed, stored):
     factory.user("maya")
