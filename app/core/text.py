@@ -1,12 +1,13 @@
 """Visible characters: what minimum lengths count.
 
 A title of twenty zero-width spaces is twenty characters long and shows as nothing. Minimum lengths
-(titles, bodies, answers, comments, escalation reasons) therefore count only characters that show:
-not whitespace (Unicode White_Space, categories Zs/Zl/Zp), not control (Cc) or format characters
-(Cf: zero-width space and joiners, soft hyphen, direction marks, word joiner, BOM, tag characters),
-and not the other default-ignorable or blank-looking characters that Unicode classes as letters,
-marks or symbols (DerivedCoreProperties.txt, Default_Ignorable_Code_Point, listed below; plus the
-Braille blank U+2800, which is not ignorable but draws nothing).
+(titles, bodies, answers, comments, escalation reasons) therefore count only characters that show.
+Not counted: control (Cc) and format characters (Cf: zero-width space and joiners, soft hyphen,
+direction marks, word joiner, BOM, tag characters), the other default-ignorable or blank-looking
+characters that Unicode classes as letters, marks or symbols (DerivedCoreProperties.txt,
+Default_Ignorable_Code_Point, listed below; plus the Braille blank U+2800, which draws nothing),
+and whitespace (Unicode White_Space), except that the whitespace between two words counts as the
+one space a reader sees: padding with spaces counts nothing, and "Here is the fix." stays 16.
 """
 
 from __future__ import annotations
@@ -37,8 +38,17 @@ def is_visible(ch: str) -> bool:
 
 
 def visible_length(text: str) -> int:
-    """The number of characters of `text` that show (code points; see is_visible)."""
-    return sum(1 for ch in text if is_visible(ch))
+    """The number of characters of `text` that show (code points; see is_visible), where the
+    whitespace between two words counts as one space and whitespace anywhere else (at the ends,
+    in runs, around invisible characters) not at all: "Wi-Fi  drops\u200b " counts 11."""
+    count, gap = 0, False
+    for ch in text:
+        if is_visible(ch):
+            count += 1 + (gap and count > 0)
+            gap = False
+        elif ch.isspace():
+            gap = True
+    return count
 
 
 def _at_least(minimum: int):

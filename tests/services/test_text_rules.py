@@ -125,7 +125,10 @@ def test_tag_urls_are_percent_encoded(name, path):
 # --- visible characters -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text, visible", [
-    ("Wi-Fi drops", 10),
+    ("Wi-Fi drops", 11),                      # the space between two words counts once
+    ("  Wi-Fi \t\n  drops\u3000 ", 11),       # runs of whitespace, and at the ends: not counted
+    ("Wi-Fi \u200b drops", 11),
+    ("a" + " " * 30 + "b", 3),
     ("\u200b" * 20, 0),                       # zero-width space (Cf)
     ("\u200c\u200d\u2060\ufeff\u00ad", 0),    # joiners, word joiner, BOM, soft hyphen (Cf)
     ("\u202e\u2066\u2069", 0),                # direction controls (Cf)
@@ -162,6 +165,7 @@ def test_an_invisible_title_is_refused_with_a_clear_message(title):
     (lambda v: QuestionCreate(title=v, body="The dock charges at 60 W only."), "title", "Dock" + "\u200b" * 20),
     (lambda v: QuestionCreate(title="Dock charges at 60 W only", body=v), "body", "Why?" + "\u200b" * 30),
     (lambda v: QuestionUpdate(title=v), "title", "Dock \u2060\u2060\u2060\u2060 " * 3),
+    (lambda v: QuestionUpdate(title=v), "title", "Wi-Fi" + " " * 10 + "drops"),  # padded with spaces: 11
     (lambda v: QuestionUpdate(body=v), "body", "\u00ad".join("short text here")),
     (lambda v: AnswerCreate(body=v), "body", "Update it." + "\u200b" * 20),
     (lambda v: CommentCreate(body=v), "body", "a\u200b\u200b"),
