@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
+
+from app.core.text import Visible
+from app.questions.tags import tag_path
 
 
 class UserOut(BaseModel):
@@ -56,6 +59,12 @@ class QuestionSummaryOut(BaseModel):
     author: UserOut
     excerpt: str
     me_too_count: int = Field(default=0, description="customers who said \"I have this problem too\"")
+
+    @computed_field(description="the forum page of each tag, in the order of `tags`, percent-encoded "
+                                "(`c#` → `/tags/c%23`); relative to the forum's address")
+    @property
+    def tag_urls(self) -> list[str]:
+        return [tag_path(t) for t in self.tags]
 
     @classmethod
     def of(cls, v) -> "QuestionSummaryOut":
@@ -208,6 +217,11 @@ class TagOut(BaseModel):
     name: str
     question_count: int
 
+    @computed_field(description="the tag's forum page, percent-encoded (`c#` → `/tags/c%23`)")
+    @property
+    def url(self) -> str:
+        return tag_path(self.name)
+
 
 class TagList(BaseModel):
     items: list[TagOut]
@@ -268,8 +282,8 @@ class TopContributors(BaseModel):
 
 
 class SuggestedEditIn(BaseModel):
-    title: str | None = Field(default=None, min_length=15, max_length=150)
-    body: str | None = Field(default=None, min_length=20, max_length=30_000)
+    title: Annotated[str | None, Visible(15)] = Field(default=None, min_length=15, max_length=150)
+    body: Annotated[str | None, Visible(20)] = Field(default=None, min_length=20, max_length=30_000)
     tags: list[str] | None = Field(default=None, max_length=20)
     comment: str = Field(default="", max_length=300)
 

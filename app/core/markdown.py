@@ -7,9 +7,15 @@ import re
 import nh3
 from markdown_it import MarkdownIt
 
-_md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(
-    ["table", "strikethrough"]
+_md = MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False}).enable(
+    ["table", "strikethrough", "linkify"]
 )
+# Bare URLs become links (linkify-it-py, the detector markdown-it-py uses): only with a scheme we
+# allow (http, https, mailto), so that `ASP.NET`, `setup.py` or `www.example` in prose stay text.
+# Text in code spans and blocks is never linkified; balanced parentheses stay in the URL
+# (https://en.wikipedia.org/wiki/Foo_(bar)), trailing punctuation does not.
+_md.linkify.set({"fuzzy_link": False, "fuzzy_email": False, "fuzzy_ip": False})
+_md.linkify.add("ftp:", None).add("//", None)
 
 _ALLOWED_TAGS = {
     "p", "br", "hr", "strong", "em", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li",
@@ -47,7 +53,8 @@ def sanitize_html(html: str) -> str:
 
 
 def render_markdown(text: str) -> str:
-    """Render user Markdown; raw HTML in the source is shown as text, links are limited to safe schemes."""
+    """Render user Markdown; raw HTML in the source is shown as text, links are limited to safe schemes,
+    bare http(s) and mailto URLs become links (with the same `rel` as every other link)."""
     return sanitize_html(_md.render(text or ""))
 
 

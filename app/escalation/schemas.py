@@ -4,11 +4,12 @@ service levels, "me too" and notifications."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.api.schemas import UserOut
+from app.core.text import Visible
 
 Status = Literal["open", "claimed", "waiting", "handed_off", "resolved"]
 
@@ -16,7 +17,7 @@ Status = Literal["open", "claimed", "waiting", "handed_off", "resolved"]
 class EscalateIn(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    reason: str = Field(min_length=3, max_length=500, description="why the community's help was not enough")
+    reason: Annotated[str, Visible(3)] = Field(min_length=3, max_length=500, description="why the community's help was not enough")
 
 
 class AssignIn(BaseModel):
@@ -47,7 +48,7 @@ class ResolveIn(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
     resolution: str = Field(min_length=1, max_length=5000, description="internal summary for the team")
-    answer_body: str | None = Field(default=None, min_length=20, max_length=30000,
+    answer_body: Annotated[str | None, Visible(20)] = Field(default=None, min_length=20, max_length=30000,
                                     description="a staff answer to post on the public thread (Markdown)")
     answer_id: int | None = Field(default=None, ge=1, description="or: the community answer that solved it")
 

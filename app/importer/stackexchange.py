@@ -35,7 +35,7 @@ from app.core.markdown import render_markdown, sanitize_html
 from app.importer.models import ImportedVote, ImportMap
 from app.products.models import Product
 from app.questions.models import Question, QuestionLink, QuestionStatus, QuestionTag, Revision, Tag
-from app.questions.tags import normalise_tag, slugify
+from app.questions.tags import canonical_tag, slugify, tag_problem
 from app.votes.models import Vote
 
 BATCH = 2000
@@ -387,12 +387,22 @@ class _Importer:
                 self._tag_ids[name] = tid
         return tid
 
-    @staticmethod
-    def _tags(raw: str | None) -> list[str]:
+    def _tag(self, raw: str) -> str | None:
+        """The dump's tag in our normal form (app/questions/tags.py), or None (counted) when our tag
+        rule cannot keep it: it is never changed into another tag."""
+        tag = canonical_tag(raw)
+        if not tag:
+            return None
+        if tag_problem(tag) is not None:
+            self.summary.skipped["tags our tag rule cannot keep, each time one appears (see docs/import.md)"] += 1
+            return None
+        return tag
+
+    def _tags(self, raw: str | None) -> list[str]:
         out: list[str] = []
         for t in re.findall(r"<([^<>]+)>", raw or "") or (raw or "").split("|"):
-            tag = normalise_tag(t)
-            if tag and len(tag) <= 35 and tag not in out:
+            tag = self._tag(t)
+            if tag and tag not in out:
                 out.append(tag)
         return out[:5]
 
@@ -665,8 +675,8 @@ class _Importer:
         if path.exists():
             for batch in _batches(rows(path)):
                 for r in batch:
-                    tag = normalise_tag(r.get("TagName") or "")
-                    if tag and len(tag) <= 35:
+                    tag = self._tag(r.get("TagName") or "")
+                    if tag:
                         created = self.summary.imported["tags"]
                         self._tag_id(tag)
                         if self.summary.imported["tags"] == created:

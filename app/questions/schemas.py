@@ -1,10 +1,15 @@
-"""Input shapes for questions, answers and comments, with the documented limits."""
+"""Input shapes for questions, answers and comments, with the documented limits.
+
+Minimum lengths count visible characters only (app/core/text.py): whitespace, zero-width and other
+invisible characters do not count."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.core.text import Visible
 
 TITLE_MIN, TITLE_MAX = 15, 150
 BODY_MIN, BODY_MAX = 20, 30_000
@@ -18,8 +23,8 @@ class _Strict(BaseModel):
 
 
 class QuestionCreate(_Strict):
-    title: str = Field(min_length=TITLE_MIN, max_length=TITLE_MAX)
-    body: str = Field(min_length=BODY_MIN, max_length=BODY_MAX, description="Markdown")
+    title: Annotated[str, Visible(TITLE_MIN)] = Field(min_length=TITLE_MIN, max_length=TITLE_MAX)
+    body: Annotated[str, Visible(BODY_MIN)] = Field(min_length=BODY_MIN, max_length=BODY_MAX, description="Markdown")
     tags: list[str] = Field(default_factory=list, max_length=TAGS_MAX * 4)
     product: str | None = Field(default=None, max_length=60, description="product slug, or null")
     dismissed_suggestions: list[int] = Field(
@@ -34,24 +39,25 @@ class QuestionCreate(_Strict):
 
 
 class QuestionUpdate(_Strict):
-    title: str | None = Field(default=None, min_length=TITLE_MIN, max_length=TITLE_MAX)
-    body: str | None = Field(default=None, min_length=BODY_MIN, max_length=BODY_MAX)
+    title: Annotated[str | None, Visible(TITLE_MIN)] = Field(default=None, min_length=TITLE_MIN, max_length=TITLE_MAX)
+    body: Annotated[str | None, Visible(BODY_MIN)] = Field(default=None, min_length=BODY_MIN, max_length=BODY_MAX)
     tags: list[str] | None = Field(default=None, max_length=TAGS_MAX * 4)
     product: str | None = Field(default=None, max_length=60)
     comment: str = Field(default="", max_length=300, description="edit summary, shown on the revisions page")
 
 
 class AnswerCreate(_Strict):
-    body: str = Field(min_length=ANSWER_MIN, max_length=ANSWER_MAX, description="Markdown")
+    body: Annotated[str, Visible(ANSWER_MIN)] = Field(min_length=ANSWER_MIN, max_length=ANSWER_MAX,
+                                                      description="Markdown")
 
 
 class AnswerUpdate(_Strict):
-    body: str = Field(min_length=ANSWER_MIN, max_length=ANSWER_MAX)
+    body: Annotated[str, Visible(ANSWER_MIN)] = Field(min_length=ANSWER_MIN, max_length=ANSWER_MAX)
     comment: str = Field(default="", max_length=300)
 
 
 class CommentCreate(_Strict):
-    body: str = Field(min_length=COMMENT_MIN, max_length=COMMENT_MAX)
+    body: Annotated[str, Visible(COMMENT_MIN)] = Field(min_length=COMMENT_MIN, max_length=COMMENT_MAX)
 
 
 class VoteIn(_Strict):

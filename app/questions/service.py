@@ -73,7 +73,7 @@ def apply_edit(session: Session, question: Question, *, author: User, data: Ques
     changes.pop("comment", None)
     current_tags = tags_for(session, [question.id]).get(question.id, [])
     current_product = session.get(Product, question.product_id) if question.product_id else None
-    new_tags = normalise_tags(changes["tags"]) if changes.get("tags") is not None else current_tags
+    new_tags = normalise_tags(changes["tags"], keep=current_tags) if changes.get("tags") is not None else current_tags
     new_product = current_product
     if "product" in changes:
         new_product = products_service.resolve(session, changes["product"])
@@ -195,7 +195,8 @@ def popular_tags(session: Session, limit: int = 30, product_id: int | None = Non
 
 
 def get_tag(session: Session, name: str) -> Tag:
-    tag = session.exec(select(Tag).where(Tag.name == name.lower())).first()
+    """The tag whose normal form (app/questions/tags.py) is that of `name`; NotFound otherwise."""
+    tag = session.exec(select(Tag).where(Tag.name == normalise_tag(name))).first()
     if tag is None:
         raise NotFound(f"There is no tag {name!r}.")
     return tag

@@ -46,7 +46,7 @@ def suggest(session: Session, *, actor: User | None, post_type: str, post_id: in
         from app.questions import service as questions_service
 
         current_tags = questions_service.tags_for(session, [post.id]).get(post.id, [])
-        new_tags = normalise_tags(tags) if tags is not None else current_tags
+        new_tags = normalise_tags(tags, keep=current_tags) if tags is not None else current_tags
         if (title or post.title, body, new_tags) == (post.title, post.body, current_tags):
             raise field_error("body", "The suggestion changes nothing.")
         edit = SuggestedEdit(post_type=post_type, post_id=post_id, author_id=actor.id, title=title or post.title,

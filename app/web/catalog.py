@@ -6,7 +6,7 @@ from typing import Annotated
 from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
@@ -18,6 +18,7 @@ from app.products import service as products_service
 from app.products.models import Product
 from app.products.schemas import ProductCreate, ProductUpdate
 from app.questions import service as questions_service
+from app.questions.tags import tag_path
 from app.questions.views import question_url
 from app.web.deps import FormData, Me, Text, Viewer, WebRoute, flash, limit, redirect, render
 from app.web.forms import field_errors
@@ -148,11 +149,18 @@ def product(request: Request, slug: str, session: SessionDep, viewer: Viewer, so
     })
 
 
-@router.get("/tags/{name}")
+# `path`: a tag never holds "/", but a percent-decoded "%2F" must reach the handler (a 404 from it,
+# not a routing miss) and "." must never be read as a file extension.
+@router.get("/tags/{name:path}")
 def tag(request: Request, name: str, session: SessionDep, viewer: Viewer, sort: Text = None, product: Text = None,
         solved: Text = None, cursor: Cursor = None) -> Response:
+    """A tag's questions. The name arrives percent-decoded (`/tags/c%23` is `c#`); any other spelling
+    of a tag (`/tags/C%23`, a full-width `ｃ＃`) redirects to the tag's own address."""
     found = questions_service.get_tag(session, name)
-    ctx = question_list(session, path=f"/tags/{found.name}", sort=sort, product=product, tag=found.name,
+    if name != found.name:
+        query = request.url.query
+        return RedirectResponse(tag_path(found.name) + (f"?{query}" if query else ""), status_code=301)
+    ctx = question_list(session, path=tag_path(found.name), sort=sort, product=product, tag=found.name,
                         solved=solved, cursor=cursor, fixed=("tag",))
     return render(request, "questions/list.html", {
         **ctx, "heading": f"Questions tagged “{found.name}”", "page_title": f"Questions tagged {found.name}",
@@ -161,7 +169,8 @@ def tag(request: Request, name: str, session: SessionDep, viewer: Viewer, sort: 
     })
 
 
-SITEMAP_MAX = 50_000
+SITEMAP_MAX = 50_000  # URLs in one sitemap file (sitemaps.org protocol)
+SITEMAP_TAGS = 1_000  # the most used tags get their page listed; the rest are reached through questions
 
 
 @router.get("/sitemap.xml")
@@ -169,6 +178,7 @@ def sitemap(request: Request, session: SessionDep) -> Response:
     base = request.app.state.settings.base_url.rstrip("/")
     urls: list[tuple[str, str | None]] = [(f"{base}/", None), (f"{base}/products", None)]
     urls += [(f"{base}/products/{p.slug}", None) for p in products_service.list_products(session)]
+    urls += [(base + tag_path(name), None) for name, _ in questions_service.popular_tags(session, SITEMAP_TAGS)]
     cursor = None
     while len(urls) < SITEMAP_MAX:
         page = questions_service.list_questions(session, sort="active", limit=100, cursor=cursor)

@@ -69,7 +69,8 @@ LIMITS = {
              "``` for code blocks, - for lists."),
     "answer": (f"{qs.ANSWER_MIN}–{qs.ANSWER_MAX:,} characters. Markdown works: **bold**, `code`, "
                "``` for code blocks, - for lists."),
-    "tags": f"Up to {qs.TAGS_MAX} tags, separated by commas or spaces, e.g. “wifi drivers”.",
+    "tags": (f"Up to {qs.TAGS_MAX} tags, separated by commas or spaces, e.g. “wifi drivers”: letters of any "
+             "language, digits, and # + . - as in “c#”, “.net”, “usb-c”."),
     "comment": f"{qs.COMMENT_MIN}–{qs.COMMENT_MAX} characters. Ask for details or suggest an improvement.",
     "summary": "Optional, up to 300 characters: what you changed and why. Shown on the revisions page.",
 }

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from app.products import service as products_service
 from app.questions import service as questions_service
 from app.questions import views
+from app.questions.tags import canonical_tag
 from app.questions.views import QuestionDetailView
 
 LIST_SORTS = (("newest", "Newest"), ("active", "Active"), ("votes", "Most votes"), ("unanswered", "Unanswered"))
@@ -41,7 +42,7 @@ def question_list(session: Session, *, path: str, sort: str | None, product: str
     out of the links and the filter form."""
     sort = pick(sort, LIST_SORTS, "newest")
     product = (product or "").strip().lower() or None
-    tag = (tag or "").strip().lower() or None
+    tag = canonical_tag(tag or "") or None
     solved = parse_solved(solved)
     page = questions_service.list_questions(
         session, sort=sort, product=product, tag=tag, solved={"yes": True, "no": False}.get(solved),

@@ -21,6 +21,7 @@ from app.questions import duplicates as duplicates_service
 from app.questions import service as questions_service
 from app.questions import views
 from app.questions.schemas import (
+    TITLE_MAX,
     AcceptIn,
     AnswerCreate,
     AnswerUpdate,
@@ -101,10 +102,12 @@ def _seen_ids(raw: str) -> set[int]:
 
 
 @router.get("/ask")
-def ask_form(request: Request, session: SessionDep, me: Me, product: Text = None) -> Response:
+def ask_form(request: Request, session: SessionDep, me: Me, product: Text = None, title: Text = None) -> Response:
+    """The ask form; `?title=` fills in the title (the search page's "Ask a question" carries the query)."""
     slug = (product or "").strip().lower()
     known = {p["slug"] for p in _products(session)}
-    return _ask_form(request, session, {"title": "", "body": "", "tags": "", "product": slug if slug in known else ""})
+    return _ask_form(request, session, {"title": " ".join((title or "").split())[:TITLE_MAX], "body": "", "tags": "",
+                                        "product": slug if slug in known else ""})
 
 
 @router.post("/ask")

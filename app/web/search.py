@@ -17,6 +17,8 @@ from app.core.errors import DomainError, InvalidInput
 from app.products import service as products_service
 from app.questions import service as questions_service
 from app.questions import views
+from app.questions.schemas import TITLE_MAX
+from app.questions.tags import canonical_tag
 from app.search import service as search_service
 from app.search.service import SimilarItem
 from app.web.deps import FormData, Id, Me, Text, Viewer, WebRoute, flash, limit, redirect, render
@@ -47,6 +49,12 @@ def _search_url(params: dict[str, str | None], **changes: str | None) -> str:
     return f"/search?{query}" if query else "/search"
 
 
+def _ask_url(q: str, product: str | None) -> str:
+    """/ask with the query as the title (cut to the title's limit) and the chosen product filled in."""
+    query = urlencode({k: v for k, v in (("title", " ".join(q.split())[:TITLE_MAX]), ("product", product)) if v})
+    return f"/ask?{query}" if query else "/ask"
+
+
 def _page_number(raw: str | None) -> int:
     if raw is None or raw.strip() == "":
         return 1
@@ -64,11 +72,11 @@ def search_page(request: Request, session: SessionDep, viewer: Viewer, q: QueryT
                 tag: Text = None, solved: Text = None, page: Text = None) -> Response:
     q = (q or "").strip()
     params = {"q": q or None, "product": (product or "").strip().lower() or None,
-              "tag": (tag or "").strip().lower() or None, "solved": parse_solved(solved) or None}
+              "tag": canonical_tag(tag or "") or None, "solved": parse_solved(solved) or None}
     products = {p.slug: p.name for p in products_service.list_products(session)}
     context: dict[str, Any] = {
         "q": q, "params": params, "results": None, "error": None, "active_filters": [], "facets": None,
-        "pagination": None, "ask_url": "/ask" + (f"?product={params['product']}" if params["product"] in products else ""),
+        "pagination": None, "ask_url": _ask_url(q, params["product"] if params["product"] in products else None),
         "filter_hidden": {k: v for k, v in params.items() if k != "q" and v},
     }
     context["active_filters"] = _active_filters(params, products)

@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import StrictUndefined, Undefined
 
 from app.core.paths import templates_dir
+from app.questions.tags import tag_path
 
 
 def timeago(value: datetime | None, now: datetime | None = None) -> str:
@@ -104,5 +105,5 @@ def make_templates(strict: bool = False) -> Jinja2Templates:
     env.trim_blocks = True
     env.lstrip_blocks = True
     env.filters.update(timeago=timeago, isodate=isodate, longdate=longdate, plural=plural, signed=signed,
-                       duration=duration, until=until, percent=percent)
+                       duration=duration, until=until, percent=percent, tag_url=tag_path)
     return templates

@@ -24,10 +24,8 @@ from app.questions.tags import normalise_tag, normalise_tags, slugify
     ("dock_pro", "dock-pro"),
     ("C#", "c#"),
     ("c++", "c++"),
-    (".net", "net"),
-    ("Café", "cafe"),
-    ("--weird--", "weird"),
-    ("!!!", ""),
+    (".net", ".net"),
+    ("Café", "café"),
 ])
 def test_normalise_tag(raw, tag):
     assert normalise_tag(raw) == tag

@@ -164,7 +164,7 @@ def test_no_results_offers_to_ask(web, catalogue):
     page = web.get("/search?q=toaster&product=dock-pro").text
     assert "0 results" in text_of(page)
     assert "No questions match “toaster” with these filters" in text_of(page)
-    assert 'href="/ask?product=dock-pro"' in page
+    assert 'href="/ask?title=toaster&amp;product=dock-pro"' in page
 
 
 def test_unknown_product_is_explained_on_the_page(web, catalogue):

@@ -1,0 +1,74 @@
+"""Visible characters: what minimum lengths count.
+
+A title of twenty zero-width spaces is twenty characters long and shows as nothing. Minimum lengths
+(titles, bodies, answers, comments, escalation reasons) therefore count only characters that show.
+Not counted: control (Cc) and format characters (Cf: zero-width space and joiners, soft hyphen,
+direction marks, word joiner, BOM, tag characters), the other default-ignorable or blank-looking
+characters that Unicode classes as letters, marks or symbols (DerivedCoreProperties.txt,
+Default_Ignorable_Code_Point, listed below; plus the Braille blank U+2800, which draws nothing),
+and whitespace (Unicode White_Space), except that the whitespace between two words counts as the
+one space a reader sees: padding with spaces counts nothing, and "Here is the fix." stays 16.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from pydantic import AfterValidator
+
+# Default_Ignorable_Code_Point outside Cf/Cc (Unicode 15.1 DerivedCoreProperties.txt), and U+2800.
+_BLANK_RANGES = (
+    (0x034F, 0x034F),  # COMBINING GRAPHEME JOINER
+    (0x115F, 0x1160),  # HANGUL CHOSEONG / JUNGSEONG FILLER
+    (0x17B4, 0x17B5),  # KHMER VOWEL INHERENT AQ / AA
+    (0x180B, 0x180F),  # MONGOLIAN FREE VARIATION SELECTORS
+    (0x2800, 0x2800),  # BRAILLE PATTERN BLANK
+    (0x3164, 0x3164),  # HANGUL FILLER
+    (0xFE00, 0xFE0F),  # VARIATION SELECTORS
+    (0xFFA0, 0xFFA0),  # HALFWIDTH HANGUL FILLER
+    (0xE0100, 0xE01EF),  # VARIATION SELECTORS SUPPLEMENT
+)
+
+
+def is_visible(ch: str) -> bool:
+    """Whether one character shows on the page (see the module docstring for the rule)."""
+    if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zs", "Zl", "Zp"):
+        return False
+    code = ord(ch)
+    return not any(lo <= code <= hi for lo, hi in _BLANK_RANGES)
+
+
+def visible_length(text: str) -> int:
+    """The number of characters of `text` that show (code points; see is_visible), where the
+    whitespace between two words counts as one space and whitespace anywhere else (at the ends,
+    in runs, around invisible characters) not at all: "Wi-Fi  drops\u200b " counts 11."""
+    count, gap = 0, False
+    for ch in text:
+        if is_visible(ch):
+            count += 1 + (gap and count > 0)
+            gap = False
+        elif ch.isspace():
+            gap = True
+    return count
+
+
+def _at_least(minimum: int):
+    def check(value: str | None) -> str | None:
+        if value is None:
+            return value
+        n = visible_length(value)
+        if n == 0:
+            raise ValueError("this has no visible characters: spaces and invisible characters "
+                             "(such as zero-width spaces) do not count")
+        if n < minimum:
+            raise ValueError(f"use at least {minimum} visible characters (you have {n}); spaces and invisible "
+                             "characters do not count")
+        return value
+    return check
+
+
+def Visible(minimum: int):  # noqa: N802 - used like a type: Annotated[str, Visible(15)]
+    """A pydantic validator: at least `minimum` visible characters (ValueError → a 422 naming the field).
+
+    Keep Field(min_length=...) beside it for the schema; this counts only what shows."""
+    return AfterValidator(_at_least(minimum))
+
