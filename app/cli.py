@@ -35,7 +35,7 @@ def _engine(settings):
     # Every model, so that foreign keys resolve (the ledger's products.id) whatever the command imports.
     import_all_models()
     try:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, max_inflight=settings.max_inflight, db_timeout=settings.db_timeout)
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except (SQLAlchemyError, ValueError, ImportError) as exc:

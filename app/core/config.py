@@ -6,7 +6,7 @@ import secrets
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     secure_cookies: bool | None = None
     # Largest request body accepted, in bytes (413 above it).
     max_body_bytes: int = 1_000_000
+    # Load limits per server process (docs/operations.md, "Load and saturation"): requests handled
+    # at once, how many may wait for a slot and for how long (seconds), and the longest wait for a
+    # database connection or write lock (seconds). Past any of them: 503 with Retry-After.
+    max_inflight: int = Field(default=20, ge=1, le=1000)
+    max_queue: int = Field(default=200, ge=0)
+    queue_timeout: float = Field(default=10.0, gt=0, le=300)
+    db_timeout: float = Field(default=10.0, gt=0, le=300)
     session_max_age: int = 14 * 24 * 3600
     token_max_age: int = 24 * 3600
     # Product sites allowed to call the JSON API from their visitors' browsers (CORS), as a
