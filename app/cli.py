@@ -79,11 +79,21 @@ def cmd_serve(args) -> None:
 
     from app.main import create_app
 
+    workers = getattr(args, "workers", 1)  # `demo` serves with one
+    if workers < 1:
+        raise CliError("--workers must be at least 1")
     settings = _settings()
     engine = _engine(settings)
     _ensure_migrated(settings, engine)
+    print(f"Groundswell is serving on http://{args.host}:{args.port}/ "
+          f"({workers} worker{'s' if workers > 1 else ''}; Ctrl+C stops it)", file=sys.stderr)
+    if workers > 1:
+        # Each worker process builds its own app, engine and pool from the same settings.
+        engine.dispose()
+        uvicorn.run("app.main:create_app", factory=True, workers=workers, host=args.host, port=args.port,
+                    log_level="warning", proxy_headers=True)
+        return
     app = create_app(settings, engine)
-    print(f"Groundswell is serving on http://{args.host}:{args.port}/ (Ctrl+C stops it)", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=True)
 
 
@@ -205,6 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="serve the forum and the API (applies migrations first on SQLite)")
     server_args(p)
+    p.add_argument("--workers", type=int, default=1,
+                   help="server processes (default 1); each serves GROUNDSWELL_MAX_INFLIGHT requests at once")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("migrate", help="apply database migrations (alembic upgrade head)")

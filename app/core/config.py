@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     # Load limits per server process (docs/operations.md, "Load and saturation"): requests handled
     # at once, how many may wait for a slot and for how long (seconds), and the longest wait for a
     # database connection or write lock (seconds). Past any of them: 503 with Retry-After.
-    max_inflight: int = Field(default=20, ge=1, le=1000)
+    max_inflight: int = Field(default=10, ge=1, le=1000)
     max_queue: int = Field(default=200, ge=0)
     queue_timeout: float = Field(default=10.0, gt=0, le=300)
     db_timeout: float = Field(default=10.0, gt=0, le=300)

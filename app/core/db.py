@@ -16,6 +16,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlmodel import Session, SQLModel, create_engine
 
+from app.core.config import Settings
+
 # Stable constraint names so that Alembic autogenerate and batch mode (SQLite) agree.
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
@@ -63,9 +65,9 @@ def _refuse_nul_characters(engine: Engine) -> None:
             raise InvalidInput(msg, errors=[{"loc": ["body"], "msg": msg, "type": "value_error"}])
 
 
-# Defaults of the load limits (app.core.config.Settings.max_inflight / db_timeout).
-DEFAULT_MAX_INFLIGHT = 20
-DEFAULT_DB_TIMEOUT = 10.0
+# Defaults of the load limits: the settings' own (GROUNDSWELL_MAX_INFLIGHT, GROUNDSWELL_DB_TIMEOUT).
+DEFAULT_MAX_INFLIGHT: int = Settings.model_fields["max_inflight"].default
+DEFAULT_DB_TIMEOUT: float = Settings.model_fields["db_timeout"].default
 # Connections beyond the requests' own: the search outbox applier, the index warm-up, /readyz.
 POOL_MARGIN = 4
 
