@@ -57,9 +57,10 @@ class _HeldAnswer:
         self.session.close()  # rolls back; a second call does nothing
 
 
-def _burst_while_held(app, engine, answer_id: int, jobs: list[tuple], refusals: int) -> list:
+def _burst_while_held(app, engine, answer_id: int, jobs: list[tuple], refusals: int, while_held=None) -> list:
     """Send `jobs` at once while the answer is held in the database; release it once `refusals`
-    replies were 503 (so every request has arrived and been admitted, queued or refused)."""
+    replies were 503 (so every request has arrived and been admitted, queued or refused), after
+    calling `while_held(port)` if given."""
     refused = threading.Semaphore(0)
     held = _HeldAnswer(engine, answer_id)
     result = {}
@@ -70,6 +71,8 @@ def _burst_while_held(app, engine, answer_id: int, jobs: list[tuple], refusals: 
             sender.start()
             for _ in range(refusals):
                 assert refused.acquire(timeout=60), "the requests beyond capacity were not refused"
+            if while_held is not None:
+                while_held(port)
             held.release()
             sender.join(timeout=120)
     finally:
@@ -125,6 +128,29 @@ def test_a_request_that_waits_past_the_queue_timeout_gets_503(session, clean_eng
     assert Counter(r.status for r in replies) == {200: 2, 503: 4}
     assert all(r.retry_after for r in replies if r.status == 503)
     assert _votes(clean_engine, answer_id) == (2, 2)
+
+
+def test_a_saturated_forum_page_is_a_503_page_with_retry_after(session, clean_engine, db_url):
+    """Browsers get the forum's error page, with the same status and Retry-After."""
+    import http.client
+
+    answer_id, tokens = _community(session, 2)
+    settings = make_settings(db_url, max_inflight=1, max_queue=0, queue_timeout=60, db_timeout=60)
+    pages = []
+
+    def open_page(port):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.request("GET", "/", headers={"Accept": "text/html"})
+        resp = conn.getresponse()
+        pages.append((resp.status, resp.getheader("Retry-After"), resp.getheader("Content-Type"), resp.read().decode()))
+        conn.close()
+
+    replies = _burst_while_held(create_app(settings, clean_engine), clean_engine, answer_id,
+                                _vote_jobs(answer_id, tokens), refusals=1, while_held=open_page)
+    assert Counter(r.status for r in replies) == {200: 1, 503: 1}
+    status, retry_after, content_type, html = pages[0]
+    assert status == 503 and retry_after == "2" and content_type.startswith("text/html")
+    assert "Server busy" in html and "try again" in html
 
 
 def test_waiting_past_the_database_timeout_is_a_503_not_a_500(session, clean_engine, db_url):
