@@ -216,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="serve the forum and the API (applies migrations first on SQLite)")
     server_args(p)
     p.add_argument("--workers", type=int, default=1,
-                   help="server processes (default 1); each serves GROUNDSWELL_MAX_INFLIGHT requests at once")
+                   help="server processes (default 1); each has its own GROUNDSWELL_MAX_INFLIGHT slots and pool")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("migrate", help="apply database migrations (alembic upgrade head)")

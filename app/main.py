@@ -50,11 +50,12 @@ THREAD_MARGIN = 8
 
 def _size_thread_pool(max_inflight: int) -> None:
     """Sync endpoints and dependencies run in anyio's default thread pool (40 threads): make sure
-    every admitted request has a thread, so none waits for one while holding a connection."""
+    every admitted request (max_inflight reads and as many writes) has a thread, so none waits for
+    one while holding a connection."""
     import anyio.to_thread
 
     limiter = anyio.to_thread.current_default_thread_limiter()
-    limiter.total_tokens = max(limiter.total_tokens, max_inflight + THREAD_MARGIN)
+    limiter.total_tokens = max(limiter.total_tokens, 2 * max_inflight + THREAD_MARGIN)  # reads + writes
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:

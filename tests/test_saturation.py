@@ -130,25 +130,34 @@ def test_a_request_that_waits_past_the_queue_timeout_gets_503(session, clean_eng
     assert _votes(clean_engine, answer_id) == (2, 2)
 
 
-def test_a_saturated_forum_page_is_a_503_page_with_retry_after(session, clean_engine, db_url):
-    """Browsers get the forum's error page, with the same status and Retry-After."""
+def test_saturated_writes_hold_up_no_reads_and_a_browser_gets_a_503_page(session, clean_engine, db_url):
+    """Reads and writes queue separately: while every write slot is taken and the write queue is
+    full, API and page reads still answer 200; a form posted by a browser gets the forum's error
+    page, with the same status and Retry-After."""
     import http.client
 
     answer_id, tokens = _community(session, 2)
     settings = make_settings(db_url, max_inflight=1, max_queue=0, queue_timeout=60, db_timeout=60)
-    pages = []
+    seen = []
 
-    def open_page(port):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        conn.request("GET", "/", headers={"Accept": "text/html"})
-        resp = conn.getresponse()
-        pages.append((resp.status, resp.getheader("Retry-After"), resp.getheader("Content-Type"), resp.read().decode()))
-        conn.close()
+    def while_writes_are_saturated(port):
+        seen.append(request(port, "GET", "/api/v1/questions?limit=5").status)
+        for method in ("GET", "POST"):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            conn.request(method, f"/answers/{answer_id}/vote" if method == "POST" else "/",
+                         body="value=1" if method == "POST" else None,
+                         headers={"Accept": "text/html", "Content-Type": "application/x-www-form-urlencoded"})
+            resp = conn.getresponse()
+            seen.append((resp.status, resp.getheader("Retry-After"), resp.getheader("Content-Type"),
+                         resp.read().decode()))
+            conn.close()
 
     replies = _burst_while_held(create_app(settings, clean_engine), clean_engine, answer_id,
-                                _vote_jobs(answer_id, tokens), refusals=1, while_held=open_page)
+                                _vote_jobs(answer_id, tokens), refusals=1, while_held=while_writes_are_saturated)
     assert Counter(r.status for r in replies) == {200: 1, 503: 1}
-    status, retry_after, content_type, html = pages[0]
+    api_read, page, form = seen
+    assert api_read == 200 and page[0] == 200
+    status, retry_after, content_type, html = form
     assert status == 503 and retry_after == "2" and content_type.startswith("text/html")
     assert "Server busy" in html and "try again" in html
 

@@ -73,15 +73,16 @@ POOL_MARGIN = 4
 
 
 def pool_options(max_inflight: int = DEFAULT_MAX_INFLIGHT, db_timeout: float = DEFAULT_DB_TIMEOUT) -> dict:
-    """Connection-pool size for a process serving at most `max_inflight` requests at once.
+    """Connection-pool size for a process serving at most `max_inflight` reads and as many writes
+    at once (app.core.middleware.InflightLimit).
 
     A request holds its session's connection and, for search, a second one for a moment (the
-    index catching up), so up to 2 x max_inflight + POOL_MARGIN connections: `max_inflight +
-    POOL_MARGIN` kept open, `max_inflight` more opened on demand. Waiting for one ends after
+    index catching up), so up to 4 x max_inflight + POOL_MARGIN connections: `2 x max_inflight +
+    POOL_MARGIN` kept open, `2 x max_inflight` more opened on demand. Waiting for one ends after
     `db_timeout` seconds with sqlalchemy.exc.TimeoutError, which the app answers with 503.
-    PostgreSQL: keep workers x (2 x max_inflight + POOL_MARGIN) below its max_connections.
+    PostgreSQL: keep workers x (4 x max_inflight + POOL_MARGIN) below its max_connections.
     """
-    return {"pool_size": max_inflight + POOL_MARGIN, "max_overflow": max_inflight, "pool_timeout": db_timeout}
+    return {"pool_size": 2 * max_inflight + POOL_MARGIN, "max_overflow": 2 * max_inflight, "pool_timeout": db_timeout}
 
 
 def make_engine(url: str, *, max_inflight: int = DEFAULT_MAX_INFLIGHT, db_timeout: float = DEFAULT_DB_TIMEOUT,
