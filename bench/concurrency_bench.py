@@ -157,6 +157,8 @@ def seed(url: str, users: int):
 
 
 # --- scenarios ----------------------------------------------------------------------------------
+# A job is (method, path, token, body, kind, user_id, voted post (post_type, id) or None): the first
+# four are the request (tests.http_load.burst), the rest what audit() looks for in the database.
 
 def voters_jobs(n, question_id, answer_id, people):
     return [("POST", f"/api/v1/answers/{answer_id}/vote", tok, {"value": 1}, "vote", uid, ("answer", answer_id))
