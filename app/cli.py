@@ -37,7 +37,7 @@ def _engine(settings):
     # Every model, so that foreign keys resolve (the ledger's products.id) whatever the command imports.
     import_all_models()
     try:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, max_inflight=settings.max_inflight, db_timeout=settings.db_timeout)
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except (SQLAlchemyError, ValueError, ImportError) as exc:
@@ -81,13 +81,23 @@ def cmd_serve(args) -> None:
 
     from app.main import create_app
 
+    workers = getattr(args, "workers", 1)  # `demo` serves with one
+    if workers < 1:
+        raise CliError("--workers must be at least 1")
     settings = _settings()
     engine = _engine(settings)
     _ensure_migrated(settings, engine)
-    app = create_app(settings, engine)
-    print(f"Groundswell is serving on http://{args.host}:{args.port}/ (Ctrl+C stops it)", file=sys.stderr)
+    print(f"Groundswell is serving on http://{args.host}:{args.port}/ "
+          f"({workers} worker{'s' if workers > 1 else ''}; Ctrl+C stops it)", file=sys.stderr)
     # X-Forwarded-* are handled in the app, from GROUNDSWELL_TRUSTED_PROXIES only (app/main.py); uvicorn's
     # own handling would trust them from any local client (its default forwarded_allow_ips).
+    if workers > 1:
+        # Each worker process builds its own app, engine and pool from the same settings.
+        engine.dispose()
+        uvicorn.run("app.main:create_app", factory=True, workers=workers, host=args.host, port=args.port,
+                    log_level="warning", proxy_headers=False)
+        return
+    app = create_app(settings, engine)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=False)
 
 
@@ -212,6 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="serve the forum and the API (applies migrations first on SQLite)")
     server_args(p)
+    p.add_argument("--workers", type=int, default=1,
+                   help="server processes (default 1); each has its own GROUNDSWELL_MAX_INFLIGHT slots and pool")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("migrate", help="apply database migrations (alembic upgrade head)")

@@ -13,7 +13,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from app.core import problems
 from app.core.config import Settings, get_settings
 from app.core.db import import_all_models, make_engine
-from app.core.middleware import BodySizeLimit, SecurityHeaders
+from app.core.middleware import BodySizeLimit, InflightLimit, SecurityHeaders
 from app.core.paths import static_dir
 from app.core.ratelimit import RateLimiter
 from app.web.templating import make_templates
@@ -36,11 +36,26 @@ async def _lifespan(app: FastAPI):
     """With the embedded backend, apply the search outbox in this process (no worker needed)."""
     from app.search import lifecycle
 
+    _size_thread_pool(app.state.settings.max_inflight)
     started = lifecycle.start(app.state.settings, app.state.engine)
     try:
         yield
     finally:
         lifecycle.stop(started)
+
+
+# Threads beyond the admitted requests' own: static files, /healthz, the session's clean-up.
+THREAD_MARGIN = 8
+
+
+def _size_thread_pool(max_inflight: int) -> None:
+    """Sync endpoints and dependencies run in anyio's default thread pool (40 threads): make sure
+    every admitted request (max_inflight reads and as many writes) has a thread, so none waits for
+    one while holding a connection."""
+    import anyio.to_thread
+
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    limiter.total_tokens = max(limiter.total_tokens, 2 * max_inflight + THREAD_MARGIN)  # reads + writes
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -56,7 +71,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
-    app.state.engine = engine or make_engine(settings.database_url)
+    app.state.engine = engine or make_engine(settings.database_url, max_inflight=settings.max_inflight,
+                                             db_timeout=settings.db_timeout)
     app.state.limiter = RateLimiter(enabled=settings.rate_limits_enabled)
     app.state.templates = make_templates(strict=settings.env == "test")
 
@@ -93,7 +109,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         body = {"status": "ok" if database == "ok" else "unavailable", "database": database, "search": search}
         return JSONResponse(body, status_code=200 if database == "ok" else 503)
 
-    # Order: the outermost runs first. Size limit before anything reads the body.
+    # Order: the outermost runs first. Size limit before anything reads the body; the in-flight
+    # limit inside CORS and the security headers, so that its 503 carries them.
+    app.add_middleware(InflightLimit, limit=settings.max_inflight, max_queue=settings.max_queue,
+                       timeout=settings.queue_timeout)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret,

@@ -49,7 +49,10 @@ def main() -> int:
         url = f"sqlite:///{tempfile.mkdtemp()}/bench.db"
     try:
         migrate.upgrade(url)
-        engine = make_engine(url, **({"pool_size": 40, "max_overflow": 0} if a.db == "postgresql" else {}))
+        # The voters are threads calling the services directly, without the server's admission limit:
+        # they may wait long for a connection or SQLite's write turn.
+        engine = make_engine(url, db_timeout=120,
+                             **({"pool_size": 40, "max_overflow": 0} if a.db == "postgresql" else {}))
         with Session(writer(engine), expire_on_commit=False) as s:
             community = build_community(s, authors=a.authors, voters=a.voters)
             s.commit()

@@ -84,7 +84,10 @@ def db_url(request, tmp_path_factory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def engine(db_url) -> Iterator[Engine]:
-    eng = make_engine(db_url, **({} if db_url.startswith("sqlite") else {"pool_size": 20, "max_overflow": 60}))
+    # Concurrency tests run 100 threads straight at the services, without the server's admission
+    # limit (docs/operations.md): they may wait long for a connection or SQLite's write turn.
+    eng = make_engine(db_url, db_timeout=120,
+                      **({} if db_url.startswith("sqlite") else {"pool_size": 20, "max_overflow": 60}))
     _reset_schema(eng, db_url)
     yield eng
     eng.dispose()

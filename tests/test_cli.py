@@ -243,3 +243,37 @@ def test_two_server_processes_without_a_secret_key_share_one(fresh_sqlite, tmp_p
     key_file = tmp_path / ".groundswell-secret"
     assert key_file.exists() and len(key_file.read_text().strip()) >= 32
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+
+
+def test_serve_with_two_workers_serves_writes(fresh_sqlite):
+    """`serve --workers 2`: migrations once in the parent, then two uvicorn worker processes, each
+    with its own app and pool, writing to the same database (docs/operations.md)."""
+    import json
+    import urllib.request
+
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GROUNDSWELL_")}
+    env.update(GROUNDSWELL_DATABASE_URL=fresh_sqlite, GROUNDSWELL_RATE_LIMITS="off")
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", "2"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_until_serving(proc, f"http://127.0.0.1:{port}/healthz")
+        for name in ("ana_w", "ben_w", "cem_w"):
+            body = json.dumps({"username": name, "email": f"{name}@example.com", "password": "a-long-password-1"})
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/auth/register", data=body.encode(),
+                                         headers={"Content-Type": "application/json"}, method="POST")
+            with urllib.request.urlopen(req, timeout=60) as r:
+                assert r.status == 201
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert "2 workers" in err
+    eng = make_engine(fresh_sqlite)
+    with Session(eng) as s:
+        assert sorted(u.username for u in s.exec(select(User)).all()) == ["ana_w", "ben_w", "cem_w"]
+    eng.dispose()
+
+
+def test_serve_refuses_zero_workers(fresh_sqlite):
+    r = run(["serve", "--workers", "0"], fresh_sqlite)
+    assert r.returncode == 1 and r.stderr.strip().count("\n") == 0 and "--workers" in r.stderr

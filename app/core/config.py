@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     secure_cookies: bool | None = None
     # Largest request body accepted, in bytes (413 above it).
     max_body_bytes: int = 1_000_000
+    # Load limits per server process (docs/operations.md, "Load and saturation"): reads handled at
+    # once (and as many writes), how many of each may wait for a slot and for how long (seconds),
+    # and the longest wait for a database connection or lock (seconds). Past any: 503 + Retry-After.
+    max_inflight: int = Field(default=10, ge=1, le=1000)
+    max_queue: int = Field(default=200, ge=0)
+    queue_timeout: float = Field(default=10.0, gt=0, le=300)
+    db_timeout: float = Field(default=10.0, gt=0, le=300)
     session_max_age: int = 14 * 24 * 3600
     token_max_age: int = 24 * 3600
     # Product sites allowed to call the JSON API from their visitors' browsers (CORS), as a

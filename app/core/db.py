@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlmodel import Session, SQLModel, create_engine
+
+from app.core.config import Settings
 
 # Stable constraint names so that Alembic autogenerate and batch mode (SQLite) agree.
 SQLModel.metadata.naming_convention = {
@@ -58,16 +65,45 @@ def _refuse_nul_characters(engine: Engine) -> None:
             raise InvalidInput(msg, errors=[{"loc": ["body"], "msg": msg, "type": "value_error"}])
 
 
-def make_engine(url: str, **kwargs) -> Engine:
-    engine = _make_engine(url, **kwargs)
+# Defaults of the load limits: the settings' own (GROUNDSWELL_MAX_INFLIGHT, GROUNDSWELL_DB_TIMEOUT).
+DEFAULT_MAX_INFLIGHT: int = Settings.model_fields["max_inflight"].default
+DEFAULT_DB_TIMEOUT: float = Settings.model_fields["db_timeout"].default
+# Connections beyond the requests' own: the search outbox applier, the index warm-up, /readyz.
+POOL_MARGIN = 4
+
+
+def pool_options(max_inflight: int = DEFAULT_MAX_INFLIGHT, db_timeout: float = DEFAULT_DB_TIMEOUT) -> dict:
+    """Connection-pool size for a process serving at most `max_inflight` reads and as many writes
+    at once (app.core.middleware.InflightLimit).
+
+    A request holds its session's connection and, for search, a second one for a moment (the
+    index catching up), so up to 4 x max_inflight + POOL_MARGIN connections: `2 x max_inflight +
+    POOL_MARGIN` kept open, `2 x max_inflight` more opened on demand. Waiting for one ends after
+    `db_timeout` seconds with sqlalchemy.exc.TimeoutError, which the app answers with 503.
+    PostgreSQL: keep workers x (4 x max_inflight + POOL_MARGIN) below its max_connections.
+    """
+    return {"pool_size": 2 * max_inflight + POOL_MARGIN, "max_overflow": 2 * max_inflight, "pool_timeout": db_timeout}
+
+
+def make_engine(url: str, *, max_inflight: int = DEFAULT_MAX_INFLIGHT, db_timeout: float = DEFAULT_DB_TIMEOUT,
+                **kwargs) -> Engine:
+    """An engine whose pool and lock waits are sized for `max_inflight` requests at once and bounded
+    by `db_timeout` seconds (pool checkout, SQLite write lock, PostgreSQL row locks); explicit
+    SQLAlchemy `kwargs` (pool_size, ...) win."""
+    engine = _make_engine(url, max_inflight=max_inflight, db_timeout=db_timeout, **kwargs)
     _refuse_nul_characters(engine)
     return engine
 
 
-def _make_engine(url: str, **kwargs) -> Engine:
+def _make_engine(url: str, *, max_inflight: int, db_timeout: float, **kwargs) -> Engine:
     if url.startswith("sqlite"):
-        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": db_timeout})
+        in_memory = make_url(url).database in (None, "", ":memory:")
+        if not in_memory:  # memory databases use a single-connection pool without these options
+            for key, value in pool_options(max_inflight, db_timeout).items():
+                kwargs.setdefault(key, value)
         engine = create_engine(url, **kwargs)
+        write_lock = _process_write_lock(engine.url.database or ":memory:")
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn, _record):
@@ -83,14 +119,81 @@ def _make_engine(url: str, **kwargs) -> Engine:
         def _sqlite_begin(conn):
             # Writers take the write lock up front: a deferred transaction that reads, then writes,
             # fails at once ("database is locked") when another writer committed in between.
-            immediate = conn.get_execution_options().get(WRITE_OPTION)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            if not conn.get_execution_options().get(WRITE_OPTION):
+                conn.exec_driver_sql("BEGIN")
+                return
+            # SQLite has one writer at a time. Writers of this process queue on a lock that wakes
+            # the next one as soon as the last commits, instead of all polling SQLite's busy
+            # handler (sleeps of up to 100 ms, unfair: some wait past any timeout). The busy
+            # timeout still covers other processes (a second worker, the `worker` command).
+            if not write_lock.acquire(timeout=db_timeout):
+                raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(
+                    f"database is locked (no write turn within {db_timeout:g} s)"))
+            conn.info[_HOLDS_WRITE_LOCK] = write_lock
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                _release_write_lock(conn.info)
+                raise
 
+        # The turn passes on as the transaction ends (the commit event comes just before COMMIT
+        # runs: the next writer's BEGIN IMMEDIATE waits out those microseconds in the busy handler).
+        event.listen(engine, "commit", lambda conn: _release_write_lock(conn.info))
+        event.listen(engine, "rollback", lambda conn: _release_write_lock(conn.info))
+        # Never keep the turn past the connection's return to the pool, whatever happened.
+        event.listen(engine.pool, "checkin", lambda _dbapi, record: _release_write_lock(record.info))
         return engine
+    for key, value in pool_options(max_inflight, db_timeout).items():
+        kwargs.setdefault(key, value)
     kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    lock_timeout_ms = int(db_timeout * 1000)
+
+    @event.listens_for(engine, "connect")
+    def _pg_connect(dbapi_conn, _record):
+        # A statement waiting for a row lock longer than db_timeout fails (SQLSTATE 55P03) and is
+        # answered with 503, instead of holding a request slot and a connection indefinitely.
+        with dbapi_conn.cursor() as cur:
+            cur.execute(f"SET lock_timeout = {lock_timeout_ms}")
+        dbapi_conn.commit()
+
+    return engine
+
+
+_HOLDS_WRITE_LOCK = "groundswell_holds_write_lock"
+_write_locks: dict[str, threading.Lock] = {}
+_write_locks_guard = threading.Lock()
+
+
+def _process_write_lock(database: str) -> threading.Lock:
+    """One lock per SQLite database file and process, shared by every engine on that file."""
+    key = database if database == ":memory:" else os.path.realpath(database)
+    with _write_locks_guard:
+        return _write_locks.setdefault(key, threading.Lock())
+
+
+def _release_write_lock(info: dict) -> None:
+    held = info.pop(_HOLDS_WRITE_LOCK, None)
+    if held is not None:
+        held.release()
+
+
+BUSY_SQLSTATES = {"40001", "40P01", "55P03", "57014"}  # serialization failure, deadlock, lock / statement timeout
+
+
+def is_busy_error(exc: BaseException) -> bool:
+    """Whether a database error means "saturated, try again shortly" rather than a bug: no pool
+    connection within the timeout, SQLite's write lock not obtained, or a PostgreSQL lock wait,
+    deadlock or serialization failure (the transaction was rolled back; nothing was written)."""
+    if isinstance(exc, SATimeoutError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    orig = exc.orig
+    if isinstance(orig, sqlite3.OperationalError):
+        message = str(orig).lower()
+        return "database is locked" in message or "database is busy" in message
+    return getattr(orig, "sqlstate", None) in BUSY_SQLSTATES
 
 
 WRITE_OPTION = "groundswell_write"

@@ -57,6 +57,18 @@ class RateLimited(DomainError):
         self.retry_after = max(1, retry_after)
 
 
+class ServiceBusy(DomainError):
+    """The server is saturated (every request slot, database connection or write lock is taken):
+    503 with Retry-After, so that clients retry shortly instead of waiting or seeing a 500."""
+
+    status, type, title = 503, _type("busy"), "Server busy"
+
+    def __init__(self, detail: str = "The server is busy right now; please try again in a moment.",
+                 retry_after: int = 2):
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
+        self.retry_after = max(1, retry_after)
+
+
 def field_error(field: str, message: str, where: str = "body") -> InvalidInput:
     """One invalid field (where: "body" or "query"), in the same `errors` shape as request validation."""
     return InvalidInput(message, errors=[{"loc": [where, field], "msg": message, "type": "value_error"}])

@@ -1,8 +1,12 @@
-"""ASGI middleware: request-size limit (413) and security headers."""
+"""ASGI middleware: request-size limit (413), in-flight request limit (503) and security headers."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import time
+from collections import deque
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -111,3 +115,107 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _granted(turn: asyncio.Future) -> bool:
+    return turn.done() and not turn.cancelled() and bool(turn.result())
+
+
+class _Lane:
+    """`limit` slots and a queue of at most `max_queue` requests, each waiting at most `timeout`
+    seconds, served in arrival order (one asyncio event loop per process: no locking needed)."""
+
+    def __init__(self, limit: int, max_queue: int, timeout: float):
+        self.limit, self.max_queue, self.timeout = limit, max_queue, timeout
+        self.active = 0
+        self.waiters: deque[asyncio.Future] = deque()
+
+    async def acquire(self) -> bool:
+        """True once the request holds a slot; False when the queue is full or the wait expired."""
+        if self.active < self.limit and not self.waiters:
+            self.active += 1
+            return True
+        if len(self.waiters) >= self.max_queue:
+            return False
+        loop = asyncio.get_running_loop()
+        turn = loop.create_future()
+        self.waiters.append(turn)
+        expiry = loop.call_later(self.timeout, lambda: turn.done() or turn.set_result(False))
+        try:
+            await turn  # True: a finishing request handed its slot over; False: the wait expired
+        except asyncio.CancelledError:  # the client went away while waiting
+            if _granted(turn):
+                self.release()
+            raise
+        finally:
+            expiry.cancel()
+            if not _granted(turn):
+                try:
+                    self.waiters.remove(turn)
+                except ValueError:
+                    pass
+        return _granted(turn)
+
+    def release(self) -> None:
+        while self.waiters:
+            turn = self.waiters.popleft()
+            if not turn.done():
+                turn.set_result(True)  # the slot passes on; `active` stays the same
+                return
+        self.active -= 1
+
+
+class InflightLimit:
+    """At most `limit` reads (GET, HEAD, OPTIONS) and `limit` writes of this process are handled
+    at once; the next ones wait in arrival order, at most `max_queue` of each kind and each at
+    most `timeout` seconds, and are otherwise refused at once with a 503 problem and
+    `Retry-After` (docs/operations.md, "Load and saturation").
+
+    Why: sync endpoints run in anyio's thread pool and each holds a database connection; past
+    the pool's size requests used to queue invisibly for 30 s and fail with a 500. Bounding the
+    requests in flight to what the pool and thread pool can serve keeps every admitted request
+    fast, and makes saturation a quick, explicit answer. Reads and writes queue separately, so
+    that a burst of writers (which take turns on SQLite's write lock or a hot row) does not hold
+    up pages and API reads. `exempt` path prefixes (liveness, static files) are never limited.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, max_queue: int, timeout: float, retry_after: int = 2,
+                 exempt: tuple[str, ...] = ("/healthz", "/static/")):
+        self.app, self.retry_after, self.exempt = app, retry_after, exempt
+        self.reads, self.writes = _Lane(limit, max_queue, timeout), _Lane(limit, max_queue, timeout)
+        self.refused = 0
+        self._last_warning = 0.0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path", "").startswith(self.exempt):
+            await self.app(scope, receive, send)
+            return
+        lane = self.reads if scope.get("method") in ("GET", "HEAD", "OPTIONS") else self.writes
+        if not await lane.acquire():
+            await self._refuse(scope, receive, send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            lane.release()
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        from starlette.requests import Request
+
+        from app.core.errors import ServiceBusy
+        from app.core.problems import problem_body, problem_response
+
+        self.refused += 1
+        now = time.monotonic()
+        if now - self._last_warning > 10:
+            self._last_warning = now
+            logging.getLogger("groundswell").warning(
+                "saturated: %d reads and %d writes in flight, %d and %d waiting; %d refused with 503 so far",
+                self.reads.active, self.writes.active, len(self.reads.waiters), len(self.writes.waiters),
+                self.refused)
+        busy = ServiceBusy(retry_after=self.retry_after)
+        request = Request(scope, receive)
+        body = problem_body(busy.status, busy.title, busy.detail, busy.type, scope.get("path"),
+                            retry_after=busy.retry_after)
+        response = problem_response(request, body, busy.headers)
+        await response(scope, receive, send)

@@ -9,9 +9,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.errors import DomainError, PayloadTooLarge
+from app.core.db import is_busy_error
+from app.core.errors import DomainError, PayloadTooLarge, ServiceBusy
 from app.core.middleware import BodyTooLarge
 
 log = logging.getLogger("groundswell")
@@ -91,10 +94,24 @@ def install(app: FastAPI) -> None:
         body = problem_body(exc.status_code, phrase, detail, type_, request.url.path)
         return problem_response(request, body, getattr(exc, "headers", None))
 
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(OperationalError)
+    async def _database_busy(request: Request, exc: Exception):
+        # No connection, no SQLite write turn, a PostgreSQL lock wait or deadlock: the transaction
+        # was rolled back, nothing was written; the client may retry (docs/operations.md).
+        if not is_busy_error(exc):
+            return _internal_error(request, exc)
+        log.warning("database busy on %s %s: %s", request.method, request.url.path, str(exc).splitlines()[0][:200])
+        return await _domain(request, ServiceBusy())
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        body = problem_body(500, "Internal server error",
-                            "Something went wrong on our side; nothing you did. Please try again.",
-                            "about:blank", request.url.path)
-        return problem_response(request, body)
+        return _internal_error(request, exc)
+
+
+def _internal_error(request: Request, exc: Exception):
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    body = problem_body(500, "Internal server error",
+                        "Something went wrong on our side; nothing you did. Please try again.",
+                        "about:blank", request.url.path)
+    return problem_response(request, body)
