@@ -150,8 +150,11 @@ def seed(url: str, users: int):
         answer = answers_service.post(s, actor=helper, question_id=question.id, data=AnswerCreate(
             body="Roll the Wi-Fi driver back from Device Manager and reboot; it fixed it for me."))
         people = [user(f"writer{i:04d}", Role.moderator) for i in range(users)]
+        tokens = [(u.id, security.issue_token(SECRET, u.id, u.token_version,
+                                              accounts_service.start_session(s, u, kind="token", max_age=86400)))
+                  for u in people]
         s.commit()
-        out = (question.id, answer.id, [(u.id, security.issue_token(SECRET, u.id, u.token_version)) for u in people])
+        out = (question.id, answer.id, tokens)
     engine.dispose()
     return out
 

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlmodel import Session
 
+from app.accounts import service as accounts_service
 from app.answers.models import Answer
 from app.core import security
 from app.core.db import make_engine, writer
@@ -27,8 +28,10 @@ def _community(session, voters: int):
     question = make_question(session)
     answer = make_answer(session, question)
     users = [make_user(session) for _ in range(voters)]
+    tokens = [security.issue_token(TEST_SECRET, u.id, u.token_version,
+                                   accounts_service.start_session(session, u, kind="token", max_age=3600))
+              for u in users]
     session.commit()
-    tokens = [security.issue_token(TEST_SECRET, u.id, u.token_version) for u in users]
     return answer.id, tokens
 
 
