@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from app.core.ids import BodyId
+
 
 class UserOut(BaseModel):
     id: int
@@ -310,10 +312,10 @@ class DetectionOut(BaseModel):
 
 
 class CloseAsDuplicateIn(BaseModel):
-    original_id: int = Field(description="the canonical question")
+    original_id: BodyId = Field(description="the canonical question")
 
 
 class MergeIn(BaseModel):
-    original_id: int | None = Field(
+    original_id: BodyId | None = Field(
         default=None, description="the canonical question; needed only when the question is not closed as a "
                                   "duplicate yet (then it is closed against this one first), else it must match")

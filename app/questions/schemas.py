@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.core.ids import BodyId
+
 TITLE_MIN, TITLE_MAX = 15, 150
 BODY_MIN, BODY_MAX = 20, 30_000
 ANSWER_MIN, ANSWER_MAX = 20, 30_000
@@ -22,7 +24,7 @@ class QuestionCreate(_Strict):
     body: str = Field(min_length=BODY_MIN, max_length=BODY_MAX, description="Markdown")
     tags: list[str] = Field(default_factory=list, max_length=TAGS_MAX * 4)
     product: str | None = Field(default=None, max_length=60, description="product slug, or null")
-    dismissed_suggestions: list[int] = Field(
+    dismissed_suggestions: list[BodyId] = Field(
         default_factory=list, max_length=10,
         description="ids of similar questions the asker was shown (GET /questions/similar) and passed over: "
                     "staff see what did not help")
@@ -59,7 +61,7 @@ class VoteIn(_Strict):
 
 
 class AcceptIn(_Strict):
-    answer_id: int
+    answer_id: BodyId
 
 
 ListSort = Literal["newest", "active", "votes", "unanswered"]
