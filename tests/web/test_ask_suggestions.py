@@ -340,3 +340,16 @@ def test_posting_without_seeing_suggestions_records_none(web, session, existing)
     r = web.post("/ask", fields)
     assert r.status_code == 303
     assert db_rows(session, select(DismissedSuggestion)) == []
+
+
+def test_pressing_yes_again_does_not_count_again(web, session, existing):
+    """Issue 10 item 11: once per customer and question, also through the forum's form."""
+    original = existing["original"]
+    web.sign_in("maya")
+    yes = form_by_class(web.submit("/ask", "/ask", MAYA).text, "similar-yes")
+    for _ in range(3):
+        r = web.post(yes["action"], yes["fields"])
+        assert r.status_code == 303
+    assert len(db_rows(session, select(Deflection))) == 1
+    assert "Helped 1 customer who was about to ask" in text_of(web.follow(r).text)
+    assert str(original.id) in r.headers["location"]

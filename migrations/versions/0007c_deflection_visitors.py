@@ -1,0 +1,38 @@
+"""deflections: counted once per visitor and question (issue 10: "this solved it" could be inflated)
+
+Revision ID: 0007c_deflection_visitors
+Revises: 0006_escalation
+Create Date: 2026-11-30 09:55:00
+
+Existing rows keep counting: each gets a visitor key of its own ("legacy:<id>"), so no count
+changes; new rows carry "u:<user id>" or a keyed hash of an anonymous visitor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel.sql.sqltypes  # noqa: F401  (autogenerate renders AutoString)
+from alembic import op
+
+
+revision: str = '0007c_deflection_visitors'
+down_revision: str | None = '0006_escalation'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('deflections', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('visitor', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
+    op.execute("UPDATE deflections SET visitor = 'legacy:' || CAST(id AS VARCHAR(20))")
+    with op.batch_alter_table('deflections', schema=None) as batch_op:
+        batch_op.alter_column('visitor', existing_type=sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False)
+        batch_op.create_unique_constraint(batch_op.f('uq_deflections_question_id_visitor'), ['question_id', 'visitor'])
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('deflections', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('uq_deflections_question_id_visitor'), type_='unique')
+        batch_op.drop_column('visitor')
