@@ -13,6 +13,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from app.core import problems
 from app.core.config import Settings, get_settings
 from app.core.db import import_all_models, make_engine
+from app.core.encoding import RequireUtf8
 from app.core.middleware import BodySizeLimit, SecurityHeaders
 from app.core.paths import static_dir
 from app.core.ratelimit import RateLimiter
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return JSONResponse(body, status_code=200 if database == "ok" else 503)
 
     # Order: the outermost runs first. Size limit before anything reads the body.
+    app.add_middleware(RequireUtf8)  # innermost: its 422 page has the session and the security headers
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret,
