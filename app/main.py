@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
+from app.api import docs as api_docs
 from app.core import problems
 from app.core.config import Settings, get_settings
 from app.core.db import import_all_models, make_engine
@@ -52,7 +53,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         title="Groundswell API",
         version="1.0",
         description=API_DESCRIPTION,
-        docs_url="/docs",
+        docs_url=None,  # app/api/docs.py serves /docs from local assets
+        swagger_ui_oauth2_redirect_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
     )
@@ -69,6 +71,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=str(static_dir())), name="static")
+    api_docs.install(app, title=app.title)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict:
