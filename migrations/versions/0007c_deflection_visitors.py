@@ -1,4 +1,4 @@
-"""deflections: counted once per visitor and question (issue 10: "this solved it" could be inflated)
+"""deflections counted once per visitor and question; table alignment stored as classes (issue 10)
 
 Revision ID: 0007c_deflection_visitors
 Revises: 0006_escalation
@@ -6,6 +6,10 @@ Create Date: 2026-11-30 09:55:00
 
 Existing rows keep counting: each gets a visitor key of its own ("legacy:<id>"), so no count
 changes; new rows carry "u:<user id>" or a keyed hash of an anonymous visitor.
+
+Rendered bodies stored before this revision align Markdown table cells with
+style="text-align:…", which the Content-Security-Policy ignores; they get the classes that
+app/core/markdown.py now renders (the exact markup markdown-it and nh3 produced).
 """
 
 from __future__ import annotations
@@ -23,7 +27,20 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+_ALIGN = [(f'<{cell} style="text-align:{side}">', f'<{cell} class="align-{side}">')
+          for cell in ("th", "td") for side in ("left", "center", "right")]
+
+
+def _replace_alignment(pairs) -> None:
+    conn = op.get_bind()
+    for table in ("questions", "answers", "comments"):
+        for old, new in pairs:
+            conn.execute(sa.text(f"UPDATE {table} SET body_html = REPLACE(body_html, :old, :new) "
+                                 "WHERE body_html LIKE :pattern"), {"old": old, "new": new, "pattern": f"%{old}%"})
+
+
 def upgrade() -> None:
+    _replace_alignment(_ALIGN)
     with op.batch_alter_table('deflections', schema=None) as batch_op:
         batch_op.add_column(sa.Column('visitor', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
     op.execute("UPDATE deflections SET visitor = 'legacy:' || CAST(id AS VARCHAR(20))")
@@ -33,6 +50,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    _replace_alignment([(new, old) for old, new in _ALIGN])
     with op.batch_alter_table('deflections', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('uq_deflections_question_id_visitor'), type_='unique')
         batch_op.drop_column('visitor')

@@ -120,3 +120,27 @@ def test_the_migration_keeps_every_existing_count(tmp_path):
     eng.dispose()
     assert [r[0] for r in rows] == [1, 1, 1] and len({r[1] for r in rows}) == 3
     assert all(r[1].startswith("legacy:") for r in rows)
+
+
+def test_the_migration_moves_stored_table_alignment_to_classes(tmp_path):
+    """Bodies rendered before 0007c carried style="text-align:…", which the CSP ignores."""
+    from sqlalchemy import create_engine
+
+    from app.core import migrate
+    from app.core.markdown import render_markdown
+
+    url = f"sqlite:///{tmp_path / 'before.db'}"
+    migrate.upgrade(url, "0006_escalation")
+    old_html = ('<table>\n<thead>\n<tr>\n<th style="text-align:left">Model</th>\n<th style="text-align:right">W</th>\n'
+                '</tr>\n</thead>\n<tbody>\n<tr>\n<td style="text-align:left">Dock Pro</td>\n'
+                '<td style="text-align:right">100</td>\n</tr>\n</tbody>\n</table>\n')
+    eng = create_engine(url)
+    with eng.begin() as conn:
+        conn.execute(text("INSERT INTO answers (id, question_id, author_id, body, body_html, score, created_at) "
+                          "VALUES (1, 1, 1, :body, :html, 0, '2026-11-01 00:00:00')"),
+                     {"body": "| Model | W |\n|:--|--:|\n| Dock Pro | 100 |", "html": old_html})
+    migrate.upgrade(url)
+    with eng.connect() as conn:
+        body, html = conn.execute(text("SELECT body, body_html FROM answers")).one()
+    eng.dispose()
+    assert "style=" not in html and html == render_markdown(body)

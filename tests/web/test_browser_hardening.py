@@ -100,3 +100,73 @@ def test_solved_it_after_an_edit_counts_the_edited_title(live_server, indexed, s
         finally:
             browser.close()
     assert problems == []
+
+
+@pytest.mark.parametrize("viewport", [(1280, 900), (390, 844)], ids=["desktop", "phone"])
+def test_docs_render_offline_under_the_csp(live_server, viewport):  # noqa: F811
+    """/docs shows the API's operations from our own assets: no request leaves the site, no CSP
+    violation (the page has the same Content-Security-Policy as every other page)."""
+    import urllib.request
+
+    from playwright.sync_api import expect, sync_playwright
+
+    base_url = live_server
+    with urllib.request.urlopen(f"{base_url}/docs") as r:
+        csp = r.headers["content-security-policy"]
+        html = r.read().decode()
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "cdn." not in html and "https://" not in html
+    problems: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+            context.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())  # offline
+            page = context.new_page()
+            _watch(page, problems, base_url)
+            page.goto(f"{base_url}/docs")
+            ops = page.locator(".opblock")
+            expect(ops.first).to_be_visible(timeout=15000)
+            assert ops.count() > 40
+            expect(page.locator(".opblock-summary-path", has_text="/api/v1/questions/{question_id}").first).to_be_visible()
+            page.locator(".opblock-summary", has_text="/api/v1/notifications/read").first.click()
+            expect(page.locator(".opblock.is-open")).to_contain_text("ids")
+            if SHOTS:
+                Path(SHOTS).mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(Path(SHOTS) / f"docs-{viewport[0]}.png"))
+        finally:
+            browser.close()
+    assert problems == []
+
+
+def test_table_alignment_survives_the_csp(live_server, factory, session):  # noqa: F811
+    from playwright.sync_api import expect, sync_playwright
+
+    q = factory.question(author=factory.user("raj"), title="Which chargers give the Aero 14 full speed?",
+                         body="Measured at the wall:\n\n| Charger | Watts | Note |\n|:--|--:|:-:|\n"
+                              "| Dock Pro | 100 | full |\n| Travel brick | 65 | slow |\n")
+    session.commit()
+    base_url = live_server
+    problems: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            _watch(page, problems, base_url)
+            page.goto(f"{base_url}/questions/{q.id}/{q.slug}")
+            table = page.locator(".prose table")
+            expect(table).to_be_visible()
+            align = table.locator("td").evaluate_all("cells => cells.map(c => getComputedStyle(c).textAlign)")
+            assert align == ["left", "right", "center", "left", "right", "center"]
+            head = table.locator("th").evaluate_all("cells => cells.map(c => getComputedStyle(c).textAlign)")
+            assert head == ["left", "right", "center"]
+            # right-aligned digits really end at the cell's right edge
+            box = table.locator("td").nth(1).bounding_box()
+            text_right = table.locator("td").nth(1).evaluate(
+                "c => { const r = document.createRange(); r.selectNodeContents(c); return r.getBoundingClientRect().right; }")
+            assert box["x"] + box["width"] - text_right < 16
+            if SHOTS:
+                table.screenshot(path=str(Path(SHOTS) / "table-alignment.png"))
+        finally:
+            browser.close()
+    assert problems == []
