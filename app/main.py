@@ -10,9 +10,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
+from app.api import docs as api_docs
 from app.core import problems
 from app.core.config import Settings, get_settings
 from app.core.db import import_all_models, make_engine
+from app.core.encoding import RequireUtf8
 from app.core.middleware import BodySizeLimit, InflightLimit, SecurityHeaders
 from app.core.paths import static_dir
 from app.core.ratelimit import RateLimiter
@@ -66,7 +68,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         title="Groundswell API",
         version="1.0",
         description=API_DESCRIPTION,
-        docs_url="/docs",
+        docs_url=None,  # app/api/docs.py serves /docs from local assets
+        swagger_ui_oauth2_redirect_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
     )
@@ -84,6 +87,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=str(static_dir())), name="static")
+    api_docs.install(app, title=app.title)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict:
@@ -111,6 +115,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     # Order: the outermost runs first. Size limit before anything reads the body; the in-flight
     # limit inside CORS and the security headers, so that its 503 carries them.
+    app.add_middleware(RequireUtf8)  # innermost: its 422 page has the session and the security headers
     app.add_middleware(InflightLimit, limit=settings.max_inflight, max_queue=settings.max_queue,
                        timeout=settings.queue_timeout)
     app.add_middleware(

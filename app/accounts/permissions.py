@@ -58,6 +58,41 @@ def can_delete_post(actor: User | None, author_id: int) -> bool:
     return _active(actor) and (actor.id == author_id or actor.can_moderate)
 
 
+# Why an author may not delete their own post although they could otherwise (None: they may).
+# Stack Exchange's rules (its help center on deleting posts): an owner cannot delete a question
+# that has an accepted answer or an upvoted answer by someone else, nor their own accepted answer. The thread
+# has become useful to others and deleting it would take the answerer's reputation with it.
+# Moderators (moderator, staff and admin roles) keep the power.
+
+def question_delete_refusal(actor: User | None, question_author_id: int,
+                            answers: list[tuple[int, int, bool]]) -> str | None:
+    """`answers`: (author_id, score, is_accepted) of the question's live answers. A reason (for a
+    409) when the asker, not a moderator, would delete someone else's accepted or upvoted answer."""
+    if actor is None or actor.can_moderate or actor.id != question_author_id:
+        return None
+    others = [(score, accepted) for author_id, score, accepted in answers if author_id != question_author_id]
+    if any(accepted for _, accepted in others):
+        return ("This question cannot be deleted because it has an accepted answer by another member: "
+                "deleting it would remove their answer and the reputation it earned them. "
+                "Edit the question instead, or flag it for a moderator.")
+    if any(score > 0 for score, _ in others):
+        return ("This question cannot be deleted because another member's answer has been upvoted: "
+                "others found it useful, and deleting the question would remove it and the reputation "
+                "it earned. Edit the question instead, or flag it for a moderator.")
+    return None
+
+
+def answer_delete_refusal(actor: User | None, answer_author_id: int, is_accepted: bool,
+                          question_author_id: int) -> str | None:
+    """A reason (for a 409) when the author, not a moderator, would delete their accepted answer."""
+    if actor is None or actor.can_moderate or actor.id != answer_author_id or not is_accepted:
+        return None
+    if actor.id == question_author_id:
+        return "This answer is accepted, so it cannot be deleted. Un-accept it first, or edit it instead."
+    return ("This answer cannot be deleted because the asker accepted it: it is what solved their problem. "
+            "Edit it instead, or flag it for a moderator.")
+
+
 def can_vote(actor: User | None, author_id: int, value: int = 1) -> bool:
     """Upvoting is for every signed-in user (weak votes are damped by the ranking); downvoting is earned."""
     if not _active(actor) or actor.id == author_id:

@@ -93,9 +93,13 @@ def delete_answer(session: Session, *, actor: User | None, answer_id: int) -> An
     answer = get_visible(session, answer_id, for_update=True)
     if not permissions.can_delete_post(actor, answer.author_id):
         raise Forbidden("Only the author or a moderator can delete this answer.")
+    question = session.get(Question, answer.question_id)
+    refusal = permissions.answer_delete_refusal(actor, answer.author_id, question.accepted_answer_id == answer.id,
+                                                question.author_id)
+    if refusal:
+        raise Conflict(refusal)
     answer.deleted_at, answer.deleted_by_id = utcnow(), actor.id
     values: dict = {"answer_count": Question.answer_count - 1}
-    question = session.get(Question, answer.question_id)
     if question.accepted_answer_id == answer.id:
         values["accepted_answer_id"] = None
         _revoke_acceptances(session, question.id, reason="answer deleted")

@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from typing import Annotated
-
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Request
 
 from app.accounts.deps import SAFE_METHODS, OptionalUser, client_key
-from app.core.db import MAX_ID
+from app.core.ids import PathId
 from app.core.errors import InvalidInput
 
-# Ids in paths: a number a row can have (a huge one would otherwise fail in the database with a 500).
-Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+# Ids in paths: a number a row can have, else 422 (app/core/ids.py: the one place for id bounds).
+Id = PathId
 
 
 def rate_limit(scope: str):

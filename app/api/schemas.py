@@ -10,6 +10,8 @@ from pydantic import BaseModel, Field, computed_field
 from app.core.text import Visible
 from app.questions.tags import tag_path
 
+from app.core.ids import BodyId
+
 
 class UserOut(BaseModel):
     id: int
@@ -336,10 +338,10 @@ class DetectionOut(BaseModel):
 
 
 class CloseAsDuplicateIn(BaseModel):
-    original_id: int = Field(description="the canonical question")
+    original_id: BodyId = Field(description="the canonical question")
 
 
 class MergeIn(BaseModel):
-    original_id: int | None = Field(
+    original_id: BodyId | None = Field(
         default=None, description="the canonical question; needed only when the question is not closed as a "
                                   "duplicate yet (then it is closed against this one first), else it must match")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from app.accounts.deps import OptionalUser, SettingsDep
+from app.accounts.deps import OptionalUser, SettingsDep, client_key
 from app.api.deps import Id, rate_limit
 from app.api.schemas import QuestionSummaryOut
 from app.core.db import SessionDep
@@ -55,6 +55,8 @@ class DeflectionIn(BaseModel):
 class DeflectionOut(BaseModel):
     question_id: int
     deflections: int
+    counted: bool = Field(description="false when this visitor had already been counted for this question "
+                                      "(once per signed-in user; anonymous: per address and browser, per day)")
 
 
 @router.get("/questions/similar", response_model=SimilarList, tags=["search"],
@@ -95,10 +97,17 @@ def search(
 
 @router.post("/questions/{question_id}/deflect", response_model=DeflectionOut, status_code=201, tags=["search"],
              dependencies=[rate_limit("write")], summary="\"Yes, this solved it\": count a deflected question")
-def deflect(question_id: Id, data: DeflectionIn, session: SessionDep, user: OptionalUser) -> DeflectionOut:
+def deflect(question_id: Id, data: DeflectionIn, request: Request, response: Response, session: SessionDep,
+            user: OptionalUser) -> DeflectionOut:
     """Records that a customer about to ask `title` found their answer in this question instead
-    (a question closed as a duplicate counts for its original). Anyone may call it."""
-    row = search_service.record_deflection(session, actor=user, question_id=question_id, title=data.title,
-                                           product=data.product, source="api")
+    (a question closed as a duplicate counts for its original). Anyone may call it. Counted once
+    per visitor and question: 201 when counted, 200 with `counted: false` for a repeat."""
+    visitor = search_service.deflection_visitor(actor=user, secret=request.app.state.settings.secret,
+                                                address=client_key(request),
+                                                user_agent=request.headers.get("user-agent", ""))
+    row, counted = search_service.record_deflection(session, actor=user, question_id=question_id, title=data.title,
+                                                    product=data.product, source="api", visitor=visitor)
+    if not counted:
+        response.status_code = 200
     counts = search_service.deflection_counts(session, [row.question_id])
-    return DeflectionOut(question_id=row.question_id, deflections=counts.get(row.question_id, 0))
+    return DeflectionOut(question_id=row.question_id, deflections=counts.get(row.question_id, 0), counted=counted)

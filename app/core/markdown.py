@@ -17,6 +17,23 @@ _md = MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": F
 _md.linkify.set({"fuzzy_link": False, "fuzzy_email": False, "fuzzy_ip": False})
 _md.linkify.add("ftp:", None).add("//", None)
 
+# Table column alignment as classes (styled in groundswell.css), not markdown-it's
+# style="text-align:…": the site's Content-Security-Policy (style-src 'self') ignores style
+# attributes, and allowing them would need 'unsafe-inline'.
+ALIGN_CLASSES = {"left": "align-left", "center": "align-center", "right": "align-right"}
+_STYLE_ALIGN = re.compile(r"^\s*text-align\s*:\s*(left|center|right)\s*;?\s*$", re.I)
+
+
+def _alignment_classes(state) -> None:
+    for token in state.tokens:
+        if token.type in ("th_open", "td_open") and token.attrs.get("style"):
+            found = _STYLE_ALIGN.match(str(token.attrs.pop("style")))
+            if found:
+                token.attrs["class"] = ALIGN_CLASSES[found.group(1).lower()]
+
+
+_md.core.ruler.push("alignment_classes", _alignment_classes)
+
 _ALLOWED_TAGS = {
     "p", "br", "hr", "strong", "em", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li",
     "a", "img", "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td",
@@ -26,8 +43,8 @@ _ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "img": {"src", "alt", "title"},
     "code": {"class"},
-    "th": {"style"},
-    "td": {"style"},
+    "th": {"class"},
+    "td": {"class"},
     "ol": {"start"},
 }
 _CODE_CLASS = re.compile(r"^language-[\w+#.-]{1,30}$")
@@ -35,15 +52,25 @@ _CODE_CLASS = re.compile(r"^language-[\w+#.-]{1,30}$")
 
 def _attribute_filter(tag: str, attr: str, value: str) -> str | None:
     if attr == "class":
-        return value if tag == "code" and _CODE_CLASS.match(value) else None
-    if attr == "style":
-        return value if value in ("text-align:left", "text-align:right", "text-align:center") else None
+        if tag == "code":
+            return value if _CODE_CLASS.match(value) else None
+        return value if tag in ("th", "td") and value in ALIGN_CLASSES.values() else None
     return value
+
+
+# Imported HTML (Stack Exchange bodies) aligns cells with style="text-align:…" or align="…".
+_CELL_ALIGN = re.compile(
+    r"""(<t[hd]\b[^>]*?)\s(?:style\s*=\s*["']\s*text-align\s*:\s*(left|center|right)\s*;?\s*["']"""
+    r"""|align\s*=\s*["']?(left|center|right)["']?)""", re.I)
+
+
+def _cell_alignment_classes(html: str) -> str:
+    return _CELL_ALIGN.sub(lambda m: f'{m.group(1)} class="{ALIGN_CLASSES[(m.group(2) or m.group(3)).lower()]}"', html)
 
 
 def sanitize_html(html: str) -> str:
     return nh3.clean(
-        html,
+        _cell_alignment_classes(html),
         tags=_ALLOWED_TAGS,
         attributes=_ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},

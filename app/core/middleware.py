@@ -97,7 +97,6 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        docs = scope.get("path", "") in ("/docs", "/redoc", "/docs/oauth2-redirect")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -105,9 +104,8 @@ class SecurityHeaders:
                 names = {k.lower() for k, _ in headers}
                 extra = [(b"x-content-type-options", b"nosniff"),
                          (b"referrer-policy", b"strict-origin-when-cross-origin"),
-                         (b"x-frame-options", b"DENY")]
-                if not docs:
-                    extra.append((b"content-security-policy", _CSP.encode()))
+                         (b"x-frame-options", b"DENY"),
+                         (b"content-security-policy", _CSP.encode())]  # /docs too: its assets are ours
                 if self.hsts:
                     extra.append((b"strict-transport-security", self.hsts))
                 headers += [(k, v) for k, v in extra if k not in names]

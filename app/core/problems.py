@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.core.db import is_busy_error
 from app.core.errors import DomainError, PayloadTooLarge, ServiceBusy
@@ -48,6 +49,23 @@ def _clean_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
         item = {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
         out.append(item)
     return out
+
+
+_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this path (RFC 9110 §15.5.6: a 405 lists them all in
+    `Allow`). Starlette names only the methods of the first route whose path matched, so a path
+    served by several routes (GET from one, POST from another) got a partial list. Each method is
+    tried against the app's routes (included routers answer for all of theirs)."""
+    allowed = []
+    for method in _METHODS:
+        probe = {"type": "http", "path": request.scope["path"], "root_path": request.scope.get("root_path", ""),
+                 "method": method, "headers": [], "query_string": b""}
+        if any(route.matches(probe)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
 
 
 def install(app: FastAPI) -> None:
@@ -92,7 +110,10 @@ def install(app: FastAPI) -> None:
             phrase, detail, type_ = "Malformed request body", "The request body could not be decoded.", \
                 "/problems/malformed-json"
         body = problem_body(exc.status_code, phrase, detail, type_, request.url.path)
-        return problem_response(request, body, getattr(exc, "headers", None))
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:  # a mounted app (static files) keeps the Allow it gave
+            headers["Allow"] = ", ".join(allowed_methods(request)) or headers.get("Allow", "GET, HEAD")
+        return problem_response(request, body, headers or None)
 
     @app.exception_handler(PoolTimeout)
     @app.exception_handler(OperationalError)

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from app.accounts import service as accounts_service
 from app.accounts.models import User
-from app.core.db import utcnow
+from app.core.db import MAX_ID, utcnow
 from app.core.errors import field_error
 from app.core.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from app.escalation import policy
@@ -143,7 +143,7 @@ def queue(session: Session, *, actor: User | None, status: str | None = None, pr
     after = decode_cursor(cursor, 1)
     offset = 0
     if after is not None:
-        if not isinstance(after[0], int) or isinstance(after[0], bool) or after[0] < 0:
+        if type(after[0]) is not int or not 0 <= after[0] <= MAX_ID:  # an offset; larger ones are forged
             raise field_error("cursor", "The cursor is not valid; start again from the first page.", "query")
         offset = after[0]
     stmt = select(Escalation)

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.api.schemas import UserOut
+from app.core.ids import BodyId
 from app.core.text import Visible
 
 Status = Literal["open", "claimed", "waiting", "handed_off", "resolved"]
@@ -50,7 +51,7 @@ class ResolveIn(BaseModel):
     resolution: str = Field(min_length=1, max_length=5000, description="internal summary for the team")
     answer_body: Annotated[str | None, Visible(20)] = Field(default=None, min_length=20, max_length=30000,
                                     description="a staff answer to post on the public thread (Markdown)")
-    answer_id: int | None = Field(default=None, ge=1, description="or: the community answer that solved it")
+    answer_id: BodyId | None = Field(default=None, description="or: the community answer that solved it")
 
     @model_validator(mode="after")
     def _one_answer(self) -> "ResolveIn":
@@ -220,7 +221,7 @@ class NotificationList(BaseModel):
 class MarkReadIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ids: list[int] | None = Field(default=None, max_length=100, description="null: all of them")
+    ids: list[BodyId] | None = Field(default=None, max_length=100, description="null: all of them")
 
 
 class MarkReadOut(BaseModel):

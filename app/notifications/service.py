@@ -12,6 +12,7 @@ from app.accounts import permissions
 from app.accounts.models import User
 from app.core.db import utcnow
 from app.core.errors import field_error
+from app.core.ids import is_id
 from app.core.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from app.notifications.models import Notification
 
@@ -44,7 +45,7 @@ def page_for(session: Session, *, actor: User | None, unread: bool = False, limi
         stmt = stmt.where(Notification.read_at.is_(None))
     after = decode_cursor(cursor, 1)
     if after is not None:
-        if not isinstance(after[0], int) or isinstance(after[0], bool):
+        if not is_id(after[0]):
             raise field_error("cursor", "The cursor is not valid; start again from the first page.", "query")
         stmt = stmt.where(Notification.id < after[0])
     rows = list(session.exec(stmt.order_by(Notification.id.desc()).limit(limit + 1)).all())

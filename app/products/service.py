@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 from app.accounts import permissions
 from app.accounts.models import User
 from app.core.errors import Conflict, Forbidden, NotFound, field_error
+from app.core.ids import is_id
 from app.core.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from app.products.models import Product
 from app.products.schemas import ProductCreate, ProductUpdate
@@ -24,7 +25,7 @@ def page_products(session: Session, *, limit: int | None = None, cursor: str | N
     after = decode_cursor(cursor, 2)
     if after is not None:
         name, pid = after
-        if not isinstance(name, str) or not isinstance(pid, int) or isinstance(pid, bool):
+        if not isinstance(name, str) or not is_id(pid):
             raise field_error("cursor", "The cursor is not valid; start again from the first page.", "query")
         stmt = stmt.where(or_(Product.name > name, and_(Product.name == name, Product.id > pid)))
     rows = list(session.exec(stmt.order_by(Product.name, Product.id).limit(limit + 1)).all())

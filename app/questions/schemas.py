@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.core.ids import BodyId
 from app.core.text import Visible
 
 TITLE_MIN, TITLE_MAX = 15, 150
@@ -27,7 +28,7 @@ class QuestionCreate(_Strict):
     body: Annotated[str, Visible(BODY_MIN)] = Field(min_length=BODY_MIN, max_length=BODY_MAX, description="Markdown")
     tags: list[str] = Field(default_factory=list, max_length=TAGS_MAX * 4)
     product: str | None = Field(default=None, max_length=60, description="product slug, or null")
-    dismissed_suggestions: list[int] = Field(
+    dismissed_suggestions: list[BodyId] = Field(
         default_factory=list, max_length=10,
         description="ids of similar questions the asker was shown (GET /questions/similar) and passed over: "
                     "staff see what did not help")
@@ -65,7 +66,7 @@ class VoteIn(_Strict):
 
 
 class AcceptIn(_Strict):
-    answer_id: int
+    answer_id: BodyId
 
 
 ListSort = Literal["newest", "active", "votes", "unanswered"]

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from app.accounts import permissions
 from app.accounts.models import User
 from app.core.db import utcnow
-from app.core.errors import Forbidden, NotFound
+from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.markdown import render_body, render_markdown
 from app.core.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from app.products import service as products_service
@@ -102,11 +102,23 @@ def delete_question(session: Session, *, actor: User | None, question_id: int) -
     question = get_visible(session, question_id, for_update=True)
     if not permissions.can_delete_post(actor, question.author_id):
         raise Forbidden("Only the author or a moderator can delete this question.")
+    refusal = permissions.question_delete_refusal(actor, question.author_id, answer_facts(session, question))
+    if refusal:
+        raise Conflict(refusal)
     question.deleted_at = utcnow()
     question.deleted_by_id = actor.id
     session.flush()
     _reverse_reputation_of_thread(session, question)
     return question
+
+
+def answer_facts(session: Session, question: Question) -> list[tuple[int, int, bool]]:
+    """(author_id, score, is_accepted) of the question's live answers: what deleting it would take."""
+    from app.answers.models import Answer
+
+    rows = session.exec(select(Answer.author_id, Answer.score, Answer.id).where(
+        Answer.question_id == question.id, Answer.deleted_at.is_(None))).all()
+    return [(author_id, score, answer_id == question.accepted_answer_id) for author_id, score, answer_id in rows]
 
 
 def _reverse_reputation_of_thread(session: Session, question: Question) -> None:

@@ -215,7 +215,8 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
             score=a.score, is_accepted=a.id == q.accepted_answer_id, is_staff=bool(author and author.is_staff),
             created_at=a.created_at, updated_at=a.updated_at, my_vote=my_a.get(a.id, 0),
             can_edit=permissions.can_edit_post(viewer, a.author_id),
-            can_delete=permissions.can_delete_post(viewer, a.author_id),
+            can_delete=permissions.can_delete_post(viewer, a.author_id) and not permissions.answer_delete_refusal(
+                viewer, a.author_id, a.id == q.accepted_answer_id, q.author_id),
             can_vote=permissions.can_vote(viewer, a.author_id), can_accept=can_accept,
             comments=comment_views(("answer", a.id)),
             can_downvote=permissions.can_vote(viewer, a.author_id, -1),
@@ -240,7 +241,8 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
         duplicate_of=duplicate_of, updated_at=q.updated_at, answers=answer_views,
         comments=comment_views(("question", q.id)), my_vote=my_q.get(q.id, 0),
         can_edit=permissions.can_edit_post(viewer, q.author_id),
-        can_delete=permissions.can_delete_post(viewer, q.author_id),
+        can_delete=permissions.can_delete_post(viewer, q.author_id) and not permissions.question_delete_refusal(
+            viewer, q.author_id, [(a.author_id, a.score, a.id == q.accepted_answer_id) for a in answers]),
         can_vote=permissions.can_vote(viewer, q.author_id),
         can_answer=viewer is not None and is_open, can_comment=permissions.can_comment(viewer, q.author_id),
         can_accept=can_accept, revision_count=revision_count,

@@ -330,6 +330,7 @@ def recompute(session: Session, *, fix: bool = True) -> RecomputeReport:
 
 def timeline(session: Session, user: User, *, limit: int | None = None, cursor: str | None = None):
     """The user's ledger, newest first (reversed events included, marked), keyset-paginated."""
+    from app.core.ids import is_id
     from app.core.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 
     limit = clamp_limit(limit, default=30)
@@ -342,7 +343,7 @@ def timeline(session: Session, user: User, *, limit: int | None = None, cursor: 
     if after is not None:
         try:
             when, last_id = datetime.fromisoformat(after[0]), after[1]
-            if when.tzinfo is None or not isinstance(last_id, int) or isinstance(last_id, bool):
+            if when.tzinfo is None or not is_id(last_id):
                 raise ValueError
         except (TypeError, ValueError):
             raise field_error("cursor", "The cursor is not valid; start again from the first page.", "query") from None

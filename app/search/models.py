@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, LargeBinary, Text, text
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.core.db import utcnow
@@ -74,13 +74,16 @@ class SearchState(SQLModel, table=True):
 
 
 class Deflection(SQLModel, table=True):
-    """A would-be question answered by an existing one ("Yes, this solved it")."""
+    """A would-be question answered by an existing one ("Yes, this solved it"): counted once per
+    visitor and question (`visitor`: see app/search/service.py:deflection_visitor)."""
 
     __tablename__ = "deflections"
+    __table_args__ = (UniqueConstraint("question_id", "visitor", name="uq_deflections_question_id_visitor"),)
 
     id: int | None = Field(default=None, primary_key=True)
     question_id: int = Field(foreign_key="questions.id", index=True)
     user_id: int | None = Field(default=None, foreign_key="users.id")
+    visitor: str = Field(max_length=64)
     title: str = Field(max_length=150)
     product_id: int | None = Field(default=None, foreign_key="products.id")
     source: str = Field(default="web", max_length=8)  # web | api

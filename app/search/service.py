@@ -10,17 +10,22 @@ until a background probe finds Meilisearch healthy again.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import threading
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from app.accounts import permissions
 from app.accounts.models import User
 from app.core.config import Settings
+from app.core.db import utcnow
 from app.core.errors import field_error
 from app.core.pagination import decode_cursor, encode_cursor
 from app.products import service as products_service
@@ -218,9 +223,26 @@ def search(session: Session, *, settings: Settings, engine: Engine, q: str | Non
 
 # --- deflections ---------------------------------------------------------------------------------
 
-def record_deflection(session: Session, *, actor: User | None, question_id: int, title: str,
-                      product: str | None = None, source: str = "web") -> Deflection:
-    """"Yes, this solved it": the would-be question is linked to the original instead of being posted."""
+def deflection_visitor(*, actor: User | None, secret: str, address: str, user_agent: str,
+                       today: date | None = None) -> str:
+    """Who a deflection is counted for, at most once per question: a signed-in customer by account
+    ("u:<id>"); an anonymous one (API callers may be anonymous) by a keyed hash of client address,
+    user agent and UTC day ("v:<32 hex>"), so the same visitor repeating the call counts once a day,
+    and neither the address nor the agent is stored. A cookie would not do: product sites call
+    the API from their own pages and servers, where the forum's cookies are not sent."""
+    if actor is not None:
+        return f"u:{actor.id}"
+    day = (today or utcnow().date()).isoformat()
+    key = f"deflection|{address}|{user_agent[:300]}|{day}".encode()
+    return "v:" + hmac.new(secret.encode(), key, hashlib.sha256).hexdigest()[:32]
+
+
+def record_deflection(session: Session, *, actor: User | None, question_id: int, title: str, visitor: str,
+                      product: str | None = None, source: str = "web") -> tuple[Deflection, bool]:
+    """"Yes, this solved it": the would-be question is linked to the original instead of being posted.
+
+    Counted once per `visitor` (deflection_visitor) and question: a repeat returns the first row
+    and False (the unique constraint settles concurrent repeats). Returns (row, counted now)."""
     from app.questions import service as questions_service
 
     if actor is not None:
@@ -233,11 +255,25 @@ def record_deflection(session: Session, *, actor: User | None, question_id: int,
     if product:
         resolved = products_service.resolve(session, product)
         product_id = resolved.id if resolved else None
-    row = Deflection(question_id=question.id, user_id=actor.id if actor else None, title=title,
+    def existing() -> Deflection | None:
+        return session.execute(select(Deflection).where(Deflection.question_id == question.id,
+                                                        Deflection.visitor == visitor)).scalars().first()
+
+    found = existing()
+    if found is not None:
+        return found, False
+    row = Deflection(question_id=question.id, user_id=actor.id if actor else None, title=title, visitor=visitor,
                      product_id=product_id, source=source)
-    session.add(row)
-    session.flush()
-    return row
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:  # the same visitor's concurrent call won the race
+        found = existing()
+        if found is None:
+            raise
+        return found, False
+    return row, True
 
 
 def record_dismissed(session: Session, *, question: Question, suggested_ids: list[int]) -> int:

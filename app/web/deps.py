@@ -7,7 +7,7 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
@@ -16,12 +16,14 @@ from sqlmodel import Session
 from app.accounts.deps import client_key, session_user
 from app.accounts.models import User
 from app.core import security
-from app.core.db import MAX_ID, SessionDep
+from app.core.db import SessionDep
+from app.core.ids import PathId
 from app.core.errors import DomainError, Forbidden, NotAuthenticated
 from app.questions.views import UserView
 
-# Path ids outside 1..2^31-1 are a 404-style mistake, never a database error; query text is bounded.
-Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+# Path ids outside 1..2^31-1 (app/core/ids.py) are a 404-style mistake on pages, never a database
+# error; query text is bounded.
+Id = PathId
 Text = Annotated[str | None, Query(max_length=200)]
 
 # --- redirects ----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.core.db import SessionDep
 from app.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RateLimited
+from app.core.ids import parse_id
 from app.escalation import metoo, metrics, policy, queries
 from app.escalation import service as escalation_service
 from app.escalation.schemas import EscalateIn, ResolveIn, ServiceLevelIn
@@ -97,8 +98,9 @@ def notifications_page(request: Request, session: SessionDep, me: Me, cursor: Te
 
 @router.post("/notifications/read")
 def notifications_read(request: Request, session: SessionDep, me: Me, form: FormData) -> Response:
-    one = form.get("id", "")
-    ids = [int(one)] if one.isdigit() and len(one) < 10 else None
+    one = form.get("id")
+    # "Mark read" on one notification (an id that cannot exist marks nothing), or on all of them.
+    ids = None if one is None else [i for i in [parse_id(one)] if i is not None]
     notifications.mark_read(session, actor=me, ids=ids)
     go = safe_next(form.get("next"), "/notifications")
     return redirect(go)
@@ -250,8 +252,7 @@ def resolve(request: Request, escalation_id: Id, session: SessionDep, me: Me, fo
     try:
         data = ResolveIn(resolution=values["resolution"],
                          answer_body=(values["answer_body"].strip() or None) if use == "staff" else None,
-                         answer_id=int(values["answer_id"]) if use == "community" and values["answer_id"].isdigit()
-                         and len(values["answer_id"]) < 10 else None)
+                         answer_id=parse_id(values["answer_id"]) if use == "community" else None)
         limit(request, "write", me)
         escalation_service.resolve(session, actor=me, escalation_id=escalation_id, resolution=data.resolution,
                                    answer_body=data.answer_body, answer_id=data.answer_id)

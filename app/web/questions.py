@@ -16,6 +16,7 @@ from app.answers import service as answers_service
 from app.comments import service as comments_service
 from app.core.db import SessionDep
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
+from app.core.ids import parse_id
 from app.products import service as products_service
 from app.questions import duplicates as duplicates_service
 from app.questions import service as questions_service
@@ -49,7 +50,6 @@ from app.web.search import SIMILAR_MIN, SIMILAR_MIN_CHARS, possible_originals, r
 router = APIRouter(route_class=WebRoute)
 
 Cursor = Annotated[str | None, Query(max_length=500)]
-# Ids beyond the database's integer range are simply unknown (404), not a database error.
 
 
 # --- lists ---------------------------------------------------------------------------------------
@@ -98,7 +98,7 @@ def _ask_form(request: Request, session: Session, values: dict[str, str], errors
 
 def _seen_ids(raw: str) -> set[int]:
     """Ids of the suggestions already shown to the asker (the form's `seen` field)."""
-    return {int(part) for part in raw.split(",")[:50] if part.strip().isdigit() and len(part.strip()) < 11}
+    return {i for i in map(parse_id, raw.split(",")[:50]) if i is not None}
 
 
 @router.get("/ask")
@@ -501,7 +501,13 @@ def merge(request: Request, question_id: Id, session: SessionDep, me: Me, form: 
 @router.post("/questions/{question_id}/delete")
 def delete_question(request: Request, question_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
     limit(request, "write", me)
-    questions_service.delete_question(session, actor=me, question_id=question_id)
+    try:
+        questions_service.delete_question(session, actor=me, question_id=question_id)
+    except Conflict as exc:  # an answered thread: say why on the question itself
+        session.rollback()
+        question = questions_service.get_visible(session, question_id)
+        flash(request, exc.detail, "error")
+        return redirect(views.question_url(question.id, question.slug))
     flash(request, "The question was deleted.")
     return redirect("/")
 
@@ -509,7 +515,14 @@ def delete_question(request: Request, question_id: Id, session: SessionDep, me: 
 @router.post("/answers/{answer_id}/delete")
 def delete_answer(request: Request, answer_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
     limit(request, "write", me)
-    answer = answers_service.delete_answer(session, actor=me, answer_id=answer_id)
+    try:
+        answer = answers_service.delete_answer(session, actor=me, answer_id=answer_id)
+    except Conflict as exc:  # an accepted answer: say why on the question itself
+        session.rollback()
+        answer = answers_service.get_visible(session, answer_id)
+        question = questions_service.get_visible(session, answer.question_id)
+        flash(request, exc.detail, "error")
+        return redirect(f"{views.question_url(question.id, question.slug)}#answer-{answer.id}")
     question = questions_service.get_visible(session, answer.question_id)
     flash(request, "The answer was deleted.")
     return redirect(f"{views.question_url(question.id, question.slug)}#answers")

@@ -21,7 +21,7 @@ from app.questions.schemas import TITLE_MAX
 from app.questions.tags import canonical_tag
 from app.search import service as search_service
 from app.search.service import SimilarItem
-from app.web.deps import FormData, Id, Me, Text, Viewer, WebRoute, flash, limit, redirect, render
+from app.web.deps import FormData, Id, Me, Text, Viewer, WebRoute, client_ip, flash, limit, redirect, render
 from app.web.listing import parse_solved
 
 log = logging.getLogger("groundswell.web")
@@ -204,13 +204,16 @@ def solved_it(request: Request, question_id: Id, session: SessionDep, me: Me, fo
     limit(request, "write", me)
     title = form.get("title", "")
     product = (form.get("product") or "").strip().lower() or None
+    visitor = search_service.deflection_visitor(actor=me, secret=request.app.state.settings.secret,
+                                                address=client_ip(request),
+                                                user_agent=request.headers.get("user-agent", ""))
     try:
-        row = search_service.record_deflection(session, actor=me, question_id=question_id, title=title,
-                                               product=product, source="web")
+        row, _ = search_service.record_deflection(session, actor=me, question_id=question_id, title=title,
+                                                  product=product, source="web", visitor=visitor)
     except InvalidInput:  # an unknown product must not lose the "thank you"
         session.rollback()
-        row = search_service.record_deflection(session, actor=me, question_id=question_id, title=title,
-                                               source="web")
+        row, _ = search_service.record_deflection(session, actor=me, question_id=question_id, title=title,
+                                                  source="web", visitor=visitor)
     question = questions_service.get_visible(session, row.question_id)
     flash(request, "Glad it helped — we did not post your question.")
     return redirect(views.question_url(question.id, question.slug))

@@ -220,7 +220,9 @@ def test_delete_accepted_answer_updates_question(client, login, thread, fetch):
     q, a1, a2, _ = thread
     client.post(f"{API}/questions/{q.id}/accept", json={"answer_id": a1.id}, headers=login("asker"))
     assert_problem(client.delete(f"{API}/answers/{a1.id}", headers=login("stranger")), 403)
-    assert client.delete(f"{API}/answers/{a1.id}", headers=login("helper1")).status_code == 204
+    # its author may not delete an accepted answer (409, issue 10 item 9); staff may
+    assert "accepted" in assert_problem(client.delete(f"{API}/answers/{a1.id}", headers=login("helper1")), 409)["detail"]
+    assert client.delete(f"{API}/answers/{a1.id}", headers=login("staffer")).status_code == 204
     body = client.get(f"{API}/questions/{q.id}").json()
     assert body["answer_count"] == 1 and body["accepted_answer_id"] is None and body["has_accepted_answer"] is False
     assert [a["id"] for a in body["answers"]] == [a2.id]
@@ -230,7 +232,7 @@ def test_delete_accepted_answer_updates_question(client, login, thread, fetch):
     assert {i["id"]: i["answer_count"] for i in listed}[q.id] == 1
     assert [i["id"] for i in client.get(f"{API}/questions?solved=true").json()["items"]] == []
     # deleting twice, voting on or accepting the deleted answer: gone
-    assert_problem(client.delete(f"{API}/answers/{a1.id}", headers=login("helper1")), 404)
+    assert_problem(client.delete(f"{API}/answers/{a1.id}", headers=login("staffer")), 404)
     assert_problem(client.post(f"{API}/answers/{a1.id}/vote", json={"value": 1}, headers=login("stranger")), 404)
     assert_problem(client.post(f"{API}/questions/{q.id}/accept", json={"answer_id": a1.id},
                                headers=login("asker")), 422)

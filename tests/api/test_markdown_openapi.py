@@ -144,3 +144,8 @@ def test_docs_page(client):
     r = client.get("/docs")
     assert r.status_code == 200
     assert "swagger" in r.text.lower() and "/openapi.json" in r.text
+    # issue 10: our own assets under the site's one CSP, nothing from a CDN
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+    assert "https://" not in r.text and "<script>" not in r.text
+    for asset in ("/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css", "/static/swagger-init.js"):
+        assert asset in r.text and client.get(asset).status_code == 200

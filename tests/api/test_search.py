@@ -94,7 +94,7 @@ def test_deflection_counts_for_the_original(client, indexed, count):
     r = client.post(f"{API}/questions/{indexed['dup'].id}/deflect",
                     json={"title": "Screen shimmers when I dim it", "product": "aero-14"})
     assert r.status_code == 201, r.text
-    assert r.json() == {"question_id": indexed["original"].id, "deflections": 1}
+    assert r.json() == {"question_id": indexed["original"].id, "deflections": 1, "counted": True}
     assert count(Deflection, Deflection.question_id == indexed["original"].id) == 1
     assert_problem(client.post(f"{API}/questions/999999/deflect", json={"title": "x"}), 404)
     assert_problem(client.post(f"{API}/questions/{indexed['dup'].id}/deflect", json={}), 422)
@@ -129,7 +129,7 @@ def test_staff_metrics_count_deflections_and_passed_over_suggestions(client, ind
     factory.user("lena", role="staff")
     asker = factory.user("newbie")
     search_service.record_deflection(session, actor=asker, question_id=indexed["original"].id,
-                                     title="Flicker when dim", product="aero-14")
+                                     title="Flicker when dim", product="aero-14", visitor=f"u:{asker.id}")
     q = factory.question(asker, "Brightness flicker on the Aero when dimmed", product="aero-14")
     search_service.record_dismissed(session, question=q, suggested_ids=[indexed["original"].id])
     session.commit()

@@ -12,6 +12,7 @@ from sqlmodel import select
 from app.accounts.models import User
 from app.answers import service as answers_service
 from app.answers.models import Acceptance
+from app.core.errors import Conflict
 from app.questions import service as questions_service
 from app.reputation import gaming, policy
 from app.reputation import service as reputation
@@ -167,7 +168,7 @@ def test_unaccept_and_switching_the_accepted_answer_reverse_exactly(session, cas
     assert len(session.exec(select(Acceptance).where(Acceptance.question_id == q.id)).all()) == 3
 
 
-def test_deleting_an_answer_reverses_its_events(session, cast):
+def test_deleting_an_answer_reverses_its_events(session, cast, factory):
     asker, helper, q, a, critic = cast
     [upper] = fans(session, 1)
     vote(session, upper, a, 1)
@@ -176,7 +177,9 @@ def test_deleting_an_answer_reverses_its_events(session, cast):
     answers_service.accept(session, actor=asker, question_id=q.id, answer_id=a.id)
     assert (rep(session, helper), rep(session, asker), rep(session, critic)) == (1 + 10 - 2 + 15, 1 + 5 + 2, 130)
 
-    answers_service.delete_answer(session, actor=helper, answer_id=a.id)
+    with pytest.raises(Conflict):  # its author may not delete an accepted answer; a moderator may
+        answers_service.delete_answer(session, actor=helper, answer_id=a.id)
+    answers_service.delete_answer(session, actor=factory.user(role="moderator"), answer_id=a.id)
     assert (rep(session, helper), rep(session, critic)) == (1, 131)
     assert rep(session, asker) == 6  # the question's own upvote stays
     reasons = {(e.kind, e.reversal_reason) for e in ledger(session, helper)}
@@ -188,7 +191,7 @@ def test_deleting_an_answer_reverses_its_events(session, cast):
     assert reputation.recompute(session, fix=False).differences == 0
 
 
-def test_deleting_a_question_reverses_the_whole_thread(session, cast):
+def test_deleting_a_question_reverses_the_whole_thread(session, cast, factory):
     asker, helper, q, a, critic = cast
     [upper] = fans(session, 1)
     vote(session, upper, q, 1)
@@ -198,7 +201,9 @@ def test_deleting_a_question_reverses_the_whole_thread(session, cast):
     answers_service.accept(session, actor=asker, question_id=q.id, answer_id=a.id)
     assert (rep(session, asker), rep(session, helper), rep(session, critic)) == (1 + 5 - 2 + 2, 1 + 10 - 2 + 15, 130)
 
-    questions_service.delete_question(session, actor=asker, question_id=q.id)
+    with pytest.raises(Conflict):  # the asker may not take the accepted answer down with it; a moderator may
+        questions_service.delete_question(session, actor=asker, question_id=q.id)
+    questions_service.delete_question(session, actor=factory.user(role="moderator"), question_id=q.id)
     assert (rep(session, asker), rep(session, helper), rep(session, critic)) == (1, 1, 131)
     for user in (asker, helper):
         events = ledger(session, user)
@@ -339,7 +344,8 @@ def _mixed_history(session, factory):
     answers_service.unaccept(session, actor=helper, question_id=q2.id)
     answers_service.accept(session, actor=rival, question_id=q3.id, answer_id=c1.id, now=t)
     answers_service.delete_answer(session, actor=rival, answer_id=b1.id)
-    questions_service.delete_question(session, actor=rival, question_id=q3.id)
+    # an answered thread: its asker may not delete it (issue 10 item 9), a moderator may
+    questions_service.delete_question(session, actor=factory.user(role="moderator"), question_id=q3.id)
     # serial voting from one fan to the helper, within the last day, reversed by the job
     serial = [factory.answer(factory.question(), author=helper) for _ in range(5)]
     for p in serial:

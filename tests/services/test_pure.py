@@ -161,3 +161,19 @@ def test_answer_order_by_evidence_and_by_date():
     assert [x.id for x in order(answers, evidence)][:3] == [5, 2, 3]  # acceptance is strong, not a pin
     assert [x.id for x in order(answers, evidence, "newest")] == [4, 3, 2, 5, 1]
     assert [x.id for x in order(answers, evidence, "oldest")] == [1, 5, 2, 3, 4]
+
+
+def test_table_alignment_is_rendered_as_classes_the_csp_allows():
+    """Issue 10 item 11: no style attributes (the CSP's style-src 'self' ignores them)."""
+    from app.core.markdown import render_body, render_markdown
+
+    html = render_markdown("| a | b | c | d |\n|:--|:-:|--:|---|\n| 1 | 2 | 3 | 4 |")
+    assert "style=" not in html
+    assert html.count('class="align-left"') == 2 and html.count('class="align-center"') == 2
+    assert html.count('class="align-right"') == 2 and "<td>4</td>" in html
+    imported = render_body('<table><tr><th align="right">W</th><td style="text-align: center;">x</td>'
+                           '<td style="color:red">y</td><td class="align-right evil">z</td>'
+                           '<td class="align-left">ok</td></tr></table>', "html")
+    assert 'class="align-right">W' in imported and 'class="align-center">x' in imported
+    assert "<td>y</td>" in imported and "<td>z</td>" in imported and 'class="align-left">ok' in imported
+    assert "style=" not in imported and "evil" not in imported

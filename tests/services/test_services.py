@@ -311,7 +311,9 @@ def test_delete_answer_updates_question(session, factory):
     answers_service.accept(session, actor=asker, question_id=q.id, answer_id=a1.id)
     with pytest.raises(Forbidden):
         answers_service.delete_answer(session, actor=factory.user(), answer_id=a1.id)
-    answers_service.delete_answer(session, actor=session.get(User, a1.author_id), answer_id=a1.id)
+    with pytest.raises(Conflict):  # its author may not delete an accepted answer (issue 10 item 9)
+        answers_service.delete_answer(session, actor=session.get(User, a1.author_id), answer_id=a1.id)
+    answers_service.delete_answer(session, actor=factory.user(role="moderator"), answer_id=a1.id)
     session.refresh(q)
     assert q.answer_count == 1 and q.accepted_answer_id is None
     assert [a.id for a in answers_service.for_question(session, q.id)] == [a2.id]

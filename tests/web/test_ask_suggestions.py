@@ -22,12 +22,19 @@ class _Forms(HTMLParser):
         self._form: dict | None = None
         self._textarea: str | None = None
         self._select: str | None = None
+        self.owned: list[dict] = []
+        self._button: dict | None = None
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "form":
-            self._form = {"action": a.get("action"), "class": a.get("class") or "", "fields": {}, "buttons": []}
+            self._form = {"action": a.get("action"), "class": a.get("class") or "", "id": a.get("id"),
+                          "fields": {}, "buttons": []}
             self.forms.append(self._form)
+        if tag == "button":
+            self._button = a
+        if tag == "button" and a.get("form"):  # a button anywhere that submits the form with that id
+            self.owned.append(a)
         elif self._form is None:
             return
         elif tag == "input" and a.get("type", "text") not in ("submit", "button") and a.get("name"):
@@ -46,6 +53,8 @@ class _Forms(HTMLParser):
     def handle_endtag(self, tag):
         if tag == "form":
             self._form = None
+        elif tag == "button":
+            self._button = None
         elif tag == "textarea":
             self._textarea = None
         elif tag == "select":
@@ -54,12 +63,31 @@ class _Forms(HTMLParser):
     def handle_data(self, data):
         if self._form is not None and self._textarea:
             self._form["fields"][self._textarea] += data
+        if self._button is not None:
+            self._button["text"] = self._button.get("text", "") + data
 
 
 def forms(page: str) -> list[dict]:
     parser = _Forms()
     parser.feed(page)
+    for button in parser.owned:
+        for form in parser.forms:
+            if form["id"] == button["form"]:
+                form["buttons"].append(button)
     return parser.forms
+
+
+def press(page: str, label: str) -> tuple[dict, dict]:
+    """What a browser posts when the submit button whose text starts with `label` is pressed:
+    (its form, the fields sent, the button's own name=value included)."""
+    for form in forms(page):
+        for button in form["buttons"]:
+            if button.get("text", "").startswith(label):
+                fields = dict(form["fields"])
+                if button.get("name"):
+                    fields[button["name"]] = button.get("value") or ""
+                return form, fields
+    raise AssertionError(f"no button {label!r} on the page")
 
 
 def form_by_class(page: str, cls: str) -> dict:
@@ -133,10 +161,9 @@ def test_similar_questions_are_offered_before_posting(web, session, existing):
 def test_no_post_my_question_posts_everything_that_was_typed(web, session, existing):
     web.sign_in("maya")
     page = web.submit("/ask", "/ask", MAYA).text
-    no = form_by_class(page, "similar-no")
-    assert no["action"] == "/ask" and no["fields"]["confirmed"] == "1"
-    assert [b for b in no["buttons"] if b.get("type") == "submit"]
-    r = web.post("/ask", no["fields"])
+    form, fields = press(page, "No, post my question")
+    assert form["action"] == "/ask" and "post-form" in form["class"] and fields["confirmed"] == "1"
+    r = web.post("/ask", fields)
     assert r.status_code == 303, r.text
     posted = _questions(session)[-1]
     assert posted.id != existing["original"].id
@@ -149,6 +176,30 @@ def test_no_post_my_question_posts_everything_that_was_typed(web, session, exist
     session.commit()
     assert "Your question is posted" in web.follow(r).text
     assert db_rows(session, select(Deflection)) == []
+
+
+def test_no_post_my_question_posts_what_was_edited_after_the_suggestions(web, session, existing):
+    """Issue 10 item 2: the panel's button posts the ask form's fields as they are now."""
+    web.sign_in("maya")
+    page = web.submit("/ask", "/ask", MAYA).text
+    assert "Do any of these solve your problem?" in page
+    form, fields = press(page, "No, post my question")
+    # The customer now changes every field in the form under the suggestions, then presses the button.
+    edited = {"title": "Dock Pro charges at 60 W with the Aero 14 only",
+              "body": "Only with the Aero 14: my other laptop charges at 100 W from the same dock.",
+              "tags": "charging, aero", "product": "aero-14"}
+    r = web.post("/ask", {**fields, **edited})
+    assert r.status_code == 303, r.text
+    posted = _questions(session)[-1]
+    assert (posted.title, posted.body.strip()) == (edited["title"], edited["body"])
+    from app.questions import service as questions_service
+
+    assert questions_service.tags_for(session, [posted.id])[posted.id] == ["charging", "aero"]
+    assert posted.product_id is not None and posted.product_id != existing["original"].product_id
+    # and the page carries no second, hidden copy of anything typed
+    for other in forms(page):
+        hidden_text = {k: v for k, v in other["fields"].items() if k in ("body", "tags")}
+        assert other["id"] == "ask-form" or not hidden_text, other
 
 
 def test_yes_this_solved_it_counts_and_posts_nothing(web, session, existing):
@@ -266,8 +317,7 @@ def test_passed_over_suggestions_are_remembered_for_staff(web, browsers, factory
     factory.user("lena", role="staff")
     session.commit()
     web.sign_in("maya")
-    no = form_by_class(web.submit("/ask", "/ask", MAYA).text, "similar-no")
-    r = web.post("/ask", no["fields"])
+    r = web.post("/ask", press(web.submit("/ask", "/ask", MAYA).text, "No, post my question")[1])
     assert r.status_code == 303
     posted = _questions(session)[-1]
     assert [(d.question_id, d.suggested_id) for d in db_rows(session, select(DismissedSuggestion))] == [
@@ -290,3 +340,16 @@ def test_posting_without_seeing_suggestions_records_none(web, session, existing)
     r = web.post("/ask", fields)
     assert r.status_code == 303
     assert db_rows(session, select(DismissedSuggestion)) == []
+
+
+def test_pressing_yes_again_does_not_count_again(web, session, existing):
+    """Issue 10 item 11: once per customer and question, also through the forum's form."""
+    original = existing["original"]
+    web.sign_in("maya")
+    yes = form_by_class(web.submit("/ask", "/ask", MAYA).text, "similar-yes")
+    for _ in range(3):
+        r = web.post(yes["action"], yes["fields"])
+        assert r.status_code == 303
+    assert len(db_rows(session, select(Deflection))) == 1
+    assert "Helped 1 customer who was about to ask" in text_of(web.follow(r).text)
+    assert str(original.id) in r.headers["location"]

@@ -276,8 +276,24 @@
     if (!document.querySelector("[data-similar-panel]") && title.value.trim().length >= minChars) schedule(0);
   }
 
+  // "Yes, this solved it" under "Do any of these solve your problem?": count the would-be question
+  // with what is in the ask form now (edits included), not the copy made when the panel was shown.
+  function initSolvedItForms() {
+    var ask = document.getElementById("ask-form");
+    if (!ask) return;
+    document.querySelectorAll("form.similar-yes").forEach(function (yes) {
+      yes.addEventListener("submit", function () {
+        yes.querySelectorAll("input[data-from-field]").forEach(function (input) {
+          var field = ask.elements.namedItem(input.getAttribute("data-from-field"));
+          if (field && typeof field.value === "string") input.value = field.value;
+        });
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     initSimilarLive();
+    initSolvedItForms();
     var summary = document.querySelector("[data-error-summary]") || document.querySelector("[data-similar-panel]");
     if (summary) summary.focus();
     document.querySelectorAll("[data-back]").forEach(function (button) {

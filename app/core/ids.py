@@ -1,0 +1,39 @@
+"""Ids as the database can hold them: the one place that bounds every id the API and the forum
+take, in paths, queries and bodies (lists included).
+
+Primary keys are PostgreSQL `integer` columns (SQLite would take any 64-bit number), so an id
+outside 1..2^31-1 cannot exist; refusing it as invalid input (422) keeps both databases
+answering alike instead of PostgreSQL failing with "integer out of range" (a 500).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Path, Query
+from pydantic import Field
+
+from app.core.db import MAX_ID
+
+ID_RANGE = f"1..{MAX_ID}"
+
+# In a JSON body (a field or the items of a list of ids).
+BodyId = Annotated[int, Field(ge=1, le=MAX_ID, description=f"an id ({ID_RANGE})")]
+# In a path (`/questions/{question_id}`) and in a query (`?answer_id=`).
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+QueryId = Annotated[int, Query(ge=1, le=MAX_ID)]
+
+
+def is_id(value: Any) -> bool:
+    """True for an int (not a bool) that a row's id can be: for values decoded from cursors and forms."""
+    return type(value) is int and 1 <= value <= MAX_ID
+
+
+def parse_id(text: str | None) -> int | None:
+    """A form field's id ("42", " 42 ") or None when it is not one (empty, not ASCII digits, out of
+    range): forms refuse or ignore it, never pass it to the database."""
+    text = (text or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        return None
+    value = int(text)
+    return value if is_id(value) else None
