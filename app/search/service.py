@@ -205,7 +205,11 @@ def search(session: Session, *, settings: Settings, engine: Engine, q: str | Non
 
         tag_name = normalise_tag(tag)
     filters = Filters(product=product_slug, tag=tag_name, solved=solved)
-    query = SearchQuery(q=q, filters=filters, page=page, size=size)
+    vector = None
+    encoder = encoder_for(settings) if q else None
+    if encoder is not None:  # hybrid: a customer's whole sentence finds questions worded otherwise
+        vector = tuple(encoder.embed_query(q).tolist())
+    query = SearchQuery(q=q, filters=filters, page=page, size=size, vector=vector)
     result = _read(settings, engine, lambda backend: backend.search(query))
     rows = _canonical_questions(session, [h.id for h in result.hits])
     summaries = {v.id: v for v in views.summaries(session, [rows[h.id] for h in result.hits if h.id in rows])}
