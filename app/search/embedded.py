@@ -709,7 +709,9 @@ class MemoryIndex:
             kw_key = np.where(in_set, keyword - level.astype(np.float32) * 1e6, -np.inf)
             final = kw_key
             if query.vector is not None and self.vectors.n:
-                final, in_set = self._hybrid(query.vector, kw_key, in_set, mask)
+                # A quoted phrase is a requirement: then the vector side only reorders what matched.
+                join = not any(c.required for c in clauses)
+                final, in_set = self._hybrid(query.vector, kw_key, in_set, mask, join=join)
             total = int(in_set.sum())
             facets = self._facets(in_set)
             start = (query.page - 1) * query.size
@@ -812,10 +814,12 @@ class MemoryIndex:
                 out[slot] = keyword[slot] * (1 + PROXIMITY_BOOST * near / pairs)
         return out
 
-    def _hybrid(self, vector, kw_key: np.ndarray, in_set: np.ndarray, mask: np.ndarray):
+    def _hybrid(self, vector, kw_key: np.ndarray, in_set: np.ndarray, mask: np.ndarray, *, join: bool):
         """Reciprocal rank fusion of the keyword order and the sentence-vector order, as the
-        similar-question side does; questions no keyword matched join above SEARCH_SEMANTIC_FLOOR."""
-        best = {s: c for s, c in self._nearest(vector, mask).items() if in_set[s] or c >= SEARCH_SEMANTIC_FLOOR}
+        similar-question side does; with `join`, questions no keyword matched join from
+        cosine SEARCH_SEMANTIC_FLOOR."""
+        best = {s: c for s, c in self._nearest(vector, mask).items()
+                if in_set[s] or (join and c >= SEARCH_SEMANTIC_FLOOR)}
         if not best:
             return kw_key, in_set
         fused = np.full(len(kw_key), -np.inf, dtype=np.float64)
