@@ -57,11 +57,10 @@ _JOINERS = ".\\-_'\u2019"
 _WORD = (f"(?:(?<![\\w.])\\.(?=[^\\W\\d_]))?{_LETTERS}+(?:[{_JOINERS}]{_LETTERS}+)*"
          f"(?:(?<=[^\\W\\d_])(?:\\#|\\+\\+|\\+)(?![\\w#+]))?")
 _TOKEN_RE = re.compile(f"(?P<run>{_NOSPACE_RUN})|(?P<word>{_WORD})")
-_SPLIT_RE = re.compile(f"[{_JOINERS}]")
 _CATENATE_JOINERS = frozenset("-'\u2019")
 # Scripts whose combining marks are accents to fold away (Latin incl. extended, Greek, Cyrillic).
 _FOLDABLE_BASE = ((0x0000, 0x024F), (0x0370, 0x052F), (0x1E00, 0x1FFF))
-_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"',
+QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"',
                          "\uff02": '"'})
 
 
@@ -276,7 +275,7 @@ def _segments(q: str) -> list[tuple[str, bool]]:
     """(text, quoted) pieces; an unclosed quote runs to the end, as in Meilisearch."""
     out: list[tuple[str, bool]] = []
     quoted = False
-    for i, piece in enumerate(q.translate(_QUOTES).split('"')):
+    for i, piece in enumerate(q.translate(QUOTES).split('"')):
         quoted = i % 2 == 1
         if piece.strip():
             out.append((piece, quoted))
@@ -344,10 +343,28 @@ def parse_query(q: str, *, typing: bool = True) -> Query:
     return query
 
 
+# For Meilisearch's settings (app.search.meili): the symbols that end a technical token and must
+# not separate words there, and the surface forms a synonym entry is written in.
+NON_SEPARATORS = ("#", "+")
+
+
+def surface_forms(entry: str) -> list[str]:
+    """An entry as customers write it: itself, and for a hyphenated one also catenated and spaced
+    (`wi-fi` -> `wi-fi`, `wifi`, `wi fi`), lower-cased: what this analysis treats as the same."""
+    entry = unicodedata.normalize("NFKC", entry).casefold()
+    forms = [entry]
+    pieces = [p for p in re.split("[" + re.escape("".join(sorted(_CATENATE_JOINERS))) + "]", entry) if p]
+    if len(pieces) > 1:
+        for form in ("".join(pieces), " ".join(pieces)):
+            if form not in forms:
+                forms.append(form)
+    return forms
+
+
 def query_terms(text: str) -> list[str]:
     """The plain terms of a text as a bag (the keyword side of similar questions)."""
     return index_terms(text)
 
 
-__all__ = ["Alternative", "Clause", "Query", "Token", "analyze", "index_terms", "key", "normalize",
-           "parse_query", "query_terms", "stem", "stream"]
+__all__ = ["NON_SEPARATORS", "Alternative", "Clause", "Query", "Token", "analyze", "index_terms", "key",
+           "normalize", "parse_query", "query_terms", "stem", "stream", "surface_forms"]
