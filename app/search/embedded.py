@@ -661,11 +661,11 @@ class MemoryIndex:
     def search(self, query: SearchQuery) -> tuple[list[tuple[int, float]], int, dict[str, dict[str, int]], set[str]]:
         """(qid, score) for the page, total, facets, and the index terms matched (for highlights).
 
-        Matching like Meilisearch with `matchingStrategy: "frequency"`: questions that match every
-        clause come first; while they do not fill the page, the least useful clause (one that
-        matches nothing, else the most frequent) is dropped and the questions matching the rest
-        follow, down to one clause. Quoted phrases are never dropped. Within a level: BM25F with
-        the proximity boost, fused with the sentence-vector ranking when the query has a vector.
+        Matching like a search engine, not a filter: questions that match every clause come
+        first; while they do not fill the page, questions missing one clause follow, then two,
+        down to questions matching one clause (quoted phrases are always required). Between
+        questions that miss as many, the rarer words count more (BM25F), with the proximity
+        boost; fused with the sentence-vector ranking when the query has a vector.
         """
         with self.lock:
             self._ensure_full()
@@ -755,26 +755,32 @@ class MemoryIndex:
 
     @staticmethod
     def _levels(clauses: list[analysis.Clause], has: list[np.ndarray], mask: np.ndarray, need: int) -> np.ndarray:
-        """Per slot, how many clauses were dropped before it matched (len(clauses): never)."""
+        """Per slot, how many optional clauses it misses (len(clauses): not a result).
+
+        Questions that match every clause are the results while they fill the page (`need`);
+        otherwise the bar is lowered one clause at a time, down to one. Quoted phrases are
+        always required. Results rank by fewest clauses missed, then by score.
+        """
         n = len(mask)
+        required = mask.copy()
+        matched = np.zeros(n, dtype=np.int32)
+        optional = 0
+        for clause, h in zip(clauses, has):
+            if clause.required:
+                required &= h
+            else:
+                matched += h
+                optional += 1
+        missed = optional - matched
         level = np.full(n, len(clauses), dtype=np.int32)
-        active = list(range(len(clauses)))
-        counts = {i: int(has[i].sum()) for i in active}
-        # Dropping order: clauses matching nothing first, then the most frequent (least useful).
-        droppable = sorted((i for i in active if not clauses[i].required),
-                           key=lambda i: (counts[i] > 0, -counts[i]))
-        dropped = 0
-        while True:
-            current = mask.copy()
-            for i in active:
-                current &= has[i]
-            level[current & (level == len(clauses))] = dropped
-            remaining_optional = [i for i in active if not clauses[i].required]
-            if int((level < len(clauses)).sum()) >= need or len(remaining_optional) <= 1:
+        if not optional:
+            level[required] = 0
+            return level
+        for bar in range(optional, 0, -1):
+            chosen = required & (matched >= bar)
+            if int(chosen.sum()) >= need or bar == 1:
+                level[chosen] = missed[chosen]
                 break
-            victim = droppable.pop(0)
-            active.remove(victim)
-            dropped += 1
         return level
 
     def _proximity(self, clauses: list[analysis.Clause], keyword: np.ndarray, in_set: np.ndarray) -> np.ndarray:

@@ -117,7 +117,8 @@ SIMILAR_SEMANTIC_RATIO = 0.6  # hybrid: 60 % vector similarity, 40 % keyword rel
 # /search: keyword relevance leads (the embedded backend fuses the vector side at weight 0.5 of 1.5).
 SEARCH_SEMANTIC_RATIO = 0.33
 # Questions with every word first, then the least useful (most frequent) words are dropped while
-# the page is not full: what the embedded backend does (docs/search.md, "Matching").
+# the page is not full; the embedded backend lowers the bar by count instead, which no strategy
+# of Meilisearch's does exactly (docs/search.md, "What Meilisearch does differently").
 MATCHING_STRATEGY = "frequency"
 BATCH_SIZE = 250  # documents per add/delete request
 TASK_TIMEOUT = 60.0  # seconds to wait for one task (indexing a batch can take longer than a request)

@@ -127,7 +127,9 @@ def test_search_filters_facets_and_highlights(searcher, support_forum):
 
 def test_search_matches_the_accepted_answer_and_tolerates_typos(searcher, support_forum):
     searcher.index()
-    assert [i.summary.id for i in searcher.search("power saving adapter").items] == [support_forum["wifi"].id]
+    # Only the Wi-Fi question has all three words (in its accepted answer): it comes first; the
+    # page is then filled with questions that have fewer of them.
+    assert [i.summary.id for i in searcher.search("power saving adapter").items][:1] == [support_forum["wifi"].id]
     assert support_forum["install"].id in [i.summary.id for i in searcher.search("fingerprnt").items]
     assert support_forum["battery"].id in [i.summary.id for i in searcher.search("overnigth").items]
 
