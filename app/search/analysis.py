@@ -37,6 +37,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 import Stemmer  # PyStemmer: the Snowball project's C stemmers
 
@@ -58,6 +59,7 @@ _WORD = (f"(?:(?<![\\w.])\\.(?=[^\\W\\d_]))?{_LETTERS}+(?:[{_JOINERS}]{_LETTERS}
          f"(?:(?<=[^\\W\\d_])(?:\\#|\\+\\+|\\+)(?![\\w#+]))?")
 _TOKEN_RE = re.compile(f"(?P<run>{_NOSPACE_RUN})|(?P<word>{_WORD})")
 _CATENATE_JOINERS = frozenset("-'\u2019")
+_PIECE_RE = re.compile(f"[^{_JOINERS}#+]+")
 # Scripts whose combining marks are accents to fold away (Latin incl. extended, Greek, Cyrillic).
 _FOLDABLE_BASE = ((0x0000, 0x024F), (0x0370, 0x052F), (0x1E00, 0x1FFF))
 QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"',
@@ -100,8 +102,7 @@ def key(raw: str) -> str:
     return stem(normalize(raw))
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """One matchable unit of the original text.
 
     `start`/`end` are offsets in the original string (for highlights); `pos` is the position in
@@ -116,7 +117,12 @@ class Token:
     parts: tuple[str, ...]
     technical: bool = False  # kept whole: no stemming, typo tolerance or prefix completion
     whole: str = ""  # the normalised whole form of a compound or technical token
-    part_spans: tuple[tuple[int, int], ...] = ()  # original offsets of each part
+    spans: tuple[tuple[int, int], ...] = ()  # offsets of each part, relative to `start`
+
+    @property
+    def part_spans(self) -> tuple[tuple[int, int], ...]:
+        """Original offsets of each part."""
+        return tuple((self.start + a, self.start + b) for a, b in self.spans)
 
 
 @lru_cache(maxsize=131_072)
@@ -125,7 +131,7 @@ def _word(raw: str) -> tuple[tuple[str, ...], tuple[str, ...], bool, str, tuple[
     norm = normalize(raw)
     suffix = norm.endswith(("#", "+"))
     leading_dot = norm.startswith(".")
-    pieces = [(m.start(), m.end()) for m in re.finditer(f"[^{_JOINERS}#+]+", raw)]
+    pieces = [(m.start(), m.end()) for m in _PIECE_RE.finditer(raw)]
     joined = len(pieces) > 1
     if not suffix and not leading_dot and not joined:
         term = stem(norm)
@@ -146,6 +152,13 @@ def _word(raw: str) -> tuple[tuple[str, ...], tuple[str, ...], bool, str, tuple[
     return tuple(terms), parts, True, norm, tuple(pieces)
 
 
+def _run_text(m: re.Match) -> str:
+    run = unicodedata.normalize("NFKC", m.group()).casefold()
+    if len(run) != m.end() - m.start():  # NFKC changed the length: keep offsets per character
+        run = m.group().casefold()
+    return run
+
+
 def analyze(text: str) -> list[Token]:
     """The tokens of a text, in order, with original offsets and stream positions."""
     out: list[Token] = []
@@ -153,11 +166,9 @@ def analyze(text: str) -> list[Token]:
         return out
     pos = 0
     for m in _TOKEN_RE.finditer(text):
+        start = m.start()
         if m.lastgroup == "run":
-            run = unicodedata.normalize("NFKC", m.group()).casefold()
-            start = m.start()
-            if len(run) != m.end() - m.start():  # NFKC changed the length: offsets per character lost
-                run = m.group().casefold()
+            run = _run_text(m)
             if len(run) == 1:
                 out.append(Token(start, m.end(), pos, (run,), (run,)))
                 pos += 1
@@ -167,22 +178,40 @@ def analyze(text: str) -> list[Token]:
                 out.append(Token(start + i, start + i + 2, pos, (gram,), (gram,)))
                 pos += 1
             continue
-        raw = m.group()
-        terms, parts, technical, whole, spans = _word(raw)
-        out.append(Token(m.start(), m.end(), pos, terms, parts, technical, whole,
-                         tuple((m.start() + a, m.start() + b) for a, b in spans)))
+        terms, parts, technical, whole, spans = _word(m.group())
+        out.append(Token(start, m.end(), pos, terms, parts, technical, whole, spans))
         pos += len(parts)
     return out
 
 
+def index_text(text: str) -> tuple[list[str], list[str]]:
+    """(every index term, the per-position terms) of a text: what `analyze` gives, without the
+    offsets (the indexing fast path)."""
+    terms: list[str] = []
+    parts: list[str] = []
+    if not text:
+        return terms, parts
+    for m in _TOKEN_RE.finditer(text):
+        if m.lastgroup == "run":
+            run = _run_text(m)
+            grams = [run] if len(run) == 1 else [run[i:i + 2] for i in range(len(run) - 1)]
+            terms.extend(grams)
+            parts.extend(grams)
+            continue
+        t, p, *_ = _word(m.group())
+        terms.extend(t)
+        parts.extend(p)
+    return terms, parts
+
+
 def index_terms(text: str) -> list[str]:
     """Every index term of a text, repeated as often as it occurs (for term frequencies)."""
-    return [t for tok in analyze(text) for t in tok.terms]
+    return index_text(text)[0]
 
 
 def stream(text: str) -> list[str]:
     """The per-position terms of a text (what phrases and proximity are checked against)."""
-    return [p for tok in analyze(text) for p in tok.parts]
+    return index_text(text)[1]
 
 
 # === queries ======================================================================================

@@ -344,21 +344,20 @@ class _Bm25:
             for text in texts.get(field, ()):
                 if not text:
                     continue
-                toks = analysis.analyze(text)
-                terms = [t for tok in toks for t in tok.terms]
+                terms, parts = analysis.index_text(text)
                 seen.setdefault(field, []).extend(terms)
-                length += weight * sum(len(tok.parts) for tok in toks)
+                length += weight * len(parts)
                 for t in terms:
                     weights[t] = weights.get(t, 0.0) + weight
                 if self.positions:
                     if ids:
                         ids.append(_GAP)
-                    for tok in toks:
-                        for p in tok.parts:
-                            tid = self.term_id.get(p)
-                            if tid is None:
-                                tid = self.term_id[p] = len(self.term_id)
-                            ids.append(tid)
+                    term_id = self.term_id
+                    for p in parts:
+                        tid = term_id.get(p)
+                        if tid is None:
+                            tid = term_id[p] = len(term_id)
+                        ids.append(tid)
         while self.dl.n <= slot:
             self.dl.append(0.0)
         self.dl.data[slot] = length
