@@ -18,6 +18,7 @@ The figures behind the weights are in docs/search.md (tuned on the AskUbuntu dev
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import html
 import math
@@ -59,7 +60,7 @@ ALTERNATES_BONUS = 0.05  # × ln(1 + number of folded duplicates): often-asked p
 # up to 1 + PROXIMITY_BOOST (the share of neighbouring query-word pairs found next to each other),
 # checked on the best PROXIMITY_DEPTH candidates; Meilisearch's "proximity" ranking rule.
 PROXIMITY_BOOST = 1.0
-PROXIMITY_DEPTH = 200
+PROXIMITY_DEPTH = 100
 PROXIMITY_WINDOW = 2  # "next to each other": the second word at most this many positions later
 # Hybrid search: the sentence-vector side joins the keyword side by rank fusion at this weight (the
 # keyword side has weight 1); a question no query word matched needs this cosine to be included.
@@ -476,6 +477,7 @@ class MemoryIndex:
         self.vector_owner = _Grow(np.int32)
         self.vocabulary: list[str] = []
         self._vocab_seen: set[str] = set()
+        self._vocab_sorted: list[str] = []  # for prefix completion, re-sorted when the vocabulary grew
 
     # -- keeping up --------------------------------------------------------------------------------
     def catch_up(self, engine: Engine) -> None:
@@ -797,6 +799,12 @@ class MemoryIndex:
         pairs = len(clauses) - 1
         candidates = _top(np.where(in_set, keyword, -np.inf), PROXIMITY_DEPTH)
         out = keyword.copy()
+
+        def where(seq: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+            if len(wanted) == 1:  # the usual case; np.isin costs ~20 µs even for one value
+                return seq == wanted[0]
+            return np.isin(seq, wanted)
+
         for slot in candidates:
             if not in_set[slot]:
                 continue
@@ -805,10 +813,10 @@ class MemoryIndex:
                 continue
             near = 0
             for j in range(pairs):
-                ends = np.flatnonzero(np.isin(seq, ids[j][1]))
+                ends = np.flatnonzero(where(seq, ids[j][1]))
                 if not len(ends):
                     continue
-                starts = np.isin(seq, ids[j + 1][0])
+                starts = where(seq, ids[j + 1][0])
                 for gap in range(1, PROXIMITY_WINDOW + 1):
                     at = ends + gap
                     at = at[at < len(seq)]
@@ -860,11 +868,15 @@ class MemoryIndex:
                 if candidate != term and full.df.get(candidate):
                     out.setdefault(candidate, 0.6 if distance == 1 else 0.4)
         if last and len(term) >= 3 and term.isalpha() and len(out) < 4:
-            for candidate in self.vocabulary:
-                if candidate.startswith(term) and candidate != term and full.df.get(candidate):
+            if len(self._vocab_sorted) != len(self.vocabulary):
+                self._vocab_sorted = sorted(self.vocabulary)
+            ordered = self._vocab_sorted
+            at = bisect.bisect_left(ordered, term)
+            while at < len(ordered) and ordered[at].startswith(term) and len(out) < 6:
+                candidate = ordered[at]
+                if candidate != term and full.df.get(candidate):
                     out.setdefault(candidate, 0.7)
-                    if len(out) >= 6:
-                        break
+                at += 1
         return out
 
     def _facets(self, mask: np.ndarray) -> dict[str, dict[str, int]]:
