@@ -65,6 +65,12 @@ PROXIMITY_WINDOW = 2  # "next to each other": the second word at most this many 
 # Hybrid search: the sentence-vector side joins the keyword side by rank fusion at this weight (the
 # keyword side has weight 1); a question no query word matched needs this cosine to be included.
 SEARCH_SEMANTIC_WEIGHT = 0.5
+# ... and at this weight when no question has every query word: a customer's sentence, where the
+# meaning says more than which of its words a question happens to share.
+SEARCH_SEMANTIC_WEIGHT_RELAXED = 1.0
+# Lowering the bar goes on until at least this many questions match (or the page is filled, if
+# deeper), so the fusion with the vector side has candidates to choose from.
+RELAX_POOL = 50
 SEARCH_SEMANTIC_FLOOR = 0.55
 _GAP = -1  # between fields in the position stream: no phrase spans two fields
 
@@ -678,7 +684,7 @@ class MemoryIndex:
             parsed = analysis.parse_query(query.q, typing=not query.q.endswith(" "))
             clauses = parsed.clauses
             matched_terms: set[str] = set()
-            need = query.page * query.size
+            need = max(query.page * query.size, RELAX_POOL)
             if not clauses:
                 scores = np.where(mask, self.created.view, -np.inf)
                 total = int(mask.sum())
@@ -712,7 +718,9 @@ class MemoryIndex:
             if query.vector is not None and self.vectors.n:
                 # A quoted phrase is a requirement: then the vector side only reorders what matched.
                 join = not any(c.required for c in clauses)
-                final, in_set = self._hybrid(query.vector, kw_key, in_set, mask, join=join)
+                relaxed = not (in_set & (level == 0)).any()
+                weight = SEARCH_SEMANTIC_WEIGHT_RELAXED if relaxed else SEARCH_SEMANTIC_WEIGHT
+                final, in_set = self._hybrid(query.vector, kw_key, in_set, mask, join=join, weight=weight)
             total = int(in_set.sum())
             facets = self._facets(in_set)
             start = (query.page - 1) * query.size
@@ -827,7 +835,8 @@ class MemoryIndex:
                 out[slot] = keyword[slot] * (1 + PROXIMITY_BOOST * near / pairs)
         return out
 
-    def _hybrid(self, vector, kw_key: np.ndarray, in_set: np.ndarray, mask: np.ndarray, *, join: bool):
+    def _hybrid(self, vector, kw_key: np.ndarray, in_set: np.ndarray, mask: np.ndarray, *, join: bool,
+                weight: float):
         """Reciprocal rank fusion of the keyword order and the sentence-vector order, as the
         similar-question side does; with `join`, questions no keyword matched join from
         cosine SEARCH_SEMANTIC_FLOOR."""
@@ -846,7 +855,7 @@ class MemoryIndex:
             if not joined[slot]:
                 joined[slot] = True
                 fused[slot] = 0.0
-            fused[slot] += SEARCH_SEMANTIC_WEIGHT / (RRF_K + rank + 1)
+            fused[slot] += weight / (RRF_K + rank + 1)
         # Beyond both top lists the keyword order still decides (tiny, order-preserving tie-break).
         tail = joined & np.isfinite(kw_key)
         if tail.any():

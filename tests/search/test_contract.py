@@ -343,3 +343,28 @@ def test_similar_questions_use_the_same_analysis(keyword_searcher, kinds_forum):
     assert keyword_searcher.similar("C# sample throws")[0].id == kinds_forum["csharp"]
     assert keyword_searcher.similar("installing the fingerprint reader")[0].id == kinds_forum["install"]
     assert keyword_searcher.similar("固件升级")[0].id == kinds_forum["zh"]
+
+
+# The demo sentences: 0 results each before; now the right question is near the top.
+DEMO_SENTENCES = [
+    ("wifi keeps dropping after update", "Aero 14 Wi-Fi drops every few minutes", 1),
+    ("wifi disconnects", "Aero 14 Wi-Fi drops every few minutes", 2),
+    ("monitor flickering", "Vista 27 flickers at 144 Hz", 1),
+    ("laptop wont turn on", "Aero 14 won't power on at all", 3),
+    ("my wi-fi keeps disconnecting since the driver update", "Aero 14 Wi-Fi drops every few minutes", 1),
+    ("screen flickers at high refresh rate", "Vista 27 flickers at 144 Hz", 1),
+]
+
+
+def test_a_customers_sentence_finds_the_demo_question(searcher, clean_engine, backend_name):
+    from app.demo import loader
+
+    loader.load(clean_engine)
+    searcher.index()
+    failures = []
+    for sentence, title_start, within in DEMO_SENTENCES:
+        page = searcher.search(sentence, limit=5)
+        found = [i.summary.title for i in page.items]
+        if not any(t.startswith(title_start) for t in found[:within]):
+            failures.append(f"{sentence!r}: {title_start!r} not in the first {within} of {found}")
+    assert not failures, "\n".join(failures)
