@@ -228,12 +228,11 @@ class Alternative:
 class Clause:
     """A unit of the query: a word, a synonym span, or a quoted phrase (`required`)."""
 
-    text: str  # what the customer typed for it (for messages and dropping order)
+    text: str  # what the customer typed for it
     alternatives: list[Alternative]
     required: bool = False
     expandable: bool = True  # typo tolerance and prefix completion may add alternatives
     last: bool = False  # the last word typed (prefix completion)
-    position: int = 0  # order in the query, for proximity between neighbouring clauses
 
     def add(self, terms: tuple[str, ...], weight: float) -> None:
         for i, alt in enumerate(self.alternatives):
@@ -247,9 +246,6 @@ class Clause:
 @dataclass
 class Query:
     clauses: list[Clause] = field(default_factory=list)
-
-    def terms(self) -> set[str]:
-        return {t for c in self.clauses for a in c.alternatives for t in a.terms}
 
 
 SYNONYM_WEIGHT = 0.8
@@ -321,18 +317,16 @@ def parse_query(q: str, *, typing: bool = True) -> Query:
     """
     query = Query()
     lookup, groups, longest = synonym_index()
-    order = 0
     for text, quoted in _segments(q or ""):
         toks = analyze(text)
         if not toks:
             continue
         if quoted:
-            seq = tuple(p for t in toks for p in t.parts)
-            alts = [Alternative(seq)] if len(toks) > 1 or not toks[0].technical else _token_alternatives(toks[0])
-            if len(toks) == 1 and not toks[0].technical:
-                alts = [Alternative(toks[0].parts)]
-            query.clauses.append(Clause(text.strip(), alts, required=True, expandable=False, position=order))
-            order += 1
+            if len(toks) == 1 and toks[0].technical:  # "c#", "usb-c": the token's own forms
+                alts = _token_alternatives(toks[0])
+            else:
+                alts = [Alternative(tuple(p for t in toks for p in t.parts))]
+            query.clauses.append(Clause(text.strip(), alts, required=True, expandable=False))
             continue
         i = 0
         while i < len(toks):
@@ -350,7 +344,7 @@ def parse_query(q: str, *, typing: bool = True) -> Query:
             if matched:
                 n, group = matched
                 span = toks[i:i + n]
-                clause = Clause(text[span[0].start:span[-1].end], [], expandable=False, position=order)
+                clause = Clause(text[span[0].start:span[-1].end], [], expandable=False)
                 for a in (_token_alternatives(span[0]) if n == 1 else
                           [Alternative(tuple(p for t in span for p in t.parts))]):
                     clause.add(a.terms, a.weight)
@@ -362,11 +356,10 @@ def parse_query(q: str, *, typing: bool = True) -> Query:
             else:
                 tok = toks[i]
                 clause = Clause(text[tok.start:tok.end], _token_alternatives(tok),
-                                expandable=not tok.technical and tok.parts[0].isalpha(), position=order)
+                                expandable=not tok.technical and tok.parts[0].isalpha())
                 query.clauses.append(clause)
                 i += 1
-            order += 1
-    if query.clauses and typing and not (q or "").rstrip('"').endswith(" ") and not (q or "").endswith('"'):
+    if query.clauses and typing and not (q or "").endswith((" ", '"')):
         last = query.clauses[-1]
         last.last = not last.required
     return query
@@ -390,10 +383,5 @@ def surface_forms(entry: str) -> list[str]:
     return forms
 
 
-def query_terms(text: str) -> list[str]:
-    """The plain terms of a text as a bag (the keyword side of similar questions)."""
-    return index_terms(text)
-
-
 __all__ = ["NON_SEPARATORS", "Alternative", "Clause", "Query", "Token", "analyze", "index_terms", "key",
-           "normalize", "parse_query", "query_terms", "stem", "stream", "surface_forms"]
+           "normalize", "parse_query", "stem", "stream", "surface_forms"]
