@@ -669,7 +669,8 @@ class MemoryIndex:
         """(qid, score) for the page, total, facets, and the index terms matched (for highlights).
 
         Matching like a search engine, not a filter: questions that match every clause come
-        first; while they do not fill the page, questions missing one clause follow, then two,
+        first; while fewer than RELAX_POOL (or the page) match, questions missing one clause
+        follow, then two,
         down to questions matching one clause (quoted phrases are always required). Between
         questions that miss as many, the rarer words count more (BM25F), with the proximity
         boost; fused with the sentence-vector ranking when the query has a vector.
@@ -713,7 +714,7 @@ class MemoryIndex:
             keyword = keyword + 0.01 * np.log1p(np.maximum(self.score.view, 0)) + 0.05 * self.solved.view
             keyword = self._proximity(clauses, keyword, in_set)
             # Keyword order: level first (more clauses matched), then score.
-            kw_key = np.where(in_set, keyword - level.astype(np.float32) * 1e6, -np.inf)
+            kw_key = np.where(in_set, keyword.astype(np.float64) - level * 1e6, -np.inf)
             final = kw_key
             if query.vector is not None and self.vectors.n:
                 # A quoted phrase is a requirement: then the vector side only reorders what matched.
