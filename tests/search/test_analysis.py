@@ -143,3 +143,11 @@ def test_snippets_are_cropped_around_the_first_match():
     text = "log line ok. " * 400 + "then E_VSS_4711 snapshot lost"
     out = highlight(text, set(analysis.index_terms("E_VSS_4711")), crop=30)
     assert out.startswith("…") and "<mark>E_VSS_4711</mark>" in out and len(out) < 400
+
+
+@pytest.mark.parametrize("text", [
+    "SDK sample in C# throws on connect (.NET 8, v1.3.4)", "usb-c won't charge; 802.11ax? i7-1165G7!",
+    "end. .hidden file, a.b.c and __init__ or ERR_X_Y", "notepad++ c++ 3+ a#b #tag e-mail 'quoted'",
+])
+def test_the_ascii_fast_path_tokenises_as_the_unicode_one(text):
+    assert [m.group() for m in analysis._TOKEN_RE.finditer(text)] == analysis._ASCII_WORD_RE.findall(text)
