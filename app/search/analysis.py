@@ -168,7 +168,7 @@ def analyze(text: str) -> list[Token]:
     if not text:
         return out
     pos = 0
-    for m in _TOKEN_RE.finditer(text):
+    for m in (_ASCII_WORD_RE if text.isascii() else _TOKEN_RE).finditer(text):
         start = m.start()
         if m.lastgroup == "run":
             run = _run_text(m)

@@ -759,6 +759,7 @@ class MemoryIndex:
                     dense = np.zeros(n, dtype=np.float32)
                     dense[t_slots] = t_sc
                     sc += dense[slots]
+                sc /= len(alt.terms)  # a phrase is one clause: its words' mean, so "wi fi" is not twice "wifi"
             has[slots] = True
             best[slots] = np.maximum(best[slots], alt.weight * sc)
         return has, best
