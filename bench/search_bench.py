@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import statistics
 import time
 
@@ -38,7 +39,6 @@ def main() -> None:
 
     from app.core.config import Settings
     from app.core.db import import_all_models, make_engine
-    from app.search import embedded
     from app.search import service as search_service
 
     import_all_models()
@@ -64,7 +64,7 @@ def main() -> None:
     print(f"full-text part built on first search in {time.perf_counter() - t:.2f} s; peak RSS {rss:.0f} MiB")
 
     def query_of(title: str) -> str:
-        words = [w for w in embedded.tokens(title) if len(w) > 3][: rng.randint(1, 3)] or ["ubuntu"]
+        words = [w for w in re.findall(r"[^\W_]+", title.lower()) if len(w) > 3][: rng.randint(1, 3)] or ["ubuntu"]
         if rng.random() < 0.2 and len(words[0]) > 5:  # a typo: two letters swapped
             w = words[0]
             words[0] = w[:2] + w[3] + w[2] + w[4:]

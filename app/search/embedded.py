@@ -18,11 +18,11 @@ The figures behind the weights are in docs/search.md (tuned on the AskUbuntu dev
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import html
 import math
 import os
-import re
 import threading
 import uuid
 from array import array
@@ -38,9 +38,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.core.db import utcnow, writer
-from app.search import indexer
+from app.search import analysis, indexer
 from app.search.models import SearchDocument, SearchState
-from app.search.synonyms import single_word_map
 from app.search.ports import (DIMENSIONS, Hit, QuestionDoc, SearchQuery, SearchResult,
                               SimilarQuery)
 
@@ -57,13 +56,28 @@ RRF_KEYWORD_WEIGHT = 0.25
 RRF_SEMANTIC_WEIGHT = 1.0
 SEMANTIC_FLOOR = 0.3  # cosine below which a question with no word in common is not suggested
 ALTERNATES_BONUS = 0.05  # × ln(1 + number of folded duplicates): often-asked problems first
-
-_SYNONYMS = single_word_map()
-_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+# Full-text search: adjacent query words found adjacent in a question multiply its keyword score by
+# up to 1 + PROXIMITY_BOOST (the share of neighbouring query-word pairs found next to each other),
+# checked on the best PROXIMITY_DEPTH candidates; Meilisearch's "proximity" ranking rule.
+PROXIMITY_BOOST = 1.0
+PROXIMITY_DEPTH = 100
+PROXIMITY_WINDOW = 2  # "next to each other": the second word at most this many positions later
+# Hybrid search: the sentence-vector side joins the keyword side by rank fusion at this weight (the
+# keyword side has weight 1); a question no query word matched needs this cosine to be included.
+SEARCH_SEMANTIC_WEIGHT = 0.5
+# ... and at this weight when no question has every query word: a customer's sentence, where the
+# meaning says more than which of its words a question happens to share.
+SEARCH_SEMANTIC_WEIGHT_RELAXED = 1.0
+# Lowering the bar goes on until at least this many questions match (or the page is filled, if
+# deeper), so the fusion with the vector side has candidates to choose from.
+RELAX_POOL = 50
+SEARCH_SEMANTIC_FLOOR = 0.55
+_GAP = -1  # between fields in the position stream: no phrase spans two fields
 
 
 def tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text.lower()) if text else []
+    """Index terms of a text (app.search.analysis: normalised, folded, stemmed, compounds split)."""
+    return analysis.index_terms(text) if text else []
 
 
 def vectors_key(doc: QuestionDoc) -> str:
@@ -308,9 +322,13 @@ class _Grow:
 
 
 class _Bm25:
-    """BM25F postings over slots: per term, the slots and their field-weighted term frequency."""
+    """BM25F postings over slots: per term, the slots and their field-weighted term frequency.
 
-    def __init__(self, fields: dict[str, float], k1: float, b: float) -> None:
+    With `positions`, each slot's per-position term ids are kept as well (fields separated by a
+    gap), for phrases and proximity: about 4 bytes per word of indexed text.
+    """
+
+    def __init__(self, fields: dict[str, float], k1: float, b: float, *, positions: bool = False) -> None:
         self.fields, self.k1, self.b = fields, k1, b
         self.postings: dict[str, tuple[array, array]] = {}
         self.df: dict[str, int] = {}
@@ -318,16 +336,35 @@ class _Bm25:
         self.dl = _Grow(np.float32)
         self.total_len = 0.0
         self.docs = 0
+        self.positions = positions
+        self.term_id: dict[str, int] = {}
+        self.stream = _Grow(np.int32)
+        self.stream_at: dict[int, tuple[int, int]] = {}
 
-    def add(self, slot: int, texts: dict[str, Iterable[str]]) -> None:
+    def add(self, slot: int, texts: dict[str, Iterable[str]]) -> dict[str, list[str]]:
+        """Index one slot; returns the terms of each field (for the typo vocabulary)."""
         weights: dict[str, float] = {}
         length = 0.0
+        seen: dict[str, list[str]] = {}
+        ids: list[int] = []
         for field, weight in self.fields.items():
             for text in texts.get(field, ()):
-                toks = tokens(text)
-                length += weight * len(toks)
-                for t in toks:
+                if not text:
+                    continue
+                terms, parts = analysis.index_text(text)
+                seen.setdefault(field, []).extend(terms)
+                length += weight * len(parts)
+                for t in terms:
                     weights[t] = weights.get(t, 0.0) + weight
+                if self.positions:
+                    if ids:
+                        ids.append(_GAP)
+                    term_id = self.term_id
+                    for p in parts:
+                        tid = term_id.get(p)
+                        if tid is None:
+                            tid = term_id[p] = len(term_id)
+                        ids.append(tid)
         while self.dl.n <= slot:
             self.dl.append(0.0)
         self.dl.data[slot] = length
@@ -341,6 +378,51 @@ class _Bm25:
             post[1].append(w)
             self.df[t] = self.df.get(t, 0) + 1
         self.doc_terms[slot] = tuple(weights)
+        if self.positions and ids:
+            self.stream_at[slot] = (self.stream.append(np.asarray(ids, dtype=np.int32)), len(ids))
+        return seen
+
+    def positions_of(self, slot: int) -> np.ndarray:
+        at = self.stream_at.get(slot)
+        if at is None:
+            return np.zeros(0, dtype=np.int32)
+        return self.stream.data[at[0]:at[0] + at[1]]
+
+    def slots_of(self, term: str) -> np.ndarray:
+        post = self.postings.get(term)
+        if post is None or not self.df.get(term):
+            return np.zeros(0, dtype=np.int32)
+        return np.frombuffer(post[0], dtype=np.int32)
+
+    def term_scores(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """(slots, BM25F contribution of `term` in each), dead slots included."""
+        post = self.postings.get(term)
+        if post is None or not self.df.get(term) or not self.docs:
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
+        avgdl = max(self.total_len / self.docs, 1e-6)
+        slots = np.frombuffer(post[0], dtype=np.int32)
+        tf = np.frombuffer(post[1], dtype=np.float32)
+        norm = self.k1 * (1 - self.b + self.b * self.dl.view[slots] / avgdl)
+        return slots, (self.idf(term) * tf * (self.k1 + 1) / (tf + norm)).astype(np.float32)
+
+    def phrase_slots(self, terms: Sequence[str], candidates: np.ndarray) -> np.ndarray:
+        """The candidate slots where `terms` occur at adjacent positions, in order."""
+        ids = [self.term_id.get(t) for t in terms]
+        if any(i is None for i in ids):
+            return np.zeros(0, dtype=np.int32)
+        out = []
+        for slot in candidates.tolist():
+            seq = self.positions_of(slot)
+            if len(seq) < len(ids):
+                continue
+            starts = np.flatnonzero(seq[: len(seq) - len(ids) + 1] == ids[0])
+            for j in range(1, len(ids)):
+                if not len(starts):
+                    break
+                starts = starts[seq[starts + j] == ids[j]]
+            if len(starts):
+                out.append(slot)
+        return np.asarray(out, dtype=np.int32)
 
     def remove(self, slot: int) -> None:
         terms = self.doc_terms.pop(slot, None)
@@ -350,6 +432,7 @@ class _Bm25:
         self.docs -= 1
         for t in terms:
             self.df[t] -= 1
+        self.stream_at.pop(slot, None)  # its positions stay in `stream` as garbage until a restart
 
     def idf(self, term: str) -> float:
         df = self.df.get(term, 0)
@@ -400,6 +483,7 @@ class MemoryIndex:
         self.vector_owner = _Grow(np.int32)
         self.vocabulary: list[str] = []
         self._vocab_seen: set[str] = set()
+        self._vocab_sorted: list[str] = []  # for prefix completion, re-sorted when the vocabulary grew
 
     # -- keeping up --------------------------------------------------------------------------------
     def catch_up(self, engine: Engine) -> None:
@@ -489,17 +573,16 @@ class MemoryIndex:
         self.slot_tags.pop(slot, None)
 
     def _add_full(self, slot: int, texts: dict) -> None:
-        self.full.add(slot, texts)
+        seen = self.full.add(slot, texts)
         for field in ("title", "tags", "body"):
-            for text in texts[field]:
-                for t in tokens(text):
-                    if t not in self._vocab_seen and len(t) >= 4 and not t.isdigit():
-                        self._vocab_seen.add(t)
-                        self.vocabulary.append(t)
+            for t in seen.get(field, ()):
+                if t not in self._vocab_seen and len(t) >= 4 and t.isalpha():
+                    self._vocab_seen.add(t)
+                    self.vocabulary.append(t)
 
     def _ensure_full(self) -> None:
         if self.full is None:
-            self.full = _Bm25(SEARCH_FIELDS, SEARCH_K1, SEARCH_B)
+            self.full = _Bm25(SEARCH_FIELDS, SEARCH_K1, SEARCH_B, positions=True)
             for slot, texts in self.full_rows.items():
                 if self.alive.data[slot]:
                     self._add_full(slot, texts)
@@ -529,6 +612,20 @@ class MemoryIndex:
             mask &= has
         return mask
 
+    def _nearest(self, vector, mask: np.ndarray) -> dict[int, float]:
+        """slot -> best cosine of any of its phrasings to `vector`, for the nearest phrasings in `mask`."""
+        sims = self.vectors.view @ np.asarray(vector, dtype=np.float32)
+        owners = self.vector_owner.view
+        sims[~mask[owners]] = -2
+        best: dict[int, float] = {}
+        for row in _top(sims, CANDIDATES * 3):
+            if sims[row] <= -2:
+                break
+            slot = int(owners[row])
+            if slot not in best:
+                best[slot] = float(sims[row])
+        return best
+
     def similar(self, query: SimilarQuery) -> list[Hit]:
         with self.lock:
             n = self.qid.n
@@ -538,7 +635,7 @@ class MemoryIndex:
             weights: dict[str, float] = {}
             for t in tokens(query.title):
                 weights[t] = weights.get(t, 0.0) + 1.0
-            for t in tokens(query.body)[:200]:
+            for t in tokens(query.body[:5000])[:200]:
                 weights[t] = weights.get(t, 0.0) + SIMILAR_BODY_WEIGHT
             keyword = self.titles.scores(weights, n)
             keyword[~mask] = 0
@@ -547,17 +644,7 @@ class MemoryIndex:
             cosine: dict[int, float] = {}
             semantic_rank: list[int] = []
             if query.vector is not None and self.vectors.n:
-                q = np.asarray(query.vector, dtype=np.float32)
-                sims = self.vectors.view @ q
-                owners = self.vector_owner.view
-                sims[~mask[owners]] = -2
-                best: dict[int, float] = {}
-                for row in _top(sims, CANDIDATES * 3):
-                    if sims[row] <= -2:
-                        break
-                    slot = int(owners[row])
-                    if slot not in best:
-                        best[slot] = float(sims[row])
+                best = self._nearest(query.vector, mask)
                 # Semantic-only candidates must be at least loosely related (no keyword in common).
                 keyword_set = set(keyword_rank)
                 best = {s: c for s, c in best.items() if c >= SEMANTIC_FLOOR or s in keyword_set}
@@ -578,71 +665,229 @@ class MemoryIndex:
             return [Hit(int(self.qid.data[s]), round(min(1.0, float(keyword[s]) / ceiling), 4) if ceiling else 0.0)
                     for s in order]
 
-    def search(self, query: SearchQuery) -> tuple[list[tuple[int, float]], int, dict[str, dict[str, int]], list[str]]:
-        """(qid, score) for the page, total, facets, and the query words as matched (for highlights)."""
+    def search(self, query: SearchQuery) -> tuple[list[tuple[int, float]], int, dict[str, dict[str, int]], set[str]]:
+        """(qid, score) for the page, total, facets, and the index terms matched (for highlights).
+
+        Matching like a search engine, not a filter: questions that match every clause come
+        first; while fewer than RELAX_POOL (or the page) match, questions missing one clause
+        follow, then two,
+        down to questions matching one clause (quoted phrases are always required). Between
+        questions that miss as many, the rarer words count more (BM25F), with the proximity
+        boost; fused with the sentence-vector ranking when the query has a vector.
+        """
         with self.lock:
             self._ensure_full()
             n = self.qid.n
             f = query.filters
             mask = self._mask(product=f.product, tag=f.tag, solved=f.solved, status=f.status)
             if mask is None:
-                return [], 0, {}, []
-            words = tokens(query.q)
-            matched_words: list[str] = []
-            if words:
-                typing_last = not query.q.endswith(" ")
-                per_word = [self._variants(w, last=i == len(words) - 1 and typing_last) for i, w in enumerate(words)]
-                weights: dict[str, float] = {}
-                for variants in per_word:
-                    matched_words.extend(variants)
-                    for v, weight in variants.items():
-                        weights[v] = max(weights.get(v, 0.0), weight)
-                scores = self.full.scores(weights, n)
-                # Every word must match (through a variant): AND semantics, like Meilisearch's default.
-                for variants in per_word:
-                    has = np.zeros(n, dtype=bool)
-                    for v in variants:
-                        post = self.full.postings.get(v)
-                        if post is not None:
-                            has[np.frombuffer(post[0], dtype=np.int32)] = True
-                    mask &= has
-                scores = scores + 0.01 * np.log1p(np.maximum(self.score.view, 0)) + 0.05 * self.solved.view
-                scores[~mask] = -np.inf
-            else:
+                return [], 0, {}, set()
+            parsed = analysis.parse_query(query.q, typing=not query.q.endswith(" "))
+            clauses = parsed.clauses
+            matched_terms: set[str] = set()
+            need = max(query.page * query.size, RELAX_POOL)
+            if not clauses:
                 scores = np.where(mask, self.created.view, -np.inf)
-            total = int(mask.sum())
-            facets = self._facets(mask)
+                total = int(mask.sum())
+                facets = self._facets(mask)
+                start = (query.page - 1) * query.size
+                order = _top(scores, start + query.size)[start:]
+                return ([(int(self.qid.data[s]), float(scores[s])) for s in order if np.isfinite(scores[s])],
+                        total, facets, matched_terms)
+            has, part = [], []
+            for clause in clauses:
+                if clause.expandable:
+                    for alt in list(clause.alternatives):
+                        if len(alt.terms) == 1 and alt.weight == 1.0:
+                            for v, w in self._variants(alt.terms[0], last=clause.last).items():
+                                clause.add((v,), w)
+                h, sc = self._clause(clause, n)
+                has.append(h & mask)
+                part.append(sc)
+                if h.any():
+                    matched_terms.update(t for a in clause.alternatives for t in a.terms)
+            level = self._levels(clauses, has, mask, need)
+            in_set = level < len(clauses)
+            keyword = np.zeros(n, dtype=np.float32)
+            for h, sc in zip(has, part):
+                keyword += np.where(h, sc, 0)
+            keyword = keyword + 0.01 * np.log1p(np.maximum(self.score.view, 0)) + 0.05 * self.solved.view
+            keyword = self._proximity(clauses, keyword, in_set)
+            # Keyword order: level first (more clauses matched), then score.
+            kw_key = np.where(in_set, keyword.astype(np.float64) - level * 1e6, -np.inf)
+            final = kw_key
+            if query.vector is not None and self.vectors.n:
+                # A quoted phrase is a requirement: then the vector side only reorders what matched.
+                join = not any(c.required for c in clauses)
+                relaxed = not (in_set & (level == 0)).any()
+                weight = SEARCH_SEMANTIC_WEIGHT_RELAXED if relaxed else SEARCH_SEMANTIC_WEIGHT
+                final, in_set = self._hybrid(query.vector, kw_key, in_set, mask, join=join, weight=weight)
+            total = int(in_set.sum())
+            facets = self._facets(in_set)
             start = (query.page - 1) * query.size
-            order = _top(scores, start + query.size)[start:]
-            page = [(int(self.qid.data[s]), float(scores[s])) for s in order if np.isfinite(scores[s])]
-            return page, total, facets, matched_words
+            order = _top(np.where(in_set, final, -np.inf), start + query.size)[start:]
+            page = [(int(self.qid.data[s]), float(final[s])) for s in order if in_set[s]]
+            return page, total, facets, matched_terms
 
-    def _variants(self, word: str, *, last: bool) -> dict[str, float]:
-        """The word itself, vocabulary words within 1–2 edits (typos), and completions of the last word."""
+    def _clause(self, clause: analysis.Clause, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(slots matching any alternative, best weighted BM25F of a matching alternative)."""
+        full = self.full
+        has = np.zeros(n, dtype=bool)
+        best = np.zeros(n, dtype=np.float32)
+        for alt in clause.alternatives:
+            if len(alt.terms) == 1:
+                slots, sc = full.term_scores(alt.terms[0])
+                if not len(slots):
+                    continue
+            else:
+                candidates = None
+                for t in alt.terms:
+                    slots_t = full.slots_of(t)
+                    candidates = slots_t if candidates is None else np.intersect1d(candidates, slots_t,
+                                                                                   assume_unique=True)
+                    if not len(candidates):
+                        break
+                if candidates is None or not len(candidates):
+                    continue
+                candidates = candidates[self.alive.view[candidates]]
+                slots = full.phrase_slots(alt.terms, candidates)
+                if not len(slots):
+                    continue
+                sc = np.zeros(len(slots), dtype=np.float32)
+                for t in alt.terms:
+                    t_slots, t_sc = full.term_scores(t)
+                    dense = np.zeros(n, dtype=np.float32)
+                    dense[t_slots] = t_sc
+                    sc += dense[slots]
+                sc /= len(alt.terms)  # a phrase is one clause: its words' mean, so "wi fi" is not twice "wifi"
+            has[slots] = True
+            best[slots] = np.maximum(best[slots], alt.weight * sc)
+        return has, best
+
+    @staticmethod
+    def _levels(clauses: list[analysis.Clause], has: list[np.ndarray], mask: np.ndarray, need: int) -> np.ndarray:
+        """Per slot, how many optional clauses it misses (len(clauses): not a result).
+
+        Questions that match every clause are the results while they fill the page (`need`);
+        otherwise the bar is lowered one clause at a time, down to one. Quoted phrases are
+        always required. Results rank by fewest clauses missed, then by score.
+        """
+        n = len(mask)
+        required = mask.copy()
+        matched = np.zeros(n, dtype=np.int32)
+        optional = 0
+        for clause, h in zip(clauses, has):
+            if clause.required:
+                required &= h
+            else:
+                matched += h
+                optional += 1
+        missed = optional - matched
+        level = np.full(n, len(clauses), dtype=np.int32)
+        if not optional:
+            level[required] = 0
+            return level
+        for bar in range(optional, 0, -1):
+            chosen = required & (matched >= bar)
+            if int(chosen.sum()) >= need or bar == 1:
+                level[chosen] = missed[chosen]
+                break
+        return level
+
+    def _proximity(self, clauses: list[analysis.Clause], keyword: np.ndarray, in_set: np.ndarray) -> np.ndarray:
+        """Multiply the best candidates' scores by 1 + PROXIMITY_BOOST × the share of neighbouring
+        clause pairs whose words stand within PROXIMITY_WINDOW positions, in order."""
+        if len(clauses) < 2:
+            return keyword
+        full = self.full
+        ids = []
+        for clause in clauses:
+            firsts = {full.term_id.get(a.terms[0]) for a in clause.alternatives}
+            lasts = {full.term_id.get(a.terms[-1]) for a in clause.alternatives}
+            ids.append((np.asarray([i for i in firsts if i is not None], dtype=np.int32),
+                        np.asarray([i for i in lasts if i is not None], dtype=np.int32)))
+        pairs = len(clauses) - 1
+        candidates = _top(np.where(in_set, keyword, -np.inf), PROXIMITY_DEPTH)
+        out = keyword.copy()
+
+        def where(seq: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+            if len(wanted) == 1:  # the usual case; np.isin costs ~20 µs even for one value
+                return seq == wanted[0]
+            return np.isin(seq, wanted)
+
+        for slot in candidates:
+            if not in_set[slot]:
+                continue
+            seq = full.positions_of(slot)
+            if not len(seq):
+                continue
+            near = 0
+            for j in range(pairs):
+                ends = np.flatnonzero(where(seq, ids[j][1]))
+                if not len(ends):
+                    continue
+                starts = where(seq, ids[j + 1][0])
+                for gap in range(1, PROXIMITY_WINDOW + 1):
+                    at = ends + gap
+                    at = at[at < len(seq)]
+                    if starts[at].any():
+                        near += 1
+                        break
+            if near:
+                out[slot] = keyword[slot] * (1 + PROXIMITY_BOOST * near / pairs)
+        return out
+
+    def _hybrid(self, vector, kw_key: np.ndarray, in_set: np.ndarray, mask: np.ndarray, *, join: bool,
+                weight: float):
+        """Reciprocal rank fusion of the keyword order and the sentence-vector order, as the
+        similar-question side does; with `join`, questions no keyword matched join from
+        cosine SEARCH_SEMANTIC_FLOOR."""
+        best = {s: c for s, c in self._nearest(vector, mask).items()
+                if in_set[s] or (join and c >= SEARCH_SEMANTIC_FLOOR)}
+        if not best:
+            return kw_key, in_set
+        fused = np.full(len(kw_key), -np.inf, dtype=np.float64)
+        fused[in_set] = 0.0
+        for rank, slot in enumerate(_top(kw_key, CANDIDATES)):
+            if in_set[slot]:
+                fused[slot] += 1.0 / (RRF_K + rank + 1)
+        semantic = sorted(best, key=best.get, reverse=True)[:CANDIDATES]
+        joined = in_set.copy()
+        for rank, slot in enumerate(semantic):
+            if not joined[slot]:
+                joined[slot] = True
+                fused[slot] = 0.0
+            fused[slot] += weight / (RRF_K + rank + 1)
+        # Beyond both top lists the keyword order still decides (tiny, order-preserving tie-break).
+        tail = joined & np.isfinite(kw_key)
+        if tail.any():
+            lo, hi = float(kw_key[tail].min()), float(kw_key[tail].max())
+            fused[tail] += 1e-6 * (kw_key[tail] - lo) / ((hi - lo) or 1.0)
+        return fused, joined
+
+    def _variants(self, term: str, *, last: bool) -> dict[str, float]:
+        """Vocabulary terms within 1–2 edits of `term` (typos), and completions of the last word."""
         full = self.full
         out: dict[str, float] = {}
-        if full.df.get(word):
-            out[word] = 1.0
-        for synonym in _SYNONYMS.get(word, ()):
-            if full.df.get(synonym):
-                out.setdefault(synonym, 0.8)
-        if len(word) >= 5 and not word.isdigit():
+        if len(term) >= 5 and term.isalpha():
             from rapidfuzz import process
             from rapidfuzz.distance import Levenshtein
 
-            limit = 1 if len(word) < 9 else 2
-            for candidate, distance, _ in process.extract(word, self.vocabulary, scorer=Levenshtein.distance,
+            limit = 1 if len(term) < 9 else 2
+            for candidate, distance, _ in process.extract(term, self.vocabulary, scorer=Levenshtein.distance,
                                                           score_cutoff=limit, limit=5):
-                if candidate != word and full.df.get(candidate):
+                if candidate != term and full.df.get(candidate):
                     out.setdefault(candidate, 0.6 if distance == 1 else 0.4)
-        if last and len(word) >= 3 and len(out) < 4:
-            for candidate in self.vocabulary:
-                if candidate.startswith(word) and candidate != word and full.df.get(candidate):
+        if last and len(term) >= 3 and term.isalpha() and len(out) < 4:
+            if len(self._vocab_sorted) != len(self.vocabulary):
+                self._vocab_sorted = sorted(self.vocabulary)
+            ordered = self._vocab_sorted
+            at = bisect.bisect_left(ordered, term)
+            while at < len(ordered) and ordered[at].startswith(term) and len(out) < 6:
+                candidate = ordered[at]
+                if candidate != term and full.df.get(candidate):
                     out.setdefault(candidate, 0.7)
-                    if len(out) >= 6:
-                        break
-        if not out:
-            out[word] = 1.0  # matches nothing: the AND makes the result empty, as it should
+                at += 1
         return out
 
     def _facets(self, mask: np.ndarray) -> dict[str, dict[str, int]]:
@@ -672,33 +917,57 @@ def _top(scores: np.ndarray, k: int) -> list[int]:
 
 # === highlighting ================================================================================
 
-def highlight(text: str, words: Sequence[str], *, crop: int | None = None) -> str:
-    """HTML-escaped text with <mark> around the query words; cropped around the first match."""
+def highlight(text: str, terms: Iterable[str], *, crop: int | None = None) -> str:
+    """HTML-escaped `text` with <mark> around the words whose index terms are in `terms`.
+
+    Matching goes through the same analysis as indexing (so `cafe` marks "Café", `install`
+    marks "installing", `固件` marks those two characters of a longer run), and the marks are
+    placed on the original text. With `crop`, about that many tokens around the first match.
+    """
     if not text:
         return ""
-    wanted = set(words)
-    parts = re.split(r"([^\W_]+)", text)
-    if crop is not None:
-        word_positions = [i for i in range(1, len(parts), 2)]
-        first = next((i for i in word_positions if parts[i].lower() in wanted), None)
-        if len(word_positions) > crop:
-            start_word = 0
-            if first is not None:
-                start_word = max(0, word_positions.index(first) - crop // 3)
-            end_word = min(len(word_positions), start_word + crop)
-            lo = word_positions[start_word]
-            hi = word_positions[end_word - 1] + 1
-            prefix = "…" if start_word > 0 else ""
-            suffix = "…" if end_word < len(word_positions) else ""
-            parts = [prefix, *parts[lo:hi], suffix]
-            return "".join(_mark_part(p, wanted) if re.fullmatch(r"[^\W_]+", p or " ") else html.escape(p)
-                           for p in parts)
-    return "".join(_mark_part(p, wanted) if i % 2 else html.escape(p) for i, p in enumerate(parts))
-
-
-def _mark_part(word: str, wanted: set[str]) -> str:
-    escaped = html.escape(word)
-    return f"<mark>{escaped}</mark>" if word.lower() in wanted else escaped
+    wanted = set(terms)
+    toks = analysis.analyze(text)
+    spans: list[tuple[int, int]] = []
+    first = None
+    for i, tok in enumerate(toks):
+        hit = False
+        compound = len(tok.parts) > 1 and len(tok.part_spans) == len(tok.parts)
+        whole_matched = wanted.intersection(set(tok.terms) - set(tok.parts)) or wanted.issuperset(tok.parts)
+        if wanted.intersection(tok.terms) and (not compound or whole_matched):
+            spans.append((tok.start, tok.end))
+            hit = True
+        elif compound:
+            for (a, b), p in zip(tok.part_spans, tok.parts):
+                if p in wanted:
+                    spans.append((a, b))
+                    hit = True
+        if hit and first is None:
+            first = i
+    lo, hi, prefix, suffix = 0, len(text), "", ""
+    if crop is not None and len(toks) > crop:
+        start_tok = max(0, (first or 0) - crop // 3)
+        end_tok = min(len(toks), start_tok + crop)
+        lo, hi = toks[start_tok].start, toks[end_tok - 1].end
+        prefix = "…" if start_tok > 0 else ""
+        suffix = "…" if end_tok < len(toks) else ""
+    merged: list[list[int]] = []
+    for a, b in sorted(spans):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    out, at = [prefix], lo
+    for a, b in merged:
+        a, b = max(a, lo), min(b, hi)
+        if a >= b:
+            continue
+        out.append(html.escape(text[at:a]))
+        out.append(f"<mark>{html.escape(text[a:b])}</mark>")
+        at = b
+    out.append(html.escape(text[at:hi]))
+    out.append(suffix)
+    return "".join(out)
 
 
 # === the backend =================================================================================

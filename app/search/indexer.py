@@ -25,8 +25,11 @@ from app.questions import service as questions_service
 from app.questions.models import Question, QuestionStatus
 from app.search.ports import QuestionDoc
 
-BODY_CHARS = 2000
-ANSWER_CHARS = 2000
+# Whole bodies and accepted answers are indexed, so an error code deep in a pasted log is found.
+# The cap is the longest post Groundswell accepts (app.questions.schemas BODY_MAX / ANSWER_MAX,
+# 30,000 characters of Markdown); only longer imported posts are cut. Memory cost: docs/search.md.
+BODY_CHARS = 30_000
+ANSWER_CHARS = 30_000
 ALTERNATE_BODY_CHARS = 500
 ALTERNATES_MAX = 50
 

@@ -53,14 +53,17 @@ EMBEDDER = "default"
 # Meilisearch's default ranking rules (GET /indexes/{uid}/settings on a fresh index).
 DEFAULT_RANKING_RULES = ("words", "typo", "proximity", "attribute", "sort", "exactness")
 
+from app.search import analysis  # noqa: E402  (the embedded backend's analysis: one source of truth)
 from app.search.synonyms import SYNONYM_GROUPS  # noqa: E402  (shared with the embedded backend)
 
 
 def _synonyms(groups: Iterable[Sequence[str]]) -> dict[str, list[str]]:
+    """A mutual map over every surface form of each group's entries (`wi-fi`, `wifi`, `wi fi`, ...)."""
     out: dict[str, list[str]] = {}
     for group in groups:
-        for word in group:
-            others = [w for w in group if w != word]
+        forms = list(dict.fromkeys(f for entry in group for f in analysis.surface_forms(entry)))
+        for word in forms:
+            others = [w for w in forms if w != word]
             out.setdefault(word, [])
             out[word].extend(w for w in others if w not in out[word])
     return out
@@ -82,6 +85,8 @@ INDEX_SETTINGS: dict[str, Any] = {
     # letters no typo, so short tokens common here (ssd/hdd, dns/vpn, wifi/wiki) never collide.
     "typoTolerance": {"enabled": True, "minWordSizeForTypos": {"oneTypo": 5, "twoTypos": 9}},
     "synonyms": _synonyms(SYNONYM_GROUPS),
+    # Letters followed by # or + stay one word (c#, f#, c++), as app.search.analysis keeps them.
+    "nonSeparatorTokens": list(analysis.NON_SEPARATORS),
     # Facet lists sorted by count (most common product/tag first) and bounded.
     "faceting": {"maxValuesPerFacet": 100, "sortFacetValuesBy": {"*": "count"}},
     # Page-based pagination counts exactly up to this many matches.
@@ -110,6 +115,12 @@ CROP_LENGTH = 30  # words around the match in the body snippet
 CROP_MARKER = "…"
 MAX_PAGE_SIZE = 100
 SIMILAR_SEMANTIC_RATIO = 0.6  # hybrid: 60 % vector similarity, 40 % keyword relevance
+# /search: keyword relevance leads (the embedded backend fuses the vector side at weight 0.5 of 1.5).
+SEARCH_SEMANTIC_RATIO = 0.33
+# Questions with every word first, then the least useful (most frequent) words are dropped while
+# the page is not full; the embedded backend lowers the bar by count instead, which no strategy
+# of Meilisearch's does exactly (docs/search.md, "What Meilisearch does differently").
+MATCHING_STRATEGY = "frequency"
 BATCH_SIZE = 250  # documents per add/delete request
 TASK_TIMEOUT = 60.0  # seconds to wait for one task (indexing a batch can take longer than a request)
 TASK_POLL_MS = 50
@@ -256,7 +267,7 @@ def _task_error_code(task: Any) -> str | None:
     return error.get("code") if isinstance(error, Mapping) else None
 
 
-_SET_KEYS = frozenset({"filterableAttributes", "sortableAttributes"})
+_SET_KEYS = frozenset({"filterableAttributes", "sortableAttributes", "nonSeparatorTokens"})
 
 
 def settings_mismatch(wanted: Mapping[str, Any], actual: Mapping[str, Any], _path: str = "") -> str | None:
@@ -298,6 +309,38 @@ def settings_mismatch(wanted: Mapping[str, Any], actual: Mapping[str, Any], _pat
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def search_params(query: SearchQuery, *, semantic: bool) -> tuple[str, dict[str, Any]]:
+    """(q, body) of the search request for `query`.
+
+    Typographic quotes become `"` so a quoted phrase is one on Meilisearch too (an unclosed one
+    runs to the end there as here); the matching strategy relaxes a query that has no result
+    with every word; with a query vector and semantic on, the search is hybrid, except when a
+    phrase is quoted (a requirement the vector side would not honour).
+    """
+    q = (query.q or "").translate(analysis.QUOTES)
+    params: dict[str, Any] = {
+        "page": max(1, int(query.page)),
+        "hitsPerPage": min(max(1, int(query.size)), MAX_PAGE_SIZE),
+        "facets": list(FACETS),
+        "attributesToRetrieve": ["id"],
+        "attributesToHighlight": ["title", "body"],
+        "attributesToCrop": ["body"],
+        "cropLength": CROP_LENGTH,
+        "cropMarker": CROP_MARKER,
+        "highlightPreTag": HL_PRE,
+        "highlightPostTag": HL_POST,
+        "showRankingScore": True,
+        "matchingStrategy": MATCHING_STRATEGY,
+    }
+    expression = build_filter(query.filters)
+    if expression:
+        params["filter"] = expression
+    if semantic and query.vector is not None and q.strip() and '"' not in q:
+        params["vector"] = [float(x) for x in query.vector]
+        params["hybrid"] = {"embedder": EMBEDDER, "semanticRatio": SEARCH_SEMANTIC_RATIO}
+    return q, params
 
 
 # --- the backend ----------------------------------------------------------------------------
@@ -430,23 +473,8 @@ class MeiliBackend:
                 self._wait(info)
 
     def search(self, query: SearchQuery) -> SearchResult:
-        params: dict[str, Any] = {
-            "page": max(1, int(query.page)),
-            "hitsPerPage": min(max(1, int(query.size)), MAX_PAGE_SIZE),
-            "facets": list(FACETS),
-            "attributesToRetrieve": ["id"],
-            "attributesToHighlight": ["title", "body"],
-            "attributesToCrop": ["body"],
-            "cropLength": CROP_LENGTH,
-            "cropMarker": CROP_MARKER,
-            "highlightPreTag": HL_PRE,
-            "highlightPostTag": HL_POST,
-            "showRankingScore": True,
-        }
-        expression = build_filter(query.filters)
-        if expression:
-            params["filter"] = expression
-        res = self._read("search", query.q or "", params)
+        q, params = search_params(query, semantic=self.semantic)
+        res = self._read("search", q, params)
         hits = []
         for raw in res.get("hits", []):
             formatted = raw.get("_formatted") or {}

@@ -55,6 +55,9 @@ class SearchQuery:
     filters: Filters = field(default_factory=Filters)
     page: int = 1  # 1-based
     size: int = 20
+    # The query's sentence embedding when semantic similarity is on: hybrid search (keyword and
+    # vector rankings fused, as on Meilisearch with `hybrid`); None means keyword only.
+    vector: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)

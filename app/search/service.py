@@ -31,6 +31,7 @@ from app.core.pagination import decode_cursor, encode_cursor
 from app.products import service as products_service
 from app.questions import views
 from app.questions.models import Question, QuestionStatus
+from app.search import analysis
 from app.search.embedded import EmbeddedBackend
 from app.search.models import Deflection, DismissedSuggestion
 from app.search.breaker import CircuitOpen
@@ -210,7 +211,13 @@ def search(session: Session, *, settings: Settings, engine: Engine, q: str | Non
 
         tag_name = normalise_tag(tag)
     filters = Filters(product=product_slug, tag=tag_name, solved=solved)
-    query = SearchQuery(q=q, filters=filters, page=page, size=size)
+    vector = None
+    # Hybrid for a sentence: its meaning finds questions worded otherwise. A single word or code
+    # has no meaning beyond itself, so it is not embedded (that saves the model call and the scan).
+    encoder = encoder_for(settings) if len(analysis.parse_query(q).clauses) >= 2 else None
+    if encoder is not None:
+        vector = tuple(encoder.embed_query(q).tolist())
+    query = SearchQuery(q=q, filters=filters, page=page, size=size, vector=vector)
     result = _read(settings, engine, lambda backend: backend.search(query))
     rows = _canonical_questions(session, [h.id for h in result.hits])
     summaries = {v.id: v for v in views.summaries(session, [rows[h.id] for h in result.hits if h.id in rows])}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-# Groups of interchangeable support vocabulary. Meilisearch synonyms are one-way, so each group
-# is expanded into a mutual map below; multi-word entries are allowed.
+# Groups of interchangeable support vocabulary; multi-word and hyphenated entries are allowed. The
+# embedded index matches every entry of a group as an alternative of one query clause, in both
+# directions (app.search.analysis.parse_query); Meilisearch gets a mutual map over every surface
+# form (app.search.meili._synonyms), since its synonyms are one-way.
 SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
     ("wifi", "wi-fi", "wireless", "wlan"),
     ("bsod", "blue screen", "blue screen of death"),
@@ -19,12 +21,3 @@ SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
     ("os", "operating system"),
 )
 
-
-def single_word_map() -> dict[str, tuple[str, ...]]:
-    """word -> the other single words of its groups (the embedded index matches words, not phrases)."""
-    out: dict[str, list[str]] = {}
-    for group in SYNONYM_GROUPS:
-        words = [w for w in group if w.isalnum()]
-        for w in words:
-            out.setdefault(w, []).extend(o for o in words if o != w and o not in out[w])
-    return {k: tuple(v) for k, v in out.items() if v}

@@ -76,7 +76,8 @@ def search_page(request: Request, session: SessionDep, viewer: Viewer, q: QueryT
     products = {p.slug: p.name for p in products_service.list_products(session)}
     context: dict[str, Any] = {
         "q": q, "params": params, "results": None, "error": None, "active_filters": [], "facets": None,
-        "pagination": None, "ask_url": _ask_url(q, params["product"] if params["product"] in products else None),
+        "pagination": None, "similar": [],
+        "ask_url": _ask_url(q, params["product"] if params["product"] in products else None),
         "filter_hidden": {k: v for k, v in params.items() if k != "q" and v},
     }
     context["active_filters"] = _active_filters(params, products)
@@ -93,6 +94,9 @@ def search_page(request: Request, session: SessionDep, viewer: Viewer, q: QueryT
         context["error"] = exc.detail
         return render(request, "search.html", context, status=exc.status)
     pages = max(1, math.ceil(result.total / result.size)) if result.total else 1
+    if not result.total and q:  # nothing matched: what the similar-question side finds for the same words
+        context["similar"] = relevant_similar(request, session, title=q[:search_service.QUERY_MAX_CHARS],
+                                              product=params["product"] if params["product"] in products else None)
     context.update({
         "results": [{"s": item.summary,
                      "title_html": item.highlights.get("title") or "",

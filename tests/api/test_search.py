@@ -183,3 +183,20 @@ def test_product_sites_listed_in_cors_origins_may_call_the_api(clean_engine, db_
     with TestClient(create_app(make_settings(db_url), clean_engine)) as c:  # the default: no CORS at all
         assert "access-control-allow-origin" not in c.get(f"{API}/products",
                                                           headers={"Origin": "https://www.kestrel.example"}).headers
+
+
+@pytest.mark.parametrize("q, marked", [
+    ("flickering", "flickers"),  # stemming: another form of the word, marked where it stands
+    ("SCREEN flicker", "Screen"),  # case
+    ('"brightness is low"', "brightness"),  # a quoted phrase
+    ("brightness low keyboard dimmed", "brightness"),  # not every word needed: the best match first
+])
+def test_search_api_matches_word_forms_phrases_and_sentences(client, indexed, q, marked):
+    body = client.get(f"{API}/search", params={"q": q}).json()
+    assert body["items"][0]["id"] == indexed["original"].id
+    assert f"<mark>{marked}</mark>" in body["items"][0]["highlights"]["title"]
+
+
+def test_a_quoted_phrase_is_required_as_a_phrase(client, indexed):
+    body = client.get(f"{API}/search", params={"q": '"low brightness"'}).json()
+    assert body["total"] == 0  # the words are there, but not in that order

@@ -127,7 +127,9 @@ def test_search_filters_facets_and_highlights(searcher, support_forum):
 
 def test_search_matches_the_accepted_answer_and_tolerates_typos(searcher, support_forum):
     searcher.index()
-    assert [i.summary.id for i in searcher.search("power saving adapter").items] == [support_forum["wifi"].id]
+    # Only the Wi-Fi question has all three words (in its accepted answer): it comes first; the
+    # page is then filled with questions that have fewer of them.
+    assert [i.summary.id for i in searcher.search("power saving adapter").items][:1] == [support_forum["wifi"].id]
     assert support_forum["install"].id in [i.summary.id for i in searcher.search("fingerprnt").items]
     assert support_forum["battery"].id in [i.summary.id for i in searcher.search("overnigth").items]
 
@@ -180,3 +182,195 @@ def test_search_knows_support_synonyms(searcher, support_forum):
     searcher.index()
     # The Wi-Fi question says "wireless" and "Wi-Fi", never "wlan".
     assert support_forum["wifi"].id in [i.summary.id for i in searcher.search("wlan disconnecting").items]
+
+
+# === matching, kind by kind (issue 12): one table, every backend, both databases ===================
+
+LOG_LINE = "INFO service heartbeat ok; queue depth 0; worker idle; nothing to report here.\n"
+LONG_LOG = LOG_LINE * 30  # ~2,400 characters of log before the error that matters
+
+# key -> (title, body, tags); bodies are at least 20 characters (the posting rule).
+KIND_QUESTIONS = {
+    # technical tokens
+    "csharp": ("SDK sample in C# throws on connect", "The sample project throws when it connects.", ["sdk"]),
+    "cpp": ("SDK sample in C++ crashes on connect", "The sample binary crashes when it connects.", ["sdk"]),
+    "plainc": ("Plain C header missing from the SDK", "The C header file is not in the download.", ["sdk"]),
+    "fsharp": ("F# bindings for the SDK are outdated", "The F# package targets an old API version.", ["sdk"]),
+    "dotnet": (".NET 8 runtime not detected by the installer", "Setup says the runtime is missing.", ["installer"]),
+    "network": ("Home network speed test is slow", "The net speed is half of what I pay for.", ["network"]),
+    "ax": ("Does the dock support 802.11ax clients", "Looking for Wi-Fi 6 (802.11ax) support details.", ["network"]),
+    "ac": ("Old 802.11ac adapter is slow with the dock", "Throughput is low on the older standard.", ["network"]),
+    "usbc": ("Charging over USB-C stops at 80 percent", "The laptop stops charging at 80 on the USB-C port.", ["battery"]),
+    "usb": ("USB stick not recognised on the front port", "A plain USB drive does not show up at all.", ["usb"]),
+    "hex": ("Update fails with an access error code", "Windows Update stops with 0x80070005 every time.", ["update"]),
+    "cpu": ("Fan is loud on the i7-1165G7 model", "The fan spins up even when the laptop is idle.", ["fan"]),
+    "v134": ("Firmware 1.3.4 breaks Bluetooth pairing", "Since 1.3.4 the headset will not pair any more.", ["firmware"]),
+    "v135": ("Firmware 1.3.5 release notes and changes", "What changed in 1.3.5 compared with the old one?", ["firmware"]),
+    # accents
+    "cafe": ("Café mode schedule not saved", "The café mode turns itself off at night.", ["display"]),
+    "resume": ("Resume export to PDF loses formatting", "The exported resume has broken tables.", ["export"]),
+    "zurich": ("Zürich time zone shown as UTC", "The clock app ignores the Zürich setting.", ["clock"]),
+    # scripts without spaces
+    "zh": ("路由器固件升级失败以后设备无法重新启动", "固件升级到一半就失败了，设备现在无法启动。", ["firmware"]),
+    "ja": ("プリンターのドライバーがインストールできません", "ドライバーのインストール中にエラーが出ます。", ["drivers"]),
+    "th": ("เครื่องพิมพ์ไม่ทำงานหลังจากอัปเดต", "เครื่องพิมพ์ไม่ตอบสนองหลังจากอัปเดตระบบ", ["printer"]),
+    "ko": ("블루투스 연결이 자꾸 끊어집니다", "블루투스 헤드셋 연결이 몇 분마다 끊어집니다.", ["bluetooth"]),
+    # synonyms that are not one plain word
+    "wifi_hyphen": ("Wi-Fi keeps disconnecting every few minutes", "The connection drops and comes back.", ["network"]),
+    "wifi_plain": ("wifi is slow in the evening only", "Speed falls to almost nothing after 7 pm.", ["network"]),
+    "login": ("Cannot login after changing my password", "The app says the password is wrong.", ["account"]),
+    "bsod": ("BSOD right after the graphics driver update", "The PC crashes to a stop code at boot.", ["drivers"]),
+    # phrases
+    "glance_adjacent": ("Kestrel Glance widget shows no data", "The widget stays empty after setup.", ["widget"]),
+    "glance_apart1": ("Kestrel tablet: a glance at the battery widget", "The widget is empty, no data.", ["widget"]),
+    "glance_apart2": ("Glance mode on my Kestrel tablet shows no data", "Nothing appears in that mode.", ["widget"]),
+    "glance_apart3": ("Kestrel support told me to glance at the logs", "Where are the widget logs kept?", ["widget"]),
+    "bluelight": ("Blue light filter turns on by itself", "The filter switches on in the afternoon.", ["display"]),
+    "lightblue": ("Status light turns blue when charging", "Is a blue status light normal?", ["battery"]),
+    # long posts
+    "longlog": ("Backup job stops halfway through the night", LONG_LOG + "ERROR backup aborted: E_VSS_4711 snapshot lost", ["backup"]),
+    # stemming
+    "install": ("How do I install the fingerprint reader driver", "Windows Hello does not find the reader.", ["drivers"]),
+    "crashes": ("Photo editor crashes when exporting", "It closes itself during every export.", ["apps"]),
+    # whole sentences
+    "dropping": ("Wireless connection drops after the latest update", "Since updating, the connection drops hourly.", ["network"]),
+    "flicker": ("External display flickers at 60 Hz", "The screen flickers on the dock's HDMI port.", ["display"]),
+    "wontboot": ("Laptop won't power on after the battery ran flat", "Pressing the power button does nothing.", ["battery"]),
+}
+LONG_ANSWER = LOG_LINE * 32 + "Fixed by installing hotfix KB5034441 and restarting twice."
+
+# kind -> cases (query, expectation). Expectations: ("first", key), ("top", key, n),
+# ("absent", key), ("before", key, other). Every case runs on every available backend;
+# MEILI_CANNOT lists what Meilisearch does not do (docs/search.md says why).
+KIND_CASES = {
+    "technical tokens": [
+        ("C#", ("first", "csharp")), ("C#", ("absent", "plainc")), ("c#", ("absent", "cpp")),
+        ("C++", ("first", "cpp")), ("C++", ("absent", "csharp")), ("F#", ("first", "fsharp")),
+        (".NET", ("first", "dotnet")), (".net runtime", ("first", "dotnet")),
+        ("802.11ax", ("first", "ax")), ("802.11ax", ("absent", "ac")),
+        ("USB-C", ("first", "usbc")), ("usb-c charging", ("first", "usbc")),
+        ("0x80070005", ("first", "hex")), ("i7-1165g7", ("first", "cpu")),
+        ("1.3.4", ("first", "v134")), ("1.3.4", ("absent", "v135")),
+    ],
+    "accents": [
+        ("cafe", ("first", "cafe")), ("CAFÉ mode", ("first", "cafe")), ("café", ("first", "cafe")),
+        ("résumé", ("first", "resume")), ("zurich", ("first", "zurich")), ("Zürich time", ("first", "zurich")),
+    ],
+    "scripts without spaces": [
+        ("固件", ("first", "zh")), ("升级失败", ("first", "zh")), ("重新启动", ("first", "zh")),
+        ("固件", ("absent", "ja")), ("ドライバー", ("first", "ja")), ("インストール", ("first", "ja")),
+        ("เครื่องพิมพ์", ("first", "th")), ("블루투스", ("first", "ko")),
+    ],
+    "synonyms": [
+        ("wifi", ("top", "wifi_hyphen", 3)), ("wi-fi", ("top", "wifi_plain", 3)),
+        ("Wi-Fi slow evening", ("first", "wifi_plain")), ("log in after changing password", ("first", "login")),
+        ("sign in password", ("first", "login")), ("blue screen after driver update", ("first", "bsod")),
+    ],
+    "phrases": [
+        ("Kestrel Glance", ("first", "glance_adjacent")), ('"Kestrel Glance"', ("first", "glance_adjacent")),
+        ('"Kestrel Glance"', ("absent", "glance_apart2")), ('"Kestrel Glance"', ("absent", "glance_apart3")),
+        ('"blue light"', ("first", "bluelight")), ('"blue light"', ("absent", "lightblue")),
+        ("light blue", ("before", "lightblue", "bluelight")),
+    ],
+    "long posts": [
+        ("E_VSS_4711", ("first", "longlog")), ("KB5034441", ("first", "longlog")),
+    ],
+    "stemming": [
+        ("installing fingerprint", ("first", "install")), ("installed reader", ("first", "install")),
+        ("crashing photo editor", ("first", "crashes")), ("exported", ("top", "crashes", 3)),
+    ],
+    "whole sentences": [
+        ("wifi keeps dropping after update", ("top", "dropping", 3)),
+        ("wifi disconnects", ("top", "wifi_hyphen", 3)),
+        ("monitor flickering", ("first", "flicker")),
+        ("laptop wont turn on", ("top", "wontboot", 3)),
+    ],
+}
+# What Meilisearch cannot match (see docs/search.md, "What Meilisearch does differently").
+MEILI_CANNOT = {
+    ("stemming", "installing fingerprint"), ("stemming", "installed reader"),
+    ("stemming", "crashing photo editor"), ("stemming", "exported"),
+    ("technical tokens", ".NET"), ("technical tokens", ".net runtime"), ("technical tokens", "802.11ax"),
+    ("technical tokens", "1.3.4"), ("whole sentences", "monitor flickering"),
+}
+
+
+@pytest.fixture
+def kinds_forum(forum):
+    asker = make_user(forum, "kinds")
+    made = {key: make_question(forum, asker, title, body=body, tags=tags)
+            for key, (title, body, tags) in KIND_QUESTIONS.items()}
+    answer = make_answer(forum, made["longlog"], body=LONG_ANSWER)
+    answers_service.accept(forum, actor=asker, question_id=made["longlog"].id, answer_id=answer.id)
+    forum.commit()
+    return {key: q.id for key, q in made.items()}
+
+
+@pytest.mark.parametrize("kind", list(KIND_CASES))
+def test_search_matches_each_kind(searcher, kinds_forum, kind, backend_name):
+    searcher.index()
+    failures = []
+    for query, expectation in KIND_CASES[kind]:
+        if backend_name == "meilisearch" and (kind, query) in MEILI_CANNOT:
+            continue
+        ids = [i.summary.id for i in searcher.search(query, limit=20).items]
+        verb, key, *rest = expectation
+        want = kinds_forum[key]
+        ok = {"first": lambda: ids[:1] == [want],
+              "top": lambda: want in ids[: rest[0]],
+              "absent": lambda: want not in ids,
+              "before": lambda: want in ids and (kinds_forum[rest[0]] not in ids
+                                                 or ids.index(want) < ids.index(kinds_forum[rest[0]]))}[verb]()
+        if not ok:
+            names = {v: k for k, v in kinds_forum.items()}
+            failures.append(f"{query!r}: expected {expectation}, got {[names.get(i, i) for i in ids]}")
+    assert not failures, "\n".join(failures)
+
+
+def test_highlights_follow_the_analysis(searcher, kinds_forum):
+    searcher.index()
+    hit = searcher.search("cafe").items[0]
+    assert "<mark>Café</mark>" in hit.highlights["title"]
+    hit = searcher.search("E_VSS_4711").items[0]
+    assert "<mark>E_VSS_4711</mark>" in hit.highlights["body"]  # the snippet is cropped around it
+    assert hit.highlights["body"].startswith("…")
+    hit = searcher.search("固件").items[0]
+    assert "<mark>固件</mark>" in hit.highlights["title"]
+
+
+def test_similar_questions_use_the_same_analysis(keyword_searcher, kinds_forum):
+    keyword_searcher.index()
+    assert keyword_searcher.similar("C# sample throws")[0].id == kinds_forum["csharp"]
+    assert keyword_searcher.similar("installing the fingerprint reader")[0].id == kinds_forum["install"]
+    assert keyword_searcher.similar("固件升级")[0].id == kinds_forum["zh"]
+
+
+# The issue's demo sentences: 0 results each before; now the right question is near the top.
+DEMO_SENTENCES = [
+    ("wifi keeps dropping after update", "Aero 14 Wi-Fi drops every few minutes", 1),
+    ("wifi disconnects", "Aero 14 Wi-Fi drops every few minutes", 2),
+    ("monitor flickering", "Vista 27 flickers at 144 Hz", 1),
+    ("laptop wont turn on", "Aero 14 won't power on at all", 3),
+    ("my wi-fi keeps disconnecting since the driver update", "Aero 14 Wi-Fi drops every few minutes", 1),
+    ("screen flickers at high refresh rate", "Vista 27 flickers at 144 Hz", 1),
+]
+
+# Word forms (flickering/flickers, disconnects/disconnecting) and catenation (wont/won't): no stemming
+# or catenation on Meilisearch (docs/search.md).
+MEILI_NEEDS_STEMMING = {"wifi disconnects", "monitor flickering", "laptop wont turn on"}
+
+
+def test_a_customers_sentence_finds_the_demo_question(searcher, clean_engine, backend_name):
+    from app.demo import loader
+
+    loader.load(clean_engine)
+    searcher.index()
+    failures = []
+    for sentence, title_start, within in DEMO_SENTENCES:
+        if backend_name == "meilisearch" and sentence in MEILI_NEEDS_STEMMING:
+            continue
+        page = searcher.search(sentence, limit=5)
+        found = [i.summary.title for i in page.items]
+        if not any(t.startswith(title_start) for t in found[:within]):
+            failures.append(f"{sentence!r}: {title_start!r} not in the first {within} of {found}")
+    assert not failures, "\n".join(failures)

@@ -535,3 +535,69 @@ def test_wait_checks_the_final_status():
     client.task = _task("canceled")
     with pytest.raises(SearchUnavailable, match="canceled"):
         backend._wait(_info(), ok_codes=frozenset({"index_not_found"}))
+
+
+# --- matching settings and query building, derived from app.search.analysis (issue 12) ------------
+
+@pytest.mark.parametrize("symbol_word", ["c#", "f#", "c++", "notepad++"])
+def test_symbols_that_end_a_technical_token_do_not_separate_words(symbol_word):
+    # What the embedded analysis keeps whole, Meilisearch must not split either.
+    from app.search import analysis
+
+    assert [t.whole or t.terms[0] for t in analysis.analyze(symbol_word)] == [symbol_word]
+    assert {ch for ch in symbol_word if not ch.isalnum()} <= set(INDEX_SETTINGS["nonSeparatorTokens"])
+
+
+@pytest.mark.parametrize("form, others", [
+    ("wifi", {"wi-fi", "wi fi", "wireless", "wlan"}),
+    ("wi fi", {"wifi", "wi-fi"}),
+    ("two-factor", {"twofactor", "two factor", "2fa", "mfa"}),
+    ("log in", {"login", "sign in", "signin"}),
+    ("sign in", {"log in", "login"}),
+])
+def test_synonyms_cover_every_surface_form_both_ways(form, others):
+    syn = INDEX_SETTINGS["synonyms"]
+    assert others <= set(syn[form])
+    for other in others:
+        assert form in syn[other]
+
+
+def _query(q, **kw):
+    return SearchQuery(q=q, **kw)
+
+
+def test_search_params_relax_like_the_embedded_backend():
+    q, params = meili.search_params(_query("wifi keeps dropping after update"), semantic=False)
+    assert q == "wifi keeps dropping after update"
+    assert params["matchingStrategy"] == "frequency"
+    assert "hybrid" not in params and "vector" not in params
+
+
+@pytest.mark.parametrize("typed, sent", [
+    ("\u201cKestrel Glance\u201d", '"Kestrel Glance"'),
+    ("\u00abblue light\u00bb filter", '"blue light" filter'),
+    ('"unclosed phrase', '"unclosed phrase'),
+])
+def test_typographic_quotes_become_a_phrase(typed, sent):
+    assert meili.search_params(_query(typed), semantic=False)[0] == sent
+
+
+def test_search_is_hybrid_with_a_vector_unless_a_phrase_is_quoted():
+    vector = tuple([0.1] * DIMENSIONS)
+    _, params = meili.search_params(_query("laptop wont turn on", vector=vector), semantic=True)
+    assert params["hybrid"] == {"embedder": "default", "semanticRatio": meili.SEARCH_SEMANTIC_RATIO}
+    assert len(params["vector"]) == DIMENSIONS
+    _, params = meili.search_params(_query('"laptop wont turn on"', vector=vector), semantic=True)
+    assert "hybrid" not in params
+    _, params = meili.search_params(_query("laptop", vector=vector), semantic=False)
+    assert "hybrid" not in params  # the index has no embedder
+    _, params = meili.search_params(_query("", vector=vector), semantic=True)
+    assert "hybrid" not in params
+
+
+def test_search_params_keep_paging_filters_and_highlights():
+    _, params = meili.search_params(_query("wifi", filters=Filters(product="aero-14", solved=True),
+                                           page=3, size=500), semantic=False)
+    assert params["page"] == 3 and params["hitsPerPage"] == meili.MAX_PAGE_SIZE
+    assert params["filter"] == 'product = "aero-14" AND solved = true'
+    assert params["highlightPreTag"] == meili.HL_PRE and params["attributesToCrop"] == ["body"]

@@ -172,3 +172,40 @@ def test_asking_again_and_the_search_page(live_server, indexed, session):  # noq
         finally:
             browser.close()
     assert problems == []
+
+
+def test_search_page_word_forms_and_the_zero_result_page(live_server, indexed):  # noqa: F811
+    """Word forms are found and marked where they stand; a search with no result offers the
+    similar questions, on a desktop and on a phone."""
+    from playwright.sync_api import expect, sync_playwright
+
+    base_url = live_server
+    problems: list[str] = []
+    shots = os.environ.get("GROUNDSWELL_SCREENSHOT_DIR")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            for name, viewport in (("desktop", {"width": 1280, "height": 900}), ("phone", {"width": 390, "height": 844})):
+                page = browser.new_context(viewport=viewport).new_page()
+                page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+                page.on("pageerror", lambda e: problems.append(str(e)))
+                page.goto(f"{base_url}/search?q=charging")
+                # "charging" finds "charge" and "charges" (stemming), marked in the original text.
+                marks = page.locator(".search-results mark").all_inner_texts()
+                assert {"charge", "Charging", "charges"} & set(marks), marks
+                expect(page.locator(".search-results")).to_contain_text("Dock Pro will not charge my laptop")
+                # Nothing tagged "charging" talks about a mouse: no result, but the similar question is offered.
+                page.goto(f"{base_url}/search?q=mouse+stutters&tag=charging")
+                expect(page.locator(".result-count")).to_contain_text("0 results")
+                panel = page.get_by_role("region", name="Questions like yours")
+                expect(panel).to_be_visible()
+                expect(panel.get_by_role("link", name="Bluetooth mouse lags in games")).to_be_visible()
+                if shots:
+                    Path(shots).mkdir(parents=True, exist_ok=True)
+                    page.screenshot(path=str(Path(shots) / f"search-zero-results-{name}.png"), full_page=True)
+                panel.get_by_role("link", name="Bluetooth mouse lags in games").click()
+                page.wait_for_url(re.compile(r"/questions/\d+/bluetooth-mouse-lags-in-games$"))
+                page.context.close()
+        finally:
+            browser.close()
+    assert problems == []

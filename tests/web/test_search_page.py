@@ -186,3 +186,30 @@ def test_titles_are_escaped(web, factory, session, index):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<b>wifi</b>" not in page
     assert "<mark>wifi</mark>" in page
+
+
+def test_no_results_offers_the_similar_questions(web, catalogue):
+    # The tag filter leaves nothing; the similar-question side (scoped by product only) still finds it.
+    page = web.get("/search?q=offline+after+waking&tag=battery").text
+    assert "0 results" in text_of(page)
+    panel = re.search(r'<section class="similar-panel similar-on-empty".*?</section>', page, re.S)
+    assert panel, "no similar questions offered"
+    assert "Printer is offline after waking from sleep" in text_of(panel.group(0))
+    # Scoped to the chosen product, as the filter is.
+    page = web.get("/search?q=offline+after+waking&tag=battery&product=dock-pro").text
+    panel = re.search(r'<section class="similar-panel similar-on-empty".*?</section>', page, re.S)
+    assert not panel or "Printer is offline" not in text_of(panel.group(0))
+
+
+def test_a_whole_sentence_finds_questions_without_every_word(web, catalogue):
+    page = web.get("/search?q=my+printer+says+offline+every+morning").text
+    assert _result_titles(page)[:1] == ["Printer is offline after waking from sleep"]
+
+
+@pytest.mark.parametrize("q, title", [
+    ("installing printer drivers", "Printer driver will not install on the Aero"),
+    ("1603", "Printer driver will not install on the Aero"),
+    ("PRINTER’S port", "Dock Pro printer port does nothing"),
+])
+def test_word_forms_and_codes_match(web, catalogue, q, title):
+    assert title in _result_titles(web.get("/search", params={"q": q}).text)[:2]
