@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     meili_timeout: float = 5.0
     # Sentence-embedding similarity: "auto" uses it when the `semantic` extra is installed.
     search_semantic: Literal["auto", "off"] = "auto"
+    # Learning from the community's duplicate links (app/search/learned.py): "auto" trains on
+    # reindex and in the worker once there are enough links, and serves the learned model;
+    # "off" ranks similar questions with the base model only.
+    search_learning: Literal["auto", "off"] = "auto"
     # With the embedded backend, the web process applies the search outbox itself (a background
     # thread woken after each commit), so no worker is needed. Tests turn it off to drain by hand.
     search_apply_in_process: bool = True
