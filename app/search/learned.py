@@ -44,10 +44,10 @@ _log = logging.getLogger("groundswell.search")
 # --- training hyper-parameters (chosen by 5-fold CV on the history, docs/search-research.md) ---
 EPOCHS = 8
 BATCH = 256
-LEARNING_RATE = 2e-3
+LEARNING_RATE = 2e-4
 WEIGHT_DECAY = 1e-3  # L2 pull of Δ = W - I towards zero, per step
 SCALE = 20.0  # softmax temperature on cosine-like scores (sentence-transformers' MNR default)
-HARD_NEGATIVES = 1
+HARD_NEGATIVES = 6
 SEED = 13
 MIN_STEPS = 300  # small communities: more epochs, so a few hundred links still get enough updates
 
@@ -322,21 +322,32 @@ def train(engine: Engine, *, encoder_name: str, min_links: int | None = None, ti
         log(f"held-out recall@5 {base_r5:.3f} -> {learned_r5:.3f}; training on all {n:,} links…")
         matrix = train_adapter(data, deadline=deadline)
         seconds = time.monotonic() - started
-        with Session(writer(engine)) as session, session.begin():
-            row = LearnedModel(kind=KIND, encoder=encoder_name, links=n, seconds=round(seconds, 2),
-                               metrics=json.dumps(metrics), blob=matrix.astype(np.float16).tobytes())
-            session.add(row)
-            session.flush()
-            version = int(row.id)
-            old = list(session.execute(select(LearnedModel.id).where(LearnedModel.kind == KIND)
-                                       .order_by(LearnedModel.id.desc()).offset(KEEP_VERSIONS)).scalars())
-            if old:
-                session.execute(delete(LearnedModel).where(LearnedModel.id.in_(old)))
+        version = store(engine, matrix, encoder_name=encoder_name, links=n, seconds=seconds, metrics=metrics)
         return Outcome(version, f"model {version} learned from {n:,} links in {seconds:.1f} s "
                                 f"(held-out recall@5 {base_r5:.3f} -> {learned_r5:.3f})", n, seconds, metrics)
     except Exception as exc:  # noqa: BLE001 - a failed training must never take serving down
         _log.warning("learning from duplicate links failed: %s: %s", type(exc).__name__, exc)
         return Outcome(None, f"training failed ({type(exc).__name__}: {exc}): kept the previous state")
+
+
+def store(engine: Engine, matrix: np.ndarray, *, encoder_name: str, links: int = 0, seconds: float = 0.0,
+          metrics: dict | None = None) -> int:
+    """Store W (384×384, kept as float16) as the newest model, in one short write; older rows
+    beyond KEEP_VERSIONS are deleted. Returns its version (row id)."""
+    matrix = np.asarray(matrix, dtype=np.float32)
+    if matrix.shape != (DIMENSIONS, DIMENSIONS) or not np.isfinite(matrix).all():
+        raise ValueError(f"a query adapter is a finite {DIMENSIONS}x{DIMENSIONS} matrix, not {matrix.shape}")
+    with Session(writer(engine)) as session, session.begin():
+        row = LearnedModel(kind=KIND, encoder=encoder_name, links=links, seconds=round(seconds, 2),
+                           metrics=json.dumps(metrics or {}), blob=matrix.astype(np.float16).tobytes())
+        session.add(row)
+        session.flush()
+        version = int(row.id)
+        old = list(session.execute(select(LearnedModel.id).where(LearnedModel.kind == KIND)
+                                   .order_by(LearnedModel.id.desc()).offset(KEEP_VERSIONS)).scalars())
+        if old:
+            session.execute(delete(LearnedModel).where(LearnedModel.id.in_(old)))
+    return version
 
 
 def _subset(data: TrainingSet, rows: np.ndarray) -> TrainingSet:
@@ -426,4 +437,4 @@ def refresh(engine: Engine, *, encoder_name: str, min_links: int | None = None,
 
 __all__ = ["DIMENSIONS", "MIN_LINKS", "Outcome", "REFRESH_AFTER_LINKS", "Served", "TrainingSet", "adapt",
            "adapt_query", "collect", "count_links", "forget_served", "latest", "mine_hard_negatives", "refresh",
-           "served", "train", "train_adapter"]
+           "served", "store", "train", "train_adapter"]
