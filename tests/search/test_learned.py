@@ -289,7 +289,10 @@ def test_train_adapter_is_deterministic_and_learns_the_jargon():
     problems = [geo.problem() for _ in range(80)]
     q = np.stack([geo.jargon(i % TOPICS, p) for i, p in enumerate(problems)])
     p = np.stack([geo.original(i % TOPICS, p) for i, p in enumerate(problems)])
-    data = learned.TrainingSet(queries=q[:60], positives=p[:60], groups=np.arange(60))
+    # the corpus to mine hard negatives from: the originals and the duplicates folded into them
+    corpus, owner = np.concatenate([p[:60], q[:60]]), np.concatenate([np.arange(60), np.arange(60)])
+    data = learned.TrainingSet(queries=q[:60], positives=p[:60], groups=np.arange(60), corpus=corpus,
+                               corpus_owner=owner)
     w1, w2 = learned.train_adapter(data), learned.train_adapter(data)
     assert np.array_equal(w1, w2)
     held_q, held_p = q[60:], p[60:]
