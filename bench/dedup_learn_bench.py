@@ -114,12 +114,12 @@ class Bench:
                         if h["duplicate_id"] not in dev_ids and h["original_id"] not in dev_ids]
         self.forum = [i for i in range(len(self.ids)) if self.ids[i] not in dev_ids]
 
-    def train(self, known, world: World) -> tuple[np.ndarray, float]:
+    def train(self, known, world: World, blend: float) -> tuple[np.ndarray, float]:
         corpus, owner = world.corpus()
         data = learned.TrainingSet(queries=self.T[[d for d, _ in known]], positives=self.T[[o for _, o in known]],
                                    groups=np.asarray([o for _, o in known]), corpus=corpus, corpus_owner=owner)
         t = time.perf_counter()
-        matrix = learned.train_adapter(data)
+        matrix = learned.train_adapter(data, blend=blend)
         return matrix, time.perf_counter() - t
 
     def evaluate(self, idx: MemoryIndex, matrix, queries) -> dict:
@@ -150,6 +150,7 @@ def main() -> None:
     ap.add_argument("--use", type=int, default=0, help="run only the first N folds (0: all)")
     ap.add_argument("--dev", action="store_true", help="train on all the history, measure on the dev split")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--blend", type=float, default=learned.BLEND, help="serve I + BLEND·Δ (default: the product's)")
     a = ap.parse_args()
     b = Bench(a.data, a.cache)
     runs = []
@@ -166,7 +167,7 @@ def main() -> None:
     results = []
     for name, known, queries in runs:
         world = World(b, known, [d for d, _ in queries] if not a.dev else [])
-        matrix, seconds = b.train(known, world)
+        matrix, seconds = b.train(known, world, blend=a.blend)
         idx = world.index()
         before, after = b.evaluate(idx, None, queries), b.evaluate(idx, matrix, queries)
         row = {"split": name, "links": len(known), "queries": len(queries), "train_s": round(seconds, 1),

@@ -50,6 +50,10 @@ WEIGHT_DECAY = 1e-3  # L2 pull of Δ = W - I towards zero, per step
 SCALE = 20.0  # softmax temperature on cosine-like scores (sentence-transformers' MNR default)
 HARD_NEGATIVES = 6
 SEED = 13
+#: The served matrix is I + BLEND·Δ: the full Δ is tuned for the cosine side alone, but in the
+#: fused ranking (BM25F over folded duplicates already carries part of the signal) half of it
+#: did better: CV fold 1 R@5 0.591 → 0.585 with Δ, → 0.610 with Δ/2 (docs/search-research.md).
+BLEND = 0.5
 MIN_STEPS = 300  # small communities: more epochs, so a few hundred links still get enough updates
 
 
@@ -100,8 +104,8 @@ def mine_hard_negatives(queries: np.ndarray, groups: np.ndarray, corpus: np.ndar
 
 def train_adapter(data: TrainingSet, *, epochs: int = EPOCHS, batch: int = BATCH, lr: float = LEARNING_RATE,
                   weight_decay: float = WEIGHT_DECAY, scale: float = SCALE, hard_negatives: int = HARD_NEGATIVES,
-                  seed: int = SEED, deadline: float | None = None) -> np.ndarray:
-    """Learn W (float32, 384×384) so that W·q ranks each pair's original first.
+                  seed: int = SEED, blend: float = BLEND, deadline: float | None = None) -> np.ndarray:
+    """Learn W = I + blend·Δ (float32, 384×384) so that W·q ranks each pair's original first.
 
     Loss per pair i of a batch: cross-entropy of softmax_j(scale · (W q_i)·k_j) at k_i = its
     positive, over the batch's positives and hard negatives (other pairs of the same original
@@ -151,7 +155,7 @@ def train_adapter(data: TrainingSet, *, epochs: int = EPOCHS, batch: int = BATCH
             # per-entry scaling moved all 147k entries alike and wrecked W: ‖Δ‖ 10 on a toy set).
             m = 0.9 * m + grad
             delta -= lr * (m + weight_decay * delta)
-    return (np.eye(d, dtype=np.float32) + delta).astype(np.float32)
+    return (np.eye(d, dtype=np.float32) + blend * delta).astype(np.float32)
 
 
 def adapt(matrix: np.ndarray | None, vector: np.ndarray) -> np.ndarray:
