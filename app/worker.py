@@ -1,7 +1,8 @@
 """`groundswell worker`: background jobs, each in its own transaction, on a simple schedule.
 
 Jobs: search indexing from the outbox (every second, until the backlog is empty; failures
-back off per row), outbox clean-up (daily), serial-voting detection (daily) and the escalation
+back off per row), outbox clean-up (daily), learning from duplicate links (checked every 10
+minutes, trained in a background thread when due: app.search.learned.refresh), serial-voting detection (daily) and the escalation
 timers (every 5 minutes: questions unanswered or unsolved past their product's thresholds, or
 affecting many customers, reach the staff queue).
 """
@@ -56,6 +57,42 @@ def _search_outbox(engine: Engine) -> str:
     return line
 
 
+_learning: dict = {}  # "thread": the running training, "report": what the last one did
+
+
+def _search_learn(engine: Engine) -> str:
+    """Retrain the learned duplicate-detection model when due (app.search.learned.refresh), in a
+    background thread so indexing and the other jobs go on; reports the previous run's outcome."""
+    import threading
+
+    from app.core.config import get_settings
+    from app.search import learned, service
+
+    settings = get_settings()
+    encoder = service.encoder_for(settings)
+    if settings.search_learning == "off" or encoder is None:
+        return ""
+    running = _learning.get("thread")
+    if running is not None and running.is_alive():
+        return ""
+    report = _learning.pop("report", "")
+
+    def work() -> None:
+        _learning["report"] = learned.refresh(engine, encoder_name=encoder.name)
+
+    _learning["thread"] = thread = threading.Thread(target=work, name="search-learn", daemon=True)
+    thread.start()
+    return report
+
+
+def wait_for_learning(timeout: float | None = None) -> str:
+    """Wait for a training the worker started (tests, shutdown); returns its report."""
+    running = _learning.get("thread")
+    if running is not None:
+        running.join(timeout)
+    return _learning.get("report", "")
+
+
 def _search_purge(engine: Engine) -> str:
     from app.search import outbox
 
@@ -78,6 +115,7 @@ def _escalation_timers(session: Session) -> str:
 JOBS: list[Job] = [
     Job("search-index", timedelta(seconds=1), _search_outbox, uses_engine=True, quiet=True),
     Job("search-outbox-purge", timedelta(days=1), _search_purge, uses_engine=True),
+    Job("search-learn", timedelta(minutes=10), _search_learn, uses_engine=True, quiet=True),
     Job("serial-voting", timedelta(days=1), _serial_voting),
     Job("escalation-timers", timedelta(minutes=5), _escalation_timers),
 ]

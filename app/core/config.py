@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     meili_breaker_max: float = 60.0
     # Sentence-embedding similarity: "auto" uses it when the `semantic` extra is installed.
     search_semantic: Literal["auto", "off"] = "auto"
+    # Learning from the community's duplicate links (app/search/learned.py): "auto" trains on
+    # reindex and in the worker once there are enough links, and serves the learned model;
+    # "off" ranks similar questions with the base model only.
+    search_learning: Literal["auto", "off"] = "auto"
     # The web process applies the search outbox to the embedded index itself (a background thread
     # woken after each commit): with the embedded backend no worker is needed; with Meilisearch it
     # keeps the fallback index current (the worker sends the changes to Meilisearch). Tests turn

@@ -260,6 +260,28 @@ def iter_stored(engine: Engine, batch: int = 500):
             last = rows[-1].question_id
 
 
+def phrasing_vectors(engine: Engine, batch: int = 1000):
+    """Yield (question id, title vector, {alternate title: its vector}) for every visible stored
+    document with vectors, reading the phrasings in `_phrasings` order (for app.search.learned)."""
+    last = 0
+    while True:
+        with engine.connect() as conn:
+            rows = conn.execute(select(SearchDocument.question_id, SearchDocument.body,
+                                       SearchDocument.alternate_titles, SearchDocument.vectors)
+                                .where(SearchDocument.question_id > last, SearchDocument.visible.is_(True))
+                                .order_by(SearchDocument.question_id).limit(batch)).all()
+        if not rows:
+            return
+        for qid, body, alternates, blob in rows:
+            vecs = _unpack(blob)
+            titles = alternates.split("\n") if alternates else []
+            first = 1 if body else 0
+            if vecs is None or len(vecs) != first + 1 + len(titles):
+                continue
+            yield qid, vecs[first], dict(zip(titles, vecs[first + 1:]))
+        last = rows[-1][0]
+
+
 def rebuild_all(engine: Engine, *, encoder=None, progress=lambda done, total: None, chunk: int = 256) -> int:
     """Rebuild every stored document from the database; rows for vanished questions are hidden."""
     from app.questions.models import Question
@@ -1050,5 +1072,5 @@ class EmbeddedBackend:
             return False
 
 
-__all__ = ["EmbeddedBackend", "MemoryIndex", "highlight", "index_questions", "iter_stored", "rebuild_all",
-           "stored_documents", "tokens", "write_documents"]
+__all__ = ["EmbeddedBackend", "MemoryIndex", "highlight", "index_questions", "iter_stored", "phrasing_vectors",
+           "rebuild_all", "stored_documents", "tokens", "write_documents"]

@@ -100,3 +100,23 @@ class DismissedSuggestion(SQLModel, table=True):
     question_id: int = Field(foreign_key="questions.id", index=True)  # the question posted anyway
     suggested_id: int = Field(foreign_key="questions.id", index=True)  # what was shown
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class LearnedModel(SQLModel, table=True):
+    """A ranking model learned from the community's duplicate links (app.search.learned).
+
+    The row with the highest id is the one every process serves; a failed training writes
+    nothing, so the previous row stays in force. Only the last few rows are kept.
+    """
+
+    __tablename__ = "search_learned_models"
+
+    id: int | None = Field(default=None, primary_key=True)  # the version
+    kind: str = Field(default="query-adapter", max_length=32)
+    # The sentence encoder the vectors came from: a model for another encoder is not served.
+    encoder: str = Field(default="", max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    links: int = Field(default=0)  # duplicate links it was trained on
+    seconds: float = Field(default=0.0)  # training time
+    metrics: str = Field(default="{}", sa_type=Text)  # JSON: held-out figures, hyper-parameters
+    blob: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # float16 W, row-major

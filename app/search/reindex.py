@@ -1,4 +1,5 @@
-"""`groundswell reindex`: rebuild the search index from the database, with progress."""
+"""`groundswell reindex`: rebuild the search index from the database, with progress, then learn from the
+duplicate links (app.search.learned) when there are enough."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from app.core.config import Settings
 from app.core.db import utcnow
-from app.search import embedded, outbox, service
+from app.search import embedded, learned, outbox, service
 from app.search.models import SearchOutbox
 
 
@@ -40,6 +41,10 @@ def run(settings: Settings, engine: Engine, *, progress: Callable[[str], None] =
         progress(f"sending {count:,} documents to Meilisearch (new index, then swap)…")
         remote.ensure_index()
         remote.rebuild(embedded.iter_stored(engine))
+    if encoder is not None and settings.search_learning == "auto":
+        # Learn from the duplicate links now that every vector is stored; a failure keeps the
+        # previous model and does not fail the reindex (app.search.learned.train never raises).
+        progress(learned.train(engine, encoder_name=encoder.name, log=progress).reason)
     with engine.begin() as conn:
         outbox.mark_done_up_to(conn, last_event)
         if remote is not None:

@@ -32,6 +32,7 @@ from app.products import service as products_service
 from app.questions import views
 from app.questions.models import Question, QuestionStatus
 from app.search import analysis
+from app.search import learned
 from app.search.embedded import EmbeddedBackend
 from app.search.models import Deflection, DismissedSuggestion
 from app.search.breaker import CircuitOpen
@@ -141,7 +142,10 @@ def similar(session: Session, *, settings: Settings, engine: Engine, title: str 
     encoder = encoder_for(settings)
     vector = None
     if encoder is not None:
-        vector = tuple(encoder.embed_query(title or body[:300]).tolist())
+        # The model learned from this community's duplicate links, if any (app.search.learned):
+        # applied to the query vector, so it serves both backends without re-embedding documents.
+        vector = tuple(learned.adapt_query(engine, encoder.name, encoder.embed_query(title or body[:300]),
+                                           enabled=settings.search_learning == "auto").tolist())
     query = SimilarQuery(title=title, body=body[:5000], product=product_slug, limit=limit + (exclude is not None),
                          vector=vector)
     hits = _read(settings, engine, lambda backend: backend.similar(query))
@@ -322,6 +326,19 @@ def deflections_total(session: Session) -> int:
 
 # --- health --------------------------------------------------------------------------------------
 
+def learned_status(settings: Settings, engine: Engine) -> str:
+    """A short human string: which learned model similar() serves, or why none."""
+    if settings.search_learning == "off":
+        return "off: GROUNDSWELL_SEARCH_LEARNING=off"
+    encoder = encoder_for(settings)
+    if encoder is None:
+        return "off: no sentence embeddings"
+    model = learned.served(engine, encoder.name)
+    if model is None:
+        return f"none yet: learns once the database holds {learned.MIN_LINKS} duplicate links"
+    return f"model {model.version}, learned from {model.links} duplicate links"
+
+
 def health(settings: Settings, engine: Engine) -> dict:
     """For /readyz: which backend, whether search is degraded and why (never fails readiness)."""
     from app.search import outbox
@@ -346,6 +363,7 @@ def health(settings: Settings, engine: Engine) -> dict:
             reasons.append(f"{backlog['failing']} index changes waiting to be retried")
     if backlog is not None:
         body["pending"] = backlog["pending"]
+    body["learned"] = learned_status(settings, engine)
     if reasons:
         body["degraded"] = True
         body["reasons"] = reasons

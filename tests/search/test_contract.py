@@ -184,7 +184,9 @@ def test_search_knows_support_synonyms(searcher, support_forum):
     assert support_forum["wifi"].id in [i.summary.id for i in searcher.search("wlan disconnecting").items]
 
 
-# === matching, kind by kind (issue 12): one table, every backend, both databases ===================
+# === matching, kind by kind (issue 12): one table, every backend, both databases ============
+
+
 
 LOG_LINE = "INFO service heartbeat ok; queue depth 0; worker idle; nothing to report here.\n"
 LONG_LOG = LOG_LINE * 30  # ~2,400 characters of log before the error that matters
@@ -374,3 +376,31 @@ def test_a_customers_sentence_finds_the_demo_question(searcher, clean_engine, ba
         if not any(t.startswith(title_start) for t in found[:within]):
             failures.append(f"{sentence!r}: {title_start!r} not in the first {within} of {found}")
     assert not failures, "\n".join(failures)
+=======
+def test_similar_serves_the_learned_model_on_every_backend(searcher, support_forum, clean_engine):
+    """The learned query adapter (app.search.learned) changes the vector sent to the backend: a
+    model that steers every query towards the battery question makes it the top suggestion for
+    an unrelated question, on the embedded index and in Meilisearch alike."""
+    import numpy as np
+
+    from app.search import learned, service
+
+    encoder = service.encoder_for(searcher.settings)
+    if encoder is None:
+        pytest.skip("the semantic extra is not installed")
+    searcher.index()
+    query = "How do I install the fingerprint reader driver"
+    before = searcher.similar(query, limit=5)
+    assert support_forum["battery"].id not in [i.id for i in before[:1]]
+    target = encoder.embed_query(support_forum["battery"].title)
+    q = encoder.embed_query(query)
+    steer = 0.01 * np.eye(len(q), dtype=np.float32) + np.outer(target, q) / float(q @ q)
+    learned.forget_served()
+    learned.store(clean_engine, steer, encoder_name=encoder.name, links=1)
+    try:
+        after = searcher.similar(query, limit=5)
+        assert after[0].id == support_forum["battery"].id
+        if searcher.remote is None:  # the embedded index reports the cosine; Meilisearch its own score
+            assert after[0].similarity > 0.9
+    finally:
+        learned.forget_served()

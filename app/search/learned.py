@@ -1,0 +1,449 @@
+"""Duplicate detection that learns from the community's own duplicate closures.
+
+Every duplicate link in the database (a question closed, or merged, as a duplicate of an
+original; native or imported) is a moderator's judgement that two wordings ask the same thing.
+From them we learn a *query adapter*: a 384×384 matrix W = I + Δ applied to the sentence vector
+of a would-be question before it is compared with the stored phrasing vectors,
+
+    similarity(query, phrasing) = cos(W·q, p)
+
+so the documents' vectors (in `search_documents` and in Meilisearch) never change when the model
+does, and a new model is served without re-embedding anything. Trained with the
+multiple-negatives ranking loss (softmax over the batch's other originals plus one mined hard
+negatives per pair: the questions the base model ranks highest that are not the original), SGD
+with momentum, L2 pull of Δ towards zero, fixed seed and order: the same links give the same
+matrix.
+
+Why this and not a learning-to-rank stage or fine-tuning the encoder: measured on the AskUbuntu
+history with 5-fold cross-validation, see docs/search-research.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # same as app.search.embedded
+import numpy as np  # noqa: E402
+from sqlalchemy import delete, func, select  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
+from sqlmodel import Session  # noqa: E402
+
+from app.core.db import utcnow, writer  # noqa: E402
+from app.questions.models import Question, QuestionStatus  # noqa: E402
+from app.search.models import LearnedModel  # noqa: E402
+from app.search.ports import DIMENSIONS  # noqa: E402
+
+_log = logging.getLogger("groundswell.search")
+
+# --- training hyper-parameters (chosen on fold 1 of the 5-fold CV over the history, docs/search-research.md) ---
+EPOCHS = 8
+BATCH = 256
+LEARNING_RATE = 0.01
+WEIGHT_DECAY = 1e-3  # L2 pull of Δ = W - I towards zero, per step
+SCALE = 20.0  # softmax temperature on cosine-like scores (sentence-transformers' MNR default)
+HARD_NEGATIVES = 6
+SEED = 13
+#: The served matrix is I + BLEND·Δ: the full Δ is tuned for the cosine side alone, but in the
+#: fused ranking (BM25F over folded duplicates already carries part of the signal) half of it
+#: did better: CV fold 1 R@5 0.591 → 0.585 with Δ, → 0.610 with Δ/2 (docs/search-research.md).
+BLEND = 0.5
+MIN_STEPS = 300  # small communities: more epochs, so a few hundred links still get enough updates
+
+
+@dataclass
+class TrainingSet:
+    """Pairs (duplicate's vector, original's vector) and the original's id of each pair.
+
+    queries, positives: float32 (n, 384) unit vectors; groups: int64 (n,) original ids (pairs
+    with the same original are not used as each other's negatives); corpus: optional float32
+    (m, 384) phrasing vectors of every indexed question with corpus_owner (m,) their question
+    ids, used to mine hard negatives.
+    """
+
+    queries: np.ndarray
+    positives: np.ndarray
+    groups: np.ndarray
+    corpus: np.ndarray | None = None
+    corpus_owner: np.ndarray | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def mine_hard_negatives(queries: np.ndarray, groups: np.ndarray, corpus: np.ndarray, owner: np.ndarray,
+                        *, per_query: int = HARD_NEGATIVES, exclude: np.ndarray | None = None,
+                        chunk: int = 256) -> np.ndarray:
+    """For each query the `per_query` corpus rows the base model ranks highest whose owner is
+    not the query's original (nor `exclude[i]`, the question the query came from).
+
+    Returns int64 row numbers into `corpus`, shape (n, per_query). Cost: n × m dot products, in
+    chunks of `chunk` queries (peak memory chunk × m × 4 bytes: 57 MB for 56k phrasings).
+    """
+    n = len(queries)
+    out = np.zeros((n, per_query), dtype=np.int64)
+    depth = min(per_query + 8, len(corpus))
+    for start in range(0, n, chunk):
+        sims = queries[start:start + chunk] @ corpus.T
+        top = np.argpartition(-sims, depth - 1, axis=1)[:, :depth] if depth < sims.shape[1] else \
+            np.tile(np.arange(sims.shape[1]), (len(sims), 1))
+        for j in range(len(sims)):
+            i = start + j
+            cand = top[j][np.argsort(-sims[j, top[j]], kind="stable")]
+            picked = [c for c in cand if owner[c] != groups[i] and (exclude is None or owner[c] != exclude[i])]
+            picked = (picked or [cand[-1]])[:per_query]
+            while len(picked) < per_query:  # tiny corpora: repeat the last one
+                picked.append(picked[-1])
+            out[i] = picked
+    return out
+
+
+def train_adapter(data: TrainingSet, *, epochs: int = EPOCHS, batch: int = BATCH, lr: float = LEARNING_RATE,
+                  weight_decay: float = WEIGHT_DECAY, scale: float = SCALE, hard_negatives: int = HARD_NEGATIVES,
+                  seed: int = SEED, blend: float = BLEND, deadline: float | None = None) -> np.ndarray:
+    """Learn W = I + blend·Δ (float32, 384×384) so that W·q ranks each pair's original first.
+
+    Loss per pair i of a batch: cross-entropy of softmax_j(scale · (W q_i)·k_j) at k_i = its
+    positive, over the batch's positives and hard negatives (other pairs of the same original
+    masked out). SGD with momentum 0.9, weight decay on Δ = W − I. Deterministic for the
+    same inputs (fixed seed; BLAS on one thread). Raises TimeoutError past `deadline`
+    (time.monotonic()).
+    """
+    q = np.ascontiguousarray(data.queries, dtype=np.float32)
+    p = np.ascontiguousarray(data.positives, dtype=np.float32)
+    groups = np.asarray(data.groups)
+    n, d = q.shape
+    negatives = None
+    if hard_negatives and data.corpus is not None and len(data.corpus):
+        negatives = mine_hard_negatives(q, groups, data.corpus, data.corpus_owner, per_query=hard_negatives,
+                                        exclude=data.extra.get("query_owner"))
+    delta = np.zeros((d, d), dtype=np.float32)
+    m = np.zeros_like(delta)  # momentum
+    rng = np.random.default_rng(seed)
+    step = 0
+    epochs = max(epochs, -(-MIN_STEPS // max(1, -(-n // batch))))
+    for _epoch in range(epochs):
+        order = rng.permutation(n)
+        for start in range(0, n, batch):
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError("training ran past its time budget")
+            idx = order[start:start + batch]
+            if len(idx) < 2:
+                continue
+            qb = q[idx]
+            keys = p[idx]
+            if negatives is not None:
+                keys = np.concatenate([keys, data.corpus[negatives[idx].reshape(-1)]])
+            qa = qb + qb @ delta.T  # (W q)ᵀ rows
+            logits = scale * (qa @ keys.T)
+            b = len(idx)
+            same = groups[idx][:, None] == groups[idx][None, :]
+            np.fill_diagonal(same, False)
+            logits[:, :b][same] = -1e9
+            logits -= logits.max(axis=1, keepdims=True)
+            probs = np.exp(logits)
+            probs /= probs.sum(axis=1, keepdims=True)
+            probs[np.arange(b), np.arange(b)] -= 1.0
+            probs /= b
+            grad = scale * (probs @ keys).T @ qb  # d loss / d W
+            step += 1
+            # SGD with momentum: the update stays in the span of the data's directions (Adam's
+            # per-entry scaling moved all 147k entries alike and wrecked W: ‖Δ‖ 10 on a toy set).
+            m = 0.9 * m + grad
+            delta -= lr * (m + weight_decay * delta)
+    return (np.eye(d, dtype=np.float32) + blend * delta).astype(np.float32)
+
+
+def adapt(matrix: np.ndarray | None, vector: np.ndarray) -> np.ndarray:
+    """W·q re-normalised to unit length (float32, shape (384,)); q itself when matrix is None."""
+    vector = np.asarray(vector, dtype=np.float32)
+    if matrix is None:
+        return vector
+    out = matrix @ vector
+    norm = float(np.linalg.norm(out))
+    return (out / norm).astype(np.float32) if norm > 1e-12 else vector
+
+
+
+# === the database: what to learn from, where the model lives, who serves it =====================
+
+#: Below this many duplicate links nothing is learned and similar() ranks as before. With fewer,
+#: the 5-fold CV gain on the AskUbuntu history is within noise (docs/search-research.md).
+MIN_LINKS = 500
+#: The worker retrains after this many new duplicate links since the served model...
+REFRESH_AFTER_LINKS = 200
+#: ...and at least this often while the links changed at all (closures reopened, questions deleted).
+REFRESH_MAX_AGE = timedelta(days=7)
+#: A training that runs longer than this is abandoned (the previous model stays).
+TIME_BUDGET_S = 600.0
+#: Share of the links held out to check a new model against the base model before it is served.
+VALIDATION_SHARE = 0.1
+KEEP_VERSIONS = 3
+KIND = "query-adapter"
+POLL_SECONDS = 1.0  # how often a serving process looks for a newer model (p95 of the poll under load: ~17 ms)
+
+
+@dataclass
+class Served:
+    """The model a process serves: its version (row id) and matrix (float32 384×384)."""
+
+    version: int
+    matrix: np.ndarray
+    links: int
+    stamp: tuple = ()  # (id, created_at): what the poll compares
+    checked: float = 0.0  # time.monotonic() of the last poll
+
+
+@dataclass
+class Outcome:
+    """What a training did: `version` of the stored model, or None with the `reason` it was not."""
+
+    version: int | None
+    reason: str
+    links: int = 0
+    seconds: float = 0.0
+    metrics: dict = field(default_factory=dict)
+
+
+def count_links(session: Session) -> int:
+    """Duplicate links the database holds: questions closed or merged as duplicates, native or
+    imported, not deleted, pointing at an original."""
+    return session.execute(select(func.count()).select_from(Question).where(
+        Question.status == QuestionStatus.duplicate.value, Question.duplicate_of_id.is_not(None),
+        Question.deleted_at.is_(None))).scalar_one()
+
+
+def collect(engine: Engine) -> TrainingSet:
+    """The training pairs, from the database only: each duplicate link gives (the duplicate's title
+    vector, its original's title vector). Vectors come from `search_documents` (the duplicate's
+    title is one of its original's stored phrasings), so nothing is re-embedded; links whose
+    vectors are not stored (semantic off, beyond the 50 folded phrasings) are skipped.
+    The corpus for hard negatives is every stored phrasing vector with its owner.
+    """
+    from app.search.embedded import phrasing_vectors
+
+    links: dict[int, list[str]] = {}
+    with Session(engine) as session:
+        for original, title in session.execute(
+                select(Question.duplicate_of_id, Question.title).where(
+                    Question.status == QuestionStatus.duplicate.value, Question.duplicate_of_id.is_not(None),
+                    Question.deleted_at.is_(None)).order_by(Question.id)):
+            links.setdefault(original, []).append(title)
+    queries, positives, groups, corpus, owner = [], [], [], [], []
+    for qid, title_vec, alternates in phrasing_vectors(engine):
+        corpus.append(title_vec)
+        owner.append(qid)
+        for title, vec in alternates.items():
+            corpus.append(vec)
+            owner.append(qid)
+        for title in links.get(qid, ()):
+            vec = alternates.get(title)
+            if vec is not None:
+                queries.append(vec)
+                positives.append(title_vec)
+                groups.append(qid)
+    dims = (0, DIMENSIONS)
+    return TrainingSet(
+        queries=np.asarray(queries, dtype=np.float32).reshape(-1, DIMENSIONS),
+        positives=np.asarray(positives, dtype=np.float32).reshape(-1, DIMENSIONS),
+        groups=np.asarray(groups, dtype=np.int64),
+        corpus=np.asarray(corpus, dtype=np.float32).reshape(dims if not corpus else (-1, DIMENSIONS)),
+        corpus_owner=np.asarray(owner, dtype=np.int64))
+
+
+def _recall_at(matrix: np.ndarray | None, data: TrainingSet, rows: np.ndarray, k: int = 5) -> float:
+    """Share of held-out pairs whose original is among the k nearest owners (cosine, max over
+    the original's phrasings, the pair's own vector excluded)."""
+    if not len(rows) or data.corpus is None or not len(data.corpus):
+        return 0.0
+    q = data.queries[rows]
+    if matrix is not None:
+        q = q @ matrix.T
+        q /= np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
+    found = 0
+    for start in range(0, len(q), 512):
+        sims = q[start:start + 512] @ data.corpus.T
+        for j, r in enumerate(rows[start:start + 512]):
+            s = sims[j]
+            own = data.queries[r] @ data.corpus.T > 0.9999  # the query's own stored phrasing
+            s = np.where(own, -2.0, s)
+            order = np.argsort(-s, kind="stable")
+            seen: list[int] = []
+            for c in order:
+                o = int(data.corpus_owner[c])
+                if o not in seen:
+                    seen.append(o)
+                    if len(seen) == k:
+                        break
+            found += int(data.groups[r]) in seen
+    return found / len(rows)
+
+
+def train(engine: Engine, *, encoder_name: str, min_links: int | None = None, time_budget: float | None = None,
+          log: Callable[[str], None] = lambda _m: None) -> Outcome:
+    """Learn a query adapter from the database's duplicate links and store it as the served model.
+
+    Steps: collect the pairs (too few: nothing happens); hold out VALIDATION_SHARE of the
+    originals' groups, train on the rest and check recall@5 on them against the base model (a
+    model that does not beat it is not stored); then train on every pair and store the matrix as
+    a new row of `search_learned_models` in one short write. Any failure (including the time
+    budget) stores nothing, so the previous model keeps being served. Never raises.
+    """
+    min_links = MIN_LINKS if min_links is None else min_links
+    started = time.monotonic()
+    deadline = started + (TIME_BUDGET_S if time_budget is None else time_budget)
+    try:
+        with Session(engine) as session:
+            total = count_links(session)
+        if total < min_links:
+            return Outcome(None, f"{total} duplicate links, fewer than the {min_links} needed to learn", total)
+        data = collect(engine)
+        n = len(data.queries)
+        if n < min_links:
+            return Outcome(None, f"{n} duplicate links with stored vectors, fewer than the {min_links} needed", n)
+        rng = np.random.default_rng(SEED)
+        originals = np.unique(data.groups)
+        held_groups = set(rng.choice(originals, size=max(1, int(VALIDATION_SHARE * len(originals))),
+                                     replace=False).tolist())
+        held = np.flatnonzero(np.isin(data.groups, list(held_groups)))
+        kept = np.setdiff1d(np.arange(n), held)
+        log(f"learning from {n:,} duplicate links: checking on {len(held):,} held out…")
+        check = train_adapter(_subset(data, kept), deadline=deadline)
+        base_r5, learned_r5 = _recall_at(None, data, held), _recall_at(check, data, held)
+        metrics = {"validation_links": int(len(held)), "validation_base_R@5": round(base_r5, 4),
+                   "validation_R@5": round(learned_r5, 4), "epochs": EPOCHS, "learning_rate": LEARNING_RATE,
+                   "weight_decay": WEIGHT_DECAY, "hard_negatives": HARD_NEGATIVES, "seed": SEED}
+        if learned_r5 < base_r5:
+            return Outcome(None, f"the learned model found {learned_r5:.3f} of held-out originals in the top 5, "
+                                 f"the base model {base_r5:.3f}: kept the previous state", n, metrics=metrics)
+        log(f"held-out recall@5 {base_r5:.3f} -> {learned_r5:.3f}; training on all {n:,} links…")
+        matrix = train_adapter(data, deadline=deadline)
+        seconds = time.monotonic() - started
+        version = store(engine, matrix, encoder_name=encoder_name, links=n, seconds=seconds, metrics=metrics)
+        return Outcome(version, f"model {version} learned from {n:,} links in {seconds:.1f} s "
+                                f"(held-out recall@5 {base_r5:.3f} -> {learned_r5:.3f})", n, seconds, metrics)
+    except Exception as exc:  # noqa: BLE001 - a failed training must never take serving down
+        _log.warning("learning from duplicate links failed: %s: %s", type(exc).__name__, exc)
+        return Outcome(None, f"training failed ({type(exc).__name__}: {exc}): kept the previous state")
+
+
+def store(engine: Engine, matrix: np.ndarray, *, encoder_name: str, links: int = 0, seconds: float = 0.0,
+          metrics: dict | None = None) -> int:
+    """Store W (384×384, kept as float16) as the newest model, in one short write; older rows
+    beyond KEEP_VERSIONS are deleted. Returns its version (row id)."""
+    matrix = np.asarray(matrix, dtype=np.float32)
+    if matrix.shape != (DIMENSIONS, DIMENSIONS) or not np.isfinite(matrix).all():
+        raise ValueError(f"a query adapter is a finite {DIMENSIONS}x{DIMENSIONS} matrix, not {matrix.shape}")
+    with Session(writer(engine)) as session, session.begin():
+        row = LearnedModel(kind=KIND, encoder=encoder_name, links=links, seconds=round(seconds, 2),
+                           metrics=json.dumps(metrics or {}), blob=matrix.astype(np.float16).tobytes())
+        session.add(row)
+        session.flush()
+        version = int(row.id)
+        old = list(session.execute(select(LearnedModel.id).where(LearnedModel.kind == KIND)
+                                   .order_by(LearnedModel.id.desc()).offset(KEEP_VERSIONS)).scalars())
+        if old:
+            session.execute(delete(LearnedModel).where(LearnedModel.id.in_(old)))
+    forget_served()  # this process serves the new model from its next call
+    return version
+
+
+def _subset(data: TrainingSet, rows: np.ndarray) -> TrainingSet:
+    return TrainingSet(queries=data.queries[rows], positives=data.positives[rows], groups=data.groups[rows],
+                       corpus=data.corpus, corpus_owner=data.corpus_owner)
+
+
+def latest(session: Session, encoder_name: str) -> LearnedModel | None:
+    """The newest stored model for this encoder (the served one), or None."""
+    return session.execute(select(LearnedModel).where(
+        LearnedModel.kind == KIND, LearnedModel.encoder == encoder_name)
+        .order_by(LearnedModel.id.desc()).limit(1)).scalars().first()
+
+
+_served: dict[str, Served | None] = {}
+_served_lock = threading.Lock()
+
+
+def served(engine: Engine, encoder_name: str) -> Served | None:
+    """The model this process serves: the newest row, checked by its id and creation time alone
+    (one indexed query) at most every POLL_SECONDS, its matrix loaded only when those changed.
+    Every process polling the same database therefore serves the same version (within a second
+    of a new one being stored; the storing process switches at once). None when there is no
+    model (or the table is missing: an unmigrated database ranks as before)."""
+    key = f"{engine.url}#{id(engine.pool)}|{encoder_name}"
+    cached = _served.get(key)
+    now = time.monotonic()
+    if cached is not None and now - cached.checked < POLL_SECONDS:
+        return cached
+    try:
+        with engine.connect() as conn:
+            head = conn.execute(select(LearnedModel.id, LearnedModel.created_at).where(
+                LearnedModel.kind == KIND, LearnedModel.encoder == encoder_name)
+                .order_by(LearnedModel.id.desc()).limit(1)).first()
+    except Exception as exc:  # noqa: BLE001 - serving goes on with the base model
+        _log.warning("learned model unavailable: %s", exc)
+        return None
+    if head is None:
+        return None
+    stamp = (int(head[0]), str(head[1]))
+    current = _served.get(key)
+    if current is not None and current.stamp == stamp:
+        current.checked = now
+        return current
+    with _served_lock:
+        current = _served.get(key)
+        if current is not None and current.stamp == stamp:
+            return current
+        with Session(engine) as session:
+            row = session.get(LearnedModel, stamp[0])
+            if row is None:
+                return current
+            matrix = np.frombuffer(row.blob, dtype=np.float16).astype(np.float32).reshape(DIMENSIONS, DIMENSIONS)
+            current = _served[key] = Served(version=stamp[0], matrix=matrix, links=row.links, stamp=stamp,
+                                            checked=now)
+        return current
+
+
+def adapt_query(engine: Engine, encoder_name: str, vector: np.ndarray, *, enabled: bool = True) -> np.ndarray:
+    """The query vector similar() should use: W·q (unit length) under the served model, else q."""
+    if not enabled:
+        return np.asarray(vector, dtype=np.float32)
+    model = served(engine, encoder_name)
+    return adapt(model.matrix if model is not None else None, vector)
+
+
+def forget_served() -> None:
+    """Drop every process-local copy (tests that recreate a database under the same URL)."""
+    with _served_lock:
+        _served.clear()
+
+
+def refresh(engine: Engine, *, encoder_name: str, min_links: int | None = None,
+            refresh_after: int | None = None, max_age: timedelta | None = None,
+            now: datetime | None = None) -> str:
+    """The worker's job: retrain when the database holds at least `min_links` links and either
+    no model exists, `refresh_after` links were added since the served one, or it is older than
+    `max_age` and the count changed (defaults: MIN_LINKS, REFRESH_AFTER_LINKS, REFRESH_MAX_AGE).
+    Returns a one-line report ("" when nothing was due)."""
+    min_links = MIN_LINKS if min_links is None else min_links
+    refresh_after = REFRESH_AFTER_LINKS if refresh_after is None else refresh_after
+    max_age = REFRESH_MAX_AGE if max_age is None else max_age
+    with Session(engine) as session:
+        links = count_links(session)
+        model = latest(session, encoder_name)
+    if links < min_links:
+        return ""
+    if model is not None:
+        age = (now or utcnow()) - model.created_at
+        if links - model.links < refresh_after and not (age >= max_age and links != model.links):
+            return ""
+    return train(engine, encoder_name=encoder_name, min_links=min_links).reason
+
+
+__all__ = ["DIMENSIONS", "MIN_LINKS", "Outcome", "REFRESH_AFTER_LINKS", "Served", "TrainingSet", "adapt",
+           "adapt_query", "collect", "count_links", "forget_served", "latest", "mine_hard_negatives", "refresh",
+           "served", "store", "train", "train_adapter"]
