@@ -1,5 +1,5 @@
 """Duplicates point at a canonical question: closing a question re-points its duplicates, loops are
-refused, and migration 0007d repairs chains and loops already stored (service, API, migration)."""
+refused, and migration 0007 repairs chains and loops already stored (service, API, migration)."""
 
 from __future__ import annotations
 
@@ -122,10 +122,10 @@ def test_api_re_points_and_refuses_a_loop(client, three):
     assert client.get(f"{API}/questions/{c.id}").json()["status"] == "open"
 
 
-# --- migration 0007d repairs what is stored ----------------------------------------------------
+# --- migration 0007 repairs what is stored ----------------------------------------------------
 
 BEFORE = "0006_escalation"
-REPAIR = "0007d_dupes_licences"
+REPAIR = "0007_dupes_licences"
 
 
 @pytest.fixture

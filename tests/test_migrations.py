@@ -39,7 +39,7 @@ def test_upgrade_downgrade_upgrade_on_a_fresh_sqlite(tmp_path):
     eng.dispose()
 
 
-def test_0007b_gives_existing_addresses_to_their_oldest_account(tmp_path):
+def test_0008_gives_existing_addresses_to_their_oldest_account(tmp_path):
     """Upgrading computes the look-alike keys; of two accounts that already share one, the older
     owns the address (and keeps signing in by it), the newer gets none."""
     from sqlalchemy import text

@@ -16,7 +16,7 @@ no chains and no loops:
 - Reopening B later does not move A back: A stays a duplicate of C (the re-pointing is not a
   state of B). Reopening a question that others point at cannot happen: they were re-pointed.
 - Imported archives and databases written before this rule may hold chains and loops:
-  `resolve_chains` (shared by the importer and migration 0007d) points each duplicate at the end
+  `resolve_chains` (shared by the importer and migration 0007) points each duplicate at the end
   of its chain and breaks each loop deterministically: the loop's question with the lowest id
   (the oldest: ids follow creation and import order) is reopened as the canonical one, the others
   point at it.
@@ -122,7 +122,7 @@ def resolve_chains(edges: Mapping[int, int]) -> dict[int, int | None]:
     links from a question ends at a question that is not a duplicate (its final original) or
     runs into a loop. Each loop is broken deterministically: its lowest id (the oldest question)
     becomes canonical (None: reopen it), every other question of the loop and every question
-    leading into it points there. Pure: the importer and migration 0007d do the reading and
+    leading into it points there. Pure: the importer and migration 0007 do the reading and
     writing. Only questions whose answer differs from `edges` need a change.
     """
     final: dict[int, int | None] = {}
@@ -229,7 +229,7 @@ class ChainRepair:
 def repair_chains(conn: Connection) -> ChainRepair:
     """Point every stored duplicate at the end of its chain and break loops (`resolve_chains`),
     with Core statements on `conn` (the caller's transaction): the importer after PostLinks.xml,
-    and migration 0007d on existing data. A reopened loop member becomes `open`. Writes no search
+    and migration 0007 on existing data. A reopened loop member becomes `open`. Writes no search
     outbox rows itself: the caller records `touched`."""
     table = Question.__table__
     edges = dict(conn.execute(select(table.c.id, table.c.duplicate_of_id).where(

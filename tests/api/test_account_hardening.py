@@ -158,7 +158,7 @@ def test_a_token_outlives_nothing_when_its_session_row_is_gone(client, factory, 
     session.commit()
     forged = security.issue_token(client.app.state.settings.secret, user.id, user.token_version, "no-such-session")
     assert_problem(client.get(f"{API}/me", headers={"Authorization": f"Bearer {forged}"}), 401)
-    legacy = security.issue_token(client.app.state.settings.secret, user.id, user.token_version)  # before 0007b
+    legacy = security.issue_token(client.app.state.settings.secret, user.id, user.token_version)  # before 0008
     assert_problem(client.get(f"{API}/me", headers={"Authorization": f"Bearer {legacy}"}), 401)
 
 

@@ -101,7 +101,7 @@ def test_concurrent_repeats_count_once(clean_engine, factory, session):
 
 
 def test_the_migration_keeps_every_existing_count(tmp_path):
-    """Rows from before 0007c (repeats included) keep counting after the upgrade."""
+    """Rows from before 0009 (repeats included) keep counting after the upgrade."""
     from sqlalchemy import create_engine
 
     from app.core import migrate
@@ -123,7 +123,7 @@ def test_the_migration_keeps_every_existing_count(tmp_path):
 
 
 def test_the_migration_moves_stored_table_alignment_to_classes(tmp_path):
-    """Bodies rendered before 0007c carried style="text-align:…", which the CSP ignores."""
+    """Bodies rendered before 0009 carried style="text-align:…", which the CSP ignores."""
     from sqlalchemy import create_engine
 
     from app.core import migrate

@@ -9,7 +9,7 @@
   each duplicate points at the end of its chain, each loop's lowest id is reopened as canonical,
   and every question whose search document changes is recorded in the search outbox.
 
-Revision ID: 0007d_dupes_licences
+Revision ID: 0007_dupes_licences
 Revises: 0006_escalation
 Create Date: 2026-11-30 09:28:53.966009
 """
@@ -23,7 +23,7 @@ import sqlmodel.sql.sqltypes  # noqa: F401  (autogenerate renders AutoString)
 from alembic import op
 
 
-revision: str = '0007d_dupes_licences'
+revision: str = '0007_dupes_licences'
 down_revision: str | None = '0006_escalation'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

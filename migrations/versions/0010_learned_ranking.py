@@ -1,7 +1,7 @@
 """search: models learned from the community's duplicate links (query adapter)
 
-Revision ID: 0007g
-Revises: 0007c_deflection_visitors
+Revision ID: 0010_learned_ranking
+Revises: 0009_deflection_visitors
 Create Date: 2026-11-30 09:30:00
 """
 
@@ -14,8 +14,8 @@ import sqlmodel.sql.sqltypes  # noqa: F401  (autogenerate renders AutoString)
 from alembic import op
 
 
-revision: str = '0007g'
-down_revision: str | None = '0007c_deflection_visitors'
+revision: str = '0010_learned_ranking'
+down_revision: str | None = '0009_deflection_visitors'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """accounts hardening: server-side sign-in sessions, look-alike e-mail keys (address not unique)
 
-Revision ID: 0007b_accounts_hardening
-Revises: 0007d_dupes_licences
+Revision ID: 0008_accounts_hardening
+Revises: 0007_dupes_licences
 Create Date: 2026-11-30 09:50:00
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes  # noqa: F401  (autogenerate renders AutoString)
 from alembic import op
 
-revision: str = '0007b_accounts_hardening'
-down_revision: str | None = '0007d_dupes_licences'
+revision: str = '0008_accounts_hardening'
+down_revision: str | None = '0007_dupes_licences'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """deflections counted once per visitor and question; table alignment stored as classes (issue 10)
 
-Revision ID: 0007c_deflection_visitors
-Revises: 0007b_accounts_hardening
+Revision ID: 0009_deflection_visitors
+Revises: 0008_accounts_hardening
 Create Date: 2026-11-30 09:55:00
 
 Existing rows keep counting: each gets a visitor key of its own ("legacy:<id>"), so no count
@@ -21,8 +21,8 @@ import sqlmodel.sql.sqltypes  # noqa: F401  (autogenerate renders AutoString)
 from alembic import op
 
 
-revision: str = '0007c_deflection_visitors'
-down_revision: str | None = '0007b_accounts_hardening'
+revision: str = '0009_deflection_visitors'
+down_revision: str | None = '0008_accounts_hardening'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
