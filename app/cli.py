@@ -28,6 +28,17 @@ def _settings():
         raise CliError(str(exc)) from None
 
 
+def _configure_logging(settings) -> dict:
+    """Logfmt lines on stderr at GROUNDSWELL_LOG_LEVEL (app/core/logs.py); returns the dictConfig
+    for uvicorn to apply in its worker processes too."""
+    import logging.config
+
+    from app.core.logs import logging_config
+
+    logging.config.dictConfig(logging_config(settings.log_level))
+    return logging_config(settings.log_level)  # a fresh one: dictConfig may change what it is given
+
+
 def _engine(settings):
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
@@ -85,20 +96,23 @@ def cmd_serve(args) -> None:
     if workers < 1:
         raise CliError("--workers must be at least 1")
     settings = _settings()
+    log_config = _configure_logging(settings)
     engine = _engine(settings)
     _ensure_migrated(settings, engine)
     print(f"Groundswell is serving on http://{args.host}:{args.port}/ "
           f"({workers} worker{'s' if workers > 1 else ''}; Ctrl+C stops it)", file=sys.stderr)
     # X-Forwarded-* are handled in the app, from GROUNDSWELL_TRUSTED_PROXIES only (app/main.py); uvicorn's
-    # own handling would trust them from any local client (its default forwarded_allow_ips).
+    # own handling would trust them from any local client (its default forwarded_allow_ips). Its access
+    # log stays off: app.core.logs.RequestLog writes one line per request, with the request id.
+    server = dict(host=args.host, port=args.port, log_config=log_config, log_level="warning", access_log=False,
+                  proxy_headers=False)
     if workers > 1:
         # Each worker process builds its own app, engine and pool from the same settings.
         engine.dispose()
-        uvicorn.run("app.main:create_app", factory=True, workers=workers, host=args.host, port=args.port,
-                    log_level="warning", proxy_headers=False)
+        uvicorn.run("app.main:create_app", factory=True, workers=workers, **server)
         return
     app = create_app(settings, engine)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=False)
+    uvicorn.run(app, **server)
 
 
 def cmd_create_user(args) -> None:
@@ -178,9 +192,10 @@ def cmd_worker(args) -> None:
     from app.worker import run_worker
 
     settings = _settings()
+    _configure_logging(settings)
     engine = _engine(settings)
     _ensure_migrated(settings, engine)
-    run_worker(engine, once=args.once, log=lambda msg: print(msg, file=sys.stderr, flush=True))
+    run_worker(engine, once=args.once, log=logging.getLogger("groundswell.worker").info)
 
 
 def cmd_import_stackexchange(args) -> None:

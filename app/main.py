@@ -15,7 +15,8 @@ from app.core import problems
 from app.core.config import Settings, get_settings
 from app.core.db import import_all_models, make_engine
 from app.core.encoding import RequireUtf8
-from app.core.middleware import BodySizeLimit, InflightLimit, SecurityHeaders
+from app.core.logs import RequestLog
+from app.core.middleware import BodySizeLimit, HeadAsGet, InflightLimit, SecurityHeaders
 from app.core.paths import static_dir
 from app.core.ratelimit import RateLimiter
 from app.web.templating import make_templates
@@ -135,10 +136,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                            allow_headers=["Authorization", "X-API-Key", "Content-Type"], max_age=600)
     app.add_middleware(SecurityHeaders, hsts=settings.hsts_header)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeadAsGet)  # everything inside sees a GET: same status and headers, no body
     if settings.trusted_proxy_list:
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-        # Outermost: only the listed proxies' X-Forwarded-For/-Proto are believed, walking the chain
+        # Next to outermost: only the listed proxies' X-Forwarded-For/-Proto are believed, walking the chain
         # from the right (the nearest hop) past trusted proxies to the first untrusted address.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
+    # Outermost of all: the request id and the access line (app/core/logs.py) wrap everything, and
+    # the client address is read after ProxyHeadersMiddleware has resolved it.
+    app.add_middleware(RequestLog, trusted_proxies=settings.trusted_proxy_list)
     return app

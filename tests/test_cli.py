@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -268,6 +269,11 @@ def test_serve_with_two_workers_serves_writes(fresh_sqlite):
         proc.terminate()
         _, err = proc.communicate(timeout=30)
     assert "2 workers" in err
+    # Each worker process logs through GROUNDSWELL_LOG_LEVEL's logfmt config (issue 14 item 12), once.
+    access = [line for line in err.splitlines() if "logger=groundswell.access" in line]
+    assert sum("method=POST path=/api/v1/auth/register status=201 " in line for line in access) == 3, err
+    assert all(re.search(r" request_id=[0-9a-f]{32} client=127\.0\.0\.1$", line) for line in access), access
+    assert '"POST /api/v1/auth/register HTTP/1.1" 201' not in err  # uvicorn's own access log stays off
     eng = make_engine(fresh_sqlite)
     with Session(eng) as s:
         assert sorted(u.username for u in s.exec(select(User)).all()) == ["ana_w", "ben_w", "cem_w"]

@@ -12,6 +12,7 @@ from app.core import security
 from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.errors import Forbidden, NotAuthenticated
+from app.core.logs import note_user
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -29,7 +30,9 @@ def session_user(request: Request, session) -> User | None:
     uid = request.session.get("uid") if "session" in request.scope else None
     if not isinstance(uid, int):
         return None
-    return accounts_service.user_for_session(session, uid, request.session.get("sid"), request.session.get("tv"))
+    user = accounts_service.user_for_session(session, uid, request.session.get("sid"), request.session.get("tv"))
+    note_user(user.id if user else None)  # for the request's access line (app/core/logs.py)
+    return user
 
 
 def api_user(request: Request, session: SessionDep, settings: SettingsDep) -> User | None:
@@ -43,12 +46,14 @@ def api_user(request: Request, session: SessionDep, settings: SettingsDep) -> Us
         user = accounts_service.user_for_session(session, found[0], found[2], found[1]) if found else None
         if user is None:
             raise NotAuthenticated("The token is invalid or expired; get a new one from /api/v1/auth/token.")
+        note_user(user.id)
         return user
     key = request.headers.get("x-api-key")
     if key:
         user = accounts_service.user_for_api_key(session, key.strip())
         if user is None:
             raise NotAuthenticated("The API key is unknown or revoked.")
+        note_user(user.id)
         return user
     user = session_user(request, session)
     if user is not None and request.method not in SAFE_METHODS:

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -68,8 +68,16 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     # Strict-Transport-Security max-age in production, in seconds (RFC 6797); 0 sends none.
     hsts_max_age: int = 365 * 24 * 3600
+    # Level of Groundswell's logs on stderr (docs/operations.md, "Logs"): "info" includes one access
+    # line per request; "warning" keeps only problems.
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
     site_name: str = "Kestrel Community"
     base_url: str = "http://127.0.0.1:8000"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_level(cls, value):
+        return value.strip().lower() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _require_secret_outside_development(self) -> "Settings":

@@ -217,3 +217,29 @@ class InflightLimit:
                             retry_after=busy.retry_after)
         response = problem_response(request, body, busy.headers)
         await response(scope, receive, send)
+
+
+class HeadAsGet:
+    """Answer HEAD wherever GET is answered (RFC 9110 §9.3.2): the request goes on as a GET, and
+    the response keeps its status and headers (Content-Length included: the GET body's length)
+    but not its body. FastAPI registers GET routes without HEAD, so crawlers' and uptime checks'
+    HEAD requests got 405; doing it here covers every page, API read, health check, static file
+    and /docs at once. A path without GET answers HEAD as it answers GET (405, with `Allow`)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        # A copy: the server's own scope keeps saying HEAD (uvicorn then sends no body either).
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)

@@ -16,6 +16,7 @@ from starlette.routing import Match
 
 from app.core.db import is_busy_error
 from app.core.errors import DomainError, PayloadTooLarge, ServiceBusy
+from app.core.logs import current_request_id
 from app.core.middleware import BodyTooLarge
 
 log = logging.getLogger("groundswell")
@@ -58,13 +59,16 @@ def allowed_methods(request: Request) -> list[str]:
     """Every method some route answers at this path (RFC 9110 §15.5.6: a 405 lists them all in
     `Allow`). Starlette names only the methods of the first route whose path matched, so a path
     served by several routes (GET from one, POST from another) got a partial list. Each method is
-    tried against the app's routes (included routers answer for all of theirs)."""
+    tried against the app's routes (included routers answer for all of theirs); HEAD is listed
+    wherever GET is."""
     allowed = []
     for method in _METHODS:
         probe = {"type": "http", "path": request.scope["path"], "root_path": request.scope.get("root_path", ""),
                  "method": method, "headers": [], "query_string": b""}
         if any(route.matches(probe)[0] == Match.FULL for route in request.app.router.routes):
             allowed.append(method)
+    if "GET" in allowed and "HEAD" not in allowed:  # app.core.middleware.HeadAsGet answers it
+        allowed.insert(allowed.index("GET") + 1, "HEAD")
     return allowed
 
 
@@ -131,8 +135,12 @@ def install(app: FastAPI) -> None:
 
 
 def _internal_error(request: Request, exc: Exception):
-    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    """A 500 problem quoting the request id (`request_id` and `X-Request-ID`), logged with the same
+    id, so that an operator finds the traceback from what the user reports (docs/operations.md)."""
+    request_id = current_request_id()
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc,
+              extra={"request_id": request_id})
     body = problem_body(500, "Internal server error",
                         "Something went wrong on our side; nothing you did. Please try again.",
-                        "about:blank", request.url.path)
-    return problem_response(request, body)
+                        "about:blank", request.url.path, request_id=request_id)
+    return problem_response(request, body, {"X-Request-ID": request_id} if request_id else None)

@@ -1,5 +1,6 @@
 """Issue 10 item 11: a 405's `Allow` lists every method the path answers (RFC 9110 §15.5.6),
-also when the methods come from different routes (GET /questions and POST /questions)."""
+also when the methods come from different routes (GET /questions and POST /questions), and
+HEAD wherever GET is (issue 14 item 11)."""
 
 from __future__ import annotations
 
@@ -45,14 +46,15 @@ def test_every_api_path_lists_all_its_methods(client, app):
 
 
 @pytest.mark.parametrize("method, path, allow", [
-    ("PUT", f"{API}/questions", ["GET", "POST"]),
-    ("PUT", f"{API}/questions/1", ["GET", "PATCH", "DELETE"]),
+    ("PUT", f"{API}/questions", ["GET", "HEAD", "POST"]),
+    ("PUT", f"{API}/questions/1", ["GET", "HEAD", "PATCH", "DELETE"]),
     ("GET", f"{API}/questions/1/accept", ["POST", "DELETE"]),
+    ("HEAD", f"{API}/questions/1/accept", ["POST", "DELETE"]),  # HEAD only where GET is
     ("PATCH", f"{API}/questions/1/me-too", ["POST", "DELETE"]),
-    ("DELETE", f"{API}/products", ["GET", "POST"]),
-    ("PUT", "/ask", ["GET", "POST"]),
-    ("DELETE", "/", ["GET"]),
-    ("POST", "/healthz", ["GET"]),
+    ("DELETE", f"{API}/products", ["GET", "HEAD", "POST"]),
+    ("PUT", "/ask", ["GET", "HEAD", "POST"]),
+    ("DELETE", "/", ["GET", "HEAD"]),
+    ("POST", "/healthz", ["GET", "HEAD"]),
 ])
 def test_known_paths(client, method, path, allow):
     r = client.request(method, path)
