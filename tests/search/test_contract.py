@@ -184,9 +184,7 @@ def test_search_knows_support_synonyms(searcher, support_forum):
     assert support_forum["wifi"].id in [i.summary.id for i in searcher.search("wlan disconnecting").items]
 
 
-# === matching, kind by kind (issue 12): one table, every backend, both databases ============
-
-
+# === matching, kind by kind (issue 12): one table, every backend, both databases ===================
 
 LOG_LINE = "INFO service heartbeat ok; queue depth 0; worker idle; nothing to report here.\n"
 LONG_LOG = LOG_LINE * 30  # ~2,400 characters of log before the error that matters
@@ -376,7 +374,8 @@ def test_a_customers_sentence_finds_the_demo_question(searcher, clean_engine, ba
         if not any(t.startswith(title_start) for t in found[:within]):
             failures.append(f"{sentence!r}: {title_start!r} not in the first {within} of {found}")
     assert not failures, "\n".join(failures)
-=======
+
+
 def test_similar_serves_the_learned_model_on_every_backend(searcher, support_forum, clean_engine):
     """The learned query adapter (app.search.learned) changes the vector sent to the backend: a
     model that steers every query towards the battery question makes it the top suggestion for
