@@ -18,7 +18,7 @@ from app.core.encoding import RequireUtf8
 from app.core.logs import RequestLog
 from app.core.middleware import BodySizeLimit, HeadAsGet, InflightLimit, SecurityHeaders
 from app.core.paths import static_dir
-from app.core.ratelimit import RateLimiter
+from app.core.ratelimit import RateLimiter, RefundRefusedAttempts
 from app.web.templating import make_templates
 
 API_DESCRIPTION = """
@@ -116,7 +116,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     # Order: the outermost runs first. Size limit before anything reads the body; the in-flight
     # limit inside CORS and the security headers, so that its 503 carries them.
-    app.add_middleware(RequireUtf8)  # innermost: its 422 page has the session and the security headers
+    app.add_middleware(RefundRefusedAttempts)  # innermost: a write refused with 409/422 is not counted
+    app.add_middleware(RequireUtf8)  # next: its 422 page has the session and the security headers
     app.add_middleware(InflightLimit, limit=settings.max_inflight, max_queue=settings.max_queue,
                        timeout=settings.queue_timeout)
     app.add_middleware(

@@ -2,6 +2,10 @@
 
 One process's memory holds the counters: with several workers each enforces its own share.
 `GROUNDSWELL_RATE_LIMITS=off` turns every limit off (benchmarks and load tests only).
+
+Refused attempts are not held against a person: a write that ends in 422 (invalid input) or 409
+(conflict) wrote nothing, so `RefundRefusedAttempts` gives its hits back (a customer who picks a
+reserved name or a weak password a few times can still sign up). Sign-in attempts always count.
 """
 
 from __future__ import annotations
@@ -11,7 +15,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import RateLimited
 
@@ -35,6 +42,16 @@ LIMITS: dict[str, Limit] = {
     "write": Limit(60, 600, "posts, edits and comments"),
     "vote": Limit(60, 600, "votes"),
 }
+
+
+# Scopes whose hits are given back when the request is refused as invalid or conflicting; never
+# "sign-in" (a wrong password must count) nor the spraying limit.
+REFUNDABLE_SCOPES = frozenset({"sign-up", "question", "write", "vote"})
+REFUNDED_STATUSES = frozenset({409, 422})
+
+# The hits of the request being handled: (limiter, scope, key, time), set by RefundRefusedAttempts.
+# Sync endpoints run in a worker thread with a copy of this context: they append to the same list.
+_request_hits: ContextVar[list | None] = ContextVar("groundswell_request_hits", default=None)
 
 
 class RateLimiter:
@@ -63,9 +80,22 @@ class RateLimiter:
                     retry_after=retry,
                 )
             window.append(now)
+            hits = _request_hits.get()
+            if hits is not None and scope in REFUNDABLE_SCOPES:
+                hits.append((self, scope, key, now))
             if len(self._hits) > 100_000:  # bound memory: forget idle keys
                 for k in [k for k, v in self._hits.items() if not v or v[-1] <= now - LIMITS[k[0]].seconds]:
                     del self._hits[k]
+
+    def refund(self, scope: str, key: str, at: float) -> None:
+        """Forget the hit counted at `at` for (`scope`, `key`), if it is still in the window."""
+        with self._lock:
+            window = self._hits.get((scope, key))
+            if window is not None:
+                try:
+                    window.remove(at)
+                except ValueError:
+                    pass
 
     def check_distinct(self, scope: str, key: str, value: str) -> None:
         """Raise RateLimited when `key` (an address) has already named `LIMITS[scope].count`
@@ -106,6 +136,36 @@ class RateLimiter:
         with self._lock:
             self._hits.clear()
             self._seen.clear()
+
+
+class RefundRefusedAttempts:
+    """ASGI middleware: a request answered 409 or 422 gives back the rate-limit hits it counted in
+    REFUNDABLE_SCOPES (nothing was written; the person may correct the input and try again)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        hits: list = []
+        status = 0
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        token = _request_hits.set(hits)
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            _request_hits.reset(token)
+            if status in REFUNDED_STATUSES:
+                for limiter, limit_scope, key, at in hits:
+                    limiter.refund(limit_scope, key, at)
 
 
 def _span(seconds: int) -> str:

@@ -8,6 +8,9 @@ characters that Unicode classes as letters, marks or symbols (DerivedCorePropert
 Default_Ignorable_Code_Point, listed below; plus the Braille blank U+2800, which draws nothing),
 and whitespace (Unicode White_Space), except that the whitespace between two words counts as the
 one space a reader sees: padding with spaces counts nothing, and "Here is the fix." stays 16.
+Combining marks (categories Mn, Mc, Me) count when they sit on a visible character ("नमस्ते" is 6),
+and not when nothing precedes them to sit on: twenty U+0301 COMBINING ACUTE ACCENTs alone show
+nothing and count 0.
 """
 
 from __future__ import annotations
@@ -41,13 +44,17 @@ def visible_length(text: str) -> int:
     """The number of characters of `text` that show (code points; see is_visible), where the
     whitespace between two words counts as one space and whitespace anywhere else (at the ends,
     in runs, around invisible characters) not at all: "Wi-Fi  drops\u200b " counts 11."""
-    count, gap = 0, False
+    count, gap, on_base = 0, False, False
     for ch in text:
         if is_visible(ch):
+            if not on_base and unicodedata.category(ch).startswith("M"):
+                continue  # a combining mark with no character to sit on shows nothing
             count += 1 + (gap and count > 0)
-            gap = False
-        elif ch.isspace():
-            gap = True
+            gap, on_base = False, True
+        else:
+            on_base = False
+            if ch.isspace():
+                gap = True
     return count
 
 

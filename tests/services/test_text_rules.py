@@ -138,6 +138,11 @@ def test_tag_urls_are_percent_encoded(name, path):
     ("\U000e0041\U000e0042", 0),              # tag characters (Cf)
     ("路由器", 3),
     ("नमस्ते", 6),                             # combining marks show on their letter: counted
+    ("e\u0301te\u0301", 5),                    # decomposed accents on their letters: counted
+    ("\u0301" * 20, 0),                       # combining marks with nothing to sit on
+    ("\u20dd\u0489" * 10, 0),                 # enclosing marks (Me) alone
+    (" \u0301 \u0301 \u0308 ", 0),           # marks after spaces sit on nothing
+    ("\u200b\u0301ok", 2),                    # nor after an invisible character
 ])
 def test_visible_length(text, visible):
     assert visible_length(text) == visible
@@ -149,6 +154,8 @@ INVISIBLE_TITLES = [
     "\u3164" * 20,
     "\u00a0\u200b" * 10,
     "\ufeff" * 15 + "\u200d" * 15,
+    "\u0301" * 20,
+    " \u0308" * 15,
 ]
 
 
