@@ -19,6 +19,11 @@ Rules (docs/operations.md, "Accounts and sign-in"):
   parts is a reserved word, or when it starts or ends with a reserved word of five letters or more
   (``support-team``, ``Admin_``, ``adm1n``, ``kestrelhelp``; ``badminton`` stays free). Staff
   create such accounts with ``groundswell create-user``.
+* A username's **look-alike key** (``users.username_key``, indexed) is the same skeleton as for
+  reserved names, with every run of ``_`` and ``-`` read as one ``_`` and none at the ends:
+  ``raj-builds``, ``raj__builds``, ``_raj_builds`` and ``raj_bui1ds`` all pass for ``raj_builds``.
+  A new account whose key another account has is refused (409), so nobody can pass for a known
+  member (the kind of the e-mail look-alikes above).
 """
 
 from __future__ import annotations
@@ -98,6 +103,14 @@ _LEET = str.maketrans({"0": "o", "1": "i", "l": "i", "!": "i", "|": "i", "3": "e
 def _name_skeleton(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower().translate(_LEET)
     return text.replace("rn", "m").replace("vv", "w")
+
+
+_SEPARATORS = re.compile(r"[_\-]+")
+
+
+def username_key(username: str) -> str:
+    """The look-alike key of a username (see the module docstring): `Raj-Bui1ds` → `raj_buiids`."""
+    return _SEPARATORS.sub("_", _name_skeleton(normalise_username(username))).strip("_")
 
 
 def reserved_words(site_name: str = "") -> frozenset[str]:

@@ -24,6 +24,9 @@ class User(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=30, unique=True)
+    # identity.username_key: names that pass for each other share it (raj_builds, raj-builds). Not
+    # unique (imported dumps may hold such pairs); a new account may not take a key already held.
+    username_key: str | None = Field(default=None, max_length=30, index=True)
     # As typed (normalised: app/accounts/identity.py). Not unique: see email_key.
     email: str = Field(max_length=254)
     # The look-alike key of the address (identity.email_key) for the account that owns it; unique.

@@ -53,6 +53,11 @@ def register(session: Session, data: UserCreate, *, role: Role = Role.customer, 
                         context=tuple(w for w in ("groundswell", site_name) if w))
     if session.exec(select(User.id).where(User.username == data.username)).first() is not None:
         raise _username_taken(data.username)
+    name_key = identity.username_key(data.username)
+    look_alike = session.exec(select(User.username).where(User.username_key == name_key)).first()
+    if look_alike is not None:
+        raise Conflict(f"The username {data.username!r} is taken: it is too close to the existing {look_alike!r} "
+                       "(names that differ only by - and _, or by 0/o, 1/l, are one name here); choose another.")
     key = identity.email_key(data.email)
     owned = session.exec(select(User.id).where(User.email_key == key)).first() is not None
     # E-MAIL HOOK: when `owned and self_service`, send the address's owner one notice ("someone tried to
@@ -61,6 +66,7 @@ def register(session: Session, data: UserCreate, *, role: Role = Role.customer, 
         raise Conflict("An account with this email address exists already; sign in instead.")
     user = User(
         username=data.username,
+        username_key=name_key,
         email=data.email,
         email_key=None if owned else key,
         password_hash=security.hash_password(data.password),

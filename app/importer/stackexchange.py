@@ -27,6 +27,7 @@ from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from app.accounts.identity import username_key
 from app.accounts.models import User
 from app.answers.models import Acceptance, Answer
 from app.comments.models import Comment
@@ -318,6 +319,7 @@ class _Importer:
                 known[sid] = -1  # a duplicate id later in the same file is skipped
             for value, username in zip(values, self._free_usernames([v["username"] for v in values]), strict=True):
                 value["username"] = username
+                value["username_key"] = username_key(username)
             self._remember("user", list(zip(sources, self._insert(User, values), strict=True)))
             self.summary.imported["users"] += len(values)
 
@@ -342,8 +344,9 @@ class _Importer:
             if found:
                 self._deleted_user = found[0]
             else:
+                name = self._free_usernames([f"deleted-{self._site_slug()}"[:30]])[0]
                 [uid] = self._insert(User, [{
-                    "username": self._free_usernames([f"deleted-{self._site_slug()}"[:30]])[0],
+                    "username": name, "username_key": username_key(name),
                     "email": f"deleted.{self._site_slug()}@imported.invalid", "password_hash": None,
                     "role": "customer", "display_name": "deleted user", "bio": "", "reputation": 1,
                     "token_version": 0, "is_active": False, "created_at": datetime(2000, 1, 1, tzinfo=UTC),
