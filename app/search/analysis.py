@@ -33,6 +33,7 @@ phrase is one required clause.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -305,6 +306,42 @@ def _entry_alternatives(toks: list[Token], weight: float) -> list[Alternative]:
     return [Alternative(tuple(p for t in toks for p in t.parts), weight)]
 
 
+MAX_PHRASE_FORMS = 16  # written forms of one quoted phrase tried at most (synonyms multiply them)
+
+
+def _phrase_alternatives(toks: list[Token], lookup: dict, groups: list[list[Token]]) -> list[Alternative]:
+    """The forms a quoted phrase may be written in: the words as typed, then each word (or
+    compound) replaced by the other single-word entries of its synonym group and by its
+    catenation, so that `"wifi drops"` finds "Wi-Fi drops" and `"e-mail address"` "email address".
+    At most MAX_PHRASE_FORMS, the typed form first; a replaced form weighs SYNONYM_WEIGHT."""
+    options: list[list[tuple[tuple[str, ...], float]]] = []
+    for tok in toks:
+        forms = [(tok.parts, 1.0)]
+
+        def add(seq: tuple[str, ...], weight: float) -> None:
+            if seq and all(seq != known for known, _ in forms):
+                forms.append((seq, weight))
+
+        if len(tok.parts) > 1:
+            for term in tok.terms:
+                if term not in tok.parts and term != tok.whole:
+                    add((term,), PART_WEIGHT)
+        group = lookup.get(tok.parts)
+        if group is None:
+            group = next((lookup[(t,)] for t in tok.terms if (t,) in lookup), None)
+        if group is not None:
+            for entry in groups[group]:
+                if len(entry) == 1:  # multi-word entries inside a phrase would change its length
+                    add(entry[0].parts, SYNONYM_WEIGHT)
+        options.append(forms)
+    out: list[Alternative] = []
+    for combo in itertools.product(*options):
+        out.append(Alternative(tuple(p for seq, _ in combo for p in seq), min(w for _, w in combo)))
+        if len(out) >= MAX_PHRASE_FORMS:
+            break
+    return out
+
+
 def _segments(q: str) -> list[tuple[str, bool]]:
     """(text, quoted) pieces; an unclosed quote runs to the end, as in Meilisearch."""
     out: list[tuple[str, bool]] = []
@@ -334,7 +371,7 @@ def parse_query(q: str, *, typing: bool = True) -> Query:
             if len(toks) == 1 and toks[0].technical:  # "c#", "usb-c": the token's own forms
                 alts = _token_alternatives(toks[0])
             else:
-                alts = [Alternative(tuple(p for t in toks for p in t.parts))]
+                alts = _phrase_alternatives(toks, lookup, groups)
             query.clauses.append(Clause(text.strip(), alts, required=True, expandable=False))
             continue
         i = 0
