@@ -163,6 +163,9 @@ def cmd_demo(args) -> None:
     print(f"demo community ready in {time.monotonic() - started:.1f}s: {summary}", file=sys.stderr)
     print(f"sign in as any demo user with the password '{loader.DEMO_PASSWORD}' (e.g. maya, raj_builds, "
           f"lena_kestrel for staff)", file=sys.stderr)
+    if "base_url" not in settings.model_fields_set:
+        # Canonical links, the sitemap and robots.txt point at the address the demo serves on.
+        settings.base_url = f"http://{args.host}:{args.port}"
     cmd_serve(args)
 
 

@@ -157,6 +157,8 @@ def test_demo_loads_a_community_once_and_serves(fresh_sqlite):
                 products = json.load(r)["items"]
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/questions?limit=100") as r:
                 questions = json.load(r)["items"]
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/sitemap.xml") as r:
+                sitemap = r.read().decode()
         finally:
             proc.terminate()
             _, err = proc.communicate(timeout=30)
@@ -164,6 +166,8 @@ def test_demo_loads_a_community_once_and_serves(fresh_sqlite):
         assert len(questions) >= 40
         assert any(q["has_accepted_answer"] for q in questions)
         assert any(q["answer_count"] == 0 for q in questions)
+        # Without GROUNDSWELL_BASE_URL, absolute links point at the address the demo serves on.
+        assert f"<loc>http://127.0.0.1:{port}/" in sitemap and ":8000/" not in sitemap
         if attempt == 2:
             assert "already loaded" in err  # idempotent: the second run adds nothing
     eng = make_engine(fresh_sqlite)
