@@ -224,7 +224,7 @@ def test_old_accounts_and_downvotes_are_not_reported(session, factory):
     vote(session, old, answers[0], 1)
     unrelated = factory.user("quentin", email="quentin@else.example")
     vote(session, unrelated, answers[0], 1)
-    newmod = factory.user("maya_kestre1", email="mk3@kestrel.example", role="moderator")
+    newmod = factory.user("maya_kestrel3", email="mk3@kestrel.example", role="moderator")
     vote(session, newmod, answers[1], -1)
     assert session.exec(select(VotingReport)).all() == []
 
