@@ -20,7 +20,7 @@ from app.products.schemas import ProductCreate, ProductUpdate
 from app.questions import service as questions_service
 from app.questions.tags import tag_path
 from app.questions.views import question_url
-from app.web.deps import FormData, Me, Text, Viewer, WebRoute, flash, limit, redirect, render
+from app.web.deps import FormData, Me, Text, Viewer, WebRoute, anonymous_cached, flash, limit, redirect, render
 from app.web.forms import field_errors
 from app.web.listing import question_list, top_contributors_panel
 
@@ -134,6 +134,7 @@ def edit_product(request: Request, slug: str, session: SessionDep, me: Me, form:
 
 
 @router.get("/products/{slug}")
+@anonymous_cached()
 def product(request: Request, slug: str, session: SessionDep, viewer: Viewer, sort: Text = None, tag: Text = None,
             solved: Text = None, cursor: Cursor = None, top: Text = None) -> Response:
     item = products_service.get(session, slug)
@@ -152,6 +153,7 @@ def product(request: Request, slug: str, session: SessionDep, viewer: Viewer, so
 # `path`: a tag never holds "/", but a percent-decoded "%2F" must reach the handler (a 404 from it,
 # not a routing miss) and "." must never be read as a file extension.
 @router.get("/tags/{name:path}")
+@anonymous_cached()
 def tag(request: Request, name: str, session: SessionDep, viewer: Viewer, sort: Text = None, product: Text = None,
         solved: Text = None, cursor: Cursor = None) -> Response:
     """A tag's questions. The name arrives percent-decoded (`/tags/c%23` is `c#`); any other spelling

@@ -34,7 +34,20 @@ from app.questions.schemas import (
 from app.reputation import policy
 from app.search import service as search_service
 from app.votes import service as votes_service
-from app.web.deps import FormData, Id, Me, Text, Viewer, WebRoute, flash, limit, redirect, render, signin_url
+from app.web.deps import (
+    FormData,
+    Id,
+    Me,
+    Text,
+    Viewer,
+    WebRoute,
+    anonymous_cached,
+    flash,
+    limit,
+    redirect,
+    render,
+    signin_url,
+)
 from app.web.forms import LIMITS, field_errors, split_tags
 from app.web.listing import (
     ANSWER_SORTS,
@@ -66,12 +79,14 @@ def _list_page(request: Request, session: Session, path: str, sort, product, tag
 
 
 @router.get("/")
+@anonymous_cached()
 def home(request: Request, session: SessionDep, viewer: Viewer, sort: Text = None, product: Text = None,
          tag: Text = None, solved: Text = None, cursor: Cursor = None, top: Text = None) -> Response:
     return _list_page(request, session, "/", sort, product, tag, solved, cursor, top)
 
 
 @router.get("/questions")
+@anonymous_cached()
 def questions(request: Request, session: SessionDep, viewer: Viewer, sort: Text = None, product: Text = None,
               tag: Text = None, solved: Text = None, cursor: Cursor = None, top: Text = None) -> Response:
     return _list_page(request, session, "/questions", sort, product, tag, solved, cursor, top)
@@ -260,6 +275,7 @@ def _revisions_page(request, session, post_type, post_id, summary, heading, back
 
 
 @router.get("/questions/{question_id}/{slug}")
+@anonymous_cached(question_param="question_id")
 def question_page(request: Request, question_id: Id, slug: str, session: SessionDep, viewer: Viewer,
                   sort: Text = None) -> Response:
     sort = pick(sort, ANSWER_SORTS, "best")
