@@ -139,9 +139,9 @@ def product(request: Request, slug: str, session: SessionDep, viewer: Viewer, so
             solved: Text = None, cursor: Cursor = None, top: Text = None) -> Response:
     item = products_service.get(session, slug)
     ctx = question_list(session, path=f"/products/{item.slug}", sort=sort, product=item.slug, tag=tag, solved=solved,
-                        cursor=cursor, fixed=("product",))
+                        cursor=cursor, fixed=("product",), memo=request.app.state.page_cache)
     ctx["top_panel"] = top_contributors_panel(session, path=f"/products/{item.slug}", query=dict(request.query_params),
-                                              top=top, product_id=item.id)
+                                              top=top, product_id=item.id, memo=request.app.state.page_cache)
     return render(request, "products/detail.html", {
         **ctx, "heading": f"{item.name}", "page_title": f"{item.name} questions",
         "product": {"slug": item.slug, "name": item.name, "description": item.description},
@@ -163,7 +163,7 @@ def tag(request: Request, name: str, session: SessionDep, viewer: Viewer, sort: 
         query = request.url.query
         return RedirectResponse(tag_path(found.name) + (f"?{query}" if query else ""), status_code=301)
     ctx = question_list(session, path=tag_path(found.name), sort=sort, product=product, tag=found.name,
-                        solved=solved, cursor=cursor, fixed=("tag",))
+                        solved=solved, cursor=cursor, fixed=("tag",), memo=request.app.state.page_cache)
     return render(request, "questions/list.html", {
         **ctx, "heading": f"Questions tagged “{found.name}”", "page_title": f"Questions tagged {found.name}",
         "product": None, "tag_name": found.name, "top_panel": None,

@@ -324,6 +324,7 @@ class WebRoute(APIRoute):
             cache = request.app.state.page_cache
             key = _anonymous_key(request)
             if key is None or not cache.enabled:
+                request.state.anonymous_page = key is not None
                 response = await guarded(request)
                 if request.method == "GET" and response.status_code == 200:
                     response.headers.update(_cache_headers(request, None, anonymous=key is not None))

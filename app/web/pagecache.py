@@ -41,6 +41,7 @@ from sqlalchemy.engine import Engine
 
 # Rows read per check; more than this many changes since the last check drop the whole cache.
 CHECK_BATCH = 1000
+MAX_AGGREGATES = 1000  # distinct aggregates kept (per product, per period…)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class PageCache:
         self.ttl = ttl
         self.check_interval = check_interval
         self._entries: OrderedDict[str, CachedPage] = OrderedDict()
+        self._aggregates: dict[tuple, tuple[int | None, float, object]] = {}
         self._bytes = 0
         self._lock = threading.Lock()
         self._seen: int | None = None  # highest outbox id known; None until the first check
@@ -139,6 +141,33 @@ class PageCache:
                 for key in [k for k, e in self._entries.items() if e.question_id is None or e.question_id in changed]:
                     self._drop(key)
                 self._seen = top
+
+    # --- community aggregates -------------------------------------------------------------------
+
+    def aggregate(self, key: tuple, compute, max_age: float | None = None):
+        """A community-wide aggregate (popular tags, questions per product, top contributors),
+        whose query reads rows in proportion to the community's size: computed once, then served
+        from memory; recomputed only when the outbox has moved since *and* the value is at least
+        `max_age` seconds old (default: the cache's TTL). So a list page renders in the same time
+        at 2k and at 100k questions, and the sidebar lags the community by at most that long.
+        Per process, like the pages. `compute()` runs in the caller's thread."""
+        max_age = self.ttl if max_age is None else max_age
+        if self.due():
+            self.refresh()
+        now = time.monotonic()
+        with self._lock:
+            found = self._aggregates.get(key)
+        if found is not None:
+            position, at, value = found
+            if position == self._seen or now - at < max_age:
+                return value
+        position = self._seen
+        value = compute()
+        with self._lock:
+            self._aggregates[key] = (position, now, value)
+            if len(self._aggregates) > MAX_AGGREGATES:
+                self._aggregates.pop(next(iter(self._aggregates)))
+        return value
 
     # --- entries --------------------------------------------------------------------------------
 
