@@ -68,15 +68,17 @@ def _tag_names() -> list[str]:
     return out
 
 
-def fill(engine: Engine, *, questions: int, users: int | None = None, echo=print) -> dict:
-    """Fill an empty, migrated PostgreSQL database; returns the row counts. See the module docstring."""
+def fill(engine: Engine, *, questions: int, users: int | None = None, bodies: int = N_BODIES, echo=print) -> dict:
+    """Fill an empty, migrated PostgreSQL database; returns the row counts. See the module docstring.
+    `bodies`: distinct post bodies (rendered once each; fewer is faster, for tests)."""
     from app.core.markdown import render_markdown
     from app.core.security import hash_password
 
     assert engine.dialect.name == "postgresql", "fill_corpus is PostgreSQL-only (generate_series)"
     n_users = users or max(200, questions // 10)
     t0 = time.perf_counter()
-    bodies = [_body(i) for i in range(N_BODIES)]
+    n_bodies = bodies
+    bodies = [_body(i) for i in range(n_bodies)]
     steps = [
         ("users", """
             INSERT INTO users (id, username, username_key, email, email_key, password_hash, role, display_name, bio,
@@ -191,7 +193,7 @@ def fill(engine: Engine, *, questions: int, users: int | None = None, echo=print
             INSERT INTO search_state (id, seq, generation) VALUES (1, :questions, :generation)"""),
     ]
     params = {"users": n_users, "questions": questions, "hash": hash_password(PASSWORD), "words": list(WORDS),
-              "nwords": len(WORDS), "nbodies": N_BODIES, "ntags": N_TAGS, "generation": uuid.uuid4().hex}
+              "nwords": len(WORDS), "nbodies": n_bodies, "ntags": N_TAGS, "generation": uuid.uuid4().hex}
     with engine.begin() as conn:
         if conn.execute(text("SELECT count(*) FROM questions")).scalar():
             raise SystemExit("fill_corpus: the database already has questions; give it an empty, migrated one")
