@@ -141,9 +141,11 @@ end
 
 
 def _ms(value: str) -> float:
-    m = re.match(r"([\d.]+)(us|ms|s)", value)
+    m = re.match(r"([\d.]+)(us|ms|s|m)\b", value)
+    if m is None:
+        return float("nan")
     number, unit = float(m.group(1)), m.group(2)
-    return number / 1000 if unit == "us" else number * 1000 if unit == "s" else number
+    return {"us": number / 1000, "ms": number, "s": number * 1000, "m": number * 60000}[unit]
 
 
 def load(port: int, paths: list[str], *, pid: int, duration: int, connections: int, headers=()) -> dict:
@@ -184,7 +186,7 @@ def statements_per_request(url: str, paths: dict[str, str], cookie_user: str | N
     extra = {"page_cache_mb": cache_mb} if "page_cache_mb" in Settings.model_fields else {}  # (older code: no cache)
     settings = Settings(env="production", database_url=url, secret_key="bench-secret-" + "x" * 40, rate_limits="off",
                         search_semantic="off", log_level="warning", search_apply_in_process=False,
-                        base_url="http://127.0.0.1", **extra)
+                        base_url="http://127.0.0.1", secure_cookies=False, **extra)
     app = create_app(settings, engine)
     seen: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
@@ -227,6 +229,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--kinds", default="cached,rendered,signed-in")
     parser.add_argument("--user", default="user7", help="a customer of the filled corpus, for signed-in pages")
+    parser.add_argument("--skip", default="", help="routes to leave out, comma-separated (e.g. 'search page')")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("pages_bench: needs wrk (apt-get install wrk)")
@@ -257,6 +260,8 @@ def main() -> None:
         "API question": [f"/api/v1/questions/{i}" for i, _ in ids],
         "API list": ["/api/v1/questions?limit=30"],
     }
+    for name in filter(None, args.skip.split(",")):
+        routes.pop(name.strip(), None)
     print(f"# pages_bench: {n_questions} questions, {n_answers} answers, {n_votes} votes; "
           f"wrk -t2 -c{args.connections} -d{args.duration}s; load: {os.getloadavg()[0]:.2f} "
           f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})")
@@ -285,7 +290,8 @@ def main() -> None:
         env = {"GROUNDSWELL_DATABASE_URL": args.url, "GROUNDSWELL_RATE_LIMITS": "off", "GROUNDSWELL_LOG_LEVEL": "warning",
                "GROUNDSWELL_SEARCH_SEMANTIC": "off", "GROUNDSWELL_SECRET_KEY": "bench-secret-" + "x" * 40,
                "GROUNDSWELL_ENV": "production", "GROUNDSWELL_PAGE_CACHE_MB": str(cache_mb),
-               "GROUNDSWELL_SEARCH_APPLY_IN_PROCESS": "false", "GROUNDSWELL_MAX_INFLIGHT": "32"}
+               "GROUNDSWELL_SEARCH_APPLY_IN_PROCESS": "false", "GROUNDSWELL_MAX_INFLIGHT": "32",
+               "GROUNDSWELL_SECURE_COOKIES": "false"}  # plain http on 127.0.0.1
         sql = statements_per_request(args.url, {name: paths[0] for name, paths in routes.items()},
                                      args.user if kind == "signed-in" else None, cache_mb)
         port = _free_port()
@@ -300,6 +306,9 @@ def main() -> None:
                 for p in paths[:3]:  # warm: the search index, templates, aggregates
                     httpx.get(f"http://127.0.0.1:{port}{p}", timeout=300,
                               headers=dict(h.split(": ", 1) for h in headers))
+                if kind == "cached":  # fill the cache first: every page once, then measure
+                    for p in paths:
+                        httpx.get(f"http://127.0.0.1:{port}{p}", timeout=300)
                 r = load(port, paths, pid=server.pid, duration=args.duration, connections=args.connections,
                          headers=headers)
                 print(f"| {kind} | {name} | {r['rps']:.0f} | {100 * r['rps'] / ceiling['rps']:.0f}% | {r['p50']:.1f} | "

@@ -121,26 +121,31 @@ class PageCache:
         table = SearchOutbox.__table__
         with self.engine.connect() as conn:
             if seen is None:
-                top = conn.execute(select(table.c.id).order_by(table.c.id.desc()).limit(1)).scalar()
-                rows = []
+                rows = conn.execute(select(table.c.id, table.c.question_id).order_by(table.c.id.desc()).limit(1)).all()
             else:
-                rows = conn.execute(select(table.c.id, table.c.question_id).where(table.c.id > seen)
-                                    .order_by(table.c.id).limit(CHECK_BATCH + 1)).all()
-                # SQLite may hand out an id again once the newest rows were pruned: a table whose top
-                # is below what we saw has been emptied behind us, so start over.
-                top = rows[-1][0] if rows else conn.execute(
-                    select(table.c.id).order_by(table.c.id.desc()).limit(1)).scalar()
-        top = top or 0
+                # One indexed range read: the row we last saw (still there unless pruned) and every newer one.
+                rows = conn.execute(select(table.c.id, table.c.question_id).where(table.c.id >= seen)
+                                    .order_by(table.c.id).limit(CHECK_BATCH + 2)).all()
         self.checks += 1
         with self._lock:
-            if seen is None or top < seen or len(rows) > CHECK_BATCH:
+            if seen is None:
                 self._clear()
-                self._seen = top
-            elif rows:
-                changed = {qid for _, qid in rows}
-                for key in [k for k, e in self._entries.items() if e.question_id is None or e.question_id in changed]:
-                    self._drop(key)
-                self._seen = top
+                self._seen = rows[0][0] if rows else 0
+            elif seen and (not rows or rows[0][0] != seen):
+                # The row we saw is gone (the outbox was pruned or emptied: SQLite may then hand out
+                # its id again), so newer rows cannot be told apart: start over.
+                self._clear()
+                self._seen = rows[-1][0] if rows else 0
+            else:
+                new = [r for r in rows if r[0] != seen]
+                if len(new) > CHECK_BATCH:
+                    self._clear()
+                elif new:
+                    changed = {qid for _, qid in new}
+                    for key in [k for k, e in self._entries.items() if e.question_id is None or e.question_id in changed]:
+                        self._drop(key)
+                if new:
+                    self._seen = new[-1][0]
 
     # --- community aggregates -------------------------------------------------------------------
 
