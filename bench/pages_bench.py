@@ -204,6 +204,36 @@ def statements_per_request(url: str, paths: dict[str, str], cookie_user: str | N
     return out
 
 
+def in_process(url: str, routes: dict[str, list[str]], cache_mb: float, requests: int) -> dict:
+    """c=1 in this process (TestClient): CPU ms per request (time.process_time, the client's own
+    share included) and wall ms per request, over `requests` requests spread over each route's
+    paths, after one warm request per path used. No wrk: for a loaded machine or a quick look."""
+    from fastapi.testclient import TestClient
+
+    from app.core.config import Settings
+    from app.core.db import make_engine
+    from app.main import create_app
+
+    engine = make_engine(url)
+    extra = {"page_cache_mb": cache_mb} if "page_cache_mb" in Settings.model_fields else {}
+    settings = Settings(env="production", database_url=url, secret_key="bench-secret-" + "x" * 40, rate_limits="off",
+                        search_semantic="off", log_level="warning", search_apply_in_process=False,
+                        base_url="http://127.0.0.1", secure_cookies=False, **extra)
+    app = create_app(settings, engine)
+    out = {}
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        for name, paths in routes.items():
+            used = [paths[i % len(paths)] for i in range(requests)]
+            for p in dict.fromkeys(used):
+                client.get(p)
+            cpu, wall = time.process_time(), time.perf_counter()
+            for p in used:
+                assert client.get(p).status_code == 200, p
+            out[name] = ((time.process_time() - cpu) * 1000 / requests, (time.perf_counter() - wall) * 1000 / requests)
+    engine.dispose()
+    return out
+
+
 def _sign_in(client, username: str) -> None:
     page = client.get("/signin").text
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
@@ -229,6 +259,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--kinds", default="cached,rendered,signed-in")
     parser.add_argument("--user", default="user7", help="a customer of the filled corpus, for signed-in pages")
+    parser.add_argument("--in-process", type=int, default=0, metavar="N",
+                        help="instead of wrk: N requests per route at c=1 in this process (CPU and wall ms/request)")
     parser.add_argument("--skip", default="", help="routes to leave out, comma-separated (e.g. 'search page')")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -265,6 +297,18 @@ def main() -> None:
     print(f"# pages_bench: {n_questions} questions, {n_answers} answers, {n_votes} votes; "
           f"wrk -t2 -c{args.connections} -d{args.duration}s; load: {os.getloadavg()[0]:.2f} "
           f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})")
+
+    if args.in_process:
+        print("| visitor | route | CPU ms/req | wall ms/req (c=1) | SQL/req |")
+        print("|---|---|---|---|---|")
+        for kind in args.kinds.split(","):
+            if kind == "signed-in":
+                continue
+            cache_mb = 0 if kind == "rendered" else 32
+            sql = statements_per_request(args.url, {name: paths[0] for name, paths in routes.items()}, None, cache_mb)
+            for name, (cpu, wall) in in_process(args.url, routes, cache_mb, args.in_process).items():
+                print(f"| {kind} | {name} | {cpu:.1f} | {wall:.1f} | {sql[name]} |", flush=True)
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         bare_db = os.path.join(tmp, "bare.db")

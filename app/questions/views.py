@@ -191,10 +191,10 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
     objects): the question with its product, author, tags, counts, latest escalation and the
     viewer's own vote; the answers with their authors, votes' evidence and the viewer's votes; the
     comments with their authors; and, only when they apply, the ranking's author record, the
-    original of a duplicate, the duplicates, and merge provenance. 4 statements for a typical
-    anonymous page, at most 5 for an anonymous page with answers nobody voted on; the count does
-    not grow with answers, comments or votes (tests/web/test_page_queries.py). Raises NotFound
-    for a missing or deleted question."""
+    original of a duplicate, the duplicates, and merge provenance. 3 statements for an anonymous
+    page, 4 when an answer has no votes yet (docs/performance.md); the count does not grow with
+    answers, comments or votes (tests/web/test_page_queries.py). Raises NotFound for a missing or
+    deleted question."""
     from app.core.errors import NotFound
     from app.questions import page_queries as pq
 
