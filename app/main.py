@@ -79,6 +79,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                                              db_timeout=settings.db_timeout)
     app.state.limiter = RateLimiter(enabled=settings.rate_limits_enabled)
     app.state.templates = make_templates(strict=settings.env == "test")
+    from app.web import pagecache
+
+    app.state.page_cache = pagecache.PageCache(app.state.engine, max_bytes=int(settings.page_cache_mb * 1024 * 1024),
+                                               ttl=settings.page_cache_ttl, check_interval=settings.page_cache_check)
+    pagecache.register(app.state.page_cache)
 
     problems.install(app)
 

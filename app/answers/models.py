@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Text
+from sqlalchemy import Index, Text
 from sqlmodel import Field, SQLModel
 
 from app.core.db import utcnow
@@ -10,6 +10,10 @@ from app.core.db import utcnow
 
 class Answer(SQLModel, table=True):
     __tablename__ = "answers"
+    __table_args__ = (
+        Index("ix_answers_author_question", "author_id", "question_id", "score"),  # the ranking's author record
+        Index("ix_answers_merged_from", "merged_from_question_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     question_id: int = Field(foreign_key="questions.id", index=True)

@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     site_name: str = "Kestrel Community"
     base_url: str = "http://127.0.0.1:8000"
+    # The anonymous-page cache (app/web/pagecache.py, docs/performance.md): megabytes of rendered
+    # pages per process (0 turns it off), an entry's longest life in seconds, and the longest time
+    # in seconds before a process notices another process's write (0 = check on every request).
+    page_cache_mb: float = Field(default=32.0, ge=0)
+    page_cache_ttl: float = Field(default=60.0, gt=0)
+    page_cache_check: float = Field(default=1.0, ge=0)
 
     @field_validator("log_level", mode="before")
     @classmethod

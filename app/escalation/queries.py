@@ -195,24 +195,37 @@ class SupportPanel:
     can_escalate: bool  # staff: escalate by hand
 
 
-def support_panel(session: Session, *, question: Question, viewer: User | None, now: datetime | None = None
-                  ) -> SupportPanel:
+def support_panel(session: Session, *, question: Question | None = None, viewer: User | None,
+                  now: datetime | None = None, preloaded: dict | None = None) -> SupportPanel:
+    """The question page's support panel. `preloaded` (app/questions/page_queries.py:support_state,
+    loaded with the question) replaces `question` and saves the panel's own queries."""
+    from types import SimpleNamespace
+
     from app.escalation import metoo
     from app.questions.models import QuestionStatus
 
     now = now or utcnow()
+    if preloaded is not None:
+        question = SimpleNamespace(**{k: preloaded[k] for k in ("id", "author_id", "status", "accepted_answer_id",
+                                                                 "created_at")})
+        latest = (SimpleNamespace(id=preloaded["escalation_id"], status=preloaded["escalation_status"])
+                  if preloaded["escalation_id"] is not None else None)
+        me_too_count, my_me_too = preloaded["me_too_count"], preloaded["my_me_too"]
+    else:
+        latest = escalation_service.latest_for(session, question.id)
+        me_too_count = metoo.counts(session, [question.id]).get(question.id, 0)
+        my_me_too = metoo.has(session, viewer, question.id)
     is_open = question.status == QuestionStatus.open
     asker = viewer is not None and viewer.id == question.author_id
     agent = policy.is_agent(viewer)
-    latest = escalation_service.latest_for(session, question.id)
     active = latest is not None and escalation_service.is_active(latest)
     ready_at = question.created_at + policy.ASKER_WAIT
     # While an escalation waits on the asker, pressing "I still need help" again is their reply.
     asker_may = asker and is_open and question.accepted_answer_id is None and (
         not active or latest.status == EscalationStatus.waiting)
     return SupportPanel(
-        me_too_count=metoo.counts(session, [question.id]).get(question.id, 0),
-        my_me_too=metoo.has(session, viewer, question.id),
+        me_too_count=me_too_count,
+        my_me_too=my_me_too,
         can_me_too=viewer is not None and viewer.is_active and not asker and question.status != QuestionStatus.duplicate,
         public_status=policy.PUBLIC_STATUS[latest.status] if latest is not None and (asker or agent) else None,
         can_ask_help=asker_may and now >= ready_at,

@@ -21,6 +21,7 @@ class Question(SQLModel, table=True):
         Index("ix_questions_created", "created_at", "id"),
         Index("ix_questions_activity", "last_activity_at", "id"),
         Index("ix_questions_score", "score", "id"),
+        Index("ix_questions_duplicate_of", "duplicate_of_id"),  # "Asked again as" on the question page
     )
 
     id: int | None = Field(default=None, primary_key=True)

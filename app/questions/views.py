@@ -9,18 +9,13 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from app.accounts import permissions
-from app.accounts import service as accounts_service
 from app.accounts.models import User
-from app.answers import service as answers_service
-from app.answers.ranking import AnswerSort, rank_answers
-from app.comments import service as comments_service
+from app.answers.ranking import AnswerSort, order
 from app.core.db import utcnow
 from app.core.markdown import excerpt
-from app.products.models import Product
 from app.questions import service as questions_service
 from app.questions.duplicates import duplicates_of, live_acceptances_elsewhere
 from app.questions.models import Question, QuestionStatus
-from app.votes import service as votes_service
 
 
 @dataclass
@@ -153,17 +148,36 @@ class QuestionDetailView(QuestionSummaryView):
     duplicates: list[QuestionSummaryView] = field(default_factory=list)
     merged_into_at: datetime | None = None
     can_merge: bool = False
+    helped: int = 0  # customers who found their answer here instead of asking (deflections)
+    # What the support panel needs, loaded with the question (app/escalation/queries.py:support_panel).
+    support: dict | None = None
 
 
 def summaries(session: Session, questions: list[Question]) -> list[QuestionSummaryView]:
+    """Summaries of these questions, in their order: tags, authors, products and "me too" counts
+    are read for all of them at once (4 statements whatever their number, plain rows)."""
+    from app.questions import page_queries as pq
+
+    if not questions:
+        return []
     ids = [q.id for q in questions]
     tags = questions_service.tags_for(session, ids)
-    users = accounts_service.users_by_id(session, {q.author_id for q in questions})
+    authors = pq.user_rows(session, {q.author_id for q in questions})
     product_ids = {q.product_id for q in questions if q.product_id}
-    products = {p.id: p for p in session.exec(select(Product).where(Product.id.in_(product_ids))).all()} if product_ids else {}
+    products = pq.product_rows(session, product_ids)
     me_too = _me_too_counts(session, ids)
-    return [_summary(q, tags.get(q.id, []), users.get(q.author_id), products.get(q.product_id),
-                     me_too_count=me_too.get(q.id, 0)) for q in questions]
+    out = []
+    for q in questions:
+        product = products.get(q.product_id)
+        author = authors.get(q.author_id)
+        out.append(QuestionSummaryView(
+            id=q.id, title=q.title, slug=q.slug, url=question_url(q.id, q.slug), score=q.score,
+            answer_count=q.answer_count, has_accepted_answer=q.accepted_answer_id is not None, tags=tags.get(q.id, []),
+            product=product[0] if product else None, product_name=product[1] if product else None,
+            status=q.status, created_at=q.created_at, last_activity_at=q.last_activity_at,
+            author=pq.user_view(author, "u_", q.source_author) if author else DELETED_USER,
+            excerpt=excerpt(q.body_html, 180), me_too_count=me_too.get(q.id, 0)))
+    return out
 
 
 def _me_too_counts(session: Session, ids: list[int]) -> dict[int, int]:
@@ -172,98 +186,99 @@ def _me_too_counts(session: Session, ids: list[int]) -> dict[int, int]:
     return metoo.counts(session, ids)
 
 
-def _summary(q: Question, tags: list[str], author: User | None, product: Product | None, cls=QuestionSummaryView, **extra):
-    return cls(
-        id=q.id, title=q.title, slug=q.slug, url=question_url(q.id, q.slug), score=q.score,
-        answer_count=q.answer_count, has_accepted_answer=q.accepted_answer_id is not None, tags=tags,
-        product=product.slug if product else None, product_name=product.name if product else None,
-        status=q.status, created_at=q.created_at, last_activity_at=q.last_activity_at,
-        author=author_view(author, q.source_author), excerpt=excerpt(q.body_html, 180), **extra,
-    )
-
-
 def question_detail(session: Session, question_id: int, viewer: User | None, sort: AnswerSort = "best") -> QuestionDetailView:
-    from sqlalchemy import func
+    """The question page's read model in a handful of set-based statements of plain rows (no ORM
+    objects): the question with its product, author, tags, counts, latest escalation and the
+    viewer's own vote; the answers with their authors, votes' evidence and the viewer's votes; the
+    comments with their authors; and, only when they apply, the ranking's author record, the
+    original of a duplicate, the duplicates, and merge provenance. 3 statements for an anonymous
+    page, 4 when an answer has no votes yet (docs/performance.md); the count does not grow with
+    answers, comments or votes (tests/web/test_page_queries.py). Raises NotFound for a missing or
+    deleted question."""
+    from app.core.errors import NotFound
+    from app.questions import page_queries as pq
 
-    from app.questions.models import Revision
-
-    q = questions_service.get_visible(session, question_id)
-    answers = rank_answers(session, answers_service.for_question(session, q.id), accepted_answer_id=q.accepted_answer_id,
-                           product_id=q.product_id, sort=sort)
-    keys = [("question", q.id)] + [("answer", a.id) for a in answers]
-    comments = comments_service.for_posts(session, keys)
-    user_ids = {q.author_id} | {a.author_id for a in answers} | {c.author_id for cs in comments.values() for c in cs}
-    users = accounts_service.users_by_id(session, user_ids)
-    product = session.get(Product, q.product_id) if q.product_id else None
-    my_q = votes_service.my_votes(session, viewer, "question", [q.id])
-    my_a = votes_service.my_votes(session, viewer, "answer", [a.id for a in answers])
-    age = utcnow() - q.created_at
-    can_accept = permissions.can_accept(viewer, q.author_id, age)
-    is_open = q.status == QuestionStatus.open
-    merged_from = _merged_from(session, answers)
-    accepted_elsewhere = live_acceptances_elsewhere(session, q.id, [a.id for a in answers if a.merged_from_question_id])
+    head = pq.question_head(session, question_id, viewer)
+    if head is None:
+        raise NotFound(f"Question {question_id} does not exist or was deleted.")
+    q = head
+    answer_rows = pq.answers_of(session, q["id"], viewer)
+    accepted_id = q["accepted_answer_id"]
+    if sort == "best":
+        evidence = pq.evidence(session, answer_rows, accepted_id, q["product_id"])
+        answers = order(answer_rows, evidence, sort)
+    else:
+        answers = order(answer_rows, {}, sort)
+    comments = pq.comments_of(session, [("question", q["id"])] + [("answer", a.id) for a in answers])
+    age = utcnow() - q["created_at"]
+    can_accept = permissions.can_accept(viewer, q["author_id"], age)
+    is_open = q["status"] == QuestionStatus.open
+    merged_ids = {a.merged_from_question_id for a in answers if a.merged_from_question_id}
+    merged_from = _merged_from_ids(session, merged_ids) if merged_ids else {}
+    accepted_elsewhere = (live_acceptances_elsewhere(session, q["id"], [a.id for a in answers if a.merged_from_question_id])
+                          if merged_ids else set())
 
     def comment_views(key) -> list[CommentView]:
-        return [CommentView(c.id, c.body, c.body_html, author_view(users.get(c.author_id), c.source_author), c.created_at,
-                            permissions.can_delete_post(viewer, c.author_id)) for c in comments.get(key, [])]
+        return [CommentView(c["id"], c["body"], c["body_html"], pq.user_view(c, "u_", c["source_author"]), c["created_at"],
+                            permissions.can_delete_post(viewer, c["author_id"])) for c in comments.get(key, [])]
 
     answer_views = []
     for a in answers:
-        author = users.get(a.author_id)
+        author = pq.user_view(a.row, "u_", a.source_author)
         answer_views.append(AnswerView(
-            id=a.id, question_id=q.id, body=a.body, body_html=a.body_html, author=author_view(author, a.source_author),
-            score=a.score, is_accepted=a.id == q.accepted_answer_id, is_staff=bool(author and author.is_staff),
-            created_at=a.created_at, updated_at=a.updated_at, my_vote=my_a.get(a.id, 0),
+            id=a.id, question_id=q["id"], body=a.body, body_html=a.body_html, author=author,
+            score=a.score, is_accepted=a.id == accepted_id, is_staff=a.author_is_staff,
+            created_at=a.created_at, updated_at=a.updated_at, my_vote=a.my_vote or 0,
             can_edit=permissions.can_edit_post(viewer, a.author_id),
             can_delete=permissions.can_delete_post(viewer, a.author_id) and not permissions.answer_delete_refusal(
-                viewer, a.author_id, a.id == q.accepted_answer_id, q.author_id),
+                viewer, a.author_id, a.id == accepted_id, q["author_id"]),
             can_vote=permissions.can_vote(viewer, a.author_id), can_accept=can_accept,
             comments=comment_views(("answer", a.id)),
             can_downvote=permissions.can_vote(viewer, a.author_id, -1),
             can_suggest_edit=permissions.can_suggest_edit(viewer, a.author_id),
-            can_comment=permissions.can_comment(viewer, a.author_id, q.author_id),
+            can_comment=permissions.can_comment(viewer, a.author_id, q["author_id"]),
             source_url=a.source_url, source_author=a.source_author, license=a.license,
             community_wiki=a.community_owned_at is not None,
             merged_from=merged_from.get(a.merged_from_question_id),
-            accepted_on_duplicate=a.id in accepted_elsewhere and a.id != q.accepted_answer_id,
+            accepted_on_duplicate=a.id in accepted_elsewhere and a.id != accepted_id,
         ))
     duplicate_of = None
-    if q.duplicate_of_id:
-        original = session.get(Question, q.duplicate_of_id)
+    if q["duplicate_of_id"]:
+        original = session.get(Question, q["duplicate_of_id"])
         if original is not None and original.deleted_at is None:
             duplicate_of = summaries(session, [original])[0]
-    revision_count = session.exec(
-        select(func.count()).where(Revision.post_type == "question", Revision.post_id == q.id)
-    ).one()
-    return _summary(
-        q, questions_service.tags_for(session, [q.id]).get(q.id, []), users.get(q.author_id), product,
-        cls=QuestionDetailView, body=q.body, body_html=q.body_html, accepted_answer_id=q.accepted_answer_id,
-        duplicate_of=duplicate_of, updated_at=q.updated_at, answers=answer_views,
-        comments=comment_views(("question", q.id)), my_vote=my_q.get(q.id, 0),
-        can_edit=permissions.can_edit_post(viewer, q.author_id),
-        can_delete=permissions.can_delete_post(viewer, q.author_id) and not permissions.question_delete_refusal(
-            viewer, q.author_id, [(a.author_id, a.score, a.id == q.accepted_answer_id) for a in answers]),
-        can_vote=permissions.can_vote(viewer, q.author_id),
-        can_answer=viewer is not None and is_open, can_comment=permissions.can_comment(viewer, q.author_id),
-        can_accept=can_accept, revision_count=revision_count,
-        can_downvote=permissions.can_vote(viewer, q.author_id, -1),
-        can_suggest_edit=permissions.can_suggest_edit(viewer, q.author_id),
+    duplicates = summaries(session, duplicates_of(session, q["id"])) if q["duplicate_count"] else []
+    tags = pq.split_tags(q["tags"])
+    return QuestionDetailView(
+        id=q["id"], title=q["title"], slug=q["slug"], url=question_url(q["id"], q["slug"]), score=q["score"],
+        answer_count=q["answer_count"], has_accepted_answer=accepted_id is not None, tags=tags,
+        product=q["p_slug"], product_name=q["p_name"], status=q["status"], created_at=q["created_at"],
+        last_activity_at=q["last_activity_at"], author=pq.user_view(q, "u_", q["source_author"]),
+        excerpt=excerpt(q["body_html"], 180),
+        body=q["body"], body_html=q["body_html"], accepted_answer_id=accepted_id,
+        duplicate_of=duplicate_of, updated_at=q["updated_at"], answers=answer_views,
+        comments=comment_views(("question", q["id"])), my_vote=q["my_vote"] or 0,
+        can_edit=permissions.can_edit_post(viewer, q["author_id"]),
+        can_delete=permissions.can_delete_post(viewer, q["author_id"]) and not permissions.question_delete_refusal(
+            viewer, q["author_id"], [(a.author_id, a.score, a.id == accepted_id) for a in answers]),
+        can_vote=permissions.can_vote(viewer, q["author_id"]),
+        can_answer=viewer is not None and is_open, can_comment=permissions.can_comment(viewer, q["author_id"]),
+        can_accept=can_accept, revision_count=q["revision_count"],
+        can_downvote=permissions.can_vote(viewer, q["author_id"], -1),
+        can_suggest_edit=permissions.can_suggest_edit(viewer, q["author_id"]),
         can_close=permissions.can_close(viewer) and is_open,
-        can_reopen=permissions.can_close(viewer) and not is_open and q.merged_into_at is None,
-        source_url=q.source_url, source_author=q.source_author, license=q.license,
-        community_wiki=q.community_owned_at is not None,
-        duplicates=summaries(session, duplicates_of(session, q.id)),
-        merged_into_at=q.merged_into_at,
-        can_merge=(permissions.can_close(viewer) and q.status == QuestionStatus.duplicate
-                   and q.merged_into_at is None and duplicate_of is not None and duplicate_of.status != "duplicate"),
-        me_too_count=_me_too_counts(session, [q.id]).get(q.id, 0),
+        can_reopen=permissions.can_close(viewer) and not is_open and q["merged_into_at"] is None,
+        source_url=q["source_url"], source_author=q["source_author"], license=q["license"],
+        community_wiki=q["community_owned_at"] is not None,
+        duplicates=duplicates,
+        merged_into_at=q["merged_into_at"],
+        can_merge=(permissions.can_close(viewer) and q["status"] == QuestionStatus.duplicate
+                   and q["merged_into_at"] is None and duplicate_of is not None and duplicate_of.status != "duplicate"),
+        me_too_count=q["me_too_count"], helped=q["helped"], support=pq.support_state(q),
     )
 
 
-def _merged_from(session: Session, answers) -> dict[int, QuestionRef]:
-    ids = {a.merged_from_question_id for a in answers if a.merged_from_question_id}
-    if not ids:
-        return {}
+def _merged_from_ids(session: Session, ids: set[int]) -> dict[int, QuestionRef]:
     rows = session.exec(select(Question.id, Question.title, Question.slug)
                         .where(Question.id.in_(ids), Question.deleted_at.is_(None))).all()
     return {qid: QuestionRef(qid, title, question_url(qid, slug)) for qid, title, slug in rows}

@@ -21,6 +21,7 @@ class ReputationEvent(SQLModel, table=True):
         Index("ix_reputation_events_user_time", "user_id", "occurred_at"),
         Index("ix_reputation_events_post", "post_type", "post_id"),
         Index("ix_reputation_events_product_time", "product_id", "occurred_at"),
+        Index("ix_reputation_events_time", "occurred_at"),  # top contributors this month
     )
 
     id: int | None = Field(default=None, primary_key=True)

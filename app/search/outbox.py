@@ -1,6 +1,7 @@
 """The transactional outbox for the search index.
 
-Every flush that touches a question, its tags or its answers records the question id in
+Every flush that touches a question, its tags, its answers, or a vote, comment, "me too" or
+escalation on it records the question id in
 `search_outbox`, inside the same transaction, through a session hook: no write path can forget
 to, and a rolled-back write leaves nothing behind. `drain()` turns pending rows into documents
 rebuilt from the *current* database state (so replays and reordering are harmless) and applies
@@ -62,9 +63,22 @@ def emit(conn: Connection, question_ids: Iterable[int], now: datetime | None = N
 
 def _changed_question_ids(session: Session) -> set[int]:
     from app.answers.models import Answer
+    from app.comments.models import Comment
+    from app.escalation.models import Escalation, MeToo
     from app.questions.models import Question, QuestionTag
+    from app.votes.models import Vote
 
     ids: set[int] = set()
+    answer_ids: set[int] = set()  # votes and comments on answers: their question is looked up below
+
+    def on_post(obj) -> None:
+        # A vote or comment changes what its question's page shows (a score, the comments) and,
+        # for votes, the score that search sorts by. The anonymous-page cache (app/web/pagecache.py)
+        # is invalidated from these rows too.
+        if obj.post_type == "question":
+            ids.add(obj.post_id)
+        elif obj.post_id:
+            answer_ids.add(obj.post_id)
 
     def history_values(obj, attr: str) -> None:
         hist = inspect(obj).attrs[attr].history
@@ -77,8 +91,10 @@ def _changed_question_ids(session: Session) -> set[int]:
             ids.add(obj.id)
             if obj.duplicate_of_id:
                 ids.add(obj.duplicate_of_id)
-        elif isinstance(obj, (Answer, QuestionTag)):
+        elif isinstance(obj, (Answer, QuestionTag, MeToo, Escalation)):
             ids.add(obj.question_id)
+        elif isinstance(obj, (Vote, Comment)):
+            on_post(obj)
     for obj in session.dirty:
         if not session.is_modified(obj, include_collections=False):
             continue
@@ -87,11 +103,21 @@ def _changed_question_ids(session: Session) -> set[int]:
             history_values(obj, "duplicate_of_id")  # the old original loses an alternate phrasing
         elif isinstance(obj, Answer):
             history_values(obj, "question_id")  # merges move answers between questions
+        elif isinstance(obj, (MeToo, Escalation)):
+            ids.add(obj.question_id)
+        elif isinstance(obj, (Vote, Comment)):
+            on_post(obj)
     for obj in session.deleted:
         if isinstance(obj, Question):
             ids.add(obj.id)
-        elif isinstance(obj, (Answer, QuestionTag)):
+        elif isinstance(obj, (Answer, QuestionTag, MeToo, Escalation)):
             ids.add(obj.question_id)
+        elif isinstance(obj, (Vote, Comment)):
+            on_post(obj)
+    if answer_ids:
+        answers = Answer.__table__
+        ids.update(session.connection().execute(
+            select(answers.c.question_id).where(answers.c.id.in_(sorted(answer_ids)))).scalars())
     ids.discard(None)  # type: ignore[arg-type]
     return ids
 
@@ -121,6 +147,13 @@ def _after_rollback(session: Session) -> None:
 
 
 _commit_listeners: list[Callable[[], None]] = []
+
+
+def on_commit(callback: Callable[[], None]) -> None:
+    """Call `callback()` (no arguments, in the committing thread) after every commit in this
+    process that wrote outbox rows. Used by the anonymous-page cache (app/web/pagecache.py)."""
+    if callback not in _commit_listeners:
+        _commit_listeners.append(callback)
 _installed = False
 
 

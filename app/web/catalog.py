@@ -20,7 +20,7 @@ from app.products.schemas import ProductCreate, ProductUpdate
 from app.questions import service as questions_service
 from app.questions.tags import tag_path
 from app.questions.views import question_url
-from app.web.deps import FormData, Me, Text, Viewer, WebRoute, flash, limit, redirect, render
+from app.web.deps import FormData, Me, Text, Viewer, WebRoute, anonymous_cached, flash, limit, redirect, render
 from app.web.forms import field_errors
 from app.web.listing import question_list, top_contributors_panel
 
@@ -134,13 +134,14 @@ def edit_product(request: Request, slug: str, session: SessionDep, me: Me, form:
 
 
 @router.get("/products/{slug}")
+@anonymous_cached()
 def product(request: Request, slug: str, session: SessionDep, viewer: Viewer, sort: Text = None, tag: Text = None,
             solved: Text = None, cursor: Cursor = None, top: Text = None) -> Response:
     item = products_service.get(session, slug)
     ctx = question_list(session, path=f"/products/{item.slug}", sort=sort, product=item.slug, tag=tag, solved=solved,
-                        cursor=cursor, fixed=("product",))
+                        cursor=cursor, fixed=("product",), memo=request.app.state.page_cache)
     ctx["top_panel"] = top_contributors_panel(session, path=f"/products/{item.slug}", query=dict(request.query_params),
-                                              top=top, product_id=item.id)
+                                              top=top, product_id=item.id, memo=request.app.state.page_cache)
     return render(request, "products/detail.html", {
         **ctx, "heading": f"{item.name}", "page_title": f"{item.name} questions",
         "product": {"slug": item.slug, "name": item.name, "description": item.description},
@@ -152,6 +153,7 @@ def product(request: Request, slug: str, session: SessionDep, viewer: Viewer, so
 # `path`: a tag never holds "/", but a percent-decoded "%2F" must reach the handler (a 404 from it,
 # not a routing miss) and "." must never be read as a file extension.
 @router.get("/tags/{name:path}")
+@anonymous_cached()
 def tag(request: Request, name: str, session: SessionDep, viewer: Viewer, sort: Text = None, product: Text = None,
         solved: Text = None, cursor: Cursor = None) -> Response:
     """A tag's questions. The name arrives percent-decoded (`/tags/c%23` is `c#`); any other spelling
@@ -161,7 +163,7 @@ def tag(request: Request, name: str, session: SessionDep, viewer: Viewer, sort: 
         query = request.url.query
         return RedirectResponse(tag_path(found.name) + (f"?{query}" if query else ""), status_code=301)
     ctx = question_list(session, path=tag_path(found.name), sort=sort, product=product, tag=found.name,
-                        solved=solved, cursor=cursor, fixed=("tag",))
+                        solved=solved, cursor=cursor, fixed=("tag",), memo=request.app.state.page_cache)
     return render(request, "questions/list.html", {
         **ctx, "heading": f"Questions tagged “{found.name}”", "page_title": f"Questions tagged {found.name}",
         "product": None, "tag_name": found.name, "top_panel": None,

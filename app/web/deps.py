@@ -70,7 +70,14 @@ def _session(request: Request) -> dict | None:
     return request.session if "session" in request.scope else None
 
 
+# The forms of a cached anonymous page (votes) carry this instead of a visitor's token: no session
+# ever holds it, and those forms only lead a signed-out visitor to the sign-in page.
+SIGNED_OUT_TOKEN = "signed-out"
+
+
 def csrf_token(request: Request) -> str:
+    if is_anonymous_page(request):
+        return SIGNED_OUT_TOKEN
     session = _session(request)
     if session is None:
         return ""
@@ -243,11 +250,106 @@ def error_page(request: Request, status: int, title: str, detail: str, headers: 
     return render(request, "error.html", {"problem": problem}, status=status, headers=headers or None)
 
 
+# --- the anonymous-page cache and HTTP caching (app/web/pagecache.py, docs/performance.md) ---------
+
+# Cache-Control max-age of a page for a visitor who is not signed in: browsers and shared caches
+# may keep it this many seconds (Vary: Cookie keeps it from anyone with other cookies).
+ANONYMOUS_MAX_AGE = 30
+
+
+def anonymous_cached(question_param: str | None = None):
+    """Mark a forum GET route as one whose anonymous page is cached (app/web/pagecache.py); with
+    `question_param`, the path parameter naming the page's question (its entry is dropped when
+    that question changes); without, a list page (dropped on every change)."""
+    def mark(endpoint):
+        endpoint.anonymous_cache = {"question_param": question_param}
+        return endpoint
+    return mark
+
+
+def is_anonymous_page(request: Request) -> bool:
+    """Whether this page is being rendered for the shared anonymous cache: the layout then leaves
+    out everything personal (the CSRF token: an anonymous visitor's forms only lead to sign-in)."""
+    return bool(getattr(request.state, "anonymous_page", False))
+
+
+def _anonymous_key(request: Request) -> str | None:
+    """The cache key of a GET by a visitor who is not signed in and has no message waiting; None
+    when the page must be rendered for this visitor."""
+    if request.method != "GET":
+        return None
+    session = _session(request) or {}
+    if session.get("uid") is not None or session.get("flash"):
+        return None
+    return request.url.path + "?" + request.url.query
+
+
+def _cache_headers(request: Request, etag: str | None, anonymous: bool) -> dict[str, str]:
+    """Cache-Control (and the ETag) of a forum page. `Vary: Cookie` comes from the session
+    middleware, which adds it to every answer that looked at the session (these all do)."""
+    if not anonymous:
+        return {"Cache-Control": "private, no-store"}
+    # Nothing personal in it and no Set-Cookie with it (the session is only read): any cache may
+    # keep it briefly, for requests with the same cookies.
+    headers = {"Cache-Control": f"public, max-age={ANONYMOUS_MAX_AGE}"}
+    if etag:
+        headers["ETag"] = etag
+    return headers
+
+
+def _page_answer(request: Request, page) -> Response:
+    from app.web.pagecache import etag_matches
+
+    headers = _cache_headers(request, page.etag, anonymous=True)
+    if etag_matches(request.headers.get("if-none-match"), page.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(page.body, media_type=page.media_type, headers=headers)
+
+
 class WebRoute(APIRoute):
     """Forum routes always answer with pages: domain errors become the friendly error page,
-    a missing sign-in becomes a redirect to the sign-in form that comes back afterwards."""
+    a missing sign-in becomes a redirect to the sign-in form that comes back afterwards.
+    Routes marked with @anonymous_cached serve anonymous visitors from the page cache."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        guarded = self._guarded_handler()
+        marked = getattr(self.endpoint, "anonymous_cache", None)
+        if marked is None:
+            return guarded
+        question_param = marked["question_param"]
+
+        async def cached(request: Request) -> Response:
+            from starlette.concurrency import run_in_threadpool
+
+            cache = request.app.state.page_cache
+            key = _anonymous_key(request)
+            if key is None or not cache.enabled:
+                request.state.anonymous_page = key is not None
+                response = await guarded(request)
+                if request.method == "GET" and response.status_code == 200:
+                    response.headers.update(_cache_headers(request, None, anonymous=key is not None))
+                return response
+            if cache.due():
+                await run_in_threadpool(cache.refresh)
+            page = cache.get(key)
+            if page is not None:
+                return _page_answer(request, page)
+            position = cache.position()
+            request.state.anonymous_page = True
+            response = await guarded(request)
+            body = getattr(response, "body", None)
+            if response.status_code != 200 or not body or getattr(request.state, "viewer_view", None) is not None:
+                return response
+            question_id = None
+            if question_param is not None:
+                question_id = int(request.path_params[question_param])
+            page = cache.put(key, bytes(body), media_type=response.media_type or "text/html",
+                             question_id=question_id, position=position)
+            return _page_answer(request, page)
+
+        return cached
+
+    def _guarded_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:

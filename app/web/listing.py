@@ -34,12 +34,19 @@ def _url(path: str, params: dict[str, str | None]) -> str:
     return f"{path}?{query}" if query else path
 
 
+def _memo(memo, key: tuple, compute):
+    """`compute()`, or its value kept by the page cache's aggregates (app/web/pagecache.py) when given."""
+    return memo.aggregate(key, compute) if memo is not None else compute()
+
+
 def question_list(session: Session, *, path: str, sort: str | None, product: str | None, tag: str | None,
-                  solved: str | None, cursor: str | None, fixed: tuple[str, ...] = ()) -> dict[str, Any]:
+                  solved: str | None, cursor: str | None, fixed: tuple[str, ...] = (), memo=None) -> dict[str, Any]:
     """Everything a list page shows: items, tabs, filters, the next-page link and the sidebar.
 
     `fixed` names the filters the page itself sets (the product on a product page): they stay
-    out of the links and the filter form."""
+    out of the links and the filter form. With `memo` (the app's PageCache), the sidebar's
+    community-wide counts (questions per product, popular tags) are refreshed values
+    (PageCache.aggregate) instead of a count over every question on each request."""
     sort = pick(sort, LIST_SORTS, "newest")
     product = (product or "").strip().lower() or None
     tag = canonical_tag(tag or "") or None
@@ -55,8 +62,9 @@ def question_list(session: Session, *, path: str, sort: str | None, product: str
     next_url = (_url(path, {"sort": sort if sort != "newest" else None, **link_filters, "cursor": page.next_cursor})
                 if page.next_cursor else None)
     products = products_service.list_products(session)
-    counts = products_service.question_counts(session)
+    counts = _memo(memo, ("product_counts",), lambda: products_service.question_counts(session))
     product_id = next((p.id for p in products if p.slug == product), None)
+    tags_scope = product_id if "product" in fixed else None
     return {
         "questions": views.summaries(session, page.items),
         "tabs": tabs,
@@ -71,8 +79,8 @@ def question_list(session: Session, *, path: str, sort: str | None, product: str
         "product_choices": [{"slug": p.slug, "name": p.name} for p in products],
         "solved_choices": SOLVED_CHOICES,
         "sidebar_products": [{"slug": p.slug, "name": p.name, "count": counts.get(p.id, 0)} for p in products],
-        "popular_tags": [{"name": n, "count": c} for n, c in
-                         questions_service.popular_tags(session, 20, product_id=product_id if "product" in fixed else None)],
+        "popular_tags": [{"name": n, "count": c} for n, c in _memo(
+            memo, ("popular_tags", tags_scope), lambda: questions_service.popular_tags(session, 20, product_id=tags_scope))],
     }
 
 
@@ -152,17 +160,23 @@ TOP_PERIODS = (("month", "This month"), ("all", "All time"))
 
 
 def top_contributors_panel(session: Session, *, path: str, query: dict[str, str], top: str | None,
-                           product_id: int | None = None, limit: int = 10) -> dict[str, Any]:
-    """The "Top contributors" sidebar: this month (default) or all time, switched with ?top=all."""
+                           product_id: int | None = None, limit: int = 10, memo=None) -> dict[str, Any]:
+    """The "Top contributors" sidebar: this month (default) or all time, switched with ?top=all.
+    With `memo` (the app's PageCache), a refreshed value (PageCache.aggregate)."""
     from app.reputation import service as reputation
 
     period = pick(top, TOP_PERIODS, "month")
     since = reputation.month_start() if period == "month" else None
-    rows = reputation.top_contributors(session, product_id=product_id, since=since, limit=limit)
+
+    def compute():
+        return [(views.UserView.of(user), points) for user, points in
+                reputation.top_contributors(session, product_id=product_id, since=since, limit=limit)]
+
+    rows = _memo(memo, ("top_contributors", product_id, since, limit), compute)
     keep = {k: v for k, v in query.items() if k not in ("top", "cursor")}
     return {
         "period": period,
         "tabs": [{"key": key, "label": label, "current": key == period,
                   "url": _url(path, {**keep, "top": key if key != "month" else None})} for key, label in TOP_PERIODS],
-        "rows": [{"user": views.UserView.of(user), "points": points} for user, points in rows],
+        "rows": [{"user": user, "points": points} for user, points in rows],
     }

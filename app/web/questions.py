@@ -34,7 +34,20 @@ from app.questions.schemas import (
 from app.reputation import policy
 from app.search import service as search_service
 from app.votes import service as votes_service
-from app.web.deps import FormData, Id, Me, Text, Viewer, WebRoute, flash, limit, redirect, render, signin_url
+from app.web.deps import (
+    FormData,
+    Id,
+    Me,
+    Text,
+    Viewer,
+    WebRoute,
+    anonymous_cached,
+    flash,
+    limit,
+    redirect,
+    render,
+    signin_url,
+)
 from app.web.forms import LIMITS, field_errors, split_tags
 from app.web.listing import (
     ANSWER_SORTS,
@@ -55,23 +68,26 @@ Cursor = Annotated[str | None, Query(max_length=500)]
 # --- lists ---------------------------------------------------------------------------------------
 
 def _list_page(request: Request, session: Session, path: str, sort, product, tag, solved, cursor, top) -> Response:
-    ctx = question_list(session, path=path, sort=sort, product=product, tag=tag, solved=solved, cursor=cursor)
+    memo = request.app.state.page_cache
+    ctx = question_list(session, path=path, sort=sort, product=product, tag=tag, solved=solved, cursor=cursor, memo=memo)
     heading = "All questions" if path == "/questions" else "Questions from the community"
     return render(request, "questions/list.html", {
         **ctx, "heading": heading, "page_title": None, "product": None, "tag_name": None,
-        "top_panel": top_contributors_panel(session, path=path, query=dict(request.query_params), top=top),
+        "top_panel": top_contributors_panel(session, path=path, query=dict(request.query_params), top=top, memo=memo),
         "meta_description": f"Answers from the {request.app.state.settings.site_name} community: "
                             "ask a question, help others, find what solved it.",
     })
 
 
 @router.get("/")
+@anonymous_cached()
 def home(request: Request, session: SessionDep, viewer: Viewer, sort: Text = None, product: Text = None,
          tag: Text = None, solved: Text = None, cursor: Cursor = None, top: Text = None) -> Response:
     return _list_page(request, session, "/", sort, product, tag, solved, cursor, top)
 
 
 @router.get("/questions")
+@anonymous_cached()
 def questions(request: Request, session: SessionDep, viewer: Viewer, sort: Text = None, product: Text = None,
               tag: Text = None, solved: Text = None, cursor: Cursor = None, top: Text = None) -> Response:
     return _list_page(request, session, "/questions", sort, product, tag, solved, cursor, top)
@@ -171,6 +187,8 @@ def _support_panel(session: Session, detail: views.QuestionDetailView, viewer: U
     """"I have this problem too", "I still need help" and the support team's public status."""
     from app.escalation import queries as escalation_queries
 
+    if detail.support is not None:
+        return escalation_queries.support_panel(session, viewer=viewer, preloaded=detail.support)
     question = questions_service.get_visible(session, detail.id)
     return escalation_queries.support_panel(session, question=question, viewer=viewer)
 
@@ -260,13 +278,14 @@ def _revisions_page(request, session, post_type, post_id, summary, heading, back
 
 
 @router.get("/questions/{question_id}/{slug}")
+@anonymous_cached(question_param="question_id")
 def question_page(request: Request, question_id: Id, slug: str, session: SessionDep, viewer: Viewer,
                   sort: Text = None) -> Response:
     sort = pick(sort, ANSWER_SORTS, "best")
     detail = views.question_detail(session, question_id, viewer, sort)
     if slug != detail.slug:
         return RedirectResponse(detail.url + (f"?{request.url.query}" if request.url.query else ""), status_code=301)
-    helped = search_service.deflection_counts(session, [detail.id]).get(detail.id, 0)
+    helped = detail.helped
     extra = {}
     if detail.can_close and detail.status == "open":
         extra["possible_originals"] = possible_originals(request, session, detail)

@@ -100,6 +100,9 @@ def layout_context(request: Request) -> dict[str, Any]:
 def make_templates(strict: bool = False) -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(templates_dir()), context_processors=[layout_context])
     env = templates.env
+    # Compiled once per process: no stat() of the template files on every render (a changed
+    # template needs a restart); the cache holds every template we have (400 > the ~40 files).
+    env.auto_reload = False
     env.undefined = StrictUndefined if strict else Undefined
     env.autoescape = True
     env.trim_blocks = True

@@ -88,3 +88,30 @@ def db_rows(session, statement) -> list:
         return list(session.exec(statement).all())
     finally:
         session.commit()
+
+
+class Statements:
+    """Counts the SQL statements run on an engine (SQLAlchemy's before_cursor_execute event);
+    transaction control (BEGIN, COMMIT, ROLLBACK) is not counted."""
+
+    def __init__(self, engine):
+        from sqlalchemy import event
+
+        self.engine, self.seen = engine, []
+        event.listen(engine, "before_cursor_execute", self._record)
+
+    def _record(self, conn, cursor, statement, parameters, *args):
+        self.seen.append((statement, parameters))
+
+    def count(self, fn) -> int:
+        self.seen.clear()
+        fn()
+        return len(self.statements())
+
+    def statements(self) -> list:
+        return [(s, p) for s, p in self.seen if not s.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK"))]
+
+    def close(self):
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self._record)

@@ -1,0 +1,94 @@
+"""PostgreSQL: every statement of the question, list, search and API pages is served by an index.
+
+A generated corpus (bench/fill_corpus.py, then ANALYZE) is loaded, each page is requested once to
+warm it (templates, the search index, the sidebar's refreshed aggregates: app/web/pagecache.py),
+and the statements of a second request are EXPLAINed with `enable_seqscan = off`. With that
+setting PostgreSQL still plans a sequential scan when no index can serve a statement (it only
+makes one look very expensive), so a "Seq Scan" on one of the community's tables means a query
+whose cost grows with the community: the test fails and names it. (Checking plans this way
+does not depend on the corpus being large enough for the planner to prefer an index on its own.)
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import make_settings
+from tests.web.conftest import Statements
+
+# Tables that grow with the community (everything but products and service levels).
+LARGE = {"users", "questions", "answers", "votes", "comments", "question_tags", "tags", "reputation_events",
+         "revisions", "search_documents", "search_outbox", "acceptances", "imported_votes", "me_toos", "deflections",
+         "escalations", "escalation_events", "notifications", "auth_sessions", "suggested_edits", "question_links",
+         "dismissed_suggestions", "import_map"}
+
+
+def _fill_corpus():
+    path = Path(__file__).resolve().parents[2] / "bench" / "fill_corpus.py"
+    spec = importlib.util.spec_from_file_location("fill_corpus", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _seq_scans(plan: dict) -> list[str]:
+    found = []
+    if plan.get("Node Type") == "Seq Scan" and plan.get("Relation Name") in LARGE:
+        found.append(plan["Relation Name"])
+    for child in plan.get("Plans", []):
+        found += _seq_scans(child)
+    return found
+
+
+def test_every_page_statement_uses_an_index(clean_engine, db_url):
+    if clean_engine.dialect.name != "postgresql":
+        pytest.skip("plans are checked on PostgreSQL (production)")
+    from sqlalchemy import text
+
+    from app.main import create_app
+
+    _fill_corpus().fill(clean_engine, questions=400, users=100, bodies=20, echo=lambda *_: None)
+    with clean_engine.connect() as conn:
+        q = conn.execute(text("SELECT id, slug FROM questions WHERE accepted_answer_id IS NOT NULL AND id % 50 = 48 "
+                              "LIMIT 1")).one()
+        dup_original = conn.execute(text("SELECT id, slug FROM questions WHERE id = 49")).one()  # 50 is its duplicate
+        tag = conn.execute(text("SELECT name FROM tags ORDER BY id LIMIT 1")).scalar()
+    app = create_app(make_settings(db_url, page_cache_mb=0, page_cache_check=3600, search_semantic="off"), clean_engine)
+    pages = [f"/questions/{q.id}/{q.slug}", f"/questions/{dup_original.id}/{dup_original.slug}", "/questions/50/x",
+             f"/questions/{q.id}/{q.slug}?sort=newest", "/", "/?sort=unanswered", "/?sort=votes", "/?sort=active",
+             "/products/aero-14", f"/tags/{tag}", "/search?q=wifi+drops", "/search?q=battery&solved=yes",
+             f"/api/v1/questions/{q.id}", "/api/v1/questions?limit=30", "/api/v1/questions?sort=unanswered",
+             "/api/v1/search?q=wifi"]
+    counter = Statements(clean_engine)
+    problems: list[str] = []
+    try:
+        with TestClient(app, headers={"Accept": "text/html"}) as client:
+            for signed_in in (False, True):
+                if signed_in:
+                    page = client.get("/signin").text
+                    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+                    r = client.post("/signin", data={"username": "user7", "password": "bench-password", "next": "/",
+                                                     "csrf_token": token}, follow_redirects=False)
+                    assert r.status_code == 303, r.text[:300]
+                for url in pages:
+                    assert client.get(url).status_code in (200, 301), url  # warm
+                    counter.seen.clear()
+                    assert client.get(url, follow_redirects=True).status_code == 200, url
+                    statements = counter.statements()
+                    assert statements, url
+                    with clean_engine.connect() as conn:
+                        conn.exec_driver_sql("SET enable_seqscan = off")
+                        for statement, params in statements:
+                            plan = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, params).scalar()
+                            scans = _seq_scans(plan[0]["Plan"])
+                            if scans:
+                                problems.append(f"{url} ({'signed in' if signed_in else 'anonymous'}): sequential scan "
+                                                f"of {', '.join(scans)} in: {' '.join(statement.split())[:300]}")
+    finally:
+        counter.close()
+    assert not problems, "\n".join(problems)
