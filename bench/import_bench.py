@@ -65,7 +65,7 @@ def run_import(folder: Path, site: str, db: str) -> dict:
     subprocess.run(cli + ["migrate"], env=env, check=True, cwd=ROOT, capture_output=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t = time.perf_counter()
-    p = subprocess.run(["/usr/bin/time", "-f", "%M", *cli, "import-stackexchange", str(folder), "--site", site],
+    p = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", *cli, "import-stackexchange", str(folder), "--site", site],
                        env=env, cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - t
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -73,7 +73,8 @@ def run_import(folder: Path, site: str, db: str) -> dict:
         sys.exit(f"import failed: {p.stderr[-2000:]}")
     # /usr/bin/time's last line: the import process's own peak RSS in KiB (RUSAGE_CHILDREN is the
     # largest of every child so far, migrate included).
-    own_kib = int(p.stderr.strip().splitlines()[-1])
+    own_kib, user_s, sys_s = p.stderr.strip().splitlines()[-1].split()
+    own_kib, cpu = int(own_kib), float(user_s) + float(sys_s)
     counts = re.search(r"([\d,]+) questions, ([\d,]+) answers", p.stdout)
     posts = sum(int(x.replace(",", "")) for x in counts.groups())
     if schema:
@@ -83,7 +84,8 @@ def run_import(folder: Path, site: str, db: str) -> dict:
     steps = [line.strip() for line in p.stderr.splitlines()
              if " rows in " in line or " in " in line and ("reputation" in line or "statistics" in line
                                                            or "scores" in line)]
-    return {"posts": posts, "wall": wall, "peak_mib": own_kib / 1024, "summary": p.stdout.strip(), "steps": steps}
+    return {"posts": posts, "wall": wall, "peak_mib": own_kib / 1024, "summary": p.stdout.strip(), "steps": steps,
+            "cpu": cpu}
 
 
 def main() -> None:
@@ -107,8 +109,10 @@ def main() -> None:
             load = os.getloadavg()
             r = run_import(folder, "generated.stackexchange.com", a.db)
             print(f"generated dump, {n:,} questions, on {a.db}: {r['posts']:,} posts in {r['wall']:.1f}s wall "
-                  f"= {r['posts'] / r['wall']:,.0f} posts/s; peak RSS of the import process {r['peak_mib']:.0f} MiB "
-                  f"(load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f})")
+                  f"= {r['posts'] / r['wall']:,.0f} posts/s; peak RSS of the import process {r['peak_mib']:.0f} MiB; "
+                  f"its CPU {r['cpu']:.0f}s ({r['posts'] / max(r['cpu'], 1e-6):,.0f} posts per CPU-second; the "
+                  f"database server's CPU not included) (load average before: {load[0]:.2f} {load[1]:.2f} "
+                  f"{load[2]:.2f})")
             for line in r["steps"]:
                 print("  " + line)
             print("  " + r["summary"].replace("\n", "\n  "))
