@@ -38,7 +38,6 @@ from app.importer.models import ImportedVote, ImportMap
 from app.products.models import Product
 from app.questions.models import Question, QuestionLink, QuestionStatus, QuestionTag, Revision, Tag
 from app.questions.tags import canonical_tag, slugify, tag_problem
-from app.votes.models import Vote
 
 BATCH = 2000
 ANALYZE_EVERY = 5_000
@@ -234,8 +233,9 @@ class _Importer:
             chunk = ids[i:i + step]
             where = (ImportMap.source_id == any_(bindparam("ids", chunk, type_=ARRAY(BigInteger)))
                      if self._pg else ImportMap.source_id.in_(chunk))
-            for kind, src, local in self.s.execute(select(ImportMap.kind, ImportMap.source_id, ImportMap.local_id).where(
-                    ImportMap.site == self.site, ImportMap.kind.in_(kinds), where)).all():
+            found = self.s.execute(select(ImportMap.kind, ImportMap.source_id, ImportMap.local_id).where(
+                ImportMap.site == self.site, ImportMap.kind.in_(kinds), where))
+            for kind, src, local in found.all():
                 out[src] = (kind, local)
         return out
 
@@ -672,9 +672,11 @@ class _Importer:
                     self.summary.skipped["votes of other kinds (favourites, close, bounty, spam…)"] += 1
             if not wanted:
                 continue
+            vote_ids = [i for i in {_int(r.get("Id")) for r in wanted} if i is not None]
             existing = set(self.s.execute(select(ImportedVote.source_id).where(
                 ImportedVote.site == self.site,
-                ImportedVote.source_id.in_([_int(r.get("Id")) for r in wanted]))).scalars())
+                ImportedVote.source_id == any_(bindparam("ids", vote_ids, type_=ARRAY(BigInteger))) if self._pg
+                else ImportedVote.source_id.in_(vote_ids))).scalars())
             posts = self._mapped_kind([_int(r.get("PostId")) for r in wanted])
             values = []
             for r in wanted:
@@ -774,7 +776,8 @@ class _Importer:
         t = time.perf_counter()
         conn = self.s.connection()
         pg = conn.dialect.name == "postgresql"
-        counts = "SELECT question_id AS post_id, count(*) AS s FROM answers WHERE deleted_at IS NULL GROUP BY question_id"
+        counts = ("SELECT question_id AS post_id, count(*) AS s FROM answers WHERE deleted_at IS NULL "
+                  "GROUP BY question_id")
         jobs = [("questions", "answer_count", counts, "")]
         for table, post_type in (("questions", "question"), ("answers", "answer")):
             # Every vote, cast here or imported, grouped per post; only imported posts are rescored.
