@@ -4,6 +4,7 @@ carries in X-Request-ID; incoming ids believed from trusted proxies only; 500s q
 from __future__ import annotations
 
 import logging
+import os
 import re
 
 import pytest
@@ -40,12 +41,13 @@ def test_one_line_per_request_with_the_id_the_response_carries(client, factory, 
     assert fields["request_id"] == r.headers["x-request-id"]
     assert fields["method"] == "GET" and fields["path"] == "/api/v1/questions" and fields["status"] == 200
     assert isinstance(fields["duration_ms"], float) and fields["duration_ms"] >= 0
-    assert fields["client"] == "testclient"
+    assert fields["client"] == "testclient" and fields["pid"] == os.getpid()  # which --workers process
     assert fields["user_id"] == 1  # signed in with a bearer token
     line = LogfmtFormatter().format(record)
     assert "\n" not in line and "secret" not in line  # one line; no query string values
     assert re.search(rf"level=info logger=groundswell.access msg=request method=GET path=/api/v1/questions "
-                     rf"status=200 duration_ms=[0-9.]+ request_id={r.headers['x-request-id']} client=testclient "
+                     rf"status=200 duration_ms=[0-9.]+ pid={os.getpid()} request_id={r.headers['x-request-id']} "
+                     rf"client=testclient "
                      rf"user_id=1$", line), line
 
 

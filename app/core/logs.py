@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import re
 import time
 import uuid
@@ -158,7 +159,7 @@ class RequestLog:
                 status = 500  # answered by the 500 handler outside: app/core/problems.py
             client = scope.get("client")
             fields = {"method": scope.get("method"), "path": scope.get("path"), "status": status,
-                      "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                      "duration_ms": round((time.perf_counter() - started) * 1000, 1), "pid": os.getpid(),
                       "request_id": ctx["request_id"], "client": client[0] if client else None}
             if "user_id" in ctx:
                 fields["user_id"] = ctx["user_id"]

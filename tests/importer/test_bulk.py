@@ -1,0 +1,150 @@
+"""The bulk import path at a size well beyond the other fixtures: a full generated dump
+(bench/gen_dump.py: answers, comments, votes, acceptances, duplicate links), its memory, its
+set-based reputation, and the comment fast path. Memory is compared between two dump sizes in
+real import processes, never timed."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+
+from app.core.markdown import render_markdown
+from app.importer.stackexchange import comment_html, rows
+from app.reputation import service as reputation
+from tests.importer.support import scalar
+
+ROOT = Path(__file__).resolve().parents[2]
+SMALL, LARGE = 300, 1500  # questions; ×4 posts, ×12 votes, ×4 comments: the large one is 5× the small
+
+# The peak RSS of the import process may differ by this much between a dump and one five times
+# its size (allocator noise, a larger batch of text); anything kept per row (ORM objects, every
+# vote or event in a Python list, as the importer did before issue 11) grows far beyond it:
+# ~80 MB between these two sizes.
+MEMORY_SLACK_KIB = 24 * 1024
+
+
+def _gen_dump():
+    spec = importlib.util.spec_from_file_location("gen_dump", ROOT / "bench" / "gen_dump.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def dumps(tmp_path_factory):
+    gen = _gen_dump()
+    base = tmp_path_factory.mktemp("generated")
+    return {n: (gen.generate(base / f"q{n}", n, seed=7), base / f"q{n}") for n in (SMALL, LARGE)}
+
+
+PEAK = """
+import resource, sys
+from app.cli import main
+code = main(sys.argv[2:])
+open(sys.argv[1], "w").write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+sys.exit(code)
+"""
+
+
+def _import(folder: Path, site: str, db_url: str, tmp_path: Path) -> tuple[int, str]:
+    """Run `groundswell import-stackexchange` in its own process; (its peak RSS in KiB, stdout)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GROUNDSWELL_")}
+    env["GROUNDSWELL_DATABASE_URL"] = db_url
+    out = tmp_path / f"peak-{site}"
+    p = subprocess.run([sys.executable, "-c", PEAK, str(out), "import-stackexchange", str(folder), "--site", site],
+                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
+    assert p.returncode == 0, p.stderr[-3000:]
+    return int(out.read_text()), p.stdout
+
+
+def test_memory_does_not_grow_with_the_dump(db, db_url, dumps, tmp_path):
+    (small_counts, small), (large_counts, large) = dumps[SMALL], dumps[LARGE]
+    assert large_counts["Posts.xml"] == 5 * small_counts["Posts.xml"] == 5 * 4 * SMALL
+    peak_small, out_small = _import(small, "small.stackexchange.com", db_url, tmp_path)
+    peak_large, out_large = _import(large, "large.stackexchange.com", db_url, tmp_path)
+    assert f"{SMALL:,} questions, {3 * SMALL:,} answers" in out_small
+    assert f"{LARGE:,} questions, {3 * LARGE:,} answers" in out_large
+    assert peak_large - peak_small < MEMORY_SLACK_KIB, (
+        f"peak RSS {peak_small / 1024:.0f} MiB for {4 * SMALL:,} posts, {peak_large / 1024:.0f} MiB for "
+        f"{4 * LARGE:,} posts")
+    # The whole dump came over, and the set-based finish agrees with the object-by-object reference.
+    assert scalar(db, "SELECT count(*) FROM answers") == 3 * (SMALL + LARGE)
+    assert scalar(db, "SELECT count(*) FROM questions WHERE accepted_answer_id IS NOT NULL") == (SMALL + LARGE) // 2
+    assert scalar(db, "SELECT count(*) FROM questions WHERE answer_count <> 3") == 0
+    assert scalar(db, "SELECT count(*) FROM imported_votes") > 10 * (SMALL + LARGE)
+    with Session(db) as s:
+        assert reputation.recompute_in_python(s, fix=False).differences == 0
+        assert reputation.recompute(s, fix=False).differences == 0
+    # Scores are the sums of the imported votes.
+    assert scalar(db, "SELECT count(*) FROM answers a WHERE a.score <> (SELECT COALESCE(SUM(v.value), 0) "
+                      "FROM imported_votes v WHERE v.post_type = 'answer' AND v.post_id = a.id)") == 0
+
+
+def test_set_based_recompute_repairs_what_the_reference_repairs(db, dumps):
+    """Damage the ledger of an imported dump; recompute (SQL) reports and repairs exactly what
+    recompute_in_python (the object-by-object reference) sees."""
+    from app.importer.stackexchange import import_dump
+
+    import_dump(db, dumps[SMALL][1], site="small.stackexchange.com")
+    with Session(db) as s, s.begin():
+        conn = s.connection()
+        conn.exec_driver_sql("DELETE FROM reputation_events WHERE id IN (SELECT id FROM reputation_events "
+                             "ORDER BY id LIMIT 5)")
+        conn.exec_driver_sql("UPDATE reputation_events SET amount = amount + 3 WHERE id IN "
+                             "(SELECT id FROM reputation_events ORDER BY id DESC LIMIT 4)")
+        conn.exec_driver_sql("UPDATE users SET reputation = 999 WHERE id IN (SELECT id FROM users ORDER BY id LIMIT 3)")
+        conn.exec_driver_sql("DELETE FROM imported_votes WHERE id IN (SELECT id FROM imported_votes ORDER BY id "
+                             "LIMIT 2)")
+    with Session(db) as s:
+        want = reputation.recompute_in_python(s, fix=False)
+        got = reputation.recompute(s, fix=False)
+        assert (got.missing_events, got.wrong_amounts, got.stale_events, got.balances_changed, got.users,
+                got.events_checked) == (want.missing_events, want.wrong_amounts, want.stale_events,
+                                        want.balances_changed, want.users, want.events_checked)
+        assert sorted(got.changed_users) == sorted(want.changed_users)
+        assert got.differences > 0
+    with Session(db) as s, s.begin():
+        reputation.recompute(s, fix=True)
+    with Session(db) as s:
+        assert reputation.recompute_in_python(s, fix=False).differences == 0
+
+
+def test_the_daily_cap_in_sql_matches_the_reference(db, tmp_path):
+    """One author upvoted 30 times on one day (300 points before the cap of 200), as an import
+    brings them: both recomputes cap the day the same way."""
+    from app.importer.stackexchange import import_dump
+    from tests.importer.dumps import Dump
+
+    d = Dump().user(1, "Asker").user(2, "Helper")
+    d.question(10, "Router keeps rebooting every night", owner=1, created="2021-03-01T08:00:00.000")
+    for i in range(30):
+        d.answer(100 + i, 10, owner=2, created="2021-03-01T09:00:00.000")
+    for i in range(30):
+        d.vote(100 + i, 2, "2021-03-02T00:00:00.000")
+    import_dump(db, d.write(tmp_path / "capped"), site="capped.stackexchange.com")
+    with Session(db) as s:
+        assert reputation.recompute_in_python(s, fix=False).differences == 0
+        assert reputation.recompute(s, fix=False).differences == 0
+    assert scalar(db, "SELECT reputation FROM users WHERE display_name = 'Helper'") == 1 + 200
+
+
+@pytest.mark.parametrize("text", [
+    "Have you tried a factory reset?", "It's fine (really) - ok; yes: 3.5", "see http://x.com now",
+    "Use *this* one", "1. first", "- a list", "# heading", "> quote", "a_b_c is fine", "x  y",
+    "ends with a colon:", "mailto:me@example.com", "Check the //path", "Hello <b>bold</b>", "A & B",
+    "Done.", "Is it (a) or (b)?", "ok", "Z", "tab\there", "She said \"no\"", "100% sure", "See [link](x)",
+])
+def test_comment_fast_path_is_render_markdown(text):
+    assert comment_html(text) == render_markdown(text)
+
+
+def test_comment_fast_path_on_every_generated_comment(dumps):
+    for r in rows(dumps[SMALL][1] / "Comments.xml"):
+        text = r["Text"].strip()[:600]
+        assert comment_html(text) == render_markdown(text)
