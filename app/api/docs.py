@@ -33,9 +33,13 @@ def install(app: FastAPI, *, title: str) -> None:
 <title>{escape(title)} – interactive documentation</title>
 <link rel="icon" href="{ASSETS}/favicon-32x32.png">
 <link rel="stylesheet" href="{ASSETS}/swagger-ui.css">
+<link rel="stylesheet" href="/static/docs.css">
 </head>
 <body>
+<main>
+<h1 class="visually-hidden">{escape(title)}: interactive API documentation</h1>
 <div id="swagger-ui" data-openapi-url="{escape(app.openapi_url or "/openapi.json")}"></div>
+</main>
 <script src="{ASSETS}/swagger-ui-bundle.js"></script>
 <script src="/static/swagger-init.js"></script>
 </body>
