@@ -36,10 +36,8 @@ def install(app: FastAPI, *, title: str) -> None:
 <link rel="stylesheet" href="/static/docs.css">
 </head>
 <body>
-<main>
-<h1 class="visually-hidden">{escape(title)}: interactive API documentation</h1>
+<header><h1 class="visually-hidden">{escape(title)}: interactive API documentation</h1></header>
 <div id="swagger-ui" data-openapi-url="{escape(app.openapi_url or "/openapi.json")}"></div>
-</main>
 <script src="{ASSETS}/swagger-ui-bundle.js"></script>
 <script src="/static/swagger-init.js"></script>
 </body>

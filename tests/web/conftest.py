@@ -158,8 +158,8 @@ SIZES: dict[str, tuple[int, int]] = {"desktop": (1280, 900), "phone": (390, 844)
 # Deque's axe.min.js). It is evaluated through Playwright (CDP Runtime.evaluate), which the page's
 # Content-Security-Policy does not govern: the page is checked with its real CSP in force, without
 # a <script> tag and without bypass_csp.
-_AXE_RUN = """async () => {
-  const r = await axe.run(document, {resultTypes: ["violations"]});
+_AXE_RUN = """async (exclude) => {
+  const r = await axe.run(exclude.length ? {exclude: exclude.map(s => [s])} : document, {resultTypes: ["violations"]});
   return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
       nodes: v.nodes.slice(0, 5).map(n => n.target.join(" ") + " :: " + (n.failureSummary || "").split("\\n").slice(1, 3).join("; "))}));
 }"""
@@ -221,10 +221,15 @@ class PageChecker:
             page.wait_for_url(f"{self.base_url}/")
         return page
 
-    def check(self, page, path: str, who: str = "signed out", expect_status: int | None = None) -> None:
-        """Open `path` and check it at every size; findings are added to `self.problems`."""
+    def check(self, page, path: str, who: str = "signed out", expect_status: int | None = None,
+              axe_exclude: tuple[str, ...] = (), wait_for: str | None = None) -> None:
+        """Open `path` and check it at every size; findings are added to `self.problems`.
+        `axe_exclude`: CSS selectors of third-party widgets axe leaves out (the overflow check does not);
+        `wait_for`: a selector to wait for first (pages that render with a script)."""
         response = page.goto(f"{self.base_url}{path}")
         status = response.status if response else 0
+        if wait_for:
+            page.wait_for_selector(wait_for)
         if expect_status is not None and status != expect_status:
             self.problems.append(f"{path} [{who}]: status {status}, expected {expect_status}")
         elif expect_status is None and status >= 400:
@@ -240,7 +245,7 @@ class PageChecker:
                                      f"window; wide: {', '.join(box['wide'])}")
             if not page.evaluate("() => typeof window.axe === 'object'"):
                 page.evaluate(self._axe)
-            for v in page.evaluate(_AXE_RUN):
+            for v in page.evaluate(_AXE_RUN, list(axe_exclude)):
                 self.problems.append(f"{where}: axe {v['id']} ({v['impact']}): {v['help']}: {' | '.join(v['nodes'])}")
             if shots:
                 name = re.sub(r"[^A-Za-z0-9]+", "_", f"{who}{path}").strip("_")[:100]
