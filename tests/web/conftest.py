@@ -170,7 +170,11 @@ _OVERFLOW = """() => {
   if (doc.scrollWidth > width) {
     for (const el of document.body.querySelectorAll("*")) {
       const r = el.getBoundingClientRect();
-      if (r.right > width + 0.5 && r.width > 0) {
+      let inScroller = false;  // content of a sideways-scrolling box does not widen the page
+      for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+        if (["auto", "scroll", "hidden", "clip"].includes(getComputedStyle(p).overflowX)) { inScroller = true; break; }
+      }
+      if (!inScroller && r.right > width + 0.5 && r.width > 0) {
         const name = el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
           (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\\s+/).join(".") : "");
         wide.push(name + " right=" + Math.round(r.right));

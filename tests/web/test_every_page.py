@@ -21,7 +21,7 @@ LONG_TITLE = ("Aero 14 will not wake from sleep after the BIOS 1.08 update when 
               "over Thunderbolt and the lid is closed")
 
 
-def _community(session) -> dict:
+def _community(session, engine, settings) -> dict:
     """A small community with the long names and titles that break layouts: a solved question with
     a comment, an unanswered escalated one, a claimed escalation; returns the ids the pages need."""
     from app.answers import service as answers_service
@@ -50,6 +50,10 @@ def _community(session) -> dict:
     unclaimed, _ = esc_service.escalate(session, actor=lena, question_id=waiting.id, reason="Thermal complaint")
     metoo.add(session, actor=maya, question_id=open_q.id)
     session.commit()
+    from app.search import outbox
+    from app.search import service as search_service
+
+    outbox.drain(engine, encoder=search_service.encoder_for(settings))  # search results and facets to show
     return {"solved": solved, "answer": answer, "open": open_q, "claimed": claimed.id, "unclaimed": unclaimed.id,
             "product": product.slug}
 
@@ -81,8 +85,8 @@ def pages(ids: dict) -> dict[str, list[str | tuple[str, int]]]:
     }
 
 
-def test_every_page_fits_both_sizes_and_passes_axe(page_checker, session):
-    ids = _community(session)
+def test_every_page_fits_both_sizes_and_passes_axe(page_checker, session, clean_engine, settings):
+    ids = _community(session, clean_engine, settings)
     for who, paths in pages(ids).items():
         page = page_checker.person(None if who == "signed out" else who)
         for entry in paths:
