@@ -33,8 +33,10 @@ def install(app: FastAPI, *, title: str) -> None:
 <title>{escape(title)} – interactive documentation</title>
 <link rel="icon" href="{ASSETS}/favicon-32x32.png">
 <link rel="stylesheet" href="{ASSETS}/swagger-ui.css">
+<link rel="stylesheet" href="/static/docs.css">
 </head>
 <body>
+<header><h1 class="visually-hidden">{escape(title)}: interactive API documentation</h1></header>
 <div id="swagger-ui" data-openapi-url="{escape(app.openapi_url or "/openapi.json")}"></div>
 <script src="{ASSETS}/swagger-ui-bundle.js"></script>
 <script src="/static/swagger-init.js"></script>

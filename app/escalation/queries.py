@@ -186,13 +186,25 @@ class SupportPanel:
 
     me_too_count: int
     my_me_too: bool
-    can_me_too: bool  # signed in, not the asker, the question is not a duplicate
+    can_me_too: bool  # signed in, not the asker, the question is open and not solved
     public_status: str | None  # for the asker (and staff): "With our support team"…
     can_ask_help: bool  # the asker may press "I still need help" now
     help_from: datetime | None  # …or from then
     is_agent: bool
     escalation_id: int | None  # staff: the open escalation, to open it in the queue
-    can_escalate: bool  # staff: escalate by hand
+    can_escalate: bool  # staff: escalate by hand (open, unsolved questions with no active escalation)
+
+    @property
+    def show_me_too(self) -> bool:
+        """Whether the "me too" line shows at all: a count of nobody is noise (and on a solved
+        question, or to a signed-out visitor, there is nothing to press)."""
+        return self.me_too_count > 0 or self.can_me_too
+
+    @property
+    def shows_anything(self) -> bool:
+        """Whether the panel has anything for this viewer (else the page leaves it out)."""
+        return bool(self.show_me_too or self.public_status or self.can_ask_help or self.help_from
+                    or self.can_escalate)
 
 
 def support_panel(session: Session, *, question: Question | None = None, viewer: User | None,
@@ -221,16 +233,17 @@ def support_panel(session: Session, *, question: Question | None = None, viewer:
     active = latest is not None and escalation_service.is_active(latest)
     ready_at = question.created_at + policy.ASKER_WAIT
     # While an escalation waits on the asker, pressing "I still need help" again is their reply.
-    asker_may = asker and is_open and question.accepted_answer_id is None and (
+    unsolved = is_open and question.accepted_answer_id is None
+    asker_may = asker and unsolved and (
         not active or latest.status == EscalationStatus.waiting)
     return SupportPanel(
         me_too_count=me_too_count,
         my_me_too=my_me_too,
-        can_me_too=viewer is not None and viewer.is_active and not asker and question.status != QuestionStatus.duplicate,
+        can_me_too=viewer is not None and viewer.is_active and not asker and unsolved,
         public_status=policy.PUBLIC_STATUS[latest.status] if latest is not None and (asker or agent) else None,
         can_ask_help=asker_may and now >= ready_at,
         help_from=ready_at if asker_may and now < ready_at else None,
         is_agent=agent,
         escalation_id=latest.id if agent and active else None,
-        can_escalate=agent and not active,
+        can_escalate=agent and not active and unsolved,
     )

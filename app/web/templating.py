@@ -77,6 +77,16 @@ def until(value: datetime | None, now: datetime | None = None) -> str:
     return f"in {duration(seconds)}" if seconds >= 0 else f"{duration(-seconds)} overdue"
 
 
+def due(value: datetime | None, now: datetime | None = None) -> str:
+    """A deadline as a sentence: "due in 3 h" or "overdue by 2 h 10 min" (never "due … overdue")."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    seconds = (value - (now or datetime.now(UTC))).total_seconds()
+    return f"due in {duration(seconds)}" if seconds >= 0 else f"overdue by {duration(-seconds)}"
+
+
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
 
@@ -108,5 +118,5 @@ def make_templates(strict: bool = False) -> Jinja2Templates:
     env.trim_blocks = True
     env.lstrip_blocks = True
     env.filters.update(timeago=timeago, isodate=isodate, longdate=longdate, plural=plural, signed=signed,
-                       duration=duration, until=until, percent=percent, tag_url=tag_path)
+                       duration=duration, until=until, due=due, percent=percent, tag_url=tag_path)
     return templates

@@ -1,11 +1,21 @@
 """Helpers for the forum tests: browser-like clients (Accept: text/html, own cookie jar),
-CSRF-aware form posting, and signing in through the real sign-in form."""
+CSRF-aware form posting, signing in through the real sign-in form; for the browser tests the live
+server (uvicorn in a thread), Chromium's settings and the page checker (`page_checker`: no horizontal
+overflow and no axe-core violation, at the desktop and the phone size)."""
 
 from __future__ import annotations
 
 import html
+import json
+import os
 import re
+import socket
+import threading
+import time
+import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -115,3 +125,176 @@ class Statements:
         from sqlalchemy import event
 
         event.remove(self.engine, "before_cursor_execute", self._record)
+# --- browser tests -------------------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture
+def live_server(db_url, clean_engine):
+    """The real app under uvicorn in a background thread, on a free local port."""
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("GROUNDSWELL_TEST_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} is missing and GROUNDSWELL_TEST_REQUIRE_BROWSER=1")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+    import uvicorn
+
+    from app.main import create_app
+    from tests.conftest import make_settings
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    base_url = f"http://127.0.0.1:{port}"
+    app = create_app(make_settings(db_url, base_url=base_url), clean_engine)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base_url}/healthz", timeout=1) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if time.monotonic() > deadline or not thread.is_alive():
+            server.should_exit = True
+            pytest.fail("the test server did not start within 15 seconds")
+        time.sleep(0.05)
+    yield base_url
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+
+
+# --- every page at both sizes: overflow and accessibility -------------------------------------------
+
+# The two sizes every page is checked at (CSS pixels): a desktop browser and a phone (iPhone 12-15).
+SIZES: dict[str, tuple[int, int]] = {"desktop": (1280, 900), "phone": (390, 844)}
+
+# axe-core as shipped by the axe-playwright-python package (a maintained PyPI package that bundles
+# Deque's axe.min.js). It is evaluated through Playwright (CDP Runtime.evaluate), which the page's
+# Content-Security-Policy does not govern: the page is checked with its real CSP in force, without
+# a <script> tag and without bypass_csp.
+_AXE_RUN = """async (exclude) => {
+  const r = await axe.run(exclude.length ? {exclude: exclude.map(s => [s])} : document, {resultTypes: ["violations"]});
+  return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+      nodes: v.nodes.slice(0, 5).map(n => n.target.join(" ") + " :: " + (n.failureSummary || "").split("\\n").slice(1, 3).join("; "))}));
+}"""
+
+_OVERFLOW = """() => {
+  const width = window.innerWidth, doc = document.documentElement;
+  const wide = [];
+  if (doc.scrollWidth > width) {
+    for (const el of document.body.querySelectorAll("*")) {
+      const r = el.getBoundingClientRect();
+      let inScroller = false;  // content of a sideways-scrolling box does not widen the page
+      for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+        if (["auto", "scroll", "hidden", "clip"].includes(getComputedStyle(p).overflowX)) { inScroller = true; break; }
+      }
+      if (!inScroller && r.right > width + 0.5 && r.width > 0) {
+        const name = el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+          (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\\s+/).join(".") : "");
+        wide.push(name + " right=" + Math.round(r.right));
+        if (wide.length >= 6) break;
+      }
+    }
+  }
+  return {scrollWidth: doc.scrollWidth, innerWidth: width, wide};
+}"""
+
+
+def axe_source() -> str:
+    """The text of axe.min.js from the axe-playwright-python package (fails the test if it is missing)."""
+    import importlib.resources
+
+    try:
+        return (importlib.resources.files("axe_playwright_python") / "axe.min.js").read_text(encoding="utf-8")
+    except ModuleNotFoundError:
+        pytest.fail("axe-playwright-python is not installed (pip install -e '.[test]')")
+
+
+@dataclass
+class PageChecker:
+    """Opens pages in Chromium and checks each at every size in SIZES: no horizontal overflow
+    (document.documentElement.scrollWidth <= window.innerWidth) and no axe-core violation, with the
+    page's own CSP in force. Collects findings instead of stopping at the first, so that one run
+    lists every problem; screenshots go to $GROUNDSWELL_SCREENSHOT_DIR when it is set."""
+
+    browser: object
+    base_url: str
+    problems: list[str] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+    _axe: str = field(default_factory=axe_source)
+
+    def person(self, username: str | None = None, password: str | None = None):
+        """A new browser context (own cookies) at the desktop size, signed in as `username` (None: signed out)."""
+        from tests.factories import PASSWORD
+
+        context = self.browser.new_context(viewport=dict(zip(("width", "height"), SIZES["desktop"])))
+        page = context.new_page()
+        page.on("pageerror", lambda e: self.problems.append(f"{page.url}: script error {e}"))
+        page.on("console", lambda m: self.problems.append(f"{page.url}: console {m.text}") if m.type == "error" else None)
+        if username:
+            page.goto(f"{self.base_url}/signin")
+            page.get_by_label("Username").fill(username)
+            page.get_by_label("Password").fill(password or PASSWORD)
+            page.get_by_role("button", name="Sign in", exact=True).click()
+            page.wait_for_url(f"{self.base_url}/")
+        return page
+
+    def check(self, page, path: str, who: str = "signed out", expect_status: int | None = None,
+              axe_exclude: tuple[str, ...] = (), wait_for: str | None = None) -> None:
+        """Open `path` and check it at every size; findings are added to `self.problems`.
+        `axe_exclude`: CSS selectors of third-party widgets axe leaves out (the overflow check does not);
+        `wait_for`: a selector to wait for first (pages that render with a script)."""
+        response = page.goto(f"{self.base_url}{path}")
+        status = response.status if response else 0
+        if wait_for:
+            page.wait_for_selector(wait_for)
+        if expect_status is not None and status != expect_status:
+            self.problems.append(f"{path} [{who}]: status {status}, expected {expect_status}")
+        elif expect_status is None and status >= 400:
+            self.problems.append(f"{path} [{who}]: status {status}")
+        shots = os.environ.get("GROUNDSWELL_SCREENSHOT_DIR")
+        for size, (width, height) in SIZES.items():
+            page.set_viewport_size({"width": width, "height": height})
+            where = f"{path} [{who}, {size} {width}x{height}]"
+            self.checked.append(where)
+            box = page.evaluate(_OVERFLOW)
+            if box["scrollWidth"] > box["innerWidth"]:
+                self.problems.append(f"{where}: page is {box['scrollWidth']} px wide in a {box['innerWidth']} px "
+                                     f"window; wide: {', '.join(box['wide'])}")
+            if not page.evaluate("() => typeof window.axe === 'object'"):
+                page.evaluate(self._axe)
+            for v in page.evaluate(_AXE_RUN, list(axe_exclude)):
+                self.problems.append(f"{where}: axe {v['id']} ({v['impact']}): {v['help']}: {' | '.join(v['nodes'])}")
+            if shots:
+                name = re.sub(r"[^A-Za-z0-9]+", "_", f"{who}{path}").strip("_")[:100]
+                Path(shots).mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(Path(shots) / f"{name}-{size}.png"), full_page=True)
+        page.set_viewport_size(dict(zip(("width", "height"), SIZES["desktop"])))
+
+    def report(self) -> str:
+        return f"{len(self.problems)} problem(s) on {len(self.checked)} page views:\n" + "\n".join(self.problems)
+
+
+@pytest.fixture
+def page_checker(live_server) -> Iterator[PageChecker]:
+    """A PageChecker on the live server, with Chromium started (and closed after the test)."""
+    pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield PageChecker(browser, live_server)
+        finally:
+            browser.close()

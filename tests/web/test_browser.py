@@ -5,59 +5,14 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import threading
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+# The live server and Chromium's settings live in tests/web/conftest.py; other test modules import them from here.
+from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, live_server  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def live_server(db_url, clean_engine):
-    """The real app under uvicorn in a background thread, on a free local port."""
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("GROUNDSWELL_TEST_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing and GROUNDSWELL_TEST_REQUIRE_BROWSER=1")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
-    import uvicorn
-
-    from app.main import create_app
-    from tests.conftest import make_settings
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    base_url = f"http://127.0.0.1:{port}"
-    app = create_app(make_settings(db_url, base_url=base_url), clean_engine)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base_url}/healthz", timeout=1) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if time.monotonic() > deadline or not thread.is_alive():
-            server.should_exit = True
-            pytest.fail("the test server did not start within 15 seconds")
-        time.sleep(0.05)
-    yield base_url
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
 
 
 def _sign_up(page, base_url: str, username: str) -> None:
