@@ -15,8 +15,8 @@ from app.accounts.models import User
 from app.answers import service as answers_service
 from app.comments import service as comments_service
 from app.core.db import SessionDep
-from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
-from app.core.ids import parse_id
+from app.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RateLimited
+from app.core.ids import is_id, parse_id
 from app.products import service as products_service
 from app.questions import duplicates as duplicates_service
 from app.questions import service as questions_service
@@ -457,15 +457,32 @@ def close_as_duplicate(request: Request, question_id: Id, session: SessionDep, m
         flash(request, "Give the number or the address of the original question.", "error")
         question = questions_service.get_visible(session, question_id)
         return redirect(views.question_url(question.id, question.slug))
+    original_id = int(found.group(1))
+    if form.get("confirmed") != "1":  # the confirmation step: what will happen, and who is told
+        question = questions_service.get_visible(session, question_id)
+        permissions.require_privilege(me, "close", "close questions as duplicates")
+        try:
+            original = questions_service.get_visible(session, original_id) if is_id(original_id) else None
+        except DomainError:
+            original = None
+        if original is None or original.id == question.id:
+            flash(request, f"Question {original_id} does not exist or was deleted." if original is None
+                  else "A question cannot be a duplicate of itself.", "error")
+            return redirect(views.question_url(question.id, question.slug))
+        return render(request, "questions/confirm_duplicate.html", {
+            "question": {"id": question.id, "title": question.title, "url": views.question_url(question.id, question.slug)},
+            "original": {"id": original.id, "title": original.title, "url": views.question_url(original.id, original.slug),
+                         "answer_count": original.answer_count, "solved": original.accepted_answer_id is not None},
+        })
     try:
         question = duplicates_service.close_as_duplicate(session, actor=me, question_id=question_id,
-                                                         original_id=int(found.group(1)))
+                                                         original_id=original_id)
     except (InvalidInput, Conflict) as exc:
         session.rollback()
         flash(request, exc.detail, "error")
         question = questions_service.get_visible(session, question_id)
         return redirect(views.question_url(question.id, question.slug))
-    flash(request, "Closed as a duplicate: readers are sent to the original question.")
+    flash(request, "Closed as a duplicate: readers are sent to the original question, and the asker is told.")
     return redirect(views.question_url(question.id, question.slug))
 
 

@@ -166,7 +166,9 @@
     yesForm.hidden = true;
     var yesTitle = hidden("title");
     var yesProduct = hidden("product");
+    var yesAnswer = hidden("answer_id");
     yesForm.appendChild(hidden("csrf_token", token ? token.value : ""));
+    yesForm.appendChild(yesAnswer);
     yesForm.appendChild(yesTitle);
     yesForm.appendChild(yesProduct);
     form.parentNode.insertBefore(yesForm, form.nextSibling);
@@ -199,6 +201,8 @@
       meta.appendChild(el("span", "muted", q.answer_count + (q.answer_count === 1 ? " answer" : " answers")));
       main.appendChild(meta);
       li.appendChild(main);
+      // Only a question with an answer can have solved it; the click names that answer.
+      if (!q.answer_id) return li;
       var yes = el("button", "button button-accept button-small", "Yes, this solved it");
       yes.type = "submit";
       yes.setAttribute("form", yesForm.id);
@@ -207,6 +211,7 @@
       yes.addEventListener("click", function () {
         yesTitle.value = title.value;
         yesProduct.value = product ? product.value : "";
+        yesAnswer.value = String(q.answer_id);
       });
       li.appendChild(yes);
       return li;
