@@ -57,7 +57,13 @@ def question_list(session: Session, *, path: str, sort: str | None, product: str
     products = products_service.list_products(session)
     counts = products_service.question_counts(session)
     product_id = next((p.id for p in products if p.slug == product), None)
+    product_name = next((p.name for p in products if p.slug == product), product)
     return {
+        # Each sort and filter is its own page for search engines: its own canonical address
+        # (the cursor included: a later page is not a copy of the first) and its own title.
+        "canonical_path": _url(path, {"sort": sort if sort != "newest" else None, **link_filters,
+                                      "cursor": cursor or None}),
+        "title_suffix": list_title_suffix(sort, link_filters, product_name, later_page=bool(cursor)),
         "questions": views.summaries(session, page.items),
         "tabs": tabs,
         "sort": sort,
@@ -74,6 +80,24 @@ def question_list(session: Session, *, path: str, sort: str | None, product: str
         "popular_tags": [{"name": n, "count": c} for n, c in
                          questions_service.popular_tags(session, 20, product_id=product_id if "product" in fixed else None)],
     }
+
+
+def list_title_suffix(sort: str, filters: dict[str, str | None], product_name: str | None,
+                      *, later_page: bool = False) -> str:
+    """What tells one list page's <title> from another's: " (most votes, solved, Dock Pro)"; empty
+    for the default newest-first page with no filter."""
+    parts = []
+    if sort != "newest":
+        parts.append(dict(LIST_SORTS)[sort].lower())
+    if filters.get("solved"):
+        parts.append({"yes": "solved", "no": "not solved"}[filters["solved"]])
+    if filters.get("product"):
+        parts.append(product_name or filters["product"])
+    if filters.get("tag"):
+        parts.append(f"tagged {filters['tag']}")
+    if later_page:
+        parts.append("older")
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def answer_tabs(path: str, sort: str) -> list[dict[str, Any]]:
