@@ -87,9 +87,12 @@ def _products(session: Session) -> list[dict[str, str]]:
 
 
 def _ask_form(request: Request, session: Session, values: dict[str, str], errors: dict[str, str] | None = None,
-              status: int = 200, headers: dict[str, str] | None = None, similar: list | None = None) -> Response:
-    """The ask page; with `similar`, the "Do any of these solve your problem?" panel above the form."""
+              status: int = 200, headers: dict[str, str] | None = None, similar: list | None = None,
+              preview_html: str = "") -> Response:
+    """The ask page; with `similar`, the "Do any of these solve your problem?" panel above the form;
+    with `preview_html`, the body as it will show."""
     return render(request, "questions/ask.html", {
+        "preview_html": preview_html,
         "values": values, "errors": errors or {}, "products": _products(session), "limits": LIMITS,
         "similar": similar or [], "seen": ",".join(str(s.id) for s in similar or []),
         "similar_min": SIMILAR_MIN, "similar_min_chars": SIMILAR_MIN_CHARS,
@@ -106,6 +109,8 @@ def ask_form(request: Request, session: SessionDep, me: Me, product: Text = None
     """The ask form; `?title=` fills in the title (the search page's "Ask a question" carries the query)."""
     slug = (product or "").strip().lower()
     known = {p["slug"] for p in _products(session)}
+    if product is None:  # remember the last choice: the product of the asker's latest question
+        slug = questions_service.last_product_slug(session, me.id) or ""
     return _ask_form(request, session, {"title": " ".join((title or "").split())[:TITLE_MAX], "body": "", "tags": "",
                                         "product": slug if slug in known else ""})
 
@@ -113,6 +118,10 @@ def ask_form(request: Request, session: SessionDep, me: Me, product: Text = None
 @router.post("/ask")
 def ask(request: Request, session: SessionDep, me: Me, form: FormData) -> Response:
     values = {k: form.get(k, "") for k in ASK_FIELDS}
+    if form.get("preview") == "1":  # "Preview" without JavaScript: the same form, the body rendered below it
+        from app.core.markdown import render_markdown
+
+        return _ask_form(request, session, values, preview_html=render_markdown(values["body"][:30_000]))
     try:
         data = QuestionCreate(title=values["title"], body=values["body"], tags=split_tags(values["tags"]),
                               product=values["product"] or None)
