@@ -38,15 +38,16 @@ def for_question(session: Session, question_id: int) -> list[Answer]:
 
 
 def post(session: Session, *, actor: User | None, question_id: int, data: AnswerCreate,
-         notify_asker: bool = True) -> Answer:
+         notify_asker: bool = True, now: datetime | None = None) -> Answer:
     """Post an answer; the asker is notified in-app unless the caller tells them itself
-    (resolving an escalation sends one notification with the answer's link)."""
+    (resolving an escalation sends one notification with the answer's link). `now` dates the
+    answer and its notice (the demo loader and importers post answers in the past)."""
     actor = permissions.require_user(actor)
     question = questions_service.get_visible(session, question_id)
     if question.status != QuestionStatus.open:
         where = " as a duplicate; answer the original question instead" if question.status == "duplicate" else ""
         raise Conflict(f"This question is closed{where}.")
-    now = utcnow()
+    now = now or utcnow()
     answer = Answer(question_id=question.id, author_id=actor.id, body=data.body,
                     body_html=render_markdown(data.body), created_at=now)
     session.add(answer)
@@ -139,6 +140,12 @@ def accept(session: Session, *, actor: User | None, question_id: int, answer_id:
         from app.escalation import metoo  # the customers who have the same problem hear it is solved
 
         metoo.question_solved(session, question, now)
+        if answer.author_id != actor.id:  # the answerer hears their answer was accepted (Stack Exchange does)
+            from app.notifications import service as notifications
+
+            notifications.notify(session, [answer.author_id], kind="answer_accepted", now=now,
+                                 url=notifications.answer_url(question.id, question.slug, answer.id),
+                                 text=f"Your answer to “{question.title}” was accepted.")
     return question
 
 

@@ -175,7 +175,15 @@ def update_product(slug: str, data: ProductUpdate, session: SessionDep, user: Cu
 
 
 @resources.get("/tags", response_model=TagList, tags=["questions"])
-def list_tags(session: SessionDep, limit: Annotated[int, Query(ge=1, le=100)] = 50) -> TagList:
+def list_tags(session: SessionDep, limit: Annotated[int, Query(ge=1, le=100)] = 50,
+              prefix: Annotated[str | None, Query(max_length=35)] = None) -> TagList:
+    """The most used tags; with `prefix`, those whose name starts with it (in the tags' normal form),
+    most used first: what the ask form suggests while a tag is typed."""
+    if prefix is not None:
+        from app.questions import directory as tags_directory
+
+        return TagList(items=[TagOut(name=t.name, question_count=t.count)
+                              for t in tags_directory.tag_names(session, prefix, limit=limit)])
     return TagList(items=[TagOut(name=n, question_count=c) for n, c in questions_service.popular_tags(session, limit)])
 
 
@@ -369,10 +377,12 @@ def _comment_out(comment, user) -> CommentOut:
 
 
 from app.api import escalation as _escalation_api  # noqa: E402  (its routes share the resources' dependencies)
+from app.api import markdown as _markdown_api  # noqa: E402
 from app.api import reputation as _reputation_api  # noqa: E402
 
 resources.include_router(_reputation_api.router)
 resources.include_router(_escalation_api.router)
+resources.include_router(_markdown_api.router)
 
 from app.api import search as _search_api  # noqa: E402
 

@@ -12,6 +12,7 @@ from app.api.deps import Id, rate_limit
 from app.api.schemas import QuestionSummaryOut
 from app.core.db import SessionDep
 from app.search import service as search_service
+from app.questions.models import Question
 
 router = APIRouter()
 
@@ -28,6 +29,9 @@ class SimilarOut(BaseModel):
     product: str | None
     tags: list[str]
     status: str
+    answer_id: int | None = Field(None, description="the answer to open and to name in \"Yes, this solved it\" "
+                                                    "(POST /questions/{id}/deflect): the accepted answer, else the "
+                                                    "highest-scored; null when the question has no answer")
 
 
 class SimilarList(BaseModel):
@@ -50,6 +54,8 @@ class SearchList(BaseModel):
 class DeflectionIn(BaseModel):
     title: str = Field(max_length=150, description="what the customer was about to ask")
     product: str | None = None
+    answer_id: int | None = Field(None, description="the answer that helped (from /questions/similar's "
+                                                    "`answer_id`); the reply's `answer_url` anchors to it")
 
 
 class DeflectionOut(BaseModel):
@@ -57,6 +63,8 @@ class DeflectionOut(BaseModel):
     deflections: int
     counted: bool = Field(description="false when this visitor had already been counted for this question "
                                       "(once per signed-in user; anonymous: per address and browser, per day)")
+    answer_url: str | None = Field(None, description="where to send the customer: the question page, anchored "
+                                                     "to the answer that helped")
 
 
 @router.get("/questions/similar", response_model=SimilarList, tags=["search"],
@@ -72,7 +80,7 @@ def similar_questions(
     text count as alternate phrasings of its original. Scoped to `product` when given."""
     items = search_service.similar(session, settings=settings, engine=request.app.state.engine, title=title,
                                    body=body, product=product, limit=limit)
-    return SimilarList(items=[SimilarOut(**vars(i)) for i in items])
+    return SimilarList(items=[SimilarOut(**{k: v for k, v in vars(i).items() if k != 'best_answer_score'}) for i in items])
 
 
 @router.get("/search", response_model=SearchList, tags=["search"], summary="Full-text search")
@@ -101,7 +109,8 @@ def deflect(question_id: Id, data: DeflectionIn, request: Request, response: Res
             user: OptionalUser) -> DeflectionOut:
     """Records that a customer about to ask `title` found their answer in this question instead
     (a question closed as a duplicate counts for its original). Anyone may call it. Counted once
-    per visitor and question: 201 when counted, 200 with `counted: false` for a repeat."""
+    per visitor and question: 201 when counted, 200 with `counted: false` for a repeat; 409 when the
+    question has no answer (nothing there can have solved it)."""
     visitor = search_service.deflection_visitor(actor=user, secret=request.app.state.settings.secret,
                                                 address=client_key(request),
                                                 user_agent=request.headers.get("user-agent", ""))
@@ -110,4 +119,8 @@ def deflect(question_id: Id, data: DeflectionIn, request: Request, response: Res
     if not counted:
         response.status_code = 200
     counts = search_service.deflection_counts(session, [row.question_id])
-    return DeflectionOut(question_id=row.question_id, deflections=counts.get(row.question_id, 0), counted=counted)
+    landed = session.get(Question, row.question_id)
+    answer_id = search_service.answer_that_helped(session, row.question_id, data.answer_id)
+    url = f"/questions/{landed.id}/{landed.slug}" + (f"#answer-{answer_id}" if answer_id else "")
+    return DeflectionOut(question_id=row.question_id, deflections=counts.get(row.question_id, 0), counted=counted,
+                         answer_url=url)

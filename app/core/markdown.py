@@ -95,9 +95,18 @@ def plain_text(markdown_text: str, limit: int = 200) -> str:
     return excerpt(render_markdown(markdown_text), limit)
 
 
+_BLOCK_BOUNDARY = re.compile(
+    r"<(?:/?(?:p|div|li|ul|ol|h[1-6]|blockquote|pre|table|thead|tbody|tr|td|th|dl|dt|dd|figure|figcaption)\b[^>]*"
+    r"|br\s*/?|hr\s*/?)>", re.I)
+
+
 def excerpt(html: str, limit: int = 200) -> str:
-    """A short plain-text excerpt of rendered (safe) HTML, for lists, meta descriptions and JSON-LD."""
-    text = nh3.clean(html or "", tags=set())
+    """A short plain-text excerpt of rendered (safe) HTML, for lists, meta descriptions and JSON-LD.
+
+    Block boundaries (paragraphs, list items, headings, table cells, line breaks) become spaces
+    before the tags are dropped, so "<li>power brick</li><li>Connected…" reads "power brick Connected…"."""
+    text = _BLOCK_BOUNDARY.sub(" ", html or "")
+    text = nh3.clean(text, tags=set())
     text = re.sub(r"\s+", " ", text).strip()
     import html as _html
 

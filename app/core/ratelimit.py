@@ -41,6 +41,7 @@ LIMITS: dict[str, Limit] = {
     "question": Limit(10, 3600, "new questions"),
     "write": Limit(60, 600, "posts, edits and comments"),
     "vote": Limit(60, 600, "votes"),
+    "preview": Limit(300, 600, "Markdown previews"),  # the ask form previews as one types (debounced)
 }
 
 

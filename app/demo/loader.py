@@ -92,7 +92,7 @@ def _question(session: Session, q: dict, users: dict[str, User], now, rng: rando
     for a in q["answers"]:
         when = min(asked_at + timedelta(hours=a["hours_after"], minutes=rng.randint(0, 59)), now)
         answer = answers_service.post(session, actor=users[a["author"]], question_id=question.id,
-                                      data=AnswerCreate(body=a["body"]))
+                                      data=AnswerCreate(body=a["body"]), now=when)
         _set_time(session, Answer, answer.id, when, "answer")
         latest = max(latest, when)
         answers.append(answer)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, update
 from sqlmodel import Session, select
@@ -28,7 +28,43 @@ def notify(session: Session, user_ids: Iterable[int], *, kind: str, text: str, u
     return len(ids)
 
 
+# Stack Exchange tells an answerer about upvotes in aggregate, not per vote: at most one
+# "answer_upvoted" notice per answer per this window (rolling, from the last notice sent).
+UPVOTE_NOTICE_WINDOW = timedelta(days=1)
+
+
+def answer_url(question_id: int, slug: str, answer_id: int) -> str:
+    """The local address of an answer on its question page (the `#answer-N` anchor)."""
+    return f"/questions/{question_id}/{slug}#answer-{answer_id}"
+
+
+def notify_answer_upvoted(session: Session, *, author_id: int, url: str, text: str,
+                          now: datetime | None = None) -> int:
+    """Tell an answer's author it was upvoted, unless they were told about the same answer (same
+    `url`) within UPVOTE_NOTICE_WINDOW; returns 1 when a notice was sent, 0 otherwise."""
+    now = now or utcnow()
+    recent = session.exec(select(Notification.id).where(
+        Notification.user_id == author_id, Notification.kind == "answer_upvoted", Notification.url == url[:300],
+        Notification.created_at > now - UPVOTE_NOTICE_WINDOW).limit(1)).first()
+    if recent is not None:
+        return 0
+    return notify(session, [author_id], kind="answer_upvoted", text=text, url=url, now=now)
+
+
+def open_one(session: Session, *, actor: User | None, notification_id: int, now: datetime | None = None) -> str | None:
+    """Opening a notification: mark it read and return where it points (None when it is not the actor's)."""
+    actor = permissions.require_user(actor)
+    row = session.get(Notification, notification_id) if is_id(notification_id) else None
+    if row is None or row.user_id != actor.id:
+        return None
+    if row.read_at is None:
+        row.read_at = now or utcnow()
+        session.flush()
+    return row.url
+
+
 def unread_count(session: Session, user: User | None) -> int:
+    """How many of the user's notifications are unread (0 for a visitor)."""
     if user is None:
         return 0
     return int(session.exec(select(func.count()).select_from(Notification).where(

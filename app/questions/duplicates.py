@@ -100,6 +100,13 @@ def close_as_duplicate(session: Session, *, actor: User | None, question_id: int
         dup.duplicate_of_id = original.id
         questions_service.touch(session, dup, now)
     session.flush()
+    if question.author_id != actor.id:  # the asker is told where the answers are
+        from app.notifications import service as notifications
+
+        notifications.notify(session, [question.author_id], kind="question_closed_duplicate", now=now,
+                             url=f"/questions/{original.id}/{original.slug}",
+                             text=f"Your question “{question.title}” was closed as a duplicate of "
+                                  f"“{original.title}”: its answers may solve your problem.")
     return question
 
 

@@ -356,3 +356,14 @@ def revisions(session: Session, post_type: str, post_id: int) -> list[RevisionVi
         previous = rev
     views.reverse()
     return views
+
+
+def last_product_slug(session: Session, user_id: int) -> str | None:
+    """The product of the user's most recent question (none, or no product: None): the ask form's
+    default, so that someone who asks about one product keeps it chosen."""
+    from app.products.models import Product
+
+    row = session.exec(select(Product.slug).join(Question, Question.product_id == Product.id)
+                       .where(Question.author_id == user_id, Question.deleted_at.is_(None))
+                       .order_by(Question.created_at.desc(), Question.id.desc()).limit(1)).first()
+    return row

@@ -516,6 +516,62 @@ def timeline(session: Session, user: User, *, limit: int | None = None, cursor: 
 
 
 @dataclass
+class PostReputation:
+    """A person's reputation from one post: what counts now, and what caused it."""
+
+    post_type: str
+    post_id: int
+    total: int  # points that count (reversed events left out)
+    kinds: list[tuple[str, int, int]]  # (kind, events, points that count), most points first
+    reversed: int  # events reversed (retracted votes, switched acceptances)
+    last_at: datetime
+
+
+def by_post(session: Session, user: User, *, page: int = 1, size: int = 20) -> tuple[list[PostReputation], int, int]:
+    """The user's ledger grouped per post (Stack Exchange's reputation tab groups per post and day):
+    one row for 17 upvotes on one answer. Most recent activity first; 1-based page clamped to the
+    last; returns (rows, posts, pages)."""
+    from sqlalchemy import case
+
+    counting = func.sum(case((ReputationEvent.reversed_at.is_(None), ReputationEvent.amount), else_=0))
+    last = func.max(ReputationEvent.occurred_at)
+    grouped = (select(ReputationEvent.post_type, ReputationEvent.post_id, counting, last)
+               .where(ReputationEvent.user_id == user.id)
+               .group_by(ReputationEvent.post_type, ReputationEvent.post_id))
+    total = int(session.exec(select(func.count()).select_from(grouped.subquery())).one())
+    pages = max(1, -(-total // size))
+    page = min(max(1, page), pages)
+    rows = session.exec(grouped.order_by(last.desc(), ReputationEvent.post_type, ReputationEvent.post_id.desc())
+                        .offset((page - 1) * size).limit(size)).all()
+    if not rows:
+        return [], total, pages
+    detail: dict[tuple[str, int], dict[str, list[int]]] = {}
+    reversed_n: dict[tuple[str, int], int] = {}
+    wanted = {(r[0], r[1]) for r in rows}
+    for post_type, post_id, kind, amount, was_reversed in session.exec(
+            select(ReputationEvent.post_type, ReputationEvent.post_id, ReputationEvent.kind, ReputationEvent.amount,
+                   ReputationEvent.reversed_at.is_not(None))
+            .where(ReputationEvent.user_id == user.id,
+                   ReputationEvent.post_id.in_({r[1] for r in rows}))).all():
+        key = (post_type, post_id)
+        if key not in wanted:
+            continue
+        if was_reversed:
+            reversed_n[key] = reversed_n.get(key, 0) + 1
+            continue
+        entry = detail.setdefault(key, {}).setdefault(kind, [0, 0])
+        entry[0] += 1
+        entry[1] += amount
+    out = []
+    for post_type, post_id, points, last_at in rows:
+        kinds = sorted(((k, n, p) for k, (n, p) in detail.get((post_type, post_id), {}).items()),
+                       key=lambda t: (-abs(t[2]), t[0]))
+        out.append(PostReputation(post_type, post_id, int(points or 0), kinds, reversed_n.get((post_type, post_id), 0),
+                                  last_at))
+    return out, total, pages
+
+
+@dataclass
 class PrivilegeStatus:
     key: str
     title: str

@@ -26,7 +26,7 @@ from app.accounts import permissions
 from app.accounts.models import User
 from app.core.config import Settings
 from app.core.db import utcnow
-from app.core.errors import field_error
+from app.core.errors import Conflict, field_error
 from app.core.pagination import decode_cursor, encode_cursor
 from app.products import service as products_service
 from app.questions import views
@@ -122,6 +122,29 @@ class SimilarItem:
     product: str | None
     tags: list[str]
     status: str
+    answer_id: int | None = None  # the answer to open ("Yes, this solved it" lands on it): best_answers()
+    best_answer_score: int | None = None
+
+
+def best_answers(session: Session, question_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """For each question with a visible answer: (answer id, its score) of the answer most likely
+    to have helped: the accepted one, else the highest-scored (the oldest among equals)."""
+    from app.answers.models import Answer
+
+    if not question_ids:
+        return {}
+    accepted = dict(session.execute(select(Question.id, Question.accepted_answer_id).where(
+        Question.id.in_(question_ids), Question.accepted_answer_id.is_not(None))).all())
+    out: dict[int, tuple[int, int]] = {}
+    rows = session.execute(select(Answer.question_id, Answer.id, Answer.score).where(
+        Answer.question_id.in_(question_ids), Answer.deleted_at.is_(None))
+        .order_by(Answer.question_id, Answer.score.desc(), Answer.created_at, Answer.id)).all()
+    for qid, aid, score in rows:
+        if accepted.get(qid) == aid:
+            out[qid] = (aid, score)  # the accepted answer wins
+        elif qid not in out:
+            out[qid] = (aid, score)  # until then, the first in score order
+    return out
 
 
 def similar(session: Session, *, settings: Settings, engine: Engine, title: str | None, body: str | None = None,
@@ -151,14 +174,17 @@ def similar(session: Session, *, settings: Settings, engine: Engine, title: str 
     hits = _read(settings, engine, lambda backend: backend.similar(query))
     rows = _canonical_questions(session, [h.id for h in hits])
     summaries = {v.id: v for v in views.summaries(session, list(rows.values()))}
+    best = best_answers(session, list(rows))
     items = []
     for hit in hits:
         v = summaries.get(hit.id)
         if v is None or hit.id == exclude or len(items) == limit:
             continue
+        answer_id, answer_score = best.get(v.id, (None, None))
         items.append(SimilarItem(id=v.id, title=v.title, url=v.url, score=v.score, answer_count=v.answer_count,
                                  has_accepted_answer=v.has_accepted_answer, similarity=round(hit.score, 4),
-                                 product=v.product, tags=v.tags, status=v.status))
+                                 product=v.product, tags=v.tags, status=v.status, answer_id=answer_id,
+                                 best_answer_score=answer_score))
     return items
 
 
@@ -253,7 +279,8 @@ def record_deflection(session: Session, *, actor: User | None, question_id: int,
     """"Yes, this solved it": the would-be question is linked to the original instead of being posted.
 
     Counted once per `visitor` (deflection_visitor) and question: a repeat returns the first row
-    and False (the unique constraint settles concurrent repeats). Returns (row, counted now)."""
+    and False (the unique constraint settles concurrent repeats). Returns (row, counted now).
+    Only a question with a visible answer can have solved it: Conflict (409) otherwise."""
     from app.questions import service as questions_service
 
     if actor is not None:
@@ -273,6 +300,9 @@ def record_deflection(session: Session, *, actor: User | None, question_id: int,
     found = existing()
     if found is not None:
         return found, False
+    if not best_answers(session, [question.id]):
+        raise Conflict("This question has no answer yet, so it cannot have solved your problem; "
+                       "ask yours, or follow this one to hear when it is answered.")
     row = Deflection(question_id=question.id, user_id=actor.id if actor else None, title=title, visitor=visitor,
                      product_id=product_id, source=source)
     try:
@@ -285,6 +315,19 @@ def record_deflection(session: Session, *, actor: User | None, question_id: int,
             raise
         return found, False
     return row, True
+
+
+def answer_that_helped(session: Session, question_id: int, named: int | None) -> int | None:
+    """The answer a "Yes, this solved it" lands on: the one the click named when it is a visible
+    answer to this question, else the best one (best_answers); None without answers."""
+    from app.answers.models import Answer
+
+    if named is not None:
+        row = session.get(Answer, named)
+        if row is not None and row.question_id == question_id and row.deleted_at is None:
+            return row.id
+    best = best_answers(session, [question_id]).get(question_id)
+    return best[0] if best else None
 
 
 def record_dismissed(session: Session, *, question: Question, suggested_ids: list[int]) -> int:

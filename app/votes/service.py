@@ -104,8 +104,23 @@ def cast(session: Session, *, actor: User | None, post_type: str, post_id: int, 
                 from app.reputation import gaming
 
                 gaming.check_sock_puppet(session, voter=actor, author_id=post.author_id, now=now)
+                if post_type == "answer" and old <= 0:
+                    _tell_answerer(session, post, now)
         return _score(session, model, post_id), value
     raise AssertionError("unreachable")
+
+
+def _tell_answerer(session: Session, answer: Answer, now: datetime) -> None:
+    """An upvoted answer's author hears of it, at most once per answer per day (Stack Exchange
+    style; app.notifications.service.UPVOTE_NOTICE_WINDOW)."""
+    from app.notifications import service as notifications
+    from app.questions.models import Question
+
+    question = session.get(Question, answer.question_id)
+    notifications.notify_answer_upvoted(
+        session, author_id=answer.author_id, now=now,
+        url=notifications.answer_url(question.id, question.slug, answer.id),
+        text=f"Your answer to “{question.title}” was upvoted.")
 
 
 def _require_unlocked(vote: Vote, post, now: datetime) -> None:

@@ -159,40 +159,80 @@ def signout_everywhere(request: Request, session: SessionDep, me: Me, form: Form
     return redirect("/")
 
 
-TIMELINE_PAGE = 20
+PROFILE_PAGE = 20  # answers / questions / reputation posts per page of a profile tab
+SUMMARY_ROWS = 5  # of each on the summary tab
+PROFILE_TABS = (("summary", "Summary"), ("questions", "Questions"), ("answers", "Answers"), ("reputation", "Reputation"))
 Cursor = Annotated[str | None, Query(max_length=500)]
+PageNo = Annotated[int, Query(ge=1, le=100_000)]
+
+
+def _rep_rows(session, rows) -> list[dict]:
+    """Reputation grouped per post, for the template: one row per post with its causes."""
+    links = views.post_links(session, {(r.post_type, r.post_id) for r in rows})
+    out = []
+    for r in rows:
+        url, title = links.get((r.post_type, r.post_id), (None, None))
+        out.append({"post_type": r.post_type, "url": url, "title": title, "total": r.total, "last_at": r.last_at,
+                    "reversed": r.reversed,
+                    "causes": [{"label": policy.KIND_LABELS.get(k, k), "events": n, "points": p} for k, n, p in r.kinds]})
+    return out
+
+
+def _page_links(base: str, page: int, pages: int, anchor: str = "") -> dict:
+    def url(n: int) -> str:
+        return base + (("&" if "?" in base else "?") + f"page={n}" if n > 1 else "") + anchor
+
+    return {"page": page, "pages": pages, "prev_url": url(page - 1) if page > 1 else None,
+            "next_url": url(page + 1) if page < pages else None}
 
 
 @router.get("/users/{username}")
-def profile(request: Request, username: str, session: SessionDep, viewer: Viewer, cursor: Cursor = None) -> Response:
+def profile(request: Request, username: str, session: SessionDep, viewer: Viewer, tab: str | None = None,
+            sort: str | None = None, cursor: Cursor = None, page: PageNo = 1) -> Response:
+    """A person's page (Stack Exchange's profile): counts that link to their lists, and one main
+    column per tab: summary (top answers, top questions, reputation by post), every question,
+    every answer (with scores), and reputation grouped per post."""
+    from app.answers import queries as answer_queries
+
     user = accounts_service.get_by_username(session, username)
+    tab = tab if tab in dict(PROFILE_TABS) else "summary"
+    sort = sort if sort in ("newest", "votes") else ("votes" if tab == "summary" else "newest")
+    base = f"/users/{user.username}"
     question_count, answer_count = views.post_counts(session, user.id)
-    recent = questions_service.list_questions(session, author_id=user.id, limit=10)
-    page = reputation.timeline(session, user, limit=TIMELINE_PAGE, cursor=cursor or None)
-    links = views.post_links(session, {(e.post_type, e.post_id) for e in page.items})
-    events = []
-    for e in page.items:
-        url, title = links.get((e.post_type, e.post_id), (None, None))
-        events.append({
-            "label": policy.KIND_LABELS.get(e.kind, e.kind), "amount": e.amount, "base_amount": e.base_amount,
-            "capped": e.reversed_at is None and e.amount != e.base_amount, "post_type": e.post_type, "url": url,
-            "title": title, "occurred_at": e.occurred_at, "reversed": e.reversed_at is not None,
-            "reversed_at": e.reversed_at, "reason": e.reversal_reason or "",
-        })
+    ctx: dict = {"tab": tab, "sort": sort, "is_first_page": not cursor and page == 1}
+    if tab in ("summary", "questions"):
+        listed = questions_service.list_questions(session, author_id=user.id, sort=sort,
+                                                  limit=SUMMARY_ROWS if tab == "summary" else PROFILE_PAGE,
+                                                  cursor=cursor if tab == "questions" else None)
+        ctx["questions"] = views.summaries(session, listed.items)
+        ctx["questions_older_url"] = (f"{base}?{urlencode({'tab': 'questions', 'sort': sort, 'cursor': listed.next_cursor})}"
+                                      if tab == "questions" and listed.next_cursor else None)
+    if tab in ("summary", "answers"):
+        answers, _, pages = answer_queries.by_author(session, user.id, sort=sort, page=page if tab == "answers" else 1,
+                                                     size=SUMMARY_ROWS if tab == "summary" else PROFILE_PAGE)
+        ctx["answers"] = answers
+        ctx["answers_pages"] = _page_links(f"{base}?tab=answers&sort={sort}", min(page, pages), pages)
+    if tab in ("summary", "reputation"):
+        rows, _, pages = reputation.by_post(session, user, page=page if tab == "reputation" else 1,
+                                            size=SUMMARY_ROWS if tab == "summary" else PROFILE_PAGE)
+        ctx["rep_rows"] = _rep_rows(session, rows)
+        ctx["rep_pages"] = _page_links(f"{base}?tab=reputation", min(page, pages), pages)
+    ctx["sort_tabs"] = [{"key": k, "label": label, "current": k == sort,
+                         "url": f"{base}?{urlencode({'tab': tab, 'sort': k})}"} for k, label in
+                        (("votes", "Most votes"), ("newest", "Newest"))]
     privileges = reputation.privileges_of(user)
     upcoming = next((p for p in privileges if not p.earned), None)
     return render(request, "users/profile.html", {
+        **ctx,
         "profile": views.UserView.of(user),
+        "profile_url": base,
+        "daily_cap": policy.DAILY_VOTE_CAP,
+        "tabs": [{"key": k, "label": label, "current": k == tab, "url": base if k == "summary" else f"{base}?tab={k}"}
+                 for k, label in PROFILE_TABS],
         "role_label": {"customer": "", "staff": "Staff", "moderator": "Moderator", "admin": "Admin"}.get(user.role, ""),
         "question_count": question_count,
         "answer_count": answer_count,
-        "recent_questions": views.summaries(session, recent.items),
-        "more_questions": recent.next_cursor is not None,
         "is_me": viewer is not None and viewer.id == user.id,
-        "events": events,
-        "older_url": (f"/users/{user.username}?{urlencode({'cursor': page.next_cursor})}#reputation"
-                      if page.next_cursor else None),
-        "is_first_page": not cursor,
         "privileges": [{"key": p.key, "title": p.title, "description": p.description, "reputation": p.reputation,
                         "earned": p.earned, "missing": max(0, p.reputation - user.reputation),
                         "is_next": upcoming is not None and p.key == upcoming.key} for p in privileges],

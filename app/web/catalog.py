@@ -185,6 +185,8 @@ def sitemap(request: Request, session: SessionDep) -> Response:
     while len(urls) < SITEMAP_MAX:
         page = questions_service.list_questions(session, sort="active", limit=100, cursor=cursor)
         for q in page.items:
+            if q.status == "duplicate":  # its canonical page is the original's: list only that
+                continue
             lastmod = q.last_activity_at
             urls.append((base + question_url(q.id, q.slug), lastmod.strftime("%Y-%m-%d") if lastmod else None))
         cursor = page.next_cursor

@@ -200,6 +200,24 @@ def viewer_view(request: Request) -> UserView | None:
     return view
 
 
+def layout_nav(request: Request) -> dict[str, Any]:
+    """The header's counts for this request: those the route computed, or (error pages rendered
+    outside a forum route, e.g. 404 for an unknown address) read now for the signed-in viewer."""
+    nav = getattr(request.state, "nav", None)
+    if nav is not None:
+        return nav
+    nav = EMPTY_NAV
+    session = _session(request)
+    if session and isinstance(session.get("uid"), int):
+        try:
+            with Session(request.app.state.engine) as db:
+                nav = nav_for(db, session_user(request, db))
+        except Exception:  # noqa: BLE001 - an error page must render even when the database is down
+            nav = EMPTY_NAV
+    request.state.nav = nav
+    return nav
+
+
 # --- forms ---------------------------------------------------------------------------------------
 
 

@@ -96,6 +96,14 @@ def notifications_page(request: Request, session: SessionDep, me: Me, cursor: Te
     })
 
 
+@router.get("/notifications/{notification_id}/open")
+def notification_open(request: Request, session: SessionDep, me: Me, notification_id: Id) -> Response:
+    """Opening a notification marks it read and goes where it points (as on Stack Exchange and
+    Discourse); someone else's or a missing one goes to the list."""
+    url = notifications.open_one(session, actor=me, notification_id=notification_id)
+    return redirect(safe_next(url, "/notifications") if url else "/notifications")
+
+
 @router.post("/notifications/read")
 def notifications_read(request: Request, session: SessionDep, me: Me, form: FormData) -> Response:
     one = form.get("id")

@@ -65,7 +65,13 @@ def question_list(session: Session, *, path: str, sort: str | None, product: str
     counts = _memo(memo, ("product_counts",), lambda: products_service.question_counts(session))
     product_id = next((p.id for p in products if p.slug == product), None)
     tags_scope = product_id if "product" in fixed else None
+    product_name = next((p.name for p in products if p.slug == product), product)
     return {
+        # Each sort and filter is its own page for search engines: its own canonical address
+        # (the cursor included: a later page is not a copy of the first) and its own title.
+        "canonical_path": _url(path, {"sort": sort if sort != "newest" else None, **link_filters,
+                                      "cursor": cursor or None}),
+        "title_suffix": list_title_suffix(sort, link_filters, product_name, later_page=bool(cursor)),
         "questions": views.summaries(session, page.items),
         "tabs": tabs,
         "sort": sort,
@@ -82,6 +88,24 @@ def question_list(session: Session, *, path: str, sort: str | None, product: str
         "popular_tags": [{"name": n, "count": c} for n, c in _memo(
             memo, ("popular_tags", tags_scope), lambda: questions_service.popular_tags(session, 20, product_id=tags_scope))],
     }
+
+
+def list_title_suffix(sort: str, filters: dict[str, str | None], product_name: str | None,
+                      *, later_page: bool = False) -> str:
+    """What tells one list page's <title> from another's: " (most votes, solved, Dock Pro)"; empty
+    for the default newest-first page with no filter."""
+    parts = []
+    if sort != "newest":
+        parts.append(dict(LIST_SORTS)[sort].lower())
+    if filters.get("solved"):
+        parts.append({"yes": "solved", "no": "not solved"}[filters["solved"]])
+    if filters.get("product"):
+        parts.append(product_name or filters["product"])
+    if filters.get("tag"):
+        parts.append(f"tagged {filters['tag']}")
+    if later_page:
+        parts.append("older")
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def answer_tabs(path: str, sort: str) -> list[dict[str, Any]]:

@@ -15,8 +15,8 @@ from app.accounts.models import User
 from app.answers import service as answers_service
 from app.comments import service as comments_service
 from app.core.db import SessionDep
-from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
-from app.core.ids import parse_id
+from app.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RateLimited
+from app.core.ids import is_id, parse_id
 from app.products import service as products_service
 from app.questions import duplicates as duplicates_service
 from app.questions import service as questions_service
@@ -103,9 +103,12 @@ def _products(session: Session) -> list[dict[str, str]]:
 
 
 def _ask_form(request: Request, session: Session, values: dict[str, str], errors: dict[str, str] | None = None,
-              status: int = 200, headers: dict[str, str] | None = None, similar: list | None = None) -> Response:
-    """The ask page; with `similar`, the "Do any of these solve your problem?" panel above the form."""
+              status: int = 200, headers: dict[str, str] | None = None, similar: list | None = None,
+              preview_html: str = "") -> Response:
+    """The ask page; with `similar`, the "Do any of these solve your problem?" panel above the form;
+    with `preview_html`, the body as it will show."""
     return render(request, "questions/ask.html", {
+        "preview_html": preview_html,
         "values": values, "errors": errors or {}, "products": _products(session), "limits": LIMITS,
         "similar": similar or [], "seen": ",".join(str(s.id) for s in similar or []),
         "similar_min": SIMILAR_MIN, "similar_min_chars": SIMILAR_MIN_CHARS,
@@ -122,6 +125,8 @@ def ask_form(request: Request, session: SessionDep, me: Me, product: Text = None
     """The ask form; `?title=` fills in the title (the search page's "Ask a question" carries the query)."""
     slug = (product or "").strip().lower()
     known = {p["slug"] for p in _products(session)}
+    if product is None:  # remember the last choice: the product of the asker's latest question
+        slug = questions_service.last_product_slug(session, me.id) or ""
     return _ask_form(request, session, {"title": " ".join((title or "").split())[:TITLE_MAX], "body": "", "tags": "",
                                         "product": slug if slug in known else ""})
 
@@ -129,6 +134,10 @@ def ask_form(request: Request, session: SessionDep, me: Me, product: Text = None
 @router.post("/ask")
 def ask(request: Request, session: SessionDep, me: Me, form: FormData) -> Response:
     values = {k: form.get(k, "") for k in ASK_FIELDS}
+    if form.get("preview") == "1":  # "Preview" without JavaScript: the same form, the body rendered below it
+        from app.core.markdown import render_markdown
+
+        return _ask_form(request, session, values, preview_html=render_markdown(values["body"][:30_000]))
     try:
         data = QuestionCreate(title=values["title"], body=values["body"], tags=split_tags(values["tags"]),
                               product=values["product"] or None)
@@ -476,15 +485,32 @@ def close_as_duplicate(request: Request, question_id: Id, session: SessionDep, m
         flash(request, "Give the number or the address of the original question.", "error")
         question = questions_service.get_visible(session, question_id)
         return redirect(views.question_url(question.id, question.slug))
+    original_id = int(found.group(1))
+    if form.get("confirmed") != "1":  # the confirmation step: what will happen, and who is told
+        question = questions_service.get_visible(session, question_id)
+        permissions.require_privilege(me, "close", "close questions as duplicates")
+        try:
+            original = questions_service.get_visible(session, original_id) if is_id(original_id) else None
+        except DomainError:
+            original = None
+        if original is None or original.id == question.id:
+            flash(request, f"Question {original_id} does not exist or was deleted." if original is None
+                  else "A question cannot be a duplicate of itself.", "error")
+            return redirect(views.question_url(question.id, question.slug))
+        return render(request, "questions/confirm_duplicate.html", {
+            "question": {"id": question.id, "title": question.title, "url": views.question_url(question.id, question.slug)},
+            "original": {"id": original.id, "title": original.title, "url": views.question_url(original.id, original.slug),
+                         "answer_count": original.answer_count, "solved": original.accepted_answer_id is not None},
+        })
     try:
         question = duplicates_service.close_as_duplicate(session, actor=me, question_id=question_id,
-                                                         original_id=int(found.group(1)))
+                                                         original_id=original_id)
     except (InvalidInput, Conflict) as exc:
         session.rollback()
         flash(request, exc.detail, "error")
         question = questions_service.get_visible(session, question_id)
         return redirect(views.question_url(question.id, question.slug))
-    flash(request, "Closed as a duplicate: readers are sent to the original question.")
+    flash(request, "Closed as a duplicate: readers are sent to the original question, and the asker is told.")
     return redirect(views.question_url(question.id, question.slug))
 
 

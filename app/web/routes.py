@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web import accounts, catalog, escalation, questions, reputation, search
+from app.web import accounts, catalog, directory, escalation, questions, reputation, search
 
 router = APIRouter(include_in_schema=False)
 router.include_router(accounts.router)
 router.include_router(catalog.router)
+router.include_router(directory.router)
 # Before questions: /questions/{id}/suggest-edit must not be taken for a slug.
 router.include_router(reputation.router)
 router.include_router(search.router)

@@ -10,13 +10,16 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from sqlalchemy import select
 from sqlmodel import Session
 
 from app.core.db import SessionDep
-from app.core.errors import DomainError, InvalidInput
+from app.core.ids import parse_id
+from app.core.errors import Conflict, DomainError, InvalidInput
 from app.products import service as products_service
 from app.questions import service as questions_service
 from app.questions import views
+from app.questions.models import Question
 from app.questions.schemas import TITLE_MAX
 from app.questions.tags import canonical_tag
 from app.search import service as search_service
@@ -184,6 +187,7 @@ def relevant_similar(request: Request, session: Session, *, title: str,
 # 0.71 and the best wrong one's 0.69), so this only keeps unrelated questions out; the closer decides.
 ORIGINAL_MIN = 0.6
 ORIGINALS_SHOWN = 3
+ORIGINALS_LOOKED_AT = 10  # similar questions looked at, before keeping the older, answered ones
 
 
 def possible_originals(request: Request, session: Session, detail) -> list[SimilarItem]:
@@ -192,12 +196,21 @@ def possible_originals(request: Request, session: Session, detail) -> list[Simil
     try:
         items = search_service.similar(session, settings=request.app.state.settings,
                                        engine=request.app.state.engine, title=detail.title,
-                                       limit=ORIGINALS_SHOWN, exclude=detail.id)
+                                       limit=ORIGINALS_LOOKED_AT, exclude=detail.id)
     except Exception as exc:  # noqa: BLE001 - the page must show whatever search does
         session.rollback()
         log.warning("question page: similar questions unavailable: %s", exc)
         return []
-    return [i for i in items if i.similarity >= ORIGINAL_MIN]
+    # An original is older and has an answer worth reading: accepted, or scored above zero (Stack
+    # Exchange only lets a question be closed against one with an upvoted or accepted answer).
+    items = [i for i in items if i.similarity >= ORIGINAL_MIN
+             and (i.has_accepted_answer or (i.best_answer_score or 0) > 0)]
+    if not items:
+        return []
+    asked = dict(session.execute(select(Question.id, Question.created_at).where(
+        Question.id.in_([detail.id] + [i.id for i in items]))).all())
+    mine = asked.get(detail.id)
+    return [i for i in items if mine is not None and asked.get(i.id) is not None and asked[i.id] < mine][:ORIGINALS_SHOWN]
 
 
 # --- "Yes, this solved it" ----------------------------------------------------------------------------
@@ -211,6 +224,7 @@ def solved_it(request: Request, question_id: Id, session: SessionDep, me: Me, fo
     visitor = search_service.deflection_visitor(actor=me, secret=request.app.state.settings.secret,
                                                 address=client_ip(request),
                                                 user_agent=request.headers.get("user-agent", ""))
+    answer_id = parse_id(form.get("answer_id"))
     try:
         row, _ = search_service.record_deflection(session, actor=me, question_id=question_id, title=title,
                                                   product=product, source="web", visitor=visitor)
@@ -218,6 +232,12 @@ def solved_it(request: Request, question_id: Id, session: SessionDep, me: Me, fo
         session.rollback()
         row, _ = search_service.record_deflection(session, actor=me, question_id=question_id, title=title,
                                                   source="web", visitor=visitor)
+    except Conflict as exc:  # nothing to have solved it (no answer yet): back to the question, nothing counted
+        session.rollback()
+        flash(request, exc.detail, "error")
+        question = questions_service.get_visible(session, question_id)
+        return redirect(views.question_url(question.id, question.slug))
     question = questions_service.get_visible(session, row.question_id)
     flash(request, "Glad it helped — we did not post your question.")
-    return redirect(views.question_url(question.id, question.slug))
+    return redirect(views.question_url(question.id, question.slug)
+                    + f"#answer-{search_service.answer_that_helped(session, question.id, answer_id)}")

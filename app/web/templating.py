@@ -93,7 +93,7 @@ def percent(value: float | None) -> str:
 
 def layout_context(request: Request) -> dict[str, Any]:
     """Keys every template may use; routes never pass these themselves."""
-    from app.web.deps import EMPTY_NAV, csrf_token, pop_flash, viewer_view
+    from app.web.deps import csrf_token, layout_nav, pop_flash, viewer_view
 
     settings = request.app.state.settings
     return {
@@ -103,7 +103,7 @@ def layout_context(request: Request) -> dict[str, Any]:
         "site_name": settings.site_name,
         "base_url": settings.base_url.rstrip("/"),
         "current_path": request.url.path,
-        "nav": getattr(request.state, "nav", None) or EMPTY_NAV,
+        "nav": layout_nav(request),
     }
 
 

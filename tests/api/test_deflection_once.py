@@ -17,24 +17,32 @@ def _deflect(client, qid: int, **kw):
     return client.post(f"{API}/questions/{qid}/deflect", json={"title": "Dock charges at 60 W"}, **kw)
 
 
+def _landing(q, answer) -> str:
+    return f"/questions/{q.id}/{q.slug}#answer-{answer.id}"
+
+
 def test_repeating_the_call_counts_once(client, factory, session, login, count):
     q = factory.question(title="Dock Pro will not charge my laptop at 100 W")
+    a = factory.answer(q)
     factory.user("maya")
     session.commit()
     first = _deflect(client, q.id, headers={"User-Agent": "Firefox/140"})
-    assert first.status_code == 201 and first.json() == {"question_id": q.id, "deflections": 1, "counted": True}
+    assert first.status_code == 201 and first.json() == {"question_id": q.id, "deflections": 1, "counted": True,
+                                                         "answer_url": _landing(q, a)}
     for _ in range(5):
         again = _deflect(client, q.id, headers={"User-Agent": "Firefox/140"})
-        assert again.status_code == 200 and again.json() == {"question_id": q.id, "deflections": 1, "counted": False}
+        assert again.status_code == 200 and again.json() == {"question_id": q.id, "deflections": 1, "counted": False,
+                                                             "answer_url": _landing(q, a)}
     # another browser from the same address is another visitor; a signed-in customer is counted by account
     assert _deflect(client, q.id, headers={"User-Agent": "Chromium/131"}).json()["deflections"] == 2
     maya = login("maya")
     assert _deflect(client, q.id, headers={**maya, "User-Agent": "Firefox/140"}).json()["deflections"] == 3
     assert _deflect(client, q.id, headers={**maya, "User-Agent": "Safari/18"}).json() == {
-        "question_id": q.id, "deflections": 3, "counted": False}
+        "question_id": q.id, "deflections": 3, "counted": False, "answer_url": _landing(q, a)}
     assert count(Deflection) == 3
     # and another question is counted on its own
     other = factory.question(title="Bluetooth mouse lags in games on the Aero 14")
+    factory.answer(other)
     session.commit()
     assert _deflect(client, other.id, headers={"User-Agent": "Firefox/140"}).status_code == 201
 
@@ -43,6 +51,7 @@ def test_a_duplicate_and_its_original_count_once_together(client, factory, sessi
     from app.questions import duplicates
 
     original = factory.question(title="Dock Pro will not charge my laptop at 100 W")
+    a = factory.answer(original)
     dup = factory.question(title="Dock Pro only charges at sixty watts")
     duplicates.close_as_duplicate(session, actor=factory.user("mod", role="moderator"), question_id=dup.id,
                                   original_id=original.id)
@@ -50,8 +59,25 @@ def test_a_duplicate_and_its_original_count_once_together(client, factory, sessi
     session.commit()
     maya = login("maya")
     assert _deflect(client, dup.id, headers=maya).json() == {"question_id": original.id, "deflections": 1,
-                                                              "counted": True}
+                                                              "counted": True, "answer_url": _landing(original, a)}
     assert _deflect(client, original.id, headers=maya).json()["counted"] is False
+
+
+def test_a_question_without_an_answer_cannot_have_solved_it(client, factory, session, count):
+    """Issue 14 item 5: nothing is counted for an unanswered question (409 problem); the answer the
+    click names is where the customer lands, the best one when it names none (or a foreign one)."""
+    bare = factory.question(title="Dock Pro will not charge my laptop at 100 W")
+    q = factory.question(title="Bluetooth mouse lags in games on the Aero 14")
+    first, second = factory.answer(q), factory.answer(q)
+    session.commit()
+    r = _deflect(client, bare.id)
+    assert r.status_code == 409 and r.headers["content-type"].startswith("application/problem+json")
+    assert "no answer" in r.json()["detail"] and count(Deflection) == 0
+    named = client.post(f"{API}/questions/{q.id}/deflect", json={"title": "mouse lag", "answer_id": second.id})
+    assert named.status_code == 201 and named.json()["answer_url"] == _landing(q, second)
+    foreign = client.post(f"{API}/questions/{q.id}/deflect", json={"title": "mouse lag", "answer_id": 999999},
+                          headers={"User-Agent": "Other/1"})
+    assert foreign.json()["answer_url"] == _landing(q, first)
 
 
 def test_anonymous_visitors_are_keyed_by_day_and_never_stored_in_clear():
@@ -75,6 +101,7 @@ def test_concurrent_repeats_count_once(clean_engine, factory, session):
     from app.core.db import writer
 
     q = factory.question(title="Dock Pro will not charge my laptop at 100 W")
+    factory.answer(q)
     maya = factory.user("maya")
     session.commit()
     start, results, errors = Barrier(4), [], []

@@ -90,11 +90,15 @@ def test_search_bad_input_is_a_problem(client, indexed):
     assert_problem(client.get(f"{API}/search", params={"solved": "maybe"}), 422)
 
 
-def test_deflection_counts_for_the_original(client, indexed, count):
+def test_deflection_counts_for_the_original(client, indexed, count, factory, session):
+    original = indexed["original"]
+    answer = factory.answer(original)  # only a question with an answer can have solved it (issue 14)
+    session.commit()
     r = client.post(f"{API}/questions/{indexed['dup'].id}/deflect",
                     json={"title": "Screen shimmers when I dim it", "product": "aero-14"})
     assert r.status_code == 201, r.text
-    assert r.json() == {"question_id": indexed["original"].id, "deflections": 1, "counted": True}
+    assert r.json() == {"question_id": original.id, "deflections": 1, "counted": True,
+                        "answer_url": f"/questions/{original.id}/{original.slug}#answer-{answer.id}"}
     assert count(Deflection, Deflection.question_id == indexed["original"].id) == 1
     assert_problem(client.post(f"{API}/questions/999999/deflect", json={"title": "x"}), 404)
     assert_problem(client.post(f"{API}/questions/{indexed['dup'].id}/deflect", json={}), 422)
@@ -128,6 +132,7 @@ def test_staff_metrics_count_deflections_and_passed_over_suggestions(client, ind
 
     factory.user("lena", role="staff")
     asker = factory.user("newbie")
+    factory.answer(indexed["original"])
     search_service.record_deflection(session, actor=asker, question_id=indexed["original"].id,
                                      title="Flicker when dim", product="aero-14", visitor=f"u:{asker.id}")
     q = factory.question(asker, "Brightness flicker on the Aero when dimmed", product="aero-14")

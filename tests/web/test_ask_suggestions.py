@@ -209,7 +209,9 @@ def test_yes_this_solved_it_counts_and_posts_nothing(web, session, existing):
     yes = form_by_class(page, "similar-yes")
     r = web.post(yes["action"], yes["fields"])
     assert r.status_code == 303
-    assert r.headers["location"] == f"/questions/{original.id}/{original.slug}"
+    answer_id = original.accepted_answer_id
+    assert yes["fields"]["answer_id"] == str(answer_id)  # the click names the answer that helped
+    assert r.headers["location"] == f"/questions/{original.id}/{original.slug}#answer-{answer_id}"
     rows = db_rows(session, select(Deflection))
     assert len(rows) == 1
     row = rows[0]
@@ -239,7 +241,7 @@ def test_solved_it_on_a_duplicate_counts_for_the_original(web, factory, session,
     token = form_by_class(web.get("/ask").text, "post-form")["fields"]["csrf_token"]
     r = web.post(f"/questions/{dup.id}/solved-it", {"title": "Dock Pro is slow to charge", "csrf_token": token})
     assert r.status_code == 303
-    assert r.headers["location"] == f"/questions/{original.id}/{original.slug}"
+    assert r.headers["location"] == f"/questions/{original.id}/{original.slug}#answer-{original.accepted_answer_id}"
     assert [d.question_id for d in db_rows(session, select(Deflection))] == [original.id]
 
 

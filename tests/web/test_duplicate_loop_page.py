@@ -15,10 +15,11 @@ def test_closing_in_a_loop_is_explained_on_the_page(web, factory, session):
     factory.user("omar", role="moderator")
     session.commit()
     web.sign_in("omar")
-    r = web.submit(f"/questions/{a.id}/{a.slug}", f"/questions/{a.id}/close-as-duplicate", {"original": str(b.id)})
+    r = web.submit(f"/questions/{a.id}/{a.slug}", f"/questions/{a.id}/close-as-duplicate",
+                   {"original": str(b.id), "confirmed": "1"})  # as the confirmation step's button posts
     assert r.status_code == 303
     r = web.submit(f"/questions/{b.id}/{b.slug}", f"/questions/{b.id}/close-as-duplicate",
-                   {"original": f"/questions/{a.id}/{a.slug}"})
+                   {"original": f"/questions/{a.id}/{a.slug}", "confirmed": "1"})
     page = text_of(web.follow(r).text)
     assert f"would make a loop: {b.id} → {a.id} → {b.id}" in page
     session.expire_all()

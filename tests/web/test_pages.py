@@ -196,8 +196,10 @@ def test_profile_products_and_tag_pages(web, factory, session):
     page = web.get("/users/raj").text
     text = text_of(page)
     assert "Raj P." in text and "@raj" in text and "member since" in text
-    assert re.search(r"<dt>Reputation</dt><dd>42</dd>", page)
-    assert re.search(r"<dt>Questions</dt><dd>1</dd>", page) and re.search(r"<dt>Answers</dt><dd>1</dd>", page)
+    # the counts link to the lists (issue 14 item 7)
+    assert re.search(r'<dt>Reputation</dt><dd><a href="/users/raj\?tab=reputation">42<', page)
+    assert re.search(r'<dt>Questions</dt><dd><a href="/users/raj\?tab=questions">1<', page)
+    assert re.search(r'<dt>Answers</dt><dd><a href="/users/raj\?tab=answers">1<', page)
     assert q.title in page and deleted.title not in page
 
     products = web.get("/products").text

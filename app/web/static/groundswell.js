@@ -166,7 +166,9 @@
     yesForm.hidden = true;
     var yesTitle = hidden("title");
     var yesProduct = hidden("product");
+    var yesAnswer = hidden("answer_id");
     yesForm.appendChild(hidden("csrf_token", token ? token.value : ""));
+    yesForm.appendChild(yesAnswer);
     yesForm.appendChild(yesTitle);
     yesForm.appendChild(yesProduct);
     form.parentNode.insertBefore(yesForm, form.nextSibling);
@@ -199,6 +201,8 @@
       meta.appendChild(el("span", "muted", q.answer_count + (q.answer_count === 1 ? " answer" : " answers")));
       main.appendChild(meta);
       li.appendChild(main);
+      // Only a question with an answer can have solved it; the click names that answer.
+      if (!q.answer_id) return li;
       var yes = el("button", "button button-accept button-small", "Yes, this solved it");
       yes.type = "submit";
       yes.setAttribute("form", yesForm.id);
@@ -207,6 +211,7 @@
       yes.addEventListener("click", function () {
         yesTitle.value = title.value;
         yesProduct.value = product ? product.value : "";
+        yesAnswer.value = String(q.answer_id);
       });
       li.appendChild(yes);
       return li;
@@ -301,5 +306,209 @@
       button.hidden = false;
       button.addEventListener("click", function () { window.history.back(); });
     });
+  });
+})();
+
+// --- issue 14: Markdown preview and tag suggestions on the post forms (progressive enhancement:
+// without JavaScript the form's "Preview" button renders on the server, and tags are a plain field).
+(function () {
+  "use strict";
+
+  function csrfOf(form) {
+    var token = form && form.querySelector("input[name=csrf_token]");
+    return token ? token.value : "";
+  }
+
+  // The body as it will show, rendered by the server through the same sanitiser as posts.
+  function initPreview() {
+    var box = document.querySelector("[data-md-preview]");
+    var form = box && box.closest("form");
+    var body = form && form.querySelector("textarea[name=body]");
+    var out = box && box.querySelector("[data-md-preview-body]");
+    if (!body || !out || !window.fetch || !window.AbortController) return;
+    var timer = null;
+    var controller = null;
+    var shown = null;
+
+    function render() {
+      timer = null;
+      var text = body.value;
+      if (text === shown) return;
+      if (controller) controller.abort();
+      if (!text.trim()) {
+        shown = text;
+        box.hidden = true;
+        out.textContent = "";
+        return;
+      }
+      var mine = controller = new AbortController();
+      fetch("/api/v1/markdown/preview", {
+        method: "POST",
+        signal: mine.signal,
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrfOf(form) },
+        body: JSON.stringify({ text: text.slice(0, 30000) })
+      }).then(function (response) {
+        if (!response.ok) throw new Error("preview: " + response.status);
+        return response.json();
+      }).then(function (data) {
+        if (mine !== controller) return;
+        controller = null;
+        shown = text;
+        out.innerHTML = data.html;  // sanitised by the server (app/core/markdown.py), as body_html
+        box.hidden = false;
+      }).catch(function () {
+        if (mine === controller) controller = null;  // a help, never in the way: try again on the next change
+      });
+    }
+
+    body.addEventListener("input", function () {
+      if (timer) window.clearTimeout(timer);
+      timer = window.setTimeout(render, 400);
+    });
+    var button = form.querySelector("[data-preview-button]");
+    if (button) button.hidden = true;  // the preview follows the typing
+    if (body.value.trim()) render();
+  }
+
+  // Tag suggestions while typing: the ARIA 1.2 combobox pattern (list autocomplete, the focus
+  // stays in the field, aria-activedescendant marks the option). The field holds comma-separated
+  // tags; suggestions are for the one being typed, from the tags already in use.
+  function initTagSuggestions() {
+    var input = document.querySelector(".post-form input[name=tags]");
+    if (!input || !window.fetch || !window.AbortController || !window.URLSearchParams) return;
+    var list = document.createElement("ul");
+    list.id = input.id + "-suggestions";
+    list.className = "tag-suggestions";
+    list.setAttribute("role", "listbox");
+    list.setAttribute("aria-label", "Existing tags");
+    list.hidden = true;
+    input.parentNode.insertBefore(list, input.nextSibling);
+    var status = document.createElement("p");
+    status.className = "visually-hidden";
+    status.setAttribute("role", "status");
+    input.parentNode.insertBefore(status, list.nextSibling);
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    input.setAttribute("aria-controls", list.id);
+    input.setAttribute("autocomplete", "off");
+    var active = -1;
+    var items = [];
+    var timer = null;
+    var controller = null;
+
+    function current() {
+      var parts = input.value.split(",");
+      return parts[parts.length - 1].trim();
+    }
+
+    function close() {
+      list.hidden = true;
+      list.textContent = "";
+      items = [];
+      active = -1;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+    }
+
+    function highlight(index) {
+      active = index;
+      items.forEach(function (li, i) { li.setAttribute("aria-selected", i === index ? "true" : "false"); });
+      if (index >= 0) input.setAttribute("aria-activedescendant", items[index].id);
+      else input.removeAttribute("aria-activedescendant");
+    }
+
+    function choose(name) {
+      var parts = input.value.split(",");
+      parts[parts.length - 1] = " " + name;
+      var value = parts.map(function (p) { return p.trim(); }).filter(Boolean).join(", ");
+      input.value = value + ", ";
+      close();
+      input.focus();
+    }
+
+    function show(tags) {
+      list.textContent = "";
+      var typed = input.value.split(",").map(function (p) { return p.trim().toLowerCase(); });
+      items = tags.filter(function (t) { return typed.indexOf(t.name) < 0 || t.name === current().toLowerCase(); })
+        .map(function (t, i) {
+          var li = document.createElement("li");
+          li.id = list.id + "-" + i;
+          li.setAttribute("role", "option");
+          li.setAttribute("aria-selected", "false");
+          li.className = "tag-suggestion";
+          var name = document.createElement("span");
+          name.className = "tag";
+          name.textContent = t.name;
+          var count = document.createElement("span");
+          count.className = "muted";
+          count.textContent = " " + t.question_count + (t.question_count === 1 ? " question" : " questions");
+          li.appendChild(name);
+          li.appendChild(count);
+          li.addEventListener("mousedown", function (event) { event.preventDefault(); choose(t.name); });
+          list.appendChild(li);
+          return li;
+        });
+      if (!items.length) {
+        close();
+        return;
+      }
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+      highlight(-1);
+      status.textContent = items.length + (items.length === 1 ? " tag suggested" : " tags suggested");
+    }
+
+    function lookup() {
+      timer = null;
+      var prefix = current();
+      if (controller) controller.abort();
+      controller = null;
+      if (!prefix) {
+        close();
+        return;
+      }
+      var mine = controller = new AbortController();
+      fetch("/api/v1/tags?" + new URLSearchParams({ prefix: prefix.slice(0, 35), limit: "8" }).toString(), {
+        signal: mine.signal, credentials: "same-origin", headers: { "Accept": "application/json" }
+      }).then(function (response) {
+        if (!response.ok) throw new Error("tags: " + response.status);
+        return response.json();
+      }).then(function (data) {
+        if (mine !== controller) return;
+        controller = null;
+        show((data && data.items) || []);
+      }).catch(function () {
+        if (mine === controller) controller = null;
+      });
+    }
+
+    input.addEventListener("input", function () {
+      if (timer) window.clearTimeout(timer);
+      timer = window.setTimeout(lookup, 150);
+    });
+    input.addEventListener("keydown", function (event) {
+      if (list.hidden) return;
+      if (event.key === "ArrowDown") {
+        event.preventDefault();
+        highlight((active + 1) % items.length);
+      } else if (event.key === "ArrowUp") {
+        event.preventDefault();
+        highlight(active <= 0 ? items.length - 1 : active - 1);
+      } else if (event.key === "Enter" && active >= 0) {
+        event.preventDefault();  // choosing a tag must not post the form
+        choose(items[active].querySelector(".tag").textContent);
+      } else if (event.key === "Escape") {
+        event.preventDefault();
+        close();
+      }
+    });
+    input.addEventListener("blur", function () { window.setTimeout(close, 0); });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    initPreview();
+    initTagSuggestions();
   });
 })();
