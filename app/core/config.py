@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     # line per request; "warning" keeps only problems.
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     site_name: str = "Kestrel Community"
+    # Outgoing e-mail (docs/notifications.md): smtp://[user:pass@]host:port[?starttls=1] (smtps://
+    # for TLS from the start); without it the worker writes each message as a .eml file to email_dir.
+    smtp_url: SecretStr | None = None
+    email_from: str = "Kestrel Community <community@localhost>"
+    email_dir: str = "./mail-outbox"
     base_url: str = "http://127.0.0.1:8000"
 
     @field_validator("log_level", mode="before")
