@@ -20,6 +20,8 @@ from app.reputation.gaming import signup_fingerprint
 from app.reputation import service as reputation
 from app.web.deps import FormData, Me, Viewer, WebRoute, client_ip, flash, redirect, render, safe_next, sign_in, sign_out
 
+from app.web.mail import follow_button  # noqa: E402  (the Follow button of this page)
+
 router = APIRouter(route_class=WebRoute)
 
 Next = Annotated[str | None, Query(max_length=1000)]
@@ -189,6 +191,7 @@ def profile(request: Request, username: str, session: SessionDep, viewer: Viewer
         "recent_questions": views.summaries(session, recent.items),
         "more_questions": recent.next_cursor is not None,
         "is_me": viewer is not None and viewer.id == user.id,
+        "follow": follow_button(session, viewer, "user", user.id, user.username, user.shown_name, f"/users/{user.username}"),
         "events": events,
         "older_url": (f"/users/{user.username}?{urlencode({'cursor': page.next_cursor})}#reputation"
                       if page.next_cursor else None),
