@@ -35,6 +35,7 @@ class MailConfig:
     base_url: str = "http://127.0.0.1:8000"
     secret: str = ""
     email_from: str = "Kestrel Community <community@localhost>"
+    limits: bool = True  # GROUNDSWELL_RATE_LIMITS=off turns MAIL_LIMITS off too
 
 
 _config: dict[str, MailConfig] = {}
@@ -44,7 +45,8 @@ def configure(settings) -> MailConfig:
     """Take site name, base URL, signing key and sender from the settings (create_app and the
     worker call this; services that write mail have no Request to read them from)."""
     cfg = MailConfig(site_name=settings.site_name, base_url=settings.base_url.rstrip("/"),
-                     secret=settings.secret, email_from=settings.email_from)
+                     secret=settings.secret, email_from=settings.email_from,
+                     limits=settings.rate_limits_enabled)
     _config["current"] = cfg
     return cfg
 
@@ -82,6 +84,8 @@ SECURITY_KINDS = frozenset({"password_reset", "verify_email", "email_change", "s
 
 def over_limit(session: Session, *, kind: str, to_key: str, user_id: int | None, now: datetime) -> bool:
     """Whether one more message of `kind` would exceed MAIL_LIMITS."""
+    if not config().limits:
+        return False
     for what, count, seconds in MAIL_LIMITS.get(kind, []):
         if what == "user" and user_id is None:
             continue

@@ -99,3 +99,7 @@ def smtp_settings(db_url, smtp):
 @pytest.fixture
 def settings(smtp_settings):
     return smtp_settings
+
+
+from tests.api.conftest import login  # noqa: E402,F401  (bearer tokens for the API tests)
+from tests.web.conftest import browsers  # noqa: E402,F401  (browser-like clients for the forum)
