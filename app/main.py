@@ -40,10 +40,14 @@ async def _lifespan(app: FastAPI):
     from app.search import lifecycle
 
     _size_thread_pool(app.state.settings.max_inflight)
+    from app.mail import lifecycle as mail_lifecycle
+
     started = lifecycle.start(app.state.settings, app.state.engine)
+    mail = mail_lifecycle.start(app.state.settings, app.state.engine)  # the demo's .eml folder
     try:
         yield
     finally:
+        mail_lifecycle.stop(mail)
         lifecycle.stop(started)
 
 

@@ -100,12 +100,19 @@ def _username_taken(username: str) -> Conflict:
 
 def find_for_sign_in(session: Session, raw: str) -> User | None:
     """The account a sign-in form's "username or e-mail" names (identity.sign_in_identity), or None.
-    By e-mail only the address's owner is found (never an account that merely typed it)."""
+    By e-mail only the address's owner is found (never an account that merely typed it), and only
+    once the address is verified (app.mail.accounts.may_sign_in_by_email): otherwise signing in by
+    the address right after sign-up would tell whether it belonged to someone else."""
     kind, value = identity.sign_in_identity(raw)
     if not value:
         return None
     column = User.email_key if kind == "email" else User.username
-    return session.exec(select(User).where(column == value)).first()
+    user = session.exec(select(User).where(column == value)).first()
+    if user is not None and kind == "email":
+        from app.mail import accounts as mail_accounts
+
+        return user if mail_accounts.may_sign_in_by_email(session, user) else None
+    return user
 
 
 def sign_in_key(session: Session, raw: str, user: User | None = None) -> str:

@@ -105,6 +105,17 @@ class Settings(BaseSettings):
                                     "(use e.g. 10.0.0.5 or 10.0.0.0/8, comma-separated)") from None
         return self
 
+    @model_validator(mode="after")
+    def _check_smtp_url(self) -> "Settings":
+        if self.smtp_url is not None and self.smtp_url.get_secret_value().strip():
+            from app.mail.transport import parse_smtp_url
+
+            try:
+                parse_smtp_url(self.smtp_url.get_secret_value())
+            except ValueError as exc:
+                raise SettingsError(str(exc)) from None
+        return self
+
     @property
     def secret(self) -> str:
         """The signing key: GROUNDSWELL_SECRET_KEY; without it (development and tests only) the

@@ -95,6 +95,18 @@ def is_verified(session: Session, user: User) -> bool:
     return row is not None and row.email_verified_at is not None
 
 
+def may_sign_in_by_email(session: Session, user: User) -> bool:
+    """Whether the owner of an address may sign in by it: once it is verified, or when no
+    verification was ever asked of the account (staff-made accounts count as verified; accounts
+    older than e-mail verification keep signing in by address). A self-service sign-up signs in by
+    username until its address is confirmed, so that sign-in by address behaves the same whether
+    or not the address already belonged to someone (no enumeration)."""
+    if is_verified(session, user):
+        return True
+    return session.exec(select(AccountToken.id).where(AccountToken.user_id == user.id,
+                                                      AccountToken.purpose == "verify")).first() is None
+
+
 # --- verification -------------------------------------------------------------------------------
 
 def send_verification(session: Session, user: User, now: datetime | None = None) -> bool:

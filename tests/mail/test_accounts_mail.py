@@ -191,3 +191,21 @@ def test_settings_export_and_delete(client, session, clean_engine, smtp, setting
     # the address is free again
     assert client.post(f"{API}/auth/register", json={"username": "maya2", "email": "maya@example.com",
                                                      "password": PASSWORD}).status_code == 201
+
+
+def test_sign_in_by_address_waits_for_verification_whoever_owns_it(client, session, clean_engine, smtp, settings):
+    """Signing in by address right after sign-up fails the same way for a free address and for one
+    another account owns (no enumeration); after verifying, the owner signs in by address."""
+    handler, _ = smtp
+    make_user(session, "maya", email="maya@example.com")
+    session.commit()
+    for name, address in (("mallory", "maya@example.com"), ("wren", "wren@example.com")):
+        assert client.post(f"{API}/auth/register", json={"username": name, "email": address,
+                                                         "password": NEW_PASSWORD}).status_code == 201
+        r = client.post(f"{API}/auth/token", data={"username": address, "password": NEW_PASSWORD})
+        assert r.status_code == 401 and r.json()["detail"] == "Wrong username or password."
+        assert client.post(f"{API}/auth/token", data={"username": name, "password": NEW_PASSWORD}).status_code == 200
+    run_worker(clean_engine, settings)
+    [wren_mail] = [m for m in handler.messages if m.rcpt_tos == ["wren@example.com"]]
+    client.get(_path(wren_mail.link("/verify-email")))
+    assert client.post(f"{API}/auth/token", data={"username": "wren@example.com", "password": NEW_PASSWORD}).status_code == 200

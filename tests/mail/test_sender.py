@@ -199,3 +199,55 @@ def test_worker_killed_between_send_and_mark_sends_nothing_twice(session, clean_
     first = _rows(clean_engine)[0]
     assert first.status == "dead" and "not resent" in first.last_error
     assert len(handler.messages) == 2
+
+
+def test_a_bad_smtp_url_is_a_one_line_settings_error():
+    from app.core.config import Settings, SettingsError
+
+    try:
+        Settings(env="test", smtp_url="smtp://mail.example:notaport")
+    except SettingsError as exc:
+        assert str(exc) == "GROUNDSWELL_SMTP_URL has a port that is not a number from 1 to 65535"
+    else:
+        raise AssertionError("accepted")
+
+
+def test_without_smtp_the_web_process_writes_the_eml_folder_and_staff_see_it(db_url, clean_engine, tmp_path):
+    """The demo: no SMTP URL, no worker; the web process writes each message to the folder and the
+    staff page lists it (app/mail/lifecycle.py)."""
+    import threading as _threading
+
+    from fastapi.testclient import TestClient
+
+    from app.accounts.models import Role
+    from app.main import create_app
+    from tests.conftest import make_settings
+    from tests.web.conftest import Browser
+
+    settings = make_settings(db_url, email_dir=str(tmp_path / "mail"), search_apply_in_process=True)
+    with Session(clean_engine) as s:
+        make_user(s, "lena", role=Role.staff)
+        make_user(s, "maya", email="maya@example.com")
+        s.commit()
+    with TestClient(create_app(settings, clean_engine), headers={"Accept": "text/html"}) as client:
+        r = client.post("/api/v1/auth/password-reset", json={"email": "maya@example.com"})
+        assert r.status_code == 202
+        done = _threading.Event()
+        for _ in range(200):  # the drainer polls every 2 s; wait on the folder, not on a clock
+            if list((tmp_path / "mail").glob("*.eml")):
+                done.set()
+                break
+            done.wait(0.1)
+        files = list((tmp_path / "mail").glob("*.eml"))
+        assert len(files) == 1 and files[0].name.endswith("-password_reset.eml")
+        b = Browser(client)
+        b.sign_in("lena")
+        page = b.get("/staff/mail")
+        assert page.status_code == 200 and "Reset your password" in page.text and str(files[0]) in page.text
+        row = _rows(clean_engine)[0]
+        detail = b.get(f"/staff/mail/{row.id}")
+        assert "password-reset/confirm?token=" in detail.text
+        b2 = Browser(client)
+        client.cookies.clear()
+        b2.sign_in("maya")
+        assert b2.get("/staff/mail").status_code == 403
