@@ -14,7 +14,6 @@ for unknown addresses; only the owner of an address (User.email_key) can reset b
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -23,13 +22,13 @@ from sqlmodel import Session, select
 
 from app.accounts import identity, passwords
 from app.accounts.models import User
+from app.accounts.schemas import EMAIL_RE as EMAIL_SHAPE
 from app.core import security
 from app.core.db import utcnow
 from app.core.errors import Conflict, InvalidInput, field_error
 from app.mail import outbox
 from app.mail.models import AccountToken, MailSettings
 
-from app.accounts.schemas import EMAIL_RE as EMAIL_SHAPE  # noqa: E402
 TOKEN_HOURS = {"verify": 72, "reset": 1, "email_change": 24}
 
 

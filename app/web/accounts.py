@@ -101,7 +101,8 @@ def signup(request: Request, session: SessionDep, form: FormData) -> Response:
     except RateLimited as exc:
         return _signup_form(request, values, {"form": exc.detail}, status=429, headers=exc.headers)
     sign_in(request, session, user)
-    flash(request, f"Welcome to {request.app.state.settings.site_name}, {user.shown_name}! You are signed in.")
+    flash(request, f"Welcome to {request.app.state.settings.site_name}, {user.shown_name}! You are signed in. "
+                   "Check your inbox for a link to confirm your e-mail address.")
     return redirect(values["next"])
 
 

@@ -18,7 +18,7 @@ from app.mail import accounts as mail_accounts
 from app.mail import delivery, outbox, sender
 from app.mail.accounts import BadToken
 from app.mail.models import EmailOutbox
-from app.web.deps import FormData, Me, Viewer, WebRoute, client_ip, error_page, flash, redirect, render, safe_next, \
+from app.web.deps import FormData, Me, WebRoute, client_ip, error_page, flash, redirect, render, safe_next, \
     signin_url, sign_out
 
 router = APIRouter(route_class=WebRoute)

@@ -6,17 +6,16 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-import pytest
 from sqlalchemy import update
 from sqlmodel import Session, select
 
 from app.accounts.models import User
 from app.core.db import utcnow
 from app.mail import accounts as mail_accounts
-from app.mail.models import AccountToken, MailSettings
+from app.mail.models import AccountToken
 from tests.api.conftest import API, assert_problem
 from tests.factories import PASSWORD, make_user
-from tests.mail.helpers import outbox_rows, run_worker
+from tests.mail.helpers import run_worker
 
 NEW_PASSWORD = "a-brand-new-passphrase-42"
 

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from app.core.db import utcnow
 from app.mail import outbox, sender
 from app.mail.models import EmailOutbox, MailSettings
-from app.mail.transport import FolderTransport, SmtpTransport, parse_smtp_url, transport_for
+from app.mail.transport import FolderTransport, parse_smtp_url, transport_for
 from tests.factories import make_user
 
 
