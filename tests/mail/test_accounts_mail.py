@@ -208,3 +208,31 @@ def test_sign_in_by_address_waits_for_verification_whoever_owns_it(client, sessi
     [wren_mail] = [m for m in handler.messages if m.rcpt_tos == ["wren@example.com"]]
     client.get(_path(wren_mail.link("/verify-email")))
     assert client.post(f"{API}/auth/token", data={"username": "wren@example.com", "password": NEW_PASSWORD}).status_code == 200
+
+
+def test_profile_and_email_page_on_the_forum(browsers, session, clean_engine, smtp, settings):
+    handler, _ = smtp
+    maya = make_user(session, "maya", email="maya@example.com")
+    session.commit()
+    b = browsers()
+    b.sign_in("maya")
+    page = b.get("/settings/account")
+    assert page.status_code == 200 and "maya@example.com" in page.text and "(confirmed)" in page.text
+    long_name = "M" * 61
+    r = b.submit("/settings/account", "/settings/profile", {"display_name": long_name})
+    assert r.status_code == 422 and long_name in r.text  # the typed text is kept
+    assert b.submit("/settings/account", "/settings/profile", {"display_name": "Maya K"}).status_code == 303
+    r = b.submit("/settings/account", "/settings/email", {"email": "maya.new@example.com", "password": "wrong"})
+    assert r.status_code == 422 and "maya.new@example.com" in r.text
+    r = b.submit("/settings/account", "/settings/email", {"email": "maya.new@example.com", "password": PASSWORD})
+    assert r.status_code == 303
+    run_worker(clean_engine, settings)
+    link = _path(handler.messages[0].link("/email/confirm-change"))
+    assert "Your account now uses maya.new@example.com" in b.get(link).text
+    export = b.get("/settings/export")
+    assert export.headers["content-type"].startswith("application/json") and export.json()["account"]["display_name"] == "Maya K"
+    assert b.submit("/settings/account", "/settings/delete", {"password": "wrong"}).status_code == 422
+    r = b.submit("/settings/account", "/settings/delete", {"password": PASSWORD})
+    assert r.status_code == 303 and r.headers["location"] == "/"
+    assert b.get("/settings/account").status_code in (303, 401)
+    assert b.get(f"/users/{maya.username}").status_code == 404
