@@ -40,10 +40,14 @@ async def _lifespan(app: FastAPI):
     from app.search import lifecycle
 
     _size_thread_pool(app.state.settings.max_inflight)
+    from app.mail import lifecycle as mail_lifecycle
+
     started = lifecycle.start(app.state.settings, app.state.engine)
+    mail = mail_lifecycle.start(app.state.settings, app.state.engine)  # the demo's .eml folder
     try:
         yield
     finally:
+        mail_lifecycle.stop(mail)
         lifecycle.stop(started)
 
 
@@ -78,6 +82,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine or make_engine(settings.database_url, max_inflight=settings.max_inflight,
                                              db_timeout=settings.db_timeout)
     app.state.limiter = RateLimiter(enabled=settings.rate_limits_enabled)
+    from app.mail import outbox as mail_outbox
+
+    mail_outbox.configure(settings)  # links and sender in the mail that requests write
     app.state.templates = make_templates(strict=settings.env == "test")
     from app.web import pagecache
 

@@ -4,7 +4,8 @@ Jobs: search indexing from the outbox (every second, until the backlog is empty;
 back off per row), outbox clean-up (daily), learning from duplicate links (checked every 10
 minutes, trained in a background thread when due: app.search.learned.refresh), serial-voting detection (daily) and the escalation
 timers (every 5 minutes: questions unanswered or unsolved past their product's thresholds, or
-affecting many customers, reach the staff queue).
+affecting many customers, reach the staff queue), e-mail from its outbox (every 10 seconds:
+app/mail/sender.py) and digests (checked every 5 minutes: app/mail/digests.py).
 """
 
 from __future__ import annotations
@@ -112,12 +113,34 @@ def _escalation_timers(session: Session) -> str:
     return str(sweep.run(session))
 
 
+def _email_send(engine: Engine) -> str:
+    from app.core.config import get_settings
+    from app.mail import sender
+
+    r = sender.run(engine, get_settings())
+    if not r.did_work:
+        return ""
+    return f"{r.sent} sent, {r.retrying} waiting to retry, {r.dead} dead" + (f" ({r.error})" if r.error else "")
+
+
+def _email_digests(engine: Engine) -> str:
+    from app.core.config import get_settings
+    from app.mail import digests, outbox
+
+    outbox.configure(get_settings())
+    n = digests.run(engine)
+    return f"{n} digests written" if n else ""
+
+
 JOBS: list[Job] = [
     Job("search-index", timedelta(seconds=1), _search_outbox, uses_engine=True, quiet=True),
     Job("search-outbox-purge", timedelta(days=1), _search_purge, uses_engine=True),
     Job("search-learn", timedelta(minutes=10), _search_learn, uses_engine=True, quiet=True),
     Job("serial-voting", timedelta(days=1), _serial_voting),
     Job("escalation-timers", timedelta(minutes=5), _escalation_timers),
+    # E-mail (app/mail/, docs/notifications.md): the outbox every 10 s, digests checked every 5 minutes.
+    Job("email-send", timedelta(seconds=10), _email_send, uses_engine=True, quiet=True),
+    Job("email-digests", timedelta(minutes=5), _email_digests, uses_engine=True, quiet=True),
 ]
 
 

@@ -33,8 +33,7 @@ class User(SQLModel, table=True):
     # NULL when the address was already owned by another account at sign-up: sign-up answers the
     # same either way (it must not tell whether an address is registered), so such an account is
     # created but never owns the address (no sign-in by it, no account e-mail to it).
-    # E-MAIL HOOK: once Groundswell sends e-mail, a sign-up with an owned address sends the owner
-    # one notice ("someone tried to sign up with your address; sign in or reset your password").
+    # A sign-up with an owned address sends the owner one notice (app/mail/accounts.py: after_signup).
     email_key: str | None = Field(default=None, max_length=254, unique=True)
     password_hash: str | None = Field(default=None, max_length=255)
     role: str = Field(default=Role.customer.value, max_length=16)

@@ -60,8 +60,7 @@ def register(session: Session, data: UserCreate, *, role: Role = Role.customer, 
                        "(names that differ only by - and _, or by 0/o, 1/l, are one name here); choose another.")
     key = identity.email_key(data.email)
     owned = session.exec(select(User.id).where(User.email_key == key)).first() is not None
-    # E-MAIL HOOK: when `owned and self_service`, send the address's owner one notice ("someone tried to
-    # sign up with your address; sign in or reset your password") once Groundswell sends e-mail.
+    # When `owned and self_service`, the address's owner gets one notice (app.mail.accounts.after_signup).
     if owned and not self_service:
         raise Conflict("An account with this email address exists already; sign in instead.")
     user = User(
@@ -86,6 +85,12 @@ def register(session: Session, data: UserCreate, *, role: Role = Role.customer, 
         with session.begin_nested():
             session.add(user)
             session.flush()
+    from app.mail import accounts as mail_accounts
+
+    if self_service:  # a verification link, or a notice to the address's owner
+        mail_accounts.after_signup(session, user)
+    else:  # staff typed the address (create-user): it counts as verified
+        mail_accounts.mark_verified(session, user)
     return user
 
 
@@ -95,12 +100,19 @@ def _username_taken(username: str) -> Conflict:
 
 def find_for_sign_in(session: Session, raw: str) -> User | None:
     """The account a sign-in form's "username or e-mail" names (identity.sign_in_identity), or None.
-    By e-mail only the address's owner is found (never an account that merely typed it)."""
+    By e-mail only the address's owner is found (never an account that merely typed it), and only
+    once the address is verified (app.mail.accounts.may_sign_in_by_email): otherwise signing in by
+    the address right after sign-up would tell whether it belonged to someone else."""
     kind, value = identity.sign_in_identity(raw)
     if not value:
         return None
     column = User.email_key if kind == "email" else User.username
-    return session.exec(select(User).where(column == value)).first()
+    user = session.exec(select(User).where(column == value)).first()
+    if user is not None and kind == "email":
+        from app.mail import accounts as mail_accounts
+
+        return user if mail_accounts.may_sign_in_by_email(session, user) else None
+    return user
 
 
 def sign_in_key(session: Session, raw: str, user: User | None = None) -> str:

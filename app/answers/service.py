@@ -64,6 +64,9 @@ def post(session: Session, *, actor: User | None, question_id: int, data: Answer
         notifications.notify(session, [question.author_id], kind="answer_posted", now=now,
                              url=f"/questions/{question.id}/{question.slug}#answer-{answer.id}",
                              text=f"{actor.shown_name} answered your question “{question.title}”.")
+    from app.follows import service as follows
+
+    follows.on_answer_posted(session, question, answer, actor, now)  # followers, mentions, auto-follow
     return answer
 
 

@@ -383,6 +383,10 @@ from app.api import reputation as _reputation_api  # noqa: E402
 resources.include_router(_reputation_api.router)
 resources.include_router(_escalation_api.router)
 resources.include_router(_markdown_api.router)
+from app.api import mail as _mail_api  # noqa: E402  (e-mail, follows, account self-service)
+
+resources.include_router(_mail_api.router)
+auth_router.include_router(_mail_api.public)
 
 from app.api import search as _search_api  # noqa: E402
 

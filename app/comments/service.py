@@ -41,6 +41,9 @@ def add(session: Session, *, actor: User | None, post_type: str, post_id: int, d
     session.add(comment)
     question.last_activity_at = now
     session.flush()
+    from app.follows import service as follows
+
+    follows.on_comment_added(session, question, comment, post_author, actor, now)  # post's author, mentions
     return comment
 
 

@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     # line per request; "warning" keeps only problems.
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     site_name: str = "Kestrel Community"
+    # Outgoing e-mail (docs/notifications.md): smtp://[user:pass@]host:port[?starttls=1] (smtps://
+    # for TLS from the start); without it the worker writes each message as a .eml file to email_dir.
+    smtp_url: SecretStr | None = None
+    email_from: str = "Kestrel Community <community@localhost>"
+    email_dir: str = "./mail-outbox"
     base_url: str = "http://127.0.0.1:8000"
     # The anonymous-page cache (app/web/pagecache.py, docs/performance.md): megabytes of rendered
     # pages per process (0 turns it off), an entry's longest life in seconds, and the longest time
@@ -104,6 +109,17 @@ class Settings(BaseSettings):
             except ValueError:
                 raise SettingsError(f"GROUNDSWELL_TRUSTED_PROXIES: {entry!r} is not an IP address or network "
                                     "(use e.g. 10.0.0.5 or 10.0.0.0/8, comma-separated)") from None
+        return self
+
+    @model_validator(mode="after")
+    def _check_smtp_url(self) -> "Settings":
+        if self.smtp_url is not None and self.smtp_url.get_secret_value().strip():
+            from app.mail.transport import parse_smtp_url
+
+            try:
+                parse_smtp_url(self.smtp_url.get_secret_value())
+            except ValueError as exc:
+                raise SettingsError(str(exc)) from None
         return self
 
     @property

@@ -213,7 +213,9 @@ def import_all_models() -> None:
     from app.answers import models as _an  # noqa: F401
     from app.comments import models as _c  # noqa: F401
     from app.escalation import models as _e  # noqa: F401
+    from app.follows import models as _f  # noqa: F401
     from app.importer import models as _i  # noqa: F401
+    from app.mail import models as _m  # noqa: F401
     from app.notifications import models as _n  # noqa: F401
     from app.products import models as _p  # noqa: F401
     from app.questions import models as _q  # noqa: F401

@@ -38,6 +38,9 @@ LIMITS: dict[str, Limit] = {
     # name at most this many different accounts (counted with hit_distinct, checked by check_distinct).
     "sign-in-accounts": Limit(20, 3600, "sign-in attempts on different accounts"),
     "sign-up": Limit(5, 3600, "sign-ups"),
+    # Password-reset, verification and change-of-address requests per client address (app/api/mail.py);
+    # the mail itself is also limited per address and account (app/mail/outbox.py MAIL_LIMITS).
+    "mail-request": Limit(10, 3600, "e-mail requests"),
     "question": Limit(10, 3600, "new questions"),
     "write": Limit(60, 600, "posts, edits and comments"),
     "vote": Limit(60, 600, "votes"),

@@ -19,12 +19,18 @@ from app.notifications.models import Notification
 
 def notify(session: Session, user_ids: Iterable[int], *, kind: str, text: str, url: str,
            now: datetime | None = None) -> int:
-    """One notification for each user (each once, however often listed); returns how many."""
+    """One notification for each user (each once, however often listed); returns how many.
+    Users whose delivery preference for `kind` is "email" also get it by e-mail (written to the
+    outbox in this transaction); daily and weekly digests are built by the worker."""
     now = now or utcnow()
     ids = sorted({uid for uid in user_ids if uid})
     for uid in ids:
         session.add(Notification(user_id=uid, kind=kind, text=text[:300], url=url[:300], created_at=now))
     session.flush()
+    # Every kind can reach e-mail: each user's delivery preference (app/mail/delivery.py).
+    from app.mail import delivery
+
+    delivery.on_notified(session, ids, kind=kind, text=text[:300], url=url[:300], now=now)
     return len(ids)
 
 

@@ -20,6 +20,8 @@ from app.reputation.gaming import signup_fingerprint
 from app.reputation import service as reputation
 from app.web.deps import FormData, Me, Viewer, WebRoute, client_ip, flash, redirect, render, safe_next, sign_in, sign_out
 
+from app.web.mail import follow_button  # noqa: E402  (the Follow button of this page)
+
 router = APIRouter(route_class=WebRoute)
 
 Next = Annotated[str | None, Query(max_length=1000)]
@@ -99,7 +101,8 @@ def signup(request: Request, session: SessionDep, form: FormData) -> Response:
     except RateLimited as exc:
         return _signup_form(request, values, {"form": exc.detail}, status=429, headers=exc.headers)
     sign_in(request, session, user)
-    flash(request, f"Welcome to {request.app.state.settings.site_name}, {user.shown_name}! You are signed in.")
+    flash(request, f"Welcome to {request.app.state.settings.site_name}, {user.shown_name}! You are signed in. "
+                   "Check your inbox for a link to confirm your e-mail address.")
     return redirect(values["next"])
 
 
@@ -233,6 +236,7 @@ def profile(request: Request, username: str, session: SessionDep, viewer: Viewer
         "question_count": question_count,
         "answer_count": answer_count,
         "is_me": viewer is not None and viewer.id == user.id,
+        "follow": follow_button(session, viewer, "user", user.id, user.username, user.shown_name, f"/users/{user.username}"),
         "privileges": [{"key": p.key, "title": p.title, "description": p.description, "reputation": p.reputation,
                         "earned": p.earned, "missing": max(0, p.reputation - user.reputation),
                         "is_next": upcoming is not None and p.key == upcoming.key} for p in privileges],

@@ -24,6 +24,8 @@ from app.web.deps import FormData, Me, Text, Viewer, WebRoute, anonymous_cached,
 from app.web.forms import field_errors
 from app.web.listing import question_list, top_contributors_panel
 
+from app.web.mail import follow_button  # noqa: E402  (the Follow button of this page)
+
 router = APIRouter(route_class=WebRoute)
 
 Cursor = Annotated[str | None, Query(max_length=500)]
@@ -146,6 +148,7 @@ def product(request: Request, slug: str, session: SessionDep, viewer: Viewer, so
         **ctx, "heading": f"{item.name}", "page_title": f"{item.name} questions",
         "product": {"slug": item.slug, "name": item.name, "description": item.description},
         "tag_name": None, "can_manage": can_manage_products(viewer),
+        "follow": follow_button(session, viewer, "product", item.id, item.slug, "product", f"/products/{item.slug}"),
         "meta_description": (item.description or f"Questions and answers about {item.name}.")[:200],
     })
 
@@ -167,6 +170,7 @@ def tag(request: Request, name: str, session: SessionDep, viewer: Viewer, sort: 
     return render(request, "questions/list.html", {
         **ctx, "heading": f"Questions tagged “{found.name}”", "page_title": f"Questions tagged {found.name}",
         "product": None, "tag_name": found.name, "top_panel": None,
+        "follow": follow_button(session, viewer, "tag", found.name, found.name, "tag", tag_path(found.name)),
         "meta_description": f"Community questions and answers tagged {found.name}.",
     })
 

@@ -60,6 +60,8 @@ from app.web.listing import (
 )
 from app.web.search import SIMILAR_MIN, SIMILAR_MIN_CHARS, possible_originals, relevant_similar
 
+from app.web.mail import follow_button  # noqa: E402  (the Follow button of this page)
+
 router = APIRouter(route_class=WebRoute)
 
 Cursor = Annotated[str | None, Query(max_length=500)]
@@ -186,6 +188,7 @@ def _question_page(request: Request, session: Session, detail: views.QuestionDet
         "possible_originals": [],  # for those who can close: possible originals, one click each
         "passed_over": [],  # for staff and moderators: suggestions the asker saw and passed over
         "support": _support_panel(session, detail, viewer),
+        "follow": follow_button(session, viewer, "question", detail.id, detail.id, "question", detail.url),
         **_empty_forms(),
     }
     context.update(forms)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web import accounts, catalog, directory, escalation, questions, reputation, search
+from app.web import accounts, catalog, directory, escalation, mail, questions, reputation, search
 
 router = APIRouter(include_in_schema=False)
 router.include_router(accounts.router)
+router.include_router(mail.router)  # e-mail, following, account self-service
 router.include_router(catalog.router)
 router.include_router(directory.router)
 # Before questions: /questions/{id}/suggest-edit must not be taken for a slug.

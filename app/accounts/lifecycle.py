@@ -1,0 +1,129 @@
+"""Self-service on one's own account: profile settings, export of one's data, deleting the account.
+
+Deleting an account (docs/notifications.md, "Deleting an account"):
+* posts and comments stay (they were published under the site's licence) and show the author as
+  "deleted user"; the profile page and `/users/{name}` answer 404;
+* the username, e-mail address, password, bio, display name and sign-up fingerprint are erased;
+  every session and token ends; follows, preferences, tokens, notifications and unsent mail go;
+* votes the person cast stay (scores do not jump; they were anonymous anyway), and the
+  reputation ledger is kept so that others' reputation from those votes is unchanged; the deleted
+  account's own reputation no longer shows anywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlmodel import Session, select
+
+from app.accounts import service as accounts_service
+from app.accounts.models import ApiKey, User
+from app.core import security
+from app.core.db import utcnow
+from app.core.errors import field_error
+from app.mail import accounts as mail_accounts
+from app.mail.models import AccountToken, DeliveryPreference, EmailOutbox, MailSettings
+
+TIMEZONE_MAX = 64
+
+
+def update_settings(session: Session, user: User, *, display_name: str | None = None, timezone: str | None = None,
+                    digest_hour: int | None = None, auto_follow: bool | None = None) -> MailSettings:
+    """Change what is given: display name (0-60 characters; empty shows the username), time zone
+    (an IANA name such as Europe/Berlin), digest hour (0-23, local), auto-follow. 422 per field."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    ms = mail_accounts.settings_row(session, user.id)
+    if display_name is not None:
+        name = " ".join(display_name.split())
+        if len(name) > 60:
+            raise field_error("display_name", "Use at most 60 characters.")
+        user.display_name = name
+    if timezone is not None:
+        try:
+            if not timezone or len(timezone) > TIMEZONE_MAX or "." in timezone:
+                raise ValueError
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise field_error("timezone", "Choose a time zone such as Europe/Berlin or America/New_York.") from None
+        ms.timezone = timezone
+    if digest_hour is not None:
+        if not 0 <= digest_hour <= 23:
+            raise field_error("digest_hour", "Choose an hour from 0 to 23.")
+        ms.digest_hour = digest_hour
+    if auto_follow is not None:
+        ms.auto_follow = bool(auto_follow)
+    session.add_all([user, ms])
+    session.flush()
+    return ms
+
+
+def export_data(session: Session, user: User) -> dict:
+    """Everything the site holds about `user` that is theirs, as JSON-ready values."""
+    from app.answers.models import Answer
+    from app.comments.models import Comment
+    from app.follows.models import Follow
+    from app.notifications.models import Notification
+    from app.questions.models import Question
+    from app.reputation.models import ReputationEvent
+    from app.votes.models import Vote
+
+    def rows(model, *where, fields):
+        return [{f: _json(getattr(r, f)) for f in fields} for r in session.exec(select(model).where(*where)).all()]
+
+    ms = session.get(MailSettings, user.id) or MailSettings(user_id=user.id)
+    return {
+        "exported_at": _json(utcnow()),
+        "account": {f: _json(getattr(user, f)) for f in ("id", "username", "display_name", "email", "bio", "role",
+                                                          "reputation", "created_at")},
+        "mail_settings": {f: _json(getattr(ms, f)) for f in ("email_verified_at", "timezone", "digest_hour",
+                                                              "auto_follow", "bounced_at")},
+        "notification_preferences": {p.kind: p.delivery for p in session.exec(
+            select(DeliveryPreference).where(DeliveryPreference.user_id == user.id)).all()},
+        "follows": rows(Follow, Follow.user_id == user.id, fields=("target_type", "target_key", "created_at")),
+        "questions": rows(Question, Question.author_id == user.id,
+                          fields=("id", "title", "body", "created_at", "deleted_at")),
+        "answers": rows(Answer, Answer.author_id == user.id, fields=("id", "question_id", "body", "created_at")),
+        "comments": rows(Comment, Comment.author_id == user.id,
+                         fields=("id", "post_type", "post_id", "body", "created_at")),
+        "votes": rows(Vote, Vote.voter_id == user.id, fields=("post_type", "post_id", "value")),
+        "reputation_events": rows(ReputationEvent, ReputationEvent.user_id == user.id,
+                                  fields=("kind", "amount", "post_type", "post_id", "occurred_at")),
+        "notifications": rows(Notification, Notification.user_id == user.id,
+                              fields=("kind", "text", "url", "created_at", "read_at")),
+    }
+
+
+def _json(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def delete_account(session: Session, user: User, password: str, now: datetime | None = None) -> None:
+    """Delete the account as the module docstring says; 422 on `password` when it is not right."""
+    from app.follows.models import Follow
+    from app.notifications.models import Notification
+
+    if not security.verify_password(password or "", user.password_hash):
+        raise field_error("password", "Your password is not right.")
+    now = now or utcnow()
+    accounts_service.sign_out_everywhere(session, user)
+    for model, column in ((Follow, Follow.user_id), (DeliveryPreference, DeliveryPreference.user_id),
+                          (AccountToken, AccountToken.user_id), (Notification, Notification.user_id),
+                          (MailSettings, MailSettings.user_id)):
+        session.exec(delete(model).where(column == user.id))
+    session.exec(delete(EmailOutbox).where(EmailOutbox.user_id == user.id, EmailOutbox.status == "pending"))
+    for key in session.exec(select(ApiKey).where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None))).all():
+        key.revoked_at = now
+        session.add(key)
+    user.username = f"deleted-{user.id}"
+    user.username_key = None
+    user.email, user.email_key = "", None
+    user.password_hash = None
+    user.display_name, user.bio = "deleted user", ""
+    user.signup_fingerprint = None
+    user.is_active = False
+    session.add(user)
+    session.flush()

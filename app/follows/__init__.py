@@ -1,0 +1,1 @@
+"""Following products, tags, questions and people; @mentions (docs/notifications.md)."""

@@ -1,0 +1,2 @@
+"""Outgoing e-mail: the outbox table, templates, the sender the worker runs, account tokens and
+per-kind delivery preferences (docs/notifications.md)."""

@@ -1,0 +1,178 @@
+"""The worker's "email-send" job: send due outbox rows, one SMTP transaction each.
+
+Delivery guarantee: **at most once, never twice**; every message ends `sent` or visibly `dead`.
+Each row is claimed (status "sending", committed) before its SMTP transaction and marked "sent"
+(committed) right after the server's 250. If the worker dies in between, nobody can tell whether
+the server took the message, so the row is *not* sent again: after CLAIM_LEASE it becomes "dead"
+with the reason, and staff may requeue it from /staff/mail. A restart mid-batch therefore resends
+nothing that was sent: rows already sent are marked, rows not yet claimed are still pending.
+
+Retries: a temporary failure (connection refused, timeout, 4xx reply) puts the row back with the
+delay BACKOFF[attempts - 1]; after MAX_ATTEMPTS tries it is dead. A permanent failure (5xx) is
+dead at once; when the recipient itself was refused (a bounce), the address is marked bounced and
+gets no further mail until its owner changes or re-verifies it (app/mail/accounts.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from app.core.db import utcnow, writer
+from app.mail.models import EmailOutbox, MailSettings
+from app.mail.transport import FolderTransport, PermanentFailure, TemporaryFailure
+
+# Seconds to wait after the 1st, 2nd… failed attempt; the 6th failure is final.
+BACKOFF = (60, 300, 1800, 7200, 21600)
+MAX_ATTEMPTS = len(BACKOFF) + 1
+CLAIM_LEASE = timedelta(minutes=10)
+CRASHED = ("the worker stopped during the SMTP transaction, so whether the server took it is unknown; "
+           "not resent, so that nobody gets it twice (requeue it to send it again)")
+
+
+@dataclass
+class SendResult:
+    sent: int = 0
+    retrying: int = 0
+    dead: int = 0
+    error: str = ""
+
+    @property
+    def did_work(self) -> bool:
+        return bool(self.sent or self.retrying or self.dead)
+
+
+def build_message(row: EmailOutbox, email_from: str) -> EmailMessage:
+    """The MIME message of an outbox row: multipart/alternative, text then HTML; List-Unsubscribe
+    and List-Unsubscribe-Post (RFC 8058) when the row has an unsubscribe link."""
+    msg = EmailMessage()
+    msg["Subject"] = row.subject
+    msg["From"] = email_from
+    msg["To"] = row.to_addr
+    msg["Date"] = format_datetime(row.created_at)
+    msg["Message-ID"] = row.message_id
+    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
+    if row.unsubscribe_url:
+        msg["List-Unsubscribe"] = f"<{row.unsubscribe_url}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg.set_content(row.text_body)
+    msg.add_alternative(row.html_body, subtype="html")
+    return msg
+
+
+def _claim(engine: Engine, now: datetime) -> EmailOutbox | None:
+    with Session(writer(engine), expire_on_commit=False) as s, s.begin():
+        stmt = (select(EmailOutbox).where(EmailOutbox.status == "pending", EmailOutbox.next_attempt_at <= now)
+                .order_by(EmailOutbox.next_attempt_at, EmailOutbox.id).limit(1))
+        if engine.dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        row = s.exec(stmt).first()
+        if row is None:
+            return None
+        row.status, row.claimed_at, row.attempts = "sending", now, row.attempts + 1
+        s.add(row)
+        return row
+
+
+def expire_claims(engine: Engine, now: datetime) -> int:
+    """Rows left "sending" by a worker that died: dead, with the reason (see the module docstring)."""
+    with Session(writer(engine)) as s, s.begin():
+        result = s.exec(update(EmailOutbox).where(EmailOutbox.status == "sending",
+                                                  EmailOutbox.claimed_at < now - CLAIM_LEASE)
+                        .values(status="dead", last_error=CRASHED))
+        return result.rowcount or 0
+
+
+def drain(engine: Engine, transport, *, email_from: str, now: datetime | None = None, batch: int = 50,
+          after_claim: Callable[[EmailOutbox], None] | None = None) -> SendResult:
+    """Send up to `batch` due rows (oldest due first). `now` is the clock (tests move it);
+    `after_claim` runs between claim and SMTP transaction (operators' tracing; unused by the worker)."""
+    now = now or utcnow()
+    result = SendResult()
+    result.dead += expire_claims(engine, now)
+    envelope_from = parseaddr(email_from)[1] or email_from
+    for _ in range(batch):
+        row = _claim(engine, now)
+        if row is None:
+            break
+        if after_claim is not None:
+            after_claim(row)
+        message = build_message(row, email_from)
+        outcome: dict = {}
+        try:
+            if isinstance(transport, FolderTransport):
+                outcome["eml_path"] = str(transport.deliver(message, envelope_from, row.to_addr, row_id=row.id,
+                                                            kind=row.kind))
+            else:
+                transport.deliver(message, envelope_from, row.to_addr)
+            outcome.update(status="sent", sent_at=utcnow(), last_error=None)
+            result.sent += 1
+        except TemporaryFailure as exc:
+            result.error = str(exc)
+            if row.attempts >= MAX_ATTEMPTS:
+                outcome.update(status="dead", last_error=f"gave up after {row.attempts} tries: {exc}"[:500])
+                result.dead += 1
+            else:
+                outcome.update(status="pending", last_error=str(exc)[:500],
+                               next_attempt_at=now + timedelta(seconds=BACKOFF[row.attempts - 1]))
+                result.retrying += 1
+        except PermanentFailure as exc:
+            result.error = str(exc)
+            outcome.update(status="dead", last_error=f"refused: {exc}"[:500])
+            result.dead += 1
+            if exc.bounced:
+                _record_bounce(engine, row, str(exc), now)
+        with Session(writer(engine)) as s, s.begin():
+            s.exec(update(EmailOutbox).where(EmailOutbox.id == row.id, EmailOutbox.status == "sending")
+                   .values(**outcome))
+    return result
+
+
+def _record_bounce(engine: Engine, row: EmailOutbox, reason: str, now: datetime) -> None:
+    if row.user_id is None:
+        return
+    from app.accounts.models import User
+
+    with Session(writer(engine)) as s, s.begin():
+        user = s.get(User, row.user_id)
+        if user is None or user.email_key != row.to_key:
+            return  # the account has another address by now
+        prefs = s.get(MailSettings, row.user_id) or MailSettings(user_id=row.user_id)
+        prefs.bounced_at, prefs.bounce_reason = now, reason[:300]
+        s.add(prefs)
+
+
+def requeue(session: Session, row_id: int, now: datetime | None = None) -> EmailOutbox | None:
+    """Staff: send a dead message again (attempts start over)."""
+    row = session.get(EmailOutbox, row_id)
+    if row is None or row.status != "dead":
+        return None
+    row.status, row.attempts, row.next_attempt_at, row.claimed_at = "pending", 0, now or utcnow(), None
+    session.add(row)
+    session.flush()
+    return row
+
+
+def run(engine: Engine, settings, now: datetime | None = None) -> SendResult:
+    """One round of the worker's email-send job: until nothing is due (or a failure says wait)."""
+    from app.mail import outbox
+    from app.mail.transport import transport_for
+
+    outbox.configure(settings)
+    transport = transport_for(settings)
+    total = SendResult()
+    while True:
+        r = drain(engine, transport, email_from=settings.email_from, now=now)
+        total.sent += r.sent
+        total.retrying += r.retrying
+        total.dead += r.dead
+        total.error = r.error or total.error
+        if not r.did_work or r.retrying:
+            return total

@@ -1,0 +1,134 @@
+"""Where messages go: an SMTP server (GROUNDSWELL_SMTP_URL) or a folder of .eml files.
+
+`smtp://[user:pass@]host[:port][?starttls=1]` speaks plain SMTP (port 25 by default) and upgrades
+with STARTTLS when asked; `smtps://…` uses TLS from the start (port 465). User and password are
+percent-decoded. Built on the standard library's smtplib (RFC 5321/3207 client; no dependency).
+
+Outcomes (`deliver`): returns on success; raises `TemporaryFailure` (connection trouble, 4xx
+replies: retry later) or `PermanentFailure` (5xx replies: the address or the message is refused;
+`bounced=True` when the recipient itself was refused, RFC 5321 §4.2.5).
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+
+class TemporaryFailure(Exception):
+    """Try again later (connection refused or lost, timeouts, 4xx replies)."""
+
+
+class PermanentFailure(Exception):
+    """Do not try again (5xx replies). `bounced`: the recipient address itself was refused."""
+
+    def __init__(self, message: str, *, bounced: bool = False):
+        super().__init__(message)
+        self.bounced = bounced
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    tls: bool = False  # smtps: TLS from the first byte
+    timeout: float = 30.0
+
+
+def parse_smtp_url(url: str) -> SmtpTarget:
+    """SmtpTarget of `smtp://[user:pass@]host[:port][?starttls=1]` or `smtps://…`; ValueError
+    with a one-line reason when the URL is not one."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ValueError(f"GROUNDSWELL_SMTP_URL must start with smtp:// or smtps://, not {parts.scheme or '(nothing)'}://")
+    if not parts.hostname:
+        raise ValueError("GROUNDSWELL_SMTP_URL names no host (e.g. smtp://mail.example:587?starttls=1)")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError("GROUNDSWELL_SMTP_URL has a port that is not a number from 1 to 65535") from None
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    flag = query.get("starttls", "0").lower()
+    timeout = float(query.get("timeout", "30"))
+    tls = parts.scheme == "smtps"
+    return SmtpTarget(
+        host=parts.hostname, port=port or (465 if tls else 25),
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        starttls=flag in ("1", "true", "yes", "on"), tls=tls, timeout=timeout)
+
+
+class SmtpTransport:
+    """One SMTP transaction per message (a connection per batch would save a few round trips but
+    make a failure's blast radius larger; volumes here are small)."""
+
+    def __init__(self, target: SmtpTarget):
+        self.target = target
+        self.name = f"smtp://{target.host}:{target.port}"
+
+    def deliver(self, message: EmailMessage, sender: str, recipient: str) -> None:
+        t = self.target
+        try:
+            cls = smtplib.SMTP_SSL if t.tls else smtplib.SMTP
+            kwargs = {"context": ssl.create_default_context()} if t.tls else {}
+            with cls(t.host, t.port, timeout=t.timeout, **kwargs) as smtp:
+                smtp.ehlo()
+                if t.starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.ehlo()
+                if t.username:
+                    smtp.login(t.username, t.password or "")
+                smtp.send_message(message, from_addr=sender, to_addrs=[recipient])
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reply = next(iter(exc.recipients.values()))
+            raise _classify(code, reply, bounced=True) from None
+        except smtplib.SMTPResponseException as exc:  # sender refused, data refused, auth failed, 4xx
+            raise _classify(exc.smtp_code, exc.smtp_error, bounced=False) from None
+        except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+            raise TemporaryFailure(f"{type(exc).__name__}: {exc}"[:300]) from None
+
+
+def _classify(code: int, reply: bytes | str, *, bounced: bool) -> Exception:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    line = f"{code} {text}"[:300]
+    if 500 <= code < 600:
+        return PermanentFailure(line, bounced=bounced)
+    return TemporaryFailure(line)
+
+
+class FolderTransport:
+    """Without an SMTP URL (the demo): each message becomes `<outbox id>-<kind>.eml` in a folder,
+    listed by the staff page /staff/mail."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        self.name = f"folder {self.folder}"
+
+    def path_for(self, row_id: int, kind: str) -> Path:
+        return self.folder / f"{row_id:08d}-{kind}.eml"
+
+    def deliver(self, message: EmailMessage, sender: str, recipient: str, *, row_id: int = 0, kind: str = "mail") -> Path:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            path = self.path_for(row_id, kind)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(bytes(message))
+            tmp.replace(path)  # atomic: the staff page never lists half a file
+            return path
+        except OSError as exc:
+            raise TemporaryFailure(f"cannot write to {self.folder}: {exc.strerror}") from None
+
+
+def transport_for(settings) -> SmtpTransport | FolderTransport:
+    """The transport the settings ask for (SMTP when GROUNDSWELL_SMTP_URL is set)."""
+    if settings.smtp_url is not None and settings.smtp_url.get_secret_value().strip():
+        return SmtpTransport(parse_smtp_url(settings.smtp_url.get_secret_value()))
+    return FolderTransport(settings.email_dir)
