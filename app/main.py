@@ -15,10 +15,11 @@ from app.core import problems
 from app.core.config import Settings, get_settings
 from app.core.db import import_all_models, make_engine
 from app.core.encoding import RequireUtf8
+from app.core.httpcache import HttpCache
 from app.core.logs import RequestLog
 from app.core.middleware import BodySizeLimit, HeadAsGet, InflightLimit, SecurityHeaders
 from app.core.paths import static_dir
-from app.core.ratelimit import RateLimiter, RefundRefusedAttempts
+from app.core.ratelimit import RateLimiter, RateLimitHeaders, RefundRefusedAttempts
 from app.web.templating import make_templates
 
 API_DESCRIPTION = """
@@ -77,7 +78,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url, max_inflight=settings.max_inflight,
                                              db_timeout=settings.db_timeout)
-    app.state.limiter = RateLimiter(enabled=settings.rate_limits_enabled)
+    app.state.limiter = RateLimiter(enabled=settings.rate_limits_enabled, storage_url=settings.redis_url,
+                                    prefix=settings.redis_prefix)
     app.state.templates = make_templates(strict=settings.env == "test")
 
     problems.install(app)
@@ -117,6 +119,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # Order: the outermost runs first. Size limit before anything reads the body; the in-flight
     # limit inside CORS and the security headers, so that its 503 carries them.
     app.add_middleware(RefundRefusedAttempts)  # innermost: a write refused with 409/422 is not counted
+    app.add_middleware(RateLimitHeaders)  # RateLimit-* on API responses, 429s and other problems too
+    app.add_middleware(HttpCache)  # ETag, 304 and Cache-Control on the public API GETs (app/core/httpcache.py)
     app.add_middleware(RequireUtf8)  # next: its 422 page has the session and the security headers
     app.add_middleware(InflightLimit, limit=settings.max_inflight, max_queue=settings.max_queue,
                        timeout=settings.queue_timeout)
