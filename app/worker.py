@@ -112,12 +112,20 @@ def _escalation_timers(session: Session) -> str:
     return str(sweep.run(session))
 
 
+def _webhooks(engine: Engine) -> str:
+    from app.webhooks import service
+
+    report = service.deliver_due(engine)
+    return str(report) if report.sent or report.failed else ""
+
+
 JOBS: list[Job] = [
     Job("search-index", timedelta(seconds=1), _search_outbox, uses_engine=True, quiet=True),
     Job("search-outbox-purge", timedelta(days=1), _search_purge, uses_engine=True),
     Job("search-learn", timedelta(minutes=10), _search_learn, uses_engine=True, quiet=True),
     Job("serial-voting", timedelta(days=1), _serial_voting),
     Job("escalation-timers", timedelta(minutes=5), _escalation_timers),
+    Job("webhooks", timedelta(seconds=2), _webhooks, uses_engine=True, quiet=True),
 ]
 
 

@@ -63,6 +63,9 @@ def post(session: Session, *, actor: User | None, question_id: int, data: Answer
         notifications.notify(session, [question.author_id], kind="answer_posted", now=now,
                              url=f"/questions/{question.id}/{question.slug}#answer-{answer.id}",
                              text=f"{actor.shown_name} answered your question “{question.title}”.")
+    from app.webhooks import events as webhook_events
+
+    webhook_events.answer_created(session, question, answer)
     return answer
 
 
@@ -139,6 +142,9 @@ def accept(session: Session, *, actor: User | None, question_id: int, answer_id:
         from app.escalation import metoo  # the customers who have the same problem hear it is solved
 
         metoo.question_solved(session, question, now)
+        from app.webhooks import events as webhook_events
+
+        webhook_events.answer_accepted(session, question, answer.id)
     return question
 
 

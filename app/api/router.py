@@ -376,8 +376,10 @@ resources.include_router(_reputation_api.router)
 resources.include_router(_escalation_api.router)
 
 from app.api import apikeys as _apikeys_api  # noqa: E402
+from app.api import webhooks as _webhooks_api  # noqa: E402
 
 resources.include_router(_apikeys_api.router)
+resources.include_router(_webhooks_api.router)
 
 from app.api import search as _search_api  # noqa: E402
 

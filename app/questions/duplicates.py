@@ -100,6 +100,9 @@ def close_as_duplicate(session: Session, *, actor: User | None, question_id: int
         dup.duplicate_of_id = original.id
         questions_service.touch(session, dup, now)
     session.flush()
+    from app.webhooks import events as webhook_events
+
+    webhook_events.question_closed(session, question)
     return question
 
 

@@ -52,6 +52,9 @@ def ask(session: Session, *, actor: User | None, data: QuestionCreate) -> Questi
     _set_tags(session, question, tags)
     add_revision(session, post_type="question", post_id=question.id, author=actor, title=question.title,
                  body=question.body, tags=tags, product_slug=product.slug if product else None, created_at=now)
+    from app.webhooks import events as webhook_events
+
+    webhook_events.question_created(session, question)
     return question
 
 
