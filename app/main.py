@@ -31,7 +31,13 @@ The Groundswell JSON API for product sites and integrations.
   (and `errors` for invalid input).
 * **Lists** are `{"items": [...], "next_cursor": "..." | null}`; pass `?cursor=` for the next page and
   `?limit=` (1-100, default 20). Cursors stay valid while new questions arrive.
-* **Rate limits**: writes answer `429` with `Retry-After` when a limit is reached.
+* **Rate limits**: every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`
+  (draft-ietf-httpapi-ratelimit-headers-07) for its caller (API key, user or address); a limited
+  request is a `429` problem with `Retry-After`. Writes have their own, smaller limits.
+* **Caching**: the public GETs (questions, question, similar, search, products) send a weak `ETag`,
+  answer `If-None-Match` with `304`, and `Cache-Control: public, max-age=N` to anonymous callers.
+* **API keys** carry scopes (`read`, `ask`, `deflect`, `escalations:read`, `escalations:write`,
+  `webhooks:manage`, `write`); each operation names the one it needs in `x-required-scope`.
 """
 
 
@@ -91,6 +97,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=str(static_dir())), name="static")
     api_docs.install(app, title=app.title)
+    from app.api import openapi as api_openapi
+
+    api_openapi.install(app)  # X-API-Key scheme and scopes, RateLimit-* and caching headers
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict:

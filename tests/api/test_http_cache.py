@@ -75,3 +75,17 @@ def test_not_cached_elsewhere(client, question):
     assert "etag" not in r.headers
     missing = client.get(f"{API}/questions/999999")
     assert missing.status_code == 404 and "etag" not in missing.headers
+
+
+def test_openapi_documents_keys_scopes_and_headers(client):
+    s = client.get("/openapi.json").json()
+    assert s["components"]["securitySchemes"]["ApiKey"] == {**s["components"]["securitySchemes"]["ApiKey"],
+                                                            "type": "apiKey", "in": "header", "name": "X-API-Key"}
+    ops = [(m, p, op) for p, d in s["paths"].items() if p.startswith(API) for m, op in d.items()]
+    assert all("x-required-scope" in op for _, _, op in ops)
+    get_q = s["paths"][f"{API}/questions/{{question_id}}"]["get"]
+    assert {"ApiKey": ["read"]} in get_q["security"] and "304" in get_q["responses"]
+    assert {"ETag", "Cache-Control", "RateLimit-Remaining"} <= set(get_q["responses"]["200"]["headers"])
+    assert "Retry-After" in s["paths"][f"{API}/questions"]["post"]["responses"]["429"]["headers"]
+    assert {"ApiKey": ["ask"]} in s["paths"][f"{API}/questions"]["post"]["security"]
+    assert "security" not in s["paths"][f"{API}/auth/register"]["post"]
