@@ -276,6 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reindex", help="rebuild the search index from the database; returns when it is complete")
     p.set_defaults(func=cmd_reindex)
+
+    from app.apikeys.cli import add_parser as add_api_key_parser
+
+    add_api_key_parser(sub)
     return parser
 
 
@@ -297,4 +301,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the importable module's main, not this __main__ copy: commands in other modules
+    # (app/apikeys/cli.py) raise app.cli.CliError, which must be the class main() catches.
+    from app.cli import main as _main
+
+    sys.exit(_main())

@@ -15,10 +15,11 @@ from app.core import problems
 from app.core.config import Settings, get_settings
 from app.core.db import import_all_models, make_engine
 from app.core.encoding import RequireUtf8
+from app.core.httpcache import HttpCache
 from app.core.logs import RequestLog
 from app.core.middleware import BodySizeLimit, HeadAsGet, InflightLimit, SecurityHeaders
 from app.core.paths import static_dir
-from app.core.ratelimit import RateLimiter, RefundRefusedAttempts
+from app.core.ratelimit import RateLimiter, RateLimitHeaders, RefundRefusedAttempts
 from app.web.templating import make_templates
 
 API_DESCRIPTION = """
@@ -30,7 +31,13 @@ The Groundswell JSON API for product sites and integrations.
   (and `errors` for invalid input).
 * **Lists** are `{"items": [...], "next_cursor": "..." | null}`; pass `?cursor=` for the next page and
   `?limit=` (1-100, default 20). Cursors stay valid while new questions arrive.
-* **Rate limits**: writes answer `429` with `Retry-After` when a limit is reached.
+* **Rate limits**: every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`
+  (draft-ietf-httpapi-ratelimit-headers-07) for its caller (API key, user or address); a limited
+  request is a `429` problem with `Retry-After`. Writes have their own, smaller limits.
+* **Caching**: the public GETs (questions, question, similar, search, products) send a weak `ETag`,
+  answer `If-None-Match` with `304`, and `Cache-Control: public, max-age=N` to anonymous callers.
+* **API keys** carry scopes (`read`, `ask`, `deflect`, `escalations:read`, `escalations:write`,
+  `webhooks:manage`, `write`); each operation names the one it needs in `x-required-scope`.
 """
 
 
@@ -81,7 +88,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url, max_inflight=settings.max_inflight,
                                              db_timeout=settings.db_timeout)
-    app.state.limiter = RateLimiter(enabled=settings.rate_limits_enabled)
+    app.state.limiter = RateLimiter(enabled=settings.rate_limits_enabled, storage_url=settings.redis_url,
+                                    prefix=settings.redis_prefix)
     from app.mail import outbox as mail_outbox
 
     mail_outbox.configure(settings)  # links and sender in the mail that requests write
@@ -101,6 +109,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=str(static_dir())), name="static")
     api_docs.install(app, title=app.title)
+    from app.api import openapi as api_openapi
+
+    api_openapi.install(app)  # X-API-Key scheme and scopes, RateLimit-* and caching headers
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict:
@@ -129,6 +140,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # Order: the outermost runs first. Size limit before anything reads the body; the in-flight
     # limit inside CORS and the security headers, so that its 503 carries them.
     app.add_middleware(RefundRefusedAttempts)  # innermost: a write refused with 409/422 is not counted
+    app.add_middleware(RateLimitHeaders)  # RateLimit-* on API responses, 429s and other problems too
+    app.add_middleware(HttpCache)  # ETag, 304 and Cache-Control on the public API GETs (app/core/httpcache.py)
     app.add_middleware(RequireUtf8)  # next: its 422 page has the session and the security headers
     app.add_middleware(InflightLimit, limit=settings.max_inflight, max_queue=settings.max_queue,
                        timeout=settings.queue_timeout)

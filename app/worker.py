@@ -130,6 +130,11 @@ def _email_digests(engine: Engine) -> str:
     outbox.configure(get_settings())
     n = digests.run(engine)
     return f"{n} digests written" if n else ""
+def _webhooks(engine: Engine) -> str:
+    from app.webhooks import service
+
+    report = service.deliver_due(engine)
+    return str(report) if report.sent or report.failed else ""
 
 
 JOBS: list[Job] = [
@@ -141,6 +146,7 @@ JOBS: list[Job] = [
     # E-mail (app/mail/, docs/notifications.md): the outbox every 10 s, digests checked every 5 minutes.
     Job("email-send", timedelta(seconds=10), _email_send, uses_engine=True, quiet=True),
     Job("email-digests", timedelta(minutes=5), _email_digests, uses_engine=True, quiet=True),
+    Job("webhooks", timedelta(seconds=2), _webhooks, uses_engine=True, quiet=True),
 ]
 
 

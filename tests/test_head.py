@@ -42,7 +42,7 @@ def community(factory, session):
     answer = factory.answer(question)
     session.commit()
     return {"question_id": question.id, "answer_id": answer.id, "slug": "aero-14", "username": "maya",
-            "name": "wifi", "escalation_id": 1, "notification_id": 1}
+            "name": "wifi", "escalation_id": 1, "notification_id": 1, "key_id": 1, "endpoint_id": 1}
 
 
 def _fill(template: str, values: dict) -> str:

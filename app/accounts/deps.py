@@ -13,6 +13,7 @@ from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.errors import Forbidden, NotAuthenticated
 from app.core.logs import note_user
+from app.core.ratelimit import LIMITS, Limit
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -36,7 +37,12 @@ def session_user(request: Request, session) -> User | None:
 
 
 def api_user(request: Request, session: SessionDep, settings: SettingsDep) -> User | None:
-    """The API caller, or None for anonymous. Wrong credentials are a 401, never silently anonymous."""
+    """The API caller, or None for anonymous. Wrong credentials are a 401, never silently anonymous.
+
+    An `X-API-Key` request must have the scope its route needs (app/apikeys/scopes.py): 403
+    problem naming it otherwise. Every request counts against the API rate limit of who asks
+    (key, user or client address; app/core/ratelimit.py), reported in RateLimit-* headers."""
+    limiter = request.app.state.limiter
     auth = request.headers.get("authorization")
     if auth:
         scheme, _, token = auth.partition(" ")
@@ -47,20 +53,45 @@ def api_user(request: Request, session: SessionDep, settings: SettingsDep) -> Us
         if user is None:
             raise NotAuthenticated("The token is invalid or expired; get a new one from /api/v1/auth/token.")
         note_user(user.id)
+        request.state.rate_limit = limiter.hit("api-user", f"u{user.id}")
         return user
     key = request.headers.get("x-api-key")
     if key:
-        user = accounts_service.user_for_api_key(session, key.strip())
-        if user is None:
+        from app.apikeys import scopes as key_scopes
+        from app.apikeys import service as apikeys_service
+
+        found_key = apikeys_service.authenticate(session, key.strip())
+        if found_key is None:
             raise NotAuthenticated("The API key is unknown or revoked.")
+        row, user = found_key
         note_user(user.id)
+        limit = LIMITS["api-key"]
+        if row.rate_limit:
+            limit = Limit(row.rate_limit, 60, limit.what)
+        request.state.rate_limit = limiter.hit("api-key", f"k{row.id}", limit)
+        route = request.scope.get("route")
+        path = getattr(route, "path_format", None) or request.url.path
+        if not path.startswith("/api/"):
+            path = "/api/v1" + path
+        apikeys_service.check(row, scope=key_scopes.required_scope(request.method, path),
+                              what=f"{request.method} {path}", origin=request.headers.get("origin"))
+        request.state.api_key = row
         return user
     user = session_user(request, session)
     if user is not None and request.method not in SAFE_METHODS:
         # Cookie-authenticated writes from scripts must prove they come from our pages.
         if not security.same_token(request.headers.get("x-csrf-token"), request.session.get("csrf")):
             raise Forbidden("Missing or wrong X-CSRF-Token header for a cookie-authenticated request.")
+    if user is not None:
+        request.state.rate_limit = limiter.hit("api-user", f"u{user.id}")
+    else:
+        request.state.rate_limit = limiter.hit("api-address", client_key(request))
     return user
+
+
+def address_budget(request: Request) -> None:
+    """The anonymous API rate limit for routes that ignore credentials (sign-up, token)."""
+    request.state.rate_limit = request.app.state.limiter.hit("api-address", client_key(request))
 
 
 def require_api_user(user: Annotated[User | None, Depends(api_user)]) -> User:

@@ -61,7 +61,8 @@ class User(SQLModel, table=True):
 
 
 class ApiKey(SQLModel, table=True):
-    """A key a product site sends as X-API-Key; requests act as its owner."""
+    """A key a product site sends as X-API-Key; requests act as its owner, within its scopes
+    (app/apikeys: the service and the scope of every route)."""
 
     __tablename__ = "api_keys"
 
@@ -71,6 +72,20 @@ class ApiKey(SQLModel, table=True):
     user_id: int = Field(foreign_key="users.id", index=True)
     created_at: datetime = Field(default_factory=utcnow)
     revoked_at: datetime | None = Field(default=None)
+    # The secret's first characters ("gsk_AbCdEfGh"), to recognise it in lists; not secret.
+    prefix: str = Field(default="", max_length=16)
+    # Space-separated scope names (app/apikeys/scopes.py SCOPES).
+    scopes: str = Field(default="read", max_length=300)
+    # Space-separated origins a browser may use the key from; empty: any (server-side use).
+    allowed_origins: str = Field(default="", max_length=2000)
+    # Requests per minute for this key; None: LIMITS["api-key"].
+    rate_limit: int | None = Field(default=None)
+    last_used_at: datetime | None = Field(default=None)
+    created_by_id: int | None = Field(default=None, foreign_key="users.id")
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
 
 
 class AuthSession(SQLModel, table=True):

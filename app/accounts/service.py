@@ -235,28 +235,24 @@ def sign_out_everywhere(session: Session, user: User, *, keep: str | None = None
     session.flush()
 
 
-def create_api_key(session: Session, *, user: User, name: str) -> tuple[ApiKey, str]:
-    """A new key for a product site; the plain key is returned once and only its hash is kept."""
-    if not name.strip():
-        raise field_error("name", "Give the key a name, e.g. the site that uses it.")
-    plain = security.new_api_key()
-    key = ApiKey(name=name.strip()[:80], key_hash=security.hash_api_key(plain), user_id=user.id)
-    session.add(key)
-    session.flush()
-    return key, plain
+def create_api_key(session: Session, *, user: User, name: str, scopes: str = "read") -> tuple[ApiKey, str]:
+    """A new key for a product site (app/apikeys/service.py does the work); the plain key is
+    returned once and only its hash is kept."""
+    from app.apikeys import service as apikeys_service
+
+    return apikeys_service.create(session, actor=None, owner=user, name=name, scopes=scopes)
 
 
 def user_for_api_key(session: Session, plain: str) -> User | None:
-    key = session.exec(select(ApiKey).where(ApiKey.key_hash == security.hash_api_key(plain))).first()
-    if key is None or key.revoked_at is not None:
-        return None
-    user = session.get(User, key.user_id)
-    return user if user and user.is_active else None
+    """The active owner of a live key, or None."""
+    from app.apikeys import service as apikeys_service
+
+    found = apikeys_service.authenticate(session, plain)
+    return found[1] if found else None
 
 
 def revoke_api_key(session: Session, key_id: int) -> None:
-    key = session.get(ApiKey, key_id)
-    if key is None:
-        raise NotFound("No such API key.")
-    key.revoked_at = utcnow()
-    session.flush()
+    """Revoke a key (404 when there is none)."""
+    from app.apikeys import service as apikeys_service
+
+    apikeys_service.revoke(session, actor=None, key_id=key_id)

@@ -67,6 +67,9 @@ def post(session: Session, *, actor: User | None, question_id: int, data: Answer
     from app.follows import service as follows
 
     follows.on_answer_posted(session, question, answer, actor, now)  # followers, mentions, auto-follow
+    from app.webhooks import events as webhook_events
+
+    webhook_events.answer_created(session, question, answer)
     return answer
 
 
@@ -149,6 +152,9 @@ def accept(session: Session, *, actor: User | None, question_id: int, answer_id:
             notifications.notify(session, [answer.author_id], kind="answer_accepted", now=now,
                                  url=notifications.answer_url(question.id, question.slug, answer.id),
                                  text=f"Your answer to “{question.title}” was accepted.")
+        from app.webhooks import events as webhook_events
+
+        webhook_events.answer_accepted(session, question, answer.id)
     return question
 
 

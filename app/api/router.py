@@ -8,7 +8,8 @@ from fastapi import APIRouter, Body, Depends, Form, Query, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 
 from app.accounts import service as accounts_service
-from app.accounts.deps import CurrentUser, OptionalUser, SettingsDep, api_user, bearer_session_id, client_key
+from app.accounts.deps import (CurrentUser, OptionalUser, SettingsDep, address_budget, api_user, bearer_session_id,
+                               client_key)
 from app.accounts.schemas import PASSWORD_MAX, PasswordChange, UserCreate
 from app.answers import service as answers_service
 from app.api.deps import Id, rate_limit, reject_nul
@@ -59,7 +60,7 @@ _errors = {code: {"model": Problem, "content": {"application/problem+json": {}}}
            for code in (400, 401, 403, 404, 409, 413, 422, 429)}
 # Sign-up and sign-in ignore whatever credentials a client sends along (a stale token must not
 # stop it from getting a new one); every other route checks them, so a bad token is always a 401.
-auth_router = APIRouter(responses=_errors, dependencies=[Depends(reject_nul)])
+auth_router = APIRouter(responses=_errors, dependencies=[Depends(reject_nul), Depends(address_budget)])
 resources = APIRouter(responses=_errors, dependencies=[Depends(_oauth2), Depends(reject_nul), Depends(api_user)])
 
 
@@ -387,6 +388,12 @@ from app.api import mail as _mail_api  # noqa: E402  (e-mail, follows, account s
 
 resources.include_router(_mail_api.router)
 auth_router.include_router(_mail_api.public)
+
+from app.api import apikeys as _apikeys_api  # noqa: E402
+from app.api import webhooks as _webhooks_api  # noqa: E402
+
+resources.include_router(_apikeys_api.router)
+resources.include_router(_webhooks_api.router)
 
 from app.api import search as _search_api  # noqa: E402
 

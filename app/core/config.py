@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     search_apply_in_process: bool = True
     secret_key: SecretStr | None = None
     rate_limits: Literal["on", "off"] = "on"
+    # Shared state (rate-limit counters) in Redis, e.g. "redis://127.0.0.1:6379/0"; unset: in memory,
+    # per process. Keys start with redis_prefix (several installations or test runs may share a server).
+    redis_url: str | None = None
+    redis_prefix: str = "groundswell"
     # Cookies marked Secure: on by default in production (behind TLS), off for the local demo.
     secure_cookies: bool | None = None
     # Largest request body accepted, in bytes (413 above it).

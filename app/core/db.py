@@ -223,6 +223,7 @@ def import_all_models() -> None:
     from app.search import models as _s  # noqa: F401
     from app.search import outbox as _outbox
     from app.votes import models as _v  # noqa: F401
+    from app.webhooks import models as _w  # noqa: F401
 
     _outbox.install()  # record changed questions for the search index in every writing session
 

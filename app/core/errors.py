@@ -52,8 +52,8 @@ class PayloadTooLarge(DomainError):
 class RateLimited(DomainError):
     status, type, title = 429, _type("rate-limited"), "Too many requests"
 
-    def __init__(self, detail: str, retry_after: int):
-        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
+    def __init__(self, detail: str, retry_after: int, headers: dict[str, str] | None = None):
+        super().__init__(detail, headers={**(headers or {}), "Retry-After": str(max(1, retry_after))})
         self.retry_after = max(1, retry_after)
 
 

@@ -461,7 +461,14 @@ def _log(session: Session, esc: Escalation, kind: str, actor: User | None, detai
                             actor_id=actor.id if actor else None, detail=detail, created_at=now)
     session.add(event)
     session.flush()
+    if kind in _WEBHOOK_KINDS:  # signed webhooks, in this transaction (app/webhooks)
+        from app.webhooks import events as webhook_events
+
+        webhook_events.escalation(session, _WEBHOOK_KINDS[kind], esc, note=detail)
     return event
+
+
+_WEBHOOK_KINDS = {"created": "opened", "claimed": "claimed", "handed_off": "handed_off", "resolved": "resolved"}
 
 
 def _first_response(esc: Escalation, now: datetime) -> None:

@@ -107,6 +107,9 @@ def close_as_duplicate(session: Session, *, actor: User | None, question_id: int
                              url=f"/questions/{original.id}/{original.slug}",
                              text=f"Your question “{question.title}” was closed as a duplicate of "
                                   f"“{original.title}”: its answers may solve your problem.")
+    from app.webhooks import events as webhook_events
+
+    webhook_events.question_closed(session, question)
     return question
 
 

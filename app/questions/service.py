@@ -55,6 +55,9 @@ def ask(session: Session, *, actor: User | None, data: QuestionCreate) -> Questi
     from app.follows import service as follows
 
     follows.on_question_asked(session, question, actor, tags, now)  # followers, mentions, auto-follow
+    from app.webhooks import events as webhook_events
+
+    webhook_events.question_created(session, question)
     return question
 
 

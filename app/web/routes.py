@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web import accounts, catalog, directory, escalation, mail, questions, reputation, search
+from app.web import accounts, catalog, directory, escalation, mail, questions, reputation, search, sites
 
 router = APIRouter(include_in_schema=False)
 router.include_router(accounts.router)
@@ -15,4 +15,5 @@ router.include_router(directory.router)
 router.include_router(reputation.router)
 router.include_router(search.router)
 router.include_router(escalation.router)
+router.include_router(sites.router)
 router.include_router(questions.router)

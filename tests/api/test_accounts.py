@@ -147,7 +147,7 @@ def test_api_key_acts_as_its_owner(client, factory, session, count):
     from app.questions.models import Question
 
     owner = factory.user("shop")
-    _, plain = accounts_service.create_api_key(session, user=owner, name="kestrel.example")
+    _, plain = accounts_service.create_api_key(session, user=owner, name="kestrel.example", scopes="read ask")
     session.commit()
     me = client.get(f"{API}/me", headers={"X-API-Key": plain})
     assert me.status_code == 200 and me.json()["id"] == owner.id

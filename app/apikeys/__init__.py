@@ -1,0 +1,1 @@
+"""API keys for product sites: scopes, allowed origins, own rate limit (docs/product-sites.md)."""

@@ -1,0 +1,45 @@
+"""Which scope an API-key request needs: one table for every /api/v1 route.
+
+A request authenticated with `X-API-Key` acts as the key's owner and may do only what its scopes
+allow, on top of whatever the owner's role allows (services still authorise). `required_scope`
+maps (method, route template) to a scope; None means keys may not do it at all (managing keys:
+a person must sign in). tests/api/test_api_keys.py walks every route of the app through it.
+
+Scopes (the standard vocabulary of Discourse's scoped keys and Stack Exchange's access scopes):
+"""
+
+from __future__ import annotations
+
+SCOPES: dict[str, str] = {
+    "read": "read public questions, answers, products, users, tags, search and similar questions",
+    "ask": "post questions (as the key's owner: the product site's own account)",
+    "deflect": "record \"this solved it\" on a question (widget deflections)",
+    "escalations:read": "read the escalation queue and its metrics (owner must be staff)",
+    "escalations:write": "claim, annotate, hand off and resolve escalations: post a fix back (owner must be staff)",
+    "webhooks:manage": "register, change and redeliver webhooks (owner must be an admin)",
+    "write": "everything else a signed-in member does: answers, comments, votes, edits, flags",
+}
+
+API = "/api/v1"
+
+
+def required_scope(method: str, path: str) -> str | None:
+    """The scope a key needs for `method` on the route template `path` (e.g.
+    "/api/v1/questions/{question_id}"); None when no key may call it."""
+    method = method.upper()
+    p = path[len(API):] if path.startswith(API) else path
+    if p.startswith("/api-keys") or p.startswith("/auth/") or p in ("/me/password",):
+        return None  # credentials are a person's business
+    if p.startswith("/webhooks"):
+        return "webhooks:manage"
+    if method in ("GET", "HEAD", "OPTIONS"):
+        if p.startswith("/escalations"):
+            return "escalations:read"
+        return "read"
+    if p == "/questions" and method == "POST":
+        return "ask"
+    if p == "/questions/{question_id}/deflect":
+        return "deflect"
+    if p.startswith("/escalations/"):
+        return "escalations:write"
+    return "write"

@@ -1,0 +1,1 @@
+"""Signed webhooks (Standard Webhooks): endpoints, an event outbox, delivery by the worker."""

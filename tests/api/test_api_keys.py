@@ -1,0 +1,212 @@
+"""API keys (issue 16 item 1): scopes on every route, the secret shown once and stored hashed,
+rotate/revoke, allowed origins, the key's own rate limit, staff/admin management and the CLI.
+Both databases, the real app."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.accounts.models import ApiKey
+from app.apikeys import service as apikeys_service
+from app.apikeys.scopes import SCOPES, required_scope
+from tests.api.conftest import API, assert_problem
+from tests.conftest import make_settings
+
+ALL = list(SCOPES)
+
+
+def _key(session, owner, scopes, **kw) -> str:
+    _, plain = apikeys_service.create(session, actor=None, owner=owner, name="kestrel.example", scopes=scopes, **kw)
+    session.commit()
+    return plain
+
+
+def _api_routes(app):
+    """(method, path template) of every /api/v1 route, included routers walked (as tests/test_head.py)."""
+    found = []
+    for route in app.routes:
+        if hasattr(route, "effective_route_contexts"):  # an included router (FastAPI ≥ 0.16x)
+            contexts = [(c.path, getattr(c.original_route, "methods", None)) for c in route.effective_route_contexts()]
+        else:
+            contexts = [(route.path, getattr(route, "methods", None))]
+        found += [(m, p) for p, methods in contexts if p.startswith(API) for m in sorted(methods or ())]
+    assert len(found) > 60, found
+    return found
+
+
+def _fill(path: str) -> str:
+    out = path
+    for name in ("question_id", "answer_id", "comment_id", "escalation_id", "edit_id", "report_id", "key_id",
+                 "endpoint_id", "delivery_id"):
+        out = out.replace("{" + name + "}", "1")
+    return out.replace("{username}", "nobody").replace("{slug}", "aero-14")
+
+
+def test_every_route_needs_its_scope(app, client, factory, session):
+    """Walk every /api/v1 route: a key holding every scope but the one the route needs gets a 403
+    problem naming that scope; routes no key may call (keys, auth) refuse even a key with all."""
+    admin = factory.user("root_admin", role="admin")
+    keys = {s: _key(session, admin, [o for o in ALL if o != s]) for s in ALL}
+    everything = _key(session, admin, ALL)
+    seen = set()
+    for method, path in _api_routes(app):
+        needed = required_scope(method, path)
+        url = _fill(path)
+        if needed is None:
+            if path.startswith(f"{API}/auth/register") or path.startswith(f"{API}/auth/token"):
+                continue  # these ignore credentials (sign-up and sign-in)
+            r = client.request(method, url, headers={"X-API-Key": everything}, json={})
+            body = assert_problem(r, 403)
+            assert body["type"] == "/problems/missing-scope", (method, path, body)
+            continue
+        seen.add(needed)
+        r = client.request(method, url, headers={"X-API-Key": keys[needed]}, json={})
+        body = assert_problem(r, 403)
+        assert body["required_scope"] == needed, (method, path, body)
+        assert needed in body["detail"]
+        # With the scope, whatever happens next is not a scope refusal.
+        r = client.request(method, url, headers={"X-API-Key": everything}, json={})
+        assert r.status_code >= 200 and (r.status_code != 403 or r.json().get("type") != "/problems/missing-scope")
+    assert {"read", "ask", "deflect", "escalations:read", "escalations:write", "write"} <= seen
+
+
+def test_read_only_key_reads_but_cannot_ask(client, factory, session):
+    owner = factory.user("kestrel_site")
+    q = factory.question(title="Wi-Fi drops after sleep on the Aero 14")
+    plain = _key(session, owner, ["read"])
+    assert client.get(f"{API}/questions/{q.id}", headers={"X-API-Key": plain}).status_code == 200
+    r = client.post(f"{API}/questions", headers={"X-API-Key": plain},
+                    json={"title": "Battery drains overnight when closed", "body": "Lid closed, 40% lost by morning.",
+                          "tags": []})
+    assert assert_problem(r, 403)["required_scope"] == "ask"
+
+
+def test_staff_create_secret_once_hashed_rotate_revoke(client, factory, session, login, fetch):
+    staff = factory.user("sam_staff", role="staff")
+    site = factory.user("kestrel_site")
+    session.commit()
+    h = login(staff)
+    r = client.post(f"{API}/api-keys", headers=h, json={"name": "www.kestrel.example", "owner": "kestrel_site",
+                                                         "scopes": ["read", "deflect"], "rate_limit": 120})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    plain = body["key"]
+    assert plain.startswith("gsk_") and body["prefix"] == plain[:12] and body["owner"]["username"] == "kestrel_site"
+    row = fetch(ApiKey, body["id"])
+    assert row.key_hash == hashlib.sha256(plain.encode()).hexdigest() and plain not in (row.prefix, row.name)
+    listed = client.get(f"{API}/api-keys", headers=h).json()["items"]
+    assert [k["id"] for k in listed] == [body["id"]] and "key" not in listed[0]
+    assert plain not in client.get(f"{API}/api-keys", headers=h).text
+    # Use it: last_used_at is set.
+    assert client.get(f"{API}/questions", headers={"X-API-Key": plain}).status_code == 200
+    assert fetch(ApiKey, body["id"]).last_used_at is not None
+    # Rotate: the old secret dies at once, the new one works.
+    new = client.post(f"{API}/api-keys/{body['id']}/rotate", headers=h).json()["key"]
+    assert_problem(client.get(f"{API}/questions", headers={"X-API-Key": plain}), 401)
+    assert client.get(f"{API}/questions", headers={"X-API-Key": new}).status_code == 200
+    # Scopes change.
+    r = client.patch(f"{API}/api-keys/{body['id']}", headers=h, json={"scopes": ["read", "bogus"]})
+    assert assert_problem(r, 422)["errors"][0]["loc"][-1] == "scopes"
+    # Revoke.
+    assert client.delete(f"{API}/api-keys/{body['id']}", headers=h).status_code == 204
+    assert_problem(client.get(f"{API}/questions", headers={"X-API-Key": new}), 401)
+    assert client.get(f"{API}/api-keys/{body['id']}", headers=h).json()["revoked_at"] is not None
+
+
+def test_who_may_manage_keys(client, factory, session, login):
+    customer = factory.user("cara")
+    staff = factory.user("sam_staff", role="staff")
+    other_staff = factory.user("sue_staff", role="staff")
+    admin = factory.user("ada_admin", role="admin")
+    session.commit()
+    new = {"name": "x", "scopes": ["read"]}
+    assert_problem(client.post(f"{API}/api-keys", headers=login(customer), json=new), 403)
+    assert_problem(client.get(f"{API}/api-keys", headers=login(customer)), 403)
+    assert_problem(client.post(f"{API}/api-keys", headers=login(staff), json={**new, "owner": "sue_staff"}), 403)
+    assert client.post(f"{API}/api-keys", headers=login(admin), json={**new, "owner": "sue_staff"}).status_code == 201
+    # Staff do not see the admin's key for another staff member.
+    assert client.get(f"{API}/api-keys", headers=login(staff)).json()["items"] == []
+    assert len(client.get(f"{API}/api-keys", headers=login(other_staff)).json()["items"]) == 1
+    r = client.post(f"{API}/api-keys", headers=login(admin), json={**new, "allowed_origins": ["ftp://x/y"]})
+    assert_problem(r, 422)
+    # A key cannot manage keys, even with every scope.
+    plain = _key(session, admin, ALL)
+    assert assert_problem(client.get(f"{API}/api-keys", headers={"X-API-Key": plain}), 403)["type"] == "/problems/missing-scope"
+
+
+def test_allowed_origins(client, factory, session):
+    owner = factory.user("kestrel_site")
+    plain = _key(session, owner, ["read"], allowed_origins=["https://www.kestrel.example"])
+    ok = client.get(f"{API}/questions", headers={"X-API-Key": plain, "Origin": "https://www.kestrel.example"})
+    assert ok.status_code == 200
+    assert_problem(client.get(f"{API}/questions", headers={"X-API-Key": plain, "Origin": "https://evil.example"}), 403)
+    assert client.get(f"{API}/questions", headers={"X-API-Key": plain}).status_code == 200  # server-side use
+
+
+def test_suspended_or_deactivated_owner_key_stops_but_sign_out_everywhere_keeps_it(client, factory, session, login):
+    owner = factory.user("kestrel_site")
+    plain = _key(session, owner, ["read"])
+    h = login(owner)
+    assert client.post(f"{API}/auth/logout-all", headers=h).status_code == 204
+    assert client.get(f"{API}/me", headers={"X-API-Key": plain}).status_code == 200  # documented: keys stay
+    owner.is_active = False
+    session.add(owner)
+    session.commit()
+    assert_problem(client.get(f"{API}/me", headers={"X-API-Key": plain}), 401)
+
+
+def test_key_own_rate_limit_and_headers(clean_engine, db_url, factory, session):
+    from app.main import create_app
+
+    owner = factory.user("kestrel_site")
+    plain = _key(session, owner, ["read"], rate_limit=3)
+    app = create_app(make_settings(db_url, rate_limits="on"), clean_engine)
+    with TestClient(app) as c:
+        seen = []
+        for _ in range(3):
+            r = c.get(f"{API}/products", headers={"X-API-Key": plain})
+            assert r.status_code == 200
+            seen.append(int(r.headers["ratelimit-remaining"]))
+            assert r.headers["ratelimit-limit"] == "3" and r.headers["ratelimit-policy"] == "3;w=60"
+            assert 0 <= int(r.headers["ratelimit-reset"]) <= 60
+        assert seen == [2, 1, 0]
+        r = c.get(f"{API}/products", headers={"X-API-Key": plain})
+        body = assert_problem(r, 429)
+        assert int(r.headers["retry-after"]) >= 1 and r.headers["ratelimit-remaining"] == "0"
+        assert "API requests with this key" in body["detail"]
+        # Anonymous callers have their own budget (per address), with the same headers.
+        r = c.get(f"{API}/products")
+        assert r.status_code == 200 and r.headers["ratelimit-limit"] == "300"
+
+
+def test_cli_create_list_revoke(db_url, clean_engine, factory, session, tmp_path):
+    factory.user("kestrel_site")
+    session.commit()
+    env = {**os.environ, "GROUNDSWELL_DATABASE_URL": db_url, "GROUNDSWELL_SECRET_KEY": "x" * 40,
+           "GROUNDSWELL_ENV": "test"}
+    cli = [sys.executable, "-m", "app.cli", "api-key"]
+    r = subprocess.run([*cli, "create", "www.kestrel.example", "--owner", "kestrel_site", "--scope", "read",
+                        "--scope", "deflect"], env=env, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, r.stderr
+    plain = r.stdout.strip().splitlines()[-1]
+    assert plain.startswith("gsk_")
+    listed = subprocess.run([*cli, "list"], env=env, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert listed.returncode == 0 and plain[:12] in listed.stdout and plain not in listed.stdout
+    assert "deflect read" in listed.stdout
+    key_id = listed.stdout.split("\t")[0]
+    bad = subprocess.run([*cli, "create", "x", "--owner", "kestrel_site", "--scope", "root"], env=env,
+                         capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert bad.returncode == 1 and "Unknown scope 'root'" in bad.stderr and "Traceback" not in bad.stderr
+    nobody = subprocess.run([*cli, "create", "x", "--owner", "ghost", "--scope", "read"], env=env,
+                            capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert nobody.returncode == 1 and "ghost" in nobody.stderr
+    r = subprocess.run([*cli, "revoke", key_id], env=env, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, r.stderr
+    session.expire_all()
+    assert session.get(ApiKey, int(key_id)).revoked_at is not None
