@@ -78,6 +78,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine or make_engine(settings.database_url, max_inflight=settings.max_inflight,
                                              db_timeout=settings.db_timeout)
     app.state.limiter = RateLimiter(enabled=settings.rate_limits_enabled)
+    from app.moderation import spam
+
+    spam.configure(settings)
     app.state.templates = make_templates(strict=settings.env == "test")
 
     problems.install(app)

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     site_name: str = "Kestrel Community"
     base_url: str = "http://127.0.0.1:8000"
+    # An Akismet-compatible spam check (docs/moderation.md): its base URL (e.g.
+    # https://rest.akismet.com), key, and the seconds to wait before deciding without it.
+    spam_check_url: str | None = None
+    spam_check_key: SecretStr | None = None
+    spam_check_timeout: float = Field(default=2.0, gt=0, le=30)
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -214,6 +214,7 @@ def import_all_models() -> None:
     from app.comments import models as _c  # noqa: F401
     from app.escalation import models as _e  # noqa: F401
     from app.importer import models as _i  # noqa: F401
+    from app.moderation import models as _m  # noqa: F401
     from app.notifications import models as _n  # noqa: F401
     from app.products import models as _p  # noqa: F401
     from app.questions import models as _q  # noqa: F401

@@ -76,7 +76,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError):
         body = problem_body(exc.status, exc.title, exc.detail, exc.type, request.url.path,
-                            errors=exc.errors, retry_after=getattr(exc, "retry_after", None))
+                            errors=exc.errors, retry_after=getattr(exc, "retry_after", None),
+                            suspended_until=getattr(exc, "suspended_until", None))
         return problem_response(request, body, exc.headers)
 
     @app.exception_handler(RequestValidationError)

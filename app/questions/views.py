@@ -85,6 +85,8 @@ class CommentView:
     author: UserView
     created_at: datetime
     can_delete: bool
+    hidden: str | None = None  # why it is hidden (shown to its author and moderators only)
+    can_flag: bool = False
 
 
 @dataclass
@@ -123,6 +125,8 @@ class AnswerView:
     merged_from: QuestionRef | None = None
     # Accepted by the asker of the duplicate it was moved from (not accepted on this question).
     accepted_on_duplicate: bool = False
+    hidden: str | None = None  # why it is hidden (shown to its author and moderators only)
+    can_flag: bool = False
 
 
 @dataclass
@@ -153,6 +157,11 @@ class QuestionDetailView(QuestionSummaryView):
     duplicates: list[QuestionSummaryView] = field(default_factory=list)
     merged_into_at: datetime | None = None
     can_merge: bool = False
+    hidden: str | None = None  # why it is hidden (shown to its author and moderators only)
+    locked: bool = False
+    protected: bool = False
+    can_flag: bool = False
+    can_moderate: bool = False
 
 
 def summaries(session: Session, questions: list[Question]) -> list[QuestionSummaryView]:
@@ -187,11 +196,23 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
 
     from app.questions.models import Revision
 
+    from app.core.errors import NotFound
+    from app.moderation import posts as moderated
+
     q = questions_service.get_visible(session, question_id)
-    answers = rank_answers(session, answers_service.for_question(session, q.id), accepted_answer_id=q.accepted_answer_id,
+    if not moderated.can_see(viewer, q):
+        raise NotFound(f"Question {question_id} does not exist or was deleted.")
+    visible = [a for a in answers_service.for_question(session, q.id) if moderated.can_see(viewer, a)]
+    answers = rank_answers(session, visible, accepted_answer_id=q.accepted_answer_id,
                            product_id=q.product_id, sort=sort)
     keys = [("question", q.id)] + [("answer", a.id) for a in answers]
-    comments = comments_service.for_posts(session, keys)
+    comments = {k: [c for c in cs if moderated.can_see(viewer, c)]
+                for k, cs in comments_service.for_posts(session, keys).items()}
+    locked = q.locked_at is not None
+    may_flag = permissions.has_privilege(viewer, "flag")
+
+    def can_flag(author_id: int) -> bool:
+        return may_flag and viewer.id != author_id
     user_ids = {q.author_id} | {a.author_id for a in answers} | {c.author_id for cs in comments.values() for c in cs}
     users = accounts_service.users_by_id(session, user_ids)
     product = session.get(Product, q.product_id) if q.product_id else None
@@ -205,7 +226,8 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
 
     def comment_views(key) -> list[CommentView]:
         return [CommentView(c.id, c.body, c.body_html, author_view(users.get(c.author_id), c.source_author), c.created_at,
-                            permissions.can_delete_post(viewer, c.author_id)) for c in comments.get(key, [])]
+                            permissions.can_delete_post(viewer, c.author_id), moderated.hidden_label(c),
+                            can_flag(c.author_id)) for c in comments.get(key, [])]
 
     answer_views = []
     for a in answers:
@@ -217,11 +239,12 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
             can_edit=permissions.can_edit_post(viewer, a.author_id),
             can_delete=permissions.can_delete_post(viewer, a.author_id) and not permissions.answer_delete_refusal(
                 viewer, a.author_id, a.id == q.accepted_answer_id, q.author_id),
-            can_vote=permissions.can_vote(viewer, a.author_id), can_accept=can_accept,
+            can_vote=permissions.can_vote(viewer, a.author_id) and not locked, can_accept=can_accept,
             comments=comment_views(("answer", a.id)),
-            can_downvote=permissions.can_vote(viewer, a.author_id, -1),
+            can_downvote=permissions.can_vote(viewer, a.author_id, -1) and not locked,
             can_suggest_edit=permissions.can_suggest_edit(viewer, a.author_id),
-            can_comment=permissions.can_comment(viewer, a.author_id, q.author_id),
+            can_comment=permissions.can_comment(viewer, a.author_id, q.author_id) and not locked,
+            hidden=moderated.hidden_label(a), can_flag=can_flag(a.author_id),
             source_url=a.source_url, source_author=a.source_author, license=a.license,
             community_wiki=a.community_owned_at is not None,
             merged_from=merged_from.get(a.merged_from_question_id),
@@ -243,10 +266,13 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
         can_edit=permissions.can_edit_post(viewer, q.author_id),
         can_delete=permissions.can_delete_post(viewer, q.author_id) and not permissions.question_delete_refusal(
             viewer, q.author_id, [(a.author_id, a.score, a.id == q.accepted_answer_id) for a in answers]),
-        can_vote=permissions.can_vote(viewer, q.author_id),
-        can_answer=viewer is not None and is_open, can_comment=permissions.can_comment(viewer, q.author_id),
+        can_vote=permissions.can_vote(viewer, q.author_id) and not locked,
+        can_answer=viewer is not None and is_open and not locked,
+        can_comment=permissions.can_comment(viewer, q.author_id) and not locked,
         can_accept=can_accept, revision_count=revision_count,
-        can_downvote=permissions.can_vote(viewer, q.author_id, -1),
+        can_downvote=permissions.can_vote(viewer, q.author_id, -1) and not locked,
+        hidden=moderated.hidden_label(q), locked=locked, protected=q.protected_at is not None,
+        can_flag=can_flag(q.author_id), can_moderate=bool(viewer and viewer.can_moderate and not viewer.is_suspended),
         can_suggest_edit=permissions.can_suggest_edit(viewer, q.author_id),
         can_close=permissions.can_close(viewer) and is_open,
         can_reopen=permissions.can_close(viewer) and not is_open and q.merged_into_at is None,
