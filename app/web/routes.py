@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web import accounts, catalog, escalation, questions, reputation, search
+from app.web import accounts, catalog, escalation, moderation, questions, reputation, search
 
 router = APIRouter(include_in_schema=False)
 router.include_router(accounts.router)
@@ -13,4 +13,5 @@ router.include_router(catalog.router)
 router.include_router(reputation.router)
 router.include_router(search.router)
 router.include_router(escalation.router)
+router.include_router(moderation.router)
 router.include_router(questions.router)
