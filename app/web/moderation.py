@@ -193,6 +193,7 @@ def moderate_user(request: Request, username: str, session: SessionDep, me: Me) 
 
 @router.post("/users/{username}/moderate")
 def moderate_user_post(request: Request, username: str, session: SessionDep, me: Me, form: FormData) -> Response:
+    posts.require_moderator(me)
     limit(request, "write", me)
     what = form.get("do", "")
     back = f"/users/{username}/moderate"
