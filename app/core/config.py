@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     spam_check_url: str | None = None
     spam_check_key: SecretStr | None = None
     spam_check_timeout: float = Field(default=2.0, gt=0, le=30)
+    # The sign-up form is refused when sent sooner than this many seconds after it was shown (0: off).
+    signup_min_seconds: float = Field(default=3.0, ge=0, le=600)
 
     @field_validator("log_level", mode="before")
     @classmethod

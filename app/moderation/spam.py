@@ -168,6 +168,12 @@ def configure(settings) -> None:
     _config.new_account_limits = settings.rate_limits == "on"
 
 
+def reset() -> None:
+    """Back to the defaults of a process that has not configured anything (heuristic only, no
+    new-account limits): what the tests restore after each test."""
+    _config.external, _config.new_account_limits = None, False
+
+
 def set_external(checker: SpamChecker | None) -> None:
     _config.external = checker
 
@@ -276,3 +282,49 @@ def screen(session: Session, *, actor: User, kind: str, text: str, title: str = 
 def check_profile(user: User, *, text: str) -> Decision:
     """The spam check on a profile (name, about text): callers hide or refuse what is held."""
     return decide(Content(kind="profile", author=user, text=text, title=user.display_name or user.username))
+
+
+# --- the sign-up form: honeypot and timing ------------------------------------------------------
+
+HONEYPOT_FIELD = "website"  # a field people never see (hidden from sight and from screen readers)
+TIMING_FIELD = "form_started"
+
+
+def _serializer(secret: str):
+    from itsdangerous import URLSafeTimedSerializer
+
+    return URLSafeTimedSerializer(secret, salt="groundswell-signup-form")
+
+
+def form_started_token(secret: str, now: datetime | None = None) -> str:
+    """A signed "this form was shown at" stamp for the sign-up form (itsdangerous)."""
+    from datetime import UTC
+
+    return _serializer(secret).dumps({"t": (now or utcnow()).astimezone(UTC).timestamp()})
+
+
+def signup_form_refusal(form: dict[str, str], *, secret: str, min_seconds: float,
+                        now: datetime | None = None) -> str | None:
+    """Why a sign-up form looks automated (a message for the form), or None.
+
+    The honeypot field must be empty. With `min_seconds` > 0, the signed stamp from the form
+    must be present, unforged, at least `min_seconds` and at most SIGNUP_FORM_MAX_AGE old
+    (people take a few seconds to fill three fields; scripts post at once)."""
+    from datetime import UTC
+
+    from itsdangerous import BadSignature
+
+    if form.get(HONEYPOT_FIELD, "").strip():
+        return "This sign-up looked automated, so no account was created. Leave the hidden “website” field empty."
+    if min_seconds <= 0:
+        return None
+    try:
+        started = float(_serializer(secret).loads(form.get(TIMING_FIELD, ""))["t"])
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return "This form is out of date: check the fields and send it again."
+    elapsed = (now or utcnow()).astimezone(UTC).timestamp() - started
+    if elapsed > policy.SIGNUP_FORM_MAX_AGE.total_seconds():
+        return "This form is out of date: check the fields and send it again."
+    if elapsed < min_seconds:
+        return "That was quicker than a person can type: check the fields and send the form again."
+    return None
