@@ -232,3 +232,20 @@ def test_first_posts_review_per_product(session):
     session.refresh(first)
     assert first.hidden_at is None
     assert "post_approved" in [n.kind for n in session.exec(select(Notification).where(Notification.user_id == newbie.id))]
+
+
+def test_the_author_is_told_through_the_api(client, session):
+    make_user(session, "newbie")
+    make_user(session, "reader")
+    session.commit()
+    h = {"Authorization": "Bearer " + client.post(f"{API}/auth/token", data={"username": "newbie", "password": PASSWORD}).json()["access_token"]}
+    r = client.post(f"{API}/questions", headers=h, json={
+        "title": "Casino bonus for dock owners", "tags": [],
+        "body": "Best casino bonus and payday loan offers, call +1 800 555 0199 0000 now"})
+    assert r.status_code == 201 and r.json()["hidden"].startswith("Waiting for review")
+    qid = r.json()["id"]
+    assert client.get(f"{API}/questions/{qid}", headers=h).json()["hidden"]
+    rh = {"Authorization": "Bearer " + client.post(f"{API}/auth/token", data={"username": "reader", "password": PASSWORD}).json()["access_token"]}
+    assert client.get(f"{API}/questions/{qid}", headers=rh).status_code == 404
+    assert client.get(f"{API}/questions/{qid}").status_code == 404
+    assert client.get(f"{API}/questions/similar?title=Casino+bonus+for+dock+owners").json()["items"] == []
