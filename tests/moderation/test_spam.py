@@ -20,6 +20,7 @@ from app.notifications.models import Notification
 from app.questions.models import Question
 from tests.conftest import make_settings
 from tests.factories import PASSWORD, make_answer, make_question, make_user
+from tests.web.conftest import browsers  # noqa: F401  (fixture)
 
 API = "/api/v1"
 LINK_BODY = "My dock stopped charging, see https://example.com/dock and https://example.com/dock2 and www.x.example"
@@ -249,3 +250,22 @@ def test_the_author_is_told_through_the_api(client, session):
     assert client.get(f"{API}/questions/{qid}", headers=rh).status_code == 404
     assert client.get(f"{API}/questions/{qid}").status_code == 404
     assert client.get(f"{API}/questions/similar?title=Casino+bonus+for+dock+owners").json()["items"] == []
+
+
+def test_staff_turn_first_posts_review_on_for_a_product(session, browsers):
+    from app.products.models import Product
+    from app.products import service as products_service
+    from app.products.schemas import ProductCreate
+
+    staff = make_user(session, "lena", role="staff")
+    products_service.create(session, actor=staff, data=ProductCreate(slug="dock", name="Dock Pro"))
+    session.commit()
+    web = browsers()
+    web.sign_in("lena")
+    page = web.get("/products/dock/edit").text
+    assert 'name="first_posts_review"' in page and " checked" not in page.split('name="first_posts_review"')[1][:20]
+    r = web.submit("/products/dock/edit", "/products/dock/edit",
+                   {"name": "Dock Pro", "description": "", "first_posts_review": "on"})
+    assert r.status_code == 303
+    session.expire_all()
+    assert session.exec(select(Product).where(Product.slug == "dock")).one().first_posts_review is True
