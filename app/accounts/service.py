@@ -62,6 +62,12 @@ def register(session: Session, data: UserCreate, *, role: Role = Role.customer, 
 
     if is_blocked(session, data.email):
         raise field_error("email", "Sign-up with this e-mail address is not possible here.")
+    if self_service:  # the spam check on every new profile (app/moderation/spam.py)
+        from app.moderation.spam import signup_refusal
+
+        refusal = signup_refusal(username=data.username, email=data.email, display_name=display_name)
+        if refusal:
+            raise field_error("username", refusal)
     key = identity.email_key(data.email)
     owned = session.exec(select(User.id).where(User.email_key == key)).first() is not None
     # E-MAIL HOOK: when `owned and self_service`, send the address's owner one notice ("someone tried to

@@ -328,3 +328,19 @@ def signup_form_refusal(form: dict[str, str], *, secret: str, min_seconds: float
     if elapsed < min_seconds:
         return "That was quicker than a person can type: check the fields and send the form again."
     return None
+
+
+def signup_refusal(*, username: str, email: str, display_name: str = "") -> str | None:
+    """The spam check on a new profile (sign-up on the forum or the API): a refusal message when
+    the scorer or the external check calls it spam, else None. An unavailable external check
+    never refuses a sign-up (new accounts are limited anyway, above)."""
+    profile = User(username=username, email=email, display_name=display_name, created_at=utcnow())
+    verdict = _heuristic.check(Content(kind="profile", author=profile, text=f"{username} {display_name}".strip()))
+    if not verdict.spam and _config.external is not None:
+        external = _config.external.check(Content(kind="profile", author=profile, text=display_name or username))
+        if external is not None and external.spam:
+            verdict = external
+    if verdict.spam:
+        log.info("sign-up refused as spam: %s %s", verdict.source, ", ".join(verdict.reasons))
+        return "This sign-up looks like spam to our checks, so no account was created."
+    return None

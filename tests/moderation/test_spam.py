@@ -250,6 +250,8 @@ def test_the_author_is_told_through_the_api(client, session):
     assert client.get(f"{API}/questions/{qid}", headers=rh).status_code == 404
     assert client.get(f"{API}/questions/{qid}").status_code == 404
     assert client.get(f"{API}/questions/similar?title=Casino+bonus+for+dock+owners").json()["items"] == []
+    assert f"/questions/{qid}/" not in client.get("/sitemap.xml").text
+    assert qid not in [q["id"] for q in client.get(f"{API}/questions").json()["items"]]
 
 
 def test_staff_turn_first_posts_review_on_for_a_product(session, browsers):
@@ -269,3 +271,20 @@ def test_staff_turn_first_posts_review_on_for_a_product(session, browsers):
     assert r.status_code == 303
     session.expire_all()
     assert session.exec(select(Product).where(Product.slug == "dock")).one().first_posts_review is True
+
+
+def test_signup_passes_the_spam_check(db_url, clean_engine, checker):
+    from app.main import create_app
+
+    app = create_app(make_settings(db_url, spam_check_url=checker.url, spam_check_key="k"), clean_engine)
+    with TestClient(app) as client:
+        checker.mode = "true"
+        r = client.post(f"{API}/auth/register", json={"username": "dealz4u", "email": "d@example.com",
+                                                      "password": "a long unguessable pass 42"})
+        assert r.status_code == 422 and "looks like spam" in r.json()["detail"]
+        assert checker.requests[-1]["comment_type"] == "signup"
+        checker.mode = "unreachable-ish garbage"  # an unclear answer never refuses a sign-up
+        r = client.post(f"{API}/auth/register", json={"username": "kim_new", "email": "k@example.com",
+                                                      "password": "a long unguessable pass 42"})
+        assert r.status_code == 201, r.text
+    checker.release.set()
