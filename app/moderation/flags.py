@@ -89,7 +89,7 @@ def raise_flag(session: Session, *, actor: User | None, post_type: str, post_id:
                                               Flag.flagger_id == actor.id, Flag.status == "open")).first()
     if mine is not None:
         raise Conflict("You have already flagged this post; a moderator will look at it.")
-    if remaining_today(session, actor, now) <= 0:
+    if not actor.can_moderate and remaining_today(session, actor, now) <= 0:
         tomorrow = _day_start(now) + timedelta(days=1)
         raise RateLimited(f"You have used your {policy.FLAGS_PER_DAY} flags for today; more tomorrow (UTC).",
                           int((tomorrow - now).total_seconds()) + 1)
@@ -172,7 +172,9 @@ def handle(session: Session, *, actor: User | None, post_type: str, post_id: int
     actor = posts.require_moderator(actor)
     if action not in ACTIONS:
         raise field_error("action", f"action must be one of: {', '.join(ACTIONS)}.")
-    ref = posts.load(session, post_type, post_id, viewer=actor, for_update=True)
+    ref = posts.load(session, post_type, post_id, viewer=actor, for_update=True, include_deleted=True)
+    if ref.post.deleted_at is not None and action not in ("delete", "dismiss"):
+        raise Conflict("The post was deleted already: mark its flags helpful (delete) or dismiss them.")
     open_flags = session.exec(select(func.count()).select_from(Flag).where(
         Flag.post_type == post_type, Flag.post_id == post_id, Flag.status == "open")).one()
     if not open_flags:

@@ -226,3 +226,24 @@ def test_moderator_spam_flag_hides_and_deletes(session):
     assert {"post.hide", "post.delete", "flag.helpful"} <= set(_actions(session))
     assert session.exec(select(Question).where(Question.id == q.id, Question.deleted_at.is_(None))).first() is None
     assert session.exec(select(Flag).where(Flag.status == "open")).all() == []
+
+
+def test_flags_on_a_post_its_author_deleted_can_still_be_decided(session):
+    author, flagger = make_user(session), make_user(session, reputation=50)
+    moderator = make_user(session, role="moderator")
+    q = make_question(session, author)
+    flag = _flag(session, flagger, q, "needs_improvement")
+    questions_service.delete_question(session, actor=author, question_id=q.id)
+    groups = flags.queue(session, actor=moderator)
+    assert [(g.post_id, g.deleted, g.open_count) for g in groups] == [(q.id, True, 1)]
+    with pytest.raises(Conflict):
+        flags.handle(session, actor=moderator, post_type="question", post_id=q.id, action="lock")
+    flags.handle(session, actor=moderator, post_type="question", post_id=q.id, action="delete")
+    session.refresh(flag)
+    assert flag.status == "helpful" and flags.queue(session, actor=moderator) == []
+
+
+def test_moderators_have_no_daily_allowance(session):
+    author, moderator = make_user(session), make_user(session, role="moderator")
+    for _ in range(policy.FLAGS_PER_DAY + 1):
+        _flag(session, moderator, make_question(session, author), "needs_improvement")
