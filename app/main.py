@@ -93,6 +93,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from app.mail import outbox as mail_outbox
 
     mail_outbox.configure(settings)  # links and sender in the mail that requests write
+    from app.moderation import spam
+
+    spam.configure(settings)
     app.state.templates = make_templates(strict=settings.env == "test")
     from app.web import pagecache
 

@@ -125,7 +125,7 @@ def session(clean_engine) -> Iterator[Session]:
 
 def make_settings(db_url: str, **overrides) -> Settings:
     values = dict(env="test", database_url=db_url, secret_key=TEST_SECRET, rate_limits="off",
-                  search_apply_in_process=False)
+                  search_apply_in_process=False, signup_min_seconds=0)
     values.update(overrides)
     return Settings(**values)
 
@@ -149,3 +149,13 @@ def client(app) -> Iterator[TestClient]:
 
 
 from tests.factories import *  # noqa: E402,F401,F403  (factory fixtures)
+
+
+@pytest.fixture(autouse=True)
+def _spam_defaults():
+    """create_app configures the process-wide spam check (app/moderation/spam.py): reset it after
+    each test, so that no test inherits another's external checker or new-account limits."""
+    yield
+    from app.moderation import spam
+
+    spam.reset()

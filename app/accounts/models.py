@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
@@ -46,6 +46,16 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     # A keyed hash of the address the account signed up from (sock-puppet signals), never the address.
     signup_fingerprint: str | None = Field(default=None, max_length=64)
+    # Moderation (app/moderation/suspensions.py): no writes anywhere until this time (UTC).
+    suspended_until: datetime | None = Field(default=None)
+    suspension_reason: str | None = Field(default=None, max_length=300)
+
+    @property
+    def is_suspended(self) -> bool:
+        if self.suspended_until is None:
+            return False
+        until = self.suspended_until if self.suspended_until.tzinfo else self.suspended_until.replace(tzinfo=UTC)
+        return until > utcnow()
 
     @property
     def is_staff(self) -> bool:

@@ -17,16 +17,37 @@ from app.reputation import policy
 STAFF_ACCEPT_AFTER = timedelta(days=14)
 
 
-def require_user(actor: User | None) -> User:
+def require_user(actor: User | None, *, write: bool = True) -> User:
+    """The signed-in actor, or 401. Every service's permission check starts here, so this is where
+    a suspension is enforced on every write path, web and API alike (issue 17): a suspended
+    member (User.suspended_until in the future) gets 403 `Suspended` with the end time; reads
+    (`write=False`: notifications, the audit log) stay open to them."""
     if actor is None:
         raise NotAuthenticated()
     if not actor.is_active:
         raise Forbidden("This account is suspended.")
+    if write and actor.is_suspended:
+        raise Suspended(actor.suspended_until, actor.suspension_reason)
     return actor
 
 
+class Suspended(Forbidden):
+    """403 for a suspended member's write; the problem carries `suspended_until` (ISO 8601, UTC)."""
+
+    type = "/problems/suspended"
+
+    def __init__(self, until, reason: str | None = None):
+        from datetime import UTC
+
+        until = until if until.tzinfo else until.replace(tzinfo=UTC)
+        self.suspended_until = until.isoformat()
+        why = f" Reason: {reason}" if reason else ""
+        super().__init__(f"This account is suspended until {until:%Y-%m-%d %H:%M} UTC and cannot post, "
+                         f"edit, vote, comment or flag until then.{why}")
+
+
 def _active(actor: User | None) -> bool:
-    return actor is not None and actor.is_active
+    return actor is not None and actor.is_active and not actor.is_suspended
 
 
 def has_privilege(actor: User | None, key: str) -> bool:

@@ -58,6 +58,16 @@ def register(session: Session, data: UserCreate, *, role: Role = Role.customer, 
     if look_alike is not None:
         raise Conflict(f"The username {data.username!r} is taken: it is too close to the existing {look_alike!r} "
                        "(names that differ only by - and _, or by 0/o, 1/l, are one name here); choose another.")
+    from app.moderation.suspensions import is_blocked
+
+    if is_blocked(session, data.email):
+        raise field_error("email", "Sign-up with this e-mail address is not possible here.")
+    if self_service:  # the spam check on every new profile (app/moderation/spam.py)
+        from app.moderation.spam import signup_refusal
+
+        refusal = signup_refusal(username=data.username, email=data.email, display_name=display_name)
+        if refusal:
+            raise field_error("username", refusal)
     key = identity.email_key(data.email)
     owned = session.exec(select(User.id).where(User.email_key == key)).first() is not None
     # When `owned and self_service`, the address's owner gets one notice (app.mail.accounts.after_signup).
@@ -181,11 +191,18 @@ def change_password(session: Session, user: User, current: str, new: str, *, kee
     sign_out_everywhere(session, user, keep=keep_session)
 
 
-def set_role(session: Session, *, actor: User, user: User, role: Role) -> User:
+def set_role(session: Session, *, actor: User, user: User, role: Role, reason: str | None = None) -> User:
+    """Admins change a member's role (audited; the CLI's create-user passes no actor check here)."""
     if actor.role != Role.admin:
         raise Forbidden("Only admins change roles.")
+    was = user.role
     user.role = role.value
     session.flush()
+    if was != user.role:
+        from app.moderation import audit
+
+        audit.record(session, actor=actor, action="user.role", target_type="user", target_id=user.username,
+                     reason=reason, details={"from": was, "to": user.role})
     return user
 
 

@@ -37,6 +37,10 @@ class Answer(SQLModel, table=True):
     # An answer moved here when its duplicate question was merged into this one: where it was written.
     merged_from_question_id: int | None = Field(default=None, foreign_key="questions.id")
     merged_at: datetime | None = Field(default=None)
+    # Moderation (app/moderation/): hidden by flags, spam check or first-posts review; shown only
+    # to its author and moderators (with the reason) until a moderator decides.
+    hidden_at: datetime | None = Field(default=None)
+    hidden_reason: str | None = Field(default=None, max_length=20)
 
 
 class Acceptance(SQLModel, table=True):

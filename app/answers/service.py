@@ -14,6 +14,7 @@ from app.answers.schemas import AnswerCreate, AnswerUpdate
 from app.core.db import MAX_ID, utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, field_error
 from app.core.markdown import render_body, render_markdown
+from app.moderation import audit
 from app.questions import service as questions_service
 from app.questions.models import Question, QuestionStatus
 from app.reputation import service as reputation
@@ -44,12 +45,21 @@ def post(session: Session, *, actor: User | None, question_id: int, data: Answer
     answer and its notice (the demo loader and importers post answers in the past)."""
     actor = permissions.require_user(actor)
     question = questions_service.get_visible(session, question_id)
+    from app.moderation import posts as moderated
+    from app.moderation import review, spam
+
+    moderated.load(session, "question", question.id, viewer=actor)  # a hidden question: 404 to others
     if question.status != QuestionStatus.open:
         where = " as a duplicate; answer the original question instead" if question.status == "duplicate" else ""
         raise Conflict(f"This question is closed{where}.")
+    moderated.require_unlocked(question, "answer")
+    moderated.require_may_answer_protected(actor, question)
+    held = spam.screen(session, actor=actor, kind="answer", text=data.body) or review.first_post_hold(
+        session, actor=actor, product_id=question.product_id)
     now = now or utcnow()
     answer = Answer(question_id=question.id, author_id=actor.id, body=data.body,
-                    body_html=render_markdown(data.body), created_at=now)
+                    body_html=render_markdown(data.body), created_at=now,
+                    hidden_at=now if held else None, hidden_reason=held)
     session.add(answer)
     session.flush()
     # Atomic increment: concurrent answers must not lose a count.
@@ -58,7 +68,10 @@ def post(session: Session, *, actor: User | None, question_id: int, data: Answer
     questions_service.add_revision(session, post_type="answer", post_id=answer.id, author=actor,
                                    body=answer.body, created_at=now)
     session.refresh(question)
-    if notify_asker and question.author_id != actor.id:  # the asker hears about every answer (in-app)
+    if held:
+        review.tell_author(session, kind="answer", post_url=f"/questions/{question.id}/{question.slug}#answer-{answer.id}",
+                           author_id=actor.id, reason=held, title=question.title)
+    if notify_asker and question.author_id != actor.id and not held:  # the asker hears about every answer (in-app)
         from app.notifications import service as notifications
 
         notifications.notify(session, [question.author_id], kind="answer_posted", now=now,
@@ -78,7 +91,13 @@ def edit(session: Session, *, actor: User | None, answer_id: int, data: AnswerUp
     answer = get_visible(session, answer_id, for_update=True)
     if not permissions.can_edit_post(actor, answer.author_id):
         raise Forbidden(questions_service.EDIT_REFUSED)
-    return apply_edit(session, answer, author=actor, data=data)
+    questions_service._require_unlocked_edit(actor, session.get(Question, answer.question_id))
+    before = answer.body
+    edited = apply_edit(session, answer, author=actor, data=data)
+    if actor.id != answer.author_id and actor.can_moderate and before != edited.body:
+        audit.record(session, actor=actor, action="post.edit", target_type="answer", target_id=answer.id,
+                     reason=data.comment or None, details={"author_id": answer.author_id})
+    return edited
 
 
 def apply_edit(session: Session, answer: Answer, *, author: User, data: AnswerUpdate) -> Answer:
@@ -95,7 +114,8 @@ def apply_edit(session: Session, answer: Answer, *, author: User, data: AnswerUp
     return answer
 
 
-def delete_answer(session: Session, *, actor: User | None, answer_id: int) -> Answer:
+def delete_answer(session: Session, *, actor: User | None, answer_id: int, reason: str | None = None) -> Answer:
+    """Soft-delete (author, or a moderator: audited with `reason`); reverses its reputation."""
     actor = permissions.require_user(actor)
     answer = get_visible(session, answer_id, for_update=True)
     if not permissions.can_delete_post(actor, answer.author_id):
@@ -119,6 +139,9 @@ def delete_answer(session: Session, *, actor: User | None, answer_id: int) -> An
     session.flush()
     reputation.reverse(session, post=("answer", answer.id), reason="post deleted")
     session.refresh(question)
+    if actor.id != answer.author_id:
+        audit.record(session, actor=actor, action="post.delete", target_type="answer", target_id=answer.id,
+                     reason=reason, details={"question_id": answer.question_id, "author_id": answer.author_id})
     return answer
 
 

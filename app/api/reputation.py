@@ -167,6 +167,9 @@ def voting_reports(session: SessionDep, user: CurrentUser) -> VotingReportList:
 @router.post("/voting-reports/detect", response_model=DetectionOut, tags=["moderation"])
 def detect_serial_voting(session: SessionDep, user: CurrentUser) -> DetectionOut:
     """Run the serial-voting job now (the worker runs it daily)."""
+    from app.accounts import permissions
+
+    permissions.require_user(user)  # a write: refused while suspended
     _require_moderator(user)
     result = gaming.detect_serial_voting(session)
     return DetectionOut(patterns=result.pairs, votes_reversed=result.votes_reversed)

@@ -379,6 +379,7 @@ def _comment_out(comment, user) -> CommentOut:
 
 from app.api import escalation as _escalation_api  # noqa: E402  (its routes share the resources' dependencies)
 from app.api import markdown as _markdown_api  # noqa: E402
+from app.api import moderation as _moderation_api  # noqa: E402
 from app.api import reputation as _reputation_api  # noqa: E402
 
 resources.include_router(_reputation_api.router)
@@ -394,6 +395,7 @@ from app.api import webhooks as _webhooks_api  # noqa: E402
 
 resources.include_router(_apikeys_api.router)
 resources.include_router(_webhooks_api.router)
+resources.include_router(_moderation_api.router)
 
 from app.api import search as _search_api  # noqa: E402
 

@@ -125,6 +125,8 @@ class AnswerOut(BaseModel):
         default=None, description="the duplicate question this answer was written on, when a merge moved it here")
     accepted_on_duplicate: bool = Field(
         default=False, description="accepted by the asker of the duplicate it was moved from (not on this question)")
+    hidden: str | None = Field(default=None, description="why it is hidden (only its author and moderators see it)")
+    can_flag: bool = False
 
     @classmethod
     def of(cls, a) -> "AnswerOut":
@@ -137,7 +139,7 @@ class AnswerOut(BaseModel):
                    license=a.license, community_wiki=a.community_wiki,
                    merged_from=QuestionRefOut(id=a.merged_from.id, title=a.merged_from.title, url=a.merged_from.url)
                    if a.merged_from else None,
-                   accepted_on_duplicate=a.accepted_on_duplicate)
+                   accepted_on_duplicate=a.accepted_on_duplicate, hidden=a.hidden, can_flag=a.can_flag)
 
 
 class QuestionOut(QuestionSummaryOut):
@@ -169,6 +171,11 @@ class QuestionOut(QuestionSummaryOut):
     merged_into_at: datetime | None = Field(
         default=None, description="when this duplicate's answers were moved to its original (`duplicate_of`)")
     can_merge: bool = Field(default=False, description="the caller may merge this duplicate into its original")
+    hidden: str | None = Field(default=None, description=(
+        "why it is hidden (flags, spam check, first-posts review): only its author and moderators see it"))
+    locked: bool = Field(default=False, description="no new answers, comments or votes")
+    protected: bool = Field(default=False, description="members below 10 reputation cannot answer")
+    can_flag: bool = False
 
     @classmethod
     def of(cls, v) -> "QuestionOut":  # type: ignore[override]
@@ -182,7 +189,8 @@ class QuestionOut(QuestionSummaryOut):
                    can_accept=v.can_accept, can_close=v.can_close, source_url=v.source_url,
                    source_author=v.source_author, license=v.license, community_wiki=v.community_wiki,
                    duplicates=[d.id for d in v.duplicates],
-                   merged_into_at=v.merged_into_at, can_merge=v.can_merge)
+                   merged_into_at=v.merged_into_at, can_merge=v.can_merge, hidden=v.hidden, locked=v.locked,
+                   protected=v.protected, can_flag=v.can_flag)
 
 
 class QuestionList(BaseModel):

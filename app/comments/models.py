@@ -22,3 +22,7 @@ class Comment(SQLModel, table=True):
     deleted_at: datetime | None = Field(default=None)
     deleted_by_id: int | None = Field(default=None, foreign_key="users.id")
     source_author: str | None = Field(default=None, max_length=120)
+    # Moderation (app/moderation/): hidden by flags, spam check or first-posts review; shown only
+    # to its author and moderators (with the reason) until a moderator decides.
+    hidden_at: datetime | None = Field(default=None)
+    hidden_reason: str | None = Field(default=None, max_length=20)

@@ -35,9 +35,16 @@ def add(session: Session, *, actor: User | None, post_type: str, post_id: int, d
         permissions.require_privilege(actor, "comment", "comment on other people's posts")
     if question.deleted_at is not None:
         raise Conflict("This question was deleted.")
+    from app.moderation import posts as moderated
+    from app.moderation import spam
+
+    moderated.load(session, post_type, post_id, viewer=actor)  # a hidden post: 404 unless one may see it
+    moderated.require_unlocked(question, "comment")
+    held = spam.screen(session, actor=actor, kind="comment", text=data.body)
     now = utcnow()
     comment = Comment(post_type=post_type, post_id=post_id, author_id=actor.id, body=data.body,
-                      body_html=render_markdown(data.body), created_at=now)
+                      body_html=render_markdown(data.body), created_at=now,
+                      hidden_at=now if held else None, hidden_reason=held)
     session.add(comment)
     question.last_activity_at = now
     session.flush()
@@ -53,7 +60,7 @@ def _answer_author(session: Session, answer_id: int) -> int:
     return session.get(Answer, answer_id).author_id
 
 
-def delete_comment(session: Session, *, actor: User | None, comment_id: int) -> Comment:
+def delete_comment(session: Session, *, actor: User | None, comment_id: int, reason: str | None = None) -> Comment:
     actor = permissions.require_user(actor)
     comment = session.exec(select(Comment).where(Comment.id == comment_id, Comment.deleted_at.is_(None))).first()
     if comment is None:
@@ -62,6 +69,11 @@ def delete_comment(session: Session, *, actor: User | None, comment_id: int) -> 
         raise Forbidden("Only the author or a moderator can delete this comment.")
     comment.deleted_at, comment.deleted_by_id = utcnow(), actor.id
     session.flush()
+    if actor.id != comment.author_id:
+        from app.moderation import audit
+
+        audit.record(session, actor=actor, action="post.delete", target_type="comment", target_id=comment.id,
+                     reason=reason, details={"author_id": comment.author_id, "body": comment.body[:200]})
     return comment
 
 

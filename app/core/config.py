@@ -88,6 +88,13 @@ class Settings(BaseSettings):
     page_cache_mb: float = Field(default=32.0, ge=0)
     page_cache_ttl: float = Field(default=60.0, gt=0)
     page_cache_check: float = Field(default=1.0, ge=0)
+    # An Akismet-compatible spam check (docs/moderation.md): its base URL (e.g.
+    # https://rest.akismet.com), key, and the seconds to wait before deciding without it.
+    spam_check_url: str | None = None
+    spam_check_key: SecretStr | None = None
+    spam_check_timeout: float = Field(default=2.0, gt=0, le=30)
+    # The sign-up form is refused when sent sooner than this many seconds after it was shown (0: off).
+    signup_min_seconds: float = Field(default=3.0, ge=0, le=600)
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -216,6 +216,7 @@ def import_all_models() -> None:
     from app.follows import models as _f  # noqa: F401
     from app.importer import models as _i  # noqa: F401
     from app.mail import models as _m  # noqa: F401
+    from app.moderation import models as _m  # noqa: F401
     from app.notifications import models as _n  # noqa: F401
     from app.products import models as _p  # noqa: F401
     from app.questions import models as _q  # noqa: F401

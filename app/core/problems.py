@@ -77,7 +77,8 @@ def install(app: FastAPI) -> None:
     async def _domain(request: Request, exc: DomainError):
         body = problem_body(exc.status, exc.title, exc.detail, exc.type, request.url.path,
                             errors=exc.errors, retry_after=getattr(exc, "retry_after", None),
-                            required_scope=getattr(exc, "required_scope", None))
+                            required_scope=getattr(exc, "required_scope", None),
+                            suspended_until=getattr(exc, "suspended_until", None))
         return problem_response(request, body, exc.headers)
 
     @app.exception_handler(RequestValidationError)

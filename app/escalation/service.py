@@ -99,6 +99,10 @@ def set_levels(session: Session, *, actor: User | None, product_slug: str, tier:
             setattr(row, k, v)
     row.updated_at, row.updated_by_id = now or utcnow(), actor.id
     session.flush()
+    from app.moderation import audit
+
+    audit.record(session, actor=actor, action="service_level.update", target_type="product", target_id=product.slug,
+                 details={"tier": tier, **values})
     return _levels_of(row)
 
 

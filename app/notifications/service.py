@@ -80,7 +80,7 @@ def unread_count(session: Session, user: User | None) -> int:
 def page_for(session: Session, *, actor: User | None, unread: bool = False, limit: int | None = None,
              cursor: str | None = None) -> Page[Notification]:
     """The actor's notifications, newest first, keyset-paginated on id."""
-    actor = permissions.require_user(actor)
+    actor = permissions.require_user(actor, write=False)
     limit = clamp_limit(limit, default=30)
     stmt = select(Notification).where(Notification.user_id == actor.id)
     if unread:
@@ -101,7 +101,7 @@ def page_for(session: Session, *, actor: User | None, unread: bool = False, limi
 def mark_read(session: Session, *, actor: User | None, ids: list[int] | None = None,
               now: datetime | None = None) -> int:
     """Mark the actor's notifications read: the given ids (others' are ignored), or all of them."""
-    actor = permissions.require_user(actor)
+    actor = permissions.require_user(actor, write=False)
     stmt = update(Notification).where(Notification.user_id == actor.id, Notification.read_at.is_(None))
     if ids is not None:
         if not ids:

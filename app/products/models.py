@@ -16,3 +16,5 @@ class Product(SQLModel, table=True):
     name: str = Field(max_length=120)
     description: str = Field(default="", sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow)
+    # A new member's first question or answer about this product waits for review (app/moderation).
+    first_posts_review: bool = Field(default=False)

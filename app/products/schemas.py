@@ -28,3 +28,5 @@ class ProductUpdate(BaseModel):
 
     name: str | None = Field(default=None, min_length=2, max_length=120)
     description: str | None = Field(default=None, max_length=2000)
+    # A new member's first question or answer about the product waits for review (docs/moderation.md).
+    first_posts_review: bool | None = None

@@ -58,7 +58,7 @@ def question_counts(session: Session, product_ids: list[int] | None = None) -> d
 
     stmt = (
         select(Question.product_id, func.count())
-        .where(Question.deleted_at.is_(None), Question.product_id.is_not(None))
+        .where(Question.deleted_at.is_(None), Question.hidden_at.is_(None), Question.product_id.is_not(None))
         .group_by(Question.product_id)
     )
     if product_ids is not None:
@@ -75,6 +75,10 @@ def create(session: Session, *, actor: User | None, data: ProductCreate) -> Prod
     product = Product(slug=data.slug, name=data.name, description=data.description)
     session.add(product)
     session.flush()
+    from app.moderation import audit
+
+    audit.record(session, actor=actor, action="product.create", target_type="product", target_id=product.slug,
+                 details={"name": product.name})
     return product
 
 
@@ -83,7 +87,12 @@ def update(session: Session, *, actor: User | None, slug: str, data: ProductUpda
     if not permissions.can_manage_products(actor):
         raise Forbidden("Only staff manage the product catalog.")
     product = get(session, slug)
-    for field, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    for field, value in changes.items():
         setattr(product, field, value)
     session.flush()
+    from app.moderation import audit
+
+    audit.record(session, actor=actor, action="product.update", target_type="product", target_id=product.slug,
+                 details=changes)
     return product

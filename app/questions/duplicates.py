@@ -57,6 +57,7 @@ from app.accounts.models import User
 from app.core.db import MAX_ID, utcnow
 from app.core.errors import Conflict, field_error
 from app.questions import service as questions_service
+from app.moderation import audit
 from app.questions.models import Question, QuestionStatus
 
 
@@ -110,6 +111,8 @@ def close_as_duplicate(session: Session, *, actor: User | None, question_id: int
     from app.webhooks import events as webhook_events
 
     webhook_events.question_closed(session, question)
+    audit.record(session, actor=actor, action="question.close_duplicate", target_type="question",
+                 target_id=question.id, details={"original_id": original.id}, now=now)
     return question
 
 
@@ -170,9 +173,12 @@ def reopen(session: Session, *, actor: User | None, question_id: int) -> Questio
         raise Conflict("This question is open already.")
     if question.merged_into_at is not None:
         raise Conflict(MERGED_FOR_GOOD)
+    was = {"status": question.status, "duplicate_of": question.duplicate_of_id}
     question.status, question.duplicate_of_id = QuestionStatus.open.value, None
     questions_service.touch(session, question)
     session.flush()
+    audit.record(session, actor=actor, action="question.reopen", target_type="question", target_id=question.id,
+                 details=was)
     return question
 
 
@@ -223,6 +229,8 @@ def merge(session: Session, *, actor: User | None, question_id: int, original_id
                          .values(answer_count=Question.answer_count + delta))
         session.refresh(question)
         session.refresh(original)
+    audit.record(session, actor=actor, action="question.merge", target_type="question", target_id=question.id,
+                 details={"original_id": original.id, "answers_moved": [a.id for a in moved]}, now=now)
     return question
 
 

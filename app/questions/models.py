@@ -54,6 +54,13 @@ class Question(SQLModel, table=True):
     # votes on it give its owner no reputation). None for posts written here.
     license: str | None = Field(default=None, max_length=16)
     community_owned_at: datetime | None = Field(default=None)
+    # Moderation (app/moderation/): hidden by flags, spam check or first-posts review; shown only
+    # to its author and moderators (with the reason) until a moderator decides.
+    hidden_at: datetime | None = Field(default=None)
+    hidden_reason: str | None = Field(default=None, max_length=20)
+    # Locked: no new answers, comments or votes. Protected: new accounts cannot answer.
+    locked_at: datetime | None = Field(default=None)
+    protected_at: datetime | None = Field(default=None)
 
     @property
     def is_solved(self) -> bool:

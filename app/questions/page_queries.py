@@ -110,7 +110,7 @@ def question_head(session: Session, question_id: int, viewer) -> RowMapping | No
         q.c.id, q.c.title, q.c.slug, q.c.body, q.c.body_html, q.c.author_id, q.c.product_id, q.c.score,
         q.c.answer_count, q.c.accepted_answer_id, q.c.status, q.c.created_at, q.c.last_activity_at, q.c.updated_at,
         q.c.source_url, q.c.source_author, q.c.license, q.c.community_owned_at, q.c.merged_into_at,
-        q.c.duplicate_of_id,
+        q.c.duplicate_of_id, q.c.hidden_at, q.c.hidden_reason, q.c.locked_at, q.c.protected_at,
         products.c.slug.label("p_slug"), products.c.name.label("p_name"),
         *_user_columns(users),
         scalar(select(_agg(session, cast(qt.c.position, String).concat(":").concat(tags.c.name)))
@@ -159,6 +159,8 @@ class AnswerRow:
     imported_votes: str | None  # "value" items
     author_is_staff: bool
     row: Any
+    hidden_at: datetime | None = None  # moderation (app/moderation/posts.py): shown to author and moderators
+    hidden_reason: str | None = None
 
 
 def answers_of(session: Session, question_id: int, viewer) -> list[AnswerRow]:
@@ -175,6 +177,7 @@ def answers_of(session: Session, question_id: int, viewer) -> list[AnswerRow]:
     columns = [
         a.c.id, a.c.author_id, a.c.body, a.c.body_html, a.c.score, a.c.created_at, a.c.updated_at, a.c.source_url,
         a.c.source_author, a.c.license, a.c.community_owned_at, a.c.merged_from_question_id,
+        a.c.hidden_at, a.c.hidden_reason,
         *_user_columns(users),
         select(_agg(session, vote_item, ",")).select_from(votes.join(voters, voters.c.id == votes.c.voter_id))
         .where(votes.c.post_type == "answer", votes.c.post_id == a.c.id).correlate(a).scalar_subquery().label("votes"),
@@ -198,7 +201,7 @@ def answers_of(session: Session, question_id: int, viewer) -> list[AnswerRow]:
             source_author=r["source_author"], license=r["license"], community_owned_at=r["community_owned_at"],
             merged_from_question_id=r["merged_from_question_id"], my_vote=r["my_vote"], votes=r["votes"],
             imported_votes=r["imported_votes"], author_is_staff=r["u_role"] in STAFF_ROLES if r["u_id"] else False,
-            row=r))
+            row=r, hidden_at=r["hidden_at"], hidden_reason=r["hidden_reason"]))
     return out
 
 
@@ -251,7 +254,7 @@ def comments_of(session: Session, keys: list[tuple[str, int]]) -> dict[tuple[str
         by_type.setdefault(post_type, []).append(post_id)
     where = or_(*[and_(c.c.post_type == t, c.c.post_id.in_(ids)) for t, ids in by_type.items()])
     stmt = (select(c.c.id, c.c.post_type, c.c.post_id, c.c.author_id, c.c.body, c.c.body_html, c.c.created_at,
-                   c.c.source_author, *_user_columns(users))
+                   c.c.source_author, c.c.hidden_at, c.c.hidden_reason, *_user_columns(users))
             .select_from(c.outerjoin(users, users.c.id == c.c.author_id))
             .where(where, c.c.deleted_at.is_(None))
             .order_by(c.c.created_at, c.c.id))

@@ -14,6 +14,7 @@ from app.accounts.models import User
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.markdown import render_body, render_markdown
+from app.moderation import audit
 from app.core.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from app.products import service as products_service
 from app.products.models import Product
@@ -36,8 +37,13 @@ def ask(session: Session, *, actor: User | None, data: QuestionCreate) -> Questi
     actor = permissions.require_user(actor)
     tags = normalise_tags(data.tags)
     product = products_service.resolve(session, data.product)
+    from app.moderation import review, spam
+
+    held = spam.screen(session, actor=actor, kind="question", text=data.body, title=data.title) or \
+        review.first_post_hold(session, actor=actor, product_id=product.id if product else None)
     now = utcnow()
     question = Question(
+        hidden_at=now if held else None, hidden_reason=held,
         title=data.title,
         slug=slugify(data.title),
         body=data.body,
@@ -58,6 +64,9 @@ def ask(session: Session, *, actor: User | None, data: QuestionCreate) -> Questi
     from app.webhooks import events as webhook_events
 
     webhook_events.question_created(session, question)
+    if held:
+        review.tell_author(session, kind="question", post_url=f"/questions/{question.id}/{question.slug}",
+                           author_id=actor.id, reason=held, title=question.title)
     return question
 
 
@@ -66,7 +75,19 @@ def edit(session: Session, *, actor: User | None, question_id: int, data: Questi
     question = get_visible(session, question_id, for_update=True)
     if not permissions.can_edit_post(actor, question.author_id):
         raise Forbidden(EDIT_REFUSED)
-    return apply_edit(session, question, author=actor, data=data)
+    _require_unlocked_edit(actor, question)
+    before = question.body, question.title
+    edited = apply_edit(session, question, author=actor, data=data)
+    if actor.id != question.author_id and actor.can_moderate and before != (edited.body, edited.title):
+        audit.record(session, actor=actor, action="post.edit", target_type="question", target_id=question.id,
+                     reason=data.comment or None, details={"author_id": question.author_id})
+    return edited
+
+
+def _require_unlocked_edit(actor: User, question) -> None:
+    """A locked thread's posts are edited by moderators only."""
+    if question.locked_at is not None and not actor.can_moderate:
+        raise Conflict("This thread is locked by a moderator: its posts cannot be edited.")
 
 
 EDIT_REFUSED = ("Editing someone else's post takes 1,000 reputation (moderators and staff always can); "
@@ -103,7 +124,8 @@ def apply_edit(session: Session, question: Question, *, author: User, data: Ques
     return question
 
 
-def delete_question(session: Session, *, actor: User | None, question_id: int) -> Question:
+def delete_question(session: Session, *, actor: User | None, question_id: int, reason: str | None = None) -> Question:
+    """Soft-delete (author, or a moderator: audited with `reason`); reverses the thread's reputation."""
     actor = permissions.require_user(actor)
     question = get_visible(session, question_id, for_update=True)
     if not permissions.can_delete_post(actor, question.author_id):
@@ -115,6 +137,9 @@ def delete_question(session: Session, *, actor: User | None, question_id: int) -
     question.deleted_by_id = actor.id
     session.flush()
     _reverse_reputation_of_thread(session, question)
+    if actor.id != question.author_id:
+        audit.record(session, actor=actor, action="post.delete", target_type="question", target_id=question.id,
+                     reason=reason, details={"title": question.title, "author_id": question.author_id})
     return question
 
 
@@ -244,7 +269,8 @@ def list_questions(
     """Keyset pagination on (sort key, id), newest/highest first: pages stay stable while questions arrive."""
     limit = clamp_limit(limit)
     key = _SORT_COLUMNS[sort]
-    stmt = select(Question).where(Question.deleted_at.is_(None))
+    # Hidden posts (app/moderation) are in no public list, nor in the sitemap built from this.
+    stmt = select(Question).where(Question.deleted_at.is_(None), Question.hidden_at.is_(None))
     if product:
         prod = products_service.get(session, product)
         stmt = stmt.where(Question.product_id == prod.id)

@@ -99,4 +99,9 @@ def review(session: Session, *, actor: User | None, edit_id: int, approve: bool,
     edit.status = "approved" if approve else "rejected"
     edit.reviewer_id, edit.reviewed_at, edit.review_note = actor.id, utcnow(), note[:300]
     session.flush()
+    if actor.can_moderate:
+        from app.moderation import audit
+
+        audit.record(session, actor=actor, action="edit.review", target_type=edit.post_type, target_id=edit.post_id,
+                     reason=note or None, details={"suggested_edit": edit.id, "status": edit.status})
     return edit

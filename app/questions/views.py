@@ -80,6 +80,8 @@ class CommentView:
     author: UserView
     created_at: datetime
     can_delete: bool
+    hidden: str | None = None  # why it is hidden (shown to its author and moderators only)
+    can_flag: bool = False
 
 
 @dataclass
@@ -118,6 +120,8 @@ class AnswerView:
     merged_from: QuestionRef | None = None
     # Accepted by the asker of the duplicate it was moved from (not accepted on this question).
     accepted_on_duplicate: bool = False
+    hidden: str | None = None  # why it is hidden (shown to its author and moderators only)
+    can_flag: bool = False
 
 
 @dataclass
@@ -151,6 +155,11 @@ class QuestionDetailView(QuestionSummaryView):
     helped: int = 0  # customers who found their answer here instead of asking (deflections)
     # What the support panel needs, loaded with the question (app/escalation/queries.py:support_panel).
     support: dict | None = None
+    hidden: str | None = None  # why it is hidden (shown to its author and moderators only)
+    locked: bool = False
+    protected: bool = False
+    can_flag: bool = False
+    can_moderate: bool = False
 
 
 def summaries(session: Session, questions: list[Question]) -> list[QuestionSummaryView]:
@@ -195,21 +204,33 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
     page, 4 when an answer has no votes yet (docs/performance.md); the count does not grow with
     answers, comments or votes (tests/web/test_page_queries.py). Raises NotFound for a missing or
     deleted question."""
+    from types import SimpleNamespace
+
     from app.core.errors import NotFound
+    from app.moderation import posts as moderated
     from app.questions import page_queries as pq
 
+    def post(row) -> SimpleNamespace:  # what app/moderation/posts.py reads of a post
+        return SimpleNamespace(author_id=row["author_id"], hidden_at=row["hidden_at"], hidden_reason=row["hidden_reason"])
+
     head = pq.question_head(session, question_id, viewer)
-    if head is None:
+    if head is None or not moderated.can_see(viewer, post(head)):
         raise NotFound(f"Question {question_id} does not exist or was deleted.")
     q = head
-    answer_rows = pq.answers_of(session, q["id"], viewer)
+    answer_rows = [a for a in pq.answers_of(session, q["id"], viewer) if moderated.can_see(viewer, a)]
     accepted_id = q["accepted_answer_id"]
     if sort == "best":
         evidence = pq.evidence(session, answer_rows, accepted_id, q["product_id"])
         answers = order(answer_rows, evidence, sort)
     else:
         answers = order(answer_rows, {}, sort)
-    comments = pq.comments_of(session, [("question", q["id"])] + [("answer", a.id) for a in answers])
+    comments = {k: [c for c in cs if moderated.can_see(viewer, post(c))]
+                for k, cs in pq.comments_of(session, [("question", q["id"])] + [("answer", a.id) for a in answers]).items()}
+    locked = q["locked_at"] is not None
+    may_flag = permissions.has_privilege(viewer, "flag")
+
+    def can_flag(author_id: int) -> bool:
+        return may_flag and viewer.id != author_id
     age = utcnow() - q["created_at"]
     can_accept = permissions.can_accept(viewer, q["author_id"], age)
     is_open = q["status"] == QuestionStatus.open
@@ -220,7 +241,8 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
 
     def comment_views(key) -> list[CommentView]:
         return [CommentView(c["id"], c["body"], c["body_html"], pq.user_view(c, "u_", c["source_author"]), c["created_at"],
-                            permissions.can_delete_post(viewer, c["author_id"])) for c in comments.get(key, [])]
+                            permissions.can_delete_post(viewer, c["author_id"]), moderated.hidden_label(post(c)),
+                            can_flag(c["author_id"])) for c in comments.get(key, [])]
 
     answer_views = []
     for a in answers:
@@ -232,11 +254,12 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
             can_edit=permissions.can_edit_post(viewer, a.author_id),
             can_delete=permissions.can_delete_post(viewer, a.author_id) and not permissions.answer_delete_refusal(
                 viewer, a.author_id, a.id == accepted_id, q["author_id"]),
-            can_vote=permissions.can_vote(viewer, a.author_id), can_accept=can_accept,
+            can_vote=permissions.can_vote(viewer, a.author_id) and not locked, can_accept=can_accept,
             comments=comment_views(("answer", a.id)),
-            can_downvote=permissions.can_vote(viewer, a.author_id, -1),
+            can_downvote=permissions.can_vote(viewer, a.author_id, -1) and not locked,
             can_suggest_edit=permissions.can_suggest_edit(viewer, a.author_id),
-            can_comment=permissions.can_comment(viewer, a.author_id, q["author_id"]),
+            can_comment=permissions.can_comment(viewer, a.author_id, q["author_id"]) and not locked,
+            hidden=moderated.hidden_label(a), can_flag=can_flag(a.author_id),
             source_url=a.source_url, source_author=a.source_author, license=a.license,
             community_wiki=a.community_owned_at is not None,
             merged_from=merged_from.get(a.merged_from_question_id),
@@ -261,10 +284,14 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
         can_edit=permissions.can_edit_post(viewer, q["author_id"]),
         can_delete=permissions.can_delete_post(viewer, q["author_id"]) and not permissions.question_delete_refusal(
             viewer, q["author_id"], [(a.author_id, a.score, a.id == accepted_id) for a in answers]),
-        can_vote=permissions.can_vote(viewer, q["author_id"]),
-        can_answer=viewer is not None and is_open, can_comment=permissions.can_comment(viewer, q["author_id"]),
+        can_vote=permissions.can_vote(viewer, q["author_id"]) and not locked,
+        can_answer=viewer is not None and is_open and not locked,
+        can_comment=permissions.can_comment(viewer, q["author_id"]) and not locked,
         can_accept=can_accept, revision_count=q["revision_count"],
-        can_downvote=permissions.can_vote(viewer, q["author_id"], -1),
+        can_downvote=permissions.can_vote(viewer, q["author_id"], -1) and not locked,
+        hidden=moderated.hidden_label(post(q)), locked=locked, protected=q["protected_at"] is not None,
+        can_flag=can_flag(q["author_id"]),
+        can_moderate=bool(viewer and viewer.can_moderate and not viewer.is_suspended),
         can_suggest_edit=permissions.can_suggest_edit(viewer, q["author_id"]),
         can_close=permissions.can_close(viewer) and is_open,
         can_reopen=permissions.can_close(viewer) and not is_open and q["merged_into_at"] is None,

@@ -126,4 +126,7 @@ def resolve_report(session: Session, *, actor: User, report_id: int) -> VotingRe
     if report.resolved_at is None:
         report.resolved_at, report.resolved_by_id = utcnow(), actor.id
         session.flush()
+        from app.moderation import audit
+
+        audit.record(session, actor=actor, action="voting.resolve", target_type="voting_report", target_id=report.id)
     return report

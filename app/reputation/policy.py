@@ -50,6 +50,9 @@ class Privilege:
 # Sized for a vendor community: helping customers say "this helped" from day one.
 PRIVILEGES: tuple[Privilege, ...] = (
     Privilege("upvote", 1, "Vote up", "Say an answer or question helped you."),
+    # Stack Exchange grants flagging at 15 (its privileges page); so do we.
+    Privilege("flag", 15, "Flag posts",
+              "Flag spam, rude or abusive posts and posts that need a moderator; 10 flags a day."),
     Privilege("comment", 50, "Comment everywhere",
               "Comment on any post (you can always comment on your own posts and on answers to your questions)."),
     Privilege("downvote", 125, "Vote down", "Mark answers that are wrong or unsafe (costs you 1 point on answers)."),

@@ -97,7 +97,7 @@ def build(session: Session, ids: Iterable[int]) -> tuple[list[QuestionDoc], list
     for chunk in _chunks(wanted):
         rows = session.execute(
             select(Question, Product.slug).outerjoin(Product, Product.id == Question.product_id)
-            .where(Question.id.in_(chunk), Question.deleted_at.is_(None),
+            .where(Question.id.in_(chunk), Question.deleted_at.is_(None), Question.hidden_at.is_(None),
                    Question.status != QuestionStatus.duplicate.value)
         ).all()
         if not rows:
@@ -128,7 +128,7 @@ def build(session: Session, ids: Iterable[int]) -> tuple[list[QuestionDoc], list
 def canonical_ids(session: Session, after: int = 0, limit: int = 1000) -> list[int]:
     """Ids of indexable questions in id order, for a full rebuild."""
     return list(session.execute(
-        select(Question.id).where(Question.id > after, Question.deleted_at.is_(None),
+        select(Question.id).where(Question.id > after, Question.deleted_at.is_(None), Question.hidden_at.is_(None),
                                   Question.status != QuestionStatus.duplicate.value)
         .order_by(Question.id).limit(limit)).scalars())
 

@@ -192,7 +192,7 @@ def _canonical_questions(session: Session, ids: list[int]) -> dict[int, Question
     if not ids:
         return {}
     rows = session.execute(select(Question).where(
-        Question.id.in_(ids), Question.deleted_at.is_(None),
+        Question.id.in_(ids), Question.deleted_at.is_(None), Question.hidden_at.is_(None),
         Question.status != QuestionStatus.duplicate.value)).scalars()
     return {q.id: q for q in rows}
 

@@ -56,6 +56,10 @@ def cast(session: Session, *, actor: User | None, post_type: str, post_id: int, 
     now = now or utcnow()
     model = _post_model(post_type)
     post, product_id = _load_post(session, post_type, post_id)
+    from app.moderation import posts as moderated
+
+    ref = moderated.load(session, post_type, post_id, viewer=actor)
+    moderated.require_unlocked(ref.question, "vote")
     if actor.id == post.author_id:
         raise Forbidden("You cannot vote on your own post.")
     if value < 0:

@@ -70,7 +70,10 @@ SIGNUP_FIELDS = ("username", "email", "password")
 
 def _signup_form(request: Request, values: dict[str, str], errors: dict[str, str] | None = None, status: int = 200,
                  headers: dict[str, str] | None = None) -> Response:
+    from app.moderation import spam
+
     return render(request, "accounts/signup.html", {
+        "form_started": spam.form_started_token(request.app.state.settings.secret),
         "values": values, "errors": errors or {}, "password_min": PASSWORD_MIN,
         "signin_url": _with_next("/signin", values["next"]),
     }, status=status, headers=headers)
@@ -88,6 +91,12 @@ def signup_form(request: Request, viewer: Viewer, next: Next = None) -> Response
 def signup(request: Request, session: SessionDep, form: FormData) -> Response:
     values = {"username": form.get("username", "").strip(), "email": form.get("email", "").strip(),
               "next": safe_next(form.get("next"))}
+    from app.moderation import spam
+
+    settings = request.app.state.settings
+    automated = spam.signup_form_refusal(form, secret=settings.secret, min_seconds=settings.signup_min_seconds)
+    if automated:  # honeypot filled, or sent faster than a person types: the typed text is kept
+        return _signup_form(request, values, {"form": automated}, status=422)
     try:
         data = UserCreate(username=values["username"], email=values["email"], password=form.get("password", ""))
         request.app.state.limiter.hit("sign-up", client_ip(request))

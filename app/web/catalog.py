@@ -110,23 +110,27 @@ def _managed_product(session: Session, me: User, slug: str) -> Product:
 @router.get("/products/{slug}/edit")
 def edit_product_form(request: Request, slug: str, session: SessionDep, me: Me) -> Response:
     item = _managed_product(session, me, slug)
-    return _edit_form(request, item, {"name": item.name, "description": item.description or ""})
+    return _edit_form(request, item, {"name": item.name, "description": item.description or "",
+                                      "first_posts_review": item.first_posts_review})
 
 
 @router.post("/products/{slug}/edit")
 def edit_product(request: Request, slug: str, session: SessionDep, me: Me, form: FormData) -> Response:
     _managed_product(session, me, slug)
     values = {k: form.get(k, "") for k in EDIT_FIELDS}
+    review_first = form.get("first_posts_review") == "on"
     try:
-        data = ProductUpdate(**values)
+        data = ProductUpdate(**values, first_posts_review=review_first)
         limit(request, "write", me)
         item = products_service.update(session, actor=me, slug=slug, data=data)
     except (ValidationError, InvalidInput) as exc:
         session.rollback()
-        return _edit_form(request, _managed_product(session, me, slug), values, field_errors(exc, EDIT_FIELDS),
+        return _edit_form(request, _managed_product(session, me, slug), {**values, "first_posts_review": review_first},
+                          field_errors(exc, EDIT_FIELDS),
                           status=422)
     except RateLimited as exc:
-        return _edit_form(request, _managed_product(session, me, slug), values, {"form": exc.detail}, status=429,
+        return _edit_form(request, _managed_product(session, me, slug), {**values, "first_posts_review": review_first},
+                          {"form": exc.detail}, status=429,
                           headers=exc.headers)
     flash(request, "Your changes to the product are saved.")
     return redirect(f"/products/{item.slug}")

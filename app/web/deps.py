@@ -144,7 +144,8 @@ def current_viewer(request: Request, session: SessionDep) -> User | None:
     return user
 
 
-EMPTY_NAV: dict[str, Any] = {"review_edits": 0, "moderation": False, "notifications": 0, "support_queue": None}
+EMPTY_NAV: dict[str, Any] = {"review_edits": 0, "moderation": False, "notifications": 0, "support_queue": None,
+                             "flags": None, "suspended_until": None}
 
 
 def nav_for(session: Session, user: User | None) -> dict[str, Any]:
@@ -169,8 +170,15 @@ def nav_for(session: Session, user: User | None) -> dict[str, Any]:
     queue = None
     if escalation_policy.is_agent(user):  # "Support queue (N)": escalations nobody has claimed yet
         queue = int(session.exec(select(func.count()).select_from(Escalation).where(Escalation.status == "open")).one())
+    flagged = None
+    if user.can_moderate:  # "Flags (N)": posts with open flags, and posts waiting for review
+        from app.moderation.models import Flag
+
+        posts = select(Flag.post_type, Flag.post_id).where(Flag.status == "open").distinct().subquery()
+        flagged = int(session.exec(select(func.count()).select_from(posts)).one())
     return {"review_edits": int(waiting), "moderation": permissions.can_review_voting(user),
-            "notifications": notifications.unread_count(session, user), "support_queue": queue}
+            "notifications": notifications.unread_count(session, user), "support_queue": queue,
+            "flags": flagged, "suspended_until": user.suspended_until if user.is_suspended else None}
 
 
 def required_viewer(request: Request, user: Annotated[User | None, Depends(current_viewer)]) -> User:

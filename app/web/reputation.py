@@ -284,6 +284,9 @@ def voting_reports(request: Request, session: SessionDep, me: Me) -> Response:
 
 @router.post("/moderation/voting/detect")
 def detect_serial_voting(request: Request, session: SessionDep, me: Me, form: FormData) -> Response:
+    from app.accounts import permissions
+
+    permissions.require_user(me)  # a write: refused while suspended
     _require_moderator(me)
     limit(request, "write", me)
     result = gaming.detect_serial_voting(session)

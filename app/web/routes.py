@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web import accounts, catalog, directory, escalation, mail, questions, reputation, search, sites
+from app.web import accounts, catalog, directory, escalation, mail, moderation, questions, reputation, search, sites
 
 router = APIRouter(include_in_schema=False)
 router.include_router(accounts.router)
@@ -16,4 +16,5 @@ router.include_router(reputation.router)
 router.include_router(search.router)
 router.include_router(escalation.router)
 router.include_router(sites.router)
+router.include_router(moderation.router)
 router.include_router(questions.router)

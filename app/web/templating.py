@@ -119,4 +119,7 @@ def make_templates(strict: bool = False) -> Jinja2Templates:
     env.lstrip_blocks = True
     env.filters.update(timeago=timeago, isodate=isodate, longdate=longdate, plural=plural, signed=signed,
                        duration=duration, until=until, due=due, percent=percent, tag_url=tag_path)
+    from app.moderation.policy import FLAG_REASONS
+
+    env.globals["flag_reasons"] = FLAG_REASONS
     return templates

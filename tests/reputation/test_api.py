@@ -80,16 +80,16 @@ def test_privileges_of_a_user_and_of_me(client, factory, session, login):
     session.commit()
     got = client.get(f"{API}/users/climber/privileges").json()
     assert [(p["key"], p["reputation"], p["earned"]) for p in got] == [
-        ("upvote", 1, True), ("comment", 50, True), ("downvote", 125, True), ("close", 500, False),
-        ("edit", 1000, False)]
+        ("upvote", 1, True), ("flag", 15, True), ("comment", 50, True), ("downvote", 125, True),
+        ("close", 500, False), ("edit", 1000, False)]
     assert all(p["title"] and p["description"] for p in got)
-    assert [p["earned"] for p in client.get(f"{API}/users/newbie/privileges").json()] == [True] + [False] * 4
+    assert [p["earned"] for p in client.get(f"{API}/users/newbie/privileges").json()] == [True] + [False] * 5
     assert_problem(client.get(f"{API}/users/nobody/privileges"), 404)
 
     assert_problem(client.get(f"{API}/me/privileges"), 401)
     me = client.get(f"{API}/me/privileges", headers=login("climber")).json()
     assert me["username"] == "climber" and me["email"] == "climber@example.com" and me["reputation"] == 131
-    assert [p["earned"] for p in me["privileges"]] == [True, True, True, False, False]
+    assert [p["earned"] for p in me["privileges"]] == [True, True, True, True, False, False]
     mod = client.get(f"{API}/me/privileges", headers=login("mod")).json()
     assert mod["reputation"] == 1 and all(p["earned"] for p in mod["privileges"])
 

@@ -23,7 +23,7 @@ EDIT = {"title": "Dock Pro charges at 60 W only, not 100 W",
 
 def test_thresholds_are_the_documented_table():
     assert [(p.key, p.reputation) for p in policy.PRIVILEGES] == [
-        ("upvote", 1), ("comment", 50), ("downvote", 125), ("close", 500), ("edit", 1000)]
+        ("upvote", 1), ("flag", 15), ("comment", 50), ("downvote", 125), ("close", 500), ("edit", 1000)]
 
 
 def _accept_an_answer(session, asker, helper):

@@ -278,7 +278,7 @@ def test_profile_lists_privileges_earned_and_next(web, factory, session):
     page = web.get("/users/raj").text
     privileges = page[page.index('id="privileges"'):]
     earned = re.findall(r'<li class="privilege is-earned" id="privilege-(\w+)">', privileges)
-    assert earned == ["upvote", "comment", "downvote"]
+    assert earned == ["upvote", "flag", "comment", "downvote"]
     assert re.search(r'<li class="privilege is-next" id="privilege-close">', privileges)
     close, edit = policy.threshold("close"), policy.threshold("edit")
     assert f"Next: Close and mark duplicates at {close}, {close - 130} points to go." in text_of(privileges)

@@ -1,0 +1,2 @@
+"""Moderation: flags, hidden posts, the first-posts review queue, spam defence, suspensions,
+locked and protected threads, and one append-only audit log (docs/moderation.md)."""

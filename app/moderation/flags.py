@@ -1,0 +1,286 @@
+"""Flags: members point moderators at spam, abuse and posts that need attention; moderators
+decide, and each flag is marked helpful or declined, which its flagger sees (docs/moderation.md).
+
+Rules (numbers in app/moderation/policy.py, the privilege in app/reputation/policy.py):
+- the `flag` privilege; never on one's own post; one open flag per member per post (409);
+  FLAGS_PER_DAY per UTC day (429 with Retry-After until midnight UTC);
+- `duplicate` needs `original_id` (a question), `other` needs `text`;
+- spam and abusive flags from trusted members (TRUSTED_FLAGGER_REPUTATION) add their flaggers'
+  weights; at AUTO_HIDE_WEIGHT the post is hidden at once until a moderator decides;
+- a moderator's spam flag hides and deletes the post at once (the flag is helpful).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from app.accounts import permissions
+from app.accounts.models import User
+from app.core.db import utcnow
+from app.core.errors import Conflict, Forbidden, InvalidInput, RateLimited, field_error
+from app.moderation import audit, policy, posts
+from app.moderation.models import Flag
+from app.notifications import service as notifications
+
+ACTIONS = ("delete", "edit", "close", "lock", "dismiss")
+
+
+def _day_start(now: datetime) -> datetime:
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def flag_stats(session: Session, user_id: int) -> dict[str, int]:
+    """{"helpful": n, "declined": n, "open": n} over all of a member's flags."""
+    rows = session.exec(select(Flag.status, func.count()).where(Flag.flagger_id == user_id)
+                        .group_by(Flag.status)).all()
+    out = {"helpful": 0, "declined": 0, "open": 0}
+    out.update({status: int(n) for status, n in rows})
+    return out
+
+
+def flag_weight(session: Session, user: User) -> int:
+    """What this member's flag counts towards automatic hiding (rules: app/moderation/policy.py)."""
+    if user.can_moderate:
+        return policy.AUTO_HIDE_WEIGHT
+    stats = flag_stats(session, user.id)
+    helpful, declined = stats["helpful"], stats["declined"]
+    if declined >= policy.WEIGHT_UNRELIABLE_DECLINED and declined > helpful:
+        return 0
+    if helpful >= policy.WEIGHT_RELIABLE_HELPFUL and helpful / (helpful + declined) >= policy.WEIGHT_RELIABLE_ACCURACY:
+        return 2
+    return 1
+
+
+def remaining_today(session: Session, user: User, now: datetime | None = None) -> int:
+    now = now or utcnow()
+    used = session.exec(select(func.count()).select_from(Flag).where(
+        Flag.flagger_id == user.id, Flag.created_at >= _day_start(now))).one()
+    return max(0, policy.FLAGS_PER_DAY - int(used))
+
+
+def raise_flag(session: Session, *, actor: User | None, post_type: str, post_id: int, reason: str,
+               text: str | None = None, original_id: int | None = None, now: datetime | None = None) -> Flag:
+    """Flag a post. Returns the flag (status "open", or "helpful" when a moderator's spam flag
+    deleted the post). Errors: 401, 403 (no privilege, own post, suspended), 404 (no such post),
+    409 (an open flag by this member on this post), 422 (reason, text, original), 429 (allowance)."""
+    actor = permissions.require_user(actor)
+    now = now or utcnow()
+    ref = posts.load(session, post_type, post_id, viewer=actor, for_update=True)
+    if ref.author_id == actor.id:
+        raise Forbidden("You cannot flag your own post; edit or delete it instead.")
+    permissions.require_privilege(actor, "flag", "flag posts")
+    if reason not in policy.FLAG_REASONS:
+        raise field_error("reason", f"reason must be one of: {', '.join(policy.FLAG_REASONS)}.")
+    text = (text or "").strip()
+    if len(text) > 500:
+        raise field_error("text", "Say it in at most 500 characters.")
+    if reason == "other" and not text:
+        raise field_error("text", "Say what is wrong with the post.")
+    if reason == "duplicate":
+        original_id = _check_original(session, ref, original_id)
+    else:
+        original_id = None
+    mine = session.exec(select(Flag.id).where(Flag.post_type == post_type, Flag.post_id == post_id,
+                                              Flag.flagger_id == actor.id, Flag.status == "open")).first()
+    if mine is not None:
+        raise Conflict("You have already flagged this post; a moderator will look at it.")
+    if not actor.can_moderate and remaining_today(session, actor, now) <= 0:
+        tomorrow = _day_start(now) + timedelta(days=1)
+        raise RateLimited(f"You have used your {policy.FLAGS_PER_DAY} flags for today; more tomorrow (UTC).",
+                          int((tomorrow - now).total_seconds()) + 1)
+    flag = Flag(post_type=post_type, post_id=post_id, flagger_id=actor.id, reason=reason, text=text,
+                original_id=original_id, weight=flag_weight(session, actor), created_at=now)
+    try:
+        with session.begin_nested():
+            session.add(flag)
+            session.flush()
+    except IntegrityError:  # the same member's concurrent flag
+        raise Conflict("You have already flagged this post; a moderator will look at it.") from None
+    if actor.can_moderate and reason == "spam":
+        posts.hide(session, ref, reason="spam", actor=actor, now=now)
+        posts.delete(session, ref, actor=actor)
+        _decide(session, ref, actor=actor, helpful=True, outcome="deleted", note="spam", now=now)
+    elif reason in policy.HIDING_REASONS and ref.post.hidden_at is None:
+        if hiding_weight(session, post_type, post_id) >= policy.AUTO_HIDE_WEIGHT:
+            posts.hide(session, ref, reason="flags", actor=None, now=now)
+    return flag
+
+
+def _check_original(session: Session, ref: posts.PostRef, original_id: int | None) -> int:
+    from app.questions import service as questions_service
+
+    if ref.post_type != "question":
+        raise field_error("reason", "Only a question can be a duplicate; flag answers and comments otherwise.")
+    if original_id is None:
+        raise field_error("original_id", "Give the number of the question this one duplicates.")
+    if original_id == ref.post.id:
+        raise field_error("original_id", "A question cannot duplicate itself.")
+    try:
+        questions_service.get_visible(session, original_id)
+    except Exception:  # noqa: BLE001 - NotFound, or an id no row can have
+        raise field_error("original_id", f"Question {original_id} does not exist.") from None
+    return original_id
+
+
+def hiding_weight(session: Session, post_type: str, post_id: int) -> int:
+    """The summed weight of open spam/abusive flags on a post from trusted members."""
+    total = session.exec(select(func.coalesce(func.sum(Flag.weight), 0)).join(User, User.id == Flag.flagger_id).where(
+        Flag.post_type == post_type, Flag.post_id == post_id, Flag.status == "open",
+        Flag.reason.in_(policy.HIDING_REASONS),
+        (User.reputation >= policy.TRUSTED_FLAGGER_REPUTATION) | User.role.in_(["moderator", "staff", "admin"]),
+    )).one()
+    return int(total or 0)
+
+
+def _decide(session: Session, ref: posts.PostRef, *, actor: User, helpful: bool, outcome: str, note: str = "",
+            now: datetime | None = None) -> list[Flag]:
+    """Mark every open flag on the post helpful or declined; tell each flagger; audit each."""
+    now = now or utcnow()
+    flags = list(session.exec(select(Flag).where(Flag.post_type == ref.post_type, Flag.post_id == ref.post.id,
+                                                 Flag.status == "open")).all())
+    status = "helpful" if helpful else "declined"
+    for f in flags:
+        f.status, f.open_key, f.handled_at, f.handled_by_id, f.outcome, f.note = (
+            status, None, now, actor.id, outcome, note[:300])
+        session.add(f)
+    session.flush()
+    for f in flags:
+        audit.record(session, actor=actor, action=f"flag.{status}", target_type="flag", target_id=f.id,
+                     reason=note or None, details={"post_type": ref.post_type, "post_id": ref.post.id,
+                                                   "flag_reason": f.reason, "outcome": outcome}, now=now)
+    flaggers = [f.flagger_id for f in flags if f.flagger_id != actor.id]
+    if flaggers:
+        what = policy.FLAG_REASONS[flags[0].reason].split(":")[0].lower()
+        text = (f"Your flag ({what}) on “{ref.title}” was marked helpful: thank you. A moderator {outcome} the post."
+                if helpful else f"Your flag ({what}) on “{ref.title}” was declined: a moderator found nothing to act on.")
+        notifications.notify(session, flaggers, kind=f"flag_{status}", text=text + (f" {note}" if note else ""),
+                             url="/moderation/my-flags", now=now)
+    return flags
+
+
+def handle(session: Session, *, actor: User | None, post_type: str, post_id: int, action: str, note: str = "",
+           body: str | None = None, title: str | None = None) -> list[Flag]:
+    """A moderator's decision on a flagged post. `action`: delete (the post goes), edit (with the
+    new `body`, and `title` for a question), close (the thread's question), lock (the thread),
+    dismiss (nothing wrong: every open flag is declined, and a post hidden by flags is shown
+    again). Every action but dismiss marks the post's open flags helpful. Returns the flags."""
+    actor = posts.require_moderator(actor)
+    if action not in ACTIONS:
+        raise field_error("action", f"action must be one of: {', '.join(ACTIONS)}.")
+    ref = posts.load(session, post_type, post_id, viewer=actor, for_update=True, include_deleted=True)
+    if ref.post.deleted_at is not None and action not in ("delete", "dismiss"):
+        raise Conflict("The post was deleted already: mark its flags helpful (delete) or dismiss them.")
+    open_flags = session.exec(select(func.count()).select_from(Flag).where(
+        Flag.post_type == post_type, Flag.post_id == post_id, Flag.status == "open")).one()
+    if not open_flags:
+        raise Conflict("This post has no open flags (another moderator may have handled them).")
+    outcome = {"delete": "deleted", "edit": "edited", "close": "closed", "lock": "locked", "dismiss": "dismissed"}[action]
+    if action == "delete":
+        posts.delete(session, ref, actor=actor)
+    elif action == "edit":
+        _edit(session, ref, actor=actor, body=body, title=title, note=note)
+    elif action == "close":
+        from app.questions.models import QuestionStatus
+
+        if ref.question.status == QuestionStatus.open:
+            posts.close(session, actor=actor, question_id=ref.question.id, reason=note or "closed after flags")
+    elif action == "lock":
+        posts.set_lock(session, actor=actor, question_id=ref.question.id, locked=True, reason=note)
+    if action != "delete" and ref.post.hidden_at is not None and ref.post.hidden_reason in ("flags", "moderator"):
+        posts.unhide(session, ref, actor=actor, note=note or f"flags handled: {outcome}")
+    return _decide(session, ref, actor=actor, helpful=action != "dismiss", outcome=outcome, note=note)
+
+
+def _edit(session: Session, ref: posts.PostRef, *, actor: User, body: str | None, title: str | None, note: str) -> None:
+    from pydantic import ValidationError
+
+    from app.answers import service as answers_service
+    from app.questions import service as questions_service
+    from app.questions.schemas import AnswerUpdate, QuestionUpdate
+
+    if not body and not title:
+        raise field_error("body", "Give the edited text.")
+    try:
+        if ref.post_type == "question":
+            data = QuestionUpdate(**{k: v for k, v in (("title", title), ("body", body)) if v},
+                                  comment=note[:300] or "edited after flags")
+            questions_service.edit(session, actor=actor, question_id=ref.post.id, data=data)
+        elif ref.post_type == "answer":
+            answers_service.edit(session, actor=actor, answer_id=ref.post.id,
+                                 data=AnswerUpdate(body=body or "", comment=note[:300] or "edited after flags"))
+        else:
+            raise field_error("action", "Comments cannot be edited; delete the comment or dismiss the flags.")
+    except ValidationError as exc:
+        raise InvalidInput("The edit is not valid: " + "; ".join(e["msg"] for e in exc.errors()),
+                           errors=[{"loc": ["body", *map(str, e["loc"])], "msg": e["msg"], "type": e["type"]}
+                                   for e in exc.errors()]) from None
+
+
+# --- the queue --------------------------------------------------------------------------------------
+
+@dataclass
+class FlaggedPost:
+    post_type: str
+    post_id: int
+    url: str
+    title: str
+    excerpt: str
+    author: User | None
+    hidden: str | None
+    deleted: bool
+    flags: list[Flag]
+    flaggers: dict[int, User] = field(default_factory=dict)
+    open_count: int = 0
+    first_flagged_at: datetime | None = None
+    locked: bool = False
+    status: str = "open"
+
+
+def queue(session: Session, *, actor: User | None, status: str = "open", limit: int = 50) -> list[FlaggedPost]:
+    """Flags grouped by post, posts with open flags first (oldest flag first), then recently
+    handled ones. `status`: "open" (only posts with open flags) or "all". Moderators and staff."""
+    from app.core.markdown import excerpt
+
+    actor = permissions.require_user(actor, write=False)
+    if not actor.can_moderate:
+        raise Forbidden("Only moderators and staff can see the flag queue.")
+    stmt = select(Flag)
+    if status == "open":
+        stmt = stmt.where(Flag.status == "open")
+    elif status != "all":
+        raise field_error("status", "status must be open or all.", "query")
+    rows = list(session.exec(stmt.order_by(Flag.created_at.desc(), Flag.id.desc()).limit(2000)).all())
+    groups: dict[tuple[str, int], list[Flag]] = {}
+    for f in rows:
+        groups.setdefault((f.post_type, f.post_id), []).append(f)
+    users = {u.id: u for u in session.exec(select(User).where(User.id.in_(
+        {f.flagger_id for f in rows}))).all()} if rows else {}
+    out: list[FlaggedPost] = []
+    for (ptype, pid), flags in groups.items():
+        try:
+            ref = posts.load(session, ptype, pid, viewer=actor, include_deleted=True)
+        except Exception:  # noqa: BLE001 - its thread is gone
+            continue
+        open_flags = [f for f in flags if f.status == "open"]
+        html = getattr(ref.post, "body_html", "")
+        out.append(FlaggedPost(
+            post_type=ptype, post_id=pid, url=ref.url, title=ref.title, excerpt=excerpt(html, 240),
+            author=session.get(User, ref.author_id), hidden=posts.hidden_label(ref.post),
+            deleted=ref.post.deleted_at is not None, flags=sorted(flags, key=lambda f: f.id), flaggers=users,
+            open_count=len(open_flags), first_flagged_at=min(f.created_at for f in (open_flags or flags)),
+            locked=ref.question.locked_at is not None, status=ref.question.status))
+    pending = sorted((g for g in out if g.open_count), key=lambda g: g.first_flagged_at)
+    handled = sorted((g for g in out if not g.open_count), key=lambda g: g.first_flagged_at, reverse=True)
+    return (pending + handled)[:limit]
+
+
+def my_flags(session: Session, *, actor: User | None, limit: int = 100) -> list[Flag]:
+    """The actor's own flags, newest first, with their outcome (helpful / declined / open)."""
+    actor = permissions.require_user(actor, write=False)
+    return list(session.exec(select(Flag).where(Flag.flagger_id == actor.id)
+                             .order_by(Flag.id.desc()).limit(limit)).all())

@@ -1,0 +1,232 @@
+"""Posts under moderation: load any post (question, answer, comment), hide and restore it, close,
+lock and protect threads. Every change by a moderator is written to the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from app.accounts import permissions
+from app.accounts.models import User
+from app.core.db import utcnow
+from app.core.errors import Conflict, Forbidden, NotFound, field_error
+from app.moderation import audit
+
+POST_TYPES = ("question", "answer", "comment")
+HIDDEN_LABELS = {
+    "flags": "Hidden after flags from the community, until a moderator decides.",
+    "spam": "Hidden and deleted as spam by a moderator.",
+    "spam_check": "Waiting for review: the spam check found it suspicious.",
+    "review": "Waiting for review: a new member's first post here is checked by a moderator before it is shown.",
+    "moderator": "Hidden by a moderator.",
+}
+
+
+def _model(post_type: str):
+    from app.answers.models import Answer
+    from app.comments.models import Comment
+    from app.questions.models import Question
+
+    try:
+        return {"question": Question, "answer": Answer, "comment": Comment}[post_type]
+    except KeyError:
+        raise NotFound(f"Unknown kind of post {post_type!r}.") from None
+
+
+@dataclass
+class PostRef:
+    """A post and the question of its thread (for a comment: the thread its post belongs to)."""
+
+    post_type: str
+    post: object
+    question: object
+
+    @property
+    def author_id(self) -> int:
+        return self.post.author_id
+
+    @property
+    def url(self) -> str:
+        anchor = {"question": "", "answer": f"#answer-{self.post.id}", "comment": f"#comment-{self.post.id}"}
+        return f"/questions/{self.question.id}/{self.question.slug}{anchor[self.post_type]}"
+
+    @property
+    def title(self) -> str:
+        return self.question.title
+
+
+def load(session: Session, post_type: str, post_id: int, *, viewer: User | None = None,
+         for_update: bool = False, include_deleted: bool = False) -> PostRef:
+    """The post, 404 when it does not exist, was deleted (unless `include_deleted`), or is hidden
+    and `viewer` is neither its author nor a moderator."""
+    from app.questions.models import Question
+
+    model = _model(post_type)
+    stmt = select(model).where(model.id == post_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    post = session.exec(stmt).first() if 1 <= post_id <= 2**31 - 1 else None
+    if post is None or (post.deleted_at is not None and not include_deleted):
+        raise NotFound(f"That {post_type} does not exist or was deleted.")
+    if post_type == "question":
+        question = post
+    elif post_type == "answer":
+        question = session.get(Question, post.question_id)
+    else:
+        parent = session.get(_model(post.post_type), post.post_id)
+        question = parent if post.post_type == "question" else session.get(Question, parent.question_id)
+    if question is None or (question.deleted_at is not None and not include_deleted):
+        raise NotFound(f"That {post_type} does not exist or was deleted.")
+    ref = PostRef(post_type, post, question)
+    if not can_see(viewer, post) or (post is not question and not can_see(viewer, question)):
+        raise NotFound(f"That {post_type} does not exist or was deleted.")
+    return ref
+
+
+def can_see(viewer: User | None, post) -> bool:
+    """A hidden post is shown only to its author and to moderators."""
+    if getattr(post, "hidden_at", None) is None:
+        return True
+    return viewer is not None and (viewer.id == post.author_id or viewer.can_moderate)
+
+
+def hidden_label(post) -> str | None:
+    """Why a post is hidden, for its author and moderators (None when it is not)."""
+    if getattr(post, "hidden_at", None) is None:
+        return None
+    return HIDDEN_LABELS.get(post.hidden_reason or "moderator", HIDDEN_LABELS["moderator"])
+
+
+def hide(session: Session, ref: PostRef, *, reason: str, actor: User | None, note: str | None = None,
+         notify_author: bool = True, now: datetime | None = None) -> None:
+    """Hide a post (idempotent). The author is told (`post_hidden`) unless told otherwise; the
+    action is audited (actor None: the system, e.g. automatic hiding by flags)."""
+    if ref.post.hidden_at is not None:
+        return
+    now = now or utcnow()
+    ref.post.hidden_at, ref.post.hidden_reason = now, reason
+    session.add(ref.post)
+    session.flush()
+    if reason not in ("review", "spam_check"):
+        audit.record(session, actor=actor, action="post.hide", target_type=ref.post_type, target_id=ref.post.id,
+                     reason=note or HIDDEN_LABELS.get(reason), details={"hidden_reason": reason}, now=now)
+    if notify_author:
+        from app.notifications import service as notifications
+
+        notifications.notify(session, [ref.author_id], kind="post_hidden", url=ref.url, now=now,
+                             text=f"Your {ref.post_type} on “{ref.title}” is hidden: {hidden_label(ref.post)}")
+
+
+def unhide(session: Session, ref: PostRef, *, actor: User, action: str = "post.unhide", note: str | None = None) -> None:
+    """Show a hidden post again (a moderator's decision; audited)."""
+    if ref.post.hidden_at is None:
+        return
+    reason = ref.post.hidden_reason
+    ref.post.hidden_at, ref.post.hidden_reason = None, None
+    session.add(ref.post)
+    session.flush()
+    audit.record(session, actor=actor, action=action, target_type=ref.post_type, target_id=ref.post.id,
+                 reason=note, details={"was": reason})
+
+
+def delete(session: Session, ref: PostRef, *, actor: User) -> None:
+    """Delete a post through its own service (reputation reversed, counts kept); audited there."""
+    from app.answers import service as answers_service
+    from app.comments import service as comments_service
+    from app.questions import service as questions_service
+
+    if ref.post.deleted_at is not None:
+        return
+    if ref.post_type == "question":
+        questions_service.delete_question(session, actor=actor, question_id=ref.post.id)
+    elif ref.post_type == "answer":
+        answers_service.delete_answer(session, actor=actor, answer_id=ref.post.id)
+    else:
+        comments_service.delete_comment(session, actor=actor, comment_id=ref.post.id)
+
+
+def require_moderator(actor: User | None) -> User:
+    actor = permissions.require_user(actor)
+    if not actor.can_moderate:
+        raise Forbidden("Only moderators and staff can do this.")
+    return actor
+
+
+# --- threads: close, lock, protect -----------------------------------------------------------------
+
+def close(session: Session, *, actor: User | None, question_id: int, reason: str) -> object:
+    """Close an open question (no new answers) with a reason: moderators, staff and members with
+    the close privilege. Reopen with app.questions.duplicates.reopen."""
+    from app.questions import service as questions_service
+    from app.questions.models import QuestionStatus
+
+    actor = permissions.require_user(actor)
+    if not permissions.can_close(actor):
+        permissions.require_privilege(actor, "close", "close questions")
+    reason = (reason or "").strip()
+    if not reason:
+        raise field_error("reason", "Say why the question is closed (readers see it).")
+    question = questions_service.get_visible(session, question_id, for_update=True)
+    if question.status != QuestionStatus.open:
+        raise Conflict("This question is not open.")
+    question.status = QuestionStatus.closed.value
+    session.add(question)
+    session.flush()
+    audit.record(session, actor=actor, action="question.close", target_type="question", target_id=question.id,
+                 reason=reason[:500])
+    return question
+
+
+def set_lock(session: Session, *, actor: User | None, question_id: int, locked: bool, reason: str = "") -> object:
+    """Lock (no new answers, comments or votes) or unlock a thread; moderators and staff."""
+    from app.questions import service as questions_service
+
+    actor = require_moderator(actor)
+    question = questions_service.get_visible(session, question_id, for_update=True)
+    if (question.locked_at is not None) != locked:
+        question.locked_at = utcnow() if locked else None
+        session.add(question)
+        session.flush()
+        audit.record(session, actor=actor, action="question.lock" if locked else "question.unlock",
+                     target_type="question", target_id=question.id, reason=reason or None)
+    return question
+
+
+def set_protect(session: Session, *, actor: User | None, question_id: int, protected: bool, reason: str = "") -> object:
+    """Protect (members below NEW_MEMBER_REPUTATION cannot answer) or unprotect a thread."""
+    from app.questions import service as questions_service
+
+    actor = require_moderator(actor)
+    question = questions_service.get_visible(session, question_id, for_update=True)
+    if (question.protected_at is not None) != protected:
+        question.protected_at = utcnow() if protected else None
+        session.add(question)
+        session.flush()
+        audit.record(session, actor=actor, action="question.protect" if protected else "question.unprotect",
+                     target_type="question", target_id=question.id, reason=reason or None)
+    return question
+
+
+def require_unlocked(question, doing: str) -> None:
+    """409 when the thread is locked (answers, comments and votes all call this)."""
+    if getattr(question, "locked_at", None) is not None:
+        raise Conflict(f"This thread is locked by a moderator: you cannot {doing} here.")
+
+
+def require_may_answer_protected(actor: User, question) -> None:
+    """A protected thread takes answers only from members with NEW_MEMBER_REPUTATION or more."""
+    from app.moderation import policy
+
+    if question.protected_at is not None and not actor.can_moderate and actor.reputation < policy.NEW_MEMBER_REPUTATION:
+        raise Forbidden(f"This question is protected: answering it takes {policy.NEW_MEMBER_REPUTATION} reputation "
+                        f"earned here (you have {actor.reputation}).")
+
+
+def require_moderator_read(actor: User | None) -> User:
+    """Moderators and staff, also while suspended (reading queues is not writing)."""
+    actor = permissions.require_user(actor, write=False)
+    if not actor.can_moderate:
+        raise Forbidden("Only moderators and staff can see this.")
+    return actor

@@ -1,0 +1,209 @@
+"""Suspensions are enforced on every write path, web and API: both lists of routes are walked
+from the app, so a write route added later without the check fails here. The suspended member
+is staff (holding every privilege), so the only possible refusal is the suspension itself."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from app.accounts.models import User
+from app.answers import service as answers_service
+from app.comments import service as comments_service
+from app.core.db import utcnow
+from app.escalation import service as escalation_service
+from app.moderation import suspensions
+from app.moderation.models import AuditEntry
+from app.notifications.models import Notification
+from app.questions import suggested_edits
+from app.questions.schemas import AnswerCreate, CommentCreate, QuestionUpdate
+from tests.factories import PASSWORD, make_product, make_question, make_user
+from tests.web.conftest import Browser, browsers, csrf_from  # noqa: F401  (fixture)
+
+API = "/api/v1"
+# Writes a suspended member may still make: signing in and out, the password, marking read.
+API_EXEMPT = {("POST", "/auth/register"), ("POST", "/auth/token"), ("POST", "/auth/logout"),
+              ("POST", "/auth/logout-all"), ("POST", "/me/password"), ("POST", "/notifications/read")}
+WEB_EXEMPT = {"/signin", "/signup", "/signout", "/signout-everywhere", "/settings/password", "/notifications/read"}
+
+
+@pytest.fixture
+def world(session):
+    admin = make_user(session, "ada_admin", role="admin")
+    staff = make_user(session, "sam_staff", role="staff")
+    author = make_user(session, "maya_asks")
+    helper = make_user(session, "raj_helps")
+    target = make_user(session, "tom_target")
+    product = make_product(session, "dock-pro", "Dock Pro")
+    q = make_question(session, author, product="dock-pro")
+    q2 = make_question(session, author)
+    a = answers_service.post(session, actor=helper, question_id=q.id,
+                             data=AnswerCreate(body="Use the 100 W cable that came with the dock, not the 60 W one."))
+    c = comments_service.add(session, actor=author, post_type="question", post_id=q.id,
+                             data=CommentCreate(body="It is the original cable."))
+    esc, _ = escalation_service.escalate(session, actor=staff, question_id=q.id, reason="Nobody solved it")
+    se = suggested_edits.suggest(session, actor=target, post_type="question", post_id=q.id,
+                                 data=QuestionUpdate(body="It only charges at 60 W with the supplied cable; why?"))
+    until = suspensions.suspend(session, actor=admin, username="sam_staff", days=3, reason="cooling off").suspended_until
+    session.commit()
+    return dict(q=q.id, q2=q2.id, a=a.id, c=c.id, e=esc.id, se=se.id, slug=product.slug, until=until,
+                staff=staff, author=author)
+
+
+def _api_requests(w) -> dict[tuple[str, str], dict | None]:
+    """(method, route template) → JSON body: a valid request for every write route of the API."""
+    long = "A body long enough for every rule about posts here, with words."
+    return {
+        ("POST", "/products"): {"slug": "new-prod", "name": "New product", "description": ""},
+        ("PATCH", "/products/{slug}"): {"name": "Dock Pro 2"},
+        ("POST", "/questions"): {"title": "Dock Pro will not charge at 100 W", "body": long, "tags": ["dock"]},
+        ("PATCH", "/questions/{question_id}"): {"body": long},
+        ("DELETE", "/questions/{question_id}"): None,
+        ("POST", "/questions/{question_id}/vote"): {"value": 1},
+        ("POST", "/questions/{question_id}/accept"): {"answer_id": w["a"]},
+        ("DELETE", "/questions/{question_id}/accept"): None,
+        ("POST", "/questions/{question_id}/close-as-duplicate"): {"original_id": w["q2"]},
+        ("POST", "/questions/{question_id}/reopen"): None,
+        ("POST", "/questions/{question_id}/merge"): {"original_id": w["q2"]},
+        ("POST", "/questions/{question_id}/comments"): {"body": "Which firmware is this?"},
+        ("POST", "/questions/{question_id}/answers"): {"body": long},
+        ("PATCH", "/answers/{answer_id}"): {"body": long},
+        ("DELETE", "/answers/{answer_id}"): None,
+        ("POST", "/answers/{answer_id}/vote"): {"value": 1},
+        ("POST", "/answers/{answer_id}/comments"): {"body": "Which firmware is this?"},
+        ("DELETE", "/comments/{comment_id}"): None,
+        ("POST", "/questions/{question_id}/escalate"): {"reason": "Still broken"},
+        ("POST", "/questions/{question_id}/me-too"): None,
+        ("DELETE", "/questions/{question_id}/me-too"): None,
+        ("POST", "/escalations/{escalation_id}/claim"): None,
+        ("POST", "/escalations/{escalation_id}/release"): None,
+        ("POST", "/escalations/{escalation_id}/assign"): {"assignee": "sam_staff"},
+        ("POST", "/escalations/{escalation_id}/notes"): {"body": "Looked at it"},
+        ("POST", "/escalations/{escalation_id}/wait"): {"note": "asked"},
+        ("POST", "/escalations/{escalation_id}/resume"): None,
+        ("POST", "/escalations/{escalation_id}/hand-off"): {"ticket": "ZD-1"},
+        ("POST", "/escalations/{escalation_id}/resolve"): {"resolution": "fixed", "answer_id": w["a"]},
+        ("PUT", "/products/{slug}/service-level"): {"tier": "priority"},
+        ("POST", "/questions/{question_id}/suggested-edits"): {"body": long},
+        ("POST", "/answers/{answer_id}/suggested-edits"): {"body": long},
+        ("POST", "/suggested-edits/{edit_id}/approve"): {"note": ""},
+        ("POST", "/suggested-edits/{edit_id}/reject"): {"note": ""},
+        ("POST", "/voting-reports/detect"): None,
+        ("POST", "/voting-reports/{report_id}/resolve"): None,
+        ("POST", "/questions/{question_id}/deflect"): {"title": "Dock charging"},
+        ("POST", "/questions/{question_id}/flags"): {"reason": "off_topic"},
+        ("POST", "/answers/{answer_id}/flags"): {"reason": "off_topic"},
+        ("POST", "/comments/{comment_id}/flags"): {"reason": "off_topic"},
+        ("POST", "/moderation/flags/{post_type}/{post_id}"): {"action": "dismiss"},
+        ("POST", "/moderation/review/{post_type}/{post_id}"): {"approve": True},
+        ("POST", "/users/{username}/suspend"): {"days": 1, "reason": "spam"},
+        ("DELETE", "/users/{username}/suspend"): None,
+        ("POST", "/users/{username}/destroy"): None,
+        ("PUT", "/users/{username}/role"): {"role": "moderator"},
+        ("POST", "/moderation/blocked-emails"): {"pattern": "@spam.example"},
+        ("POST", "/questions/{question_id}/close"): {"reason": "off-topic"},
+        ("POST", "/questions/{question_id}/lock"): None,
+        ("DELETE", "/questions/{question_id}/lock"): None,
+        ("POST", "/questions/{question_id}/protect"): None,
+        ("DELETE", "/questions/{question_id}/protect"): None,
+    }
+
+
+def _fill(template: str, w) -> str:
+    values = {"question_id": w["q"], "answer_id": w["a"], "comment_id": w["c"], "escalation_id": w["e"],
+              "edit_id": w["se"], "report_id": 1, "slug": w["slug"], "username": "tom_target",
+              "post_type": "question", "post_id": w["q"]}
+    return re.sub(r"\{(\w+)(:\w+)?\}", lambda m: str(values[m.group(1)]), template)
+
+
+def _write_routes(app, prefix: str) -> set[tuple[str, str]]:
+    """(method, path template) of every non-GET route under `prefix` (included routers walked)."""
+    out = set()
+    for route in app.routes:
+        if hasattr(route, "effective_route_contexts"):  # an included router (FastAPI ≥ 0.16x)
+            contexts = [(c.path, getattr(c.original_route, "methods", None)) for c in route.effective_route_contexts()]
+        else:
+            contexts = [(route.path, getattr(route, "methods", None))]
+        for path, methods in contexts:
+            if methods and path.startswith(prefix):
+                out |= {(m, path[len(prefix):]) for m in methods - {"GET", "HEAD"}}
+    return out
+
+
+def test_every_api_write_is_refused_with_the_end_time(app, client, world):
+    token = client.post(f"{API}/auth/token", data={"username": "sam_staff", "password": PASSWORD}).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    table = _api_requests(world)
+    routes = _write_routes(app, API)
+    assert len(routes) > 50, routes
+    missing = routes - set(table) - API_EXEMPT
+    assert not missing, f"write routes without a suspension case here: {sorted(missing)}"
+    for method, template in sorted(routes - API_EXEMPT):
+        body = table[(method, template)]
+        r = client.request(method, API + _fill(template, world), json=body, headers=headers)
+        assert r.status_code == 403, (method, template, r.status_code, r.text)
+        problem = r.json()
+        assert problem["type"] == "/problems/suspended", (method, template, problem)
+        assert problem["suspended_until"].startswith(world["until"].isoformat()[:16]), problem
+    # reading still works, and the member sees why
+    assert client.get(f"{API}/me", headers=headers).status_code == 200
+    kinds = [n["kind"] for n in client.get(f"{API}/notifications", headers=headers).json()["items"]]
+    assert "suspended" in kinds
+
+
+def test_every_web_form_is_refused(app, browsers, world, session):
+    me = browsers()
+    me.sign_in("sam_staff")
+    home = me.get("/", follow_redirects=True)
+    assert "Your account is suspended until" in home.text
+    token = csrf_from(home.text)
+    form = {"csrf_token": token, "title": "Dock Pro will not charge at 100 W",
+            "body": "A body long enough for every rule about posts here, with words.", "tags": "dock",
+            "product": "", "comment": "", "value": "1", "answer_id": str(world["a"]), "original": str(world["q2"]),
+            "reason": "off_topic", "text": "", "note": "x", "action": "dismiss", "decision": "approve",
+            "do": "lock", "days": "1", "role": "moderator", "confirm": "tom_target", "assignee": "sam_staff",
+            "ticket": "ZD-1", "resolution": "fixed", "tier": "priority", "name": "Dock", "description": "",
+            "slug": "new-prod"}
+    paths = {p for m, p in _write_routes(app, "") if not p.startswith(API) and m == "POST"}
+    checked = 0
+    for template in sorted(paths - WEB_EXEMPT):
+        r = me.post(_fill(template, world), form)
+        assert r.status_code == 403, (template, r.status_code, r.headers.get("location"), r.text[-300:])
+        assert "suspended until" in r.text, template
+        checked += 1
+    assert checked >= 40
+    # nothing was written by any of them
+    session.expire_all()
+    assert session.exec(select(AuditEntry).where(AuditEntry.actor_id == world["staff"].id)).all() == []
+
+
+def test_suspend_and_lift_through_the_api(client, session):
+    moderator = make_user(session, "mo_mod", role="moderator")
+    member = make_user(session, "pat_member")
+    other_mod = make_user(session, "other_mod", role="moderator")
+    session.commit()
+    h = {"Authorization": "Bearer " + client.post(f"{API}/auth/token", data={"username": "mo_mod", "password": PASSWORD}).json()["access_token"]}
+    r = client.post(f"{API}/users/pat_member/suspend", json={"days": 7, "reason": "repeated rudeness"}, headers=h)
+    assert r.status_code == 200, r.text
+    assert r.json()["suspended_until"] and r.json()["username"] == "pat_member"
+    assert client.post(f"{API}/users/pat_member/suspend", json={"days": 0, "reason": "x"}, headers=h).status_code == 422
+    assert client.post(f"{API}/users/other_mod/suspend", json={"days": 1, "reason": "x"}, headers=h).status_code == 403
+    assert client.post(f"{API}/users/mo_mod/suspend", json={"days": 1, "reason": "x"}, headers=h).status_code == 403
+    mh = {"Authorization": "Bearer " + client.post(f"{API}/auth/token", data={"username": "pat_member", "password": PASSWORD}).json()["access_token"]}
+    refused = client.post(f"{API}/questions", json={"title": "Dock Pro will not charge", "body": "x" * 40, "tags": []}, headers=mh)
+    assert refused.status_code == 403 and refused.json()["suspended_until"]
+    assert client.post(f"{API}/users/mo_mod/suspend", json={"days": 1, "reason": "x"}, headers=mh).status_code == 403
+    lifted = client.delete(f"{API}/users/pat_member/suspend", headers=h)
+    assert lifted.status_code == 200 and lifted.json()["suspended_until"] is None
+    assert client.delete(f"{API}/users/pat_member/suspend", headers=h).status_code == 409
+    ok = client.post(f"{API}/questions", json={"title": "Dock Pro will not charge at 100 W", "body": "It only charges at 60 W with the supplied cable.", "tags": []}, headers=mh)
+    assert ok.status_code == 201, ok.text
+    session.expire_all()
+    actions = [e.action for e in session.exec(select(AuditEntry).order_by(AuditEntry.id)).all()]
+    assert actions == ["user.suspend", "user.unsuspend"]
+    kinds = [n.kind for n in session.exec(select(Notification).where(Notification.user_id == member.id)).all()]
+    assert kinds == ["suspended", "unsuspended"]
+    assert other_mod.id  # untouched
