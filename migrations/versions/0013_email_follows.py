@@ -1,7 +1,7 @@
 """e-mail outbox, account tokens, mail settings, notification preferences, follows
 
-Revision ID: 0016_email_follows
-Revises: 0011_username_keys
+Revision ID: 0013_email_follows
+Revises: 0012_page_indexes
 Create Date: 2026-11-30 12:40:00
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes  # noqa: F401
 from alembic import op
 
-revision: str = '0016_email_follows'
-down_revision: str | None = '0011_username_keys'
+revision: str = '0013_email_follows'
+down_revision: str | None = '0012_page_indexes'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,8 +1,8 @@
 """moderation: the audit log, flags, blocked e-mail addresses; hidden posts, locked and protected
 threads, suspensions, first-posts review per product (issue 17, docs/moderation.md)
 
-Revision ID: 0018_moderation
-Revises: 0011_username_keys
+Revision ID: 0015_moderation
+Revises: 0014_api_keys_webhooks
 Create Date: 2026-11-30 12:26:20
 """
 
@@ -15,8 +15,8 @@ import sqlmodel.sql.sqltypes  # noqa: F401  (autogenerate renders AutoString)
 from alembic import op
 
 
-revision: str = '0018_moderation'
-down_revision: str | None = '0011_username_keys'
+revision: str = '0015_moderation'
+down_revision: str | None = '0014_api_keys_webhooks'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

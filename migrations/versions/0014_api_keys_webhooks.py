@@ -1,8 +1,8 @@
 """product sites: scoped API keys (prefix, scopes, origins, own rate limit, last use) and signed
 webhooks (endpoints, an event outbox, deliveries and their attempt log)
 
-Revision ID: 0017_api_keys_webhooks
-Revises: 0011_username_keys
+Revision ID: 0014_api_keys_webhooks
+Revises: 0013_email_follows
 Create Date: 2026-11-30 12:30:00
 """
 
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes  # noqa: F401
 from alembic import op
 
-revision: str = '0017_api_keys_webhooks'
-down_revision: str | None = '0011_username_keys'
+revision: str = '0014_api_keys_webhooks'
+down_revision: str | None = '0013_email_follows'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
