@@ -28,8 +28,11 @@ def required_scope(method: str, path: str) -> str | None:
     "/api/v1/questions/{question_id}"); None when no key may call it."""
     method = method.upper()
     p = path[len(API):] if path.startswith(API) else path
-    if p.startswith("/api-keys") or p.startswith("/auth/") or p in ("/me/password",):
-        return None  # credentials are a person's business
+    if p.startswith("/api-keys") or p.startswith("/auth/") or p in ("/me/password", "/me/email", "/me/verify-email",
+                                                                    "/me/export"):
+        return None  # credentials, the account's address and its data export are a person's business
+    if p == "/me" and method == "DELETE":
+        return None  # so is deleting the account
     if p.startswith("/webhooks"):
         return "webhooks:manage"
     if method in ("GET", "HEAD", "OPTIONS"):

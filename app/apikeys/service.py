@@ -44,7 +44,13 @@ class MissingScope(Forbidden):
 
 
 def _audit(session: Session, actor: User | None, action: str, key: ApiKey) -> None:
-    """Hook for the moderation audit log (issue 17): one call per key action. No-op for now."""
+    """One audit-log entry (app/moderation/audit.py) per key action: `api_key.create`, `.rotate`,
+    `.update`, `.revoke`; the CLI (no actor) is recorded as the system."""
+    from app.moderation import audit
+
+    audit.record(session, actor=actor, action=action, target_type="api_key", target_id=key.id,
+                 details={"name": key.name, "prefix": key.prefix, "owner_id": key.user_id,
+                          "scopes": key.scopes})
 
 
 def _can_manage(actor: User) -> None:

@@ -83,8 +83,13 @@ def resolve(session: Session, type_: str, target: str) -> Target:
     return Target("user", str(u.id), u.username, u.shown_name, f"/users/{u.username}")
 
 
-def _hidden(question) -> bool:
-    return getattr(question, "visibility", "public") != "public"
+def _hidden(question, post=None) -> bool:
+    """Whether nobody but staff, moderators or the author may see it yet: a non-public question,
+    or a question or answer hidden by moderation (held for review, hidden after flags). Held posts
+    reach followers when a moderator approves them (app/moderation/review.py:decide)."""
+    return (getattr(question, "visibility", "public") != "public"
+            or getattr(question, "hidden_at", None) is not None
+            or (post is not None and getattr(post, "hidden_at", None) is not None))
 
 
 def follow(session: Session, *, actor: User | None, type_: str, target: str,
@@ -223,7 +228,7 @@ def on_question_asked(session: Session, question, actor: User, tags: list[str], 
 def on_answer_posted(session: Session, question, answer, actor: User, now: datetime) -> None:
     """Notify followers of the question and of the answerer; mentions; auto-follow."""
     auto_follow(session, actor, question.id, now)
-    if _hidden(question):
+    if _hidden(question, answer):
         return
     url = f"/questions/{question.id}/{question.slug}#answer-{answer.id}"
     mentioned = mentioned_users(session, answer.body, exclude={actor.id})

@@ -53,6 +53,8 @@ ACTIONS: dict[str, str] = {
     "voting.resolve": "Resolved a voting report",
     "api_key.create": "Created an API key",
     "api_key.revoke": "Revoked an API key",
+    "api_key.rotate": "Rotated an API key",
+    "api_key.update": "Changed an API key",
 }
 
 

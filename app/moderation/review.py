@@ -96,7 +96,10 @@ def decide(session: Session, *, actor: User | None, post_type: str, post_id: int
     has_flags = session.exec(select(Flag.id).where(Flag.post_type == post_type, Flag.post_id == post_id,
                                                    Flag.status == "open")).first() is not None
     if approve:
+        held_before_publication = ref.post.hidden_reason in ("review", "spam_check")
         posts.unhide(session, ref, actor=actor, action="post.approve", note=note or None)
+        if held_before_publication:
+            _announce(session, ref)
         notifications.notify(session, [ref.author_id], kind="post_approved", url=ref.url,
                              text=f"Your {post_type} on “{ref.title}” was approved and is now public.")
         if has_flags:
@@ -106,3 +109,25 @@ def decide(session: Session, *, actor: User | None, post_type: str, post_id: int
         if has_flags:
             flags_service._decide(session, ref, actor=actor, helpful=True, outcome="deleted", note=note)
     return ref
+
+
+def _announce(session: Session, ref: posts.PostRef) -> None:
+    """A post held before publication reaches followers, mentioned people and webhooks when it is
+    approved, as it would have when posted (docs/moderation.md)."""
+    from app.accounts.models import User
+    from app.core.db import utcnow
+    from app.follows import service as follows
+    from app.questions import service as questions_service
+    from app.webhooks import events as webhook_events
+
+    author = session.get(User, ref.author_id)
+    if author is None:
+        return
+    now = utcnow()
+    if ref.post_type == "question":
+        tags = questions_service.tags_for(session, [ref.question.id]).get(ref.question.id, [])
+        follows.on_question_asked(session, ref.question, author, tags, now)
+        webhook_events.question_created(session, ref.question)
+    elif ref.post_type == "answer":
+        follows.on_answer_posted(session, ref.question, ref.post, author, now)
+        webhook_events.answer_created(session, ref.question, ref.post)

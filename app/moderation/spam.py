@@ -221,9 +221,18 @@ def _aware(when: datetime) -> datetime:
 
 
 def is_unverified(user: User) -> bool:
-    """An account whose e-mail address is not confirmed, once accounts record that
-    (`email_verified_at`); until then no account counts as unverified."""
-    return hasattr(user, "email_verified_at") and getattr(user, "email_verified_at") is None
+    """An account whose e-mail address is recorded as not yet confirmed: a self-service sign-up
+    whose verification link (app/mail/accounts.py) was not followed. Accounts with no mail record
+    (made by `groundswell create-user`, the demo or an import) do not count as unverified."""
+    from sqlalchemy.orm import object_session
+
+    from app.mail.models import MailSettings
+
+    session = object_session(user)
+    if session is None or user.id is None:
+        return False
+    row = session.get(MailSettings, user.id)
+    return row is not None and row.email_verified_at is None
 
 
 def is_limited(user: User) -> bool:

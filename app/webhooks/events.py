@@ -11,8 +11,12 @@ from sqlmodel import Session
 from app.webhooks.service import emit
 
 
-def _public(question) -> bool:
-    return getattr(question, "visibility", "public") in ("public", None) and getattr(question, "deleted_at", None) is None
+def _public(question, post=None) -> bool:
+    """Only what everyone may read goes out: not a deleted, non-public or moderation-hidden
+    question or answer (a held post goes out when a moderator approves it)."""
+    return (getattr(question, "visibility", "public") in ("public", None) and getattr(question, "deleted_at", None) is None
+            and getattr(question, "hidden_at", None) is None
+            and (post is None or getattr(post, "hidden_at", None) is None))
 
 
 def _question(q) -> dict:
@@ -26,7 +30,7 @@ def question_created(session: Session, question) -> None:
 
 
 def answer_created(session: Session, question, answer) -> None:
-    if _public(question):
+    if _public(question, answer):
         emit(session, "answer.created", {"question": _question(question),
                                          "answer": {"id": answer.id, "body": answer.body, "author_id": answer.author_id,
                                                     "created_at": answer.created_at}})
