@@ -183,6 +183,8 @@ RANKER_PARAMS = {"objective": "lambdarank", "metric": "ndcg", "eval_at": [5], "l
 RANKER_ROUNDS = 200
 #: Whether the ranker is trained on (and served with) the adapted query vector.
 RANKER_WITH_ADAPTER = False
+#: Whether reindex and the worker train the re-ranker at all.
+RANKER_ENABLED = True
 
 
 def train_ranker_on(x: np.ndarray, y: np.ndarray, sizes: np.ndarray, *, rounds: int = RANKER_ROUNDS,
@@ -464,6 +466,7 @@ def forget_served() -> None:
     """Drop every process-local copy (tests that recreate a database under the same URL)."""
     with _served_lock:
         _served.clear()
+        _ranker_tried.clear()
 
 
 # --- the learned re-ranker in the database ---------------------------------------------------------
@@ -718,28 +721,62 @@ def served_ranker(engine: Engine, encoder_name: str) -> ServedRanker | None:
         return current
 
 
+def _due(model, links: int, refresh_after: int, max_age: timedelta, now: datetime | None) -> bool:
+    if model is None:
+        return True
+    age = (now or utcnow()) - model.created_at
+    return links - model.links >= refresh_after or (age >= max_age and links != model.links)
+
+
+def latest_ranker(session: Session, encoder_name: str) -> LearnedModel | None:
+    """The newest stored re-ranker for this encoder (the served one), or None."""
+    return session.execute(select(LearnedModel).where(
+        LearnedModel.kind == RANKER_KIND, LearnedModel.encoder == encoder_name)
+        .order_by(LearnedModel.id.desc()).limit(1)).scalars().first()
+
+
+def train_all(engine: Engine, *, encoder_name: str, min_links: int | None = None,
+              log: Callable[[str], None] = lambda _m: None) -> str:
+    """What reindex runs: the query adapter (train), then the re-ranker (train_ranker), each
+    independently (one failing keeps its own previous state). Returns their two reports."""
+    reports = [train(engine, encoder_name=encoder_name, min_links=min_links, log=log).reason]
+    if RANKER_ENABLED:
+        reports.append(train_ranker(engine, encoder_name=encoder_name, min_links=min_links, log=log).reason)
+    return "; ".join(reports)
+
+
 def refresh(engine: Engine, *, encoder_name: str, min_links: int | None = None,
             refresh_after: int | None = None, max_age: timedelta | None = None,
             now: datetime | None = None) -> str:
-    """The worker's job: retrain when the database holds at least `min_links` links and either
-    no model exists, `refresh_after` links were added since the served one, or it is older than
-    `max_age` and the count changed (defaults: MIN_LINKS, REFRESH_AFTER_LINKS, REFRESH_MAX_AGE).
-    Returns a one-line report ("" when nothing was due)."""
+    """The worker's job: retrain the adapter and the re-ranker when the database holds at least
+    `min_links` links and, for each, no model exists, `refresh_after` links were added since the
+    served one, or it is older than `max_age` and the count changed (defaults: MIN_LINKS,
+    REFRESH_AFTER_LINKS, REFRESH_MAX_AGE). Returns a one-line report ("" when nothing was due)."""
     min_links = MIN_LINKS if min_links is None else min_links
     refresh_after = REFRESH_AFTER_LINKS if refresh_after is None else refresh_after
     max_age = REFRESH_MAX_AGE if max_age is None else max_age
     with Session(engine) as session:
         links = count_links(session)
         model = latest(session, encoder_name)
+        ranker = latest_ranker(session, encoder_name)
     if links < min_links:
         return ""
-    if model is not None:
-        age = (now or utcnow()) - model.created_at
-        if links - model.links < refresh_after and not (age >= max_age and links != model.links):
-            return ""
-    return train(engine, encoder_name=encoder_name, min_links=min_links).reason
+    reports = []
+    if _due(model, links, refresh_after, max_age, now):
+        reports.append(train(engine, encoder_name=encoder_name, min_links=min_links).reason)
+    key = f"{engine.url}|{encoder_name}"
+    tried = _ranker_tried.get(key)  # a ranker that was not stored is not retried until links change
+    if RANKER_ENABLED and _due(ranker, links, refresh_after, max_age, now) and not (
+            ranker is None and tried is not None and abs(links - tried) < refresh_after):
+        _ranker_tried[key] = links
+        reports.append(train_ranker(engine, encoder_name=encoder_name, min_links=min_links).reason)
+    return "; ".join(reports)
+
+
+_ranker_tried: dict[str, int] = {}
 
 
 __all__ = ["DIMENSIONS", "MIN_LINKS", "Outcome", "REFRESH_AFTER_LINKS", "Served", "TrainingSet", "adapt",
-           "adapt_query", "collect", "count_links", "forget_served", "latest", "mine_hard_negatives", "refresh",
+           "adapt_query", "collect", "Ranker", "ranker_groups", "served_ranker", "store_ranker", "train_all",
+           "train_ranker", "train_ranker_on", "count_links", "forget_served", "latest", "mine_hard_negatives", "refresh",
            "served", "store", "train", "train_adapter"]
