@@ -85,6 +85,7 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, required=True)
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--use", type=int, default=0)
+    ap.add_argument("--only", type=int, default=0, help="run only fold N (1-based)")
     ap.add_argument("--inner", type=int, default=learned.RANKER_INNER_FOLDS)
     ap.add_argument("--dev", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
@@ -98,6 +99,8 @@ def main() -> None:
     else:
         perm = np.random.default_rng(a.seed).permutation(len(b.history))
         for f in range(a.use or a.folds):
+            if a.only and f + 1 != a.only:
+                continue
             held = set(perm[f::a.folds].tolist())
             runs.append((f"fold {f + 1}/{a.folds}", [b.history[k] for k in range(len(b.history)) if k not in held],
                          [b.history[k] for k in sorted(held)]))
