@@ -224,3 +224,15 @@ def test_the_worker_refresh_trains_the_ranker_when_due(clean_engine, community, 
     # nothing new: the ranker is not due (the adapter part of the report may retry on its own)
     assert "ranker" not in learned.refresh(clean_engine, encoder_name=ENCODER, min_links=20, refresh_after=3)
     assert learned.served_ranker(clean_engine, ENCODER).version == served.version
+
+
+def test_training_groups_do_not_see_the_link_they_learn_from(clean_engine, community):
+    """Each link's title is asked of an index where it is not folded into its original: the
+    original's best cosine is its other phrasings' (about 0.6), never the title's own vector (1.0)."""
+    x, y, sizes, originals = learned.ranker_groups(learned._document_rows(clean_engine),
+                                                   learned._link_titles(clean_engine))
+    assert len(sizes) == ORIGINALS * DUPLICATES_EACH and sizes.sum() == len(y) == len(x)
+    assert y.sum() == len(sizes)  # one original per group
+    cosine_best = x[:, embedded.FEATURES.index("cosine_best")]
+    assert cosine_best[y == 1].max() < 0.9
+    assert community["target"].id in set(originals.tolist())
