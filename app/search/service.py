@@ -351,6 +351,9 @@ def learned_status(settings: Settings, engine: Engine) -> str:
     if encoder is None:
         return "off: no sentence embeddings"
     model = learned.served(engine, encoder.name)
+    ranker = learned.served_ranker(engine, encoder.name)
+    if ranker is not None:  # served instead of the adapter unless trained with it
+        return f"ranker {ranker.version}, learned from {ranker.links} duplicate links"
     if model is None:
         return f"none yet: learns once the database holds {learned.MIN_LINKS} duplicate links"
     return f"model {model.version}, learned from {model.links} duplicate links"
