@@ -72,6 +72,13 @@ SEARCH_SEMANTIC_WEIGHT_RELAXED = 1.0
 # deeper), so the fusion with the vector side has candidates to choose from.
 RELAX_POOL = 50
 SEARCH_SEMANTIC_FLOOR = 0.55
+#: The learned ranker (app.search.learned) re-orders this many of the base ranking's first candidates.
+RERANK_DEPTH = 50
+#: The learned ranker's features, one column each (MemoryIndex._features).
+FEATURES = ("fused_score", "fused_rank", "bm25f", "bm25f_rel", "keyword_rank", "cosine_best", "cosine_gap",
+            "semantic_rank", "cosine_title", "cosine_title_body", "cosine_alternates_mean",
+            "cosine_alternates_max", "phrasings_over_0.6", "log_duplicates", "query_terms_in_title",
+            "title_terms_in_query", "title_length_ratio", "votes", "solved", "age_days", "cosine_base_best")
 _GAP = -1  # between fields in the position stream: no phrase spans two fields
 
 
@@ -503,6 +510,13 @@ class MemoryIndex:
         self.full_rows: dict[int, dict] = {}  # slot -> texts, kept only until the full index exists
         self.vectors = _Grow(np.float32, DIMENSIONS)
         self.vector_owner = _Grow(np.int32)
+        # Per slot, for the learned ranker's features: where its phrasing vectors start, how many,
+        # which of them is the title alone, and the title's index terms.
+        self.vec_start = _Grow(np.int32)
+        self.vec_count = _Grow(np.int32)
+        self.vec_title = _Grow(np.int32)
+        self.title_terms: dict[int, frozenset[str]] = {}
+        self.newest = 0.0  # the newest question's creation time (ages count back from it: deterministic)
         self.vocabulary: list[str] = []
         self._vocab_seen: set[str] = set()
         self._vocab_sorted: list[str] = []  # for prefix completion, re-sorted when the vocabulary grew
@@ -546,13 +560,15 @@ class MemoryIndex:
             self._kill(old)
         slot = self.qid.append(qid)
         self.alive.append(True)
-        for g in (self.product, self.status, self.solved, self.score, self.created, self.alternates):
+        for g in (self.product, self.status, self.solved, self.score, self.created, self.alternates,
+                  self.vec_start, self.vec_count, self.vec_title):
             g.append(0)
         self.slot_of[qid], self.text_key[qid] = slot, key
         self._set_meta(slot, row)
         alternates = row["alternate_titles"].split("\n") if row["alternate_titles"] else []
         self.alternates.data[slot] = len(alternates)
         self.titles.add(slot, {"title": [row["title"]], "alternate_titles": alternates})
+        self.title_terms[slot] = frozenset(tokens(row["title"]))
         texts = {"title": [row["title"]], "alternate_titles": alternates, "tags": [row["tags"]],
                  "body": [row["body"]], "accepted_answer": [row["accepted_answer"]],
                  "alternate_bodies": row["alternate_bodies"].split("\f") if row["alternate_bodies"] else []}
@@ -562,7 +578,10 @@ class MemoryIndex:
             self.full_rows[slot] = texts
         vecs = _unpack(row["vectors"])
         if vecs is not None and len(vecs):
-            self.vectors.append(vecs)
+            self.vec_start.data[slot] = self.vectors.append(vecs)
+            self.vec_count.data[slot] = len(vecs)
+            # _phrasings order: [title. body start], title, alternates
+            self.vec_title.data[slot] = max(0, len(vecs) - 1 - len(alternates))
             self.vector_owner.append(np.full(len(vecs), slot, dtype=np.int32))
 
     def _set_meta(self, slot: int, row) -> None:
@@ -579,6 +598,7 @@ class MemoryIndex:
         if created.tzinfo is None:
             created = created.replace(tzinfo=UTC)
         self.created.data[slot] = created.timestamp()
+        self.newest = max(self.newest, created.timestamp())
         codes = []
         for tag in (row["tags"] or "").split():
             if tag not in self.tag_codes:
@@ -593,6 +613,7 @@ class MemoryIndex:
             self.full.remove(slot)
         self.full_rows.pop(slot, None)
         self.slot_tags.pop(slot, None)
+        self.title_terms.pop(slot, None)
 
     def _add_full(self, slot: int, texts: dict) -> None:
         seen = self.full.add(slot, texts)
@@ -634,9 +655,9 @@ class MemoryIndex:
             mask &= has
         return mask
 
-    def _nearest(self, vector, mask: np.ndarray) -> dict[int, float]:
+    def _nearest(self, vector, mask: np.ndarray, sims: np.ndarray | None = None) -> dict[int, float]:
         """slot -> best cosine of any of its phrasings to `vector`, for the nearest phrasings in `mask`."""
-        sims = self.vectors.view @ np.asarray(vector, dtype=np.float32)
+        sims = (self.vectors.view @ np.asarray(vector, dtype=np.float32)) if sims is None else sims.copy()
         owners = self.vector_owner.view
         sims[~mask[owners]] = -2
         best: dict[int, float] = {}
@@ -648,44 +669,152 @@ class MemoryIndex:
                 best[slot] = float(sims[row])
         return best
 
-    def similar(self, query: SimilarQuery) -> list[Hit]:
+    def _pool(self, query: SimilarQuery, mask: np.ndarray) -> dict:
+        """The base ranking's working set: BM25F scores, keyword and semantic ranks, cosines, the
+        rank-fused order (every candidate of either ranking, best first) and the phrasing sims."""
+        n = self.qid.n
+        weights: dict[str, float] = {}
+        for t in tokens(query.title):
+            weights[t] = weights.get(t, 0.0) + 1.0
+        for t in tokens(query.body[:5000])[:200]:
+            weights[t] = weights.get(t, 0.0) + SIMILAR_BODY_WEIGHT
+        keyword = self.titles.scores(weights, n)
+        keyword[~mask] = 0
+        keyword_rank = [s for s in _top(keyword, CANDIDATES) if keyword[s] > 0]
+        cosine: dict[int, float] = {}
+        semantic_rank: list[int] = []
+        sims = None
+        if query.vector is not None and self.vectors.n:
+            sims = self.vectors.view @ np.asarray(query.vector, dtype=np.float32)
+            best = self._nearest(query.vector, mask, sims)
+            # Semantic-only candidates must be at least loosely related (no keyword in common).
+            keyword_set = set(keyword_rank)
+            best = {s: c for s, c in best.items() if c >= SEMANTIC_FLOOR or s in keyword_set}
+            cosine = best
+            bonus = {s: c + ALTERNATES_BONUS * math.log1p(int(self.alternates.data[s])) for s, c in best.items()}
+            semantic_rank = sorted(bonus, key=bonus.get, reverse=True)[:CANDIDATES]
+        fused: dict[int, float] = {}
+        if semantic_rank:
+            for rank, slot in enumerate(keyword_rank):
+                fused[slot] = fused.get(slot, 0.0) + RRF_KEYWORD_WEIGHT / (RRF_K + rank + 1)
+            for rank, slot in enumerate(semantic_rank):
+                fused[slot] = fused.get(slot, 0.0) + RRF_SEMANTIC_WEIGHT / (RRF_K + rank + 1)
+            order = sorted(fused, key=fused.get, reverse=True)
+        else:
+            order = keyword_rank
+        return {"weights": weights, "keyword": keyword, "keyword_rank": keyword_rank, "cosine": cosine,
+                "semantic_rank": semantic_rank, "fused": fused, "order": order, "sims": sims}
+
+    def similar(self, query: SimilarQuery, *, ranker=None, base_vector=None) -> list[Hit]:
+        """The questions most like `query`, best first. With `ranker` (app.search.learned: a
+        callable scoring a (n, len(FEATURES)) float32 matrix), the first RERANK_DEPTH candidates of
+        the base ranking are re-ordered by its scores (ties keep the base order); `base_vector` is
+        the query's vector before the learned adapter, for the features."""
         with self.lock:
-            n = self.qid.n
             mask = self._mask(product=query.product)
             if mask is None or not mask.any():
                 return []
-            weights: dict[str, float] = {}
-            for t in tokens(query.title):
-                weights[t] = weights.get(t, 0.0) + 1.0
-            for t in tokens(query.body[:5000])[:200]:
-                weights[t] = weights.get(t, 0.0) + SIMILAR_BODY_WEIGHT
-            keyword = self.titles.scores(weights, n)
-            keyword[~mask] = 0
-            keyword_rank = _top(keyword, CANDIDATES)
-            keyword_rank = [s for s in keyword_rank if keyword[s] > 0]
-            cosine: dict[int, float] = {}
-            semantic_rank: list[int] = []
-            if query.vector is not None and self.vectors.n:
-                best = self._nearest(query.vector, mask)
-                # Semantic-only candidates must be at least loosely related (no keyword in common).
-                keyword_set = set(keyword_rank)
-                best = {s: c for s, c in best.items() if c >= SEMANTIC_FLOOR or s in keyword_set}
-                cosine = best
-                bonus = {s: c + ALTERNATES_BONUS * math.log1p(int(self.alternates.data[s])) for s, c in best.items()}
-                semantic_rank = sorted(bonus, key=bonus.get, reverse=True)[:CANDIDATES]
-            if semantic_rank:
-                fused: dict[int, float] = {}
-                for rank, slot in enumerate(keyword_rank):
-                    fused[slot] = fused.get(slot, 0.0) + RRF_KEYWORD_WEIGHT / (RRF_K + rank + 1)
-                for rank, slot in enumerate(semantic_rank):
-                    fused[slot] = fused.get(slot, 0.0) + RRF_SEMANTIC_WEIGHT / (RRF_K + rank + 1)
-                order = sorted(fused, key=fused.get, reverse=True)[: query.limit]
+            pool = self._pool(query, mask)
+            order, cosine, keyword = pool["order"], pool["cosine"], pool["keyword"]
+            if ranker is not None and len(order) > 1 and pool["sims"] is not None:
+                head = order[:RERANK_DEPTH]
+                scores = np.asarray(ranker(self._features(query, pool, head, base_vector)), dtype=np.float64)
+                if len(scores) == len(head) and np.isfinite(scores).all():
+                    order = [head[i] for i in np.lexsort((np.arange(len(head)), -scores))] + order[RERANK_DEPTH:]
+            order = order[: query.limit]
+            if pool["semantic_rank"]:
                 return [Hit(int(self.qid.data[s]), round(max(0.0, cosine.get(s, 0.0)), 4)) for s in order]
             # Keyword only: similarity = the share of the query's weight the title matched, roughly.
-            ceiling = sum(w * self.titles.idf(t) * (SIMILAR_K1 + 1) / (1 + SIMILAR_K1) for t, w in weights.items())
-            order = keyword_rank[: query.limit]
+            ceiling = sum(w * self.titles.idf(t) * (SIMILAR_K1 + 1) / (1 + SIMILAR_K1)
+                          for t, w in pool["weights"].items())
             return [Hit(int(self.qid.data[s]), round(min(1.0, float(keyword[s]) / ceiling), 4) if ceiling else 0.0)
                     for s in order]
+
+    def rerank(self, query: SimilarQuery, hits: Sequence[Hit], ranker, base_vector=None) -> list[Hit]:
+        """`hits` (another backend's candidates, best first) with the first RERANK_DEPTH re-ordered
+        by `ranker` over this index's features for them (their rank in `hits` is the base rank);
+        hits this index does not hold keep their place after the re-ordered ones."""
+        with self.lock:
+            mask = self._mask(product=query.product)
+            if mask is None or query.vector is None or not self.vectors.n:
+                return list(hits)
+            pool = self._pool(query, mask)
+            head = [self.slot_of[h.id] for h in hits[:RERANK_DEPTH] if h.id in self.slot_of]
+            if len(head) < 2:
+                return list(hits)
+            scores = np.asarray(ranker(self._features(query, pool, head, base_vector)), dtype=np.float64)
+            if len(scores) != len(head) or not np.isfinite(scores).all():
+                return list(hits)
+            by_id = {h.id: h for h in hits}
+            known = [by_id[int(self.qid.data[head[i]])] for i in np.lexsort((np.arange(len(head)), -scores))]
+            seen = {h.id for h in known}
+            return known + [h for h in hits if h.id not in seen]
+
+    def similar_features(self, query: SimilarQuery, *, base_vector=None,
+                         depth: int | None = None) -> tuple[list[int], np.ndarray]:
+        """(question ids in the base ranking's order, their feature rows (n, len(FEATURES)) float32)
+        for the first `depth` (RERANK_DEPTH) candidates: what the learned ranker is trained on."""
+        with self.lock:
+            mask = self._mask(product=query.product)
+            if mask is None or not mask.any():
+                return [], np.zeros((0, len(FEATURES)), dtype=np.float32)
+            pool = self._pool(query, mask)
+            if pool["sims"] is None:
+                return [], np.zeros((0, len(FEATURES)), dtype=np.float32)
+            head = pool["order"][: depth or RERANK_DEPTH]
+            return [int(self.qid.data[s]) for s in head], self._features(query, pool, head, base_vector)
+
+    def _features(self, query: SimilarQuery, pool: dict, head: list[int], base_vector=None) -> np.ndarray:
+        """One row of FEATURES per candidate slot in `head` (float32; NaN where a value does not
+        exist, e.g. no body phrasing); see FEATURES for what each column is."""
+        keyword, cosine, sims = pool["keyword"], pool["cosine"], pool["sims"]
+        kw_rank = {s: r for r, s in enumerate(pool["keyword_rank"])}
+        sem_rank = {s: r for r, s in enumerate(pool["semantic_rank"])}
+        fused = pool["fused"]
+        kw_max = max(float(keyword[head].max()), 1e-9) if head else 1.0
+        cos_max = max(cosine.values()) if cosine else 0.0
+        q_terms = set(tokens(query.title))
+        base_sims = None
+        if base_vector is not None:
+            base_sims = self.vectors.view @ np.asarray(base_vector, dtype=np.float32)
+        now = self.newest
+        out = np.full((len(head), len(FEATURES)), np.nan, dtype=np.float32)
+        for i, s in enumerate(head):
+            start, count, title = int(self.vec_start.data[s]), int(self.vec_count.data[s]), int(self.vec_title.data[s])
+            row = out[i]
+            row[0] = fused.get(s, 0.0)
+            row[1] = i
+            row[2] = keyword[s]
+            row[3] = keyword[s] / kw_max
+            row[4] = kw_rank.get(s, CANDIDATES)
+            best = cosine.get(s)
+            if count:
+                own = sims[start:start + count]
+                best = float(own.max()) if best is None else best
+                row[8] = own[title]
+                if title > 0:
+                    row[9] = own[0]
+                alts = own[title + 1:]
+                if len(alts):
+                    row[10] = float(alts.mean())
+                    row[11] = float(alts.max())
+                row[12] = float((own >= 0.6).sum())
+                if base_sims is not None:
+                    row[20] = float(base_sims[start:start + count].max())
+            if best is not None:
+                row[5] = best
+                row[6] = best - cos_max
+            row[7] = sem_rank.get(s, CANDIDATES)
+            row[13] = math.log1p(int(self.alternates.data[s]))
+            t_terms = self.title_terms.get(s, frozenset())
+            common = len(q_terms & t_terms)
+            row[14] = common / max(1, len(q_terms))
+            row[15] = common / max(1, len(t_terms))
+            row[16] = len(t_terms) / max(1, len(q_terms))
+            row[17] = float(self.score.data[s])
+            row[18] = float(self.solved.data[s])
+            row[19] = (now - float(self.created.data[s])) / 86400.0
+        return out
 
     def search(self, query: SearchQuery) -> tuple[list[tuple[int, float]], int, dict[str, dict[str, int]], set[str]]:
         """(qid, score) for the page, total, facets, and the index terms matched (for highlights).
@@ -1038,6 +1167,18 @@ class EmbeddedBackend:
         index = self.index
         index.catch_up(self.engine)
         return index.similar(query)
+
+    def similar_reranked(self, query: SimilarQuery, ranker, base_vector=None) -> list[Hit]:
+        """similar() with the first RERANK_DEPTH candidates re-ordered by the learned ranker."""
+        index = self.index
+        index.catch_up(self.engine)
+        return index.similar(query, ranker=ranker, base_vector=base_vector)
+
+    def rerank(self, query: SimilarQuery, hits: Sequence[Hit], ranker, base_vector=None) -> list[Hit]:
+        """Another backend's hits re-ordered by the learned ranker (features from this index)."""
+        index = self.index
+        index.catch_up(self.engine)
+        return index.rerank(query, hits, ranker, base_vector)
 
     def search(self, query: SearchQuery) -> SearchResult:
         index = self.index

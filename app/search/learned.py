@@ -169,6 +169,52 @@ def adapt(matrix: np.ndarray | None, vector: np.ndarray) -> np.ndarray:
 
 
 
+
+# === learning to rank: a re-ranker over similar()'s candidates ==================================
+
+#: Folds the known links are split into to gather the ranker's training groups: each part is
+#: asked of an index where its own links are not folded in (as a new question would be).
+RANKER_INNER_FOLDS = 2
+#: LightGBM lambdarank settings (chosen on CV fold 1, docs/search-research.md).
+RANKER_PARAMS = {"objective": "lambdarank", "metric": "ndcg", "eval_at": [5], "learning_rate": 0.05,
+                 "num_leaves": 15, "min_data_in_leaf": 50, "lambdarank_truncation_level": 20,
+                 "feature_fraction": 1.0, "bagging_fraction": 1.0, "deterministic": True,
+                 "force_row_wise": True, "num_threads": 1, "seed": SEED, "verbosity": -1}
+RANKER_ROUNDS = 200
+#: Whether the ranker is trained on (and served with) the adapted query vector.
+RANKER_WITH_ADAPTER = False
+#: Whether reindex and the worker train the re-ranker at all.
+RANKER_ENABLED = True
+
+
+def train_ranker_on(x: np.ndarray, y: np.ndarray, sizes: np.ndarray, *, rounds: int = RANKER_ROUNDS,
+                    params: dict | None = None) -> str:
+    """Train LightGBM lambdarank on query groups and return the model as LightGBM's text format.
+
+    x: float32 (n, len(FEATURES)) candidate rows, group by group; y: int (n,) 1 for the original,
+    0 otherwise; sizes: int (g,) rows per group, summing to n. Deterministic for the same input
+    (one thread, `deterministic`, fixed seed). Raises ImportError without lightgbm.
+    """
+    import lightgbm
+
+    data = lightgbm.Dataset(np.asarray(x, dtype=np.float32), label=np.asarray(y), group=np.asarray(sizes),
+                            free_raw_data=True, params={"verbosity": -1})
+    booster = lightgbm.train({**RANKER_PARAMS, **(params or {})}, data, num_boost_round=rounds)
+    return booster.model_to_string()
+
+
+class Ranker:
+    """A stored re-ranker, callable on a (n, len(FEATURES)) float32 matrix: one score per row."""
+
+    def __init__(self, model: str) -> None:
+        import lightgbm
+
+        self.booster = lightgbm.Booster(model_str=model)
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        return self.booster.predict(features, num_threads=1)
+
+
 # === the database: what to learn from, where the model lives, who serves it =====================
 
 #: Below this many duplicate links nothing is learned and similar() ranks as before. With fewer,
@@ -420,30 +466,317 @@ def forget_served() -> None:
     """Drop every process-local copy (tests that recreate a database under the same URL)."""
     with _served_lock:
         _served.clear()
+        _ranker_tried.clear()
+
+
+# --- the learned re-ranker in the database ---------------------------------------------------------
+
+RANKER_KIND = "ranker"
+#: Share of the links' originals held out to check a new ranker against the base ranking.
+RANKER_VALIDATION_SHARE = 0.1
+
+
+def _document_rows(engine: Engine) -> list[dict]:
+    """Every visible `search_documents` row as a plain dict (what MemoryIndex._apply reads)."""
+    from app.search.models import SearchDocument
+
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(select(SearchDocument).where(SearchDocument.visible.is_(True))
+                                              .order_by(SearchDocument.question_id)).mappings()]
+
+
+def _link_titles(engine: Engine) -> list[tuple[int, int, str]]:
+    """(duplicate id, original id, duplicate's title) for every duplicate link in the database."""
+    with Session(engine) as session:
+        return [(int(d), int(o), t) for d, o, t in session.execute(
+            select(Question.id, Question.duplicate_of_id, Question.title).where(
+                Question.status == QuestionStatus.duplicate.value, Question.duplicate_of_id.is_not(None),
+                Question.deleted_at.is_(None)).order_by(Question.id))]
+
+
+def ranker_groups(rows: list[dict], links: list[tuple[int, int, str]], *, parts: int = RANKER_INNER_FOLDS,
+                  adapter: np.ndarray | None = None, deadline: float | None = None,
+                  log: Callable[[str], None] = lambda _m: None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The ranker's training groups, gathered without leakage: the links are split into `parts`
+    (seeded); for each part an index is built from `rows` with that part's duplicate titles (and
+    their vectors) taken out of their originals, and each of those titles is asked of it with its
+    stored vector (as a new question would be), giving the first RERANK_DEPTH candidates' features
+    and labels (1 = the original). Links without a stored vector are skipped, and so are groups
+    where the original is not among the candidates (they teach a ranker nothing).
+
+    Returns (x float32 (n, len(FEATURES)), y int32 (n,), sizes int64 (g,), originals int64 (g,)).
+    Memory: one extra in-memory index at a time. Raises TimeoutError past `deadline`.
+    """
+    from app.search.embedded import FEATURES, MemoryIndex, _pack, _unpack
+    from app.search.ports import SimilarQuery
+
+    by_id = {r["question_id"]: r for r in rows}
+    usable: list[tuple[int, int, str, int]] = []  # (dup, original, title, position among the alternates)
+    for dup, original, title in links:
+        row = by_id.get(original)
+        if row is None or not row["alternate_titles"]:
+            continue
+        alternates = row["alternate_titles"].split("\n")
+        if title in alternates:
+            usable.append((dup, original, title, alternates.index(title)))
+    part_of = np.random.default_rng(SEED).permutation(len(usable)) % max(1, parts)
+    xs, ys, sizes, originals = [], [], [], []
+    for p in range(max(1, parts)):
+        asked = [usable[k] for k in range(len(usable)) if part_of[k] == p]
+        strip: dict[int, set[int]] = {}
+        for _dup, original, _title, pos in asked:
+            strip.setdefault(original, set()).add(pos)
+        index = MemoryIndex()
+        queries: list[tuple[int, str, np.ndarray]] = []
+        for row in rows:
+            gone = strip.get(row["question_id"])
+            if gone:
+                alternates = row["alternate_titles"].split("\n")
+                vecs = _unpack(row["vectors"])
+                first = 1 if row["body"] else 0
+                if vecs is None or len(vecs) != first + 1 + len(alternates):
+                    index._apply(row)
+                    continue
+                for pos in sorted(gone):
+                    queries.append((row["question_id"], alternates[pos], vecs[first + 1 + pos]))
+                keep = [k for k in range(len(alternates)) if k not in gone]
+                row = {**row, "alternate_titles": "\n".join(alternates[k] for k in keep),
+                       "vectors": _pack(np.concatenate([vecs[:first + 1], vecs[first + 1:][keep]]))}
+            index._apply(row)
+        for original, title, vec in queries:
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError("gathering the ranker's training data ran past its time budget")
+            base = np.asarray(vec, dtype=np.float32)
+            ids, feats = index.similar_features(SimilarQuery(title=title, vector=tuple(adapt(adapter, base).tolist())),
+                                                base_vector=base if adapter is not None else None)
+            y = np.asarray([int(i == original) for i in ids], dtype=np.int32)
+            if y.any():
+                xs.append(feats)
+                ys.append(y)
+                sizes.append(len(ids))
+                originals.append(original)
+        log(f"ranker: part {p + 1}/{parts}: {len(queries):,} links asked, {len(sizes):,} groups so far")
+        del index
+    if not xs:
+        return (np.zeros((0, len(FEATURES)), np.float32), np.zeros(0, np.int32), np.zeros(0, np.int64),
+                np.zeros(0, np.int64))
+    return (np.concatenate(xs), np.concatenate(ys), np.asarray(sizes, np.int64), np.asarray(originals, np.int64))
+
+
+def _ranked_quality(scores: np.ndarray, y: np.ndarray, sizes: np.ndarray, k: int = 5) -> tuple[float, float]:
+    """(recall@k, MRR@10) of groups ranked by `scores` (ties: the base order): the share whose
+    label-1 row is among the k best, and the mean reciprocal rank of it within the first 10."""
+    found, rr, start = 0, 0.0, 0
+    for size in sizes:
+        s, lab = scores[start:start + size], y[start:start + size]
+        order = np.lexsort((np.arange(size), -s))
+        where = np.flatnonzero(lab[order])
+        if len(where):
+            found += int(where[0] < k)
+            rr += 1.0 / (where[0] + 1) if where[0] < 10 else 0.0
+        start += size
+    return found / max(1, len(sizes)), rr / max(1, len(sizes))
+
+
+def train_ranker(engine: Engine, *, encoder_name: str, min_links: int | None = None,
+                 time_budget: float | None = None, log: Callable[[str], None] = lambda _m: None) -> Outcome:
+    """Learn the re-ranker from the database's duplicate links and store it as the served one.
+
+    Steps: gather the groups (ranker_groups, over the stored documents); hold out
+    RANKER_VALIDATION_SHARE of the originals, train on the rest and compare recall@5 on the held
+    groups with the base order (a ranker with a lower recall@5 or no better MRR@10 is not stored); then train on
+    every group and store LightGBM's model text as a new `search_learned_models` row of kind
+    "ranker". Any failure (lightgbm missing, time budget) stores nothing: the previous ranker, or
+    none, stays in force. Never raises.
+    """
+    min_links = MIN_LINKS if min_links is None else min_links
+    started = time.monotonic()
+    deadline = started + (TIME_BUDGET_S if time_budget is None else time_budget)
+    try:
+        with Session(engine) as session:
+            total = count_links(session)
+        if total < min_links:
+            return Outcome(None, f"ranker: {total} duplicate links, fewer than the {min_links} needed to learn", total)
+        import lightgbm  # noqa: F401 - fail early, before the costly part
+
+        adapter = None
+        if RANKER_WITH_ADAPTER:
+            model = served(engine, encoder_name)
+            adapter = model.matrix if model is not None else None
+        x, y, sizes, originals = ranker_groups(_document_rows(engine), _link_titles(engine), adapter=adapter,
+                                               deadline=deadline, log=log)
+        if len(sizes) < min_links // 2:
+            return Outcome(None, f"ranker: {len(sizes)} usable links, too few to learn", int(len(sizes)))
+        rng = np.random.default_rng(SEED)
+        unique = np.unique(originals)
+        held_set = rng.choice(unique, size=max(1, int(RANKER_VALIDATION_SHARE * len(unique))), replace=False)
+        held = np.isin(originals, held_set)
+        row_group = np.repeat(np.arange(len(sizes)), sizes)
+        fit_rows, held_rows = ~held[row_group], held[row_group]
+        check = Ranker(train_ranker_on(x[fit_rows], y[fit_rows], sizes[~held]))
+        # column 1 of the features is the base rank
+        base_r5, base_mrr = _ranked_quality(-x[held_rows, 1], y[held_rows], sizes[held])
+        learned_r5, learned_mrr = _ranked_quality(check(x[held_rows]), y[held_rows], sizes[held])
+        metrics = {"validation_groups": int(held.sum()), "validation_base_R@5": round(base_r5, 4),
+                   "validation_R@5": round(learned_r5, 4), "validation_base_MRR@10": round(base_mrr, 4),
+                   "validation_MRR@10": round(learned_mrr, 4), "groups": int(len(sizes)),
+                   "rounds": RANKER_ROUNDS, "with_adapter": adapter is not None,
+                   "adapter_version": getattr(served(engine, encoder_name), "version", None) if adapter is not None else None}
+        if learned_r5 < base_r5 or learned_mrr <= base_mrr:
+            return Outcome(None, f"ranker: held-out recall@5 {learned_r5:.3f}, MRR@10 {learned_mrr:.3f} against "
+                                 f"the base ranking's {base_r5:.3f}, {base_mrr:.3f}: kept the previous state",
+                           int(len(sizes)), metrics=metrics)
+        if time.monotonic() > deadline:
+            raise TimeoutError("training ran past its time budget")
+        text = train_ranker_on(x, y, sizes)
+        seconds = time.monotonic() - started
+        version = store_ranker(engine, text, encoder_name=encoder_name, links=total, seconds=seconds, metrics=metrics)
+        return Outcome(version, f"ranker {version} learned from {len(sizes):,} links in {seconds:.1f} s "
+                                f"(held-out recall@5 {base_r5:.3f} -> {learned_r5:.3f}, MRR@10 {base_mrr:.3f} -> "
+                                f"{learned_mrr:.3f})", total, seconds, metrics)
+    except Exception as exc:  # noqa: BLE001 - a failed training must never take serving down
+        _log.warning("learning the ranker failed: %s: %s", type(exc).__name__, exc)
+        return Outcome(None, f"ranker: training failed ({type(exc).__name__}: {exc}): kept the previous state")
+
+
+def store_ranker(engine: Engine, model: str, *, encoder_name: str, links: int = 0, seconds: float = 0.0,
+                 metrics: dict | None = None) -> int:
+    """Store a LightGBM model text as the newest ranker (one short write; rows beyond KEEP_VERSIONS
+    deleted). Raises ValueError when it does not load as a ranker over FEATURES. Returns its version."""
+    from app.search.embedded import FEATURES
+
+    try:
+        probe = Ranker(model)
+        ok = probe.booster.num_feature() == len(FEATURES)
+    except Exception as exc:  # noqa: BLE001
+        raise ValueError(f"not a LightGBM model: {exc}") from exc
+    if not ok:
+        raise ValueError(f"a ranker scores {len(FEATURES)} features, this one {probe.booster.num_feature()}")
+    with Session(writer(engine)) as session, session.begin():
+        row = LearnedModel(kind=RANKER_KIND, encoder=encoder_name, links=links, seconds=round(seconds, 2),
+                           metrics=json.dumps(metrics or {}), blob=model.encode())
+        session.add(row)
+        session.flush()
+        version = int(row.id)
+        old = list(session.execute(select(LearnedModel.id).where(LearnedModel.kind == RANKER_KIND)
+                                   .order_by(LearnedModel.id.desc()).offset(KEEP_VERSIONS)).scalars())
+        if old:
+            session.execute(delete(LearnedModel).where(LearnedModel.id.in_(old)))
+    forget_served()
+    return version
+
+
+@dataclass
+class ServedRanker:
+    """The re-ranker a process serves: its version (row id) and the loaded model."""
+
+    version: int
+    ranker: Ranker
+    links: int
+    stamp: tuple = ()
+    checked: float = 0.0
+    with_adapter: bool = False
+
+
+def served_ranker(engine: Engine, encoder_name: str) -> ServedRanker | None:
+    """The re-ranker this process serves: the newest "ranker" row for the encoder, polled by id and
+    creation time at most every POLL_SECONDS and loaded only when they changed (as `served`).
+    None without one, without lightgbm, or when the row does not load (logged)."""
+    key = f"ranker|{engine.url}#{id(engine.pool)}|{encoder_name}"
+    cached = _served.get(key)
+    now = time.monotonic()
+    if cached is not None and now - cached.checked < POLL_SECONDS:
+        return cached
+    try:
+        with engine.connect() as conn:
+            head = conn.execute(select(LearnedModel.id, LearnedModel.created_at).where(
+                LearnedModel.kind == RANKER_KIND, LearnedModel.encoder == encoder_name)
+                .order_by(LearnedModel.id.desc()).limit(1)).first()
+    except Exception as exc:  # noqa: BLE001
+        _log.warning("learned ranker unavailable: %s", exc)
+        return None
+    if head is None:
+        return None
+    stamp = (int(head[0]), str(head[1]))
+    current = _served.get(key)
+    if current is not None and current.stamp == stamp:
+        current.checked = now
+        return current
+    with _served_lock:
+        current = _served.get(key)
+        if current is not None and current.stamp == stamp:
+            return current
+        with Session(engine) as session:
+            row = session.get(LearnedModel, stamp[0])
+            if row is None:
+                return current
+            try:
+                ranker = Ranker(bytes(row.blob).decode())
+            except Exception as exc:  # noqa: BLE001 - lightgbm missing or a damaged row: base ranking
+                _log.warning("learned ranker %s not served: %s", stamp[0], exc)
+                return None
+            with_adapter = bool(json.loads(row.metrics or "{}").get("with_adapter"))
+            current = _served[key] = ServedRanker(version=stamp[0], ranker=ranker, links=row.links, stamp=stamp,
+                                                  checked=now, with_adapter=with_adapter)
+        return current
+
+
+def _due(model, links: int, refresh_after: int, max_age: timedelta, now: datetime | None) -> bool:
+    if model is None:
+        return True
+    age = (now or utcnow()) - model.created_at
+    return links - model.links >= refresh_after or (age >= max_age and links != model.links)
+
+
+def latest_ranker(session: Session, encoder_name: str) -> LearnedModel | None:
+    """The newest stored re-ranker for this encoder (the served one), or None."""
+    return session.execute(select(LearnedModel).where(
+        LearnedModel.kind == RANKER_KIND, LearnedModel.encoder == encoder_name)
+        .order_by(LearnedModel.id.desc()).limit(1)).scalars().first()
+
+
+def train_all(engine: Engine, *, encoder_name: str, min_links: int | None = None,
+              log: Callable[[str], None] = lambda _m: None) -> str:
+    """What reindex runs: the query adapter (train), then the re-ranker (train_ranker), each
+    independently (one failing keeps its own previous state). Returns their two reports."""
+    reports = [train(engine, encoder_name=encoder_name, min_links=min_links, log=log).reason]
+    if RANKER_ENABLED:
+        reports.append(train_ranker(engine, encoder_name=encoder_name, min_links=min_links, log=log).reason)
+    return "; ".join(reports)
 
 
 def refresh(engine: Engine, *, encoder_name: str, min_links: int | None = None,
             refresh_after: int | None = None, max_age: timedelta | None = None,
             now: datetime | None = None) -> str:
-    """The worker's job: retrain when the database holds at least `min_links` links and either
-    no model exists, `refresh_after` links were added since the served one, or it is older than
-    `max_age` and the count changed (defaults: MIN_LINKS, REFRESH_AFTER_LINKS, REFRESH_MAX_AGE).
-    Returns a one-line report ("" when nothing was due)."""
+    """The worker's job: retrain the adapter and the re-ranker when the database holds at least
+    `min_links` links and, for each, no model exists, `refresh_after` links were added since the
+    served one, or it is older than `max_age` and the count changed (defaults: MIN_LINKS,
+    REFRESH_AFTER_LINKS, REFRESH_MAX_AGE). Returns a one-line report ("" when nothing was due)."""
     min_links = MIN_LINKS if min_links is None else min_links
     refresh_after = REFRESH_AFTER_LINKS if refresh_after is None else refresh_after
     max_age = REFRESH_MAX_AGE if max_age is None else max_age
     with Session(engine) as session:
         links = count_links(session)
         model = latest(session, encoder_name)
+        ranker = latest_ranker(session, encoder_name)
     if links < min_links:
         return ""
-    if model is not None:
-        age = (now or utcnow()) - model.created_at
-        if links - model.links < refresh_after and not (age >= max_age and links != model.links):
-            return ""
-    return train(engine, encoder_name=encoder_name, min_links=min_links).reason
+    reports = []
+    if _due(model, links, refresh_after, max_age, now):
+        reports.append(train(engine, encoder_name=encoder_name, min_links=min_links).reason)
+    key = f"{engine.url}|{encoder_name}"
+    tried = _ranker_tried.get(key)  # a ranker that was not stored is not retried until links change
+    if RANKER_ENABLED and _due(ranker, links, refresh_after, max_age, now) and not (
+            ranker is None and tried is not None and abs(links - tried) < refresh_after):
+        _ranker_tried[key] = links
+        reports.append(train_ranker(engine, encoder_name=encoder_name, min_links=min_links).reason)
+    return "; ".join(reports)
+
+
+_ranker_tried: dict[str, int] = {}
 
 
 __all__ = ["DIMENSIONS", "MIN_LINKS", "Outcome", "REFRESH_AFTER_LINKS", "Served", "TrainingSet", "adapt",
-           "adapt_query", "collect", "count_links", "forget_served", "latest", "mine_hard_negatives", "refresh",
+           "adapt_query", "collect", "Ranker", "ranker_groups", "served_ranker", "store_ranker", "train_all",
+           "train_ranker", "train_ranker_on", "count_links", "forget_served", "latest", "mine_hard_negatives", "refresh",
            "served", "store", "train", "train_adapter"]

@@ -10,6 +10,7 @@ until a background probe finds Meilisearch healthy again.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -32,7 +33,7 @@ from app.products import service as products_service
 from app.questions import views
 from app.questions.models import Question, QuestionStatus
 from app.search import analysis
-from app.search import learned
+from app.search import embedded, learned
 from app.search.embedded import EmbeddedBackend
 from app.search.models import Deflection, DismissedSuggestion
 from app.search.breaker import CircuitOpen
@@ -163,15 +164,31 @@ def similar(session: Session, *, settings: Settings, engine: Engine, title: str 
     if product:
         product_slug = products_service.resolve(session, product).slug
     encoder = encoder_for(settings)
-    vector = None
+    vector = base = ranker = None
     if encoder is not None:
-        # The model learned from this community's duplicate links, if any (app.search.learned):
-        # applied to the query vector, so it serves both backends without re-embedding documents.
-        vector = tuple(learned.adapt_query(engine, encoder.name, encoder.embed_query(title or body[:300]),
-                                           enabled=settings.search_learning == "auto").tolist())
+        learning = settings.search_learning == "auto"
+        base = encoder.embed_query(title or body[:300])
+        # What was learned from this community's duplicate links, if anything (app.search.learned):
+        # a re-ranker over the candidates, and/or a query adapter applied to the query vector.
+        ranker = learned.served_ranker(engine, encoder.name) if learning else None
+        adapted = learned.adapt_query(engine, encoder.name, base, enabled=learning and (
+            ranker is None or ranker.with_adapter))
+        vector = tuple(adapted.tolist())
     query = SimilarQuery(title=title, body=body[:5000], product=product_slug, limit=limit + (exclude is not None),
                          vector=vector)
-    hits = _read(settings, engine, lambda backend: backend.similar(query))
+
+    def ask(backend):
+        if ranker is None:
+            return backend.similar(query)
+        base_vector = base if ranker.with_adapter else None
+        if isinstance(backend, EmbeddedBackend):
+            return backend.similar_reranked(query, ranker.ranker, base_vector)
+        # Meilisearch: its first RERANK_DEPTH candidates, re-ordered by the ranker over the features
+        # the embedded index (kept in step in every process) computes for them.
+        deep = backend.similar(dataclasses.replace(query, limit=max(query.limit, embedded.RERANK_DEPTH)))
+        return embedded_backend(settings, engine).rerank(query, deep, ranker.ranker, base_vector)[:query.limit]
+
+    hits = _read(settings, engine, ask)
     rows = _canonical_questions(session, [h.id for h in hits])
     summaries = {v.id: v for v in views.summaries(session, list(rows.values()))}
     best = best_answers(session, list(rows))
@@ -377,6 +394,9 @@ def learned_status(settings: Settings, engine: Engine) -> str:
     if encoder is None:
         return "off: no sentence embeddings"
     model = learned.served(engine, encoder.name)
+    ranker = learned.served_ranker(engine, encoder.name)
+    if ranker is not None:  # served instead of the adapter unless trained with it
+        return f"ranker {ranker.version}, learned from {ranker.links} duplicate links"
     if model is None:
         return f"none yet: learns once the database holds {learned.MIN_LINKS} duplicate links"
     return f"model {model.version}, learned from {model.links} duplicate links"

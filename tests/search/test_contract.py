@@ -406,3 +406,37 @@ def test_similar_serves_the_learned_model_on_every_backend(searcher, support_for
             assert after[0].similarity > 0.9
     finally:
         learned.forget_served()
+
+
+def test_similar_serves_the_learned_ranker_on_every_backend(searcher, support_forum, clean_engine):
+    """The learned re-ranker (app.search.learned) re-orders the backend's candidates, on the embedded
+    index and over Meilisearch's hits alike. The ranker here was trained on made-up groups where the
+    *least* similar candidate is the right one, so it turns the candidates upside down."""
+    import numpy as np
+
+    from app.search import embedded, learned, service
+
+    encoder = service.encoder_for(searcher.settings)
+    if encoder is None:
+        pytest.skip("the semantic extra is not installed")
+    searcher.index()
+    query = "My wifi connection keeps dropping"
+    learned.forget_served()
+    before = searcher.similar(query, limit=50)
+    assert len(before) >= 2
+    rng = np.random.default_rng(3)
+    x = np.full((4000, len(embedded.FEATURES)), np.nan, dtype=np.float32)
+    x[:, 5] = rng.uniform(0, 1, size=4000)  # cosine_best
+    y = np.zeros(4000, dtype=np.int32)
+    y[np.arange(0, 4000, 10) + x[:, 5].reshape(-1, 10).argmin(axis=1)] = 1
+    model = learned.train_ranker_on(x, y, np.full(400, 10), params={"min_data_in_leaf": 5})
+    learned.store_ranker(clean_engine, model, encoder_name=encoder.name, links=1,
+                         metrics={"with_adapter": False})
+    try:
+        after = searcher.similar(query, limit=50)
+        assert after[0].id != before[0].id
+        assert {i.id for i in after} == {i.id for i in before}
+        if searcher.remote is None:  # the embedded index reports the cosine: the least similar is first now
+            assert after[0].similarity == min(i.similarity for i in before)
+    finally:
+        learned.forget_served()

@@ -245,7 +245,7 @@ def test_the_worker_refreshes_after_new_closures_and_on_age(clean_engine, commun
     worker.run_job(clean_engine, job)
     report = worker.wait_for_learning(timeout=300)
     assert report.startswith("model ") and "from 63 links" in report
-    assert learned.served(clean_engine, ENCODER).version == first + 1
+    assert learned.served(clean_engine, ENCODER).version > first  # ids are shared with the ranker rows
 
     # Age alone is not a reason when nothing changed; age plus a change (a reopened link) is.
     later = utcnow() + timedelta(days=8)

@@ -1,0 +1,238 @@
+"""The learned re-ranker over similar()'s candidates (app/search/learned.py), on SQLite and PostgreSQL.
+
+The fixture is a community where the moderators' closures follow a rule the base ranking does not
+know: a new question turns out to be a duplicate of a question that was asked again before (it
+has duplicates folded in), even when a same-topic question that nobody ever asked again (a decoy)
+is closer in wording. The base ranking (cosine, a small bonus per folded duplicate) puts the decoy
+first; the ranker learned from the closures puts the original first. Vectors are given to the
+index directly (the stored phrasing vectors); everything else is the real path: questions,
+closures, the index table, gathering, LightGBM training, the model table, service.similar().
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from app.accounts.models import Role
+from app.core.config import get_settings
+from app.questions import duplicates
+from app.search import embedded, learned, service
+from app.search.embedded import EmbeddedBackend
+from app.search.models import LearnedModel
+from app.search.ports import DIMENSIONS, SimilarQuery
+from tests.factories import make_question, make_user
+from tests.search.test_learned import _index_with_vectors, _word
+
+ENCODER = "test-encoder"
+ORIGINALS = 40
+DUPLICATES_EACH = 3
+
+
+def unit(v: np.ndarray) -> np.ndarray:
+    return (v / np.linalg.norm(v)).astype(np.float32)
+
+
+@pytest.fixture
+def community(forum):
+    """40 originals with 3 closures each; every closure has a same-topic decoy with no duplicates
+    that is closer to it (cosine 0.75) than its original's phrasings (0.6 to the title, 0.36 to
+    the other duplicates). Plus the query: a fourth wording of original 0, with its own decoy."""
+    rng = np.random.default_rng(21)
+
+    def direction() -> np.ndarray:
+        return unit(rng.normal(size=DIMENSIONS))
+
+    mod = make_user(forum, "mod", role=Role.moderator)
+    asker = make_user(forum, "asker")
+    vectors: dict[int, np.ndarray] = {}
+    alternates: dict[int, list[int]] = {}
+    counter = iter(range(10_000))
+
+    def ask(vec: np.ndarray):
+        q = make_question(forum, asker, f"{_word(next(counter))} {_word(next(counter))}", tags=["t"])
+        vectors[q.id] = vec
+        return q
+
+    def wording(original: np.ndarray, decoy: np.ndarray) -> np.ndarray:
+        return unit(0.75 * decoy + 0.6 * original + 0.28 * direction())
+
+    originals = []
+    for _ in range(ORIGINALS):
+        o_vec = direction()
+        original = ask(o_vec)
+        originals.append((original, o_vec))
+        for _ in range(DUPLICATES_EACH):
+            d_vec = direction()
+            ask(d_vec)  # the decoy: same topic, never asked again
+            dup = ask(wording(o_vec, d_vec))
+            duplicates.close_as_duplicate(forum, actor=mod, question_id=dup.id, original_id=original.id)
+            alternates.setdefault(original.id, []).append(dup.id)
+    target, t_vec = originals[0]
+    q_decoy_vec = direction()
+    decoy = ask(q_decoy_vec)
+    forum.flush()
+    _index_with_vectors(forum, vectors, alternates)
+    forum.commit()
+    return {"target": target, "decoy": decoy, "query": wording(t_vec, q_decoy_vec)}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_models(monkeypatch):
+    monkeypatch.setattr(learned, "RANKER_PARAMS", {**learned.RANKER_PARAMS, "min_data_in_leaf": 5})
+    learned.forget_served()
+    embedded.forget_memory_indexes()
+    yield
+    learned.forget_served()
+    embedded.forget_memory_indexes()
+
+
+def ranking(engine, vector: np.ndarray) -> list[int]:
+    """similar() as served: with the stored ranker when there is one."""
+    served = learned.served_ranker(engine, ENCODER)
+    backend = EmbeddedBackend(engine)
+    query = SimilarQuery(title="zzzz", vector=tuple(float(x) for x in vector), limit=5)
+    hits = backend.similar(query) if served is None else backend.similar_reranked(query, served.ranker)
+    return [h.id for h in hits]
+
+
+def test_the_ranker_puts_the_known_duplicates_original_above_the_same_topic_decoy(clean_engine, community):
+    before = ranking(clean_engine, community["query"])
+    assert before[0] == community["decoy"].id  # the base ranking falls for the closer wording
+    assert community["target"].id in before
+
+    outcome = learned.train_ranker(clean_engine, encoder_name=ENCODER, min_links=20)
+
+    assert outcome.version is not None, outcome.reason
+    assert outcome.metrics["validation_MRR@10"] > outcome.metrics["validation_base_MRR@10"]
+    after = ranking(clean_engine, community["query"])
+    assert after[0] == community["target"].id
+    assert after.index(community["decoy"].id) > 0
+
+
+def test_service_similar_serves_the_ranker_and_the_setting_turns_it_off(clean_engine, community, monkeypatch):
+    """The public path: service.similar() with an encoder that returns the query's vector."""
+    learned.train_ranker(clean_engine, encoder_name=ENCODER, min_links=20)
+
+    class Encoder:
+        name = ENCODER
+
+        def embed_query(self, text: str) -> np.ndarray:
+            return community["query"]
+
+    monkeypatch.setattr(service, "encoder_for", lambda settings: Encoder())
+    service.reset_backends()
+    settings = get_settings().model_copy(update={"search_backend": "embedded", "search_learning": "auto"})
+    with Session(clean_engine) as s:
+        on = service.similar(s, settings=settings, engine=clean_engine, title="zzzz")
+        off = service.similar(s, settings=settings.model_copy(update={"search_learning": "off"}),
+                              engine=clean_engine, title="zzzz")
+    service.reset_backends()
+    assert on[0].id == community["target"].id
+    assert off[0].id == community["decoy"].id
+
+
+def test_same_links_give_the_same_ranker_and_ranking(clean_engine, community):
+    first = learned.train_ranker(clean_engine, encoder_name=ENCODER, min_links=20)
+    ranked_first = ranking(clean_engine, community["query"])
+    second = learned.train_ranker(clean_engine, encoder_name=ENCODER, min_links=20)
+    ranked_second = ranking(clean_engine, community["query"])
+    with Session(clean_engine) as s:
+        blobs = {m.id: m.blob for m in s.execute(select(LearnedModel).where(
+            LearnedModel.kind == learned.RANKER_KIND)).scalars()}
+    assert second.version == first.version + 1
+    assert blobs[first.version] == blobs[second.version]
+    assert ranked_first == ranked_second
+
+
+def test_too_few_links_keep_the_base_ranking(clean_engine, community):
+    base = ranking(clean_engine, community["query"])
+
+    outcome = learned.train_ranker(clean_engine, encoder_name=ENCODER, min_links=ORIGINALS * DUPLICATES_EACH + 1)
+
+    assert outcome.version is None and "fewer than the 121" in outcome.reason
+    with Session(clean_engine) as s:
+        assert s.execute(select(func.count()).select_from(LearnedModel)).scalar_one() == 0
+    assert learned.served_ranker(clean_engine, ENCODER) is None
+    assert ranking(clean_engine, community["query"]) == base
+
+
+def test_a_failed_training_keeps_the_previous_ranker(clean_engine, community, monkeypatch):
+    good = learned.train_ranker(clean_engine, encoder_name=ENCODER, min_links=20)
+    assert learned.served_ranker(clean_engine, ENCODER).version == good.version
+
+    timed_out = learned.train_ranker(clean_engine, encoder_name=ENCODER, min_links=20, time_budget=0.0)
+    assert timed_out.version is None and "failed" in timed_out.reason
+
+    # LightGBM itself failing (here: parameters it refuses) stores nothing either.
+    monkeypatch.setattr(learned, "RANKER_PARAMS", {**learned.RANKER_PARAMS, "num_leaves": -3})
+    broken = learned.train_ranker(clean_engine, encoder_name=ENCODER, min_links=20)
+    assert broken.version is None and "failed" in broken.reason
+
+    assert learned.served_ranker(clean_engine, ENCODER).version == good.version
+    assert ranking(clean_engine, community["query"])[0] == community["target"].id
+
+
+def test_a_damaged_stored_ranker_is_refused():
+    with pytest.raises(ValueError):
+        learned.store_ranker(None, "not a model", encoder_name=ENCODER)  # type: ignore[arg-type]
+
+
+_PROBE = """
+import hashlib, json, os, sys
+import numpy as np
+from app.core.db import make_engine
+from app.search import learned
+from app.search.embedded import EmbeddedBackend
+from app.search.ports import SimilarQuery
+engine = make_engine(os.environ["GROUNDSWELL_DATABASE_URL"])
+served = learned.served_ranker(engine, sys.argv[1])
+vector = json.loads(sys.argv[2])
+hits = EmbeddedBackend(engine).similar_reranked(SimilarQuery(title="zzzz", vector=tuple(vector), limit=5), served.ranker)
+print(json.dumps({"version": served.version,
+                  "model": hashlib.sha256(served.ranker.booster.model_to_string().encode()).hexdigest(),
+                  "ranking": [h.id for h in hits]}))
+"""
+
+
+def test_two_processes_serve_the_same_ranker(clean_engine, community, db_url):
+    learned.train_ranker(clean_engine, encoder_name=ENCODER, min_links=20)
+    mine = learned.served_ranker(clean_engine, ENCODER)
+    vector = json.dumps([float(x) for x in community["query"]])
+    env = dict(os.environ, GROUNDSWELL_DATABASE_URL=db_url)
+    runs = [json.loads(subprocess.run([sys.executable, "-c", _PROBE, ENCODER, vector], env=env, check=True,
+                                      capture_output=True, text=True).stdout) for _ in range(2)]
+    assert runs[0] == runs[1]
+    assert runs[0]["version"] == mine.version
+    assert runs[0]["model"] == hashlib.sha256(mine.ranker.booster.model_to_string().encode()).hexdigest()
+    assert runs[0]["ranking"] == ranking(clean_engine, community["query"])
+    assert runs[0]["ranking"][0] == community["target"].id
+
+
+def test_the_worker_refresh_trains_the_ranker_when_due(clean_engine, community, forum):
+    report = learned.refresh(clean_engine, encoder_name=ENCODER, min_links=20, refresh_after=3)
+    served = learned.served_ranker(clean_engine, ENCODER)
+    assert served is not None and f"ranker {served.version} learned" in report
+    # nothing new: the ranker is not due (the adapter part of the report may retry on its own)
+    assert "ranker" not in learned.refresh(clean_engine, encoder_name=ENCODER, min_links=20, refresh_after=3)
+    assert learned.served_ranker(clean_engine, ENCODER).version == served.version
+
+
+def test_training_groups_do_not_see_the_link_they_learn_from(clean_engine, community):
+    """Each link's title is asked of an index where it is not folded into its original: the
+    original's best cosine is its other phrasings' (about 0.6), never the title's own vector (1.0)."""
+    x, y, sizes, originals = learned.ranker_groups(learned._document_rows(clean_engine),
+                                                   learned._link_titles(clean_engine))
+    assert len(sizes) == ORIGINALS * DUPLICATES_EACH and sizes.sum() == len(y) == len(x)
+    assert y.sum() == len(sizes)  # one original per group
+    cosine_best = x[:, embedded.FEATURES.index("cosine_best")]
+    assert cosine_best[y == 1].max() < 0.9
+    assert community["target"].id in set(originals.tolist())
