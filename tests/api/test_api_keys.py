@@ -211,3 +211,25 @@ def test_cli_create_list_revoke(db_url, clean_engine, factory, session, tmp_path
     assert r.returncode == 0, r.stderr
     session.expire_all()
     assert session.get(ApiKey, int(key_id)).revoked_at is not None
+
+
+def test_key_actions_are_written_to_the_audit_log(client, factory, session, login):
+    """Creating, changing, rotating and revoking a key each leave one audit-log entry naming the
+    key, newest first (app/moderation/audit.py; docs/product-sites.md)."""
+    admin = factory.user("root_admin", role="admin")
+    factory.user("kestrel_site")
+    session.commit()
+    h = login(admin)
+    created = client.post(f"{API}/api-keys", headers=h, json={"name": "shop", "owner": "kestrel_site",
+                                                               "scopes": ["read"]}).json()
+    kid = created["id"]
+    assert client.patch(f"{API}/api-keys/{kid}", headers=h, json={"name": "shop front"}).status_code == 200
+    rotated = client.post(f"{API}/api-keys/{kid}/rotate", headers=h)
+    assert rotated.status_code == 200
+    assert client.delete(f"{API}/api-keys/{kid}", headers=h).status_code == 204
+    items = client.get(f"{API}/moderation/audit-log", headers=h, params={"target_type": "api_key"}).json()["items"]
+    assert [(e["action"], e["target_id"], e["actor"]["username"]) for e in items] == [
+        ("api_key.revoke", str(kid), "root_admin"), ("api_key.rotate", str(kid), "root_admin"),
+        ("api_key.update", str(kid), "root_admin"), ("api_key.create", str(kid), "root_admin")]
+    # The secrets never reach the log (the prefix that names a key in lists does).
+    assert created["key"] not in str(items) and rotated.json()["key"] not in str(items)

@@ -288,3 +288,47 @@ def test_signup_passes_the_spam_check(db_url, clean_engine, checker):
                                                       "password": "a long unguessable pass 42"})
         assert r.status_code == 201, r.text
     checker.release.set()
+
+
+def test_a_held_post_reaches_followers_and_webhooks_only_when_approved(session):
+    """A first post held for review is not announced (no follower notice, no webhook event: nobody
+    else may read it yet); approving it announces it once, as if it had just been posted."""
+    from app.follows import service as follows
+    from app.products import service as products_service
+    from app.products.schemas import ProductCreate, ProductUpdate
+    from app.webhooks import service as webhooks
+    from app.webhooks.models import WebhookEvent
+
+    staff, admin = make_user(session, role="staff"), make_user(session, role="admin")
+    products_service.create(session, actor=staff, data=ProductCreate(slug="dock", name="Dock Pro"))
+    products_service.update(session, actor=staff, slug="dock", data=ProductUpdate(first_posts_review=True))
+    webhooks.create_endpoint(session, actor=admin, url="https://tickets.example/hooks",
+                             events=["question.created", "answer.created"])
+    watcher, newbie, helper = make_user(session), make_user(session), make_user(session)
+    make_question(session, helper, product="dock")  # the helper's first post waits: approve it
+    follows.follow(session, actor=watcher, type_="product", target="dock")
+    follows.follow(session, actor=watcher, type_="user", target=newbie.username)
+    session.commit()
+
+    def notices() -> list[str]:
+        return [n.kind for n in session.exec(select(Notification).where(Notification.user_id == watcher.id))]
+
+    def events() -> list[str]:
+        return [e.type for e in session.exec(select(WebhookEvent).order_by(WebhookEvent.id))]
+
+    before = events()
+    held = make_question(session, newbie, product="dock", title="Dock flickers on the second screen")
+    assert held.hidden_reason == "review"
+    assert notices() == [] and events() == before
+    mod = make_user(session, role="moderator")
+    review.decide(session, actor=mod, post_type="question", post_id=held.id, approve=True)
+    session.commit()
+    assert notices() == ["followed_new_question"]
+    assert events() == before + ["question.created"]
+    # Approving it again is refused (it is no longer waiting) and announces nothing more.
+    from app.core.errors import Conflict
+
+    with pytest.raises(Conflict):
+        review.decide(session, actor=mod, post_type="question", post_id=held.id, approve=True)
+    session.rollback()
+    assert notices() == ["followed_new_question"] and events() == before + ["question.created"]
