@@ -175,4 +175,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # Outermost of all: the request id and the access line (app/core/logs.py) wrap everything, and
     # the client address is read after ProxyHeadersMiddleware has resolved it.
     app.add_middleware(RequestLog, trusted_proxies=settings.trusted_proxy_list)
+    from app.core.httpcache import VaryMerge
+
+    app.add_middleware(VaryMerge)  # one Vary, each name once (session, cache rules and CORS all add)
     return app

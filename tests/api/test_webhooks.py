@@ -72,7 +72,10 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver():
+def receiver(monkeypatch):
+    """The receiver is on 127.0.0.1, which deliveries refuse unless the operator allows private
+    addresses (tests/api/test_webhooks_ssrf.py checks the refusal)."""
+    monkeypatch.setenv("GROUNDSWELL_WEBHOOKS_ALLOW_PRIVATE", "1")
     r = Receiver()
     yield r
     r.close()
