@@ -228,7 +228,7 @@ def test_the_worker_process_delivers(db_url, clean_engine, people, receiver, fac
     session.commit()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GROUNDSWELL_")}
     env.update(GROUNDSWELL_DATABASE_URL=db_url, GROUNDSWELL_SECRET_KEY="s" * 40, GROUNDSWELL_SEARCH_LEARNING="off",
-               GROUNDSWELL_SEARCH_SEMANTIC="off")
+               GROUNDSWELL_SEARCH_SEMANTIC="off", GROUNDSWELL_WEBHOOKS_ALLOW_PRIVATE="1")
     r = subprocess.run([sys.executable, "-m", "app.cli", "worker", "--once"], env=env, capture_output=True,
                        text=True, timeout=300, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
