@@ -86,8 +86,16 @@ class BlockedAddress(Exception):
 def allow_private() -> bool:
     """GROUNDSWELL_WEBHOOKS_ALLOW_PRIVATE=1 lets endpoints be on loopback/private networks (tests,
     a receiver on the same host or LAN). Read at each call, so an operator's change applies to
-    the next delivery."""
-    return os.environ.get("GROUNDSWELL_WEBHOOKS_ALLOW_PRIVATE", "").strip().lower() in {"1", "true", "yes", "on"}
+    the next delivery; without the variable, the setting as loaded (e.g. from .env)."""
+    value = os.environ.get("GROUNDSWELL_WEBHOOKS_ALLOW_PRIVATE", "").strip().lower()
+    if value:
+        return value in {"1", "true", "yes", "on"}
+    try:
+        from app.core.config import get_settings
+
+        return bool(get_settings().webhooks_allow_private)
+    except Exception:  # noqa: BLE001 - settings not loadable here: the safe default
+        return False
 
 
 def blocked_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
