@@ -31,7 +31,7 @@ The Groundswell JSON API for product sites and integrations.
   (and `errors` for invalid input).
 * **Lists** are `{"items": [...], "next_cursor": "..." | null}`; pass `?cursor=` for the next page and
   `?limit=` (1-100, default 20). Cursors stay valid while new questions arrive.
-* **Rate limits**: every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`
+* **Rate limits**: every answer of an API operation carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`
   (draft-ietf-httpapi-ratelimit-headers-07) for its caller (API key, user or address); a limited
   request is a `429` problem with `Retry-After`. Writes have their own, smaller limits.
 * **Caching**: the public GETs (questions, question, similar, search, products) send a weak `ETag`,
@@ -175,4 +175,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # Outermost of all: the request id and the access line (app/core/logs.py) wrap everything, and
     # the client address is read after ProxyHeadersMiddleware has resolved it.
     app.add_middleware(RequestLog, trusted_proxies=settings.trusted_proxy_list)
+    from app.core.httpcache import VaryMerge
+
+    app.add_middleware(VaryMerge)  # one Vary, each name once (session, cache rules and CORS all add)
     return app

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     # keeps the fallback index current (the worker sends the changes to Meilisearch). Tests turn
     # it off to drain by hand.
     search_apply_in_process: bool = True
+    # Webhook endpoints may be on loopback/private/internal addresses (app/webhooks/service.py).
+    webhooks_allow_private: bool = False
     secret_key: SecretStr | None = None
     rate_limits: Literal["on", "off"] = "on"
     # Shared state (rate-limit counters) in Redis, e.g. "redis://127.0.0.1:6379/0"; unset: in memory,

@@ -36,6 +36,42 @@ VARY = "Authorization, X-API-Key, Cookie"
 SESSION_COOKIE = "gs_session"
 
 
+def merge_vary(*values: str) -> str:
+    """One Vary value from several (comma-separated) ones, each field name once, first spelling and
+    order kept, compared case-insensitively (RFC 9110 section 12.5.5; `*` alone wins)."""
+    seen: dict[str, str] = {}
+    for value in values:
+        for name in (value or "").split(","):
+            name = name.strip()
+            if name and name.lower() not in seen:
+                seen[name.lower()] = name
+    return "*" if "*" in seen else ", ".join(seen.values())
+
+
+class VaryMerge:
+    """Outermost ASGI middleware: the response's Vary header(s) become one, without duplicates
+    (the session middleware, the API cache rules and CORS each add names of their own)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.get("headers", [])
+                vary = [v.decode("latin-1") for k, v in headers if k.lower() == b"vary"]
+                if vary:
+                    message = {**message, "headers": [(k, v) for k, v in headers if k.lower() != b"vary"]
+                               + [(b"vary", merge_vary(*vary).encode("latin-1"))]}
+            await send(message)
+
+        await self.app(scope, receive, wrapped)
+
+
 def max_age_for(path: str) -> int | None:
     """The shared-cache lifetime of `path` in seconds, or None when it is not cacheable."""
     for pattern, seconds in RULES:
@@ -104,7 +140,7 @@ class HttpCache:
             vary = [v.decode() for k, v in out if k.lower() == b"vary"]
             out = [(k, v) for k, v in out if k.lower() != b"vary"]
             out += [(b"etag", tag.encode()), (b"cache-control", control.encode()),
-                    (b"vary", ", ".join([*vary, VARY]).encode())]
+                    (b"vary", merge_vary(*vary, VARY).encode())]
             inm = headers.get("if-none-match")
             if inm and matches(inm, tag):
                 kept = [(k, v) for k, v in out if k.lower() not in (b"content-length", b"content-type")]

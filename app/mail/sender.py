@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from email.policy import default as _default_policy
 from email.utils import format_datetime, parseaddr
 
 from sqlalchemy import update
@@ -49,10 +50,18 @@ class SendResult:
         return bool(self.sent or self.retrying or self.dead)
 
 
+# Headers may be up to 998 characters a line (RFC 5322 section 2.1.1). With the default 78 the
+# email package cannot fold `<https://…long token…>` at a space and RFC 2047-encodes it instead
+# (`=?utf-8?q?=3Chttps…?=`), which mail clients do not read as RFC 2369 / RFC 8058 List-Unsubscribe.
+POLICY = _default_policy.clone(max_line_length=998)
+
+
 def build_message(row: EmailOutbox, email_from: str) -> EmailMessage:
     """The MIME message of an outbox row: multipart/alternative, text then HTML; List-Unsubscribe
-    and List-Unsubscribe-Post (RFC 8058) when the row has an unsubscribe link."""
-    msg = EmailMessage()
+    (`<https://…/unsubscribe/…>`, raw, unencoded: POLICY) and List-Unsubscribe-Post:
+    List-Unsubscribe=One-Click (RFC 8058) when the row has an unsubscribe link. The message's policy
+    is POLICY, which smtplib and the .eml folder both use to write it."""
+    msg = EmailMessage(policy=POLICY)
     msg["Subject"] = row.subject
     msg["From"] = email_from
     msg["To"] = row.to_addr

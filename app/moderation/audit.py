@@ -55,6 +55,10 @@ ACTIONS: dict[str, str] = {
     "api_key.revoke": "Revoked an API key",
     "api_key.rotate": "Rotated an API key",
     "api_key.update": "Changed an API key",
+    "webhook.create": "Registered a webhook endpoint",
+    "webhook.update": "Changed a webhook endpoint",
+    "webhook.delete": "Deleted a webhook endpoint",
+    "webhook.redeliver": "Redelivered a webhook",
 }
 
 

@@ -19,12 +19,17 @@
 from __future__ import annotations
 
 import base64
+import http.client
+import ipaddress
 import json
 import logging
+import os
+import re
 import secrets
+import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +42,7 @@ from sqlmodel import Session, select
 from app.accounts.models import User
 from app.core.db import utcnow, writer
 from app.core.errors import Forbidden, NotFound, field_error
+from app.moderation import audit
 from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 log = logging.getLogger("groundswell.webhooks")
@@ -71,10 +77,95 @@ def _admin(actor: User | None) -> None:
         raise Forbidden("Only admins manage webhooks.")
 
 
+# --- where deliveries may go (SSRF) ------------------------------------------------------------
+
+class BlockedAddress(Exception):
+    """The endpoint's host is, or resolves to, an address deliveries may not reach."""
+
+
+def allow_private() -> bool:
+    """GROUNDSWELL_WEBHOOKS_ALLOW_PRIVATE=1 lets endpoints be on loopback/private networks (tests,
+    a receiver on the same host or LAN). Read at each call, so an operator's change applies to
+    the next delivery; without the variable, the setting as loaded (e.g. from .env)."""
+    value = os.environ.get("GROUNDSWELL_WEBHOOKS_ALLOW_PRIVATE", "").strip().lower()
+    if value:
+        return value in {"1", "true", "yes", "on"}
+    try:
+        from app.core.config import get_settings
+
+        return bool(get_settings().webhooks_allow_private)
+    except Exception:  # noqa: BLE001 - settings not loadable here: the safe default
+        return False
+
+
+def blocked_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """True for loopback, private, link-local, multicast, reserved and unspecified addresses
+    (Python's ipaddress flags, which follow the IANA special-purpose registries), IPv4-mapped
+    IPv6 forms included (::ffff:127.0.0.1 counts as 127.0.0.1)."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved
+            or ip.is_multicast or ip.is_unspecified)
+
+
+_NUMERIC_V4 = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$", re.I)
+
+
+def _literal_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a literal host stands for, including the forms inet_aton accepts and
+    resolvers honour (0x7f000001, 2130706433, 127.1); None for a name."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if _NUMERIC_V4.match(host):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """The host's addresses (DNS or literal), each checked; raises BlockedAddress when any is
+    blocked (unless allow_private()) and OSError when the name does not resolve."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses = []
+    for info in infos:
+        ip = ipaddress.ip_address(info[4][0].split("%")[0])
+        if not allow_private() and blocked_ip(ip):
+            raise BlockedAddress(f"{host} resolves to {ip}, a private/internal address; deliveries there are refused "
+                                 "(GROUNDSWELL_WEBHOOKS_ALLOW_PRIVATE=1 allows them)")
+        if str(ip) not in addresses:
+            addresses.append(str(ip))
+    return addresses
+
+
 def _clean_url(url: str) -> str:
     url = (url or "").strip()
     if not url.startswith(("https://", "http://")) or len(url) > 2000 or " " in url:
         raise field_error("url", "Give the endpoint's full http(s):// address.")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise field_error("url", "Give the endpoint's full http(s):// address.") from None
+    if not host:
+        raise field_error("url", "Give the endpoint's full http(s):// address.")
+    if not allow_private():
+        literal = _literal_ip(host)
+        if (literal is not None and blocked_ip(literal)) or host.lower().rstrip(".") == "localhost" \
+                or host.lower().rstrip(".").endswith(".localhost"):
+            raise field_error("url", "The address is loopback, private, link-local or otherwise internal; "
+                                     "webhooks go to public addresses only.")
+        if literal is None:
+            try:
+                resolve(host, port)
+            except BlockedAddress:
+                raise field_error("url", "The name resolves to a loopback, private or otherwise internal address; "
+                                         "webhooks go to public addresses only.") from None
+            except OSError:
+                pass  # does not resolve now: checked again at each delivery
     return url
 
 
@@ -103,6 +194,8 @@ def create_endpoint(session: Session, *, actor: User | None, url: str, events: l
                          secret=new_secret(), created_by_id=actor.id if actor else None)
     session.add(ep)
     session.flush()
+    audit.record(session, actor=actor, action="webhook.create", target_type="webhook", target_id=ep.id,
+                 details={"url": ep.url, "events": ep.events})
     return ep
 
 
@@ -140,6 +233,8 @@ def update_endpoint(session: Session, *, actor: User | None, endpoint_id: int, u
         _pause(session, ep.id)
     session.add(ep)
     session.flush()
+    audit.record(session, actor=actor, action="webhook.update", target_type="webhook", target_id=ep.id,
+                 details={"url": ep.url, "events": ep.events, "active": ep.is_active})
     return ep
 
 
@@ -149,6 +244,8 @@ def delete_endpoint(session: Session, *, actor: User | None, endpoint_id: int) -
         for row in session.exec(select(model).where(model.endpoint_id == ep.id)):
             session.delete(row)
     session.flush()
+    audit.record(session, actor=actor, action="webhook.delete", target_type="webhook", target_id=ep.id,
+                 details={"url": ep.url})
     session.delete(ep)
     session.flush()
 
@@ -186,6 +283,8 @@ def redeliver(session: Session, *, actor: User | None, delivery_id: int) -> Webh
     d.status, d.attempts, d.next_attempt_at, d.delivered_at = "pending", 0, utcnow(), None
     session.add(d)
     session.flush()
+    audit.record(session, actor=actor, action="webhook.redeliver", target_type="webhook", target_id=ep.id,
+                 details={"delivery": d.id})
     return d
 
 
@@ -249,20 +348,52 @@ def _claim(engine: Engine, now: datetime) -> list[int]:
         return taken
 
 
+class _PinnedHTTP(http.client.HTTPConnection):
+    """Connects to the checked address `ip`, sending Host: the URL's name."""
+
+    def __init__(self, host: str, port: int, ip: str, timeout: float):
+        super().__init__(host, port, timeout=timeout)
+        self._ip = ip
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._ip, self.port), self.timeout)
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """TLS to the checked address `ip`, with SNI and certificate check on the URL's name."""
+
+    def __init__(self, host: str, port: int, ip: str, timeout: float):
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._ip = ip
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._ip, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
 def _post(url: str, headers: dict[str, str], body: bytes) -> tuple[int | None, str, str | None, int]:
-    """POST once: (status or None, response excerpt, error or None, latency in ms)."""
+    """POST once: (status or None, response excerpt, error or None, latency in ms). The host is
+    resolved and every address checked (blocked_ip) before connecting to the checked address, so
+    a name that re-resolves to an internal address (DNS rebinding) is refused. Redirects are not
+    followed: a 3xx is a failed attempt."""
     started = time.perf_counter()
-    req = urllib.request.Request(url, data=body, method="POST",
-                                 headers={**headers, "Content-Type": "application/json",
-                                          "User-Agent": "Groundswell-Webhooks/1"})
     try:
-        with urllib.request.urlopen(req, timeout=TIMEOUT) as r:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        ip = resolve(host, port)[0]
+        cls = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
+        conn = cls(host, port, ip, TIMEOUT)
+        try:
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            conn.request("POST", path, body=body,
+                         headers={**headers, "Content-Type": "application/json", "User-Agent": "Groundswell-Webhooks/1"})
+            r = conn.getresponse()
             text = r.read(EXCERPT * 4).decode("utf-8", "replace")
             return r.status, text[:EXCERPT], None, int((time.perf_counter() - started) * 1000)
-    except urllib.error.HTTPError as err:
-        text = err.read(EXCERPT * 4).decode("utf-8", "replace")
-        return err.code, text[:EXCERPT], None, int((time.perf_counter() - started) * 1000)
-    except Exception as exc:  # noqa: BLE001 - refused, timed out, bad TLS: a failed attempt
+        finally:
+            conn.close()
+    except Exception as exc:  # noqa: BLE001 - blocked, refused, timed out, bad TLS: a failed attempt
         return None, "", str(exc)[:300], int((time.perf_counter() - started) * 1000)
 
 

@@ -17,6 +17,29 @@ ROUTES = {
 }
 
 
+def assert_one_vary(r) -> None:
+    """One Vary header, each field name once (the session middleware adds Cookie too)."""
+    values = r.headers.get_list("vary")
+    assert len(values) == 1, values
+    names = [v.strip().lower() for v in values[0].split(",")]
+    assert len(names) == len(set(names)), values
+
+
+def test_vary_names_are_merged_without_duplicates(client, question):
+    from app.core.httpcache import merge_vary
+
+    assert merge_vary("Cookie", "Authorization, X-API-Key, Cookie", "origin, Origin") == \
+        "Cookie, Authorization, X-API-Key, origin"
+    for url in (f"{API}/questions", f"{API}/questions/{question.id}", "/", f"/questions/{question.id}"):
+        r = client.get(url)
+        assert r.status_code == 200
+        if "vary" in r.headers:
+            assert_one_vary(r)
+    # Signed in on the forum: the session is read and Vary: Cookie is sent once.
+    r = client.get(f"{API}/questions", headers={"Cookie": "gs_session=x"})
+    assert_one_vary(r)
+
+
 @pytest.fixture
 def question(factory, session):
     product = factory.product()
@@ -34,6 +57,7 @@ def test_public_get_has_etag_and_answers_304(client, question, route):
     assert tag.startswith('W/"')
     assert r.headers["cache-control"] == f"public, max-age={ROUTES[route]}, stale-while-revalidate={ROUTES[route]}"
     assert {"Authorization", "X-API-Key", "Cookie"} <= {v.strip() for v in r.headers["vary"].split(",")}
+    assert_one_vary(r)
     again = client.get(url, headers={"If-None-Match": tag})
     assert again.status_code == 304 and again.content == b""
     assert again.headers["etag"] == tag and again.headers["cache-control"] == r.headers["cache-control"]

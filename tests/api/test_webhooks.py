@@ -72,7 +72,10 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver():
+def receiver(monkeypatch):
+    """The receiver is on 127.0.0.1, which deliveries refuse unless the operator allows private
+    addresses (tests/api/test_webhooks_ssrf.py checks the refusal)."""
+    monkeypatch.setenv("GROUNDSWELL_WEBHOOKS_ALLOW_PRIVATE", "1")
     r = Receiver()
     yield r
     r.close()
@@ -225,7 +228,7 @@ def test_the_worker_process_delivers(db_url, clean_engine, people, receiver, fac
     session.commit()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GROUNDSWELL_")}
     env.update(GROUNDSWELL_DATABASE_URL=db_url, GROUNDSWELL_SECRET_KEY="s" * 40, GROUNDSWELL_SEARCH_LEARNING="off",
-               GROUNDSWELL_SEARCH_SEMANTIC="off")
+               GROUNDSWELL_SEARCH_SEMANTIC="off", GROUNDSWELL_WEBHOOKS_ALLOW_PRIVATE="1")
     r = subprocess.run([sys.executable, "-m", "app.cli", "worker", "--once"], env=env, capture_output=True,
                        text=True, timeout=300, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
@@ -255,3 +258,30 @@ def test_hand_off_out_and_fix_back_in_with_an_api_key(client, clean_engine, peop
     webhooks_service.deliver_due(clean_engine)
     back = json.loads(receiver.received[-1]["body"])
     assert back["type"] == "escalation.resolved" and back["data"]["public_answer_id"]
+
+
+def test_the_demo_web_process_delivers_without_a_worker(db_url, clean_engine, people, receiver, factory, session,
+                                                        tmp_path):
+    """`groundswell demo`: no SMTP URL, in-process work on, no worker. The web process's background
+    thread (app/mail/lifecycle.py) sends due webhook deliveries as it writes the mail folder."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from tests.conftest import make_settings
+
+    with Session(clean_engine) as s:
+        webhooks_service.create_endpoint(s, actor=None, url=receiver.url, events=["question.created"])
+        s.commit()
+    factory.question(author=people.maya, title="Battery at 80% never charges further")
+    session.commit()
+    settings = make_settings(db_url, email_dir=str(tmp_path / "mail"), search_apply_in_process=True)
+    with TestClient(create_app(settings, clean_engine)):
+        done = threading.Event()
+        for _ in range(200):  # the thread polls every 2 s; wait on the receiver, not on a clock
+            if receiver.received:
+                done.set()
+                break
+            done.wait(0.1)
+    assert receiver.events() == ["question.created"]
+    with Session(clean_engine) as s:
+        assert [d.status for d in s.exec(select(WebhookDelivery)).all()] == ["succeeded"]

@@ -61,6 +61,13 @@ def test_sent_once_multipart_with_one_click_unsubscribe(session, clean_engine, s
     assert "Raj answered" in got.text() and "<a href=\"http://testserver/questions/1/dock\"" in got.html()
     assert msg["List-Unsubscribe"].startswith("<http://testserver/email/unsubscribe?token=")
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # On the wire the header is raw RFC 2369 `<URL>` on one line, not RFC 2047-encoded (=?utf-8?q?…?=).
+    raw_headers = got.raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    lu = [h for h in raw_headers if h.startswith(b"List-Unsubscribe:")]
+    row = _rows(clean_engine)[0]
+    assert lu == [b"List-Unsubscribe: <" + row.unsubscribe_url.encode() + b">"], lu
+    assert len(row.unsubscribe_url) > 78  # long enough that the old folding encoded it
+    assert b"=?utf-8?" not in got.raw and b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in got.raw
     assert other.email not in got.raw.decode()
     assert [r.status for r in _rows(clean_engine)] == ["sent"]
     assert sender.run(clean_engine, smtp_settings).sent == 0  # nothing twice
@@ -154,7 +161,10 @@ def test_folder_transport_when_no_smtp_url(session, clean_engine, db_url, tmp_pa
     assert sender.run(clean_engine, settings).sent == 1
     files = sorted((tmp_path / "mail").glob("*.eml"))
     assert [f.name for f in files] == [f"{row.id:08d}-answer_posted.eml"]
-    assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" in files[0].read_bytes()
+    raw = files[0].read_bytes()
+    assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" in raw
+    assert b"List-Unsubscribe: <" + _rows(clean_engine)[0].unsubscribe_url.encode() + b">\n" in raw
+    assert b"=?utf-8?" not in raw
     assert _rows(clean_engine)[0].eml_path == str(files[0])
 
 
