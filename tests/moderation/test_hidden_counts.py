@@ -139,7 +139,6 @@ def test_profile_counts_and_lists_leave_out_hidden_posts_for_others(session, bro
         assert held_q.title not in words and "Touchpad clicks by itself" not in words, tab
         assert "Hidden" not in words, tab
     summary = text_of(anon.get("/users/newbie").text)
-    assert "1 questions" in anon.get("/users/newbie").text or "Questions 1" in summary
     assert "Questions 1 " in summary and "Answers 1 " in summary, summary[:400]
     assert "1 question" in text_of(anon.get("/users/newbie?tab=questions").text)
     assert "1 answer" in text_of(anon.get("/users/newbie?tab=answers").text)
@@ -161,7 +160,7 @@ def test_profile_counts_and_lists_leave_out_hidden_posts_for_others(session, bro
         answers = text_of(b.get("/users/newbie?tab=answers").text)
         assert "2 answers" in answers and "Touchpad clicks by itself" in answers and "Hidden" in answers, who
         assert "Questions 2 " in text_of(b.get("/users/newbie").text), who
-    assert open_q.id
+    assert open_q.title in text_of(anon.get("/users/newbie?tab=questions").text)
 
 
 def test_tag_and_product_counts_leave_out_hidden_questions(session, client):
