@@ -62,9 +62,10 @@ def post(session: Session, *, actor: User | None, question_id: int, data: Answer
                     hidden_at=now if held else None, hidden_reason=held)
     session.add(answer)
     session.flush()
-    # Atomic increment: concurrent answers must not lose a count.
+    # Atomic increment: concurrent answers must not lose a count. A held answer is not counted until
+    # it is approved (answer_count counts only answers everyone can see; docs/moderation.md).
     session.exec(update(Question).where(Question.id == question.id)
-                 .values(answer_count=Question.answer_count + 1, last_activity_at=now))
+                 .values(answer_count=Question.answer_count + (0 if held else 1), last_activity_at=now))
     questions_service.add_revision(session, post_type="answer", post_id=answer.id, author=actor,
                                    body=answer.body, created_at=now)
     session.refresh(question)
@@ -126,7 +127,8 @@ def delete_answer(session: Session, *, actor: User | None, answer_id: int, reaso
     if refusal:
         raise Conflict(refusal)
     answer.deleted_at, answer.deleted_by_id = utcnow(), actor.id
-    values: dict = {"answer_count": Question.answer_count - 1}
+    # A hidden answer was already taken out of answer_count when it was hidden.
+    values: dict = {"answer_count": Question.answer_count - (1 if answer.hidden_at is None else 0)}
     if question.accepted_answer_id == answer.id:
         values["accepted_answer_id"] = None
         _revoke_acceptances(session, question.id, reason="answer deleted")

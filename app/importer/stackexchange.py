@@ -777,7 +777,7 @@ class _Importer:
         conn = self.s.connection()
         pg = conn.dialect.name == "postgresql"
         counts = ("SELECT question_id AS post_id, count(*) AS s FROM answers WHERE deleted_at IS NULL "
-                  "GROUP BY question_id")
+                  "AND hidden_at IS NULL GROUP BY question_id")
         jobs = [("questions", "answer_count", counts, "")]
         for table, post_type in (("questions", "question"), ("answers", "answer")):
             # Every vote, cast here or imported, grouped per post; only imported posts are rescored.

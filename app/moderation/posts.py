@@ -92,6 +92,19 @@ def can_see(viewer: User | None, post) -> bool:
     return viewer is not None and (viewer.id == post.author_id or viewer.can_moderate)
 
 
+def visible_to(model, viewer: User | None):
+    """The SQL condition `can_see` for a list: rows of `model` (Question, Answer, Comment) that
+    `viewer` may see — every unhidden row; a viewer's own hidden rows too; all rows for a
+    moderator. Public counts and lists use `model.hidden_at.is_(None)` (viewer None)."""
+    from sqlalchemy import or_, true
+
+    if viewer is not None and viewer.can_moderate:
+        return true()
+    if viewer is not None:
+        return or_(model.hidden_at.is_(None), model.author_id == viewer.id)
+    return model.hidden_at.is_(None)
+
+
 def hidden_label(post) -> str | None:
     """Why a post is hidden, for its author and moderators (None when it is not)."""
     if getattr(post, "hidden_at", None) is None:
@@ -109,6 +122,7 @@ def hide(session: Session, ref: PostRef, *, reason: str, actor: User | None, not
     ref.post.hidden_at, ref.post.hidden_reason = now, reason
     session.add(ref.post)
     session.flush()
+    _count_answer(session, ref, -1)
     if reason not in ("review", "spam_check"):
         audit.record(session, actor=actor, action="post.hide", target_type=ref.post_type, target_id=ref.post.id,
                      reason=note or HIDDEN_LABELS.get(reason), details={"hidden_reason": reason}, now=now)
@@ -119,6 +133,21 @@ def hide(session: Session, ref: PostRef, *, reason: str, actor: User | None, not
                              text=f"Your {ref.post_type} on “{ref.title}” is hidden: {hidden_label(ref.post)}")
 
 
+def _count_answer(session: Session, ref: PostRef, delta: int) -> None:
+    """Keep `Question.answer_count` = the thread's answers everyone can see (not deleted, not
+    hidden; docs/moderation.md): an answer hidden or shown again moves it by `delta` (±1). A
+    deleted answer was taken out when it was deleted. Atomic, as posting and deleting count."""
+    if ref.post_type != "answer" or ref.post.deleted_at is not None:
+        return
+    from sqlalchemy import update
+
+    from app.questions.models import Question
+
+    session.exec(update(Question).where(Question.id == ref.post.question_id)
+                 .values(answer_count=Question.answer_count + delta))
+    session.refresh(ref.question)
+
+
 def unhide(session: Session, ref: PostRef, *, actor: User, action: str = "post.unhide", note: str | None = None) -> None:
     """Show a hidden post again (a moderator's decision; audited)."""
     if ref.post.hidden_at is None:
@@ -127,6 +156,7 @@ def unhide(session: Session, ref: PostRef, *, actor: User, action: str = "post.u
     ref.post.hidden_at, ref.post.hidden_reason = None, None
     session.add(ref.post)
     session.flush()
+    _count_answer(session, ref, +1)
     audit.record(session, actor=actor, action=action, target_type=ref.post_type, target_id=ref.post.id,
                  reason=note, details={"was": reason})
 

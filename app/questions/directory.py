@@ -39,7 +39,8 @@ def tag_page(session: Session, *, q: str | None = None, sort: str = "popular", p
     clamped to the last page."""
     count = func.count(QuestionTag.question_id)
     stmt = (select(Tag.name, count).join(QuestionTag, QuestionTag.tag_id == Tag.id)
-            .join(Question, Question.id == QuestionTag.question_id).where(Question.deleted_at.is_(None))
+            .join(Question, Question.id == QuestionTag.question_id)
+            .where(Question.deleted_at.is_(None), Question.hidden_at.is_(None))  # as the tag's question list
             .group_by(Tag.name))
     needle = canonical_tag(q or "") if q else ""
     if needle:
@@ -62,6 +63,7 @@ def tag_names(session: Session, prefix: str, *, limit: int = 8) -> list[TagCount
     count = func.count(QuestionTag.question_id)
     rows = session.exec(select(Tag.name, count).join(QuestionTag, QuestionTag.tag_id == Tag.id)
                         .join(Question, Question.id == QuestionTag.question_id)
-                        .where(Question.deleted_at.is_(None), Tag.name.like(f"{escaped}%", escape="\\"))
+                        .where(Question.deleted_at.is_(None), Question.hidden_at.is_(None),
+                               Tag.name.like(f"{escaped}%", escape="\\"))
                         .group_by(Tag.name).order_by(count.desc(), Tag.name).limit(limit)).all()
     return [TagCount(name, int(n)) for name, n in rows]

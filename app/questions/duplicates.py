@@ -222,9 +222,10 @@ def merge(session: Session, *, actor: User | None, question_id: int, original_id
     questions_service.touch(session, question, now)
     questions_service.touch(session, original, now)
     session.flush()
-    if moved:
+    shown = sum(1 for a in moved if a.hidden_at is None)  # answer_count counts only visible answers
+    if shown:
         # Atomic, as posting and deleting answers count: concurrent changes must not lose a count.
-        for target, delta in ((question, -len(moved)), (original, len(moved))):
+        for target, delta in ((question, -shown), (original, shown)):
             session.exec(update(Question).where(Question.id == target.id)
                          .values(answer_count=Question.answer_count + delta))
         session.refresh(question)

@@ -227,7 +227,7 @@ def popular_tags(session: Session, limit: int = 30, product_id: int | None = Non
         select(Tag.name, func.count())
         .join(QuestionTag, QuestionTag.tag_id == Tag.id)
         .join(Question, Question.id == QuestionTag.question_id)
-        .where(Question.deleted_at.is_(None))
+        .where(Question.deleted_at.is_(None), Question.hidden_at.is_(None))  # as the tag's question list
         .group_by(Tag.name)
         .order_by(func.count().desc(), Tag.name)
         .limit(limit)
@@ -265,12 +265,17 @@ def list_questions(
     author_id: int | None = None,
     limit: int | None = None,
     cursor: str | None = None,
+    viewer: User | None = None,
 ) -> Page[Question]:
-    """Keyset pagination on (sort key, id), newest/highest first: pages stay stable while questions arrive."""
+    """Keyset pagination on (sort key, id), newest/highest first: pages stay stable while questions arrive.
+    Hidden questions are left out, except those `viewer` may see (own, or all for a moderator):
+    pass `viewer` only where such rows are marked (a person's profile), never for public lists."""
+    from app.moderation.posts import visible_to
+
     limit = clamp_limit(limit)
     key = _SORT_COLUMNS[sort]
     # Hidden posts (app/moderation) are in no public list, nor in the sitemap built from this.
-    stmt = select(Question).where(Question.deleted_at.is_(None), Question.hidden_at.is_(None))
+    stmt = select(Question).where(Question.deleted_at.is_(None), visible_to(Question, viewer))
     if product:
         prod = products_service.get(session, product)
         stmt = stmt.where(Question.product_id == prod.id)

@@ -70,6 +70,7 @@ class QuestionSummaryView:
     author: UserView
     excerpt: str
     me_too_count: int = 0  # customers who said "I have this problem too"
+    hidden: str | None = None  # why it is hidden (listed for its author and moderators only)
 
 
 @dataclass
@@ -165,6 +166,7 @@ class QuestionDetailView(QuestionSummaryView):
 def summaries(session: Session, questions: list[Question]) -> list[QuestionSummaryView]:
     """Summaries of these questions, in their order: tags, authors, products and "me too" counts
     are read for all of them at once (4 statements whatever their number, plain rows)."""
+    from app.moderation.posts import hidden_label
     from app.questions import page_queries as pq
 
     if not questions:
@@ -185,7 +187,7 @@ def summaries(session: Session, questions: list[Question]) -> list[QuestionSumma
             product=product[0] if product else None, product_name=product[1] if product else None,
             status=q.status, created_at=q.created_at, last_activity_at=q.last_activity_at,
             author=pq.user_view(author, "u_", q.source_author) if author else DELETED_USER,
-            excerpt=excerpt(q.body_html, 180), me_too_count=me_too.get(q.id, 0)))
+            excerpt=excerpt(q.body_html, 180), me_too_count=me_too.get(q.id, 0), hidden=hidden_label(q)))
     return out
 
 
@@ -311,28 +313,41 @@ def _merged_from_ids(session: Session, ids: set[int]) -> dict[int, QuestionRef]:
     return {qid: QuestionRef(qid, title, question_url(qid, slug)) for qid, title, slug in rows}
 
 
-def post_counts(session: Session, user_id: int) -> tuple[int, int]:
-    """How many visible questions and answers a user has posted (for the profile page)."""
+def post_counts(session: Session, user_id: int, viewer: User | None = None) -> tuple[int, int]:
+    """How many questions and answers a user has posted that `viewer` may see (for the profile
+    page): not deleted, and not hidden unless the viewer is their author or a moderator
+    (app/moderation/posts.py `visible_to`); answers only in questions the viewer may see."""
     from sqlalchemy import func
 
     from app.answers.models import Answer
+    from app.moderation.posts import visible_to
 
     questions = session.exec(
-        select(func.count()).select_from(Question).where(Question.author_id == user_id, Question.deleted_at.is_(None))
+        select(func.count()).select_from(Question).where(Question.author_id == user_id, Question.deleted_at.is_(None),
+                                                         visible_to(Question, viewer))
     ).one()
     answers = session.exec(
         select(func.count()).select_from(Answer)
         .join(Question, Question.id == Answer.question_id)
-        .where(Answer.author_id == user_id, Answer.deleted_at.is_(None), Question.deleted_at.is_(None))
+        .where(Answer.author_id == user_id, Answer.deleted_at.is_(None), Question.deleted_at.is_(None),
+               visible_to(Answer, viewer), visible_to(Question, viewer))
     ).one()
     return int(questions), int(answers)
 
 
-def post_links(session: Session, keys) -> dict[tuple[str, int], tuple[str, str]]:
+def post_links(session: Session, keys, *, viewer: User | None = None,
+               check_hidden: bool = False) -> dict[tuple[str, int], tuple[str, str]]:
     """Where posts live, for pages that point at them (the reputation timeline, the review queue):
     {(post_type, post_id): (url, question title)}. An answer's url is its anchor on the question's
-    page. Deleted posts, and answers in deleted questions, are left out."""
+    page. Deleted posts, and answers in deleted questions, are left out; with `check_hidden`, so
+    are hidden posts (and answers in hidden questions) that `viewer` may not see (public pages)."""
+    from sqlalchemy import true
+
     from app.answers.models import Answer
+    from app.moderation.posts import visible_to
+
+    def seen(model):
+        return visible_to(model, viewer) if check_hidden else true()
 
     keys = set(keys)
     question_ids = {pid for kind, pid in keys if kind == "question"}
@@ -340,11 +355,13 @@ def post_links(session: Session, keys) -> dict[tuple[str, int], tuple[str, str]]
     answer_question: dict[int, int] = {}
     if answer_ids:
         answer_question = dict(session.exec(
-            select(Answer.id, Answer.question_id).where(Answer.id.in_(answer_ids), Answer.deleted_at.is_(None))
+            select(Answer.id, Answer.question_id).where(Answer.id.in_(answer_ids), Answer.deleted_at.is_(None),
+                                                      seen(Answer))
         ).all())
     wanted = question_ids | set(answer_question.values())
     questions = {q.id: q for q in session.exec(
-        select(Question).where(Question.id.in_(wanted), Question.deleted_at.is_(None))).all()} if wanted else {}
+        select(Question).where(Question.id.in_(wanted), Question.deleted_at.is_(None), seen(Question))).all()} \
+        if wanted else {}
     out: dict[tuple[str, int], tuple[str, str]] = {}
     for qid in question_ids:
         if qid in questions:

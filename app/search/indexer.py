@@ -108,7 +108,7 @@ def build(session: Session, ids: Iterable[int]) -> tuple[list[QuestionDoc], list
         accepted = {}
         if accepted_ids:
             accepted = {a.id: a for a in session.execute(select(Answer).where(
-                Answer.id.in_(accepted_ids), Answer.deleted_at.is_(None))).scalars()}
+                Answer.id.in_(accepted_ids), Answer.deleted_at.is_(None), Answer.hidden_at.is_(None))).scalars()}
         alternates = _folded(session, qids)
         for q, slug in rows:
             found.add(q.id)

@@ -138,7 +138,7 @@ def best_answers(session: Session, question_ids: list[int]) -> dict[int, tuple[i
         Question.id.in_(question_ids), Question.accepted_answer_id.is_not(None))).all())
     out: dict[int, tuple[int, int]] = {}
     rows = session.execute(select(Answer.question_id, Answer.id, Answer.score).where(
-        Answer.question_id.in_(question_ids), Answer.deleted_at.is_(None))
+        Answer.question_id.in_(question_ids), Answer.deleted_at.is_(None), Answer.hidden_at.is_(None))
         .order_by(Answer.question_id, Answer.score.desc(), Answer.created_at, Answer.id)).all()
     for qid, aid, score in rows:
         if accepted.get(qid) == aid:
@@ -367,7 +367,7 @@ def dismissed_for(session: Session, question_id: int) -> list[views.QuestionSumm
     if not ids:
         return []
     rows = {q.id: q for q in session.execute(select(Question).where(
-        Question.id.in_(ids), Question.deleted_at.is_(None))).scalars()}
+        Question.id.in_(ids), Question.deleted_at.is_(None), Question.hidden_at.is_(None))).scalars()}
     return views.summaries(session, [rows[i] for i in ids if i in rows])
 
 

@@ -178,9 +178,10 @@ Cursor = Annotated[str | None, Query(max_length=500)]
 PageNo = Annotated[int, Query(ge=1, le=100_000)]
 
 
-def _rep_rows(session, rows) -> list[dict]:
-    """Reputation grouped per post, for the template: one row per post with its causes."""
-    links = views.post_links(session, {(r.post_type, r.post_id) for r in rows})
+def _rep_rows(session, rows, viewer=None) -> list[dict]:
+    """Reputation grouped per post, for the template: one row per post with its causes (no link
+    nor title for a hidden post `viewer` may not see)."""
+    links = views.post_links(session, {(r.post_type, r.post_id) for r in rows}, viewer=viewer, check_hidden=True)
     out = []
     for r in rows:
         url, title = links.get((r.post_type, r.post_id), (None, None))
@@ -210,10 +211,11 @@ def profile(request: Request, username: str, session: SessionDep, viewer: Viewer
     tab = tab if tab in dict(PROFILE_TABS) else "summary"
     sort = sort if sort in ("newest", "votes") else ("votes" if tab == "summary" else "newest")
     base = f"/users/{user.username}"
-    question_count, answer_count = views.post_counts(session, user.id)
+    # Hidden posts count and are listed (marked) only for their author and moderators.
+    question_count, answer_count = views.post_counts(session, user.id, viewer)
     ctx: dict = {"tab": tab, "sort": sort, "is_first_page": not cursor and page == 1}
     if tab in ("summary", "questions"):
-        listed = questions_service.list_questions(session, author_id=user.id, sort=sort,
+        listed = questions_service.list_questions(session, author_id=user.id, sort=sort, viewer=viewer,
                                                   limit=SUMMARY_ROWS if tab == "summary" else PROFILE_PAGE,
                                                   cursor=cursor if tab == "questions" else None)
         ctx["questions"] = views.summaries(session, listed.items)
@@ -221,13 +223,14 @@ def profile(request: Request, username: str, session: SessionDep, viewer: Viewer
                                       if tab == "questions" and listed.next_cursor else None)
     if tab in ("summary", "answers"):
         answers, _, pages = answer_queries.by_author(session, user.id, sort=sort, page=page if tab == "answers" else 1,
-                                                     size=SUMMARY_ROWS if tab == "summary" else PROFILE_PAGE)
+                                                     size=SUMMARY_ROWS if tab == "summary" else PROFILE_PAGE,
+                                                     viewer=viewer)
         ctx["answers"] = answers
         ctx["answers_pages"] = _page_links(f"{base}?tab=answers&sort={sort}", min(page, pages), pages)
     if tab in ("summary", "reputation"):
         rows, _, pages = reputation.by_post(session, user, page=page if tab == "reputation" else 1,
                                             size=SUMMARY_ROWS if tab == "summary" else PROFILE_PAGE)
-        ctx["rep_rows"] = _rep_rows(session, rows)
+        ctx["rep_rows"] = _rep_rows(session, rows, viewer)
         ctx["rep_pages"] = _page_links(f"{base}?tab=reputation", min(page, pages), pages)
     ctx["sort_tabs"] = [{"key": k, "label": label, "current": k == sort,
                          "url": f"{base}?{urlencode({'tab': tab, 'sort': k})}"} for k, label in
