@@ -126,9 +126,12 @@ def get_settings(session: SessionDep, user: CurrentUser) -> SettingsOut:
 
 
 @router.patch("/me/settings", response_model=SettingsOut, tags=["accounts"], dependencies=[rate_limit("write")])
-def patch_settings(data: SettingsIn, session: SessionDep, user: CurrentUser) -> SettingsOut:
-    """Change display name, time zone (IANA), digest hour (0-23, local) or auto-follow."""
-    lifecycle.update_settings(session, user, **data.model_dump(exclude_unset=True))
+def patch_settings(data: SettingsIn, request: Request, session: SessionDep, user: CurrentUser) -> SettingsOut:
+    """Change display name, time zone (IANA), digest hour (0-23, local) or auto-follow. A display
+    name must pass the rules of docs/moderation.md ("Display names", 422); changing it is refused
+    while suspended (403 /problems/suspended)."""
+    lifecycle.update_settings(session, user, **data.model_dump(exclude_unset=True),
+                              site_name=request.app.state.settings.site_name)
     return _settings_out(session, user)
 
 

@@ -208,7 +208,11 @@ def request_email_change(session: Session, user: User, new_email: str, password:
                          now: datetime | None = None) -> None:
     """Send a confirmation link to `new_email`; the account keeps its address until it is used.
     422 on `password` when wrong, on `email` when not an address or the same one. An address
-    owned by another account gets no link and no error (no enumeration); confirming fails then."""
+    owned by another account gets no link and no error (no enumeration); confirming fails then.
+    403 Suspended while the member is suspended (docs/moderation.md)."""
+    from app.accounts import permissions
+
+    permissions.require_user(user)
     now = now or utcnow()
     if not security.verify_password(password or "", user.password_hash):
         raise field_error("password", "Your password is not right.")
