@@ -57,6 +57,9 @@ def _audit(session: Session, actor: User | None, action: str, key: ApiKey) -> No
 
 
 def _can_manage(actor: User) -> None:
+    from app.accounts import permissions
+
+    permissions.require_user(actor)  # a suspended member creates, changes or rotates no key (revoking stays open)
     if not actor.is_staff:
         raise Forbidden("Only staff and admins manage API keys.")
 

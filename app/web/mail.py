@@ -381,6 +381,9 @@ def mail_detail(request: Request, row_id: int, session: SessionDep, me: Me) -> R
 
 @router.post("/staff/mail/{row_id}/requeue")
 def mail_requeue(request: Request, row_id: int, session: SessionDep, me: Me, form: FormData) -> Response:
+    from app.accounts import permissions
+
+    permissions.require_user(me)  # a suspended staff member re-sends nothing
     _require_staff(me)
     if sender.requeue(session, row_id) is None:
         flash(request, "Only a dead message can be sent again.", kind="error")
