@@ -163,7 +163,12 @@ class PreferencesIn(BaseModel):
 
 @router.put("/me/notification-preferences", tags=["accounts"], dependencies=[rate_limit("write")])
 def put_preferences(data: PreferencesIn, session: SessionDep, user: CurrentUser) -> dict:
-    """Set the delivery of some kinds (`{"preferences": {kind: delivery}}`) and/or the e-mail switch."""
+    """Set the delivery of some kinds (`{"preferences": {kind: delivery}}`) and/or the e-mail switch.
+    422 naming the first unknown kind (delivery.is_known_kind); nothing is stored then."""
+    for kind in data.preferences:
+        if kind != delivery.ALL and not delivery.is_known_kind(session, user.id, kind):
+            raise field_error("preferences", f"Unknown notification kind {kind!r}; known: "
+                                             f"{', '.join(delivery.KINDS)}.")
     for kind, value in data.preferences.items():
         delivery.set_preference(session, user, kind, value)
     if data.email is not None:

@@ -72,7 +72,20 @@ def _token_page(request: Request, title: str, text: str, status: int = 200, link
 
 
 @router.get("/verify-email")
-def verify_email(request: Request, session: SessionDep, token: Token = None) -> Response:
+def verify_email_page(request: Request, session: SessionDep, token: Token = None) -> Response:
+    """The link in the mail shows a confirm button (a POST): mail scanners that follow links
+    must not confirm an address. A used, expired or garbage token says so at once."""
+    try:
+        mail_accounts.check_token(session, token or "", "verify")
+    except BadToken as exc:
+        return _token_page(request, exc.title, exc.detail, status=400, link=("/settings/account", "Send a new link"))
+    return render(request, "mail/confirm.html", {"title": "Confirm your e-mail address", "action": "/verify-email",
+                                                 "token": token, "button": "Confirm my address"})
+
+
+@router.post("/verify-email")
+def verify_email(request: Request, session: SessionDep, form: FormData) -> Response:
+    token = form.get("token", "")[:200]
     try:
         user = mail_accounts.verify_email(session, token or "")
     except BadToken as exc:
@@ -117,7 +130,13 @@ def reset_request(request: Request, session: SessionDep, form: FormData) -> Resp
 
 
 @router.get("/password-reset/confirm")
-def reset_confirm_form(request: Request, token: Token = None) -> Response:
+def reset_confirm_form(request: Request, session: SessionDep, token: Token = None) -> Response:
+    """The new-password form, only for a live link; a used, expired or garbage one is told so."""
+    try:
+        mail_accounts.check_token(session, token or "", "reset")
+    except BadToken as exc:
+        return _token_page(request, "This link is no longer valid", exc.detail, status=400,
+                           link=("/password-reset", "Ask for a new link"))
     return render(request, "mail/reset_confirm.html", {"token": token or "", "errors": {}, "password_min": PASSWORD_MIN})
 
 

@@ -37,7 +37,7 @@ API_EXEMPT = {("POST", "/auth/register"), ("POST", "/auth/token"), ("POST", "/au
 WEB_EXEMPT = {"/signin", "/signup", "/signout", "/signout-everywhere", "/settings/password", "/notifications/read",
               "/email/unsubscribe", "/settings/notifications", "/password-reset", "/password-reset/confirm",
               "/settings/verify-email", "/settings/delete", "/settings/api-keys/{key_id}/revoke",
-              "/staff/api-keys/{key_id}/revoke"}
+              "/staff/api-keys/{key_id}/revoke", "/verify-email"}
 
 
 @pytest.fixture
