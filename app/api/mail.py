@@ -13,6 +13,7 @@ from app.accounts.deps import CurrentUser, SettingsDep, client_key
 from app.accounts.schemas import PASSWORD_MAX
 from app.api.deps import rate_limit
 from app.core.db import SessionDep
+from app.core.errors import field_error
 from app.follows import service as follows
 from app.mail import accounts as mail_accounts
 from app.mail import delivery
