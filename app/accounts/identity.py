@@ -130,3 +130,60 @@ def reserved_reason(username: str, site_name: str = "") -> str | None:
             return (f"The username {username!r} is reserved: names that suggest staff or the site itself "
                     "cannot be chosen. Choose another.")
     return None
+
+
+# --- display names ------------------------------------------------------------------------------
+
+# Words a member who is not staff may not use in a display name (whole words, any case, look-alike
+# spellings too: "5upp0rt"); the site's own name is refused only in (…) or […], where it reads as
+# an affiliation ("Lena (Kestrel)"). Rule documented in docs/moderation.md, "Display names".
+AUTHORITY_WORDS = frozenset({"staff", "support", "moderator", "moderators", "mod", "mods", "admin",
+                             "administrator", "official", "team"})
+# Invisible characters that are not category Cf: Hangul fillers, the braille blank, and so on.
+_INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e\u17b4\u17b5")
+_BRACKETED = re.compile(r"[(\[{（［【「]([^)\]}）］】」]*)[)\]}）］】」]?")
+
+
+def display_name_key(text: str) -> str:
+    """The look-alike key of a display name: NFKC, accents and format characters dropped, letters
+    mapped to their ASCII look-alikes (Unicode confusables), 0/o 1/l... folded, spaces and
+    punctuation removed. "Lena (Kestrel Support)" and "Ⅼena(Kestrel 5upport)" share a key."""
+    text = strip_format_chars(unicodedata.normalize("NFKC", text or ""))
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = "".join(c if c.isascii() else _ascii_lookalike(c) for c in text)
+    return re.sub(r"[^a-z0-9]+", "", _name_skeleton(text))
+
+
+def display_name_problem(raw: str) -> tuple[str, str | None]:
+    """(the cleaned name, why it is refused or None), for any member.
+
+    Whitespace runs become one space and the ends are trimmed; empty is allowed (the username shows
+    instead). Refused: more than 60 characters; format/control characters (categories Cf, Cc, e.g.
+    U+202E right-to-left override, U+200B zero-width space) or other invisible characters; a
+    non-empty input without a single visible character."""
+    text = raw or ""
+    for c in text:
+        if c in _INVISIBLE or (unicodedata.category(c) in ("Cf", "Cc", "Co", "Cn") and c not in "\t\n\r"):
+            return text.strip(), (f"Your display name contains an invisible or control character "
+                                   f"(U+{ord(c):04X}); remove it.")
+    name = " ".join(text.split())
+    if text and not name:
+        return name, "Your display name needs at least one visible character; leave it empty to show your username."
+    if len(name) > 60:
+        return name, "Use at most 60 characters."
+    return name, None
+
+
+def display_name_authority(name: str, site_name: str = "") -> str | None:
+    """Why a non-staff member's display name reads as speaking for the site, or None: a word of
+    AUTHORITY_WORDS anywhere (look-alikes too), or the site name's words inside brackets."""
+    words = {display_name_key(w) for w in re.split(r"[^\w]+", unicodedata.normalize("NFKC", name)) if w}
+    for w in words & {display_name_key(a) for a in AUTHORITY_WORDS}:
+        return (f"Display names may not contain the word {w!r}: it reads as speaking for the site. "
+                "Only staff accounts carry it.")
+    site_words = {display_name_key(w) for w in re.split(r"[^\w]+", site_name) if len(w) >= 3}
+    for inner in _BRACKETED.findall(unicodedata.normalize("NFKC", name)):
+        inner_words = {display_name_key(w) for w in re.split(r"[^\w]+", inner) if w}
+        if site_words and (site_words & inner_words or display_name_key(inner) == display_name_key(site_name)):
+            return "Display names may not name the site in brackets: it reads as an official affiliation."
+    return None

@@ -29,17 +29,21 @@ TIMEZONE_MAX = 64
 
 
 def update_settings(session: Session, user: User, *, display_name: str | None = None, timezone: str | None = None,
-                    digest_hour: int | None = None, auto_follow: bool | None = None) -> MailSettings:
-    """Change what is given: display name (0-60 characters; empty shows the username), time zone
-    (an IANA name such as Europe/Berlin), digest hour (0-23, local), auto-follow. 422 per field."""
+                    digest_hour: int | None = None, auto_follow: bool | None = None,
+                    site_name: str = "") -> MailSettings:
+    """Change what is given: display name (rules: accounts_service.clean_display_name; empty shows
+    the username), time zone (an IANA name such as Europe/Berlin), digest hour (0-23, local),
+    auto-follow. 422 per field. Changing the display name is refused to a suspended member (403
+    Suspended); the other settings (notification delivery) stay open to them."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from app.accounts import permissions
 
     ms = mail_accounts.settings_row(session, user.id)
     if display_name is not None:
-        name = " ".join(display_name.split())
-        if len(name) > 60:
-            raise field_error("display_name", "Use at most 60 characters.")
-        user.display_name = name
+        permissions.require_user(user)
+        user.display_name = accounts_service.clean_display_name(session, display_name, user=user,
+                                                               site_name=site_name)
     if timezone is not None:
         try:
             if not timezone or len(timezone) > TIMEZONE_MAX or "." in timezone:

@@ -33,6 +33,34 @@ def users_by_id(session: Session, ids: set[int]) -> dict[int, User]:
     return {u.id: u for u in session.exec(select(User).where(User.id.in_(ids))).all()}
 
 
+def clean_display_name(session: Session, raw: str, *, user: User | None, site_name: str = "") -> str:
+    """The display name to store for `user` (None: an account being created as a customer), or
+    422 on `display_name` (docs/moderation.md, "Display names"):
+
+    * trimmed, whitespace runs become one space, at most 60 characters, empty allowed (shows the
+      username); no format/control or other invisible characters; at least one visible character;
+    * for a member who is not staff/moderator/admin, also: not equal to nor a look-alike of
+      (identity.display_name_key) any staff, moderator or admin member's display name or username;
+      no AUTHORITY_WORDS ("support", "staff", "admin"...) and not the site name in brackets."""
+    from app.accounts.models import MODERATING_ROLES
+
+    name, problem = identity.display_name_problem(raw)
+    if problem:
+        raise field_error("display_name", problem)
+    if not name or (user is not None and user.role in MODERATING_ROLES):
+        return name
+    problem = identity.display_name_authority(name, site_name or "Groundswell")
+    if problem:
+        raise field_error("display_name", problem)
+    key = identity.display_name_key(name)
+    for username, display in session.exec(select(User.username, User.display_name).where(
+            User.role.in_([r.value for r in MODERATING_ROLES]), User.is_active.is_(True))):
+        if key and key in (identity.display_name_key(username), identity.display_name_key(display or "")):
+            raise field_error("display_name", "This display name is too close to a staff member's name; "
+                                              "choose one that cannot be taken for theirs.")
+    return name
+
+
 def register(session: Session, data: UserCreate, *, role: Role = Role.customer, display_name: str = "",
              self_service: bool = False, site_name: str = "", password_policy: bool = True) -> User:
     """Create an account (app/accounts/identity.py and passwords.py give the rules).
@@ -44,6 +72,11 @@ def register(session: Session, data: UserCreate, *, role: Role = Role.customer, 
     `groundswell create-user`) reserved names are allowed and a taken address is a 409.
     A taken username is always a 409 (usernames are public). `password_policy=False` only for the
     demo community, whose published password is refused in production anyway (app/cli.py)."""
+    if display_name:
+        from types import SimpleNamespace
+
+        display_name = clean_display_name(session, display_name, user=SimpleNamespace(role=role.value),
+                                          site_name=site_name)
     if self_service:
         reason = identity.reserved_reason(data.username, site_name)
         if reason:

@@ -67,7 +67,7 @@ def _out(session, row, cls=ApiKeyOut, **extra):
 
 @router.get("/api-keys", response_model=ApiKeyList)
 def list_keys(session: SessionDep, user: CurrentUser) -> ApiKeyList:
-    """Keys you may manage (admins: all), newest first, revoked ones included."""
+    """Keys you may manage (admins: all; others: the keys you own), newest first, revoked ones included."""
     return ApiKeyList(items=[_out(session, k) for k in apikeys_service.list_keys(session, actor=user)])
 
 
@@ -82,7 +82,7 @@ def create_key(data: ApiKeyIn, session: SessionDep, user: CurrentUser) -> ApiKey
 
 @router.get("/api-keys/{key_id}", response_model=ApiKeyOut)
 def get_key(key_id: Id, session: SessionDep, user: CurrentUser) -> ApiKeyOut:
-    return _out(session, apikeys_service.get(session, actor=user, key_id=key_id))
+    return _out(session, apikeys_service.get(session, actor=user, key_id=key_id, owner_ok=True))
 
 
 @router.patch("/api-keys/{key_id}", response_model=ApiKeyOut, dependencies=[rate_limit("write")])

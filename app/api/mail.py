@@ -13,6 +13,7 @@ from app.accounts.deps import CurrentUser, SettingsDep, client_key
 from app.accounts.schemas import PASSWORD_MAX
 from app.api.deps import rate_limit
 from app.core.db import SessionDep
+from app.core.errors import field_error
 from app.follows import service as follows
 from app.mail import accounts as mail_accounts
 from app.mail import delivery
@@ -126,9 +127,12 @@ def get_settings(session: SessionDep, user: CurrentUser) -> SettingsOut:
 
 
 @router.patch("/me/settings", response_model=SettingsOut, tags=["accounts"], dependencies=[rate_limit("write")])
-def patch_settings(data: SettingsIn, session: SessionDep, user: CurrentUser) -> SettingsOut:
-    """Change display name, time zone (IANA), digest hour (0-23, local) or auto-follow."""
-    lifecycle.update_settings(session, user, **data.model_dump(exclude_unset=True))
+def patch_settings(data: SettingsIn, request: Request, session: SessionDep, user: CurrentUser) -> SettingsOut:
+    """Change display name, time zone (IANA), digest hour (0-23, local) or auto-follow. A display
+    name must pass the rules of docs/moderation.md ("Display names", 422); changing it is refused
+    while suspended (403 /problems/suspended)."""
+    lifecycle.update_settings(session, user, **data.model_dump(exclude_unset=True),
+                              site_name=request.app.state.settings.site_name)
     return _settings_out(session, user)
 
 
@@ -160,7 +164,12 @@ class PreferencesIn(BaseModel):
 
 @router.put("/me/notification-preferences", tags=["accounts"], dependencies=[rate_limit("write")])
 def put_preferences(data: PreferencesIn, session: SessionDep, user: CurrentUser) -> dict:
-    """Set the delivery of some kinds (`{"preferences": {kind: delivery}}`) and/or the e-mail switch."""
+    """Set the delivery of some kinds (`{"preferences": {kind: delivery}}`) and/or the e-mail switch.
+    422 naming the first unknown kind (delivery.is_known_kind); nothing is stored then."""
+    for kind in data.preferences:
+        if kind != delivery.ALL and not delivery.is_known_kind(session, user.id, kind):
+            raise field_error("preferences", f"Unknown notification kind {kind!r}; known: "
+                                             f"{', '.join(delivery.KINDS)}.")
     for kind, value in data.preferences.items():
         delivery.set_preference(session, user, kind, value)
     if data.email is not None:

@@ -2,9 +2,12 @@
 so that one place can record them (the moderation audit log hooks in at `_audit`).
 
 Policy (docs/product-sites.md, "API keys"):
-* Keys are created by staff and admins for an owner account; requests with the key act as that
-  owner, limited to the key's scopes. Staff may create keys only for themselves or for customer
-  accounts (a product site's service account); admins for anyone.
+* Keys are created by staff and admins; requests with the key act as its owner, limited to the
+  key's scopes. Staff may create keys only for themselves; only admins (and the operator's CLI) may
+  create a key owned by another account (a product site's service account). When a key is created
+  for someone else, the owner is notified (kind `api_key_created`), and every owner can list the
+  keys they own and revoke them (API `GET/DELETE /api/v1/api-keys`, web /settings), so nobody can
+  be impersonated by a key they cannot see.
 * The secret (`gsk_` + 43 random characters) is shown once; only its SHA-256 is stored (a long
   random secret needs no slow hash). Its first 12 characters (`prefix`) identify it in lists and logs.
 * A key stops working when revoked, or while its owner is deactivated or suspended. Signing out
@@ -54,6 +57,9 @@ def _audit(session: Session, actor: User | None, action: str, key: ApiKey) -> No
 
 
 def _can_manage(actor: User) -> None:
+    from app.accounts import permissions
+
+    permissions.require_user(actor)  # a suspended member creates, changes or rotates no key (revoking stays open)
     if not actor.is_staff:
         raise Forbidden("Only staff and admins manage API keys.")
 
@@ -104,8 +110,8 @@ def create(session: Session, *, actor: User | None, owner: User, name: str, scop
     `actor` None means the command line (the operator). 403 when the actor may not; 422 on bad input."""
     if actor is not None:
         _can_manage(actor)
-        if actor.role != "admin" and owner.id != actor.id and owner.role != "customer":
-            raise Forbidden("Staff may create keys for themselves or for customer (service) accounts only.")
+        if actor.role != "admin" and owner.id != actor.id:
+            raise Forbidden("Staff may create keys only for themselves; an admin creates keys for other accounts.")
     if not name or not name.strip():
         raise field_error("name", "Give the key a name, e.g. the site that uses it.")
     plain = security.new_api_key()
@@ -115,27 +121,40 @@ def create(session: Session, *, actor: User | None, owner: User, name: str, scop
     session.add(key)
     session.flush()
     _audit(session, actor, "api_key.create", key)
+    if actor is None or actor.id != owner.id:
+        from app.notifications.service import notify
+
+        by = f"@{actor.username}" if actor is not None else "the site operator"
+        notify(session, [owner.id], kind="api_key_created", url="/settings/account#api-keys",
+               text=f"An API key “{key.name}” ({key.prefix}…, scopes: {key.scopes}) that acts as you was "
+                    f"created by {by}. You can see and revoke it in your settings.")
     return key, plain
 
 
 def list_keys(session: Session, *, actor: User | None, include_revoked: bool = True) -> list[ApiKey]:
-    """Keys, newest first (admins and the CLI: all; staff: those they own or created)."""
+    """Keys, newest first (admins and the CLI: all; staff: those they own or created; any other
+    signed-in member: the keys they own, so they can see who may act as them)."""
     query = select(ApiKey).order_by(ApiKey.id.desc())
     if actor is not None:
-        _can_manage(actor)
-        if actor.role != "admin":
+        if not actor.is_staff:
+            query = query.where(ApiKey.user_id == actor.id)
+        elif actor.role != "admin":
             query = query.where((ApiKey.user_id == actor.id) | (ApiKey.created_by_id == actor.id))
     if not include_revoked:
         query = query.where(ApiKey.revoked_at.is_(None))
     return list(session.exec(query))
 
 
-def get(session: Session, *, actor: User | None, key_id: int) -> ApiKey:
-    """One key the actor may manage; 404 otherwise (staff do not learn of others' keys)."""
+def get(session: Session, *, actor: User | None, key_id: int, owner_ok: bool = False) -> ApiKey:
+    """One key the actor may manage; 404 otherwise (staff do not learn of others' keys).
+
+    `owner_ok`: the key's owner may also see it (viewing and revoking), even when not staff."""
     key = session.get(ApiKey, key_id)
     if key is None:
         raise NotFound("No such API key.")
     if actor is not None:
+        if owner_ok and key.user_id == actor.id:
+            return key
         _can_manage(actor)
         if actor.role != "admin" and actor.id not in (key.user_id, key.created_by_id):
             raise NotFound("No such API key.")
@@ -179,8 +198,8 @@ def rotate(session: Session, *, actor: User | None, key_id: int) -> tuple[ApiKey
 
 
 def revoke(session: Session, *, actor: User | None, key_id: int) -> ApiKey:
-    """Revoke a key for good (idempotent); requests with it get 401 at once."""
-    key = get(session, actor=actor, key_id=key_id)
+    """Revoke a key for good (idempotent); requests with it get 401 at once. Its owner may too."""
+    key = get(session, actor=actor, key_id=key_id, owner_ok=True)
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         session.add(key)

@@ -112,8 +112,9 @@ def follow(session: Session, *, actor: User | None, type_: str, target: str,
 
 
 def unfollow(session: Session, *, actor: User | None, type_: str, target: str) -> None:
-    """Stop following (nothing happens when not following)."""
-    actor = permissions.require_user(actor)
+    """Stop following (nothing happens when not following). Open to a suspended member too: they
+    must always be able to stop mail (docs/moderation.md)."""
+    actor = permissions.require_user(actor, write=False)
     t = resolve(session, type_, target)
     session.exec(delete(Follow).where(Follow.user_id == actor.id, Follow.target_type == t.type,
                                       Follow.target_key == t.key))
@@ -132,7 +133,7 @@ def is_following(session: Session, user: User | None, type_: str, key: str | int
 
 def list_follows(session: Session, *, actor: User | None) -> list[tuple[Follow, Target]]:
     """The actor's follows, newest first, with their targets (gone targets are left out)."""
-    actor = permissions.require_user(actor)
+    actor = permissions.require_user(actor, write=False)
     rows = session.exec(select(Follow).where(Follow.user_id == actor.id).order_by(Follow.id.desc())).all()
     out = []
     for row in rows:

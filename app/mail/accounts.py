@@ -52,6 +52,24 @@ def _issue(session: Session, user: User, purpose: str, email: str, now: datetime
     return token
 
 
+def check_token(session: Session, token: str, purpose: str, now: datetime | None = None) -> AccountToken:
+    """The live token for `purpose` ("verify", "reset", "email_change") without using it, or
+    BadToken with the reason (not valid / used already / expired): for pages that show a form or
+    a confirm button before the POST that uses the link (mail scanners follow GET links)."""
+    now = now or utcnow()
+    if not isinstance(token, str) or not 20 <= len(token) <= 100:
+        raise BadToken("This link is not valid. Ask for a new one.")
+    row = session.exec(select(AccountToken).where(AccountToken.token_hash == _hash(token),
+                                                  AccountToken.purpose == purpose)).first()
+    if row is None:
+        raise BadToken("This link is not valid. Ask for a new one.")
+    if row.used_at is not None:
+        raise BadToken("This link was used already; each link works once. Ask for a new one if you need to.")
+    if row.expires_at <= now:
+        raise BadToken("This link has expired. Ask for a new one.")
+    return row
+
+
 def _use(session: Session, token: str, purpose: str, now: datetime) -> AccountToken:
     """The live token (marked used, with every other unused token of its user and purpose), or BadToken."""
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
@@ -208,7 +226,11 @@ def request_email_change(session: Session, user: User, new_email: str, password:
                          now: datetime | None = None) -> None:
     """Send a confirmation link to `new_email`; the account keeps its address until it is used.
     422 on `password` when wrong, on `email` when not an address or the same one. An address
-    owned by another account gets no link and no error (no enumeration); confirming fails then."""
+    owned by another account gets no link and no error (no enumeration); confirming fails then.
+    403 Suspended while the member is suspended (docs/moderation.md)."""
+    from app.accounts import permissions
+
+    permissions.require_user(user)
     now = now or utcnow()
     if not security.verify_password(password or "", user.password_hash):
         raise field_error("password", "Your password is not right.")

@@ -40,6 +40,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "escalation_resolved": ("My escalated question is resolved", "email"),
     "escalation_assigned": ("An escalation is assigned to me (staff)", "email"),
     "question_closed_duplicate": ("My question is closed as a duplicate", "email"),
+    "api_key_created": ("An API key that acts as me is created", "email"),
 }
 UNKNOWN_DEFAULT = "daily"
 ALL = "*"  # preference row meaning "no e-mail at all" (delivery "in_app"), set by unsubscribe-all
@@ -60,6 +61,21 @@ def preferences(session: Session, user_id: int) -> dict[str, str]:
     result.update({k: v for k, v in chosen.items() if k not in result})
     result.setdefault(ALL, "email")
     return result
+
+
+def is_known_kind(session: Session, user_id: int, kind: str) -> bool:
+    """Whether a preference for `kind` means anything to this user: a kind of KINDS, a
+    `moderation…` kind, or a kind they have been notified of or chose a delivery for before.
+    The API answers 422 naming anything else (a typo would otherwise be stored silently)."""
+    from app.notifications.models import Notification
+
+    if kind in KINDS or kind.startswith("moderation"):
+        return True
+    if session.exec(select(Notification.id).where(Notification.user_id == user_id, Notification.kind == kind)
+                    .limit(1)).first() is not None:
+        return True
+    return session.exec(select(DeliveryPreference.id).where(DeliveryPreference.user_id == user_id,
+                                                            DeliveryPreference.kind == kind)).first() is not None
 
 
 def set_preference(session: Session, user: User, kind: str, delivery: str) -> None:

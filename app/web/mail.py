@@ -18,7 +18,7 @@ from app.mail import accounts as mail_accounts
 from app.mail import delivery, outbox, sender
 from app.mail.accounts import BadToken
 from app.mail.models import EmailOutbox
-from app.web.deps import FormData, Me, WebRoute, client_ip, error_page, flash, redirect, render, safe_next, \
+from app.web.deps import FormData, Id, Me, WebRoute, client_ip, error_page, flash, redirect, render, safe_next, \
     signin_url, sign_out
 
 router = APIRouter(route_class=WebRoute)
@@ -72,7 +72,20 @@ def _token_page(request: Request, title: str, text: str, status: int = 200, link
 
 
 @router.get("/verify-email")
-def verify_email(request: Request, session: SessionDep, token: Token = None) -> Response:
+def verify_email_page(request: Request, session: SessionDep, token: Token = None) -> Response:
+    """The link in the mail shows a confirm button (a POST): mail scanners that follow links
+    must not confirm an address. A used, expired or garbage token says so at once."""
+    try:
+        mail_accounts.check_token(session, token or "", "verify")
+    except BadToken as exc:
+        return _token_page(request, exc.title, exc.detail, status=400, link=("/settings/account", "Send a new link"))
+    return render(request, "mail/confirm.html", {"title": "Confirm your e-mail address", "action": "/verify-email",
+                                                 "token": token, "button": "Confirm my address"})
+
+
+@router.post("/verify-email")
+def verify_email(request: Request, session: SessionDep, form: FormData) -> Response:
+    token = form.get("token", "")[:200]
     try:
         user = mail_accounts.verify_email(session, token or "")
     except BadToken as exc:
@@ -117,7 +130,13 @@ def reset_request(request: Request, session: SessionDep, form: FormData) -> Resp
 
 
 @router.get("/password-reset/confirm")
-def reset_confirm_form(request: Request, token: Token = None) -> Response:
+def reset_confirm_form(request: Request, session: SessionDep, token: Token = None) -> Response:
+    """The new-password form, only for a live link; a used, expired or garbage one is told so."""
+    try:
+        mail_accounts.check_token(session, token or "", "reset")
+    except BadToken as exc:
+        return _token_page(request, "This link is no longer valid", exc.detail, status=400,
+                           link=("/password-reset", "Ask for a new link"))
     return render(request, "mail/reset_confirm.html", {"token": token or "", "errors": {}, "password_min": PASSWORD_MIN})
 
 
@@ -247,8 +266,12 @@ def save_notifications(request: Request, session: SessionDep, me: Me, form: Form
 
 
 def _account_page(request, session, me, errors=None, values=None, status=200) -> Response:
+    from app.apikeys import service as apikeys_service
+
     ms = delivery.mail_settings(session, me.id)
+    own_keys = [k for k in apikeys_service.list_keys(session, actor=me) if k.user_id == me.id]
     return render(request, "mail/account.html", {
+        "own_keys": own_keys,
         "me": me, "verified": ms.email_verified_at is not None, "bounced": ms.bounced_at is not None,
         "bounce_reason": ms.bounce_reason or "", "errors": errors or {},
         "values": values or {"display_name": me.display_name, "email": ""},
@@ -264,13 +287,19 @@ def account_page(request: Request, session: SessionDep, me: Me) -> Response:
 def save_profile(request: Request, session: SessionDep, me: Me, form: FormData) -> Response:
     from app.web.forms import field_errors
 
+    from app.accounts.permissions import Suspended
+
     name = form.get("display_name", "")
     try:
-        lifecycle.update_settings(session, me, display_name=name)
+        lifecycle.update_settings(session, me, display_name=name, site_name=request.app.state.settings.site_name)
     except InvalidInput as exc:
         session.rollback()
         return _account_page(request, session, me, field_errors(exc, ("display_name",)),
                              {"display_name": name, "email": ""}, status=422)
+    except Suspended as exc:
+        session.rollback()
+        return _account_page(request, session, me, {"display_name": exc.detail},
+                             {"display_name": name, "email": ""}, status=403)
     flash(request, "Your display name is saved.")
     return redirect("/settings/account")
 
@@ -278,6 +307,8 @@ def save_profile(request: Request, session: SessionDep, me: Me, form: FormData) 
 @router.post("/settings/email")
 def change_email(request: Request, session: SessionDep, me: Me, form: FormData) -> Response:
     from app.web.forms import field_errors
+
+    from app.accounts.permissions import Suspended
 
     email = form.get("email", "").strip()[:254]
     values = {"display_name": me.display_name, "email": email}
@@ -289,8 +320,21 @@ def change_email(request: Request, session: SessionDep, me: Me, form: FormData) 
         return _account_page(request, session, me, field_errors(exc, ("email", "password")), values, status=422)
     except RateLimited as exc:
         return _account_page(request, session, me, {"form": exc.detail}, values, status=429)
+    except Suspended as exc:
+        session.rollback()
+        return _account_page(request, session, me, {"email": exc.detail}, values, status=403)
     flash(request, f"We sent a link to {email}. Your account keeps its current address until you open it.")
     return redirect("/settings/account")
+
+
+@router.post("/settings/api-keys/{key_id}/revoke")
+def revoke_own_api_key(request: Request, key_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
+    """The owner of an API key revokes it (app/apikeys/service.revoke; 404 when not theirs)."""
+    from app.apikeys import service as apikeys_service
+
+    key = apikeys_service.revoke(session, actor=me, key_id=key_id)
+    flash(request, f"Key “{key.name}” revoked; requests with it are refused from now on.")
+    return redirect("/settings/account#api-keys")
 
 
 @router.get("/settings/export")
@@ -356,6 +400,9 @@ def mail_detail(request: Request, row_id: int, session: SessionDep, me: Me) -> R
 
 @router.post("/staff/mail/{row_id}/requeue")
 def mail_requeue(request: Request, row_id: int, session: SessionDep, me: Me, form: FormData) -> Response:
+    from app.accounts import permissions
+
+    permissions.require_user(me)  # a suspended staff member re-sends nothing
     _require_staff(me)
     if sender.requeue(session, row_id) is None:
         flash(request, "Only a dead message can be sent again.", kind="error")

@@ -73,6 +73,10 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _admin(actor: User | None) -> None:
+    if actor is not None:
+        from app.accounts import permissions
+
+        permissions.require_user(actor)  # a suspended admin manages no webhooks
     if actor is not None and actor.role != "admin":
         raise Forbidden("Only admins manage webhooks.")
 

@@ -17,6 +17,7 @@ from app.apikeys import service as apikeys_service
 from app.apikeys.scopes import SCOPES, required_scope
 from tests.api.conftest import API, assert_problem
 from tests.conftest import make_settings
+from tests.web.conftest import browsers  # noqa: F401  (fixture)
 
 ALL = list(SCOPES)
 
@@ -88,8 +89,8 @@ def test_read_only_key_reads_but_cannot_ask(client, factory, session):
     assert assert_problem(r, 403)["required_scope"] == "ask"
 
 
-def test_staff_create_secret_once_hashed_rotate_revoke(client, factory, session, login, fetch):
-    staff = factory.user("sam_staff", role="staff")
+def test_admin_create_secret_once_hashed_rotate_revoke(client, factory, session, login, fetch):
+    staff = factory.user("ada_admin", role="admin")
     site = factory.user("kestrel_site")
     session.commit()
     h = login(staff)
@@ -128,11 +129,15 @@ def test_who_may_manage_keys(client, factory, session, login):
     session.commit()
     new = {"name": "x", "scopes": ["read"]}
     assert_problem(client.post(f"{API}/api-keys", headers=login(customer), json=new), 403)
-    assert_problem(client.get(f"{API}/api-keys", headers=login(customer)), 403)
+    assert client.get(f"{API}/api-keys", headers=login(customer)).json()["items"] == []  # owns none
     assert_problem(client.post(f"{API}/api-keys", headers=login(staff), json={**new, "owner": "sue_staff"}), 403)
+    # Staff may not create a key that acts as a customer either (only admins and the CLI may).
+    assert_problem(client.post(f"{API}/api-keys", headers=login(staff), json={**new, "owner": "cara"}), 403)
+    assert client.post(f"{API}/api-keys", headers=login(staff), json=new).status_code == 201  # their own
     assert client.post(f"{API}/api-keys", headers=login(admin), json={**new, "owner": "sue_staff"}).status_code == 201
-    # Staff do not see the admin's key for another staff member.
-    assert client.get(f"{API}/api-keys", headers=login(staff)).json()["items"] == []
+    # Staff do not see the admin's key for another staff member (only their own).
+    assert [k["owner"]["username"] for k in client.get(f"{API}/api-keys", headers=login(staff)).json()["items"]] \
+        == ["sam_staff"]
     assert len(client.get(f"{API}/api-keys", headers=login(other_staff)).json()["items"]) == 1
     r = client.post(f"{API}/api-keys", headers=login(admin), json={**new, "allowed_origins": ["ftp://x/y"]})
     assert_problem(r, 422)
@@ -233,3 +238,39 @@ def test_key_actions_are_written_to_the_audit_log(client, factory, session, logi
         ("api_key.update", str(kid), "root_admin"), ("api_key.create", str(kid), "root_admin")]
     # The secrets never reach the log (the prefix that names a key in lists does).
     assert created["key"] not in str(items) and rotated.json()["key"] not in str(items)
+
+
+def test_owner_is_told_and_can_list_and_revoke_a_key_made_for_them(client, factory, session, login, browsers):
+    """A key that acts as someone else notifies its owner (kind api_key_created), who sees it in
+    GET /api/v1/api-keys and on /settings/account and can revoke it; they cannot rotate or change it."""
+    admin = factory.user("ada_admin", role="admin")
+    raj = factory.user("raj_builds")
+    factory.user("other_member")
+    session.commit()
+    made = client.post(f"{API}/api-keys", headers=login(admin), json={"name": "raj bot", "owner": "raj_builds",
+                                                                       "scopes": ["read", "write"]}).json()
+    h = login(raj)
+    notes = [n for n in client.get(f"{API}/notifications", headers=h).json()["items"] if n["kind"] == "api_key_created"]
+    assert len(notes) == 1 and "raj bot" in notes[0]["text"] and "@ada_admin" in notes[0]["text"]
+    listed = client.get(f"{API}/api-keys", headers=h).json()["items"]
+    assert [k["id"] for k in listed] == [made["id"]]
+    assert client.get(f"{API}/api-keys/{made['id']}", headers=h).status_code == 200
+    assert_problem(client.post(f"{API}/api-keys/{made['id']}/rotate", headers=h), 403)
+    assert_problem(client.patch(f"{API}/api-keys/{made['id']}", headers=h, json={"name": "y"}), 403)
+    # Someone else learns nothing of it.
+    other_user = factory.user("other_2")
+    session.commit()
+    other = login(other_user)
+    assert_problem(client.delete(f"{API}/api-keys/{made['id']}", headers=other), 403)
+    assert client.get(f"{API}/api-keys", headers=other).json()["items"] == []
+    # The web settings page lists it with a revoke button that works.
+    me = browsers()
+    me.sign_in("raj_builds")
+    page = me.get("/settings/account")
+    assert "raj bot" in page.text and made["prefix"] in page.text
+    from tests.web.conftest import csrf_from
+
+    r = me.post(f"/settings/api-keys/{made['id']}/revoke", {"csrf_token": csrf_from(page.text)})
+    assert r.status_code == 303
+    assert client.get(f"{API}/api-keys/{made['id']}", headers=h).json()["revoked_at"] is not None
+    assert_problem(client.get(f"{API}/questions", headers={"X-API-Key": made["key"]}), 401)

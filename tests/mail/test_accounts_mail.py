@@ -20,6 +20,18 @@ from tests.mail.helpers import run_worker
 NEW_PASSWORD = "a-brand-new-passphrase-42"
 
 
+def _confirm(client, link: str):
+    """Open a /verify-email link and press its confirm button (the POST with the CSRF token)."""
+    from urllib.parse import parse_qs
+
+    from tests.web.conftest import csrf_from
+
+    page = client.get(_path(link), headers={"Accept": "text/html"})
+    token = parse_qs(urlsplit(link).query)["token"][0]
+    return client.post("/verify-email", data={"csrf_token": csrf_from(page.text), "token": token},
+                       headers={"Accept": "text/html"})
+
+
 def _path(link: str) -> str:
     parts = urlsplit(link)
     return f"{parts.path}?{parts.query}"
@@ -42,12 +54,18 @@ def test_sign_up_verification_mail_link_verifies(client, clean_engine, smtp, set
     with Session(clean_engine) as s:
         user = s.exec(select(User).where(User.username == "maya")).one()
         assert not mail_accounts.is_verified(s, user)
+    # Following the link (as a mail scanner does) confirms nothing: it shows a button that POSTs.
     page = client.get(_path(link), headers={"Accept": "text/html"})
-    assert page.status_code == 200 and "is confirmed" in page.text
+    assert page.status_code == 200 and "Confirm my address" in page.text
+    with Session(clean_engine) as s:
+        assert not mail_accounts.is_verified(s, s.get(User, user.id))
+    done = _confirm(client, link)
+    assert done.status_code == 200 and "is confirmed" in done.text
     with Session(clean_engine) as s:
         assert mail_accounts.is_verified(s, s.get(User, user.id))
     again = client.get(_path(link), headers={"Accept": "text/html"})
     assert again.status_code == 400 and "used already" in again.text
+    assert client.get("/verify-email?token=garbage-garbage-garbage-1").status_code == 400
 
 
 def test_sign_up_with_an_owned_address_tells_only_the_owner(client, session, clean_engine, smtp, settings):
@@ -124,8 +142,12 @@ def test_reset_on_the_forum(browsers, session, clean_engine, smtp, settings):
     done = b.submit(link, "/password-reset/confirm", {"token": _token(link), "password": NEW_PASSWORD})
     assert done.status_code == 303 and done.headers["location"] == "/signin"
     b.sign_in("maya", NEW_PASSWORD)
-    reused = b.submit(link, "/password-reset/confirm", {"token": _token(link), "password": NEW_PASSWORD + "x"})
-    assert reused.status_code == 400 and "used already" in reused.text
+    # A used or garbage link shows no password form: it says so and links to a new request.
+    reused = b.get(link)
+    assert reused.status_code == 400 and "used already" in reused.text and "no longer valid" in reused.text
+    assert 'href="/password-reset"' in reused.text and 'name="password"' not in reused.text
+    garbage = b.get("/password-reset/confirm?token=not-a-real-token-at-all-000")
+    assert garbage.status_code == 400 and 'name="password"' not in garbage.text
 
 
 def test_reset_mail_is_limited_per_address(client, session, clean_engine, smtp, db_url):
@@ -206,7 +228,7 @@ def test_sign_in_by_address_waits_for_verification_whoever_owns_it(client, sessi
         assert client.post(f"{API}/auth/token", data={"username": name, "password": NEW_PASSWORD}).status_code == 200
     run_worker(clean_engine, settings)
     [wren_mail] = [m for m in handler.messages if m.rcpt_tos == ["wren@example.com"]]
-    client.get(_path(wren_mail.link("/verify-email")))
+    _confirm(client, wren_mail.link("/verify-email"))
     assert client.post(f"{API}/auth/token", data={"username": "wren@example.com", "password": NEW_PASSWORD}).status_code == 200
 
 

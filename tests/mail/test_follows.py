@@ -159,3 +159,10 @@ def test_follow_buttons_and_following_page(browsers, session, clean_engine):
     assert r.status_code == 303
     assert 'aria-pressed="false"' in b.get("/tags/dock").text
     assert b.get("/users/maya").text.count("follow-button") == 0  # nobody follows themselves
+    # Invalid input is not silently ignored: the page it returns to says what was wrong.
+    for form, message in ((("bogus", "dock"), "Follow one of"), (("user", "maya"), "cannot follow yourself"),
+                          (("question", "999999"), "does not exist or was deleted"), (("tag", "no-such-tag"), "There is no tag")):
+        r = b.submit("/following", "/follow", {"type": form[0], "target": form[1], "next": "/following",
+                                               "action": "follow"})
+        assert r.status_code == 303
+        assert message.lower() in b.get("/following").text.lower(), (form, message)
