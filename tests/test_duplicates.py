@@ -74,6 +74,10 @@ def test_pages_show_the_banner_the_list_and_the_controls(client, pair):
     r = web.post(f"/questions/{dup.id}/close-as-duplicate",
                  {"original": f"http://127.0.0.1:8000/questions/{original.id}/wi-fi",
                   "csrf_token": csrf_from(page, f"/questions/{dup.id}/close-as-duplicate")})
+    assert r.status_code == 200 and original.title in r.text  # the confirmation step names the original
+    r = web.post(f"/questions/{dup.id}/close-as-duplicate",
+                 {"original": f"http://127.0.0.1:8000/questions/{original.id}/wi-fi", "confirmed": "1",
+                  "csrf_token": csrf_from(page, f"/questions/{dup.id}/close-as-duplicate")})
     assert r.status_code == 303
     dup_page = web.get(r.headers["location"], follow_redirects=True).text
     assert "This question has been answered before" in dup_page and original.title in dup_page
@@ -93,5 +97,6 @@ def test_page_form_accepts_a_plain_number_and_explains_bad_input(client, pair):
     r = web.post(f"/questions/{dup.id}/close-as-duplicate", {"original": "not a question", "csrf_token": token})
     assert r.status_code == 303
     assert "Give the number or the address" in web.get(r.headers["location"], follow_redirects=True).text
-    r = web.post(f"/questions/{dup.id}/close-as-duplicate", {"original": f"#{original.id}", "csrf_token": token})
+    r = web.post(f"/questions/{dup.id}/close-as-duplicate", {"original": f"#{original.id}", "csrf_token": token,
+                                                               "confirmed": "1"})
     assert "This question has been answered before" in web.get(r.headers["location"], follow_redirects=True).text

@@ -277,7 +277,8 @@ def test_pages_merge_through_the_form(client, thread, browsers):
     original, dup = t["original"], t["dup"]
     mod = browsers()
     mod.sign_in("omar")
-    r = mod.submit(f"/questions/{dup.id}", f"/questions/{dup.id}/close-as-duplicate", {"original": str(original.id)})
+    r = mod.submit(f"/questions/{dup.id}", f"/questions/{dup.id}/close-as-duplicate", {"original": str(original.id),
+                                                                                       "confirmed": "1"})
     assert r.status_code == 303
     page = mod.get(f"/questions/{dup.id}", follow_redirects=True).text
     assert "Merge answers into the original" in page and "Reopen this question" in page
