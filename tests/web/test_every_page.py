@@ -102,7 +102,7 @@ def pages(ids: dict) -> dict[str, list[str | tuple[str, int]]]:
         "/following", "/settings/notifications", "/settings/account", "/notifications",
     ]
     return {
-        "signed out": public + ["/signin", "/signup", "/password-reset", "/verify-email"],
+        "signed out": public + ["/signin", "/signup", "/password-reset", ("/verify-email", 400)],
         "maya": public + [
             "/ask", "/settings", "/notifications", f"/questions/{solved.id}/edit",
             f"/answers/{answer.id}/suggest-edit", f"/questions/{open_q.id}/suggest-edit",
