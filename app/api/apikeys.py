@@ -25,14 +25,14 @@ class ApiKeyIn(BaseModel):
     owner: str | None = Field(default=None, description="username the key acts as; default: you")
     scopes: list[str] = Field(description="any of: " + ", ".join(SCOPES))
     allowed_origins: list[str] = Field(default_factory=list, description="browser origins allowed; empty: any")
-    rate_limit: int | None = Field(default=None, description="requests per minute; default 600")
+    rate_limit: int | None = Field(default=None, ge=1, le=1_000_000, description="requests per minute (1–1,000,000); default 600")
 
 
 class ApiKeyPatch(BaseModel):
     name: str | None = Field(default=None, max_length=80)
     scopes: list[str] | None = None
     allowed_origins: list[str] | None = None
-    rate_limit: int | None = None
+    rate_limit: int | None = Field(default=None, ge=1, le=1_000_000)
 
 
 class ApiKeyOut(BaseModel):

@@ -14,6 +14,7 @@ from app.accounts.schemas import PASSWORD_MAX
 from app.api.deps import rate_limit
 from app.core.db import SessionDep
 from app.core.errors import field_error
+from app.core.ids import BodyId
 from app.follows import service as follows
 from app.mail import accounts as mail_accounts
 from app.mail import delivery
@@ -207,7 +208,7 @@ FollowType = Literal["product", "tag", "question", "user"]
 
 class FollowIn(BaseModel):
     type: FollowType
-    target: str | int
+    target: str | BodyId  # a question id as a number, or any target as text
 
 
 class FollowOut(BaseModel):

@@ -11,6 +11,7 @@ from app.accounts.deps import OptionalUser, SettingsDep, client_key
 from app.api.deps import Id, rate_limit
 from app.api.schemas import QuestionSummaryOut
 from app.core.db import SessionDep
+from app.core.ids import BodyId
 from app.search import service as search_service
 from app.questions.models import Question
 
@@ -54,8 +55,8 @@ class SearchList(BaseModel):
 class DeflectionIn(BaseModel):
     title: str = Field(max_length=150, description="what the customer was about to ask")
     product: str | None = None
-    answer_id: int | None = Field(None, description="the answer that helped (from /questions/similar's "
-                                                    "`answer_id`); the reply's `answer_url` anchors to it")
+    answer_id: BodyId | None = Field(None, description="the answer that helped (from /questions/similar's "
+                                                       "`answer_id`); the reply's `answer_url` anchors to it")
 
 
 class DeflectionOut(BaseModel):

@@ -125,13 +125,15 @@ def test_every_integer_the_api_takes_refuses_an_out_of_range_value(client, spec,
             body = _set(loc[1:], value)
         if value in (0, -1) and loc[-1] == "value":  # a vote's value: -1 and 0 are votes
             continue
+        if value == 0 and loc[-1] == "digest_hour":  # midnight is an hour
+            continue
         r = client.request(method, url, params=params, json=body, headers=admin)
         # 422, and the value sent is among the errors (not merely another field missing)
         located = r.status_code == 422 and any(tuple(e.get("loc", ()))[:2] == loc[:2]
                                                for e in r.json().get("errors", []))
         if not located:
             wrong.append((method, url, where, loc, r.status_code, r.text[:200]))
-    assert wrong == []
+    assert wrong == [], "\n".join(map(str, wrong))
 
 
 def test_the_reported_example_marks_nothing_and_says_why(client, factory, session, login):
