@@ -107,7 +107,7 @@ def test_ask_page_previews_and_suggests_tags(live_server, forum, viewport):  # n
             assert preview.locator("img").count() == 0  # sanitised as posts are
             tags = page.get_by_role("combobox", name="Tags")
             tags.press_sequentially("wi")
-            listbox = page.get_by_role("listbox", name="Existing tags")
+            listbox = page.get_by_role("listbox", name="Tag suggestions")
             expect(listbox).to_be_visible()
             expect(listbox.get_by_role("option")).to_have_count(3)  # wifi, wifi-6e, windows
             expect(tags).to_have_attribute("aria-expanded", "true")

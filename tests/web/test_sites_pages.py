@@ -15,7 +15,7 @@ from tests.web.conftest import text_of
 
 
 def test_api_keys_page(web, factory, session, fetch):
-    factory.user("sam_staff", role="staff")
+    factory.user("sam_staff", role="admin")  # only admins create keys owned by another account
     factory.user("kestrel_site")
     session.commit()
     web.sign_in("sam_staff")

@@ -381,7 +381,7 @@
     list.id = input.id + "-suggestions";
     list.className = "tag-suggestions";
     list.setAttribute("role", "listbox");
-    list.setAttribute("aria-label", "Existing tags");
+    list.setAttribute("aria-label", "Tag suggestions");
     list.hidden = true;
     input.parentNode.insertBefore(list, input.nextSibling);
     var status = document.createElement("p");
