@@ -211,30 +211,28 @@ def close(session: Session, *, actor: User | None, question_id: int, reason: str
 
 def set_lock(session: Session, *, actor: User | None, question_id: int, locked: bool, reason: str = "") -> object:
     """Lock (no new answers, comments or votes) or unlock a thread; moderators and staff."""
-    from app.questions import service as questions_service
-
-    actor = require_moderator(actor)
-    question = questions_service.get_visible(session, question_id, for_update=True)
-    if (question.locked_at is not None) != locked:
-        question.locked_at = utcnow() if locked else None
-        session.add(question)
-        session.flush()
-        audit.record(session, actor=actor, action="question.lock" if locked else "question.unlock",
-                     target_type="question", target_id=question.id, reason=reason or None)
-    return question
+    return _set_thread_state(session, actor, question_id, "locked_at", locked,
+                             ("question.lock", "question.unlock"), reason)
 
 
 def set_protect(session: Session, *, actor: User | None, question_id: int, protected: bool, reason: str = "") -> object:
     """Protect (members below NEW_MEMBER_REPUTATION cannot answer) or unprotect a thread."""
+    return _set_thread_state(session, actor, question_id, "protected_at", protected,
+                             ("question.protect", "question.unprotect"), reason)
+
+
+def _set_thread_state(session: Session, actor: User | None, question_id: int, column: str, on: bool,
+                      actions: tuple[str, str], reason: str) -> object:
+    """Set or clear a thread's timestamp `column` (moderators and staff); audited only when it changes."""
     from app.questions import service as questions_service
 
     actor = require_moderator(actor)
     question = questions_service.get_visible(session, question_id, for_update=True)
-    if (question.protected_at is not None) != protected:
-        question.protected_at = utcnow() if protected else None
+    if (getattr(question, column) is not None) != on:
+        setattr(question, column, utcnow() if on else None)
         session.add(question)
         session.flush()
-        audit.record(session, actor=actor, action="question.protect" if protected else "question.unprotect",
+        audit.record(session, actor=actor, action=actions[0] if on else actions[1],
                      target_type="question", target_id=question.id, reason=reason or None)
     return question
 
