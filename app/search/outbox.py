@@ -134,6 +134,11 @@ def _after_flush(session: Session, _context) -> None:
 
 
 def _after_commit(session: Session) -> None:
+    # SQLAlchemy also fires after_commit when a SAVEPOINT is released (`begin_nested()`, used
+    # by follows and by asking): the rows are not visible to other connections yet, so the
+    # wake-up waits for the outermost commit (the one that leaves no nested transaction).
+    if session.in_nested_transaction():
+        return
     if session.info.pop(_PENDING_KEY, False):
         for callback in list(_commit_listeners):
             try:
@@ -142,8 +147,11 @@ def _after_commit(session: Session) -> None:
                 log.exception("search outbox: commit listener failed")
 
 
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING_KEY, None)
+def _after_rollback(session: Session, transaction) -> None:
+    # A rolled-back SAVEPOINT leaves the rows its enclosing transaction wrote before it: only
+    # the outermost rollback clears the flag (a spare wake-up finds nothing and costs one query).
+    if transaction.parent is None:
+        session.info.pop(_PENDING_KEY, None)
 
 
 _commit_listeners: list[Callable[[], None]] = []
@@ -164,7 +172,7 @@ def install() -> None:
         return
     event.listen(Session, "after_flush", _after_flush)
     event.listen(Session, "after_commit", _after_commit)
-    event.listen(Session, "after_soft_rollback", lambda s, _tx: _after_rollback(s))
+    event.listen(Session, "after_soft_rollback", _after_rollback)
     _installed = True
 
 

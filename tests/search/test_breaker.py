@@ -273,11 +273,6 @@ def test_searches_use_the_fallback_while_open_and_readyz_says_why(clean_engine, 
 def test_web_process_keeps_the_fallback_current_with_meilisearch(clean_engine, forum, db_url, hung):
     from app.search import lifecycle
 
-    # Known fault, open (stop 10): since the e-mail/follows merge, the in-process applier's drain
-    # rounds woken by these commits read no pending outbox row, on both databases; the change is
-    # applied only by the 30 s periodic round (a direct drain() at that point applies it). The
-    # fallback is then up to 30 s behind instead of at once. Under investigation.
-    pytest.xfail("applier woken by the commit misses the new outbox rows (open fault, see comment)")
 
     settings = make_settings(db_url, search_backend="meilisearch", meili_url=f"http://127.0.0.1:{hung.port}",
                              search_apply_in_process=True)

@@ -232,3 +232,53 @@ def test_a_round_overtaken_by_another_drainer_stores_nothing_stale(clean_engine,
     assert outbox.drain(clean_engine).indexed == 0  # this round's older document was dropped
     assert stored(clean_engine)[q.id].title == "Trackpad registers a double click"
     assert all(r.done_at is not None for r in outbox_rows(clean_engine))
+
+
+@pytest.fixture
+def commit_wakes(clean_engine):
+    """Each call of the commit listener, with the outbox rows another connection sees then."""
+    seen: list[int] = []
+
+    def listener() -> None:
+        with clean_engine.connect() as conn:
+            seen.append(conn.execute(select(func.count()).select_from(SearchOutbox)).scalar_one())
+
+    outbox.on_commit(listener)
+    yield seen
+    outbox._commit_listeners.remove(listener)
+
+
+def test_a_released_savepoint_does_not_wake_before_the_real_commit(clean_engine, forum, commit_wakes):
+    author = make_user(forum)
+    forum.commit()
+    commit_wakes.clear()
+    make_question(forum, author=author, title="Keyboard backlight stays off after sleep")  # asking uses a savepoint
+    forum.flush()
+    with forum.begin_nested():
+        make_question(forum, author=author, title="Trackpad gestures stop working on battery")
+    assert commit_wakes == []  # SQLAlchemy fired after_commit for the savepoints; nothing is visible yet
+    forum.commit()
+    assert len(commit_wakes) == 1 and commit_wakes[0] >= 2  # one wake, when both questions are visible
+
+
+def test_a_rolled_back_savepoint_keeps_the_wake_for_what_came_before(clean_engine, forum, commit_wakes):
+    author = make_user(forum)
+    forum.commit()
+    commit_wakes.clear()
+    q = make_question(forum, author=author, title="Dock charges the laptop slowly")
+    forum.flush()
+    nested = forum.begin_nested()
+    make_answer(forum, q, author=author, body="Use the 130 W adapter the dock came with.")
+    nested.rollback()
+    forum.commit()
+    assert len(commit_wakes) == 1 and commit_wakes[0] >= 1
+
+
+def test_a_rolled_back_transaction_does_not_wake_the_next_commit(clean_engine, forum, commit_wakes):
+    author = make_user(forum)
+    forum.commit()
+    commit_wakes.clear()
+    make_question(forum, author=author, title="Fan is loud when the lid is closed")
+    forum.rollback()
+    forum.commit()
+    assert commit_wakes == []
