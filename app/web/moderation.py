@@ -13,9 +13,9 @@ from app.core.db import SessionDep
 from app.core.errors import Conflict, DomainError, InvalidInput, RateLimited
 from app.moderation import audit, flags, policy, posts, review, suspensions
 from app.questions import views
-from app.web.deps import FormData, Id, Me, Text, flash, limit, redirect, render
+from app.web.deps import FormData, Id, Me, Text, WebRoute, flash, limit, redirect, render
 
-router = APIRouter()
+router = APIRouter(route_class=WebRoute)  # domain errors as forum pages; sign-in by redirect
 
 
 def _back(ref: posts.PostRef | None, fallback: str = "/") -> str:
