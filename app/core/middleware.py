@@ -23,6 +23,10 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, too_large_detail(max_bytes))
 
 
+async def _no_body() -> Message:
+    return {"type": "http.disconnect"}
+
+
 def too_large_detail(max_bytes: int) -> str:
     return f"The request body is larger than {max_bytes:,} bytes."
 
@@ -65,7 +69,10 @@ class BodySizeLimit:
             if not started:
                 await self._refuse(scope, send)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
+    async def _refuse(self, scope: Scope, send: Send, receive: Receive | None = None) -> None:
+        """413 as problem+json; a browser posting a forum form gets the forum's error page instead
+        (content negotiation as in app.core.problems.problem_response), which tells the visitor
+        that going back keeps what they typed."""
         path = scope.get("path", "")
         body = {
             "type": "/problems/payload-too-large",
@@ -74,6 +81,19 @@ class BodySizeLimit:
             "detail": too_large_detail(self.max_bytes),
             "instance": path,
         }
+        if not path.startswith("/api/") and b"text/html" in dict(scope.get("headers") or []).get(b"accept", b""):
+            try:
+                from starlette.requests import Request
+
+                from app.core.problems import problem_response
+
+                page = dict(body, detail=body["detail"] + " Go back in your browser: what you typed is still "
+                                                          "in the form. Shorten it, or link to large files.")
+                response = problem_response(Request(scope), page)
+                await response(scope, receive or _no_body, send)
+                return
+            except Exception:  # noqa: BLE001 - the JSON answer below still tells the reason
+                logging.getLogger("groundswell").exception("could not render the 413 page")
         raw = json.dumps(body).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/problem+json"),

@@ -242,3 +242,24 @@ def test_literal_backslash_u0000_text_is_fine(client, asker):
 
 def test_method_not_allowed_is_problem(client):
     assert_problem(client.put(f"{API}/questions/1", json={}), 405)
+
+
+def test_a_forum_form_over_the_limit_gets_a_page_that_says_going_back_keeps_the_text(
+        app, factory, session, count):
+    """A browser posting a forum form gets the forum's error page (not raw problem+json): it
+    names the limit and says that going back keeps what was typed. The API keeps its JSON."""
+    from tests.web.conftest import Browser
+
+    factory.user("asker")
+    session.commit()
+    browser = Browser(TestClient(app, headers={"Accept": "text/html,application/xhtml+xml"}))
+    with browser.client:
+        browser.sign_in("asker")
+        token = browser.get("/ask").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        r = browser.client.post("/ask", data={"csrf_token": token, "title": "Dock flickers with two monitors",
+                                              "body": "x" * 1_000_001, "tags": "dock"}, follow_redirects=False)
+        assert r.status_code == 413 and r.headers["content-type"].startswith("text/html")
+        assert "1,000,000" in r.text and "what you typed is still" in r.text and "<form" in r.text.lower()
+        api = browser.client.post(f"{API}/questions", json={**QUESTION, "body": "z" * 1_000_001})
+        assert api.status_code == 413 and api.headers["content-type"] == "application/problem+json"
+    assert count(Question) == 0
