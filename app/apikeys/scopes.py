@@ -10,17 +10,23 @@ Scopes (the standard vocabulary of Discourse's scoped keys and Stack Exchange's 
 
 from __future__ import annotations
 
+import re
+
 SCOPES: dict[str, str] = {
     "read": "read public questions, answers, products, users, tags, search and similar questions",
     "ask": "post questions (as the key's owner: the product site's own account)",
     "deflect": "record \"this solved it\" on a question (widget deflections)",
     "escalations:read": "read the escalation queue and its metrics (owner must be staff)",
     "escalations:write": "claim, annotate, hand off and resolve escalations: post a fix back (owner must be staff)",
+    "moderation": "the moderator's tools: flag queue, review queue, audit log, suspensions, roles, destroying "
+                  "spammers, locking and protecting threads (owner must be a moderator or staff)",
     "webhooks:manage": "register, change and redeliver webhooks (owner must be an admin)",
     "write": "everything else a signed-in member does: answers, comments, votes, edits, flags",
 }
 
 API = "/api/v1"
+# Moderator actions on a member or a thread (flagging a post is "write": any member may).
+_MODERATION_ACTION = re.compile(r"^/(users/\{username\}/(suspend|destroy|role)|questions/\{question_id\}/(lock|protect))$")
 
 
 def required_scope(method: str, path: str) -> str | None:
@@ -35,6 +41,8 @@ def required_scope(method: str, path: str) -> str | None:
         return None  # so is deleting the account
     if p.startswith("/webhooks"):
         return "webhooks:manage"
+    if p.startswith("/moderation/") or _MODERATION_ACTION.match(p):
+        return "moderation"  # the audit log and the queues name members and reasons: not "read"
     if method in ("GET", "HEAD", "OPTIONS"):
         if p.startswith("/escalations"):
             return "escalations:read"

@@ -75,7 +75,7 @@ def test_every_route_needs_its_scope(app, client, factory, session):
         # With the scope, whatever happens next is not a scope refusal.
         r = client.request(method, url, headers={"X-API-Key": everything}, json={})
         assert r.status_code >= 200 and (r.status_code != 403 or r.json().get("type") != "/problems/missing-scope")
-    assert {"read", "ask", "deflect", "escalations:read", "escalations:write", "write"} <= seen
+    assert {"read", "ask", "deflect", "escalations:read", "escalations:write", "moderation", "write"} <= seen
 
 
 def test_read_only_key_reads_but_cannot_ask(client, factory, session):
@@ -87,6 +87,26 @@ def test_read_only_key_reads_but_cannot_ask(client, factory, session):
                     json={"title": "Battery drains overnight when closed", "body": "Lid closed, 40% lost by morning.",
                           "tags": []})
     assert assert_problem(r, 403)["required_scope"] == "ask"
+
+
+def test_a_read_key_does_not_open_the_moderators_tools(client, factory, session):
+    """The audit log and the queues name members and reasons: a moderator's `read` key gets 403
+    missing-scope there; with `moderation` it works; a customer's `moderation` key is still refused
+    by the service (the owner's role applies)."""
+    omar = factory.user("omar_mod", role="moderator")
+    kim = factory.user("kim")
+    factory.question(author=kim, title="Dock flickers when a second monitor wakes up")
+    read = _key(session, omar, ["read"])
+    mod = _key(session, omar, ["read", "moderation"])
+    customers = _key(session, kim, ["read", "moderation"])
+    for path in ("/moderation/audit-log", "/moderation/flags", "/moderation/review"):
+        assert assert_problem(client.get(f"{API}{path}", headers={"X-API-Key": read}), 403)["required_scope"] == "moderation"
+        assert client.get(f"{API}{path}", headers={"X-API-Key": mod}).status_code == 200, path
+        r = client.get(f"{API}{path}", headers={"X-API-Key": customers})
+        assert r.status_code == 403 and r.json().get("type") != "/problems/missing-scope", path
+    suspend = client.post(f"{API}/users/kim/suspend", headers={"X-API-Key": read}, json={"days": 1, "reason": "spam"})
+    assert assert_problem(suspend, 403)["required_scope"] == "moderation"
+    assert client.get(f"{API}/me/flags", headers={"X-API-Key": read}).status_code == 200  # one's own flags stay "read"
 
 
 def test_admin_create_secret_once_hashed_rotate_revoke(client, factory, session, login, fetch):
