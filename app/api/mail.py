@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from app.accounts import lifecycle
@@ -224,10 +224,13 @@ def _follow_out(row, t) -> FollowOut:
 
 
 @router.get("/me/follows", tags=["follows"])
-def list_follows(session: SessionDep, user: CurrentUser) -> dict:
-    """`{"items": [Follow], "next_cursor": null}`: everything the caller follows, newest first."""
-    return {"items": [_follow_out(r, t).model_dump(mode="json") for r, t in follows.list_follows(session, actor=user)],
-            "next_cursor": None}
+def list_follows(session: SessionDep, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=100)] = 50,
+                 cursor: Annotated[str | None, Query(max_length=500)] = None) -> dict:
+    """`{"items": [Follow], "next_cursor": str | null}`: what the caller follows, newest first,
+    `limit` (1–100, default 50) per page; pass `next_cursor` back as `cursor` for the next page."""
+    page = follows.list_follows(session, actor=user, limit=limit, cursor=cursor)
+    return {"items": [_follow_out(r, t).model_dump(mode="json") for r, t in page.items],
+            "next_cursor": page.next_cursor}
 
 
 @router.post("/me/follows", status_code=201, response_model=FollowOut, tags=["follows"],

@@ -30,6 +30,7 @@ from sqlmodel import Session, select
 from app.accounts import permissions
 from app.accounts.models import User
 from app.core.db import utcnow
+from app.core.pagination import Page, decode_cursor, encode_cursor
 from app.core.errors import NotFound, field_error
 from app.follows.models import Follow
 
@@ -131,17 +132,32 @@ def is_following(session: Session, user: User | None, type_: str, key: str | int
     return user is not None and _find(session, user.id, type_, str(key)) is not None
 
 
-def list_follows(session: Session, *, actor: User | None) -> list[tuple[Follow, Target]]:
-    """The actor's follows, newest first, with their targets (gone targets are left out)."""
+def list_follows(session: Session, *, actor: User | None, limit: int | None = None,
+                 cursor: str | None = None) -> Page[tuple[Follow, Target]]:
+    """The actor's follows, newest first, with their targets (gone targets are left out).
+
+    `limit` None: all of them on one page (the web page); else at most `limit` (1–100, checked by
+    the caller) per page, keyset-paged by follow id with the opaque `cursor` of the previous page
+    (app.core.pagination). Errors: NotAuthenticated; a malformed cursor is a 422 field error."""
     actor = permissions.require_user(actor, write=False)
-    rows = session.exec(select(Follow).where(Follow.user_id == actor.id).order_by(Follow.id.desc())).all()
+    query = select(Follow).where(Follow.user_id == actor.id)
+    after = decode_cursor(cursor, 1)
+    if after is not None:
+        if not isinstance(after[0], int) or isinstance(after[0], bool):
+            raise field_error("cursor", "The cursor is not valid for this list; start again from the first page.",
+                              "query")
+        query = query.where(Follow.id < after[0])
+    query = query.order_by(Follow.id.desc())
+    rows = session.exec(query.limit(limit + 1) if limit else query).all()
+    more = bool(limit) and len(rows) > limit
+    rows = rows[:limit] if limit else rows
     out = []
     for row in rows:
         try:
             out.append((row, _target_of(session, row)))
         except NotFound:
             continue
-    return out
+    return Page(out, encode_cursor([rows[-1].id]) if more and rows else None)
 
 
 def _target_of(session: Session, row: Follow) -> Target:

@@ -61,7 +61,7 @@ def following_page(request: Request, session: SessionDep, me: Me) -> Response:
     return render(request, "follows/feed.html", {
         "questions": views.summaries(session, items),
         "follows": [{"type": t.type, "target": t.name, "title": t.title, "url": t.url}
-                    for _, t in follows.list_follows(session, actor=me)],
+                    for _, t in follows.list_follows(session, actor=me).items],
     })
 
 

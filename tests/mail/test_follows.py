@@ -34,6 +34,17 @@ def test_follow_api(client, session, login):
     assert listed["next_cursor"] is None
     assert [(f["type"], f["target"]) for f in listed["items"]] == [
         ("user", "raj"), ("question", str(q["id"])), ("product", "dock-pro"), ("tag", "dock")]
+    pages, cursor = [], None  # two per page: keyset pages that add up to the whole list, in order
+    while True:
+        page = client.get(f"{API}/me/follows", headers=me, params={"limit": 2, **({"cursor": cursor} if cursor else {})})
+        assert page.status_code == 200, page.text
+        pages.append([(f["type"], f["target"]) for f in page.json()["items"]])
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == [[("user", "raj"), ("question", str(q["id"]))], [("product", "dock-pro"), ("tag", "dock")]]
+    for bad in ({"limit": 0}, {"limit": 101}, {"cursor": "not-a-cursor"}, {"cursor": "WyJ4Il0"}):  # WyJ4Il0 = ["x"]
+        assert_problem(client.get(f"{API}/me/follows", headers=me, params=bad), 422)
     assert_problem(client.post(f"{API}/me/follows", json={"type": "tag", "target": "no-such-tag"}, headers=me), 404)
     assert_problem(client.post(f"{API}/me/follows", json={"type": "planet", "target": "x"}, headers=me), 422)
     assert_problem(client.post(f"{API}/me/follows", json={"type": "user", "target": "maya"}, headers=me), 422)
