@@ -12,7 +12,9 @@ class Notification(SQLModel, table=True):
     """One in-app notice for one user: what happened, where to look, and whether it was read."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at", "id"),)
+    __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at", "id"),
+                      # the digest job's candidates: who has something recent (app/mail/digests.py)
+                      Index("ix_notifications_created", "created_at", "user_id"))
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="users.id")

@@ -127,3 +127,33 @@ def test_unknown_kinds_default_sensibly(session, clean_engine, smtp, settings):
     notifications.notify(session, [maya.id], kind="badge_awarded", text="You earned a badge", url="/users/maya")
     session.commit()
     assert [r.kind for r in outbox_rows(clean_engine)] == ["moderation_flag_declined"]
+
+
+def test_the_job_visits_only_members_with_something_recent_and_unread(session, clean_engine, smtp, settings):
+    """The candidates are the members with an unread notification from the past week: the job's
+    cost follows activity, not membership. Members with only old or only read notices, or none,
+    are not visited (their digest clock is untouched) and get nothing, as before."""
+    from app.accounts.lifecycle import update_settings
+    from app.mail.models import MailSettings
+
+    outbox.configure(settings)
+    maya = _maya(session)
+    others = {name: make_user(session, name, email=f"{name}@example.com") for name in ("omar", "kim", "lee")}
+    for user in others.values():
+        update_settings(session, user, timezone="America/New_York", digest_hour=8)
+    at_eight = MONDAY_NOON_UTC + timedelta(hours=1, minutes=2)  # 08:02 in New York
+    notifications.notify(session, [maya.id], kind="followed_new_question", now=at_eight - timedelta(hours=2),
+                         text="New question: “Dock hums”.", url="/questions/1/dock-hums")
+    notifications.notify(session, [others["omar"].id], kind="followed_new_question", now=at_eight - timedelta(days=8),
+                         text="New question: “Old one”.", url="/questions/2/old-one")
+    notifications.notify(session, [others["kim"].id], kind="followed_new_question", now=at_eight - timedelta(hours=2),
+                         text="New question: “Read already”.", url="/questions/3/read-already")
+    session.commit()
+    read = session.exec(select(Notification).where(Notification.user_id == others["kim"].id)).one()
+    notifications.mark_read(session, actor=others["kim"], ids=[read.id], now=at_eight - timedelta(hours=1))
+    session.commit()
+    assert digests.run(clean_engine, now=at_eight) == 1
+    with Session(clean_engine) as s:
+        stamped = {ms.user_id for ms in s.exec(select(MailSettings)).all() if ms.last_daily_digest_at is not None}
+    assert stamped == {maya.id}
+    assert [r.to_addr for r in outbox_rows(clean_engine)] == ["maya@example.com"]
