@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # same as app.search.embedded
 import numpy as np  # noqa: E402
@@ -403,10 +404,11 @@ def _subset(data: TrainingSet, rows: np.ndarray) -> TrainingSet:
                        corpus=data.corpus, corpus_owner=data.corpus_owner)
 
 
-def latest(session: Session, encoder_name: str) -> LearnedModel | None:
-    """The newest stored model for this encoder (the served one), or None."""
+def latest(session: Session, encoder_name: str, kind: str = KIND) -> LearnedModel | None:
+    """The newest stored model of `kind` (the query adapter by default) for this encoder (the
+    served one), or None."""
     return session.execute(select(LearnedModel).where(
-        LearnedModel.kind == KIND, LearnedModel.encoder == encoder_name)
+        LearnedModel.kind == kind, LearnedModel.encoder == encoder_name)
         .order_by(LearnedModel.id.desc()).limit(1)).scalars().first()
 
 
@@ -414,13 +416,13 @@ _served: dict[str, Served | None] = {}
 _served_lock = threading.Lock()
 
 
-def served(engine: Engine, encoder_name: str) -> Served | None:
-    """The model this process serves: the newest row, checked by its id and creation time alone
-    (one indexed query) at most every POLL_SECONDS, its matrix loaded only when those changed.
-    Every process polling the same database therefore serves the same version (within a second
-    of a new one being stored; the storing process switches at once). None when there is no
-    model (or the table is missing: an unmigrated database ranks as before)."""
-    key = f"{engine.url}#{id(engine.pool)}|{encoder_name}"
+def _poll(engine: Engine, kind: str, encoder_name: str, load: Callable[[LearnedModel, tuple, float], Any]):
+    """The model of `kind` this process serves, shared by `served` and `served_ranker`: the newest
+    row for the encoder, checked by its id and creation time alone (one indexed query) at most
+    every POLL_SECONDS, and `load(row, stamp, now)` called only when those changed (under a lock,
+    once per process). Returns what `load` returned (cached), or None without a row, when the
+    table is missing (an unmigrated database ranks as before) or when `load` gives None."""
+    key = f"{kind}|{engine.url}#{id(engine.pool)}|{encoder_name}"
     cached = _served.get(key)
     now = time.monotonic()
     if cached is not None and now - cached.checked < POLL_SECONDS:
@@ -428,10 +430,10 @@ def served(engine: Engine, encoder_name: str) -> Served | None:
     try:
         with engine.connect() as conn:
             head = conn.execute(select(LearnedModel.id, LearnedModel.created_at).where(
-                LearnedModel.kind == KIND, LearnedModel.encoder == encoder_name)
+                LearnedModel.kind == kind, LearnedModel.encoder == encoder_name)
                 .order_by(LearnedModel.id.desc()).limit(1)).first()
     except Exception as exc:  # noqa: BLE001 - serving goes on with the base model
-        _log.warning("learned model unavailable: %s", exc)
+        _log.warning("learned %s unavailable: %s", kind, exc)
         return None
     if head is None:
         return None
@@ -448,10 +450,21 @@ def served(engine: Engine, encoder_name: str) -> Served | None:
             row = session.get(LearnedModel, stamp[0])
             if row is None:
                 return current
-            matrix = np.frombuffer(row.blob, dtype=np.float16).astype(np.float32).reshape(DIMENSIONS, DIMENSIONS)
-            current = _served[key] = Served(version=stamp[0], matrix=matrix, links=row.links, stamp=stamp,
-                                            checked=now)
-        return current
+            loaded = load(row, stamp, now)
+            if loaded is not None:
+                _served[key] = loaded
+            return loaded
+
+
+def served(engine: Engine, encoder_name: str) -> Served | None:
+    """The query adapter this process serves (`_poll`): every process polling the same database
+    serves the same version (within POLL_SECONDS of a new one being stored; the storing process
+    switches at once). None when there is no model."""
+    def load(row: LearnedModel, stamp: tuple, now: float) -> Served:
+        matrix = np.frombuffer(row.blob, dtype=np.float16).astype(np.float32).reshape(DIMENSIONS, DIMENSIONS)
+        return Served(version=stamp[0], matrix=matrix, links=row.links, stamp=stamp, checked=now)
+
+    return _poll(engine, KIND, encoder_name, load)
 
 
 def adapt_query(engine: Engine, encoder_name: str, vector: np.ndarray, *, enabled: bool = True) -> np.ndarray:
@@ -679,46 +692,20 @@ class ServedRanker:
 
 
 def served_ranker(engine: Engine, encoder_name: str) -> ServedRanker | None:
-    """The re-ranker this process serves: the newest "ranker" row for the encoder, polled by id and
-    creation time at most every POLL_SECONDS and loaded only when they changed (as `served`).
-    None without one, without lightgbm, or when the row does not load (logged)."""
-    key = f"ranker|{engine.url}#{id(engine.pool)}|{encoder_name}"
-    cached = _served.get(key)
-    now = time.monotonic()
-    if cached is not None and now - cached.checked < POLL_SECONDS:
-        return cached
-    try:
-        with engine.connect() as conn:
-            head = conn.execute(select(LearnedModel.id, LearnedModel.created_at).where(
-                LearnedModel.kind == RANKER_KIND, LearnedModel.encoder == encoder_name)
-                .order_by(LearnedModel.id.desc()).limit(1)).first()
-    except Exception as exc:  # noqa: BLE001
-        _log.warning("learned ranker unavailable: %s", exc)
-        return None
-    if head is None:
-        return None
-    stamp = (int(head[0]), str(head[1]))
-    current = _served.get(key)
-    if current is not None and current.stamp == stamp:
-        current.checked = now
-        return current
-    with _served_lock:
-        current = _served.get(key)
-        if current is not None and current.stamp == stamp:
-            return current
-        with Session(engine) as session:
-            row = session.get(LearnedModel, stamp[0])
-            if row is None:
-                return current
-            try:
-                ranker = Ranker(bytes(row.blob).decode())
-            except Exception as exc:  # noqa: BLE001 - lightgbm missing or a damaged row: base ranking
-                _log.warning("learned ranker %s not served: %s", stamp[0], exc)
-                return None
-            with_adapter = bool(json.loads(row.metrics or "{}").get("with_adapter"))
-            current = _served[key] = ServedRanker(version=stamp[0], ranker=ranker, links=row.links, stamp=stamp,
-                                                  checked=now, with_adapter=with_adapter)
-        return current
+    """The re-ranker this process serves: the newest "ranker" row for the encoder, polled and
+    loaded as `served` does (`_poll`). None without one, without lightgbm, or when the row does
+    not load (logged)."""
+    def load(row: LearnedModel, stamp: tuple, now: float) -> ServedRanker | None:
+        try:
+            ranker = Ranker(bytes(row.blob).decode())
+        except Exception as exc:  # noqa: BLE001 - lightgbm missing or a damaged row: base ranking
+            _log.warning("learned ranker %s not served: %s", stamp[0], exc)
+            return None
+        with_adapter = bool(json.loads(row.metrics or "{}").get("with_adapter"))
+        return ServedRanker(version=stamp[0], ranker=ranker, links=row.links, stamp=stamp, checked=now,
+                            with_adapter=with_adapter)
+
+    return _poll(engine, RANKER_KIND, encoder_name, load)
 
 
 def _due(model, links: int, refresh_after: int, max_age: timedelta, now: datetime | None) -> bool:
@@ -730,9 +717,7 @@ def _due(model, links: int, refresh_after: int, max_age: timedelta, now: datetim
 
 def latest_ranker(session: Session, encoder_name: str) -> LearnedModel | None:
     """The newest stored re-ranker for this encoder (the served one), or None."""
-    return session.execute(select(LearnedModel).where(
-        LearnedModel.kind == RANKER_KIND, LearnedModel.encoder == encoder_name)
-        .order_by(LearnedModel.id.desc()).limit(1)).scalars().first()
+    return latest(session, encoder_name, RANKER_KIND)
 
 
 def train_all(engine: Engine, *, encoder_name: str, min_links: int | None = None,
