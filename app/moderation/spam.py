@@ -306,10 +306,12 @@ def _serializer(secret: str):
 
 
 def form_started_token(secret: str, now: datetime | None = None) -> str:
-    """A signed "this form was shown at" stamp for the sign-up form (itsdangerous)."""
+    """A signed "this form was shown at" stamp for the sign-up form (itsdangerous), in whole
+    milliseconds: the same length at every moment (a float's digits vary, and with them the
+    page's length, so HEAD and GET disagreed)."""
     from datetime import UTC
 
-    return _serializer(secret).dumps({"t": (now or utcnow()).astimezone(UTC).timestamp()})
+    return _serializer(secret).dumps({"ms": int((now or utcnow()).astimezone(UTC).timestamp() * 1000)})
 
 
 def signup_form_refusal(form: dict[str, str], *, secret: str, min_seconds: float,
@@ -328,7 +330,8 @@ def signup_form_refusal(form: dict[str, str], *, secret: str, min_seconds: float
     if min_seconds <= 0:
         return None
     try:
-        started = float(_serializer(secret).loads(form.get(TIMING_FIELD, ""))["t"])
+        stamp = _serializer(secret).loads(form.get(TIMING_FIELD, ""))
+        started = int(stamp["ms"]) / 1000 if "ms" in stamp else float(stamp["t"])  # "t": forms shown before
     except (BadSignature, KeyError, TypeError, ValueError):
         return "This form is out of date: check the fields and send it again."
     elapsed = (now or utcnow()).astimezone(UTC).timestamp() - started

@@ -18,7 +18,7 @@ from app.moderation import review, spam
 from app.moderation.policy import NEW_MEMBER_REPUTATION, NEW_POSTS_PER_HOUR
 from app.notifications.models import Notification
 from app.questions.models import Question
-from tests.conftest import make_settings
+from tests.conftest import TEST_SECRET, make_settings
 from tests.factories import PASSWORD, make_answer, make_question, make_user
 from tests.web.conftest import browsers  # noqa: F401  (fixture)
 
@@ -332,3 +332,18 @@ def test_a_held_post_reaches_followers_and_webhooks_only_when_approved(session):
         review.decide(session, actor=mod, post_type="question", post_id=held.id, approve=True)
     session.rollback()
     assert notices() == ["followed_new_question"] and events() == before + ["question.created"]
+
+
+def test_the_sign_up_stamp_has_the_same_length_at_every_moment():
+    """The stamp is part of the sign-up page: a length that varied with the clock made the page's
+    length vary (HEAD and GET of /signup disagreed by a byte)."""
+    from datetime import UTC, datetime, timedelta
+
+    moments = [datetime(2026, 11, 30, 16, 0, 0, 0, tzinfo=UTC), datetime(2026, 11, 30, 16, 0, 0, 100000, tzinfo=UTC),
+               datetime(2026, 11, 30, 16, 0, 0, 123456, tzinfo=UTC), datetime(2027, 1, 1, 0, 0, 1, 5, tzinfo=UTC)]
+    assert len({len(spam.form_started_token(TEST_SECRET, m)) for m in moments}) == 1
+    shown = spam.form_started_token(TEST_SECRET, moments[2])
+    assert spam.signup_form_refusal({"form_started": shown}, secret=TEST_SECRET, min_seconds=3,
+                                    now=moments[2] + timedelta(seconds=2.9)) is not None  # too quick, to the ms
+    assert spam.signup_form_refusal({"form_started": shown}, secret=TEST_SECRET, min_seconds=3,
+                                    now=moments[2] + timedelta(seconds=3.1)) is None
