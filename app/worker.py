@@ -135,7 +135,7 @@ def _private_message_retention(session: Session) -> str:
     from app.escalation import messages
 
     n = messages.purge_expired(session)
-    return f"{n} private messages deleted after the retention period" if n else ""
+    return f"{n} private message{'' if n == 1 else 's'} deleted after the retention period" if n else ""
 
 
 def _webhooks(engine: Engine) -> str:

@@ -226,7 +226,8 @@ def purge_expired(session: Session, *, days: int | None = None, now: datetime | 
         deleted += n
         esc = session.get(Escalation, esc_id)
         escalation_service._log(session, esc, "messages_purged", None,
-                                f"{n} private messages deleted, {days} days after the resolution (retention).", now)
+                                f"{n} private message{'' if n == 1 else 's'} deleted, {days} days after the "
+                                "resolution (retention).", now)
     session.flush()
     return deleted
 

@@ -196,7 +196,27 @@ def test_messages_are_deleted_the_retention_period_after_resolution(session, des
     assert pm.purge_expired(session, days=30, now=start + timedelta(days=30)) == 1
     assert pm.count(session, old.id) == 0 and pm.count(session, active.id) == 1
     (purged,) = events(session, old, "messages_purged")
-    assert purged.actor_id is None and "KST" not in purged.detail and purged.detail.startswith("1 private")
+    assert purged.actor_id is None and "KST" not in purged.detail and purged.detail.startswith("1 private message deleted")
     # idempotent; an unresolved escalation keeps its messages however old they are
     assert pm.purge_expired(session, days=30, now=start + timedelta(days=400)) == 0
     assert pm.count(session, active.id) == 1
+
+
+def test_the_worker_job_deletes_expired_threads(session, desk, clock, clean_engine):
+    from app import worker
+    from app.escalation import service as esc_service
+
+    clock.now -= timedelta(days=pm.DEFAULT_RETENTION_DAYS + 1)  # resolved 31 days ago (the default: 30)
+    old = desk.escalation("claimed")
+    pm.post(session, actor=desk.maya, escalation_id=old.id, body=SERIAL, now=clock())
+    esc_service.resolve(session, actor=desk.lena, escalation_id=old.id, resolution="Fixed", now=clock(),
+                        answer_body="Install firmware 1.2.3, then restart the dock.")
+    recent = desk.escalation("claimed")
+    pm.post(session, actor=desk.maya, escalation_id=recent.id, body=SERIAL, now=clock.advance(days=2))
+    esc_service.resolve(session, actor=desk.lena, escalation_id=recent.id, resolution="Fixed", now=clock(),
+                        answer_body="Install firmware 1.2.3, then restart the dock.")
+    session.commit()
+    (job,) = [j for j in worker.JOBS if j.name == "private-message-retention"]
+    assert worker.run_job(clean_engine, job) == "1 private message deleted after the retention period"
+    assert worker.run_job(clean_engine, job) == ""
+    assert session.exec(select(EscalationMessage.escalation_id)).all() == [recent.id]
