@@ -7,6 +7,8 @@ call these functions):
 * **Who**: the question's asker and staff (roles `staff` and `admin`, active: `policy.is_agent`).
   Moderators, other customers and visitors do not count: to them the thread does not exist
   (404 `NotFound`, the same answer as for an escalation id that does not exist).
+* **Names**: the asker sees staff messages as from "our support team", never the agent's name
+  (as everywhere else a customer sees their escalation).
 * **Writing**: while the escalation is not resolved (409 afterwards: a new problem is a new
   "I still need help"); Markdown, 2 to MESSAGE_MAX visible characters (422 on `body`); a
   suspended member gets 403 as on every write path. The asker's message while the escalation
@@ -56,7 +58,7 @@ ASKER_KIND, STAFF_KIND = "private_message", "private_message_staff"
 @dataclass
 class MessageView:
     id: int
-    author: UserView
+    author: UserView | None  # None: a staff member, as the asker sees it ("Our support team")
     from_staff: bool  # written by staff (the asker's page says "Support team")
     body: str
     body_html: str
@@ -130,6 +132,9 @@ def read(session: Session, *, actor: User | None, escalation_id: int, now: datet
                              .order_by(EscalationMessage.id)).all())
     users = accounts_service.users_by_id(session, {r.author_id for r in rows})
     messages = [_view(r, users.get(r.author_id), _asker_id(question)) for r in rows]
+    if not staff:  # customers never learn who in the team holds their escalation (docs/escalation.md)
+        for m in messages:
+            m.author = None if m.from_staff else m.author
     if staff and rows and record:
         escalation_service._log(session, esc, "messages_read", actor,
                                 f"Read the private messages ({len(rows)}).", now)

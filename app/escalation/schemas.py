@@ -241,7 +241,8 @@ class MessageIn(BaseModel):
 class MessageOut(BaseModel):
     id: int
     escalation_id: int
-    author: UserOut
+    author: UserOut | None = Field(description="who wrote it; null for a staff member's message when the asker "
+                                               "reads (customers see \"our support team\", never the agent)")
     from_staff: bool = Field(description="written by staff (true) or by the asker (false)")
     body: str = Field(description="Markdown as written")
     body_html: str = Field(description="rendered and sanitised")
@@ -249,7 +250,8 @@ class MessageOut(BaseModel):
 
     @classmethod
     def of(cls, escalation_id: int, m) -> "MessageOut":
-        return cls(id=m.id, escalation_id=escalation_id, author=UserOut.of(m.author), from_staff=m.from_staff,
+        return cls(id=m.id, escalation_id=escalation_id, author=UserOut.of(m.author) if m.author else None,
+                   from_staff=m.from_staff,
                    body=m.body, body_html=m.body_html, created_at=m.created_at)
 
 

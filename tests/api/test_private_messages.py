@@ -50,6 +50,9 @@ def test_private_messages_visible_to_exactly_the_asker_and_staff(client, people,
         assert [m["id"] for m in body["items"]] == [mine["id"], mine["id"] + 1]
         assert body["next_cursor"] is None and body["can_write"] is True and body["status"] == "claimed"
         assert r.headers["cache-control"] == "private, no-store"
+        # the asker sees "our support team", never the agent; staff see who wrote what
+        assert [m["author"] and m["author"]["username"] for m in body["items"]] == \
+            ["maya", None if who is people.maya else "lena"]
     for who in (people.mod, people.raj):
         assert_problem(client.get(url, headers=login(who)), 404)
         assert_problem(client.post(url, json={"body": "let me in"}, headers=login(who)), 404)

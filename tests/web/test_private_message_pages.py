@@ -40,7 +40,8 @@ def test_the_asker_finds_the_thread_from_their_question_and_nobody_else_does(bro
     page = maya.get(f"/escalations/{esc.id}/messages")
     assert page.status_code == 200
     assert page.headers["cache-control"] == "private, no-store"
-    assert "Could you send the dock" in page.text and "Support team" in page.text
+    assert "Could you send the dock" in page.text and "Our support team" in page.text
+    assert 'href="/users/lena"' not in page.text  # customers never learn who holds their escalation
     assert '<meta name="robots" content="noindex">' in page.text
     for name in ("raj", "moderator_mo"):
         other = browsers()
