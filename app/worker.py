@@ -4,7 +4,8 @@ Jobs: search indexing from the outbox (every second, until the backlog is empty;
 back off per row), outbox clean-up (daily), learning from duplicate links (checked every 10
 minutes, trained in a background thread when due: app.search.learned.refresh), serial-voting detection (daily) and the escalation
 timers (every 5 minutes: questions unanswered or unsolved past their product's thresholds, or
-affecting many customers, reach the staff queue), e-mail from its outbox (every 10 seconds:
+affecting many customers, reach the staff queue), private-message retention (hourly: the
+private support messages of escalations resolved longer ago than the setting are deleted), e-mail from its outbox (every 10 seconds:
 app/mail/sender.py) and digests (checked every 5 minutes: app/mail/digests.py).
 """
 
@@ -130,6 +131,13 @@ def _email_digests(engine: Engine) -> str:
     outbox.configure(get_settings())
     n = digests.run(engine)
     return f"{n} digests written" if n else ""
+def _private_message_retention(session: Session) -> str:
+    from app.escalation import messages
+
+    n = messages.purge_expired(session)
+    return f"{n} private message{'' if n == 1 else 's'} deleted after the retention period" if n else ""
+
+
 def _webhooks(engine: Engine) -> str:
     from app.webhooks import service
 
@@ -143,6 +151,8 @@ JOBS: list[Job] = [
     Job("search-learn", timedelta(minutes=10), _search_learn, uses_engine=True, quiet=True),
     Job("serial-voting", timedelta(days=1), _serial_voting),
     Job("escalation-timers", timedelta(minutes=5), _escalation_timers),
+    # Private support messages: hard-deleted GROUNDSWELL_PRIVATE_MESSAGE_RETENTION_DAYS after resolution.
+    Job("private-message-retention", timedelta(hours=1), _private_message_retention, quiet=True),
     # E-mail (app/mail/, docs/notifications.md): the outbox every 10 s, digests checked every 5 minutes.
     Job("email-send", timedelta(seconds=10), _email_send, uses_engine=True, quiet=True),
     Job("email-digests", timedelta(minutes=5), _email_digests, uses_engine=True, quiet=True),

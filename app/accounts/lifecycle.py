@@ -4,7 +4,8 @@ Deleting an account (docs/notifications.md, "Deleting an account"):
 * posts and comments stay (they were published under the site's licence) and show the author as
   "deleted user"; the profile page and `/users/{name}` answer 404;
 * the username, e-mail address, password, bio, display name and sign-up fingerprint are erased;
-  every session and token ends; follows, preferences, tokens, notifications and unsent mail go;
+  every session and token ends; follows, preferences, tokens, notifications and unsent mail go,
+  and so do the private support messages of the escalations of their questions;
 * votes the person cast stay (scores do not jump; they were anonymous anyway), and the
   reputation ledger is kept so that others' reputation from those votes is unchanged; the deleted
   account's own reputation no longer shows anywhere.
@@ -67,6 +68,7 @@ def export_data(session: Session, user: User) -> dict:
     """Everything the site holds about `user` that is theirs, as JSON-ready values."""
     from app.answers.models import Answer
     from app.comments.models import Comment
+    from app.escalation import messages as private_messages
     from app.follows.models import Follow
     from app.notifications.models import Notification
     from app.questions.models import Question
@@ -96,6 +98,8 @@ def export_data(session: Session, user: User) -> dict:
                                   fields=("kind", "amount", "post_type", "post_id", "occurred_at")),
         "notifications": rows(Notification, Notification.user_id == user.id,
                               fields=("kind", "text", "url", "created_at", "read_at")),
+        # The private support threads of their own escalations (theirs; never in any public export).
+        "private_messages": private_messages.export_for(session, user),
     }
 
 
@@ -114,6 +118,9 @@ def delete_account(session: Session, user: User, password: str, now: datetime | 
         raise field_error("password", "Your password is not right.")
     now = now or utcnow()
     accounts_service.sign_out_everywhere(session, user)
+    from app.escalation import messages as private_messages
+
+    private_messages.delete_for_user(session, user)  # their serial numbers and addresses go too
     for model, column in ((Follow, Follow.user_id), (DeliveryPreference, DeliveryPreference.user_id),
                           (AccountToken, AccountToken.user_id), (Notification, Notification.user_id),
                           (MailSettings, MailSettings.user_id)):

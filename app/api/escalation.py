@@ -12,6 +12,7 @@ from app.accounts.deps import CurrentUser
 from app.api.deps import Id, rate_limit
 from app.core.db import SessionDep
 from app.core.errors import NotFound
+from app.escalation import messages as private_messages
 from app.escalation import metoo, metrics, policy, queries
 from app.escalation import service as escalation_service
 from app.escalation.schemas import (
@@ -24,6 +25,9 @@ from app.escalation.schemas import (
     HandOffIn,
     MarkReadIn,
     MarkReadOut,
+    MessageIn,
+    MessageList,
+    MessageOut,
     MeTooOut,
     MetricsOut,
     NoteIn,
@@ -107,6 +111,34 @@ def get_escalation(escalation_id: Id, session: SessionDep, user: CurrentUser) ->
     return EscalationDetailOut(**EscalationOut.of(v).model_dump(), resolution=v.resolution, events=[
         EventOut(id=e.id, kind=e.kind, signal=e.signal, actor=UserOut.of(e.actor) if e.actor else None,
                  detail=e.detail, created_at=e.created_at) for e in v.events])
+
+
+PRIVATE = ("Private support messages (docs/escalation.md, \"Private messages\"): only the question's asker and "
+           "staff (roles staff, admin) may call this; for anyone else, moderators included, the escalation does "
+           "not exist (404). Never cached (Cache-Control: private, no-store).")
+
+
+@router.get("/escalations/{escalation_id}/messages", response_model=MessageList, tags=TAG,
+            description=PRIVATE + " A staff member's read of a thread holding messages is recorded in the "
+                                  "escalation's audit log (messages_read: the count, never the text).")
+def list_messages(escalation_id: Id, session: SessionDep, user: CurrentUser, response: Response) -> MessageList:
+    """The escalation's private thread, oldest first."""
+    t = private_messages.read(session, actor=user, escalation_id=escalation_id)
+    response.headers["Cache-Control"] = "private, no-store"
+    return MessageList(items=[MessageOut.of(t.escalation_id, m) for m in t.messages], escalation_id=t.escalation_id,
+                       status=t.status, can_write=t.can_write, deletes_at=t.deletes_at)
+
+
+@router.post("/escalations/{escalation_id}/messages", status_code=201, response_model=MessageOut, tags=TAG,
+             dependencies=[rate_limit("write")],
+             description=PRIVATE + " 409 once the escalation is resolved. Notifies the other side (the asker, or "
+                                   "the assignee / every agent while unassigned) without the message's text.")
+def post_message(escalation_id: Id, data: MessageIn, session: SessionDep, user: CurrentUser,
+                 response: Response) -> MessageOut:
+    """Write a private message (Markdown, 2 to 10,000 characters)."""
+    row = private_messages.post(session, actor=user, escalation_id=escalation_id, body=data.body)
+    response.headers["Cache-Control"] = "private, no-store"
+    return MessageOut.of(escalation_id, private_messages.view_of(session, row))
 
 
 @router.post("/escalations/{escalation_id}/claim", response_model=EscalationOut, tags=TAG,

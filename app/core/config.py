@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     spam_check_timeout: float = Field(default=2.0, gt=0, le=30)
     # The sign-up form is refused when sent sooner than this many seconds after it was shown (0: off).
     signup_min_seconds: float = Field(default=3.0, ge=0, le=600)
+    # Private support messages (docs/escalation.md, "Private messages") are deleted from the
+    # database this many days after their escalation is resolved (the worker's retention job).
+    private_message_retention_days: int = Field(default=30, ge=0, le=3650)
 
     @field_validator("log_level", mode="before")
     @classmethod

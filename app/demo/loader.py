@@ -198,4 +198,17 @@ def _escalations(session: Session, users: dict[str, User], now) -> int:
     escalation_service.claim(session, actor=lead, escalation_id=esc.id, now=now - timedelta(hours=2))
     escalation_service.add_note(session, actor=lead, escalation_id=esc.id, now=now - timedelta(hours=1),
                                 body="Asked engineering whether the last firmware changed this.")
+    _private_messages(session, esc, lead, session.get(User, many.author_id), now)
     return 3
+
+
+def _private_messages(session: Session, esc, lead: User, asker: User, now) -> None:
+    """A private exchange on the claimed escalation (docs/escalation.md, "Private messages"): what
+    never goes on the public thread. The serial number is made up."""
+    from app.escalation import messages
+
+    messages.post(session, actor=lead, escalation_id=esc.id, now=now - timedelta(minutes=90),
+                  body="Thanks for your patience. Could you send the **serial number** from the label under "
+                       "the device (it starts with KST)? We will check it against the affected batch.")
+    messages.post(session, actor=asker, escalation_id=esc.id, now=now - timedelta(minutes=40),
+                  body="Sure: `KST-2291-40518`, bought in March (order 2026-03-18-7781).")

@@ -111,3 +111,19 @@ class MeToo(SQLModel, table=True):
     question_id: int = Field(foreign_key="questions.id", index=True)
     user_id: int = Field(foreign_key="users.id", index=True)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class EscalationMessage(SQLModel, table=True):
+    """A private support message inside an escalation (docs/escalation.md, "Private messages"):
+    between the asker and staff only, for what must never be public (serial numbers, order
+    numbers, addresses). Never indexed, never exported publicly, never in webhooks; hard-deleted
+    GROUNDSWELL_PRIVATE_MESSAGE_RETENTION_DAYS after the escalation is resolved (app/escalation/messages.py)."""
+
+    __tablename__ = "escalation_messages"
+    __table_args__ = (Index("ix_escalation_messages_escalation", "escalation_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    escalation_id: int = Field(foreign_key="escalations.id")
+    author_id: int = Field(foreign_key="users.id", index=True)
+    body: str = Field(sa_type=Text)  # Markdown as written; shown rendered and sanitised
+    created_at: datetime = Field(default_factory=utcnow)

@@ -193,6 +193,8 @@ class SupportPanel:
     is_agent: bool
     escalation_id: int | None  # staff: the open escalation, to open it in the queue
     can_escalate: bool  # staff: escalate by hand (open, unsolved questions with no active escalation)
+    # The asker only: (address, message count) of their escalation's private thread with support.
+    private_thread: tuple[str, int] | None = None
 
     @property
     def show_me_too(self) -> bool:
@@ -204,7 +206,7 @@ class SupportPanel:
     def shows_anything(self) -> bool:
         """Whether the panel has anything for this viewer (else the page leaves it out)."""
         return bool(self.show_me_too or self.public_status or self.can_ask_help or self.help_from
-                    or self.can_escalate)
+                    or self.can_escalate or self.private_thread)
 
 
 def support_panel(session: Session, *, question: Question | None = None, viewer: User | None,
@@ -213,7 +215,7 @@ def support_panel(session: Session, *, question: Question | None = None, viewer:
     loaded with the question) replaces `question` and saves the panel's own queries."""
     from types import SimpleNamespace
 
-    from app.escalation import metoo
+    from app.escalation import messages, metoo
     from app.questions.models import QuestionStatus
 
     now = now or utcnow()
@@ -246,4 +248,8 @@ def support_panel(session: Session, *, question: Question | None = None, viewer:
         is_agent=agent,
         escalation_id=latest.id if agent and active else None,
         can_escalate=agent and not active and unsolved,
+        private_thread=messages.latest_thread_for_asker(
+            session, viewer=viewer, question_id=question.id, author_id=question.author_id,
+            escalation_id=latest.id if latest is not None else None,
+            escalation_status=latest.status if latest is not None else None) if asker else None,
     )

@@ -227,3 +227,39 @@ class MarkReadIn(BaseModel):
 class MarkReadOut(BaseModel):
     marked: int
     unread: int
+
+
+# --- private support messages (app/escalation/messages.py) ------------------------------------------
+
+class MessageIn(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    body: Annotated[str, Visible(2)] = Field(min_length=2, max_length=10_000,
+                                             description="Markdown; private to the asker and staff")
+
+
+class MessageOut(BaseModel):
+    id: int
+    escalation_id: int
+    author: UserOut | None = Field(description="who wrote it; null for a staff member's message when the asker "
+                                               "reads (customers see \"our support team\", never the agent)")
+    from_staff: bool = Field(description="written by staff (true) or by the asker (false)")
+    body: str = Field(description="Markdown as written")
+    body_html: str = Field(description="rendered and sanitised")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, escalation_id: int, m) -> "MessageOut":
+        return cls(id=m.id, escalation_id=escalation_id, author=UserOut.of(m.author) if m.author else None,
+                   from_staff=m.from_staff,
+                   body=m.body, body_html=m.body_html, created_at=m.created_at)
+
+
+class MessageList(BaseModel):
+    items: list[MessageOut] = Field(description="the whole thread, oldest first")
+    next_cursor: str | None = Field(default=None, description="always null: a thread is read whole")
+    escalation_id: int
+    status: Status
+    can_write: bool = Field(description="false once the escalation is resolved")
+    deletes_at: datetime | None = Field(description="when the messages are deleted (resolved escalations: "
+                                                    "resolution + the retention setting)")

@@ -39,6 +39,8 @@ KINDS: dict[str, tuple[str, str]] = {
     "question_solved": ("A question I also have (“me too”) is solved", "email"),
     "escalation_resolved": ("My escalated question is resolved", "email"),
     "escalation_assigned": ("An escalation is assigned to me (staff)", "email"),
+    "private_message": ("A private message from our support team", "email"),
+    "private_message_staff": ("A customer's private message in an escalation (staff)", "email"),
     "question_closed_duplicate": ("My question is closed as a duplicate", "email"),
     "api_key_created": ("An API key that acts as me is created", "email"),
 }

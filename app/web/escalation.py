@@ -17,9 +17,10 @@ from app.accounts.models import User
 from app.core.db import SessionDep
 from app.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RateLimited
 from app.core.ids import parse_id
+from app.escalation import messages as private_messages
 from app.escalation import metoo, metrics, policy, queries
 from app.escalation import service as escalation_service
-from app.escalation.schemas import EscalateIn, ResolveIn, ServiceLevelIn
+from app.escalation.schemas import EscalateIn, MessageIn, ResolveIn, ServiceLevelIn
 from app.notifications import service as notifications
 from app.products import service as products_service
 from app.questions import service as questions_service
@@ -35,7 +36,8 @@ STATUS_CHOICES = (("", "All unresolved"), ("open", "Open"), ("claimed", "Claimed
 STATUS_LABELS = dict(STATUS_CHOICES[1:])
 EVENT_LABELS = {"created": "Escalated", "signal": "New signal", "claimed": "Claimed", "released": "Released",
                 "assigned": "Assigned", "note": "Internal note", "waiting": "Waiting on customer",
-                "resumed": "Resumed", "handed_off": "Handed off", "resolved": "Resolved"}
+                "resumed": "Resumed", "handed_off": "Handed off", "resolved": "Resolved",
+                "messages_read": "Private messages read", "messages_purged": "Private messages deleted"}
 
 
 def _question_back(session: Session, question_id: int, anchor: str = "support") -> str:
@@ -163,8 +165,15 @@ def metrics_page(request: Request, session: SessionDep, me: Me, days: Text = Non
     })
 
 
+NO_STORE = {"Cache-Control": "private, no-store"}  # pages with private messages: no cache keeps them
+
+
 def _detail_page(request: Request, session: Session, me: User, escalation_id: int, *, status: int = 200,
-                 resolve_form: dict[str, Any] | None = None) -> Response:
+                 resolve_form: dict[str, Any] | None = None, message_form: dict[str, Any] | None = None) -> Response:
+    # Read the private thread first: the staff member's access goes into the audit log shown below
+    # (not again when the page is shown back with a form's error in the same request).
+    thread = private_messages.read(session, actor=me, escalation_id=escalation_id,
+                                   record=message_form is None and resolve_form is None)
     v = queries.detail(session, actor=me, escalation_id=escalation_id)
     try:
         q = views.question_detail(session, v.question_id, me)
@@ -175,7 +184,8 @@ def _detail_page(request: Request, session: Session, me: User, escalation_id: in
         "staff": [s for s in _staff(session) if not v.assignee or s["username"] != v.assignee.username],
         "community_answers": [a for a in q.answers if not a.is_staff] if q else [],
         "resolve_form": resolve_form or {"resolution": "", "answer_body": "", "answer_id": "", "errors": {}},
-    }, status=status)
+        "thread": thread, "message_form": message_form or {"body": "", "errors": {}},
+    }, status=status, headers=NO_STORE)
 
 
 @router.get("/staff/escalations/{escalation_id}")
@@ -280,6 +290,54 @@ def resolve(request: Request, escalation_id: Id, session: SessionDep, me: Me, fo
     flash(request, "Resolved: the answer is on the public thread, and the asker and everyone with the same "
                    "problem are told.")
     return redirect("/staff/escalations")
+
+
+# --- private support messages (app/escalation/messages.py) ----------------------------------------------
+
+def _thread_page(request: Request, session: Session, me: User, escalation_id: int, *, status: int = 200,
+                 message_form: dict[str, Any] | None = None) -> Response:
+    thread = private_messages.read(session, actor=me, escalation_id=escalation_id)
+    return render(request, "escalation/messages.html", {
+        "thread": thread, "message_form": message_form or {"body": "", "errors": {}},
+    }, status=status, headers=NO_STORE)
+
+
+@router.get("/escalations/{escalation_id}/messages")
+def messages_page(request: Request, escalation_id: Id, session: SessionDep, me: Me) -> Response:
+    """The asker's view of the private thread with support; staff read it on the escalation page
+    (where their access is recorded). Anyone else: 404, as if it did not exist."""
+    if policy.is_agent(me):
+        private_messages.read(session, actor=me, escalation_id=escalation_id, record=False)  # 404 if none
+        return redirect(private_messages.staff_url(escalation_id))
+    return _thread_page(request, session, me, escalation_id)
+
+
+@router.post("/escalations/{escalation_id}/messages")
+def post_message(request: Request, escalation_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
+    """Write a private message, from the asker's page or the staff escalation page. A refusal is
+    shown on the same page with the typed text kept."""
+    staff = policy.is_agent(me)
+    body = form.get("body", "")[:20_000]
+    try:
+        data = MessageIn(body=body)
+        limit(request, "write", me)
+        row = private_messages.post(session, actor=me, escalation_id=escalation_id, body=data.body)
+    except (ValidationError, InvalidInput, Conflict, RateLimited) as exc:
+        session.rollback()
+        if isinstance(exc, (ValidationError, InvalidInput)):
+            errors = field_errors(exc, ("body",))
+            errors = {"body": errors.get("body") or errors.get("form") or "Write your message."}
+            code = 422
+        else:
+            errors, code = {"body": exc.detail}, exc.status
+        form_state = {"body": body, "errors": errors}
+        if staff:
+            return _detail_page(request, session, me, escalation_id, status=code, message_form=form_state)
+        return _thread_page(request, session, me, escalation_id, status=code, message_form=form_state)
+    flash(request, "Message sent (private: only you and our support team can read it)." if not staff else
+          "Message sent to the asker (private).")
+    url = private_messages.staff_url(escalation_id).split("#")[0] if staff else private_messages.thread_url(escalation_id)
+    return redirect(f"{url}#message-{row.id}")
 
 
 # --- service levels ------------------------------------------------------------------------------------

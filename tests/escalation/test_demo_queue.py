@@ -16,3 +16,17 @@ def test_the_demo_queue_has_escalations_and_loading_stays_idempotent(clean_engin
     assert [e.trigger for e in rows][0] == "asker" and rows[1].trigger in ("unanswered", "unsolved")
     assert rows[2].status == "claimed" and rows[2].affected == 4
     assert len({e.question_id for e in rows}) == 3
+
+
+def test_the_demo_has_a_private_exchange_on_the_claimed_escalation(clean_engine):
+    from app.escalation.models import EscalationMessage
+    from app.questions.models import Question
+
+    loader.load(clean_engine)
+    with Session(clean_engine) as s:
+        claimed = s.exec(select(Escalation).where(Escalation.status == "claimed")).one()
+        rows = s.exec(select(EscalationMessage).order_by(EscalationMessage.id)).all()
+        asker = s.get(Question, claimed.question_id).author_id
+    assert [m.escalation_id for m in rows] == [claimed.id, claimed.id]
+    assert [m.author_id for m in rows] == [claimed.assignee_id, asker]
+    assert "KST-2291-40518" in rows[1].body

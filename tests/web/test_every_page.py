@@ -48,6 +48,10 @@ def _community(session, engine, settings) -> dict:
                                       reason="Several customers report the same after BIOS 1.08: looks like a defect.")
     esc_service.claim(session, actor=tomas, escalation_id=claimed.id)
     unclaimed, _ = esc_service.escalate(session, actor=lena, question_id=waiting.id, reason="Thermal complaint")
+    from app.escalation import messages as private_messages
+
+    private_messages.post(session, actor=lena, escalation_id=unclaimed.id, body="Could you send the **serial number**?")
+    private_messages.post(session, actor=maya, escalation_id=unclaimed.id, body="Sure: `KST-2291-40518`.")
     metoo.add(session, actor=maya, question_id=open_q.id)
     # Staff pages with rows: an API key with long scopes and origins, a webhook endpoint, a flag
     # (it also puts an audit and a my-flags row in place), a mail in the outbox.
@@ -75,7 +79,7 @@ def _community(session, engine, settings) -> dict:
 
     outbox.drain(engine, encoder=search_service.encoder_for(settings))  # search results and facets to show
     return {"solved": solved, "answer": answer, "open": open_q, "claimed": claimed.id, "unclaimed": unclaimed.id,
-            "product": product.slug, "endpoint": endpoint.id, "mail": mail_id}
+            "product": product.slug, "endpoint": endpoint.id, "mail": mail_id, "waiting": waiting}
 
 
 def pages(ids: dict) -> dict[str, list[str | tuple[str, int]]]:
@@ -110,6 +114,7 @@ def pages(ids: dict) -> dict[str, list[str | tuple[str, int]]]:
             f"/answers/{answer.id}/suggest-edit", f"/questions/{open_q.id}/suggest-edit",
             "/following", "/settings/notifications", "/settings/account", "/moderation/my-flags",
             "/users/maya?tab=reputation",
+            f"/escalations/{ids['unclaimed']}/messages", f"/questions/{ids['waiting'].id}/{ids['waiting'].slug}",
         ],
         "lena_kestrel": public + staff,
         "root_admin": staff + ["/staff/webhooks", f"/staff/webhooks/{ids['endpoint']}"],
