@@ -73,7 +73,7 @@ def _out(session, rows, me) -> list[SavedViewOut]:
         out.append(SavedViewOut(
             id=r.id, name=r.name, sort=r.sort, filters=f, shared=r.shared, position=r.position,
             owner=UserOut.of(owners[r.owner_id]), mine=r.owner_id == me.id, staff_only=saved_views.is_staff_only(r),
-            description=saved_views.describe(f, r.sort), url=f"/views/{r.id}", items_url=f"/api/v1/me/views/{r.id}/items",
+            description=saved_views.summary(session, r), url=f"/views/{r.id}", items_url=f"/api/v1/me/views/{r.id}/items",
             created_at=r.created_at, updated_at=r.updated_at))
     return out
 

@@ -49,6 +49,10 @@ def _invalid(field: str, message: str) -> InvalidInput:
 def _check(session: Session, actor: User, data: ViewCreate) -> dict:
     """The row's values for `data`, validated for `actor` (422, 403 as in the module's rules)."""
     f = data.filters
+    if f.staff_only and not policy.is_agent(actor):
+        raise Forbidden(STAFF_FILTERS_ONLY)
+    if data.shared and not actor.is_staff:
+        raise Forbidden(SHARE_STAFF_ONLY)
     name = " ".join(data.name.split())
     if not name:
         raise _invalid("name", "Give the view a name.")
@@ -63,10 +67,6 @@ def _check(session: Session, actor: User, data: ViewCreate) -> dict:
         problem = tag_problem(tag)
         if problem:
             raise _invalid("tag", f"That is not a tag name: it {problem}.")
-    if f.staff_only and not policy.is_agent(actor):
-        raise Forbidden(STAFF_FILTERS_ONLY)
-    if data.shared and not actor.is_staff:
-        raise Forbidden(SHARE_STAFF_ONLY)
     return {"name": name, "sort": data.sort, "shared": data.shared, "product_id": product_id, "tag": tag,
             "unanswered": f.unanswered, "unsolved": f.unsolved, "has_me_too": f.has_me_too,
             "escalation_status": f.escalation_status, "breaching_hours": f.breaching_within_hours,
@@ -199,6 +199,12 @@ def filters_of(session: Session, row: SavedView) -> ViewFilters:
                        breaching_within_hours=row.breaching_hours, assigned_to_me=row.assigned_to_me)
 
 
+def summary(session: Session, row: SavedView) -> str:
+    """describe() of a stored view, naming its product as people know it."""
+    name = session.exec(select(Product.name).where(Product.id == row.product_id)).first() if row.product_id else None
+    return describe(filters_of(session, row), row.sort, name)
+
+
 def _public_only() -> list:
     """Non-staff never see the staff-only space (questions.visibility = 'internal', added by the
     internal-space change); a no-op while the column does not exist."""
@@ -248,11 +254,12 @@ STATUS_LABELS = {"open": "open", "claimed": "claimed", "waiting": "waiting on th
                  "handed_off": "handed off", "resolved": "resolved", "active": "unresolved"}
 
 
-def describe(filters: ViewFilters, sort: str) -> str:
-    """The filter in words, for the column: "Dock Pro · tagged wifi · unsolved · newest first"."""
+def describe(filters: ViewFilters, sort: str, product_name: str | None = None) -> str:
+    """The filter in words, for the column: "Dock Pro · tagged wifi · unsolved · newest first"
+    (the product by `product_name` when given, else by its slug)."""
     parts = []
     if filters.product:
-        parts.append(filters.product)
+        parts.append(product_name or filters.product)
     if filters.tag:
         parts.append(f"tagged {filters.tag}")
     if filters.unanswered:

@@ -43,8 +43,7 @@ CHECKS = ("unanswered", "unsolved", "has_me_too", "assigned_to_me", "shared")
 def _column(session: Session, me: User, row: SavedView, owners: dict[int, User] | None = None) -> dict[str, Any]:
     """What one column shows: heading, filter in words, count and the first COLUMN_SIZE questions
     (with their escalation for staff); a view the reader may no longer read shows why instead."""
-    f = saved_views.filters_of(session, row)
-    col: dict[str, Any] = {"id": row.id, "name": row.name, "description": saved_views.describe(f, row.sort),
+    col: dict[str, Any] = {"id": row.id, "name": row.name, "description": saved_views.summary(session, row),
                            "mine": row.owner_id == me.id, "shared": row.shared, "error": None, "count": 0,
                            "items": [], "briefs": {}, "owner": None}
     if owners is not None and row.owner_id in owners:
@@ -163,7 +162,7 @@ def dashboard(request: Request, session: SessionDep, me: Me) -> Response:
     return render(request, "savedviews/dashboard.html", {
         "columns": columns, "refresh_seconds": REFRESH_SECONDS, "max_views": saved_views.MAX_VIEWS,
         "shared": [{"id": r.id, "name": r.name, "owner": views.UserView.of(owners[r.owner_id]),
-                    "description": saved_views.describe(saved_views.filters_of(session, r), r.sort)} for r in shared],
+                    "description": saved_views.summary(session, r)} for r in shared],
     })
 
 
@@ -185,12 +184,11 @@ def create_view(request: Request, session: SessionDep, me: Me, form: FormData) -
 def view_page(request: Request, session: SessionDep, me: Me, view_id: Id, cursor: Text = None) -> Response:
     """A view's full list (paginated), for its owner or, when shared, the staff team (read-only)."""
     row, page = saved_views.items(session, actor=me, view_id=view_id, cursor=cursor)
-    f = saved_views.filters_of(session, row)
     from app.accounts import service as accounts_service
 
     owner = accounts_service.users_by_id(session, {row.owner_id})[row.owner_id]
     return render(request, "savedviews/detail.html", {
-        "view": row, "description": saved_views.describe(f, row.sort), "mine": row.owner_id == me.id,
+        "view": row, "description": saved_views.summary(session, row), "mine": row.owner_id == me.id,
         "owner": views.UserView.of(owner), "count": saved_views.count(session, actor=me, row=row),
         "questions": views.summaries(session, page.items),
         "briefs": escalation_queries.briefs_for(session, [q.id for q in page.items]) if policy.is_agent(me) else {},
@@ -221,7 +219,7 @@ def update_view(request: Request, session: SessionDep, me: Me, view_id: Id, form
     return _save(request, session, me, form, row)
 
 
-def _act(request: Request, session: Session, me: User, action, done: str | None) -> Response:
+def _act(request: Request, session: Session, me: User, action, done: str | None, back: str = "/views") -> Response:
     try:
         limit(request, "write", me)
         action()
@@ -231,7 +229,7 @@ def _act(request: Request, session: Session, me: User, action, done: str | None)
         return redirect("/views")
     if done:
         flash(request, done)
-    return redirect("/views")
+    return redirect(back)
 
 
 @router.post("/views/{view_id}/delete")
@@ -247,7 +245,7 @@ def move_view(request: Request, session: SessionDep, me: Me, view_id: Id, form: 
     """Move a column one place: `direction` earlier (left, or up when stacked) or later."""
     offset = -1 if form.get("direction") == "earlier" else 1
     return _act(request, session, me, lambda: saved_views.move(session, actor=me, view_id=view_id, offset=offset),
-                None)
+                None, back=f"/views#view-{view_id}")
 
 
 @router.post("/views/{view_id}/copy")

@@ -46,6 +46,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     var container = document.querySelector("[data-view-columns]");
     if (!container) return;
+    document.querySelectorAll("[data-views-live]").forEach(function (note) { note.hidden = false; });
     var columns = Array.prototype.slice.call(container.querySelectorAll("[data-view-column]"));
     columns.forEach(function (column) {
       var actions = column.querySelector(".view-column-actions");
