@@ -71,6 +71,7 @@ def export_data(session: Session, user: User) -> dict:
     from app.notifications.models import Notification
     from app.questions.models import Question
     from app.reputation.models import ReputationEvent
+    from app.savedviews.models import SavedView
     from app.votes.models import Vote
 
     def rows(model, *where, fields):
@@ -96,6 +97,10 @@ def export_data(session: Session, user: User) -> dict:
                                   fields=("kind", "amount", "post_type", "post_id", "occurred_at")),
         "notifications": rows(Notification, Notification.user_id == user.id,
                               fields=("kind", "text", "url", "created_at", "read_at")),
+        "saved_views": rows(SavedView, SavedView.owner_id == user.id,
+                            fields=("name", "position", "shared", "sort", "product_id", "tag", "unanswered", "unsolved",
+                                    "has_me_too", "escalation_status", "breaching_hours", "assigned_to_me",
+                                    "created_at")),
     }
 
 
@@ -109,6 +114,7 @@ def delete_account(session: Session, user: User, password: str, now: datetime | 
     """Delete the account as the module docstring says; 422 on `password` when it is not right."""
     from app.follows.models import Follow
     from app.notifications.models import Notification
+    from app.savedviews.models import SavedView
 
     if not security.verify_password(password or "", user.password_hash):
         raise field_error("password", "Your password is not right.")
@@ -116,7 +122,7 @@ def delete_account(session: Session, user: User, password: str, now: datetime | 
     accounts_service.sign_out_everywhere(session, user)
     for model, column in ((Follow, Follow.user_id), (DeliveryPreference, DeliveryPreference.user_id),
                           (AccountToken, AccountToken.user_id), (Notification, Notification.user_id),
-                          (MailSettings, MailSettings.user_id)):
+                          (MailSettings, MailSettings.user_id), (SavedView, SavedView.owner_id)):
         session.exec(delete(model).where(column == user.id))
     session.exec(delete(EmailOutbox).where(EmailOutbox.user_id == user.id, EmailOutbox.status == "pending"))
     for key in session.exec(select(ApiKey).where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None))).all():

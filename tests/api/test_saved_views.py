@@ -114,3 +114,15 @@ def test_the_twenty_first_view_is_a_conflict(client, people, login, session):
 def test_views_need_a_signed_in_caller(client, people):
     assert_problem(client.get(f"{API}/me/views"), 401)
     assert_problem(client.post(f"{API}/me/views", json={"name": "x"}), 401)
+
+
+def test_views_are_in_the_export_and_go_with_the_account(client, people, login, count):
+    from app.savedviews.models import SavedView
+    from tests.factories import PASSWORD
+
+    maya = login(people.maya)
+    assert client.post(f"{API}/me/views", headers=maya, json={"name": "Fans", "filters": {"tag": "fan"}}).status_code == 201
+    exported = client.get(f"{API}/me/export", headers=maya).json()["saved_views"]
+    assert [(v["name"], v["tag"]) for v in exported] == [("Fans", "fan")]
+    assert client.request("DELETE", f"{API}/me", headers=maya, json={"password": PASSWORD}).status_code == 204
+    assert count(SavedView) == 0
