@@ -211,7 +211,7 @@ def _saved_views(session: Session, users: dict[str, User]) -> None:
     views = {
         "lena_kestrel": [
             {"name": "Unresolved escalations", "shared": True, "filters": {"escalation_status": "active"}},
-            {"name": "Mine, due within a day", "filters": {"assigned_to_me": True, "breaching_within_hours": 24}},
+            {"name": "Due within a day", "filters": {"breaching_within_hours": 24}},
             {"name": "Many have it too", "filters": {"has_me_too": True, "unsolved": True}, "sort": "active"},
         ],
         "raj_builds": [
