@@ -73,6 +73,7 @@ def export_data(session: Session, user: User) -> dict:
     from app.notifications.models import Notification
     from app.questions.models import Question
     from app.reputation.models import ReputationEvent
+    from app.savedviews.models import SavedView
     from app.votes.models import Vote
 
     def rows(model, *where, fields):
@@ -100,6 +101,10 @@ def export_data(session: Session, user: User) -> dict:
                               fields=("kind", "text", "url", "created_at", "read_at")),
         # The private support threads of their own escalations (theirs; never in any public export).
         "private_messages": private_messages.export_for(session, user),
+        "saved_views": rows(SavedView, SavedView.owner_id == user.id,
+                            fields=("name", "position", "shared", "sort", "product_id", "tag", "unanswered", "unsolved",
+                                    "has_me_too", "escalation_status", "breaching_hours", "assigned_to_me",
+                                    "created_at")),
     }
 
 
@@ -113,6 +118,7 @@ def delete_account(session: Session, user: User, password: str, now: datetime | 
     """Delete the account as the module docstring says; 422 on `password` when it is not right."""
     from app.follows.models import Follow
     from app.notifications.models import Notification
+    from app.savedviews.models import SavedView
 
     if not security.verify_password(password or "", user.password_hash):
         raise field_error("password", "Your password is not right.")
@@ -123,7 +129,7 @@ def delete_account(session: Session, user: User, password: str, now: datetime | 
     private_messages.delete_for_user(session, user)  # their serial numbers and addresses go too
     for model, column in ((Follow, Follow.user_id), (DeliveryPreference, DeliveryPreference.user_id),
                           (AccountToken, AccountToken.user_id), (Notification, Notification.user_id),
-                          (MailSettings, MailSettings.user_id)):
+                          (MailSettings, MailSettings.user_id), (SavedView, SavedView.owner_id)):
         session.exec(delete(model).where(column == user.id))
     session.exec(delete(EmailOutbox).where(EmailOutbox.user_id == user.id, EmailOutbox.status == "pending"))
     for key in session.exec(select(ApiKey).where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None))).all():

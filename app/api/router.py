@@ -396,6 +396,9 @@ from app.api import webhooks as _webhooks_api  # noqa: E402
 resources.include_router(_apikeys_api.router)
 resources.include_router(_webhooks_api.router)
 resources.include_router(_moderation_api.router)
+from app.api import savedviews as _savedviews_api  # noqa: E402  (saved views, issue 18)
+
+resources.include_router(_savedviews_api.router)
 
 from app.api import search as _search_api  # noqa: E402
 

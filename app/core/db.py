@@ -221,6 +221,7 @@ def import_all_models() -> None:
     from app.products import models as _p  # noqa: F401
     from app.questions import models as _q  # noqa: F401
     from app.reputation import models as _r  # noqa: F401
+    from app.savedviews import models as _sv  # noqa: F401
     from app.search import models as _s  # noqa: F401
     from app.search import outbox as _outbox
     from app.votes import models as _v  # noqa: F401

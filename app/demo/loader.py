@@ -58,6 +58,7 @@ def load(engine: Engine, progress: Callable[[str], None] = lambda _m: None) -> s
         for comment in comments:
             _comment(session, users, now, rng, counts, *comment)
         escalated = _escalations(session, users, now)
+        _saved_views(session, users)
         # The seed's history is backdated: no e-mail about it (the notifications stay in-app).
         from sqlalchemy import delete
 
@@ -212,3 +213,26 @@ def _private_messages(session: Session, esc, lead: User, asker: User, now) -> No
                        "the device (it starts with KST)? We will check it against the affected batch.")
     messages.post(session, actor=asker, escalation_id=esc.id, now=now - timedelta(minutes=40),
                   body="Sure: `KST-2291-40518`, bought in March (order 2026-03-18-7781).")
+
+
+def _saved_views(session: Session, users: dict[str, User]) -> None:
+    """Saved views (docs/saved-views.md): the support agent's escalation columns, one shared with
+    the staff team, and a helper's product and tag columns."""
+    from app.savedviews import service as saved_views
+    from app.savedviews.schemas import ViewCreate
+
+    views = {
+        "lena_kestrel": [
+            {"name": "Unresolved escalations", "shared": True, "filters": {"escalation_status": "active"}},
+            {"name": "Due within a day", "filters": {"breaching_within_hours": 24}},
+            {"name": "Many have it too", "filters": {"has_me_too": True, "unsolved": True}, "sort": "active"},
+        ],
+        "raj_builds": [
+            {"name": "Dock Pro, unanswered", "filters": {"product": "dock-pro", "unanswered": True}},
+            {"name": "Wi-Fi, unsolved", "filters": {"tag": "wifi", "unsolved": True}, "sort": "active"},
+        ],
+    }
+    for username, items in views.items():
+        if username in users:
+            for item in items:
+                saved_views.create(session, actor=users[username], data=ViewCreate(**item))

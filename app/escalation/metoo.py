@@ -72,3 +72,10 @@ def question_solved(session: Session, question: Question, now: datetime | None =
     return notifications.notify(session, users, kind="question_solved", now=now,
                                 url=f"/questions/{question.id}/{question.slug}#answer-{question.accepted_answer_id}",
                                 text=f"“{question.title}”, which you have too, is solved.")
+
+
+def any_condition():
+    """SQL condition on Question: at least one customer said "I have this problem too" (list filters)."""
+    from sqlalchemy import exists
+
+    return exists().where(MeToo.question_id == Question.id)

@@ -253,3 +253,72 @@ def support_panel(session: Session, *, question: Question | None = None, viewer:
             escalation_id=latest.id if latest is not None else None,
             escalation_status=latest.status if latest is not None else None) if asker else None,
     )
+
+
+# --- filters of question lists by escalation state (saved views, app/savedviews) ------------------------
+
+# The statuses whose service-level clock runs (waiting and handed-off escalations are paused: breach()).
+RUNNING_STATUSES = (S.open.value, S.claimed.value)
+
+
+def question_conditions(*, viewer: User, status: str | None = None, breaching_hours: int | None = None,
+                        assigned_to_me: bool = False, now: datetime | None = None) -> list:
+    """SQL conditions on Question (for questions_service.filtered_questions(where=…)) selecting
+    questions by their escalations, as the queue filters them:
+    * `status`: one of STATUS_FILTERS ("active" = any unresolved status) — an escalation of the
+      question has it;
+    * `breaching_hours` (N ≥ 1): an escalation whose clock runs (open or claimed) is due within N
+      hours of `now` (already breached ones included; `due_at` as the queue orders by);
+    * `assigned_to_me`: an unresolved escalation is assigned to `viewer`.
+    Staff only: the caller checks policy.is_agent(viewer) (escalations are the staff's to see)."""
+    from datetime import timedelta
+
+    from sqlalchemy import exists
+
+    def has(*conditions):
+        return exists().where(Escalation.question_id == Question.id, *conditions)
+
+    active = [s.value for s in ACTIVE_STATUSES]
+    out = []
+    if status:
+        if status not in STATUS_FILTERS:
+            raise field_error("escalation_status", f"escalation_status is one of {', '.join(STATUS_FILTERS)}.")
+        out.append(has(Escalation.status.in_(active) if status == "active" else Escalation.status == status))
+    if breaching_hours is not None:
+        by = (now or utcnow()) + timedelta(hours=breaching_hours)
+        out.append(has(Escalation.status.in_(RUNNING_STATUSES), Escalation.due_at <= by))
+    if assigned_to_me:
+        out.append(has(Escalation.status.in_(active), Escalation.assignee_id == viewer.id))
+    return out
+
+
+@dataclass
+class EscalationBrief:
+    """What a staff list shows about a question's latest escalation."""
+
+    id: int
+    status: str
+    due_at: datetime
+    breach: str | None  # "first response" | "resolution" | None
+    paused: bool
+    assignee: UserView | None
+
+    @property
+    def label(self) -> str:
+        return self.status.replace("_", " ").capitalize()
+
+
+def briefs_for(session: Session, question_ids: list[int], now: datetime | None = None) -> dict[int, EscalationBrief]:
+    """{question id: its latest escalation, briefly} for these questions (2 statements)."""
+    if not question_ids:
+        return {}
+    now = now or utcnow()
+    latest: dict[int, Escalation] = {}
+    for e in session.exec(select(Escalation).where(Escalation.question_id.in_(question_ids))
+                          .order_by(Escalation.id.desc())).all():
+        latest.setdefault(e.question_id, e)
+    users = accounts_service.users_by_id(session, {e.assignee_id for e in latest.values() if e.assignee_id})
+    return {qid: EscalationBrief(e.id, e.status, e.due_at, escalation_service.breach(e, now),
+                                 e.paused_at is not None or e.status == S.handed_off,
+                                 UserView.of(users[e.assignee_id]) if e.assignee_id in users else None)
+            for qid, e in latest.items()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -255,25 +256,16 @@ _SORT_COLUMNS = {
 }
 
 
-def list_questions(
-    session: Session,
-    *,
-    sort: ListSort = "newest",
-    product: str | None = None,
-    tag: str | None = None,
-    solved: bool | None = None,
-    author_id: int | None = None,
-    limit: int | None = None,
-    cursor: str | None = None,
-    viewer: User | None = None,
-) -> Page[Question]:
-    """Keyset pagination on (sort key, id), newest/highest first: pages stay stable while questions arrive.
-    Hidden questions are left out, except those `viewer` may see (own, or all for a moderator):
-    pass `viewer` only where such rows are marked (a person's profile), never for public lists."""
+def filtered_questions(session: Session, *, product: str | None = None, tag: str | None = None,
+                       solved: bool | None = None, unanswered: bool = False, author_id: int | None = None,
+                       viewer: User | None = None, where: Sequence = ()):
+    """The one filter builder of question lists: `select(Question)` of the questions not deleted,
+    not hidden (except those `viewer` may see, as in list_questions), of this product (slug; 404
+    when unknown), carrying this tag, solved or not, with no answer (`unanswered`), by this author,
+    and meeting each extra SQL condition in `where` (other domains' filters: escalation state,
+    "me too" marks — app/views/service.py). Lists, counts and saved views all start here."""
     from app.moderation.posts import visible_to
 
-    limit = clamp_limit(limit)
-    key = _SORT_COLUMNS[sort]
     # Hidden posts (app/moderation) are in no public list, nor in the sitemap built from this.
     stmt = select(Question).where(Question.deleted_at.is_(None), visible_to(Question, viewer))
     if product:
@@ -288,10 +280,46 @@ def list_questions(
         )
     if solved is not None:
         stmt = stmt.where(Question.accepted_answer_id.is_not(None) if solved else Question.accepted_answer_id.is_(None))
-    if sort == "unanswered":
+    if unanswered:
         stmt = stmt.where(Question.answer_count == 0)
     if author_id is not None:
         stmt = stmt.where(Question.author_id == author_id)
+    for condition in where:
+        stmt = stmt.where(condition)
+    return stmt
+
+
+def count_questions(session: Session, **filters) -> int:
+    """How many questions `filtered_questions(**filters)` selects (every page together)."""
+    from sqlalchemy import func
+
+    stmt = filtered_questions(session, **filters).with_only_columns(func.count(Question.id)).order_by(None)
+    return int(session.exec(stmt).one())
+
+
+def list_questions(
+    session: Session,
+    *,
+    sort: ListSort = "newest",
+    product: str | None = None,
+    tag: str | None = None,
+    solved: bool | None = None,
+    author_id: int | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+    viewer: User | None = None,
+    unanswered: bool = False,
+    where: Sequence = (),
+) -> Page[Question]:
+    """Keyset pagination on (sort key, id), newest/highest first: pages stay stable while questions arrive.
+    Hidden questions are left out, except those `viewer` may see (own, or all for a moderator):
+    pass `viewer` only where such rows are marked (a person's profile), never for public lists.
+    Filters: filtered_questions (sort "unanswered" is newest-first with `unanswered`)."""
+    limit = clamp_limit(limit)
+    key = _SORT_COLUMNS[sort]
+    stmt = filtered_questions(session, product=product, tag=tag, solved=solved,
+                              unanswered=unanswered or sort == "unanswered", author_id=author_id, viewer=viewer,
+                              where=where)
     after = decode_cursor(cursor, 2)
     if after is not None:
         value, after_id = _cursor_value(sort, after[0]), _cursor_int(after[1])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.web import accounts, catalog, directory, escalation, mail, moderation, questions, reputation, search, sites
+from app.web import savedviews
 
 router = APIRouter(include_in_schema=False)
 router.include_router(accounts.router)
@@ -17,4 +18,5 @@ router.include_router(search.router)
 router.include_router(escalation.router)
 router.include_router(sites.router)
 router.include_router(moderation.router)
+router.include_router(savedviews.router)  # saved views as columns (issue 18)
 router.include_router(questions.router)

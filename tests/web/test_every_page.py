@@ -73,13 +73,24 @@ def _community(session, engine, settings) -> dict:
     from app.mail.models import EmailOutbox
 
     mail_id = session.exec(select(EmailOutbox.id)).first()
+    from app.savedviews import service as saved_views
+    from app.savedviews.schemas import ViewCreate
+
+    view = saved_views.create(session, actor=lena, data=ViewCreate(
+        name="Unresolved escalations on the Aero 14 Pro Creator Edition", shared=True,
+        filters={"escalation_status": "active"}))
+    saved_views.create(session, actor=lena, data=ViewCreate(name="Aero 14, unsolved",
+                                                            filters={"product": "aero-14", "unsolved": True}))
+    saved_views.create(session, actor=tomas, data=ViewCreate(name="Many have it too", shared=True,
+                                                             filters={"has_me_too": True}))
+    saved_views.create(session, actor=maya, data=ViewCreate(name="Wi-Fi", filters={"tag": "wifi"}))
     session.commit()
     from app.search import outbox
     from app.search import service as search_service
 
     outbox.drain(engine, encoder=search_service.encoder_for(settings))  # search results and facets to show
     return {"solved": solved, "answer": answer, "open": open_q, "claimed": claimed.id, "unclaimed": unclaimed.id,
-            "product": product.slug, "endpoint": endpoint.id, "mail": mail_id, "waiting": waiting}
+            "product": product.slug, "endpoint": endpoint.id, "mail": mail_id, "waiting": waiting, "view": view.id}
 
 
 def pages(ids: dict) -> dict[str, list[str | tuple[str, int]]]:
@@ -106,6 +117,7 @@ def pages(ids: dict) -> dict[str, list[str | tuple[str, int]]]:
         "/staff/widget", "/moderation/flags", "/moderation/flags?status=all", "/moderation/review",
         "/moderation/audit-log", "/moderation/voting", "/users/raj_builds/moderate",
         "/following", "/settings/notifications", "/settings/account", "/notifications",
+        "/views", "/views/new", f"/views/{ids['view']}", f"/views/{ids['view']}/edit",
     ]
     return {
         "signed out": public + ["/signin", "/signup", "/password-reset", ("/verify-email", 400)],
@@ -113,7 +125,7 @@ def pages(ids: dict) -> dict[str, list[str | tuple[str, int]]]:
             "/ask", "/settings", "/notifications", f"/questions/{solved.id}/edit",
             f"/answers/{answer.id}/suggest-edit", f"/questions/{open_q.id}/suggest-edit",
             "/following", "/settings/notifications", "/settings/account", "/moderation/my-flags",
-            "/users/maya?tab=reputation",
+            "/users/maya?tab=reputation", "/views", "/views/new",
             f"/escalations/{ids['unclaimed']}/messages", f"/questions/{ids['waiting'].id}/{ids['waiting'].slug}",
         ],
         "lena_kestrel": public + staff,
