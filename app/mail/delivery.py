@@ -41,6 +41,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "escalation_assigned": ("An escalation is assigned to me (staff)", "email"),
     "question_closed_duplicate": ("My question is closed as a duplicate", "email"),
     "api_key_created": ("An API key that acts as me is created", "email"),
+    "badge_awarded": ("I earn a badge", "in_app"),
 }
 UNKNOWN_DEFAULT = "daily"
 ALL = "*"  # preference row meaning "no e-mail at all" (delivery "in_app"), set by unsubscribe-all
