@@ -397,6 +397,10 @@ resources.include_router(_apikeys_api.router)
 resources.include_router(_webhooks_api.router)
 resources.include_router(_moderation_api.router)
 
+from app.api import badges as _badges_api  # noqa: E402
+
+resources.include_router(_badges_api.router)
+
 from app.api import search as _search_api  # noqa: E402
 
 router = APIRouter()

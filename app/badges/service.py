@@ -405,15 +405,56 @@ def _views(session: Session, rows: list[AwardedBadge], users: dict[int, User] | 
     return out
 
 
-def for_user(session: Session, user: User, *, limit: int | None = None, after_id: int | None = None) -> list[AwardView]:
-    """The user's badges held now, newest first (keyset on id: `after_id` is the last id seen)."""
-    stmt = select(AwardedBadge).where(AwardedBadge.user_id == user.id, _held())
-    if after_id is not None:
-        stmt = stmt.where(AwardedBadge.id < after_id)
-    stmt = stmt.order_by(AwardedBadge.id.desc())
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return _views(session, list(session.exec(stmt).all()))
+def _after(stmt, cursor: str | None):
+    """Keyset on id, newest first: the cursor holds the last id seen (app.core.pagination)."""
+    from app.core.ids import is_id
+    from app.core.pagination import decode_cursor
+
+    after = decode_cursor(cursor, 1)
+    if after is not None:
+        if not is_id(after[0]):
+            from app.core.errors import field_error
+
+            raise field_error("cursor", "The cursor is not valid; start again from the first page.", "query")
+        stmt = stmt.where(AwardedBadge.id < after[0])
+    return stmt.order_by(AwardedBadge.id.desc())
+
+
+def _page(session: Session, stmt, *, limit: int | None, cursor: str | None, with_users: bool = False):
+    from app.core.pagination import Page, clamp_limit, encode_cursor
+
+    limit = clamp_limit(limit, default=30)
+    rows = list(session.exec(_after(stmt, cursor).limit(limit + 1)).all())
+    next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
+    rows = rows[:limit]
+    users = None
+    if with_users and rows:
+        users = {u.id: u for u in session.exec(select(User).where(User.id.in_({r.user_id for r in rows}))).all()}
+    return Page(items=_views(session, rows, users), next_cursor=next_cursor)
+
+
+def for_user(session: Session, user: User, *, limit: int | None = None, cursor: str | None = None):
+    """The user's badges held now, newest first, keyset-paginated: Page[AwardView]."""
+    return _page(session, select(AwardedBadge).where(AwardedBadge.user_id == user.id, _held()),
+                 limit=limit, cursor=cursor)
+
+
+def holders_page(session: Session, badge: policy.Badge, *, limit: int | None = None, cursor: str | None = None):
+    """Who holds `badge`, newest award first, keyset-paginated (the API): Page[AwardView] with users."""
+    stmt = (select(AwardedBadge).join(User, User.id == AwardedBadge.user_id)
+            .where(AwardedBadge.badge == badge.key, _held(), User.is_active))
+    return _page(session, stmt, limit=limit, cursor=cursor, with_users=True)
+
+
+def summary_for(session: Session, user: User) -> list[tuple[policy.Badge, int, AwardView]]:
+    """A profile's badges: each badge held, how many times, and its latest award; gold first."""
+    rows = session.exec(select(AwardedBadge.badge, func.count(AwardedBadge.id), func.max(AwardedBadge.id))
+                        .where(AwardedBadge.user_id == user.id, _held()).group_by(AwardedBadge.badge)).all()
+    last = list(session.exec(select(AwardedBadge).where(AwardedBadge.id.in_([r[2] for r in rows]))).all()) if rows else []
+    latest = {v.id: v for v in _views(session, last)}
+    order = {c: i for i, c in enumerate(policy.CLASSES)}
+    return sorted(((latest[last].badge, int(n), latest[last]) for key, n, last in rows if key in policy.BADGE_BY_KEY),
+                  key=lambda t: (order[t[0].klass], t[0].name))
 
 
 def holders(session: Session, badge: policy.Badge, *, page: int = 1, size: int = 30

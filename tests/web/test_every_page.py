@@ -69,6 +69,9 @@ def _community(session, engine, settings) -> dict:
     from app.mail.models import EmailOutbox
 
     mail_id = session.exec(select(EmailOutbox.id)).first()
+    from app.badges import service as badges
+
+    badges.sync(session)  # raj: Teacher and Solver; maya: Scholar (profiles, user cards, /badges/solver)
     session.commit()
     from app.search import outbox
     from app.search import service as search_service
@@ -93,6 +96,7 @@ def pages(ids: dict) -> dict[str, list[str | tuple[str, int]]]:
         # in ReDoc's own rendering); it needs its own template before it can be checked here.
         "/tags", "/users", "/users?sort=name",
         "/users/maya?tab=questions", "/users/maya?tab=answers", "/users/raj_builds?tab=answers",
+        "/badges", "/badges/solver", "/badges/great-answer", ("/badges/no-such-badge", 404),
     ]
     staff = [
         "/staff/escalations", "/staff/escalations?status=all", "/staff/escalations/metrics",
