@@ -55,11 +55,13 @@ def test_profile_shows_badges(web, community):
     assert "Scholar (bronze badge)" in text_of(web.get("/users/maya").text)
 
 
-def test_question_page_shows_badge_counts_next_to_names(web, community):
+def test_badge_counts_next_to_names_on_question_page_and_people(web, community):
     q = community["q"]
     text = text_of(web.get(f"/questions/{q.id}/{q.slug}").text)
     assert "3 bronze badges" in text  # raj, the answerer
     assert "1 bronze badge" in text  # maya, the asker
+    people = text_of(web.get("/users").text)  # the people directory's cards too
+    assert "3 bronze badges" in people and "1 bronze badge" in people
 
 
 def test_api_user_badges_matches_the_contract(client, community):
