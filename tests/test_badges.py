@@ -209,3 +209,16 @@ def test_recompute_badges_cli(session, factory, db_url):
     again = run(["recompute-badges", "--check"], db_url)
     assert again.returncode == 0, again.stderr
     assert "0 missing, 0 to restore, 0 no longer earned" in again.stdout
+
+
+def test_the_worker_job_awards_and_then_has_nothing_to_say(session, factory, clean_engine):
+    from app.worker import JOBS, run_job
+
+    job = next(j for j in JOBS if j.name == "badges")
+    keen = factory.user("keen")
+    factory.answer(factory.question(), author=keen)
+    session.commit()
+    assert run_job(clean_engine, job) == "1 badges awarded, 0 restored, 0 withdrawn"
+    assert run_job(clean_engine, job) == ""  # idempotent: nothing new the second time
+    assert held(session, keen) == {("teacher", "")}
+    session.commit()
