@@ -169,26 +169,38 @@ def cmd_demo(args) -> None:
     cmd_serve(args)
 
 
-def cmd_recompute_reputation(args) -> None:
+def _recompute(args, rebuild, lines, mismatch: str) -> None:
+    """Run a rebuild (`rebuild(session, fix=…)` → a report with summary() and differences) in one
+    transaction; with --check roll it back and exit 1 when anything differs."""
     from sqlmodel import Session
 
     from app.core.db import writer
-    from app.reputation import service as reputation
 
     settings = _settings()
     engine = _engine(settings)
     _ensure_migrated(settings, engine)
     started = time.monotonic()
     with Session(writer(engine)) as session, session.begin():
-        report = reputation.recompute(session, fix=not args.check)
+        report = rebuild(session, fix=not args.check)
         if args.check:
             session.rollback()
     print(f"{'checked' if args.check else 'recomputed'} in {time.monotonic() - started:.1f}s: {report.summary()}")
-    for line in report.changed_users[:20]:
+    for line in lines(report)[:20]:
         print(f"  {line}")
     if args.check and report.differences:
-        raise CliError(f"the ledger and the cached balances differ in {report.differences} places "
-                       "(run without --check to repair)")
+        raise CliError(f"{mismatch} differ in {report.differences} places (run without --check to repair)")
+
+
+def cmd_recompute_reputation(args) -> None:
+    from app.reputation import service as reputation
+
+    _recompute(args, reputation.recompute, lambda r: r.changed_users, "the ledger and the cached balances")
+
+
+def cmd_recompute_badges(args) -> None:
+    from app.badges import service as badges
+
+    _recompute(args, badges.recompute, lambda r: r.changed, "the awarded badges and what the data supports")
 
 
 def cmd_worker(args) -> None:
@@ -262,6 +274,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="rebuild every reputation balance from votes and acceptances (the ledger's audit)")
     p.add_argument("--check", action="store_true", help="only report differences; exit 1 if there are any")
     p.set_defaults(func=cmd_recompute_reputation)
+
+    p = sub.add_parser("recompute-badges",
+                       help="rebuild the awarded badges from posts, votes, acceptances, deflections and flags")
+    p.add_argument("--check", action="store_true", help="only report differences; exit 1 if there are any")
+    p.set_defaults(func=cmd_recompute_badges)
 
     p = sub.add_parser("worker", help="run background jobs: search indexing from the outbox, serial-voting detection")
     p.add_argument("--once", action="store_true", help="run every job once now and exit")

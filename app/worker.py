@@ -6,7 +6,8 @@ minutes, trained in a background thread when due: app.search.learned.refresh), s
 timers (every 5 minutes: questions unanswered or unsolved past their product's thresholds, or
 affecting many customers, reach the staff queue), private-message retention (hourly: the
 private support messages of escalations resolved longer ago than the setting are deleted), e-mail from its outbox (every 10 seconds:
-app/mail/sender.py) and digests (checked every 5 minutes: app/mail/digests.py).
+app/mail/sender.py), digests (checked every 5 minutes: app/mail/digests.py) and badges (every
+2 minutes: app/badges/service.py).
 """
 
 from __future__ import annotations
@@ -131,11 +132,23 @@ def _email_digests(engine: Engine) -> str:
     outbox.configure(get_settings())
     n = digests.run(engine)
     return f"{n} digests written" if n else ""
+
+
 def _private_message_retention(session: Session) -> str:
     from app.escalation import messages
 
     n = messages.purge_expired(session)
     return f"{n} private message{'' if n == 1 else 's'} deleted after the retention period" if n else ""
+
+
+def _badges(session: Session) -> str:
+    from app.badges import service as badges
+
+    report = badges.sync(session)
+    if not report.differences:
+        return ""
+    return (f"{len(report.awarded)} badges awarded, {report.restored} restored, "
+            f"{report.withdrawn} withdrawn")
 
 
 def _webhooks(engine: Engine) -> str:
@@ -157,6 +170,8 @@ JOBS: list[Job] = [
     Job("email-send", timedelta(seconds=10), _email_send, uses_engine=True, quiet=True),
     Job("email-digests", timedelta(minutes=5), _email_digests, uses_engine=True, quiet=True),
     Job("webhooks", timedelta(seconds=2), _webhooks, uses_engine=True, quiet=True),
+    # Badges (app/badges/, docs/badges.md): award what the data supports, tell the new holders.
+    Job("badges", timedelta(minutes=2), _badges, quiet=True),
 ]
 
 

@@ -6,6 +6,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from app.answers.models import Answer
+from app.badges.models import AwardedBadge
 from app.demo import content, loader
 from app.questions.models import Question
 from app.votes.models import Vote
@@ -33,6 +34,12 @@ def test_demo_loads_consistently_and_idempotently(clean_engine):
         scores = {a.body[:40]: a.score for a in s.exec(select(Answer)).all()}
         wanted = {a["body"][:40]: a["votes"] for q in content.QUESTIONS for a in q["answers"]}
         assert scores == wanted
+        # a few badges, and exactly what the data supports (docs/badges.md)
+        from app.badges import service as badges
+
+        held = {r.badge for r in s.exec(select(AwardedBadge)).all()}
+        assert {"teacher", "solver", "scholar"} <= held
+        assert badges.recompute(s, fix=False).differences == 0
 
 
 def test_demo_activity_dates_stay_in_the_past(clean_engine):

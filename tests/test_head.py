@@ -44,7 +44,7 @@ def community(factory, session):
     return {"question_id": question.id, "answer_id": answer.id, "slug": "aero-14", "username": "maya",
             "name": "wifi", "escalation_id": 1, "notification_id": 1, "key_id": 1, "endpoint_id": 1,
             "row_id": 1, "delivery_id": 1, "post_type": "question", "post_id": question.id,
-            "original_id": question.id, "type": "tag", "target": "wifi", "view_id": 1}
+            "original_id": question.id, "type": "tag", "target": "wifi", "view_id": 1, "key": "teacher"}
 
 
 def _fill(template: str, values: dict) -> str:

@@ -67,20 +67,21 @@ def user_reputation(username: str, session: SessionDep, limit: Annotated[int, Qu
 
 
 def _top(session, product_id, period: str, limit: int) -> TopContributors:
-    since = reputation.month_start() if period == "month" else None
+    since = reputation.period_start(period)
     rows = reputation.top_contributors(session, product_id=product_id, since=since, limit=limit)
     return TopContributors(period=period, items=[TopContributorOut(user=UserOut.of(u), points=p) for u, p in rows])
 
 
 @router.get("/products/{slug}/top-contributors", response_model=TopContributors, tags=["reputation"])
-def product_top_contributors(slug: str, session: SessionDep, period: Literal["month", "all"] = "month",
+def product_top_contributors(slug: str, session: SessionDep, period: Literal["month", "30d", "all"] = "month",
                              limit: Annotated[int, Query(ge=1, le=50)] = 10) -> TopContributors:
-    """Who earned the most reputation on this product's questions, this month or ever."""
+    """Who earned the most reputation on this product's questions: this calendar month (UTC, the
+    default), the last 30 days (`30d`, what the product page and the widget show) or ever."""
     return _top(session, products_service.get(session, slug).id, period, limit)
 
 
 @router.get("/top-contributors", response_model=TopContributors, tags=["reputation"])
-def top_contributors(session: SessionDep, period: Literal["month", "all"] = "month",
+def top_contributors(session: SessionDep, period: Literal["month", "30d", "all"] = "month",
                      limit: Annotated[int, Query(ge=1, le=50)] = 10) -> TopContributors:
     return _top(session, None, period, limit)
 

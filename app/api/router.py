@@ -400,6 +400,10 @@ from app.api import savedviews as _savedviews_api  # noqa: E402  (saved views, i
 
 resources.include_router(_savedviews_api.router)
 
+from app.api import badges as _badges_api  # noqa: E402
+
+resources.include_router(_badges_api.router)
+
 from app.api import search as _search_api  # noqa: E402
 
 router = APIRouter()

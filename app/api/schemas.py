@@ -287,7 +287,7 @@ class TopContributorOut(BaseModel):
 
 
 class TopContributors(BaseModel):
-    period: Literal["month", "all"]
+    period: Literal["month", "30d", "all"]
     items: list[TopContributorOut]
 
 

@@ -211,6 +211,7 @@ def import_all_models() -> None:
     """Every table must be imported before metadata is used (Alembic, create_app)."""
     from app.accounts import models as _a  # noqa: F401
     from app.answers import models as _an  # noqa: F401
+    from app.badges import models as _b  # noqa: F401
     from app.comments import models as _c  # noqa: F401
     from app.escalation import models as _e  # noqa: F401
     from app.follows import models as _f  # noqa: F401

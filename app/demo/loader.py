@@ -59,6 +59,10 @@ def load(engine: Engine, progress: Callable[[str], None] = lambda _m: None) -> s
             _comment(session, users, now, rng, counts, *comment)
         escalated = _escalations(session, users, now)
         _saved_views(session, users)
+        # Badges (app/badges/, docs/badges.md): what the seeded history earns, without notices.
+        from app.badges import service as badges
+
+        awarded = badges.recompute(session).new
         # The seed's history is backdated: no e-mail about it (the notifications stay in-app).
         from sqlalchemy import delete
 
@@ -69,7 +73,7 @@ def load(engine: Engine, progress: Callable[[str], None] = lambda _m: None) -> s
             if counts["comments_skipped"] else ""
         return (f"{len(users)} users, {len(products)} products, {counts['questions']} questions, "
                 f"{counts['answers']} answers, {counts['votes']} votes, {counts['comments']} comments{skipped}, "
-                f"{escalated} escalations in the support queue")
+                f"{escalated} escalations in the support queue, {awarded} badges")
 
 
 def _users(session: Session) -> dict[str, User]:

@@ -43,6 +43,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "private_message_staff": ("A customer's private message in an escalation (staff)", "email"),
     "question_closed_duplicate": ("My question is closed as a duplicate", "email"),
     "api_key_created": ("An API key that acts as me is created", "email"),
+    "badge_awarded": ("I earn a badge", "in_app"),
 }
 UNKNOWN_DEFAULT = "daily"
 ALL = "*"  # preference row meaning "no e-mail at all" (delivery "in_app"), set by unsubscribe-all

@@ -613,3 +613,17 @@ def top_contributors(session: Session, *, product_id: int | None = None, since: 
 def month_start(now: datetime | None = None) -> datetime:
     now = now or utcnow()
     return datetime(now.year, now.month, 1, tzinfo=UTC)
+
+
+RECENT_DAYS = 30  # "top contributors of the last 30 days" (issue 18): product pages, the widget
+
+
+def recent_start(now: datetime | None = None) -> datetime:
+    """The start of the last RECENT_DAYS days, on the hour (so that cached panels share one key an hour)."""
+    start = (now or utcnow()) - timedelta(days=RECENT_DAYS)
+    return start.replace(minute=0, second=0, microsecond=0)
+
+
+def period_start(period: str, now: datetime | None = None) -> datetime | None:
+    """Since when a top-contributors period counts: "30d" (rolling), "month" (calendar, UTC), "all" (None)."""
+    return {"30d": recent_start, "month": month_start}.get(period, lambda _now: None)(now)

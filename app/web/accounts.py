@@ -206,6 +206,7 @@ def profile(request: Request, username: str, session: SessionDep, viewer: Viewer
     column per tab: summary (top answers, top questions, reputation by post), every question,
     every answer (with scores), and reputation grouped per post."""
     from app.answers import queries as answer_queries
+    from app.badges import service as badges
 
     user = accounts_service.get_by_username(session, username)
     tab = tab if tab in dict(PROFILE_TABS) else "summary"
@@ -254,4 +255,7 @@ def profile(request: Request, username: str, session: SessionDep, viewer: Viewer
                         "is_next": upcoming is not None and p.key == upcoming.key} for p in privileges],
         "next_privilege": upcoming,
         "next_missing": max(0, upcoming.reputation - user.reputation) if upcoming else 0,
+        # Badges (app/badges/): each held badge once, with how many times and its latest award.
+        "badge_summary": badges.summary_for(session, user),
+        "badge_tally": badges.tallies(session, [user.id]).get(user.id),
     })

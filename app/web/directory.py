@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from app.accounts import directory as people
+from app.badges import service as badge_service
 from app.core.db import SessionDep
 from app.products import service as products_service
 from app.questions import directory as tags_directory
@@ -77,4 +78,5 @@ def users_index(request: Request, session: SessionDep, q: Text = None, sort: Tex
                    "url": _url("/users", {**params, "sort": k if k != "reputation" else None})}
                   for k, label in people.USER_SORTS],
         "pager": _pager("/users", params, found.page, found.pages),
+        "badge_tallies": badge_service.tallies(session, [r.user.id for r in found.items]),  # app/badges/
     })

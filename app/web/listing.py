@@ -180,17 +180,18 @@ def privilege_hints(viewer) -> list[dict[str, str]]:
             for key, text in HINTS if not permissions.has_privilege(viewer, key)]
 
 
-TOP_PERIODS = (("month", "This month"), ("all", "All time"))
+# The last 30 days, rolling (issue 18: "top contributors of the last 30 days"); ?top=all for all time.
+TOP_PERIODS = (("30d", "Last 30 days"), ("all", "All time"))
 
 
 def top_contributors_panel(session: Session, *, path: str, query: dict[str, str], top: str | None,
                            product_id: int | None = None, limit: int = 10, memo=None) -> dict[str, Any]:
-    """The "Top contributors" sidebar: this month (default) or all time, switched with ?top=all.
+    """The "Top contributors" sidebar: the last 30 days (default) or all time, switched with ?top=all.
     With `memo` (the app's PageCache), a refreshed value (PageCache.aggregate)."""
     from app.reputation import service as reputation
 
-    period = pick(top, TOP_PERIODS, "month")
-    since = reputation.month_start() if period == "month" else None
+    period = pick(top, TOP_PERIODS, "30d")
+    since = reputation.period_start(period)
 
     def compute():
         return [(views.UserView.of(user), points) for user, points in
@@ -201,6 +202,6 @@ def top_contributors_panel(session: Session, *, path: str, query: dict[str, str]
     return {
         "period": period,
         "tabs": [{"key": key, "label": label, "current": key == period,
-                  "url": _url(path, {**keep, "top": key if key != "month" else None})} for key, label in TOP_PERIODS],
+                  "url": _url(path, {**keep, "top": key if key != "30d" else None})} for key, label in TOP_PERIODS],
         "rows": [{"user": user, "points": points} for user, points in rows],
     }

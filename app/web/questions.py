@@ -13,6 +13,7 @@ from sqlmodel import Session
 from app.accounts import permissions
 from app.accounts.models import User
 from app.answers import service as answers_service
+from app.badges import service as badge_service
 from app.comments import service as comments_service
 from app.core.db import SessionDep
 from app.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RateLimited
@@ -189,6 +190,8 @@ def _question_page(request: Request, session: Session, detail: views.QuestionDet
         "passed_over": [],  # for staff and moderators: suggestions the asker saw and passed over
         "support": _support_panel(session, detail, viewer),
         "follow": follow_button(session, viewer, "question", detail.id, detail.id, "question", detail.url),
+        # Gold/silver/bronze counts next to the authors' names (app/badges/).
+        "badge_tallies": badge_service.tallies(session, [detail.author.id] + [a.author.id for a in detail.answers]),
         **_empty_forms(),
     }
     context.update(forms)

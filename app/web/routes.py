@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web import accounts, catalog, directory, escalation, mail, moderation, questions, reputation, search, sites
-from app.web import savedviews
+from app.web import accounts, badges, catalog, directory, escalation, mail, moderation, questions, reputation, search
+from app.web import savedviews, sites
 
 router = APIRouter(include_in_schema=False)
 router.include_router(accounts.router)
 router.include_router(mail.router)  # e-mail, following, account self-service
 router.include_router(catalog.router)
 router.include_router(directory.router)
+router.include_router(badges.router)
 # Before questions: /questions/{id}/suggest-edit must not be taken for a slug.
 router.include_router(reputation.router)
 router.include_router(search.router)

@@ -1,7 +1,7 @@
 """saved views: named question-list filters shown as dashboard columns (issue 18, docs/saved-views.md)
 
 Revision ID: 0019_saved_views
-Revises: 0017_private_messages
+Revises: 0018_badges
 Create Date: 2026-11-30 16:15:00
 """
 
@@ -14,7 +14,7 @@ import sqlmodel.sql.sqltypes  # noqa: F401  (autogenerate renders AutoString)
 from alembic import op
 
 revision: str = '0019_saved_views'
-down_revision: str | None = '0017_private_messages'
+down_revision: str | None = '0018_badges'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -127,6 +127,7 @@ def test_top_contributors_this_month_and_all_time(client, factory, session):
 
     assert top(f"{API}/products/aero-14/top-contributors") == ("month", [("regular", 25)])
     assert top(f"{API}/products/aero-14/top-contributors", period="month") == ("month", [("regular", 25)])
+    assert top(f"{API}/products/aero-14/top-contributors", period="30d") == ("30d", [("regular", 25)])
     assert top(f"{API}/products/aero-14/top-contributors", period="all") == (
         "all", [("veteran", 60), ("regular", 25)])
     assert top(f"{API}/products/dock-pro/top-contributors", period="all") == ("all", [("elsewhere", 40)])

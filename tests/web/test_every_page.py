@@ -84,6 +84,9 @@ def _community(session, engine, settings) -> dict:
     saved_views.create(session, actor=tomas, data=ViewCreate(name="Many have it too", shared=True,
                                                              filters={"has_me_too": True}))
     saved_views.create(session, actor=maya, data=ViewCreate(name="Wi-Fi", filters={"tag": "wifi"}))
+    from app.badges import service as badges
+
+    badges.sync(session)  # raj: Teacher and Solver; maya: Scholar (profiles, user cards, /badges/solver)
     session.commit()
     from app.search import outbox
     from app.search import service as search_service
@@ -108,6 +111,7 @@ def pages(ids: dict) -> dict[str, list[str | tuple[str, int]]]:
         # in ReDoc's own rendering); it needs its own template before it can be checked here.
         "/tags", "/users", "/users?sort=name",
         "/users/maya?tab=questions", "/users/maya?tab=answers", "/users/raj_builds?tab=answers",
+        "/badges", "/badges/solver", "/badges/great-answer", ("/badges/no-such-badge", 404),
     ]
     staff = [
         "/staff/escalations", "/staff/escalations?status=all", "/staff/escalations/metrics",

@@ -297,7 +297,7 @@ def _top_rows(page: str) -> list[tuple[str, int]]:
             re.findall(r'href="/users/(\w+)">.*?</a></span> <span class="count">(\d+)<', panel)]
 
 
-def test_top_contributors_this_month_and_all_time(web, factory, session):
+def test_top_contributors_last_30_days_and_all_time(web, factory, session):
     aero = factory.product("aero-14", "Kestrel Aero 14")
     factory.product("dock-pro", "Dock Pro")
     maya, raj, lena, nina = (factory.user(n) for n in ("maya", "raj", "lena", "nina"))
@@ -318,7 +318,7 @@ def test_top_contributors_this_month_and_all_time(web, factory, session):
     home = web.get("/").text
     assert _top_rows(home) == [("raj", 10), ("nina", 10), ("maya", 2)]  # ties: the earlier member first
     assert re.search(r'<a href="/\?top=all#top-title">All time</a>', home)
-    assert re.search(r'<a href="/#top-title" aria-current="page">This month</a>', home)
+    assert re.search(r'<a href="/#top-title" aria-current="page">Last 30 days</a>', home)
     all_time = web.get("/?top=all").text
     assert _top_rows(all_time)[0] == ("lena", 15) and {n for n, _ in _top_rows(all_time)} == {"lena", "raj", "nina", "maya"}
     assert re.search(r'<a href="/\?top=all#top-title" aria-current="page">All time</a>', all_time)
@@ -327,13 +327,25 @@ def test_top_contributors_this_month_and_all_time(web, factory, session):
     assert _top_rows(product) == [("raj", 10), ("maya", 2)]  # no dock-pro points, no old ones
     product_all = web.get("/products/aero-14?top=all&sort=votes").text
     assert _top_rows(product_all) == [("lena", 15), ("raj", 10), ("maya", 2)]
-    assert 'href="/products/aero-14?sort=votes#top-title">This month</a>' in product_all
+    assert 'href="/products/aero-14?sort=votes#top-title">Last 30 days</a>' in product_all
     assert _top_rows(web.get("/products/dock-pro").text) == [("nina", 10)]
     assert aero.slug == "aero-14"
     # nobody earned anything on a product yet: the panel says so
     factory.product("hub-3", "Hub 3")
     session.commit()
-    assert "Nobody has earned reputation here this month yet." in web.get("/products/hub-3").text
+    assert "Nobody has earned reputation here in the last 30 days." in web.get("/products/hub-3").text
+    # the window rolls: points from 31 days ago are out of it, from 29 days ago in it (issue 18)
+    for days, e in zip((31, 29), session.exec(select(ReputationEvent).where(
+            ReputationEvent.kind == "answer_upvoted").order_by(ReputationEvent.id)).all(), strict=False):
+        e.occurred_at = datetime.now(UTC) - timedelta(days=days)
+    session.commit()
+
+    def top_30d(slug):  # the same query as the panel, without the page cache's refresh interval
+        r = web.client.get(f"/api/v1/products/{slug}/top-contributors", params={"period": "30d"})
+        return [(i["user"]["username"], i["points"]) for i in r.json()["items"]]
+
+    assert top_30d("aero-14") == [("maya", 2)]
+    assert top_30d("dock-pro") == [("nina", 10)]
 
 
 # --- the help page ------------------------------------------------------------------------------------

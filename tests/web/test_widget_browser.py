@@ -125,6 +125,10 @@ def test_widget_on_another_origin(sites, content, clean_engine):
             expect(widget.get_by_role("heading", name="Kestrel Aero 14: answers from the community")).to_be_visible()
             best = widget.get_by_role("list", name="Best solved questions")
             expect(best.get_by_role("link", name="Battery will not charge past 80 percent")).to_be_visible()
+            # issue 18: the product's top contributors of the last 30 days (lena's accepted answer: 15 points)
+            top = widget.get_by_role("list", name="Top helpers, last 30 days")
+            expect(top.get_by_role("listitem").first).to_contain_text("lena")
+            expect(top.get_by_role("listitem").first).to_contain_text("15 points")
             # The host page's CSS (red, 40px, hidden lists and inputs) does not reach inside.
             colour = best.get_by_role("link").first.evaluate("e => getComputedStyle(e).color")
             assert colour != "rgb(255, 0, 0)"

@@ -130,6 +130,22 @@
     });
 
     root.appendChild(box);
+    if (slug) {
+      // Top contributors of the last 30 days (issue 18); shown only when there are some.
+      get("/products/" + q + "/top-contributors?period=30d&limit=3").then(function (d) {
+        if (!d.items.length) return;
+        var th = el("h3", { id: "gs-top" }, "Top helpers, last 30 days");
+        var tl = el("ul", { "aria-labelledby": "gs-top" });
+        d.items.forEach(function (x) {
+          var li = el("li");
+          li.appendChild(el("a", { href: base + "/users/" + encodeURIComponent(x.user.username) }, x.user.display_name));
+          li.appendChild(el("span", { "class": "meta" }, x.points + (x.points === 1 ? " point" : " points")));
+          tl.appendChild(li);
+        });
+        box.insertBefore(tl, form);
+        box.insertBefore(th, tl);
+      }).catch(function () {});
+    }
     Promise.all([
       slug ? get("/products/" + q) : Promise.resolve({ name: "" }),
       get("/questions?sort=votes&solved=true&limit=5" + (slug ? "&product=" + q : ""))
