@@ -32,11 +32,11 @@ from urllib.parse import quote as url_quote
 from app.core.db import MAX_ID
 
 POST_TYPES = ("answer", "question")
-_OPEN = re.compile(r"^\[quote(?:=\s*\"?\s*(answer|question)\s*[:#]\s*(\d{1,12})\s*\"?\s*)?\]\s*$", re.I)
+_OPEN = re.compile(r"^\[quote(?:\s*=\s*\"?\s*(answer|question)\s*[:#]\s*(\d{1,12})\s*\"?\s*)?\]\s*$", re.I)
 _CLOSE = re.compile(r"^\[/quote\]\s*$", re.I)
 # Any reference in a body's source (a superset of the rendered ones: code is not skipped), for
 # loading every quoted post of a page in one statement before rendering.
-_ANY_REF = re.compile(r"^[ \t]*\[quote=\s*\"?\s*(answer|question)\s*[:#]\s*(\d{1,12})", re.I | re.M)
+_ANY_REF = re.compile(r"^[ \t]*\[quote\s*=\s*\"?\s*(answer|question)\s*[:#]\s*(\d{1,12})", re.I | re.M)
 _MARKER = "gsquote"
 
 

@@ -45,9 +45,14 @@ def _after_flush(session: Session, _context) -> None:
         return
     from app.quotes.models import PostQuote
 
-    pqt = PostQuote.__table__
+    pqt, answers = PostQuote.__table__, Answer.__table__
+    keys = keys[:500]
     related = or_(*[or_(and_(pqt.c.quoted_type == kind, pqt.c.quoted_id == pid),
-                        and_(pqt.c.quoting_type == kind, pqt.c.quoting_id == pid)) for kind, pid in keys[:500]])
+                        and_(pqt.c.quoting_type == kind, pqt.c.quoting_id == pid)) for kind, pid in keys])
+    question_ids = [pid for kind, pid in keys if kind == "question"]
+    if question_ids:  # a question deleted, hidden or made internal takes its answers' credit with it
+        in_thread = select(answers.c.id).where(answers.c.question_id.in_(question_ids))
+        related = or_(related, and_(pqt.c.quoted_type == "answer", pqt.c.quoted_id.in_(in_thread)))
     rows = session.connection().execute(
         select(pqt.c.quoting_type, pqt.c.quoting_id, pqt.c.quoted_type, pqt.c.quoted_id).where(related)).all()
     if rows:

@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select, true
 from sqlmodel import Session
 
-from app.accounts.models import User
+from app.accounts.models import STAFF_ROLES, User
 from app.core.db import utcnow
 from app.core.errors import field_error
 from app.core.quote_markup import QuoteCredit, source_refs, user_url
@@ -144,7 +144,7 @@ def notify_quoted(session: Session, *, post_type: str, post, question, now: date
         if row.quoted_author_id not in told and row.quoted_author_id != post.author_id:
             recipients.setdefault(row.quoted_author_id, row)
     if recipients and _visibility(question) != "public":  # an internal thread: staff only
-        staff = set(session.exec(select(User.id).where(User.id.in_(recipients), User.role.in_(("staff", "admin"))))
+        staff = set(session.exec(select(User.id).where(User.id.in_(recipients), User.role.in_(STAFF_ROLES)))
                     .scalars())
         recipients = {uid: row for uid, row in recipients.items() if uid in staff}
     author = session.get(User, post.author_id)

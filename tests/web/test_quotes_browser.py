@@ -121,3 +121,35 @@ def test_without_script_the_quote_link_prefills_the_answer_form(browsers, thread
     page = bob.get(url).text
     assert 'class="quote-credit"><a href="/users/alice" class="quote-author">Alice Lin</a>' in page
     assert "?quote=" not in browsers().get(url).text
+
+
+@pytest.mark.parametrize("gone", ["answer deleted", "question deleted", "quoting answer deleted"])
+def test_cached_pages_follow_the_quoted_post(app, browsers, thread, session, gone):
+    """The anonymous-page cache drops a page whose credit or count changed in another thread."""
+    from app.answers import service as answers_service
+    from app.questions import service as questions_service
+
+    question, answer = thread
+    other = make_question(session, make_user(session, "erin"), title="Laptop charges slowly on the dock")
+    quoting = make_answer(session, other, make_user(session, "dan"),
+                          body=f"[quote=answer:{answer.id}]\n{FIRST}\n[/quote]\n\nSame here, it worked.")
+    mod = make_user(session, "mod", role="moderator")
+    session.commit()
+    app.state.page_cache.check_interval = 0  # every request asks the outbox what changed
+    anon = browsers()
+    quoting_url, original_url = f"/questions/{other.id}/{other.slug}", f"/questions/{question.id}/{question.slug}"
+    page, original = anon.get(quoting_url).text, anon.get(original_url).text
+    assert "quote-credit" in page and "Quoted in 1 post" in original
+    assert anon.get(quoting_url).text == page and anon.get(original_url).text == original  # served from the cache
+    if gone == "answer deleted":
+        answers_service.delete_answer(session, actor=mod, answer_id=answer.id)
+    elif gone == "question deleted":
+        questions_service.delete_question(session, actor=mod, question_id=question.id)
+    else:
+        answers_service.delete_answer(session, actor=mod, answer_id=quoting.id)
+    session.commit()
+    if gone == "quoting answer deleted":
+        assert "Quoted in" not in anon.get(original_url).text
+    else:
+        page = anon.get(quoting_url).text
+        assert "quote-credit" not in page and "Alice Lin" not in page and FIRST in page
