@@ -550,6 +550,7 @@
     var found = parts(event.target);
     var textarea = document.getElementById("answer-body");
     if (!found || !found.prose || !textarea) return;  // no answer form here: follow the link
+    if (event.button || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;  // a new tab
     event.preventDefault();
     var text = selectedIn(found.prose) || captured || firstParagraph(found.prose);
     captured = "";
