@@ -2456,7 +2456,7 @@ QUOTES = [
         "question": "BIOS 1.14 update fails with \"Error 0x0E: Battery level insufficient\" at 100% charge",
         "quoted": ("Battery Care 80% charge limit resets to 100% after every restart", 0),
         "author": "fiona_travels",
-        "quote": "BIOS **1.14** stores the limit in the embedded controller, so it survives reboots and works even with Companion closed:",
+        "quote": "BIOS **1.14** stores the limit in the embedded controller, so it survives reboots and works even with Companion closed.",
         "body": "This is why 1.14 is worth the trouble. Once I had it installed with the charger plugged straight into the "
                 "laptop (not the dock), my 80% limit finally stuck across restarts.",
         "hours_after": 30,
