@@ -22,7 +22,8 @@ def touch_pages(session: Session, keys: list[tuple[str, int]]) -> None:
     answer_ids = sorted({pid for kind, pid in keys if kind == "answer"})
     if answer_ids:
         a = Answer.__table__
-        question_ids.update(session.connection().execute(select(a.c.question_id).where(a.c.id.in_(answer_ids))).scalars())
+        question_ids.update(session.connection().execute(
+            select(a.c.question_id).where(a.c.id.in_(answer_ids))).scalars())
     outbox.emit(session.connection(), question_ids)
 
 

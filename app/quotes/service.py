@@ -83,7 +83,8 @@ def _may_see(actor: User, post, question) -> bool:
     return can_see(actor, question) and can_see(actor, post)
 
 
-def record(session: Session, *, post_type: str, post, question, actor: User, now: datetime | None = None) -> list[PostQuote]:
+def record(session: Session, *, post_type: str, post, question, actor: User,
+           now: datetime | None = None) -> list[PostQuote]:
     """Record the quotes of a post just saved (asked, answered or edited) and tell the quoted
     authors (see the module docstring for the rules); returns the post's current quote rows.
     Raises InvalidInput (422 on `body`) when a post that is not internal quotes an internal one.
@@ -175,17 +176,18 @@ def credits_for(session: Session, refs: list[tuple[str, int]], *, quoting_intern
     shown = [q.c.deleted_at.is_(None), q.c.hidden_at.is_(None)]
     if not quoting_internal:
         shown.append(_public_only(q))
+    about = [q.c.id.label("qid"), q.c.slug, q.c.title, *pq._user_columns(users)]
     for post_type in ("question", "answer"):
         ids = sorted({pid for kind, pid in refs if kind == post_type})
         if not ids:
             continue
         if post_type == "answer":
             a = Answer.__table__
-            stmt = (select(a.c.id, a.c.source_author, q.c.id.label("qid"), q.c.slug, q.c.title, *pq._user_columns(users))
+            stmt = (select(a.c.id, a.c.source_author, *about)
                     .select_from(a.join(q, q.c.id == a.c.question_id).outerjoin(users, users.c.id == a.c.author_id))
                     .where(a.c.id.in_(ids), a.c.deleted_at.is_(None), a.c.hidden_at.is_(None), *shown))
         else:
-            stmt = (select(q.c.id, q.c.source_author, q.c.id.label("qid"), q.c.slug, q.c.title, *pq._user_columns(users))
+            stmt = (select(q.c.id, q.c.source_author, *about)
                     .select_from(q.outerjoin(users, users.c.id == q.c.author_id)).where(q.c.id.in_(ids), *shown))
         for r in session.connection().execute(stmt).mappings():
             author = pq.user_view(r, "u_", r["source_author"])
