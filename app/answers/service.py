@@ -68,6 +68,9 @@ def post(session: Session, *, actor: User | None, question_id: int, data: Answer
                  .values(answer_count=Question.answer_count + (0 if held else 1), last_activity_at=now))
     questions_service.add_revision(session, post_type="answer", post_id=answer.id, author=actor,
                                    body=answer.body, created_at=now)
+    from app.quotes import service as quotes
+
+    quotes.record(session, post_type="answer", post=answer, question=question, actor=actor, now=now)
     session.refresh(question)
     if held:
         review.tell_author(session, kind="answer", post_url=f"/questions/{question.id}/{question.slug}#answer-{answer.id}",
@@ -110,6 +113,9 @@ def apply_edit(session: Session, answer: Answer, *, author: User, data: AnswerUp
     questions_service.add_revision(session, post_type="answer", post_id=answer.id, author=author,
                                    body=answer.body, comment=data.comment, created_at=now)
     question = session.get(Question, answer.question_id)
+    from app.quotes import service as quotes
+
+    quotes.record(session, post_type="answer", post=answer, question=question, actor=author, now=now)
     questions_service.touch(session, question, now)
     session.flush()
     return answer

@@ -94,11 +94,18 @@ class QuestionRefOut(BaseModel):
     url: str
 
 
+QUOTED_IN = ("how many posts quote this one (`[quote=answer:N]` … `[/quote]`) that the caller may see: not deleted, "
+             "not hidden; docs/quoting.md")
+BODY_HTML = ("`body` rendered and sanitised; a quote block of a post everyone may see opens with its credit line "
+             "(`<p class=\"quote-credit\">` author and post links), a quote of a deleted, hidden or internal post "
+             "shows only the quoted text (docs/quoting.md)")
+
+
 class AnswerOut(BaseModel):
     id: int
     question_id: int
-    body: str
-    body_html: str
+    body: str = Field(description="Markdown as written, quote blocks included")
+    body_html: str = Field(description=BODY_HTML)
     author: UserOut
     score: int
     is_accepted: bool
@@ -127,6 +134,7 @@ class AnswerOut(BaseModel):
         default=False, description="accepted by the asker of the duplicate it was moved from (not on this question)")
     hidden: str | None = Field(default=None, description="why it is hidden (only its author and moderators see it)")
     can_flag: bool = False
+    quoted_in: int = Field(default=0, description=QUOTED_IN)
 
     @classmethod
     def of(cls, a) -> "AnswerOut":
@@ -139,12 +147,13 @@ class AnswerOut(BaseModel):
                    license=a.license, community_wiki=a.community_wiki,
                    merged_from=QuestionRefOut(id=a.merged_from.id, title=a.merged_from.title, url=a.merged_from.url)
                    if a.merged_from else None,
-                   accepted_on_duplicate=a.accepted_on_duplicate, hidden=a.hidden, can_flag=a.can_flag)
+                   accepted_on_duplicate=a.accepted_on_duplicate, hidden=a.hidden, can_flag=a.can_flag,
+                   quoted_in=a.quoted_in)
 
 
 class QuestionOut(QuestionSummaryOut):
-    body: str
-    body_html: str
+    body: str = Field(description="Markdown as written, quote blocks included")
+    body_html: str = Field(description=BODY_HTML)
     accepted_answer_id: int | None
     duplicate_of: int | None
     updated_at: datetime | None
@@ -176,6 +185,7 @@ class QuestionOut(QuestionSummaryOut):
     locked: bool = Field(default=False, description="no new answers, comments or votes")
     protected: bool = Field(default=False, description="members below 10 reputation cannot answer")
     can_flag: bool = False
+    quoted_in: int = Field(default=0, description=QUOTED_IN)
 
     @classmethod
     def of(cls, v) -> "QuestionOut":  # type: ignore[override]
@@ -190,7 +200,7 @@ class QuestionOut(QuestionSummaryOut):
                    source_author=v.source_author, license=v.license, community_wiki=v.community_wiki,
                    duplicates=[d.id for d in v.duplicates],
                    merged_into_at=v.merged_into_at, can_merge=v.can_merge, hidden=v.hidden, locked=v.locked,
-                   protected=v.protected, can_flag=v.can_flag)
+                   protected=v.protected, can_flag=v.can_flag, quoted_in=v.quoted_in)
 
 
 class QuestionList(BaseModel):

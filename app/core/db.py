@@ -221,6 +221,7 @@ def import_all_models() -> None:
     from app.notifications import models as _n  # noqa: F401
     from app.products import models as _p  # noqa: F401
     from app.questions import models as _q  # noqa: F401
+    from app.quotes import models as _quotes  # noqa: F401
     from app.reputation import models as _r  # noqa: F401
     from app.savedviews import models as _sv  # noqa: F401
     from app.search import models as _s  # noqa: F401

@@ -7,6 +7,8 @@ import re
 import nh3
 from markdown_it import MarkdownIt
 
+from app.core import quote_markup
+
 _md = MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False}).enable(
     ["table", "strikethrough", "linkify"]
 )
@@ -33,6 +35,7 @@ def _alignment_classes(state) -> None:
 
 
 _md.core.ruler.push("alignment_classes", _alignment_classes)
+quote_markup.install(_md)  # `[quote=answer:N]` … `[/quote]` blocks (app/core/quote_markup.py)
 
 _ALLOWED_TAGS = {
     "p", "br", "hr", "strong", "em", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li",
@@ -79,10 +82,21 @@ def sanitize_html(html: str) -> str:
     )
 
 
-def render_markdown(text: str) -> str:
+def render_markdown(text: str, credits: dict | None = None) -> str:
     """Render user Markdown; raw HTML in the source is shown as text, links are limited to safe schemes,
-    bare http(s) and mailto URLs become links (with the same `rel` as every other link)."""
-    return sanitize_html(_md.render(text or ""))
+    bare http(s) and mailto URLs become links (with the same `rel` as every other link).
+
+    Quote blocks (`[quote=answer:N]` … `[/quote]`, app/core/quote_markup.py) are blockquotes; those
+    whose reference is a key of `credits` ({(post type, id): QuoteCredit}) get the credit line
+    ("<author> wrote in <post>:"), added after sanitising from escaped values. Without `credits`
+    (what is stored as body_html) no quote names or links anything."""
+    env: dict = {}
+    return quote_markup.apply_credits(sanitize_html(_md.render(text or "", env)), env, credits)
+
+
+def quote_refs(text: str) -> list[tuple[str, int]]:
+    """The posts Markdown `text` quotes ([(post type, id)], in order, once each; not in code)."""
+    return quote_markup.rendered_refs(_md, text)
 
 
 def render_body(text: str, body_format: str = "markdown") -> str:

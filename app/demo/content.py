@@ -2448,6 +2448,31 @@ def _nonblank_lines(text: str) -> int:
     return sum(1 for line in text.splitlines() if line.strip())
 
 
+# Answers quoting another thread's answer with credit (`[quote=answer:N]`, docs/quoting.md), posted
+# by app/demo/loader.py after both threads exist: `quoted` names the thread and the answer's place
+# in it (0 = first posted), `quote` is the quoted text, `body` what the quoting author adds.
+QUOTES = [
+    {
+        "question": "BIOS 1.14 update fails with \"Error 0x0E: Battery level insufficient\" at 100% charge",
+        "quoted": ("Battery Care 80% charge limit resets to 100% after every restart", 0),
+        "author": "fiona_travels",
+        "quote": "BIOS **1.14** stores the limit in the embedded controller, so it survives reboots and works even with Companion closed.",
+        "body": "This is why 1.14 is worth the trouble. Once I had it installed with the charger plugged straight into the "
+                "laptop (not the dock), my 80% limit finally stuck across restarts.",
+        "hours_after": 30,
+    },
+    {
+        "question": "Dock Pro only charges my Aero 14 at 30 W instead of 96 W",
+        "quoted": ("BIOS 1.14 update fails with \"Error 0x0E: Battery level insufficient\" at 100% charge", 0),
+        "author": "kwame_a",
+        "quote": "The flasher checks that a charger of **at least 45 W is connected directly**, not the battery percentage.",
+        "body": "Related, for anyone landing here before a firmware update: even with a proper 5 A cable the dock does not "
+                "count as a direct charger, so undock while the BIOS updates.",
+        "hours_after": 20,
+    },
+]
+
+
 def validate() -> None:
     """Assert the structural rules of the demo content. Raises AssertionError on the first problem."""
     username_chars = set("abcdefghijklmnopqrstuvwxyz0123456789_-")

@@ -57,6 +57,7 @@ def load(engine: Engine, progress: Callable[[str], None] = lambda _m: None) -> s
                 progress(f"  {i}/{len(ordered)} questions")
         for comment in comments:
             _comment(session, users, now, rng, counts, *comment)
+        _quotes(session, users, now)
         escalated = _escalations(session, users, now)
         _saved_views(session, users)
         # Badges (app/badges/, docs/badges.md): what the seeded history earns, without notices.
@@ -140,6 +141,23 @@ def _comment(session: Session, users: dict[str, User], now, rng: random.Random, 
     session.exec(update(Question).where(Question.id == question_id)
                  .values(last_activity_at=max(active_before, when)))
     counts["comments"] += 1
+
+
+def _quotes(session: Session, users: dict[str, User], now) -> int:
+    """Answers quoting another thread's answer (content.QUOTES; docs/quoting.md), posted after both."""
+    def thread(title: str) -> Question:
+        return session.exec(select(Question).where(Question.title == title)).one()
+
+    for spec in content.QUOTES:
+        title, index = spec["quoted"]
+        quoted = sorted(answers_service.for_question(session, thread(title).id), key=lambda a: a.id)[index]
+        where = thread(spec["question"])
+        when = min(max(where.created_at, quoted.created_at) + timedelta(hours=spec["hours_after"]), now)
+        body = f"[quote=answer:{quoted.id}]\n{spec['quote']}\n[/quote]\n\n{spec['body']}"
+        answer = answers_service.post(session, actor=users[spec["author"]], question_id=where.id,
+                                      data=AnswerCreate(body=body), now=when)
+        _set_time(session, Answer, answer.id, when, "answer")
+    return len(content.QUOTES)
 
 
 def _set_time(session: Session, model, post_id: int, when, post_type: str) -> None:

@@ -33,6 +33,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "answer_accepted": ("My answer is accepted", "email"),
     "answer_upvoted": ("Upvotes on my answers", "in_app"),
     "mention": ("Someone mentions me (@username)", "email"),
+    "quoted": ("Someone quotes my post", "email"),
     "followed_question_answer": ("A new answer on a question I follow", "daily"),
     "followed_new_question": ("A new question in a product or tag I follow", "daily"),
     "followed_user_post": ("A new question or answer by someone I follow", "daily"),

@@ -75,6 +75,7 @@ MAIL_LIMITS: dict[str, list[tuple[str, int, int]]] = {
     "email_change": [("address", 3, 3600), ("user", 6, 86400)],
     "signup_attempt": [("address", 1, 86400)],
     "mention": [("user", 10, 3600)],
+    "quoted": [("user", 10, 3600)],
 }
 
 # Kinds that are about the account itself: never carry List-Unsubscribe, never suppressed by

@@ -131,3 +131,7 @@ def _announce(session: Session, ref: posts.PostRef) -> None:
     elif ref.post_type == "answer":
         follows.on_answer_posted(session, ref.question, ref.post, author, now)
         webhook_events.answer_created(session, ref.question, ref.post)
+    if ref.post_type in ("question", "answer"):
+        from app.quotes import service as quotes
+
+        quotes.notify_quoted(session, post_type=ref.post_type, post=ref.post, question=ref.question, now=now)

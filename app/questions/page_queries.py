@@ -93,6 +93,7 @@ def question_head(session: Session, question_id: int, viewer) -> RowMapping | No
     from app.escalation.models import Escalation, MeToo
     from app.products.models import Product
     from app.questions.models import Question, QuestionTag, Revision, Tag
+    from app.quotes import service as quotes
     from app.search.models import Deflection
     from app.votes.models import Vote
 
@@ -110,7 +111,8 @@ def question_head(session: Session, question_id: int, viewer) -> RowMapping | No
         q.c.id, q.c.title, q.c.slug, q.c.body, q.c.body_html, q.c.author_id, q.c.product_id, q.c.score,
         q.c.answer_count, q.c.accepted_answer_id, q.c.status, q.c.created_at, q.c.last_activity_at, q.c.updated_at,
         q.c.source_url, q.c.source_author, q.c.license, q.c.community_owned_at, q.c.merged_into_at,
-        q.c.duplicate_of_id, q.c.hidden_at, q.c.hidden_reason, q.c.locked_at, q.c.protected_at,
+        q.c.duplicate_of_id, q.c.hidden_at, q.c.hidden_reason, q.c.locked_at, q.c.protected_at, q.c.body_format,
+        quotes.quoted_in_count("question", q, include_internal=_is_staff(viewer)).label("quoted_in"),
         products.c.slug.label("p_slug"), products.c.name.label("p_name"),
         *_user_columns(users),
         scalar(select(_agg(session, cast(qt.c.position, String).concat(":").concat(tags.c.name)))
@@ -161,6 +163,12 @@ class AnswerRow:
     row: Any
     hidden_at: datetime | None = None  # moderation (app/moderation/posts.py): shown to author and moderators
     hidden_reason: str | None = None
+    body_format: str = "markdown"
+    quoted_in: int = 0  # shown posts quoting this one (app/quotes/service.py)
+
+
+def _is_staff(viewer) -> bool:
+    return bool(viewer is not None and viewer.is_staff)
 
 
 def answers_of(session: Session, question_id: int, viewer) -> list[AnswerRow]:
@@ -169,6 +177,7 @@ def answers_of(session: Session, question_id: int, viewer) -> list[AnswerRow]:
     from app.accounts.models import STAFF_ROLES, User
     from app.answers.models import Answer
     from app.importer.models import ImportedVote
+    from app.quotes import service as quotes
     from app.votes.models import Vote
 
     a, users, votes, voters = Answer.__table__, User.__table__, Vote.__table__, User.__table__.alias("voters")
@@ -177,7 +186,8 @@ def answers_of(session: Session, question_id: int, viewer) -> list[AnswerRow]:
     columns = [
         a.c.id, a.c.author_id, a.c.body, a.c.body_html, a.c.score, a.c.created_at, a.c.updated_at, a.c.source_url,
         a.c.source_author, a.c.license, a.c.community_owned_at, a.c.merged_from_question_id,
-        a.c.hidden_at, a.c.hidden_reason,
+        a.c.hidden_at, a.c.hidden_reason, a.c.body_format,
+        quotes.quoted_in_count("answer", a, include_internal=_is_staff(viewer)).label("quoted_in"),
         *_user_columns(users),
         select(_agg(session, vote_item, ",")).select_from(votes.join(voters, voters.c.id == votes.c.voter_id))
         .where(votes.c.post_type == "answer", votes.c.post_id == a.c.id).correlate(a).scalar_subquery().label("votes"),
@@ -201,7 +211,8 @@ def answers_of(session: Session, question_id: int, viewer) -> list[AnswerRow]:
             source_author=r["source_author"], license=r["license"], community_owned_at=r["community_owned_at"],
             merged_from_question_id=r["merged_from_question_id"], my_vote=r["my_vote"], votes=r["votes"],
             imported_votes=r["imported_votes"], author_is_staff=r["u_role"] in STAFF_ROLES if r["u_id"] else False,
-            row=r, hidden_at=r["hidden_at"], hidden_reason=r["hidden_reason"]))
+            row=r, hidden_at=r["hidden_at"], hidden_reason=r["hidden_reason"], body_format=r["body_format"],
+            quoted_in=r["quoted_in"]))
     return out
 
 

@@ -59,6 +59,9 @@ def ask(session: Session, *, actor: User | None, data: QuestionCreate) -> Questi
     _set_tags(session, question, tags)
     add_revision(session, post_type="question", post_id=question.id, author=actor, title=question.title,
                  body=question.body, tags=tags, product_slug=product.slug if product else None, created_at=now)
+    from app.quotes import service as quotes
+
+    quotes.record(session, post_type="question", post=question, question=question, actor=actor, now=now)
     from app.follows import service as follows
 
     follows.on_question_asked(session, question, actor, tags, now)  # followers, mentions, auto-follow
@@ -122,6 +125,9 @@ def apply_edit(session: Session, question: Question, *, author: User, data: Ques
                  tags=new_tags, product_slug=new_product.slug if new_product else None,
                  comment=data.comment, created_at=now)
     session.flush()
+    from app.quotes import service as quotes
+
+    quotes.record(session, post_type="question", post=question, question=question, actor=author, now=now)
     return question
 
 

@@ -123,6 +123,9 @@ class AnswerView:
     accepted_on_duplicate: bool = False
     hidden: str | None = None  # why it is hidden (shown to its author and moderators only)
     can_flag: bool = False
+    body_format: str = "markdown"
+    quoted_in: int = 0  # shown posts quoting this one; `quoted_by` lists them (app/quotes/service.py)
+    quoted_by: list = field(default_factory=list)
 
 
 @dataclass
@@ -161,6 +164,9 @@ class QuestionDetailView(QuestionSummaryView):
     protected: bool = False
     can_flag: bool = False
     can_moderate: bool = False
+    body_format: str = "markdown"
+    quoted_in: int = 0  # shown posts quoting this one; `quoted_by` lists them (app/quotes/service.py)
+    quoted_by: list = field(default_factory=list)
 
 
 def summaries(session: Session, questions: list[Question]) -> list[QuestionSummaryView]:
@@ -266,6 +272,7 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
             community_wiki=a.community_owned_at is not None,
             merged_from=merged_from.get(a.merged_from_question_id),
             accepted_on_duplicate=a.id in accepted_elsewhere and a.id != accepted_id,
+            body_format=a.body_format, quoted_in=a.quoted_in,
         ))
     duplicate_of = None
     if q["duplicate_of_id"]:
@@ -274,7 +281,7 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
             duplicate_of = summaries(session, [original])[0]
     duplicates = summaries(session, duplicates_of(session, q["id"])) if q["duplicate_count"] else []
     tags = pq.split_tags(q["tags"])
-    return QuestionDetailView(
+    detail = QuestionDetailView(
         id=q["id"], title=q["title"], slug=q["slug"], url=question_url(q["id"], q["slug"]), score=q["score"],
         answer_count=q["answer_count"], has_accepted_answer=accepted_id is not None, tags=tags,
         product=q["p_slug"], product_name=q["p_name"], status=q["status"], created_at=q["created_at"],
@@ -304,7 +311,12 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
         can_merge=(permissions.can_close(viewer) and q["status"] == QuestionStatus.duplicate
                    and q["merged_into_at"] is None and duplicate_of is not None and duplicate_of.status != "duplicate"),
         me_too_count=q["me_too_count"], helped=q["helped"], support=pq.support_state(q),
+        body_format=q["body_format"], quoted_in=q["quoted_in"],
     )
+    from app.quotes import service as quotes
+
+    quotes.resolve_detail(session, detail, viewer)  # credit lines of quotes, "quoted in N posts"
+    return detail
 
 
 def _merged_from_ids(session: Session, ids: set[int]) -> dict[int, QuestionRef]:

@@ -295,7 +295,7 @@ def _revisions_page(request, session, post_type, post_id, summary, heading, back
 @router.get("/questions/{question_id}/{slug}")
 @anonymous_cached(question_param="question_id")
 def question_page(request: Request, question_id: Id, slug: str, session: SessionDep, viewer: Viewer,
-                  sort: Text = None) -> Response:
+                  sort: Text = None, quote: Text = None) -> Response:
     sort = pick(sort, ANSWER_SORTS, "best")
     detail = views.question_detail(session, question_id, viewer, sort)
     if slug != detail.slug:
@@ -306,6 +306,10 @@ def question_page(request: Request, question_id: Id, slug: str, session: Session
         extra["possible_originals"] = possible_originals(request, session, detail)
     if viewer is not None and (viewer.is_staff or viewer.role == "moderator"):
         extra["passed_over"] = search_service.dismissed_for(session, detail.id)
+    if quote and detail.can_answer:  # the Quote button without script: the answer form starts with the quote
+        from app.quotes import service as quotes
+
+        extra["answer_form"] = {"body": quotes.quote_block(session, viewer=viewer, ref=quote), "errors": {}}
     return _question_page(request, session, detail, sort, viewer=viewer, helped=helped, **extra)
 
 

@@ -5,7 +5,7 @@ every few minutes; it now starts from the members with an unread notification fr
 week, a range on this index, so its cost follows recent activity, not the number of members.
 
 Revision ID: 0021_digest_index
-Revises: 0019_saved_views
+Revises: 0020_quotes
 Create Date: 2026-11-30 16:30:00
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = '0021_digest_index'
-down_revision: str | None = '0019_saved_views'
+down_revision: str | None = '0020_quotes'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

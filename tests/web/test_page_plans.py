@@ -25,7 +25,7 @@ from tests.web.conftest import Statements
 LARGE = {"users", "questions", "answers", "votes", "comments", "question_tags", "tags", "reputation_events",
          "revisions", "search_documents", "search_outbox", "acceptances", "imported_votes", "me_toos", "deflections",
          "escalations", "escalation_events", "notifications", "auth_sessions", "suggested_edits", "question_links",
-         "dismissed_suggestions", "import_map"}
+         "dismissed_suggestions", "import_map", "post_quotes"}
 
 
 def _fill_corpus():

@@ -512,3 +512,57 @@
     initTagSuggestions();
   });
 })();
+
+// The Quote button (docs/quoting.md): inserts `[quote=answer:N]` … `[/quote]` into the answer form
+// at the cursor, with the text selected in that post or else its first paragraph. Without script
+// the link opens the page with the form prefilled (?quote=answer:N#your-answer).
+(function () {
+  "use strict";
+
+  function selectedIn(prose) {
+    var selection = window.getSelection && window.getSelection();
+    if (!selection || selection.isCollapsed || !selection.rangeCount) return "";
+    return prose.contains(selection.getRangeAt(0).commonAncestorContainer) ? selection.toString().trim() : "";
+  }
+
+  function firstParagraph(prose) {
+    for (var i = 0; i < prose.children.length; i++) {
+      var child = prose.children[i];
+      if (child.tagName === "P" && child.textContent.trim()) return child.textContent.trim();
+    }
+    return prose.textContent.trim().split(/\n\s*\n/)[0] || "";
+  }
+
+  function parts(target) {
+    var link = target && target.closest ? target.closest("a[data-quote]") : null;
+    var main = link && link.closest(".post-main");
+    return link && main ? {link: link, prose: main.querySelector(".prose")} : null;
+  }
+
+  var captured = "";
+  // A click on the link may clear the selection before "click": remember it on pointer down.
+  document.addEventListener("mousedown", function (event) {
+    var found = parts(event.target);
+    captured = found && found.prose ? selectedIn(found.prose) : "";
+  });
+
+  document.addEventListener("click", function (event) {
+    var found = parts(event.target);
+    var textarea = document.getElementById("answer-body");
+    if (!found || !found.prose || !textarea) return;  // no answer form here: follow the link
+    if (event.button || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;  // a new tab
+    event.preventDefault();
+    var text = selectedIn(found.prose) || captured || firstParagraph(found.prose);
+    captured = "";
+    var block = "[quote=" + found.link.getAttribute("data-quote") + "]\n" + text + "\n[/quote]\n\n";
+    var value = textarea.value, start = textarea.selectionStart, end = textarea.selectionEnd;
+    var before = value.slice(0, start);
+    if (before && !/\n\n$/.test(before)) before += /\n$/.test(before) ? "\n" : "\n\n";
+    textarea.value = before + block + value.slice(end);
+    var caret = (before + block).length;
+    textarea.focus();
+    textarea.setSelectionRange(caret, caret);
+    textarea.dispatchEvent(new Event("input", {bubbles: true}));  // the live preview follows
+    textarea.scrollIntoView({block: "center"});
+  });
+})();
