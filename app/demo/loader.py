@@ -58,6 +58,9 @@ def load(engine: Engine, progress: Callable[[str], None] = lambda _m: None) -> s
         for comment in comments:
             _comment(session, users, now, rng, counts, *comment)
         escalated = _escalations(session, users, now)
+        from app.demo import internal as internal_demo  # the staff-only space (docs/internal.md)
+
+        internal_count = internal_demo.load(session, users, now)
         # The seed's history is backdated: no e-mail about it (the notifications stay in-app).
         from sqlalchemy import delete
 
@@ -68,7 +71,7 @@ def load(engine: Engine, progress: Callable[[str], None] = lambda _m: None) -> s
             if counts["comments_skipped"] else ""
         return (f"{len(users)} users, {len(products)} products, {counts['questions']} questions, "
                 f"{counts['answers']} answers, {counts['votes']} votes, {counts['comments']} comments{skipped}, "
-                f"{escalated} escalations in the support queue")
+                f"{escalated} escalations in the support queue, {internal_count} internal (staff-only) questions")
 
 
 def _users(session: Session) -> dict[str, User]:
