@@ -196,6 +196,10 @@ def test_public_paths_leave_the_internal_space_out(app, space, clean_engine, set
     with TestClient(app) as c:
         assert c.get(f"{API}/products/aero-14").json()["question_count"] == 1
         assert [q["id"] for q in c.get(f"{API}/questions").json()["items"]] == [public.id]
+        # tomas earned reputation only in the internal space (an accepted answer): no public top contributor
+        tops = [row["user"]["username"] for row in c.get(f"{API}/top-contributors").json()["items"]]
+        assert "tomas" not in tops
+        assert c.get(f"{API}/users/tomas").json()["reputation"] > 1  # his total still counts it
 
 
 def test_customers_hear_nothing_of_internal_activity(space, session):
