@@ -1,6 +1,6 @@
 """Demo data for the internal space (docs/internal.md): a staff-only question about the defect
 behind the demo's escalated thread, with a staff answer, linked from that public thread and its
-escalation, and a second internal playbook that shows up as a similar suggestion."""
+escalation, and a second internal playbook that the panel there suggests as similar."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def load(session: Session, users: dict[str, User], now) -> int:
                              "Engineering confirmed the rollback is safe. The fix ships in the next firmware; "
                              "until then, the workaround above can be given privately by support.")))
     questions_service.ask(session, actor=other, data=QuestionCreate(
-        title="Playbook: what to ask a customer before escalating a firmware problem",
+        title=f"Escalation playbook for reports like: {public.title}"[:150],
         body="Model, firmware version, what changed just before it started, and whether a rollback helps.",
         tags=tags[:1], product=product, visibility="internal"))
     internal.link(session, actor=lead, question_id=public.id, internal_id=known.id, escalation_id=esc.id)

@@ -61,10 +61,17 @@ class Scored:
     score: float
 
 
+# Words too common to make two questions alike (after stemming: app/search/analysis.py).
+_COMMON = frozenset("""a an and are as at be but by can do doe for from has have how i if in is it its me my no
+not of on or so that the then there this thi to up us was wa we were what when where which who why whi will
+with you your after again all also ani any get just onli only out over same some still than them they veri
+very""".split())
+
+
 def _terms(text: str) -> set[str]:
     from app.search import analysis
 
-    return set(analysis.index_terms(text or ""))
+    return {t for t in analysis.index_terms(text or "") if len(t) > 1 and t not in _COMMON}
 
 
 def _candidates(session: Session, limit: int = SCAN_MAX) -> list[Question]:
@@ -73,9 +80,10 @@ def _candidates(session: Session, limit: int = SCAN_MAX) -> list[Question]:
 
 
 def _rank(session: Session, text: str, *, exclude: int | None = None, require_all: bool = False) -> list[Scored]:
-    """Internal questions scored against `text`: for every query term found, its inverse document
-    frequency over the internal space, doubled in the title; with `require_all` only questions
-    holding every term. Highest first, then most recent."""
+    """Internal questions scored against `text`: for every query term found (common words left
+    out), its inverse document frequency over the internal space, doubled in the title; with
+    `require_all` only questions holding every term, without it only those sharing a title word
+    and at least two words. Highest first, then most recent."""
     wanted = _terms(text)
     if not wanted:
         return []
@@ -86,6 +94,10 @@ def _rank(session: Session, text: str, *, exclude: int | None = None, require_al
     for q, title, body in docs:
         found = [t for t in wanted if t in title or t in body]
         if not found or (require_all and len(found) < len(wanted)):
+            continue
+        # A suggestion needs some substance: a shared word in its title and two shared words in all
+        # (one when the query has no more).
+        if not require_all and (not any(t in title for t in found) or len(found) < min(2, len(wanted))):
             continue
         score = sum(math.log(1 + n / df[t]) * (2 if t in title else 1) for t in found)
         out.append(Scored(q, score))

@@ -196,7 +196,9 @@ def _question_page(request: Request, session: Session, detail: views.QuestionDet
         "possible_originals": [],  # for those who can close: possible originals, one click each
         "passed_over": [],  # for staff and moderators: suggestions the asker saw and passed over
         "support": _support_panel(session, detail, viewer),
-        "follow": follow_button(session, viewer, "question", detail.id, detail.id, "question", detail.url),
+        # Following is for public threads (follows notify nobody about internal ones: docs/internal.md).
+        "follow": follow_button(session, viewer, "question", detail.id, detail.id, "question", detail.url)
+        if detail.visibility == "public" else None,
         # Staff only (None for everyone else): links to internal questions, or where this internal one is linked.
         "internal_panel": internal_web.panel(session, viewer, question_id=detail.id, title=detail.title,
                                              body=detail.body, visibility=detail.visibility),
