@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from app.accounts.models import User
 from app.core.db import SessionDep
-from app.core.errors import DomainError, NotFound
+from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.ids import parse_id
 from app.internal import service as internal
 from app.internal.visibility import BADGE, can_see_internal
@@ -70,10 +70,8 @@ def add_link(request: Request, question_id: Id, session: SessionDep, viewer: Vie
     try:
         internal.link(session, actor=viewer, question_id=question_id, internal_id=form.get("internal_id", ""),
                       escalation_id=parse_id(form.get("escalation_id", "")) if form.get("escalation_id") else None)
-    except DomainError as exc:
+    except (InvalidInput, Conflict) as exc:  # a wrong number, too many links: said on the page
         session.rollback()
-        if isinstance(exc, NotFound):
-            raise
         flash(request, f"Not linked: {exc.detail}", "error")
         return redirect(back)
     flash(request, "Internal question linked (only staff see the link).")
