@@ -323,3 +323,17 @@ def test_web_ask_internally(app, space, session):
                                              "product": "", "visibility": "internal", "confirmed": "1"})
         assert r.status_code == 403
     assert session.exec(select(Question).where(Question.title.like("Battery swelling on%"))).first() is None
+
+
+def test_api_keys_see_the_internal_space_only_with_its_scope(client, space, session):
+    """A product site's key owned by a staff account must not show staff-only questions."""
+    from app.apikeys import service as apikeys
+
+    lena, iq = space["lena"], space["iq"]
+    _, plain = apikeys.create(session, actor=lena, owner=lena, name="help centre", scopes=["read"])
+    _, inside = apikeys.create(session, actor=lena, owner=lena, name="intranet", scopes=["read", "internal"])
+    session.commit()
+    assert client.get(f"{API}/questions/{iq.id}", headers={"X-API-Key": plain}).status_code == 404
+    assert client.get(f"{API}/internal/questions", headers={"X-API-Key": plain}).status_code == 404
+    assert client.get(f"{API}/questions/{iq.id}", headers={"X-API-Key": inside}).json()["visibility"] == "internal"
+    assert client.get(f"{API}/questions/{iq.id}", headers=token_headers(client, "lena")).status_code == 200

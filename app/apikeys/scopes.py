@@ -17,6 +17,8 @@ SCOPES: dict[str, str] = {
     "escalations:read": "read the escalation queue and its metrics (owner must be staff)",
     "escalations:write": "claim, annotate, hand off and resolve escalations: post a fix back (owner must be staff)",
     "webhooks:manage": "register, change and redeliver webhooks (owner must be an admin)",
+    "internal": "see the internal (staff-only) space as its owner (owner must be staff); without it a key never "
+                "sees an internal question, whoever owns it (docs/internal.md)",
     "write": "everything else a signed-in member does: answers, comments, votes, edits, flags",
 }
 

@@ -24,8 +24,12 @@ BADGE = "Internal — staff only"
 
 def can_see_internal(viewer) -> bool:
     """Staff, moderators and admins (`User.can_moderate`, active accounts) see the internal space;
-    nobody else (customers, anonymous visitors, API keys of customers)."""
-    return viewer is not None and bool(getattr(viewer, "is_active", True)) and bool(getattr(viewer, "can_moderate", False))
+    nobody else (customers, anonymous visitors). A request made with an API key acts as the key's
+    owner only when the key has the "internal" scope (app/accounts/deps.py marks such users)."""
+    if viewer is None or not getattr(viewer, "is_active", True) or not getattr(viewer, "can_moderate", False):
+        return False
+    key_scopes = getattr(viewer, "_key_scopes", None)
+    return key_scopes is None or "internal" in key_scopes
 
 
 def is_internal(question) -> bool:
