@@ -76,6 +76,9 @@ def api_user(request: Request, session: SessionDep, settings: SettingsDep) -> Us
         apikeys_service.check(row, scope=key_scopes.required_scope(request.method, path),
                               what=f"{request.method} {path}", origin=request.headers.get("origin"))
         request.state.api_key = row
+        # A key reaches the internal space only with the "internal" scope (app/internal/visibility.py):
+        # a product site's key owned by a staff account must not show staff-only questions.
+        object.__setattr__(user, "_key_scopes", tuple(row.scope_list))
         return user
     user = session_user(request, session)
     if user is not None and request.method not in SAFE_METHODS:

@@ -20,7 +20,9 @@ from app.questions.models import Question, QuestionStatus
 from app.reputation import service as reputation
 
 
-def get_visible(session: Session, answer_id: int, *, for_update: bool = False) -> Answer:
+def get_visible(session: Session, answer_id: int, *, viewer: User | None = None, for_update: bool = False) -> Answer:
+    """The live answer, NotFound when it or its question is gone, or its question is internal and
+    `viewer` is not staff (questions_service.get_visible)."""
     stmt = select(Answer).where(Answer.id == answer_id, Answer.deleted_at.is_(None))
     if for_update:
         stmt = stmt.with_for_update()
@@ -28,7 +30,7 @@ def get_visible(session: Session, answer_id: int, *, for_update: bool = False) -
     if answer is None:
         raise NotFound(f"Answer {answer_id} does not exist or was deleted.")
     # An answer on a deleted question is gone too.
-    questions_service.get_visible(session, answer.question_id)
+    questions_service.get_visible(session, answer.question_id, viewer=viewer)
     return answer
 
 
@@ -44,7 +46,7 @@ def post(session: Session, *, actor: User | None, question_id: int, data: Answer
     (resolving an escalation sends one notification with the answer's link). `now` dates the
     answer and its notice (the demo loader and importers post answers in the past)."""
     actor = permissions.require_user(actor)
-    question = questions_service.get_visible(session, question_id)
+    question = questions_service.get_visible(session, question_id, viewer=actor)
     from app.moderation import posts as moderated
     from app.moderation import review, spam
 
@@ -92,7 +94,7 @@ def post(session: Session, *, actor: User | None, question_id: int, data: Answer
 
 def edit(session: Session, *, actor: User | None, answer_id: int, data: AnswerUpdate) -> Answer:
     actor = permissions.require_user(actor)
-    answer = get_visible(session, answer_id, for_update=True)
+    answer = get_visible(session, answer_id, viewer=actor, for_update=True)
     if not permissions.can_edit_post(actor, answer.author_id):
         raise Forbidden(questions_service.EDIT_REFUSED)
     questions_service._require_unlocked_edit(actor, session.get(Question, answer.question_id))
@@ -124,7 +126,7 @@ def apply_edit(session: Session, answer: Answer, *, author: User, data: AnswerUp
 def delete_answer(session: Session, *, actor: User | None, answer_id: int, reason: str | None = None) -> Answer:
     """Soft-delete (author, or a moderator: audited with `reason`); reverses its reputation."""
     actor = permissions.require_user(actor)
-    answer = get_visible(session, answer_id, for_update=True)
+    answer = get_visible(session, answer_id, viewer=actor, for_update=True)
     if not permissions.can_delete_post(actor, answer.author_id):
         raise Forbidden("Only the author or a moderator can delete this answer.")
     question = session.get(Question, answer.question_id)
@@ -156,7 +158,7 @@ def delete_answer(session: Session, *, actor: User | None, answer_id: int, reaso
 def accept(session: Session, *, actor: User | None, question_id: int, answer_id: int,
            now: datetime | None = None) -> Question:
     actor = permissions.require_user(actor)
-    question = questions_service.get_visible(session, question_id, for_update=True)
+    question = questions_service.get_visible(session, question_id, viewer=actor, for_update=True)
     _require_accept(actor, question)
     answer = None
     if 1 <= answer_id <= MAX_ID:  # a larger id cannot exist, and cannot be bound in a query
@@ -191,7 +193,7 @@ def accept(session: Session, *, actor: User | None, question_id: int, answer_id:
 
 def unaccept(session: Session, *, actor: User | None, question_id: int) -> Question:
     actor = permissions.require_user(actor)
-    question = questions_service.get_visible(session, question_id, for_update=True)
+    question = questions_service.get_visible(session, question_id, viewer=actor, for_update=True)
     _require_accept(actor, question)
     if question.accepted_answer_id is not None:
         _revoke_acceptances(session, question.id, reason="unaccepted")

@@ -243,8 +243,8 @@ def delete_question(question_id: Id, session: SessionDep, user: CurrentUser) -> 
 
 
 @resources.get("/questions/{question_id}/revisions", response_model=RevisionList, tags=["questions"])
-def question_revisions(question_id: Id, session: SessionDep) -> RevisionList:
-    questions_service.get_visible(session, question_id)
+def question_revisions(question_id: Id, session: SessionDep, user: OptionalUser) -> RevisionList:
+    questions_service.get_visible(session, question_id, viewer=user)
     return _revisions(session, "question", question_id)
 
 
@@ -314,7 +314,7 @@ def comment_question(question_id: Id, data: CommentCreate, session: SessionDep, 
 # --- answers ----------------------------------------------------------------------------------
 
 def _answer_out(session, answer_id: int, user) -> AnswerOut:
-    answer = answers_service.get_visible(session, answer_id)
+    answer = answers_service.get_visible(session, answer_id, viewer=user)
     detail = views.question_detail(session, answer.question_id, user)
     for a in detail.answers:
         if a.id == answer_id:
@@ -349,8 +349,8 @@ def delete_answer(answer_id: Id, session: SessionDep, user: CurrentUser) -> Resp
 
 
 @resources.get("/answers/{answer_id}/revisions", response_model=RevisionList, tags=["answers"])
-def answer_revisions(answer_id: Id, session: SessionDep) -> RevisionList:
-    answers_service.get_visible(session, answer_id)
+def answer_revisions(answer_id: Id, session: SessionDep, user: OptionalUser) -> RevisionList:
+    answers_service.get_visible(session, answer_id, viewer=user)
     return _revisions(session, "answer", answer_id)
 
 
@@ -403,6 +403,9 @@ resources.include_router(_savedviews_api.router)
 from app.api import badges as _badges_api  # noqa: E402
 
 resources.include_router(_badges_api.router)
+from app.api import internal as _internal_api  # noqa: E402  (issue 18: the staff-only space)
+
+resources.include_router(_internal_api.router)
 
 from app.api import search as _search_api  # noqa: E402
 

@@ -61,6 +61,9 @@ class QuestionSummaryOut(BaseModel):
     author: UserOut
     excerpt: str
     me_too_count: int = Field(default=0, description="customers who said \"I have this problem too\"")
+    visibility: Literal["public", "internal"] = Field(
+        default="public", description="\"internal\": in the staff-only space (only staff, moderators and admins "
+                                      "ever receive such a question; docs/internal.md)")
 
     @computed_field(description="the forum page of each tag, in the order of `tags`, percent-encoded "
                                 "(`c#` → `/tags/c%23`); relative to the forum's address")
@@ -73,7 +76,8 @@ class QuestionSummaryOut(BaseModel):
         return cls(id=v.id, title=v.title, url=v.url, score=v.score, answer_count=v.answer_count,
                    has_accepted_answer=v.has_accepted_answer, tags=v.tags, product=v.product, status=v.status,
                    created_at=v.created_at, last_activity_at=v.last_activity_at, author=UserOut.of(v.author),
-                   excerpt=v.excerpt, me_too_count=v.me_too_count)
+                   excerpt=v.excerpt, me_too_count=v.me_too_count,
+                   visibility=getattr(v, "visibility", "public") or "public")
 
 
 class CommentOut(BaseModel):

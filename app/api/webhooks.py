@@ -21,6 +21,7 @@ class EndpointIn(BaseModel):
     url: str = Field(max_length=2000)
     events: list[str] = Field(description="any of: " + ", ".join(EVENTS))
     description: str = Field(default="", max_length=200)
+    internal: bool = Field(default=False, description="also receive events about internal (staff-only) questions; only for a receiver inside the company")
 
 
 class EndpointPatch(BaseModel):
@@ -28,6 +29,7 @@ class EndpointPatch(BaseModel):
     events: list[str] | None = None
     description: str | None = Field(default=None, max_length=200)
     active: bool | None = Field(default=None, description="true re-enables a disabled endpoint and resumes its deliveries")
+    internal: bool | None = Field(default=None, description="also receive events about internal (staff-only) questions; only for a receiver inside the company")
 
 
 class EndpointOut(BaseModel):
@@ -37,6 +39,7 @@ class EndpointOut(BaseModel):
     events: list[str]
     secret: str = Field(description="the Standard Webhooks signing secret (whsec_…)")
     active: bool
+    internal: bool = Field(default=False, description="receives events about internal (staff-only) questions too")
     disabled_reason: str | None
     consecutive_failures: int
     created_at: datetime
@@ -44,7 +47,7 @@ class EndpointOut(BaseModel):
     @classmethod
     def of(cls, ep) -> "EndpointOut":
         return cls(id=ep.id, url=ep.url, description=ep.description, events=ep.event_list, secret=ep.secret,
-                   active=ep.is_active, disabled_reason=ep.disabled_reason,
+                   active=ep.is_active, internal=bool(getattr(ep, "internal", False)), disabled_reason=ep.disabled_reason,
                    consecutive_failures=ep.consecutive_failures, created_at=ep.created_at)
 
 
@@ -111,7 +114,7 @@ def list_endpoints(session: SessionDep, user: CurrentUser) -> EndpointList:
 def create_endpoint(data: EndpointIn, session: SessionDep, user: CurrentUser) -> EndpointOut:
     """Register an endpoint; the answer carries its signing secret."""
     return EndpointOut.of(webhooks_service.create_endpoint(session, actor=user, url=data.url, events=data.events,
-                                                           description=data.description))
+                                                           description=data.description, internal=data.internal))
 
 
 @router.get("/webhooks/{endpoint_id}", response_model=EndpointOut)
@@ -123,7 +126,7 @@ def get_endpoint(endpoint_id: Id, session: SessionDep, user: CurrentUser) -> End
 def update_endpoint(endpoint_id: Id, data: EndpointPatch, session: SessionDep, user: CurrentUser) -> EndpointOut:
     return EndpointOut.of(webhooks_service.update_endpoint(session, actor=user, endpoint_id=endpoint_id, url=data.url,
                                                            events=data.events, description=data.description,
-                                                           active=data.active))
+                                                           active=data.active, internal=data.internal))
 
 
 @router.delete("/webhooks/{endpoint_id}", status_code=204, dependencies=[rate_limit("write")])

@@ -21,6 +21,8 @@ SCOPES: dict[str, str] = {
     "moderation": "the moderator's tools: flag queue, review queue, audit log, suspensions, roles, destroying "
                   "spammers, locking and protecting threads (owner must be a moderator or staff)",
     "webhooks:manage": "register, change and redeliver webhooks (owner must be an admin)",
+    "internal": "see the internal (staff-only) space as its owner (owner must be staff); without it a key never "
+                "sees an internal question, whoever owns it (docs/internal.md)",
     "write": "everything else a signed-in member does: answers, comments, votes, edits, flags",
 }
 

@@ -14,22 +14,23 @@ from app.questions.models import Question
 from app.questions.schemas import CommentCreate
 
 
-def target_question(session: Session, post_type: str, post_id: int) -> Question:
-    """The (visible) question a post belongs to; 404 when the post or its question is gone."""
+def target_question(session: Session, post_type: str, post_id: int, *, viewer: User | None = None) -> Question:
+    """The (visible) question a post belongs to; 404 when the post or its question is gone, or
+    the question is internal and `viewer` is not staff."""
     from app.answers import service as answers_service
     from app.questions import service as questions_service
 
     if post_type == "question":
-        return questions_service.get_visible(session, post_id)
+        return questions_service.get_visible(session, post_id, viewer=viewer)
     if post_type == "answer":
-        answer = answers_service.get_visible(session, post_id)
+        answer = answers_service.get_visible(session, post_id, viewer=viewer)
         return session.get(Question, answer.question_id)
     raise NotFound(f"Unknown kind of post {post_type!r}.")
 
 
 def add(session: Session, *, actor: User | None, post_type: str, post_id: int, data: CommentCreate) -> Comment:
     actor = permissions.require_user(actor)
-    question = target_question(session, post_type, post_id)
+    question = target_question(session, post_type, post_id, viewer=actor)
     post_author = question.author_id if post_type == "question" else _answer_author(session, post_id)
     if not permissions.can_comment(actor, post_author, question.author_id):
         permissions.require_privilege(actor, "comment", "comment on other people's posts")
@@ -60,10 +61,23 @@ def _answer_author(session: Session, answer_id: int) -> int:
     return session.get(Answer, answer_id).author_id
 
 
+def _thread_visible(session: Session, comment: Comment, viewer: User | None) -> bool:
+    """Whether `viewer` may know the comment exists: not when its thread is internal
+    (app/internal/visibility.py) and the viewer is not staff."""
+    from app.answers.models import Answer
+    from app.internal.visibility import may_see
+
+    question_id = comment.post_id
+    if comment.post_type == "answer":
+        answer = session.get(Answer, comment.post_id)
+        question_id = answer.question_id if answer else None
+    return question_id is None or may_see(viewer, session.get(Question, question_id))
+
+
 def delete_comment(session: Session, *, actor: User | None, comment_id: int, reason: str | None = None) -> Comment:
     actor = permissions.require_user(actor)
     comment = session.exec(select(Comment).where(Comment.id == comment_id, Comment.deleted_at.is_(None))).first()
-    if comment is None:
+    if comment is None or not _thread_visible(session, comment, actor):
         raise NotFound(f"Comment {comment_id} does not exist or was deleted.")
     if not permissions.can_delete_post(actor, comment.author_id):
         raise Forbidden("Only the author or a moderator can delete this comment.")

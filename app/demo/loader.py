@@ -60,6 +60,9 @@ def load(engine: Engine, progress: Callable[[str], None] = lambda _m: None) -> s
         _quotes(session, users, now)
         escalated = _escalations(session, users, now)
         _saved_views(session, users)
+        from app.demo import internal as internal_demo  # the staff-only space (docs/internal.md)
+
+        internal_count = internal_demo.load(session, users, now)
         # Badges (app/badges/, docs/badges.md): what the seeded history earns, without notices.
         from app.badges import service as badges
 
@@ -74,7 +77,8 @@ def load(engine: Engine, progress: Callable[[str], None] = lambda _m: None) -> s
             if counts["comments_skipped"] else ""
         return (f"{len(users)} users, {len(products)} products, {counts['questions']} questions, "
                 f"{counts['answers']} answers, {counts['votes']} votes, {counts['comments']} comments{skipped}, "
-                f"{escalated} escalations in the support queue, {awarded} badges")
+                f"{escalated} escalations in the support queue, {internal_count} internal (staff-only) questions, "
+                f"{awarded} badges")
 
 
 def _users(session: Session) -> dict[str, User]:

@@ -24,7 +24,11 @@ def add(session: Session, *, actor: User | None, question_id: int, now: datetime
     """Add the actor; returns the new count. May open an escalation (the product's threshold)."""
     actor = permissions.require_user(actor)
     now = now or utcnow()
-    question = questions_service.get_visible(session, question_id)
+    question = questions_service.get_visible(session, question_id, viewer=actor)
+    from app.internal.visibility import is_internal
+
+    if is_internal(question):
+        raise Conflict("\"I have this problem too\" is for customers on public questions.")
     if question.author_id == actor.id:
         raise Conflict("You asked this question: it counts you already.")
     if question.status == QuestionStatus.duplicate:
@@ -41,7 +45,7 @@ def add(session: Session, *, actor: User | None, question_id: int, now: datetime
 
 def remove(session: Session, *, actor: User | None, question_id: int) -> int:
     actor = permissions.require_user(actor)
-    questions_service.get_visible(session, question_id)
+    questions_service.get_visible(session, question_id, viewer=actor)
     session.exec(delete(MeToo).where(MeToo.question_id == question_id, MeToo.user_id == actor.id))
     session.flush()
     esc = escalation_service.open_for(session, question_id)

@@ -89,7 +89,8 @@ def compute(session: Session, *, actor: User | None, days: int = 30, product: st
 
         product_row = products_service.get(session, product)
     qstmt = select(Question).where(Question.created_at >= since, Question.created_at <= now,
-                                   Question.deleted_at.is_(None), Question.status != "duplicate")
+                                   Question.deleted_at.is_(None), Question.status != "duplicate",
+                                   Question.visibility == "public")  # the customer-facing queue's metrics
     estmt = select(Escalation, Question.product_id).join(Question, Question.id == Escalation.question_id).where(
         Escalation.created_at >= since, Escalation.created_at <= now)
     if product_row is not None:

@@ -193,7 +193,12 @@ def escalate(session: Session, *, actor: User | None, question_id: int, reason: 
     Returns (escalation, created): when one is open already, the signal raises its priority."""
     actor = permissions.require_user(actor)
     now = now or utcnow()
-    question = questions_service.get_visible(session, question_id, for_update=True)
+    question = questions_service.get_visible(session, question_id, viewer=actor, for_update=True)
+    from app.internal.visibility import is_internal
+
+    if is_internal(question):
+        raise Conflict("Internal questions are staff work already: they are not escalated. Link this one from "
+                       "the public thread or escalation it helps with instead.")
     if policy.is_agent(actor):
         trigger = Trigger.staff
     elif actor.id == question.author_id:
@@ -265,7 +270,8 @@ def refresh_affected(session: Session, question_id: int, now: datetime | None = 
     when the product's threshold is reached (and the question was never escalated)."""
     now = now or utcnow()
     question = session.get(Question, question_id)
-    if question is None or question.deleted_at is not None or question.status != QuestionStatus.open:
+    if question is None or question.deleted_at is not None or question.status != QuestionStatus.open \
+            or getattr(question, "visibility", "public") != "public":  # internal questions are never escalated
         return None
     affected = affected_count(session, question_id)
     esc = open_for(session, question_id, for_update=True)

@@ -44,7 +44,7 @@ def run(session: Session, now: datetime | None = None) -> SweepResult:
     candidates = session.exec(
         select(Question).where(Question.deleted_at.is_(None), Question.status == QuestionStatus.open.value,
                                Question.accepted_answer_id.is_(None), Question.created_at <= now - earliest,
-                               never_escalated)
+                               never_escalated, Question.visibility == "public")  # internal: never escalated
         .order_by(Question.created_at, Question.id).limit(policy.CHECK_BATCH)).all()
     for q in candidates:
         lv = levels.get(q.product_id) or escalation_service.level_for(session, q.product_id)

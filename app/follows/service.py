@@ -293,6 +293,7 @@ def feed(session: Session, *, actor: User | None, limit: int = 30):
     if by["tag"]:
         conds.append(Question.id.in_(select(QuestionTag.question_id).join(Tag, Tag.id == QuestionTag.tag_id)
                                      .where(Tag.name.in_(by["tag"]))))
-    stmt = (select(Question).where(Question.deleted_at.is_(None), or_(*conds))
+    stmt = (select(Question).where(Question.deleted_at.is_(None), Question.hidden_at.is_(None),
+                                   Question.visibility == "public", or_(*conds))  # docs/internal.md
             .order_by(Question.last_activity_at.desc(), Question.id.desc()).limit(limit))
     return [q for q in session.exec(stmt).all() if not _hidden(q)]

@@ -82,7 +82,7 @@ def raise_flag(session: Session, *, actor: User | None, post_type: str, post_id:
     if reason == "other" and not text:
         raise field_error("text", "Say what is wrong with the post.")
     if reason == "duplicate":
-        original_id = _check_original(session, ref, original_id)
+        original_id = _check_original(session, ref, original_id, actor)
     else:
         original_id = None
     mine = session.exec(select(Flag.id).where(Flag.post_type == post_type, Flag.post_id == post_id,
@@ -111,7 +111,7 @@ def raise_flag(session: Session, *, actor: User | None, post_type: str, post_id:
     return flag
 
 
-def _check_original(session: Session, ref: posts.PostRef, original_id: int | None) -> int:
+def _check_original(session: Session, ref: posts.PostRef, original_id: int | None, viewer: User | None = None) -> int:
     from app.questions import service as questions_service
 
     if ref.post_type != "question":
@@ -121,9 +121,14 @@ def _check_original(session: Session, ref: posts.PostRef, original_id: int | Non
     if original_id == ref.post.id:
         raise field_error("original_id", "A question cannot duplicate itself.")
     try:
-        questions_service.get_visible(session, original_id)
+        original = questions_service.get_visible(session, original_id, viewer=viewer)
     except Exception:  # noqa: BLE001 - NotFound, or an id no row can have
         raise field_error("original_id", f"Question {original_id} does not exist.") from None
+    from app.internal.visibility import is_internal
+
+    if is_internal(original) != is_internal(ref.question):
+        raise field_error("original_id", "A public question and an internal (staff-only) one cannot be duplicates "
+                                         "of each other.")
     return original_id
 
 

@@ -86,7 +86,12 @@ def load(session: Session, post_type: str, post_id: int, *, viewer: User | None 
 
 
 def can_see(viewer: User | None, post) -> bool:
-    """A hidden post is shown only to its author and to moderators."""
+    """A hidden post is shown only to its author and to moderators; an internal question
+    (app/internal/visibility.py) only to staff, moderators and admins."""
+    from app.internal.visibility import may_see
+
+    if not may_see(viewer, post):
+        return False
     if getattr(post, "hidden_at", None) is None:
         return True
     return viewer is not None and (viewer.id == post.author_id or viewer.can_moderate)
@@ -95,14 +100,19 @@ def can_see(viewer: User | None, post) -> bool:
 def visible_to(model, viewer: User | None):
     """The SQL condition `can_see` for a list: rows of `model` (Question, Answer, Comment) that
     `viewer` may see — every unhidden row; a viewer's own hidden rows too; all rows for a
-    moderator. Public counts and lists use `model.hidden_at.is_(None)` (viewer None)."""
-    from sqlalchemy import or_, true
+    moderator. Public counts and lists use `model.hidden_at.is_(None)` (viewer None).
+    For Question it also leaves out the internal space (app/internal/visibility.py): every list
+    built on this is a public one, for staff too (they read internal questions at /internal)."""
+    from sqlalchemy import and_, or_, true
 
+    from app.internal.visibility import public_only
+
+    internal = public_only(model) if hasattr(model, "visibility") else true()
     if viewer is not None and viewer.can_moderate:
-        return true()
+        return internal
     if viewer is not None:
-        return or_(model.hidden_at.is_(None), model.author_id == viewer.id)
-    return model.hidden_at.is_(None)
+        return and_(internal, or_(model.hidden_at.is_(None), model.author_id == viewer.id))
+    return and_(internal, model.hidden_at.is_(None))
 
 
 def hidden_label(post) -> str | None:
@@ -198,7 +208,7 @@ def close(session: Session, *, actor: User | None, question_id: int, reason: str
     reason = (reason or "").strip()
     if not reason:
         raise field_error("reason", "Say why the question is closed (readers see it).")
-    question = questions_service.get_visible(session, question_id, for_update=True)
+    question = questions_service.get_visible(session, question_id, viewer=actor, for_update=True)
     if question.status != QuestionStatus.open:
         raise Conflict("This question is not open.")
     question.status = QuestionStatus.closed.value
@@ -227,7 +237,7 @@ def _set_thread_state(session: Session, actor: User | None, question_id: int, co
     from app.questions import service as questions_service
 
     actor = require_moderator(actor)
-    question = questions_service.get_visible(session, question_id, for_update=True)
+    question = questions_service.get_visible(session, question_id, viewer=actor, for_update=True)
     if (getattr(question, column) is not None) != on:
         setattr(question, column, utcnow() if on else None)
         session.add(question)

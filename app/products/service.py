@@ -54,11 +54,13 @@ def resolve(session: Session, slug: str | None) -> Product | None:
 
 
 def question_counts(session: Session, product_ids: list[int] | None = None) -> dict[int, int]:
+    from app.internal.visibility import public_only
     from app.questions.models import Question
 
     stmt = (
         select(Question.product_id, func.count())
-        .where(Question.deleted_at.is_(None), Question.hidden_at.is_(None), Question.product_id.is_not(None))
+        .where(Question.deleted_at.is_(None), Question.hidden_at.is_(None), Question.product_id.is_not(None),
+               public_only(Question))
         .group_by(Question.product_id)
     )
     if product_ids is not None:

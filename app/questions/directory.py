@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from app.internal.visibility import public_only
 from app.questions.models import Question, QuestionTag, Tag
 from app.questions.tags import canonical_tag
 
@@ -40,7 +41,7 @@ def tag_page(session: Session, *, q: str | None = None, sort: str = "popular", p
     count = func.count(QuestionTag.question_id)
     stmt = (select(Tag.name, count).join(QuestionTag, QuestionTag.tag_id == Tag.id)
             .join(Question, Question.id == QuestionTag.question_id)
-            .where(Question.deleted_at.is_(None), Question.hidden_at.is_(None))  # as the tag's question list
+            .where(Question.deleted_at.is_(None), Question.hidden_at.is_(None), public_only())  # as the tag's question list
             .group_by(Tag.name))
     needle = canonical_tag(q or "") if q else ""
     if needle:
@@ -63,7 +64,7 @@ def tag_names(session: Session, prefix: str, *, limit: int = 8) -> list[TagCount
     count = func.count(QuestionTag.question_id)
     rows = session.exec(select(Tag.name, count).join(QuestionTag, QuestionTag.tag_id == Tag.id)
                         .join(Question, Question.id == QuestionTag.question_id)
-                        .where(Question.deleted_at.is_(None), Question.hidden_at.is_(None),
+                        .where(Question.deleted_at.is_(None), Question.hidden_at.is_(None), public_only(),
                                Tag.name.like(f"{escaped}%", escape="\\"))
                         .group_by(Tag.name).order_by(count.desc(), Tag.name).limit(limit)).all()
     return [TagCount(name, int(n)) for name, n in rows]

@@ -56,6 +56,7 @@ from app.accounts import permissions
 from app.accounts.models import User
 from app.core.db import MAX_ID, utcnow
 from app.core.errors import Conflict, field_error
+from app.internal.visibility import is_internal, may_see
 from app.questions import service as questions_service
 from app.moderation import audit
 from app.questions.models import Question, QuestionStatus
@@ -68,7 +69,7 @@ def close_as_duplicate(session: Session, *, actor: User | None, question_id: int
     # waits, then sees the first one's change and is refused.
     if 1 <= original_id < question_id:
         session.exec(select(Question.id).where(Question.id == original_id).with_for_update()).first()
-    question = questions_service.get_visible(session, question_id, for_update=True)
+    question = questions_service.get_visible(session, question_id, viewer=actor, for_update=True)
     permissions.require_privilege(actor, "close", "close questions as duplicates")
     if question.status == QuestionStatus.duplicate:
         raise Conflict("This question is already closed as a duplicate; reopen it first to point it elsewhere.")
@@ -78,8 +79,12 @@ def close_as_duplicate(session: Session, *, actor: User | None, question_id: int
     if 1 <= original_id <= MAX_ID:
         original = session.exec(select(Question).where(Question.id == original_id, Question.deleted_at.is_(None))
                                 .with_for_update()).first()
-    if original is None:
+    if original is None or not may_see(actor, original):
         raise field_error("original_id", f"Question {original_id} does not exist or was deleted.")
+    if is_internal(original) != is_internal(question):
+        raise field_error("original_id", "A public question and an internal (staff-only) one cannot be duplicates of "
+                                         "each other: customers would be sent to a page they cannot see. "
+                                         "Link the internal question from the public one instead.")
     if original.status == QuestionStatus.duplicate:
         chain = _chain(session, original)
         if question.id in chain:
@@ -167,7 +172,7 @@ def resolve_chains(edges: Mapping[int, int]) -> dict[int, int | None]:
 
 def reopen(session: Session, *, actor: User | None, question_id: int) -> Question:
     actor = permissions.require_user(actor)
-    question = questions_service.get_visible(session, question_id, for_update=True)
+    question = questions_service.get_visible(session, question_id, viewer=actor, for_update=True)
     permissions.require_privilege(actor, "close", "reopen questions")
     if question.status == QuestionStatus.open:
         raise Conflict("This question is open already.")
@@ -192,7 +197,7 @@ def merge(session: Session, *, actor: User | None, question_id: int, original_id
     from app.answers.models import Answer
 
     actor = permissions.require_user(actor)
-    question = questions_service.get_visible(session, question_id, for_update=True)
+    question = questions_service.get_visible(session, question_id, viewer=actor, for_update=True)
     permissions.require_privilege(actor, "close", "merge duplicate questions")
     if question.merged_into_at is not None:
         raise Conflict(MERGED_FOR_GOOD)

@@ -61,6 +61,9 @@ class Question(SQLModel, table=True):
     # Locked: no new answers, comments or votes. Protected: new accounts cannot answer.
     locked_at: datetime | None = Field(default=None)
     protected_at: datetime | None = Field(default=None)
+    # "public" or "internal": the staff-only space (issue 18, docs/internal.md, app/internal/).
+    # To anyone but staff, moderators and admins an internal question and everything on it does not exist.
+    visibility: str = Field(default="public", max_length=16, sa_column_kwargs={"server_default": "public"})
 
     @property
     def is_solved(self) -> bool:

@@ -112,6 +112,7 @@ def question_head(session: Session, question_id: int, viewer) -> RowMapping | No
         q.c.answer_count, q.c.accepted_answer_id, q.c.status, q.c.created_at, q.c.last_activity_at, q.c.updated_at,
         q.c.source_url, q.c.source_author, q.c.license, q.c.community_owned_at, q.c.merged_into_at,
         q.c.duplicate_of_id, q.c.hidden_at, q.c.hidden_reason, q.c.locked_at, q.c.protected_at, q.c.body_format,
+        q.c.visibility,
         quotes.quoted_in_count("question", q, include_internal=_is_staff(viewer)).label("quoted_in"),
         products.c.slug.label("p_slug"), products.c.name.label("p_name"),
         *_user_columns(users),

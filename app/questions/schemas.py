@@ -32,6 +32,11 @@ class QuestionCreate(_Strict):
         default_factory=list, max_length=10,
         description="ids of similar questions the asker was shown (GET /questions/similar) and passed over: "
                     "staff see what did not help")
+    visibility: Literal["public", "internal"] = Field(
+        default="public",
+        description="\"internal\": the staff-only space (staff, moderators, admins; 403 for anyone else). "
+                    "An internal question does not exist for customers and anonymous visitors: 404 on every "
+                    "route, absent from every list, search, suggestion, sitemap, feed and notification")
 
     @field_validator("product")
     @classmethod

@@ -19,23 +19,37 @@ from app.moderation import audit
 from app.core.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from app.products import service as products_service
 from app.products.models import Product
+from app.internal.visibility import public_only
 from app.questions.models import Question, QuestionTag, Revision, Tag
 from app.questions.schemas import ListSort, QuestionCreate, QuestionUpdate
 from app.questions.tags import normalise_tag, normalise_tags, slugify
 
 
-def get_visible(session: Session, question_id: int, *, for_update: bool = False) -> Question:
+def get_visible(session: Session, question_id: int, *, viewer: User | None = None,
+                for_update: bool = False) -> Question:
+    """The live question, or NotFound when it does not exist, was deleted, or is internal
+    (app/internal/visibility.py) and `viewer` is not staff. Every service reaches a question
+    through here with its actor as `viewer`: without one (None: anonymous) the internal space is
+    invisible, so a caller that forgets the viewer fails safe. Moderation-hidden posts are
+    checked by app/moderation/posts.py (load, can_see)."""
+    from app.internal.visibility import may_see
+
     stmt = select(Question).where(Question.id == question_id, Question.deleted_at.is_(None))
     if for_update:
         stmt = stmt.with_for_update()
     question = session.exec(stmt).first()
-    if question is None:
+    if question is None or not may_see(viewer, question):
         raise NotFound(f"Question {question_id} does not exist or was deleted.")
     return question
 
 
 def ask(session: Session, *, actor: User | None, data: QuestionCreate) -> Question:
+    """Post a question. `data.visibility` "internal" puts it in the staff-only space (staff,
+    moderators, admins; 403 for anyone else: app/internal/service.py check_visibility)."""
+    from app.internal import service as internal
+
     actor = permissions.require_user(actor)
+    visibility = internal.check_visibility(actor, getattr(data, "visibility", "public"))
     tags = normalise_tags(data.tags)
     product = products_service.resolve(session, data.product)
     from app.moderation import review, spam
@@ -53,6 +67,7 @@ def ask(session: Session, *, actor: User | None, data: QuestionCreate) -> Questi
         product_id=product.id if product else None,
         created_at=now,
         last_activity_at=now,
+        visibility=visibility,
     )
     session.add(question)
     session.flush()
@@ -76,7 +91,7 @@ def ask(session: Session, *, actor: User | None, data: QuestionCreate) -> Questi
 
 def edit(session: Session, *, actor: User | None, question_id: int, data: QuestionUpdate) -> Question:
     actor = permissions.require_user(actor)
-    question = get_visible(session, question_id, for_update=True)
+    question = get_visible(session, question_id, viewer=actor, for_update=True)
     if not permissions.can_edit_post(actor, question.author_id):
         raise Forbidden(EDIT_REFUSED)
     _require_unlocked_edit(actor, question)
@@ -134,7 +149,7 @@ def apply_edit(session: Session, question: Question, *, author: User, data: Ques
 def delete_question(session: Session, *, actor: User | None, question_id: int, reason: str | None = None) -> Question:
     """Soft-delete (author, or a moderator: audited with `reason`); reverses the thread's reputation."""
     actor = permissions.require_user(actor)
-    question = get_visible(session, question_id, for_update=True)
+    question = get_visible(session, question_id, viewer=actor, for_update=True)
     if not permissions.can_delete_post(actor, question.author_id):
         raise Forbidden("Only the author or a moderator can delete this question.")
     refusal = permissions.question_delete_refusal(actor, question.author_id, answer_facts(session, question))
@@ -234,7 +249,7 @@ def popular_tags(session: Session, limit: int = 30, product_id: int | None = Non
         select(Tag.name, func.count())
         .join(QuestionTag, QuestionTag.tag_id == Tag.id)
         .join(Question, Question.id == QuestionTag.question_id)
-        .where(Question.deleted_at.is_(None), Question.hidden_at.is_(None))  # as the tag's question list
+        .where(Question.deleted_at.is_(None), Question.hidden_at.is_(None), public_only())  # as the tag's question list
         .group_by(Tag.name)
         .order_by(func.count().desc(), Tag.name)
         .limit(limit)

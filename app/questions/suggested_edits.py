@@ -17,21 +17,21 @@ from app.questions.tags import normalise_tags
 MAX_PENDING_PER_POST = 1
 
 
-def _post(session: Session, post_type: str, post_id: int):
+def _post(session: Session, post_type: str, post_id: int, viewer: User | None = None):
     from app.answers import service as answers_service
     from app.questions import service as questions_service
 
     if post_type == "question":
-        return questions_service.get_visible(session, post_id)
+        return questions_service.get_visible(session, post_id, viewer=viewer)
     if post_type == "answer":
-        return answers_service.get_visible(session, post_id)
+        return answers_service.get_visible(session, post_id, viewer=viewer)
     raise NotFound(f"Unknown kind of post {post_type!r}.")
 
 
 def suggest(session: Session, *, actor: User | None, post_type: str, post_id: int,
             data: QuestionUpdate | AnswerUpdate) -> SuggestedEdit:
     actor = permissions.require_user(actor)
-    post = _post(session, post_type, post_id)
+    post = _post(session, post_type, post_id, actor)
     if permissions.can_edit_post(actor, post.author_id):
         raise Conflict("You can edit this post directly; no review needed.")
     pending = session.exec(select(SuggestedEdit).where(
@@ -86,7 +86,7 @@ def review(session: Session, *, actor: User | None, edit_id: int, approve: bool,
         raise Conflict(f"This suggestion was {edit.status} already.")
     if edit.author_id == actor.id:
         raise Forbidden("You cannot review your own suggestion.")
-    post = _post(session, edit.post_type, edit.post_id)
+    post = _post(session, edit.post_type, edit.post_id, actor)
     if approve:
         author = session.get(User, edit.author_id)
         comment = (edit.comment or "suggested edit")[:240] + f" (approved by {actor.username})"

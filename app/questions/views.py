@@ -71,6 +71,7 @@ class QuestionSummaryView:
     excerpt: str
     me_too_count: int = 0  # customers who said "I have this problem too"
     hidden: str | None = None  # why it is hidden (listed for its author and moderators only)
+    visibility: str = "public"  # "internal": the staff-only space (app/internal/visibility.py)
 
 
 @dataclass
@@ -193,7 +194,8 @@ def summaries(session: Session, questions: list[Question]) -> list[QuestionSumma
             product=product[0] if product else None, product_name=product[1] if product else None,
             status=q.status, created_at=q.created_at, last_activity_at=q.last_activity_at,
             author=pq.user_view(author, "u_", q.source_author) if author else DELETED_USER,
-            excerpt=excerpt(q.body_html, 180), me_too_count=me_too.get(q.id, 0), hidden=hidden_label(q)))
+            excerpt=excerpt(q.body_html, 180), me_too_count=me_too.get(q.id, 0), hidden=hidden_label(q),
+            visibility=getattr(q, "visibility", "public") or "public"))
     return out
 
 
@@ -221,8 +223,11 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
     def post(row) -> SimpleNamespace:  # what app/moderation/posts.py reads of a post
         return SimpleNamespace(author_id=row["author_id"], hidden_at=row["hidden_at"], hidden_reason=row["hidden_reason"])
 
+    from app.internal.visibility import may_see
+
     head = pq.question_head(session, question_id, viewer)
-    if head is None or not moderated.can_see(viewer, post(head)):
+    # An internal question (and so its answers and comments) does not exist for non-staff.
+    if head is None or not may_see(viewer, head) or not moderated.can_see(viewer, post(head)):
         raise NotFound(f"Question {question_id} does not exist or was deleted.")
     q = head
     answer_rows = [a for a in pq.answers_of(session, q["id"], viewer) if moderated.can_see(viewer, a)]
@@ -277,7 +282,7 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
     duplicate_of = None
     if q["duplicate_of_id"]:
         original = session.get(Question, q["duplicate_of_id"])
-        if original is not None and original.deleted_at is None:
+        if original is not None and original.deleted_at is None and may_see(viewer, original):
             duplicate_of = summaries(session, [original])[0]
     duplicates = summaries(session, duplicates_of(session, q["id"])) if q["duplicate_count"] else []
     tags = pq.split_tags(q["tags"])
@@ -312,6 +317,7 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
                    and q["merged_into_at"] is None and duplicate_of is not None and duplicate_of.status != "duplicate"),
         me_too_count=q["me_too_count"], helped=q["helped"], support=pq.support_state(q),
         body_format=q["body_format"], quoted_in=q["quoted_in"],
+        visibility=q["visibility"] or "public",
     )
     from app.quotes import service as quotes
 

@@ -593,10 +593,22 @@ def next_privilege(user: User) -> PrivilegeStatus | None:
 
 def top_contributors(session: Session, *, product_id: int | None = None, since: datetime | None = None,
                      limit: int = 10) -> list[tuple[User, int]]:
-    """Who earned the most reputation (events that count), on one product or everywhere, since a time."""
+    """Who earned the most reputation (events that count), on one product or everywhere, since a time;
+    points earned on internal questions are left out."""
+    from sqlalchemy import exists
+
+    from app.answers.models import Answer
+    from app.questions.models import Question
+
     points = func.sum(ReputationEvent.amount)
+    # Points from the internal space (docs/internal.md) count in the member's total but make no one a
+    # public top contributor: the list would otherwise show who is busy where customers cannot look.
+    on_internal_question = exists().where(ReputationEvent.post_type == "question",
+                                          Question.id == ReputationEvent.post_id, Question.visibility != "public")
+    on_internal_answer = exists().where(ReputationEvent.post_type == "answer", Answer.id == ReputationEvent.post_id,
+                                        Question.id == Answer.question_id, Question.visibility != "public")
     stmt = (select(ReputationEvent.user_id, points)
-            .where(ReputationEvent.reversed_at.is_(None))
+            .where(ReputationEvent.reversed_at.is_(None), ~on_internal_question, ~on_internal_answer)
             .group_by(ReputationEvent.user_id)
             .having(points > 0)
             .order_by(points.desc(), ReputationEvent.user_id)

@@ -205,13 +205,6 @@ def summary(session: Session, row: SavedView) -> str:
     return describe(filters_of(session, row), row.sort, name)
 
 
-def _public_only() -> list:
-    """Non-staff never see the staff-only space (questions.visibility = 'internal', added by the
-    internal-space change); a no-op while the column does not exist."""
-    column = getattr(Question, "visibility", None)
-    return [column == "public"] if column is not None else []
-
-
 def _query(session: Session, actor: User, row: SavedView, now: datetime | None) -> dict:
     """The keyword arguments of questions_service.filtered_questions / list_questions for this view
     read by `actor` (403 when it filters on escalations and the actor is not staff)."""
@@ -223,8 +216,8 @@ def _query(session: Session, actor: User, row: SavedView, now: datetime | None) 
         assigned_to_me=row.assigned_to_me, now=now)
     if row.has_me_too:
         where.append(metoo.any_condition())
-    if not actor.is_staff:
-        where += _public_only()
+    # No internal question reaches a view, staff's included: filtered_questions' visible_to keeps
+    # every question list public (the staff-only space has its own list, /internal).
     if row.product_id:
         where.append(Question.product_id == row.product_id)  # by id: the view outlives a slug change
     return {"tag": row.tag, "solved": False if row.unsolved else None, "unanswered": row.unanswered, "where": where}

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlmodel import Session
 
+from app.internal.visibility import public_only
 from app.answers.models import Answer
 from app.core.markdown import excerpt, render_body
 from app.products.models import Product
@@ -78,7 +79,7 @@ def _folded(session: Session, qids: list[int]) -> dict[int, list[tuple[str, str]
             for qid, dup_of, title, body, fmt in session.execute(
                 select(Question.id, Question.duplicate_of_id, Question.title, Question.body, Question.body_format)
                 .where(Question.duplicate_of_id.in_(chunk), Question.status == QuestionStatus.duplicate.value,
-                       Question.deleted_at.is_(None)).order_by(Question.id)
+                       Question.deleted_at.is_(None), public_only()).order_by(Question.id)
             ):
                 if qid in root:  # a loop back into what was folded already
                     continue
@@ -98,7 +99,8 @@ def build(session: Session, ids: Iterable[int]) -> tuple[list[QuestionDoc], list
         rows = session.execute(
             select(Question, Product.slug).outerjoin(Product, Product.id == Question.product_id)
             .where(Question.id.in_(chunk), Question.deleted_at.is_(None), Question.hidden_at.is_(None),
-                   Question.status != QuestionStatus.duplicate.value)
+                   Question.status != QuestionStatus.duplicate.value,
+                   public_only())  # the internal space is never indexed (docs/internal.md)
         ).all()
         if not rows:
             continue
@@ -129,7 +131,7 @@ def canonical_ids(session: Session, after: int = 0, limit: int = 1000) -> list[i
     """Ids of indexable questions in id order, for a full rebuild."""
     return list(session.execute(
         select(Question.id).where(Question.id > after, Question.deleted_at.is_(None), Question.hidden_at.is_(None),
-                                  Question.status != QuestionStatus.duplicate.value)
+                                  Question.status != QuestionStatus.duplicate.value, public_only())
         .order_by(Question.id).limit(limit)).scalars())
 
 

@@ -258,10 +258,11 @@ class Outcome:
 
 def count_links(session: Session) -> int:
     """Duplicate links the database holds: questions closed or merged as duplicates, native or
-    imported, not deleted, pointing at an original."""
+    imported, not deleted, public (the internal space teaches the public model nothing), pointing
+    at an original."""
     return session.execute(select(func.count()).select_from(Question).where(
         Question.status == QuestionStatus.duplicate.value, Question.duplicate_of_id.is_not(None),
-        Question.deleted_at.is_(None))).scalar_one()
+        Question.deleted_at.is_(None), Question.visibility == "public")).scalar_one()
 
 
 def collect(engine: Engine) -> TrainingSet:
@@ -278,7 +279,7 @@ def collect(engine: Engine) -> TrainingSet:
         for original, title in session.execute(
                 select(Question.duplicate_of_id, Question.title).where(
                     Question.status == QuestionStatus.duplicate.value, Question.duplicate_of_id.is_not(None),
-                    Question.deleted_at.is_(None)).order_by(Question.id)):
+                    Question.deleted_at.is_(None), Question.visibility == "public").order_by(Question.id)):
             links.setdefault(original, []).append(title)
     queries, positives, groups, corpus, owner = [], [], [], [], []
     for qid, title_vec, alternates in phrasing_vectors(engine):
@@ -504,7 +505,7 @@ def _link_titles(engine: Engine) -> list[tuple[int, int, str]]:
         return [(int(d), int(o), t) for d, o, t in session.execute(
             select(Question.id, Question.duplicate_of_id, Question.title).where(
                 Question.status == QuestionStatus.duplicate.value, Question.duplicate_of_id.is_not(None),
-                Question.deleted_at.is_(None)).order_by(Question.id))]
+                Question.deleted_at.is_(None), Question.visibility == "public").order_by(Question.id))]
 
 
 def ranker_groups(rows: list[dict], links: list[tuple[int, int, str]], *, parts: int = RANKER_INNER_FOLDS,

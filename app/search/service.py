@@ -29,6 +29,7 @@ from app.core.config import Settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, field_error
 from app.core.pagination import decode_cursor, encode_cursor
+from app.internal.visibility import public_only
 from app.products import service as products_service
 from app.questions import views
 from app.questions.models import Question, QuestionStatus
@@ -210,7 +211,7 @@ def _canonical_questions(session: Session, ids: list[int]) -> dict[int, Question
         return {}
     rows = session.execute(select(Question).where(
         Question.id.in_(ids), Question.deleted_at.is_(None), Question.hidden_at.is_(None),
-        Question.status != QuestionStatus.duplicate.value)).scalars()
+        Question.status != QuestionStatus.duplicate.value, public_only())).scalars()
     return {q.id: q for q in rows}
 
 
@@ -302,9 +303,9 @@ def record_deflection(session: Session, *, actor: User | None, question_id: int,
 
     if actor is not None:
         actor = permissions.require_user(actor)
-    question = questions_service.get_visible(session, question_id)
+    question = questions_service.get_visible(session, question_id, viewer=actor)
     if question.status == QuestionStatus.duplicate.value and question.duplicate_of_id:
-        question = questions_service.get_visible(session, question.duplicate_of_id)
+        question = questions_service.get_visible(session, question.duplicate_of_id, viewer=actor)
     title = (title or "").strip()[:150]
     product_id = None
     if product:
@@ -367,7 +368,7 @@ def dismissed_for(session: Session, question_id: int) -> list[views.QuestionSumm
     if not ids:
         return []
     rows = {q.id: q for q in session.execute(select(Question).where(
-        Question.id.in_(ids), Question.deleted_at.is_(None), Question.hidden_at.is_(None))).scalars()}
+        Question.id.in_(ids), Question.deleted_at.is_(None), Question.hidden_at.is_(None), public_only())).scalars()}
     return views.summaries(session, [rows[i] for i in ids if i in rows])
 
 

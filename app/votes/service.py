@@ -34,16 +34,16 @@ def _post_model(post_type: str):
     raise NotFound(f"Unknown kind of post {post_type!r}.")
 
 
-def _load_post(session: Session, post_type: str, post_id: int):
+def _load_post(session: Session, post_type: str, post_id: int, viewer=None):
     """The visible post and the product it is filed under."""
     from app.answers import service as answers_service
     from app.questions import service as questions_service
     from app.questions.models import Question
 
     if post_type == "question":
-        post = questions_service.get_visible(session, post_id)
+        post = questions_service.get_visible(session, post_id, viewer=viewer)
         return post, post.product_id
-    post = answers_service.get_visible(session, post_id)
+    post = answers_service.get_visible(session, post_id, viewer=viewer)
     return post, session.get(Question, post.question_id).product_id
 
 
@@ -55,7 +55,7 @@ def cast(session: Session, *, actor: User | None, post_type: str, post_id: int, 
         raise ValueError("vote value must be -1, 0 or 1")
     now = now or utcnow()
     model = _post_model(post_type)
-    post, product_id = _load_post(session, post_type, post_id)
+    post, product_id = _load_post(session, post_type, post_id, actor)
     from app.moderation import posts as moderated
 
     ref = moderated.load(session, post_type, post_id, viewer=actor)

@@ -145,7 +145,7 @@ def current_viewer(request: Request, session: SessionDep) -> User | None:
 
 
 EMPTY_NAV: dict[str, Any] = {"review_edits": 0, "moderation": False, "notifications": 0, "support_queue": None,
-                             "flags": None, "suspended_until": None}
+                             "flags": None, "suspended_until": None, "internal": False}
 
 
 def nav_for(session: Session, user: User | None) -> dict[str, Any]:
@@ -178,7 +178,8 @@ def nav_for(session: Session, user: User | None) -> dict[str, Any]:
         flagged = int(session.exec(select(func.count()).select_from(posts)).one())
     return {"review_edits": int(waiting), "moderation": permissions.can_review_voting(user),
             "notifications": notifications.unread_count(session, user), "support_queue": queue,
-            "flags": flagged, "suspended_until": user.suspended_until if user.is_suspended else None}
+            "flags": flagged, "suspended_until": user.suspended_until if user.is_suspended else None,
+            "internal": user.can_moderate and user.is_active}  # "Internal" (staff-only space, docs/internal.md)
 
 
 def required_viewer(request: Request, user: Annotated[User | None, Depends(current_viewer)]) -> User:

@@ -40,8 +40,8 @@ EVENT_LABELS = {"created": "Escalated", "signal": "New signal", "claimed": "Clai
                 "messages_read": "Private messages read", "messages_purged": "Private messages deleted"}
 
 
-def _question_back(session: Session, question_id: int, anchor: str = "support") -> str:
-    question = questions_service.get_visible(session, question_id)
+def _question_back(session: Session, question_id: int, anchor: str = "support", viewer: User | None = None) -> str:
+    question = questions_service.get_visible(session, question_id, viewer=viewer)
     return f"{views.question_url(question.id, question.slug)}#{anchor}"
 
 
@@ -49,7 +49,7 @@ def _question_back(session: Session, question_id: int, anchor: str = "support") 
 
 @router.post("/questions/{question_id}/me-too")
 def me_too(request: Request, question_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
-    back = _question_back(session, question_id)
+    back = _question_back(session, question_id, viewer=me)
     limit(request, "vote", me)
     try:
         if form.get("action") == "remove":
@@ -66,7 +66,7 @@ def me_too(request: Request, question_id: Id, session: SessionDep, me: Me, form:
 
 @router.post("/questions/{question_id}/escalate")
 def escalate(request: Request, question_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
-    back = _question_back(session, question_id)
+    back = _question_back(session, question_id, viewer=me)
     try:
         data = EscalateIn(reason=form.get("reason", ""))
         limit(request, "write", me)
@@ -179,8 +179,14 @@ def _detail_page(request: Request, session: Session, me: User, escalation_id: in
         q = views.question_detail(session, v.question_id, me)
     except NotFound:  # the question was deleted since: the escalation stays readable
         q = None
+    from app.web import internal as internal_web
+
     return render(request, "escalation/detail.html", {
         "e": v, "q": q, "status_labels": STATUS_LABELS, "event_labels": EVENT_LABELS,
+        # Internal questions linked from the escalated one, and similar ones to link (staff only).
+        "internal_panel": internal_web.panel(session, me, question_id=q.id, title=q.title, body=q.body,
+                                             visibility=q.visibility, escalation_id=v.id) if q else None,
+        "internal_back": f"/staff/escalations/{v.id}#internal",
         "staff": [s for s in _staff(session) if not v.assignee or s["username"] != v.assignee.username],
         "community_answers": [a for a in q.answers if not a.is_staff] if q else [],
         "resolve_form": resolve_form or {"resolution": "", "answer_body": "", "answer_id": "", "errors": {}},

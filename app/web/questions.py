@@ -35,6 +35,7 @@ from app.questions.schemas import (
 from app.reputation import policy
 from app.search import service as search_service
 from app.votes import service as votes_service
+from app.web import internal as internal_web
 from app.web.deps import (
     FormData,
     Id,
@@ -98,7 +99,7 @@ def questions(request: Request, session: SessionDep, viewer: Viewer, sort: Text 
 
 # --- ask -----------------------------------------------------------------------------------------
 
-ASK_FIELDS = ("title", "body", "tags", "product")
+ASK_FIELDS = ("title", "body", "tags", "product", "visibility")
 
 
 def _products(session: Session) -> list[dict[str, str]]:
@@ -110,8 +111,13 @@ def _ask_form(request: Request, session: Session, values: dict[str, str], errors
               preview_html: str = "") -> Response:
     """The ask page; with `similar`, the "Do any of these solve your problem?" panel above the form;
     with `preview_html`, the body as it will show."""
+    from app.accounts.models import MODERATING_ROLES
+
+    viewer = getattr(request.state, "viewer_view", None)
     return render(request, "questions/ask.html", {
         "preview_html": preview_html,
+        # Staff, moderators, admins: "Ask internally" (the staff-only space, docs/internal.md).
+        "can_ask_internal": viewer is not None and viewer.role in MODERATING_ROLES,
         "values": values, "errors": errors or {}, "products": _products(session), "limits": LIMITS,
         "similar": similar or [], "seen": ",".join(str(s.id) for s in similar or []),
         "similar_min": SIMILAR_MIN, "similar_min_chars": SIMILAR_MIN_CHARS,
@@ -124,14 +130,16 @@ def _seen_ids(raw: str) -> set[int]:
 
 
 @router.get("/ask")
-def ask_form(request: Request, session: SessionDep, me: Me, product: Text = None, title: Text = None) -> Response:
+def ask_form(request: Request, session: SessionDep, me: Me, product: Text = None, title: Text = None,
+             visibility: Text = None) -> Response:
     """The ask form; `?title=` fills in the title (the search page's "Ask a question" carries the query)."""
     slug = (product or "").strip().lower()
     known = {p["slug"] for p in _products(session)}
     if product is None:  # remember the last choice: the product of the asker's latest question
         slug = questions_service.last_product_slug(session, me.id) or ""
     return _ask_form(request, session, {"title": " ".join((title or "").split())[:TITLE_MAX], "body": "", "tags": "",
-                                        "product": slug if slug in known else ""})
+                                        "product": slug if slug in known else "",
+                                        "visibility": "internal" if visibility == "internal" else "public"})
 
 
 @router.post("/ask")
@@ -143,8 +151,8 @@ def ask(request: Request, session: SessionDep, me: Me, form: FormData) -> Respon
         return _ask_form(request, session, values, preview_html=render_markdown(values["body"][:30_000]))
     try:
         data = QuestionCreate(title=values["title"], body=values["body"], tags=split_tags(values["tags"]),
-                              product=values["product"] or None)
-        if form.get("confirmed") != "1":
+                              product=values["product"] or None, visibility=values["visibility"] or "public")
+        if form.get("confirmed") != "1" and data.visibility == "public":
             # "Do any of these solve your problem?": asked again only when there is something new to show.
             similar = relevant_similar(request, session, title=data.title, product=data.product)
             if {s.id for s in similar} - _seen_ids(form.get("seen", "")):
@@ -189,9 +197,15 @@ def _question_page(request: Request, session: Session, detail: views.QuestionDet
         "possible_originals": [],  # for those who can close: possible originals, one click each
         "passed_over": [],  # for staff and moderators: suggestions the asker saw and passed over
         "support": _support_panel(session, detail, viewer),
-        "follow": follow_button(session, viewer, "question", detail.id, detail.id, "question", detail.url),
+        # Following is for public threads (follows notify nobody about internal ones: docs/internal.md).
+        "follow": follow_button(session, viewer, "question", detail.id, detail.id, "question", detail.url)
+        if detail.visibility == "public" else None,
         # Gold/silver/bronze counts next to the authors' names (app/badges/).
         "badge_tallies": badge_service.tallies(session, [detail.author.id] + [a.author.id for a in detail.answers]),
+        # Staff only (None for everyone else): links to internal questions, or where this internal one is linked.
+        "internal_panel": internal_web.panel(session, viewer, question_id=detail.id, title=detail.title,
+                                             body=detail.body, visibility=detail.visibility),
+        "internal_back": detail.url + "#internal",
         **_empty_forms(),
     }
     context.update(forms)
@@ -204,13 +218,13 @@ def _support_panel(session: Session, detail: views.QuestionDetailView, viewer: U
 
     if detail.support is not None:
         return escalation_queries.support_panel(session, viewer=viewer, preloaded=detail.support)
-    question = questions_service.get_visible(session, detail.id)
+    question = questions_service.get_visible(session, detail.id, viewer=viewer)
     return escalation_queries.support_panel(session, question=question, viewer=viewer)
 
 
 @router.get("/questions/{question_id}")
-def question_short(request: Request, question_id: Id, session: SessionDep) -> Response:
-    question = questions_service.get_visible(session, question_id)
+def question_short(request: Request, question_id: Id, session: SessionDep, viewer: Viewer) -> Response:
+    question = questions_service.get_visible(session, question_id, viewer=viewer)
     url = views.question_url(question.id, question.slug)
     return RedirectResponse(url + (f"?{request.url.query}" if request.url.query else ""), status_code=301)
 
@@ -255,7 +269,7 @@ def edit_question(request: Request, question_id: Id, session: SessionDep, me: Me
 
 @router.get("/questions/{question_id}/revisions")
 def question_revisions(request: Request, question_id: Id, session: SessionDep, viewer: Viewer) -> Response:
-    question = questions_service.get_visible(session, question_id)
+    question = questions_service.get_visible(session, question_id, viewer=viewer)
     summary = views.summaries(session, [question])[0]
     return _revisions_page(request, session, "question", question_id, summary, f"Revisions of “{summary.title}”",
                            summary.url)
@@ -263,8 +277,8 @@ def question_revisions(request: Request, question_id: Id, session: SessionDep, v
 
 @router.get("/answers/{answer_id}/revisions")
 def answer_revisions(request: Request, answer_id: Id, session: SessionDep, viewer: Viewer) -> Response:
-    answer = answers_service.get_visible(session, answer_id)
-    question = questions_service.get_visible(session, answer.question_id)
+    answer = answers_service.get_visible(session, answer_id, viewer=viewer)
+    question = questions_service.get_visible(session, answer.question_id, viewer=viewer)
     summary = views.summaries(session, [question])[0]
     return _revisions_page(request, session, "answer", answer_id, summary, f"Revisions of an answer to “{summary.title}”",
                            f"{summary.url}#answer-{answer_id}")
@@ -302,7 +316,7 @@ def question_page(request: Request, question_id: Id, slug: str, session: Session
         return RedirectResponse(detail.url + (f"?{request.url.query}" if request.url.query else ""), status_code=301)
     helped = detail.helped
     extra = {}
-    if detail.can_close and detail.status == "open":
+    if detail.can_close and detail.status == "open" and detail.visibility == "public":
         extra["possible_originals"] = possible_originals(request, session, detail)
     if viewer is not None and (viewer.is_staff or viewer.role == "moderator"):
         extra["passed_over"] = search_service.dismissed_for(session, detail.id)
@@ -331,13 +345,13 @@ def post_answer(request: Request, question_id: Id, session: SessionDep, me: Me, 
         detail = views.question_detail(session, question_id, me)
         return _question_page(request, session, detail, viewer=me, status=429, headers=exc.headers,
                               answer_form={"body": body, "errors": {"body": exc.detail}})
-    question = questions_service.get_visible(session, question_id)
+    question = questions_service.get_visible(session, question_id, viewer=me)
     flash(request, "Thanks for helping! Your answer is posted.")
     return redirect(f"{views.question_url(question.id, question.slug)}#answer-{answer.id}")
 
 
 def _answer_view(session: Session, answer_id: Id, viewer: User | None) -> tuple[views.QuestionDetailView, views.AnswerView]:
-    answer = answers_service.get_visible(session, answer_id)
+    answer = answers_service.get_visible(session, answer_id, viewer=viewer)
     detail = views.question_detail(session, answer.question_id, viewer)
     for a in detail.answers:
         if a.id == answer_id:
@@ -370,7 +384,7 @@ def edit_answer(request: Request, answer_id: Id, session: SessionDep, me: Me, fo
             "q": detail, "answer": view, "limits": LIMITS, "values": values,
             "errors": field_errors(exc, ("body", "comment")),
         }, status=422)
-    question = questions_service.get_visible(session, answer.question_id)
+    question = questions_service.get_visible(session, answer.question_id, viewer=me)
     flash(request, "Your edit is saved.")
     return redirect(f"{views.question_url(question.id, question.slug)}#answer-{answer.id}")
 
@@ -389,20 +403,20 @@ def _comment(request: Request, session: Session, me: User, form: dict[str, str],
         detail = views.question_detail(session, question_id, me)
         return _question_page(request, session, detail, viewer=me, status=422, comment_form={
             "target": f"{post_type}-{post_id}", "body": body, "errors": field_errors(exc, ("body",))})
-    question = questions_service.get_visible(session, question_id)
+    question = questions_service.get_visible(session, question_id, viewer=me)
     flash(request, "Your comment is posted.")
     return redirect(f"{views.question_url(question.id, question.slug)}#comment-{comment.id}")
 
 
 @router.post("/questions/{question_id}/comments")
 def comment_question(request: Request, question_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
-    questions_service.get_visible(session, question_id)
+    questions_service.get_visible(session, question_id, viewer=me)
     return _comment(request, session, me, form, "question", question_id, question_id)
 
 
 @router.post("/answers/{answer_id}/comments")
 def comment_answer(request: Request, answer_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
-    answer = answers_service.get_visible(session, answer_id)
+    answer = answers_service.get_visible(session, answer_id, viewer=me)
     return _comment(request, session, me, form, "answer", answer_id, answer.question_id)
 
 
@@ -410,7 +424,7 @@ def comment_answer(request: Request, answer_id: Id, session: SessionDep, me: Me,
 def delete_comment(request: Request, comment_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
     limit(request, "write", me)
     comment = comments_service.delete_comment(session, actor=me, comment_id=comment_id)
-    question = comments_service.target_question(session, comment.post_type, comment.post_id)
+    question = comments_service.target_question(session, comment.post_type, comment.post_id, viewer=me)
     flash(request, "The comment was deleted.")
     anchor = "question" if comment.post_type == "question" else f"answer-{comment.post_id}"
     return redirect(f"{views.question_url(question.id, question.slug)}#{anchor}")
@@ -450,15 +464,15 @@ def _vote(request: Request, session: Session, me: User, form: dict[str, str], po
 
 @router.post("/questions/{question_id}/vote")
 def vote_question(request: Request, question_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
-    question = questions_service.get_visible(session, question_id)
+    question = questions_service.get_visible(session, question_id, viewer=me)
     return _vote(request, session, me, form, "question", question_id,
                  f"{views.question_url(question.id, question.slug)}#question")
 
 
 @router.post("/answers/{answer_id}/vote")
 def vote_answer(request: Request, answer_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
-    answer = answers_service.get_visible(session, answer_id)
-    question = questions_service.get_visible(session, answer.question_id)
+    answer = answers_service.get_visible(session, answer_id, viewer=me)
+    question = questions_service.get_visible(session, answer.question_id, viewer=me)
     return _vote(request, session, me, form, "answer", answer_id,
                  f"{views.question_url(question.id, question.slug)}#answer-{answer_id}")
 
@@ -493,14 +507,14 @@ def close_as_duplicate(request: Request, question_id: Id, session: SessionDep, m
     found = re.search(r"/questions/(\d{1,10})", given) or re.fullmatch(r"\s*#?(\d{1,10})\s*", given)
     if found is None:
         flash(request, "Give the number or the address of the original question.", "error")
-        question = questions_service.get_visible(session, question_id)
+        question = questions_service.get_visible(session, question_id, viewer=me)
         return redirect(views.question_url(question.id, question.slug))
     original_id = int(found.group(1))
     if form.get("confirmed") != "1":  # the confirmation step: what will happen, and who is told
-        question = questions_service.get_visible(session, question_id)
+        question = questions_service.get_visible(session, question_id, viewer=me)
         permissions.require_privilege(me, "close", "close questions as duplicates")
         try:
-            original = questions_service.get_visible(session, original_id) if is_id(original_id) else None
+            original = questions_service.get_visible(session, original_id, viewer=me) if is_id(original_id) else None
         except DomainError:
             original = None
         if original is None or original.id == question.id:
@@ -518,7 +532,7 @@ def close_as_duplicate(request: Request, question_id: Id, session: SessionDep, m
     except (InvalidInput, Conflict) as exc:
         session.rollback()
         flash(request, exc.detail, "error")
-        question = questions_service.get_visible(session, question_id)
+        question = questions_service.get_visible(session, question_id, viewer=me)
         return redirect(views.question_url(question.id, question.slug))
     flash(request, "Closed as a duplicate: readers are sent to the original question, and the asker is told.")
     return redirect(views.question_url(question.id, question.slug))
@@ -542,9 +556,9 @@ def merge(request: Request, question_id: Id, session: SessionDep, me: Me, form: 
     except (InvalidInput, Conflict) as exc:
         session.rollback()
         flash(request, exc.detail, "error")
-        question = questions_service.get_visible(session, question_id)
+        question = questions_service.get_visible(session, question_id, viewer=me)
         return redirect(views.question_url(question.id, question.slug))
-    original = questions_service.get_visible(session, question.duplicate_of_id)
+    original = questions_service.get_visible(session, question.duplicate_of_id, viewer=me)
     if moving:
         flash(request, f"{moving} {'answer' if moving == 1 else 'answers'} of “{question.title}” were moved here, "
                        "each marked with where it came from.")
@@ -560,7 +574,7 @@ def delete_question(request: Request, question_id: Id, session: SessionDep, me: 
         questions_service.delete_question(session, actor=me, question_id=question_id)
     except Conflict as exc:  # an answered thread: say why on the question itself
         session.rollback()
-        question = questions_service.get_visible(session, question_id)
+        question = questions_service.get_visible(session, question_id, viewer=me)
         flash(request, exc.detail, "error")
         return redirect(views.question_url(question.id, question.slug))
     flash(request, "The question was deleted.")
@@ -574,10 +588,10 @@ def delete_answer(request: Request, answer_id: Id, session: SessionDep, me: Me, 
         answer = answers_service.delete_answer(session, actor=me, answer_id=answer_id)
     except Conflict as exc:  # an accepted answer: say why on the question itself
         session.rollback()
-        answer = answers_service.get_visible(session, answer_id)
-        question = questions_service.get_visible(session, answer.question_id)
+        answer = answers_service.get_visible(session, answer_id, viewer=me)
+        question = questions_service.get_visible(session, answer.question_id, viewer=me)
         flash(request, exc.detail, "error")
         return redirect(f"{views.question_url(question.id, question.slug)}#answer-{answer.id}")
-    question = questions_service.get_visible(session, answer.question_id)
+    question = questions_service.get_visible(session, answer.question_id, viewer=me)
     flash(request, "The answer was deleted.")
     return redirect(f"{views.question_url(question.id, question.slug)}#answers")

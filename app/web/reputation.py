@@ -104,7 +104,7 @@ def suggest_question(request: Request, question_id: Id, session: SessionDep, me:
                        values, QUESTION_FIELDS, page)
     if refused is not None:
         return refused
-    question = questions_service.get_visible(session, question_id)
+    question = questions_service.get_visible(session, question_id, viewer=me)
     return redirect(views.question_url(question.id, question.slug))
 
 

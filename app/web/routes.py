@@ -20,4 +20,7 @@ router.include_router(escalation.router)
 router.include_router(sites.router)
 router.include_router(moderation.router)
 router.include_router(savedviews.router)  # saved views as columns (issue 18)
+from app.web import internal as _internal  # noqa: E402  (issue 18: the staff-only space)
+
+router.include_router(_internal.router)  # before questions: /questions/{id}/internal-links is not a slug
 router.include_router(questions.router)

@@ -235,9 +235,9 @@ def solved_it(request: Request, question_id: Id, session: SessionDep, me: Me, fo
     except Conflict as exc:  # nothing to have solved it (no answer yet): back to the question, nothing counted
         session.rollback()
         flash(request, exc.detail, "error")
-        question = questions_service.get_visible(session, question_id)
+        question = questions_service.get_visible(session, question_id, viewer=me)
         return redirect(views.question_url(question.id, question.slug))
-    question = questions_service.get_visible(session, row.question_id)
+    question = questions_service.get_visible(session, row.question_id, viewer=me)
     flash(request, "Glad it helped — we did not post your question.")
     return redirect(views.question_url(question.id, question.slug)
                     + f"#answer-{search_service.answer_that_helped(session, question.id, answer_id)}")

@@ -139,10 +139,11 @@ def webhooks_page(request: Request, session: SessionDep, me: Me) -> Response:
 @router.post("/staff/webhooks")
 def create_webhook(request: Request, session: SessionDep, me: Me, form: FormData) -> Response:
     events = [e for e in webhooks_service.EVENTS if form.get(f"event_{e}")]
-    values = {"url": form.get("url", ""), "events": events, "description": form.get("description", "")}
+    values = {"url": form.get("url", ""), "events": events, "description": form.get("description", ""),
+              "internal": form.get("internal") == "1"}
     try:
         ep = webhooks_service.create_endpoint(session, actor=me, url=values["url"], events=events,
-                                              description=values["description"])
+                                              description=values["description"], internal=values["internal"])
     except InvalidInput as exc:
         session.rollback()
         return _hooks_page(request, session, me, values=values, errors=field_errors(exc, HOOK_FIELDS), status=422)

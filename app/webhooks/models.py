@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, Text
+from sqlalchemy import Column, ForeignKey, Index, Integer, Text, false
 from sqlmodel import Field, SQLModel
 
 from app.core.db import utcnow
@@ -22,6 +22,8 @@ class WebhookEndpoint(SQLModel, table=True):
     is_active: bool = True
     disabled_reason: str | None = Field(default=None, max_length=300)
     consecutive_failures: int = 0
+    # Receives events about internal (staff-only) questions too; admins set it (docs/internal.md).
+    internal: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_by_id: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = Field(default_factory=utcnow)
 

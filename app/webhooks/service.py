@@ -191,15 +191,16 @@ def new_secret() -> str:
 
 
 def create_endpoint(session: Session, *, actor: User | None, url: str, events: list[str] | str,
-                    description: str = "") -> WebhookEndpoint:
-    """Register an endpoint (admins); its secret is readable by admins to configure the receiver."""
+                    description: str = "", internal: bool = False) -> WebhookEndpoint:
+    """Register an endpoint (admins); its secret is readable by admins to configure the receiver.
+    `internal`: it also receives events about internal (staff-only) questions (docs/internal.md)."""
     _admin(actor)
     ep = WebhookEndpoint(url=_clean_url(url), events=_clean_events(events), description=(description or "").strip()[:200],
-                         secret=new_secret(), created_by_id=actor.id if actor else None)
+                         secret=new_secret(), created_by_id=actor.id if actor else None, internal=bool(internal))
     session.add(ep)
     session.flush()
     audit.record(session, actor=actor, action="webhook.create", target_type="webhook", target_id=ep.id,
-                 details={"url": ep.url, "events": ep.events})
+                 details={"url": ep.url, "events": ep.events, "internal": ep.internal})
     return ep
 
 
@@ -218,9 +219,12 @@ def get_endpoint(session: Session, *, actor: User | None, endpoint_id: int) -> W
 
 def update_endpoint(session: Session, *, actor: User | None, endpoint_id: int, url: str | None = None,
                     events: list[str] | str | None = None, description: str | None = None,
-                    active: bool | None = None) -> WebhookEndpoint:
-    """Change an endpoint; `active=True` re-enables a disabled one and resumes its paused deliveries."""
+                    active: bool | None = None, internal: bool | None = None) -> WebhookEndpoint:
+    """Change an endpoint; `active=True` re-enables a disabled one and resumes its paused deliveries;
+    `internal` says whether it receives events about internal (staff-only) questions."""
     ep = get_endpoint(session, actor=actor, endpoint_id=endpoint_id)
+    if internal is not None:
+        ep.internal = bool(internal)
     if url is not None:
         ep.url = _clean_url(url)
     if events is not None:
@@ -238,7 +242,7 @@ def update_endpoint(session: Session, *, actor: User | None, endpoint_id: int, u
     session.add(ep)
     session.flush()
     audit.record(session, actor=actor, action="webhook.update", target_type="webhook", target_id=ep.id,
-                 details={"url": ep.url, "events": ep.events, "active": ep.is_active})
+                 details={"url": ep.url, "events": ep.events, "active": ep.is_active, "internal": ep.internal})
     return ep
 
 
@@ -294,13 +298,14 @@ def redeliver(session: Session, *, actor: User | None, delivery_id: int) -> Webh
 
 # --- events -----------------------------------------------------------------------------------
 
-def emit(session: Session, event_type: str, data: dict[str, Any]) -> WebhookEvent | None:
+def emit(session: Session, event_type: str, data: dict[str, Any], *, internal: bool = False) -> WebhookEvent | None:
     """Record `event_type` with `data` for every active endpoint subscribed to it, in the caller's
     transaction. The body sent is {"type", "timestamp", "data"} (Standard Webhooks' payload shape).
-    Nothing is written when no endpoint listens."""
+    `internal`: the event is about an internal (staff-only) question: only endpoints marked
+    `internal` receive it. Nothing is written when no endpoint listens."""
     assert event_type in EVENTS, event_type
     endpoints = [ep for ep in session.exec(select(WebhookEndpoint).where(WebhookEndpoint.is_active.is_(True)))
-                 if event_type in ep.event_list]
+                 if event_type in ep.event_list and (not internal or ep.internal)]
     if not endpoints:
         return None
     now = utcnow()

@@ -2,7 +2,7 @@
 docs/escalation.md "Private messages")
 
 Revision ID: 0017_private_messages
-Revises: 0015_moderation
+Revises: 0016_internal_space
 Create Date: 2026-11-30 16:10:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 
 
 revision: str = '0017_private_messages'
-down_revision: str | None = '0015_moderation'
+down_revision: str | None = '0016_internal_space'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -133,13 +133,16 @@ def _api_requests(w) -> dict[tuple[str, str], dict | None]:
         ("PATCH", "/webhooks/{endpoint_id}"): {"description": "x"},
         ("DELETE", "/webhooks/{endpoint_id}"): None,
         ("POST", "/webhooks/deliveries/{delivery_id}/redeliver"): None,
+        ("POST", "/questions/{question_id}/internal-links"): {"internal_id": w["q"]},
+        ("DELETE", "/questions/{question_id}/internal-links/{internal_id}"): None,
     }
 
 
 def _fill(template: str, w) -> str:
     values = {"question_id": w["q"], "answer_id": w["a"], "comment_id": w["c"], "escalation_id": w["e"],
               "edit_id": w["se"], "report_id": 1, "slug": w["slug"], "username": "tom_target",
-              "post_type": "question", "post_id": w["q"], "key_id": w["key"], "endpoint_id": 1, "delivery_id": 1, "row_id": 1}
+              "post_type": "question", "post_id": w["q"], "key_id": w["key"], "endpoint_id": 1, "delivery_id": 1, "row_id": 1,
+              "internal_id": w["q"]}
     return re.sub(r"\{(\w+)(:\w+)?\}", lambda m: str(values[m.group(1)]), template)
 
 

@@ -87,13 +87,26 @@ def _community(session, engine, settings) -> dict:
     from app.badges import service as badges
 
     badges.sync(session)  # raj: Teacher and Solver; maya: Scholar (profiles, user cards, /badges/solver)
+    # The internal space (docs/internal.md): a long internal question with an answer, linked from the
+    # claimed escalation's thread; its page, /internal and the staff panel get checked.
+    from app.internal import service as internal_service
+    from app.questions import service as questions_service
+    from app.questions.schemas import QuestionCreate
+
+    internal_q = questions_service.ask(session, actor=lena, data=QuestionCreate(
+        title="Known defect: " + LONG_TITLE[:120], body="Workaround under review: roll back BIOS 1.08.",
+        tags=["sleep", "bios"], product="aero-14", visibility="internal"))
+    make_answer(session, internal_q, author=tomas, body="Engineering confirmed; the fix ships in BIOS 1.09.")
+    internal_service.link(session, actor=lena, question_id=open_q.id, internal_id=internal_q.id,
+                          escalation_id=claimed.id)
     session.commit()
     from app.search import outbox
     from app.search import service as search_service
 
     outbox.drain(engine, encoder=search_service.encoder_for(settings))  # search results and facets to show
     return {"solved": solved, "answer": answer, "open": open_q, "claimed": claimed.id, "unclaimed": unclaimed.id,
-            "product": product.slug, "endpoint": endpoint.id, "mail": mail_id, "waiting": waiting, "view": view.id}
+            "product": product.slug, "endpoint": endpoint.id, "mail": mail_id, "waiting": waiting, "view": view.id,
+            "internal": internal_q}
 
 
 def pages(ids: dict) -> dict[str, list[str | tuple[str, int]]]:
@@ -122,6 +135,8 @@ def pages(ids: dict) -> dict[str, list[str | tuple[str, int]]]:
         "/moderation/audit-log", "/moderation/voting", "/users/raj_builds/moderate",
         "/following", "/settings/notifications", "/settings/account", "/notifications",
         "/views", "/views/new", f"/views/{ids['view']}", f"/views/{ids['view']}/edit",
+        "/internal", "/internal?q=bios", f"/questions/{ids['internal'].id}/{ids['internal'].slug}",
+        "/ask?visibility=internal",
     ]
     return {
         "signed out": public + ["/signin", "/signup", "/password-reset", ("/verify-email", 400)],
@@ -131,6 +146,7 @@ def pages(ids: dict) -> dict[str, list[str | tuple[str, int]]]:
             "/following", "/settings/notifications", "/settings/account", "/moderation/my-flags",
             "/users/maya?tab=reputation", "/views", "/views/new",
             f"/escalations/{ids['unclaimed']}/messages", f"/questions/{ids['waiting'].id}/{ids['waiting'].slug}",
+            (f"/questions/{ids['internal'].id}/{ids['internal'].slug}", 404), ("/internal", 404),
         ],
         "lena_kestrel": public + staff,
         "root_admin": staff + ["/staff/webhooks", f"/staff/webhooks/{ids['endpoint']}"],
