@@ -25,6 +25,7 @@ from app.questions import views
 from app.savedviews import service as saved_views
 from app.savedviews.models import SavedView
 from app.savedviews.schemas import BREACHING_HOURS_MAX, NAME_MAX, ViewCreate
+from app.accounts.permissions import Suspended
 from app.web.deps import FormData, Id, Me, Text, WebRoute, flash, limit, redirect, render
 
 router = APIRouter(route_class=WebRoute)
@@ -223,6 +224,8 @@ def _act(request: Request, session: Session, me: User, action, done: str | None,
     try:
         limit(request, "write", me)
         action()
+    except Suspended:
+        raise  # the forum's 403 page with the end time, as every other form (docs/moderation.md)
     except (Forbidden, Conflict, RateLimited) as exc:
         session.rollback()
         flash(request, exc.detail, "error")

@@ -33,11 +33,12 @@ API_EXEMPT = {("POST", "/auth/register"), ("POST", "/auth/token"), ("POST", "/au
               ("PUT", "/me/notification-preferences"), ("DELETE", "/me/follows/{type}/{target}"),
               ("POST", "/auth/password-reset"), ("POST", "/auth/password-reset/confirm"),
               ("POST", "/auth/verify-email"), ("POST", "/me/verify-email"), ("POST", "/auth/email-change/confirm"),
-              ("DELETE", "/api-keys/{key_id}"), ("DELETE", "/me"), ("POST", "/markdown/preview")}
+              ("DELETE", "/api-keys/{key_id}"), ("DELETE", "/me"), ("POST", "/markdown/preview"),
+              ("DELETE", "/me/views/{view_id}")}  # arranging what one reads stays open: deleting, moving views
 WEB_EXEMPT = {"/signin", "/signup", "/signout", "/signout-everywhere", "/settings/password", "/notifications/read",
               "/email/unsubscribe", "/settings/notifications", "/password-reset", "/password-reset/confirm",
               "/settings/verify-email", "/settings/delete", "/settings/api-keys/{key_id}/revoke",
-              "/staff/api-keys/{key_id}/revoke", "/verify-email"}
+              "/staff/api-keys/{key_id}/revoke", "/verify-email", "/views/{view_id}/delete", "/views/{view_id}/move"}
 
 
 @pytest.fixture
@@ -60,9 +61,13 @@ def world(session):
     from app.apikeys import service as apikeys_service
 
     key, _ = apikeys_service.create(session, actor=None, owner=staff, name="sam's script", scopes=["read"])
+    from app.savedviews import service as saved_views
+    from app.savedviews.schemas import ViewCreate
+
+    view = saved_views.create(session, actor=staff, data=ViewCreate(name="Dock Pro", filters={"product": "dock-pro"}))
     until = suspensions.suspend(session, actor=admin, username="sam_staff", days=3, reason="cooling off").suspended_until
     session.commit()
-    return dict(key=key.id, q=q.id, q2=q2.id, a=a.id, c=c.id, e=esc.id, se=se.id, slug=product.slug, until=until,
+    return dict(key=key.id, view=view.id, q=q.id, q2=q2.id, a=a.id, c=c.id, e=esc.id, se=se.id, slug=product.slug, until=until,
                 staff=staff, author=author)
 
 
@@ -134,6 +139,8 @@ def _api_requests(w) -> dict[tuple[str, str], dict | None]:
         ("DELETE", "/webhooks/{endpoint_id}"): None,
         ("POST", "/webhooks/deliveries/{delivery_id}/redeliver"): None,
         ("POST", "/questions/{question_id}/internal-links"): {"internal_id": w["q"]},
+        ("POST", "/me/views"): {"name": "Unsolved Dock Pro", "filters": {"product": "dock-pro", "unsolved": True}},
+        ("POST", "/escalations/{escalation_id}/messages"): {"body": "Could you send the serial number, please?"},
         ("DELETE", "/questions/{question_id}/internal-links/{internal_id}"): None,
     }
 
@@ -142,7 +149,7 @@ def _fill(template: str, w) -> str:
     values = {"question_id": w["q"], "answer_id": w["a"], "comment_id": w["c"], "escalation_id": w["e"],
               "edit_id": w["se"], "report_id": 1, "slug": w["slug"], "username": "tom_target",
               "post_type": "question", "post_id": w["q"], "key_id": w["key"], "endpoint_id": 1, "delivery_id": 1, "row_id": 1,
-              "internal_id": w["q"]}
+              "internal_id": w["q"], "view_id": w["view"]}
     return re.sub(r"\{(\w+)(:\w+)?\}", lambda m: str(values[m.group(1)]), template)
 
 
