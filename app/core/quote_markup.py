@@ -14,6 +14,8 @@ only (`answer:123` or `question:45`; the name shown comes from the database, nev
   quotes. A block with no closing line is not a quote: it stays text. `[quote]` without a
   reference is a plain quotation.
 * Inside code spans and code blocks the markup is text, as everything else there.
+* Finding the closing lines costs at most a few visits per line of the body (SCAN_LINES_PER_LINE):
+  a body made of unclosed openings renders in linear time; what is past the budget stays text.
 * Rendered, a quote is a `<blockquote>`. Before sanitising, the renderer puts a marker paragraph
   at its top holding a random per-render nonce (so no body can forge one); after sanitising
   (app/core/markdown.py), each marker becomes the credit line for a resolved reference, built
@@ -38,6 +40,13 @@ _CLOSE = re.compile(r"^\[/quote\]\s*$", re.I)
 # loading every quoted post of a page in one statement before rendering.
 _ANY_REF = re.compile(r"^[ \t]*\[quote\s*=\s*\"?\s*(answer|question)\s*[:#]\s*(\d{1,12})", re.I | re.M)
 _MARKER = "gsquote"
+# Looking for a block's closing line visits the lines after its opening. Every opening line of a
+# body that never closes would scan to the end (3,700 `[quote]` lines took 3.5 s to render): one
+# render may visit at most SCAN_LINES_PER_LINE × the body's lines + SCAN_LINES_SPARE lines in all,
+# which a real post never reaches (each line is visited once per quote around it); past it, the
+# remaining openings stay text. Linear in the body's size whatever it holds.
+SCAN_LINES_PER_LINE = 4
+SCAN_LINES_SPARE = 1000
 
 
 @dataclass(frozen=True)
@@ -77,11 +86,18 @@ def _quote_block(state, start_line: int, end_line: int, silent: bool) -> bool:
     opening = _OPEN.match(state.src[pos:state.eMarks[start_line]])
     if not opening:
         return False
+    env = state.env
+    if "quote_scan_budget" not in env:
+        env["quote_scan_budget"] = SCAN_LINES_PER_LINE * (state.src.count("\n") + 1) + SCAN_LINES_SPARE
+        env["quote_lines_scanned"] = 0
     depth, line, closed = 1, start_line, False
     while True:
         line += 1
         if line >= end_line:
             break
+        if env["quote_lines_scanned"] >= env["quote_scan_budget"]:
+            return False  # the render's budget is spent: this opening stays text
+        env["quote_lines_scanned"] += 1
         begin, end = state.bMarks[line] + state.tShift[line], state.eMarks[line]
         if begin < end and state.sCount[line] < state.blkIndent:
             break  # the enclosing list item or quote ended

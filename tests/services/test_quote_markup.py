@@ -49,3 +49,24 @@ def test_stored_html_and_excerpts_name_nobody():
     html = render_markdown("[quote=answer:12]\nHold power.\n[/quote]\nThanks")
     assert "gsquote" not in html and "quote-credit" not in html
     assert excerpt(html) == "Hold power. Thanks"
+
+
+def test_finding_closing_lines_costs_linear_time_whatever_the_body_holds():
+    """3,700 unclosed `[quote]` lines used to scan to the end each (quadratic: 3.5 s a render). One
+    render now visits at most SCAN_LINES_PER_LINE lines per line of the body (+ a spare), and
+    real quotes, even nested and after thousands of lines, still render."""
+    from app.core import markdown as markdown_module
+    from app.core.quote_markup import SCAN_LINES_PER_LINE, SCAN_LINES_SPARE
+
+    for openings in (2_000, 8_000):
+        src = "[quote=answer:5]\nreal\n[/quote]\n\n" + "[quote]\n" * openings
+        env: dict = {}
+        html = markdown_module._md.render(src, env)
+        lines = src.count("\n") + 1
+        assert env["quote_lines_scanned"] <= SCAN_LINES_PER_LINE * lines + SCAN_LINES_SPARE
+        assert html.startswith("<blockquote>") and html.count("<blockquote>") == 1  # the real one only
+        assert "[quote]" in html  # the unclosed openings stay text
+    nested = "word\n\n" * 3_000 + "[quote=answer:1]\nouter\n[quote=question:2]\ninner\n[/quote]\n[/quote]"
+    env = {}
+    html = markdown_module._md.render(nested, env)
+    assert html.count("<blockquote>") == 2 and env["quote_lines_scanned"] < 20
