@@ -27,10 +27,15 @@ def get_visible(session: Session, answer_id: int, *, viewer: User | None = None,
     if for_update:
         stmt = stmt.with_for_update()
     answer = session.exec(stmt).first()
+    gone = NotFound(f"Answer {answer_id} does not exist or was deleted.")
     if answer is None:
-        raise NotFound(f"Answer {answer_id} does not exist or was deleted.")
-    # An answer on a deleted question is gone too.
-    questions_service.get_visible(session, answer.question_id, viewer=viewer)
+        raise gone
+    # An answer on a deleted or unseen (internal) question is gone too, in the same words: naming
+    # the question would tell a customer that an internal answer exists, and where.
+    try:
+        questions_service.get_visible(session, answer.question_id, viewer=viewer)
+    except NotFound:
+        raise gone from None
     return answer
 
 
