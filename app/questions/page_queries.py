@@ -169,7 +169,11 @@ class AnswerRow:
 
 
 def _is_staff(viewer) -> bool:
-    return bool(viewer is not None and viewer.is_staff)
+    """Whether quoting posts in the internal space count for `viewer` (the internal space's own
+    rule: staff, moderators and admins, and API keys only with the "internal" scope)."""
+    from app.internal.visibility import can_see_internal
+
+    return can_see_internal(viewer)
 
 
 def answers_of(session: Session, question_id: int, viewer) -> list[AnswerRow]:

@@ -31,10 +31,11 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select, true
 from sqlmodel import Session
 
-from app.accounts.models import STAFF_ROLES, User
+from app.accounts.models import STAFF_ROLES, Role, User
 from app.core.db import utcnow
 from app.core.errors import field_error
 from app.core.quote_markup import QuoteCredit, source_refs, user_url
+from app.internal.visibility import can_see_internal
 from app.quotes.models import PostQuote
 from app.quotes.pages import touch_pages
 
@@ -78,7 +79,7 @@ def _load_post(session: Session, post_type: str, post_id: int):
 def _may_see(actor: User, post, question) -> bool:
     from app.moderation.posts import can_see
 
-    if _visibility(question) != "public" and not actor.is_staff:
+    if _visibility(question) != "public" and not can_see_internal(actor):
         return False
     return can_see(actor, question) and can_see(actor, post)
 
@@ -144,8 +145,9 @@ def notify_quoted(session: Session, *, post_type: str, post, question, now: date
         row.notified_at = now
         if row.quoted_author_id not in told and row.quoted_author_id != post.author_id:
             recipients.setdefault(row.quoted_author_id, row)
-    if recipients and _visibility(question) != "public":  # an internal thread: staff only
-        staff = set(session.exec(select(User.id).where(User.id.in_(recipients), User.role.in_(STAFF_ROLES)))
+    if recipients and _visibility(question) != "public":  # an internal thread: who sees the space only
+        staff = set(session.exec(select(User.id).where(User.id.in_(recipients),
+                                                       User.role.in_(STAFF_ROLES | {Role.moderator})))
                     .scalars())
         recipients = {uid: row for uid, row in recipients.items() if uid in staff}
     author = session.get(User, post.author_id)
@@ -285,7 +287,7 @@ def resolve_detail(session: Session, detail: Any, viewer: User | None) -> None:
             p.body_html = render_markdown(p.body, credits)
     quoted = [("question" if p is detail else "answer", p.id) for p in posts if p.quoted_in]
     if quoted:
-        lists = quoting_posts(session, quoted, include_internal=bool(viewer and viewer.is_staff))
+        lists = quoting_posts(session, quoted, include_internal=can_see_internal(viewer))
         detail.quoted_by = lists.get(("question", detail.id), [])
         for a in detail.answers:
             a.quoted_by = lists.get(("answer", a.id), [])
