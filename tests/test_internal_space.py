@@ -355,3 +355,15 @@ def test_api_keys_see_the_internal_space_only_with_its_scope(client, space, sess
     assert client.get(f"{API}/internal/questions", headers={"X-API-Key": plain}).status_code == 404
     assert client.get(f"{API}/questions/{iq.id}", headers={"X-API-Key": inside}).json()["visibility"] == "internal"
     assert client.get(f"{API}/questions/{iq.id}", headers=token_headers(client, "lena")).status_code == 200
+    # Her notices about the internal thread ("… answered your question “…”") follow the same rule.
+    from app.notifications import service as notifications
+
+    notifications.notify(session, [lena.id], kind="answer_posted", text=f"Tomas answered your question “{iq.title}”.",
+                         url=f"/questions/{iq.id}/{iq.slug}#answer-1")
+    notifications.notify(session, [lena.id], kind="answer_posted", text="Maya answered a public question.",
+                         url=f"/questions/{space['public'].id}/{space['public'].slug}")
+    session.commit()
+    seen = client.get(f"{API}/notifications", headers={"X-API-Key": plain}).json()["items"]
+    assert seen and not any(iq.title in n["text"] or f"/questions/{iq.id}/" in n["url"] for n in seen)
+    inside_seen = client.get(f"{API}/notifications", headers={"X-API-Key": inside}).json()["items"]
+    assert any(iq.title in n["text"] for n in inside_seen)

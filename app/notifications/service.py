@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -95,7 +96,27 @@ def page_for(session: Session, *, actor: User | None, unread: bool = False, limi
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = encode_cursor([rows[-1].id])
-    return Page(items=rows, next_cursor=next_cursor)
+    return Page(items=_without_internal(session, actor, rows), next_cursor=next_cursor)
+
+
+_QUESTION_IN_URL = re.compile(r"^/questions/(\d{1,12})(?:[/?#]|$)")
+
+
+def _without_internal(session: Session, actor: User, rows: list[Notification]) -> list[Notification]:
+    """Staff notices can name internal questions ("… answered your question “…”"). A reader who
+    may not see the internal space now (an API key of a staff member without the "internal"
+    scope: app/internal/visibility.py) does not get those notices; the page may then hold fewer
+    than `limit` items, and the cursor still leads on."""
+    from app.internal.visibility import can_see_internal, public_only
+    from app.questions.models import Question
+
+    if not actor.can_moderate or can_see_internal(actor):
+        return rows  # customers are never told about internal threads; staff see them
+    ids = {int(m.group(1)) for n in rows if (m := _QUESTION_IN_URL.match(n.url or ""))}
+    if not ids:
+        return rows
+    public = set(session.exec(select(Question.id).where(Question.id.in_(ids), public_only())).all())
+    return [n for n in rows if not (m := _QUESTION_IN_URL.match(n.url or "")) or int(m.group(1)) in public]
 
 
 def mark_read(session: Session, *, actor: User | None, ids: list[int] | None = None,
