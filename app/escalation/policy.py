@@ -61,8 +61,14 @@ TRIGGER_LABELS = {
 
 
 def is_agent(actor: User | None) -> bool:
-    """Staff and admins work the queue and see its notes and metrics."""
-    return actor is not None and actor.is_active and actor.is_staff
+    """Staff and admins work the queue and see its notes and metrics. Through an API key only
+    when the key holds an escalation scope (app/apikeys/scopes.py): a staff member's `read` key
+    for a product site shows nothing of the queue, wherever escalation data would appear (saved
+    views' escalation filters and items, for one)."""
+    if actor is None or not actor.is_active or not actor.is_staff:
+        return False
+    scopes = getattr(actor, "_key_scopes", None)
+    return scopes is None or bool({"escalations:read", "escalations:write"} & set(scopes))
 
 
 def minutes(span: timedelta) -> int:

@@ -82,6 +82,24 @@ def test_staff_items_carry_the_escalation_and_shared_views_are_read_only(client,
     assert_problem(client.get(f"{API}/me/views/{view['id']}/items", headers=maya), 404)
 
 
+def test_a_staff_members_read_key_sees_nothing_of_the_queue_in_views(client, people, login, session):
+    """A `read` key (a product site's) owned by an agent: no escalation block on items, and the
+    escalation filters are refused, as GET /escalations is without an escalation scope."""
+    from app.apikeys import service as apikeys
+
+    lena = login(people.lena)
+    plain_view = client.post(f"{API}/me/views", headers=lena, json={"name": "Dock Pro", "filters": {"product": "dock-pro"}})
+    queue_view = client.post(f"{API}/me/views", headers=lena, json={"name": "Mine", "filters": {"assigned_to_me": True}})
+    _, read_key = apikeys.create(session, actor=None, owner=people.lena, name="help centre", scopes=["read"])
+    _, queue_key = apikeys.create(session, actor=None, owner=people.lena, name="desk", scopes=["read", "escalations:read"])
+    session.commit()
+    items = client.get(f"{API}/me/views/{plain_view.json()['id']}/items", headers={"X-API-Key": read_key}).json()["items"]
+    assert items and all(i["escalation"] is None for i in items)
+    assert_problem(client.get(f"{API}/me/views/{queue_view.json()['id']}/items", headers={"X-API-Key": read_key}), 403)
+    with_scope = client.get(f"{API}/me/views/{plain_view.json()['id']}/items", headers={"X-API-Key": queue_key})
+    assert any(i["escalation"] for i in with_scope.json()["items"])
+
+
 @pytest.mark.parametrize("body, status, where", [
     ({"name": "Queue", "filters": {"escalation_status": "open"}}, 403, None),
     ({"name": "Mine", "filters": {"assigned_to_me": True}}, 403, None),
