@@ -1,5 +1,6 @@
 """`/docs`: the interactive API documentation (Swagger UI), and `/redoc`: the API reference
-(ReDoc), both served entirely by us.
+(ReDoc), both served entirely by us from templates/api/docs.html, and both pass the same axe
+check as every page (docs/api.md, "Accessibility of /docs and /redoc").
 
 The Swagger UI build comes from the `fastapi-swagger` package (it tracks Swagger UI releases) and
 is served under /docs/assets; the page starts it from /static/swagger-init.js. Nothing comes from

@@ -234,14 +234,11 @@ class PageChecker:
     checked: list[str] = field(default_factory=list)
     _axe: str = field(default_factory=axe_source)
 
-    def person(self, username: str | None = None, password: str | None = None, javascript: bool = True):
-        """A new browser context (own cookies) at the desktop size, signed in as `username` (None: signed
-        out); `javascript=False`: a browser without scripts (the forms' no-JavaScript paths; axe still
-        runs, through Playwright)."""
+    def person(self, username: str | None = None, password: str | None = None):
+        """A new browser context (own cookies) at the desktop size, signed in as `username` (None: signed out)."""
         from tests.factories import PASSWORD
 
-        context = self.browser.new_context(viewport=dict(zip(("width", "height"), SIZES["desktop"])),
-                                           java_script_enabled=javascript)
+        context = self.browser.new_context(viewport=dict(zip(("width", "height"), SIZES["desktop"])))
         page = context.new_page()
         page.on("pageerror", lambda e: self.problems.append(f"{page.url}: script error {e}"))
         page.on("console", lambda m: self.problems.append(f"{page.url}: console {m.text}") if m.type == "error" else None)
