@@ -1,5 +1,6 @@
 """`/docs`: the interactive API documentation (Swagger UI), and `/redoc`: the API reference
-(ReDoc), both served entirely by us.
+(ReDoc), both served entirely by us from templates/api/docs.html, and both pass the same axe
+check as every page (docs/api.md, "Accessibility of /docs and /redoc").
 
 The Swagger UI build comes from the `fastapi-swagger` package (it tracks Swagger UI releases) and
 is served under /docs/assets; the page starts it from /static/swagger-init.js. Nothing comes from
@@ -16,7 +17,6 @@ attributes from scripts) puts on each of them (no 'unsafe-inline')."""
 from __future__ import annotations
 
 import secrets
-from html import escape
 from importlib import resources
 
 from fastapi import FastAPI
@@ -43,50 +43,24 @@ def redoc_assets_dir() -> str:
 
 
 def install(app: FastAPI, *, title: str) -> None:
-    """Serve the documentation page at /docs and its assets (create the app with docs_url=None)."""
+    """Serve /docs (Swagger UI) and /redoc (ReDoc) with their assets (create the app with
+    docs_url=None and redoc_url=None). Both pages come from templates/api/docs.html: a header with
+    a skip link and the way between the two pages, a `main` landmark holding the page's h1 and the
+    widget; /static/docs-a11y.js and /static/docs.css make the widgets pass axe (heading levels,
+    landmarks, colour contrast; see docs/api.md "Accessibility of /docs and /redoc")."""
+    openapi_url = app.openapi_url or "/openapi.json"
+    template = app.state.templates.env.get_template("api/docs.html")
+    common = {"title": title, "site_name": app.state.settings.site_name, "openapi_url": openapi_url}
+
     app.mount(ASSETS, StaticFiles(directory=assets_dir()), name="docs-assets")
-    page = f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>{escape(title)} – interactive documentation</title>
-<link rel="icon" href="{ASSETS}/favicon-32x32.png">
-<link rel="stylesheet" href="{ASSETS}/swagger-ui.css">
-<link rel="stylesheet" href="/static/docs.css">
-</head>
-<body>
-<header><h1 class="visually-hidden">{escape(title)}: interactive API documentation</h1></header>
-<div id="swagger-ui" data-openapi-url="{escape(app.openapi_url or "/openapi.json")}"></div>
-<script src="{ASSETS}/swagger-ui-bundle.js"></script>
-<script src="/static/swagger-init.js"></script>
-</body>
-</html>
-"""
+    page = template.render(kind="swagger", heading="interactive documentation", assets=ASSETS, nonce="", **common)
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         return HTMLResponse(page)
 
     app.mount(REDOC_ASSETS, StaticFiles(directory=redoc_assets_dir()), name="redoc-assets")
-    reference = f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>{escape(title)} – reference</title>
-<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
-</head>
-<body>
-<noscript>The reference needs JavaScript; the schema itself is at <a href="{escape(app.openapi_url or "/openapi.json")}">{escape(app.openapi_url or "/openapi.json")}</a>, and docs/api.md describes every route.</noscript>
-<div id="redoc" data-spec-url="{escape(app.openapi_url or "/openapi.json")}" data-style-nonce="{{nonce}}"></div>
-<script src="{REDOC_ASSETS}/redoc.standalone.js"></script>
-<script src="/static/redoc-init.js"></script>
-</body>
-</html>
-"""
+    reference = template.render(kind="redoc", heading="reference", assets=REDOC_ASSETS, nonce="{nonce}", **common)
 
     @app.get("/redoc", include_in_schema=False)
     def redoc() -> HTMLResponse:

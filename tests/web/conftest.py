@@ -263,10 +263,15 @@ class PageChecker:
             self.problems.append(f"{path} [{who}]: status {status}, expected {expect_status}")
         elif expect_status is None and status >= 400:
             self.problems.append(f"{path} [{who}]: status {status}")
+        self.check_current(page, path, who, axe_exclude=axe_exclude)
+
+    def check_current(self, page, label: str, who: str = "signed out", axe_exclude: tuple[str, ...] = ()) -> None:
+        """Check the page as it is now (reached through a form, or after clicks) at every size,
+        without loading it again; `label` names it in findings and screenshots."""
         shots = os.environ.get("GROUNDSWELL_SCREENSHOT_DIR")
         for size, (width, height) in SIZES.items():
             page.set_viewport_size({"width": width, "height": height})
-            where = f"{path} [{who}, {size} {width}x{height}]"
+            where = f"{label} [{who}, {size} {width}x{height}]"
             self.checked.append(where)
             box = page.evaluate(_OVERFLOW)
             if box["scrollWidth"] > box["innerWidth"]:
@@ -277,7 +282,7 @@ class PageChecker:
             for v in page.evaluate(_AXE_RUN, list(axe_exclude)):
                 self.problems.append(f"{where}: axe {v['id']} ({v['impact']}): {v['help']}: {' | '.join(v['nodes'])}")
             if shots:
-                name = re.sub(r"[^A-Za-z0-9]+", "_", f"{who}{path}").strip("_")[:100]
+                name = re.sub(r"[^A-Za-z0-9]+", "_", f"{who}{label}").strip("_")[:100]
                 Path(shots).mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(Path(shots) / f"{name}-{size}.png"), full_page=True)
         page.set_viewport_size(dict(zip(("width", "height"), SIZES["desktop"])))

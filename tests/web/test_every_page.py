@@ -7,6 +7,8 @@ A new page goes into `pages()` below; the list follows the GET routes of app/web
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from app.comments import service as comments_service
@@ -119,9 +121,7 @@ def pages(ids: dict) -> dict[str, list[str | tuple[str, int]]]:
         "/products", f"/products/{ids['product']}", "/tags/wifi",
         "/users/maya", "/users/tomas_kestrel",
         "/search?q=wifi", "/search", "/search?q=zzzzqqq",
-        "/help/reputation", "/docs", ("/questions/999999", 404),
-        # Not yet: /redoc (FastAPI's ReDoc page: no <main> landmark, content outside landmarks, h2 -> h5
-        # in ReDoc's own rendering); it needs its own template before it can be checked here.
+        "/help/reputation", "/docs", "/redoc", ("/questions/999999", 404),
         "/tags", "/users", "/users?sort=name",
         "/users/maya?tab=questions", "/users/maya?tab=answers", "/users/raj_builds?tab=answers",
         "/badges", "/badges/solver", "/badges/great-answer", ("/badges/no-such-badge", 404),
@@ -153,20 +153,136 @@ def pages(ids: dict) -> dict[str, list[str | tuple[str, int]]]:
     }
 
 
+# Pages a script renders, and what shows that it has finished (including docs-a11y.js's fixes:
+# ReDoc's content gets its id `reference` from redoc-init.js once it has rendered).
+RENDERED_BY_SCRIPT = {"/docs": "#swagger-ui .opblock", "/redoc": "#reference"}
+
+
 def test_every_page_fits_both_sizes_and_passes_axe(page_checker, session, clean_engine, settings):
     ids = _community(session, clean_engine, settings)
     for who, paths in pages(ids).items():
         page = page_checker.person(None if who == "signed out" else who)
         for entry in paths:
             path, status = entry if isinstance(entry, tuple) else (entry, None)
-            # /docs: Swagger UI's own rendering (#swagger-ui) has known contrast and nesting findings
-            # that are Swagger UI's to fix; the page around it is checked.
-            page_checker.check(page, path, who, expect_status=status,
-                               axe_exclude=("#swagger-ui",) if path == "/docs" else (),
-                               wait_for="#swagger-ui .info" if path == "/docs" else None)
+            page_checker.check(page, path, who, expect_status=status, wait_for=RENDERED_BY_SCRIPT.get(path))
         page.context.close()
     # A 404 page (and /verify-email without a token, a 400) logs its own status in the console;
     # that is the page working as expected, not a problem.
     problems = [p for p in page_checker.problems if "status of 404" not in p and "status of 400" not in p]
     assert not problems, page_checker.report()
     assert len(page_checker.checked) >= 2 * sum(len(p) for p in pages(ids).values())
+
+
+def test_api_docs_in_use_pass_axe(page_checker, session):
+    """/docs and /redoc as people use them, not only as they load: Swagger UI with an operation
+    opened, tried and executed, a POST's request body open for editing and the Authorize dialog;
+    ReDoc with a response opened and its search in use. Nothing is excluded from axe."""
+    from tests.factories import make_question, make_user
+
+    make_question(session, author=make_user(session, "maya"), title="Wi-Fi drops every few minutes on battery")
+    session.commit()
+    page = page_checker.person(None)
+    page.goto(f"{page_checker.base_url}/docs")
+
+    def operation(method: str, path: str):
+        return page.locator(f".opblock-{method}:has(.opblock-summary-path[data-path='{path}'])")
+
+    listing = operation("get", "/api/v1/questions")
+    listing.locator(".opblock-summary-control").click()
+    listing.locator(".try-out__btn").click()
+    listing.locator(".btn.execute").click()
+    listing.locator(".live-responses-table .response-col_status", has_text="200").wait_for()
+    assert "Wi-Fi drops" in listing.locator(".live-responses-table").inner_text()
+    page_checker.check_current(page, "/docs (GET /api/v1/questions executed)")
+    listing.locator(".opblock-summary-control").click()
+    asking = operation("post", "/api/v1/questions")
+    asking.locator(".opblock-summary-control").click()
+    asking.locator(".try-out__btn").click()
+    asking.locator("textarea.body-param__text").wait_for()
+    page_checker.check_current(page, "/docs (POST /api/v1/questions tried)")
+    asking.locator(".opblock-summary-control").click()
+    page.locator(".btn.authorize").click()
+    page.locator(".dialog-ux [role=dialog]").wait_for()
+    page_checker.check_current(page, "/docs (Authorize dialog)")
+
+    page.goto(f"{page_checker.base_url}/redoc")
+    page.locator("#reference").wait_for()
+    page.locator("[id='operation/list_questions_api_v1_questions_get'] button", has_text="422").first.click()
+    page.locator("input.search-input").fill("deflect")
+    page.locator("[role=navigation] [role=menuitem]", has_text="Deflect").first.wait_for()
+    page_checker.check_current(page, "/redoc (a response open, searching)")
+    page.context.close()
+    assert not page_checker.problems, page_checker.report()
+
+
+def test_pages_reached_by_posting_a_form_pass_axe(page_checker, session, clean_engine, settings):
+    """The pages only a form POST shows, reached through the forms themselves in the browser and
+    checked like every other page: the forms with
+    their errors (sign-up, sign-in, ask, answer), the ask page's preview and its "Do any of these
+    solve your problem?" step, the password-reset confirmation and the closing-as-a-duplicate
+    confirmation."""
+    ids = _community(session, clean_engine, settings)
+    solved, open_q = ids["solved"], ids["open"]
+    base = page_checker.base_url
+    seen: list[str] = []
+
+    def submit(button) -> None:
+        with button.page.expect_navigation():
+            button.click()
+
+    def reached(page, label: str, who: str, expect_text: str) -> None:
+        assert expect_text in page.content(), (label, page.url)
+        seen.append(label)
+        page_checker.check_current(page, label, who)
+
+    def post(page, who: str, label: str, expect_text: str, url: str | None, fields: dict[str, str], button: str) -> None:
+        """Fill the form (on `url`, or the page as it is) and post it with `button`; check the page it shows."""
+        if url:
+            page.goto(f"{base}{url}")
+        for field_label, value in fields.items():
+            page.get_by_label(field_label, exact=field_label == "Title").fill(value)  # "Title" is also in other labels
+        submit(page.get_by_role("button", name=button, exact=True))
+        reached(page, label, who, expect_text)
+
+    page = page_checker.person(None)
+    post(page, "signed out", "POST /signup (errors)", "aria-invalid", "/signup",
+         {"Username": "x", "Email": "not-an-address", "Password": "short"}, "Create account")
+    post(page, "signed out", "POST /signin (wrong password)", "signin", "/signin",
+         {"Username": "maya", "Password": "not her password"}, "Sign in")
+    post(page, "signed out", "POST /password-reset (sent)", "someone@example.com", "/password-reset",
+         {"E-mail address": "someone@example.com"}, "Send me a link")
+    page.context.close()
+
+    page = page_checker.person("maya")
+    post(page, "maya", "POST /ask (errors)", "aria-invalid", "/ask", {}, "Post your question")
+    page.get_by_label("Title", exact=True).fill("Fan noise after the BIOS update")
+    page.get_by_label("Describe the problem").fill("Since BIOS 1.08 the fan **never stops**:\n\n- on battery\n- on the Dock Pro\n\n`fanctl --status` says 100%.")
+    # The Preview button is for browsers without scripts (with them the preview follows the typing
+    # and the button is hidden): pressed as such a browser would.
+    with page.expect_navigation():
+        page.locator("[data-preview-button]").evaluate("b => b.form.requestSubmit(b)")
+    reached(page, "POST /ask (preview)", "maya", "never stops</strong>")
+    post(page, "maya", "POST /ask (do any of these solve your problem?)", "No, post my question", None,
+         {"Title": "Wi-Fi drops every few minutes on battery power",
+          "Describe the problem": "The Wi-Fi connection drops every few minutes when the laptop runs on battery."},
+         "Post your question")
+    page.goto(f"{base}/questions/{solved.id}/{solved.slug}")
+    # The answer box is `required`: the browser would stop an empty answer before the server sees
+    # it; the server's own message is the page checked here.
+    page.locator("#your-answer form.post-form").evaluate("f => { f.noValidate = true; }")
+    submit(page.get_by_role("button", name="Post your answer", exact=True))
+    reached(page, "POST /questions/{id}/answers (errors)", "maya", "aria-invalid")
+    page.context.close()
+
+    page = page_checker.person("lena_kestrel")
+    page.goto(f"{base}/questions/{open_q.id}/{open_q.slug}")
+    page.locator("details.close-duplicate summary").click()
+    page.get_by_label("Original question (its number or address)").fill(str(solved.id))
+    submit(page.get_by_role("button", name="Close as duplicate…", exact=True))
+    reached(page, "POST /questions/{id}/close-as-duplicate (confirm)", "lena_kestrel", "Yes, close as a duplicate")
+    page.context.close()
+    assert len(seen) == 8
+    # A form answered with its errors has status 422 (sign-in: 400), which the browser logs; that
+    # is the form working, not a problem.
+    problems = [p for p in page_checker.problems if not re.search(r"console .*status of (422|400)", p)]
+    assert not problems, page_checker.report()
