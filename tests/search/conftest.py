@@ -90,3 +90,20 @@ def forum(clean_engine):
     with Session(writer(clean_engine), expire_on_commit=False) as s:
         yield s
         s.rollback()
+
+
+def applied(applier, predicate, timeout: float = 30.0) -> bool:
+    """Wait until `predicate()` holds, re-checking after each of `applier`'s rounds and at least
+    twice a second (another process-wide applier, e.g. a test app's, may apply the rows first:
+    then this applier's round finds nothing and only the clock brings the next check). A
+    deadline, not a sleep: returns False when `timeout` seconds pass first."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    with applier.progress:
+        while not predicate():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            applier.progress.wait(min(left, 0.5))
+    return True

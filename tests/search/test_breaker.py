@@ -23,6 +23,7 @@ from app.search.models import SearchDocument, SearchOutbox
 from app.search.ports import SearchQuery, SearchUnavailable, SimilarQuery
 from tests.conftest import make_settings
 from tests.factories import make_question
+from tests.search.conftest import applied
 
 
 class Clock:
@@ -282,8 +283,7 @@ def test_web_process_keeps_the_fallback_current_with_meilisearch(clean_engine, f
         assert applier is not None and applier.remote is None  # the web process never writes to Meilisearch
         q = make_question(forum, title="Dock flickers with two monitors")
         forum.commit()
-        with applier.progress:
-            assert applier.progress.wait_for(lambda: _stored(clean_engine, q.id), timeout=30)
+        assert applied(applier, lambda: _stored(clean_engine, q.id))
         with Session(clean_engine) as s:
             rows = s.execute(select(SearchOutbox).where(SearchOutbox.question_id == q.id)).scalars().all()
         # Applied to the embedded index, still pending for the worker to send to Meilisearch.

@@ -18,6 +18,7 @@ from app.search.models import SearchDocument, SearchOutbox
 from app.search.ports import QuestionDoc, SimilarQuery
 from tests.conftest import make_settings
 from tests.factories import make_answer, make_question, make_user
+from tests.search.conftest import applied
 
 
 def outbox_rows(engine) -> list[SearchOutbox]:
@@ -151,8 +152,7 @@ def test_the_in_process_applier_indexes_after_commit(clean_engine, forum):
             rounds = applier.rounds
         q = make_question(forum, title="Bluetooth mouse lags after waking up")
         forum.commit()  # the commit wakes the applier: no timer is involved (interval is an hour)
-        with applier.progress:
-            assert applier.progress.wait_for(lambda: q.id in stored(clean_engine), timeout=30)
+        assert applied(applier, lambda: q.id in stored(clean_engine))
         assert applier.rounds > rounds
     finally:
         applier.stop()
