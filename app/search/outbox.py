@@ -300,7 +300,9 @@ def purge(engine: Engine, older_than: timedelta = timedelta(days=7), now: dateti
 # --- in-process applier (the web process) --------------------------------------------------------
 
 class Applier:
-    """A daemon thread that drains the outbox after commits, so one process is enough."""
+    """A daemon thread that drains the outbox after commits (the outermost commit that wrote
+    outbox rows wakes it), every `interval` seconds anyway, and soon again (1 s, doubling up to
+    `interval`) after a round that failed, so one process is enough."""
 
     def __init__(self, engine: Engine, *, encoder=None, remote=None, interval: float = 30.0,
                  remote_pending: bool = False) -> None:
@@ -329,18 +331,25 @@ class Applier:
             self._thread.join(timeout=10)
 
     def _run(self) -> None:
+        failures = 0
         while not self._stop.is_set():
-            self._wake.wait(self.interval)
+            # After a failed round (a busy SQLite write lock, a dropped connection) the next try
+            # comes soon, 1 s doubling up to the interval, not a whole interval later: the rows
+            # stay pending and the commit that wrote them will not wake us again.
+            self._wake.wait(min(self.interval, 2.0 ** (failures - 1)) if failures else self.interval)
             self._wake.clear()
+            failed = False
             while not self._stop.is_set():
                 try:
                     result = drain(self.engine, remote=self.remote, encoder=self.encoder,
                                    remote_pending=self.remote_pending)
                 except Exception:  # noqa: BLE001 - keep the thread alive; the rows stay pending
                     log.exception("search: applying the outbox failed")
+                    failed = True
                     break
                 if not result.did_work or result.failed:
                     break
+            failures = min(failures + 1, 16) if failed else 0
             with self.progress:
                 self.rounds += 1
                 self.progress.notify_all()

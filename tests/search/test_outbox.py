@@ -282,3 +282,29 @@ def test_a_rolled_back_transaction_does_not_wake_the_next_commit(clean_engine, f
     forum.rollback()
     forum.commit()
     assert commit_wakes == []
+
+
+def test_the_applier_retries_soon_after_a_failed_round(clean_engine, forum, db_url):
+    """A round that fails (here SQLite's write lock held by another connection past the busy
+    timeout) is retried within seconds, not a whole interval later: the commit that wrote the
+    rows will not wake the applier again."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the write lock that makes a round fail is SQLite's (one writer at a time)")
+    q = make_question(forum, title="Touchpad clicks by itself after the driver update")
+    forum.commit()
+    impatient = make_engine(db_url, db_timeout=0.3)
+    applier = outbox.Applier(impatient, interval=3600)
+    blocker = clean_engine.raw_connection()
+    try:
+        blocker.execute("BEGIN IMMEDIATE")  # holds the write lock: the applier's claim times out
+        applier.start()
+        applier.wake()
+        with applier.progress:
+            assert applier.progress.wait_for(lambda: applier.rounds >= 1, timeout=30)  # the failed round
+        assert q.id not in stored(clean_engine)
+        blocker.rollback()
+        assert applied(applier, lambda: q.id in stored(clean_engine), timeout=20)
+    finally:
+        blocker.close()
+        applier.stop()
+        impatient.dispose()
