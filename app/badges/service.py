@@ -29,6 +29,7 @@ from app.badges import policy
 from app.badges.models import AwardedBadge
 from app.core.db import utcnow
 from app.core.errors import NotFound
+from app.internal.visibility import public_only
 from app.moderation.models import Flag
 from app.questions.models import Question
 from app.search.models import Deflection
@@ -62,9 +63,8 @@ class Earned:
 # --- what counts ------------------------------------------------------------------------------
 
 def _public_only(stmt, question=Question):
-    """Leave out internal questions (the staff-only space) when the column exists; a no-op otherwise."""
-    column = getattr(question, "visibility", None)
-    return stmt if column is None else stmt.where(column == "public")
+    """Leave out internal questions (the staff-only space: app/internal/visibility.py)."""
+    return stmt.where(public_only(question))
 
 
 def _visible_question(q=Question):

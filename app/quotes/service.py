@@ -28,30 +28,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, true
+from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session
 
-from app.accounts.models import STAFF_ROLES, Role, User
+from app.accounts.models import MODERATING_ROLES, User
 from app.core.db import utcnow
 from app.core.errors import field_error
 from app.core.quote_markup import QuoteCredit, source_refs, user_url
-from app.internal.visibility import can_see_internal
+from app.internal.visibility import can_see_internal, is_internal, public_only
 from app.quotes.models import PostQuote
 from app.quotes.pages import touch_pages
 
 MAX_QUOTES_PER_POST = 10
 INTERNAL_REFUSED = ("An internal post cannot be quoted in a public post: its text would become public. "
                     "Remove the quote, or put it in an internal question.")
-
-
-def _visibility(question) -> str:
-    return getattr(question, "visibility", "public") or "public"
-
-
-def _public_only(questions_table):
-    """SQL: the question is public (a no-op where questions.visibility does not exist yet)."""
-    column = questions_table.c.get("visibility")
-    return true() if column is None else column == "public"
 
 
 def post_url(question_id: int, slug: str, post_type: str, post_id: int) -> str:
@@ -79,9 +69,7 @@ def _load_post(session: Session, post_type: str, post_id: int):
 def _may_see(actor: User, post, question) -> bool:
     from app.moderation.posts import can_see
 
-    if _visibility(question) != "public" and not can_see_internal(actor):
-        return False
-    return can_see(actor, question) and can_see(actor, post)
+    return can_see(actor, question) and can_see(actor, post)  # can_see applies the internal rule too
 
 
 def record(session: Session, *, post_type: str, post, question, actor: User,
@@ -101,7 +89,7 @@ def record(session: Session, *, post_type: str, post, question, actor: User,
         found = _load_post(session, *ref)
         if found is None or not _may_see(actor, *found):
             continue
-        if _visibility(found[1]) != "public" and _visibility(question) == "public":
+        if is_internal(found[1]) and not is_internal(question):
             raise field_error("body", INTERNAL_REFUSED)
         wanted[ref] = found[0].author_id
     existing = {(r.quoted_type, r.quoted_id): r for r in session.exec(
@@ -145,9 +133,9 @@ def notify_quoted(session: Session, *, post_type: str, post, question, now: date
         row.notified_at = now
         if row.quoted_author_id not in told and row.quoted_author_id != post.author_id:
             recipients.setdefault(row.quoted_author_id, row)
-    if recipients and _visibility(question) != "public":  # an internal thread: who sees the space only
+    if recipients and is_internal(question):  # an internal thread: who sees the space only
         staff = set(session.exec(select(User.id).where(User.id.in_(recipients),
-                                                       User.role.in_(STAFF_ROLES | {Role.moderator})))
+                                                       User.role.in_(MODERATING_ROLES)))
                     .scalars())
         recipients = {uid: row for uid, row in recipients.items() if uid in staff}
     author = session.get(User, post.author_id)
@@ -177,7 +165,7 @@ def credits_for(session: Session, refs: list[tuple[str, int]], *, quoting_intern
     q = Question.__table__
     shown = [q.c.deleted_at.is_(None), q.c.hidden_at.is_(None)]
     if not quoting_internal:
-        shown.append(_public_only(q))
+        shown.append(public_only(q))
     about = [q.c.id.label("qid"), q.c.slug, q.c.title, *pq._user_columns(users)]
     for post_type in ("question", "answer"):
         ids = sorted({pid for kind, pid in refs if kind == post_type})
@@ -218,7 +206,7 @@ def _shown_quoting(include_internal: bool):
         qq.c.deleted_at.is_(None), qq.c.hidden_at.is_(None),
     ]
     if not include_internal:
-        conditions.append(_public_only(qq))
+        conditions.append(public_only(qq))
     return source, conditions, qq
 
 
@@ -282,7 +270,7 @@ def resolve_detail(session: Session, detail: Any, viewer: User | None) -> None:
     if quoting:
         question = session.get(Question, detail.id)
         refs = [ref for p in quoting for ref in source_refs(p.body)]
-        credits = credits_for(session, refs, quoting_internal=_visibility(question) != "public")
+        credits = credits_for(session, refs, quoting_internal=is_internal(question))
         for p in quoting:
             p.body_html = render_markdown(p.body, credits)
     quoted = [("question" if p is detail else "answer", p.id) for p in posts if p.quoted_in]

@@ -4,7 +4,7 @@ posts", and the deleted / hidden / internal cases degrading without leaking the 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Column, MetaData, String, Table, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from app.answers import service as answers_service
@@ -184,13 +184,6 @@ def test_quote_markup_in_code_records_nothing(client, session, clean_engine, log
     html = client.post(f"{API}/questions/{other_q.id}/answers", json={"body": body}, headers=login(bob)).json()["body_html"]
     assert "<pre><code>[quote=answer:" in html and "quote-credit" not in html
     assert _quoted_notes(clean_engine, alice.id) == []
-
-
-def test_public_only_is_the_visibility_condition_when_the_column_exists():
-    with_column = Table("questions", MetaData(), Column("visibility", String(16)))
-    without = Table("questions", MetaData(), Column("title", String(16)))
-    assert str(quotes._public_only(with_column)) == "questions.visibility = :visibility_1"
-    assert str(quotes._public_only(without)) == "true"
 
 
 @pytest.mark.skipif(not HAS_VISIBILITY, reason="questions.visibility comes with the internal space (i18-internal)")
