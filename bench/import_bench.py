@@ -82,8 +82,7 @@ def run_import(folder: Path, site: str, db: str) -> dict:
                         f"DROP SCHEMA {schema} CASCADE"], check=True,
                        env={**os.environ, "PGOPTIONS": "-c client_min_messages=warning"})
     steps = [line.strip() for line in p.stderr.splitlines()
-             if " rows in " in line or " in " in line and ("reputation" in line or "statistics" in line
-                                                           or "scores" in line)]
+             if line.startswith("  ") and re.search(r" in [\d.]+s\b", line)]
     return {"posts": posts, "wall": wall, "peak_mib": own_kib / 1024, "summary": p.stdout.strip(), "steps": steps,
             "cpu": cpu}
 

@@ -211,3 +211,29 @@ def test_rows_repeating_an_id_are_skipped_not_a_crash(db, tmp_path, read):
         assert q.title == "First copy" and q.answer_count == 1 and q.accepted_answer_id == local(s, "answer", 11)
         assert s.exec(select(User.display_name).where(User.display_name.like("Alice%"))).all() == ["Alice"]
         assert reputation.recompute(s, fix=False).differences == 0
+
+
+def test_repeated_and_id_less_votes_count_once_and_a_larger_dump_adds_only_new_votes(db, tmp_path, read):
+    """Votes go in set-based on PostgreSQL (one INSERT … SELECT … ON CONFLICT) and batch by batch
+    on SQLite: both must give the same counts for a repeated vote id, a vote with no id, a vote on
+    a missing post, and a second, larger dump of the same site."""
+    d = Dump().user(1, "Alice").user(2, "Bob")
+    d.question(10, "Router drops Wi-Fi", owner=1).answer(11, 10, owner=2)
+    d.vote(11, 2, id=900).vote(11, 2, id=900)  # the same vote twice (a concatenated dump)
+    d.vote(11, 3, id=901).vote(10, 2, id=902)
+    d.vote(11, 2, id=903, Id="")               # no usable id: skipped, not imported
+    d.vote(404, 2, id=904)                     # a post that is not in the dump
+    first = run_import(db, d.write(tmp_path / "one"))
+    assert first.imported["votes"] == 3
+    assert first.already["votes"] == 1
+    assert first.skipped["votes on posts not in the dump"] == 2
+    d.vote(10, 2, id=905).vote(11, 2, id=906)
+    second = run_import(db, d.write(tmp_path / "two"))
+    assert second.imported["votes"] == 2 and second.already["votes"] == 4
+    with read() as s:
+        votes = sorted((v.source_id, v.value) for v in s.exec(select(ImportedVote)).all())
+        assert votes == [(900, 1), (901, -1), (902, 1), (905, 1), (906, 1)]
+        answer = s.get(Answer, local(s, "answer", 11))
+        question = s.get(Question, local(s, "question", 10))
+        assert (answer.score, question.score) == (1, 2)
+        assert reputation.recompute(s, fix=False).differences == 0
