@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, Text, UniqueConstraint
+from sqlalchemy import Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.core.db import utcnow
@@ -15,6 +15,12 @@ class QuestionStatus(StrEnum):
     duplicate = "duplicate"
 
 
+#: Predicates of the partial list indexes (migration 0022); the list filters are written to match
+#: them literally (app/questions/service.py: filtered_questions).
+UNANSWERED = "answer_count = 0 AND deleted_at IS NULL"
+UNSOLVED = "accepted_answer_id IS NULL AND deleted_at IS NULL"
+
+
 class Question(SQLModel, table=True):
     __tablename__ = "questions"
     __table_args__ = (
@@ -22,6 +28,11 @@ class Question(SQLModel, table=True):
         Index("ix_questions_activity", "last_activity_at", "id"),
         Index("ix_questions_score", "score", "id"),
         Index("ix_questions_duplicate_of", "duplicate_of_id"),  # "Asked again as" on the question page
+        # The unanswered and unsolved lists, newest first (migration 0022): only the rows they select.
+        Index("ix_questions_unanswered", "created_at", "id", postgresql_where=text(UNANSWERED),
+              sqlite_where=text(UNANSWERED)),
+        Index("ix_questions_unsolved", "created_at", "id", postgresql_where=text(UNSOLVED),
+              sqlite_where=text(UNSOLVED)),
     )
 
     id: int | None = Field(default=None, primary_key=True)

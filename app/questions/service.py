@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, delete, exists, or_
+from sqlalchemy import and_, delete, exists, literal_column, or_
 from sqlmodel import Session, col, select
 
 from app.accounts import permissions
@@ -302,7 +302,9 @@ def filtered_questions(session: Session, *, product: str | None = None, tag: str
     if solved is not None:
         stmt = stmt.where(Question.accepted_answer_id.is_not(None) if solved else Question.accepted_answer_id.is_(None))
     if unanswered:
-        stmt = stmt.where(Question.answer_count == 0)
+        # A literal 0, not a bound parameter: a prepared statement's generic plan could not prove
+        # that it implies the partial index's predicate (ix_questions_unanswered).
+        stmt = stmt.where(Question.answer_count == literal_column("0"))
     if author_id is not None:
         stmt = stmt.where(Question.author_id == author_id)
     for condition in where:
