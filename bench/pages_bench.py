@@ -346,6 +346,10 @@ def main() -> None:
         try:
             headers = [f"Cookie: {_session_cookie(port, args.user)}"] if kind == "signed-in" else []
             httpx = _httpx()
+            # The in-memory search index loads in a background thread at start (60 s at 100k
+            # questions); a search waits for it. Measuring before it is loaded would charge its
+            # CPU, and its hold on the GIL, to the first routes.
+            httpx.get(f"http://127.0.0.1:{port}/search?q=wifi", timeout=900)
 
             for name, paths in routes.items():
                 for p in paths[:3]:  # warm: the search index, templates, aggregates

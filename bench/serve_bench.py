@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Start-up time and memory of `groundswell serve`, per worker process, on an existing database.
+
+    .venv/bin/python bench/serve_bench.py --url postgresql+psycopg://… [--workers 1 --workers 2]
+                                          [--semantic off|auto]
+
+For each --workers N it starts `python -m app.cli serve --workers N` on a free port against the
+database given (indexed: `groundswell reindex` first, or the embedded index is built from the
+search documents that are there), and prints:
+
+* seconds from the process's start until `/healthz` answers 200 (the site serves);
+* seconds until a search (`/api/v1/search?q=…`) answers 200: with the embedded backend, the
+  in-memory index is loaded by then (search waits for it; issue 11: 40–72 s before);
+* once every worker is idle again (its CPU time unchanged for 3 s), each process's RSS, PSS
+  and USS from /proc/PID/smaps_rollup (PSS shares each shared page among the processes that map
+  it; USS is what is the process's alone), summed over the workers and the supervisor.
+
+Uses the machine's own PostgreSQL/SQLite; Meilisearch is not run (no registry ships it): with
+GROUNDSWELL_MEILI_URL set the web processes hold no copy of the corpus (app/search/lifecycle.py),
+which `tests/test_workers.py` checks. Rate limits off, logs at warning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _httpx():
+    try:
+        import httpx
+    except ImportError:  # the test extra installs it under this name
+        import httpx2 as httpx
+    return httpx
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == pid:
+                out.append(int(entry.name))
+    return out
+
+
+def _tree(pid: int) -> list[int]:
+    todo, seen = [pid], []
+    while todo:
+        p = todo.pop()
+        seen.append(p)
+        todo += _children(p)
+    return seen
+
+
+def _memory(pid: int) -> dict[str, float]:
+    """RSS, PSS and USS (private clean + dirty) in MiB, from smaps_rollup."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, value = line.split(":", 1)
+        fields[name] = int(value.split()[0]) / 1024
+    return {"rss": fields["Rss"], "pss": fields["Pss"],
+            "uss": fields["Private_Clean"] + fields["Private_Dirty"]}
+
+
+def _cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cmdline(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+
+
+def run(url: str, workers: int, semantic: str) -> None:
+    httpx = _httpx()
+    port = _free_port()
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("GROUNDSWELL_")},
+           "GROUNDSWELL_DATABASE_URL": url, "GROUNDSWELL_RATE_LIMITS": "off", "GROUNDSWELL_LOG_LEVEL": "warning",
+           "GROUNDSWELL_SEARCH_SEMANTIC": semantic, "GROUNDSWELL_SECRET_KEY": "bench-secret-" + "x" * 40,
+           "GROUNDSWELL_ENV": "production", "GROUNDSWELL_SECURE_COOKIES": "false"}
+    load = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", str(workers)],
+                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    healthy = searched = None
+    try:
+        while time.perf_counter() - t0 < 900:
+            if proc.poll() is not None:
+                sys.exit(f"serve exited: {proc.stderr.read().decode()[-2000:]}")
+            try:
+                if healthy is None and httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    healthy = time.perf_counter() - t0
+                if healthy is not None:
+                    r = httpx.get(base + "/api/v1/search", params={"q": "printer offline after update"}, timeout=900)
+                    if r.status_code == 200:
+                        searched = time.perf_counter() - t0
+                        break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        if searched is None:
+            sys.exit("no search answer within 900 s")
+        # Every worker warms its own index in the background: wait until all are idle.
+        quiet_since, last = time.perf_counter(), None
+        while time.perf_counter() - quiet_since < 3:
+            now = sum(_cpu(p) for p in _tree(proc.pid))
+            if last is None or now - last > 0.02:
+                quiet_since, last = time.perf_counter(), now
+            time.sleep(0.5)
+        idle = time.perf_counter() - t0
+        pids = _tree(proc.pid)
+        mems = {p: _memory(p) for p in pids}
+        print(f"serve --workers {workers}, semantic {semantic} (load before {load:.2f}): /healthz after "
+              f"{healthy:.1f}s, first search answered after {searched:.1f}s, all workers idle after {idle:.1f}s")
+        for p in pids:
+            m = mems[p]
+            kind = "supervisor" if p == proc.pid and workers > 1 else (
+                "worker" if "multiprocessing" in _cmdline(p) or workers == 1 else "helper")
+            print(f"  pid {p} ({kind}): RSS {m['rss']:.0f} MiB, PSS {m['pss']:.0f} MiB, USS {m['uss']:.0f} MiB")
+        print(f"  all processes: RSS {sum(m['rss'] for m in mems.values()):.0f} MiB, "
+              f"PSS {sum(m['pss'] for m in mems.values()):.0f} MiB")
+    finally:
+        for p in reversed(_tree(proc.pid)):
+            try:
+                os.kill(p, 15)
+            except ProcessLookupError:
+                pass
+        proc.wait(timeout=60)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--url", default=os.environ.get("GROUNDSWELL_DATABASE_URL"))
+    ap.add_argument("--workers", type=int, action="append", default=[])
+    ap.add_argument("--semantic", default="off", choices=["off", "auto"])
+    a = ap.parse_args()
+    if not a.url:
+        sys.exit("serve_bench: give --url (a migrated, indexed database)")
+    from sqlalchemy import create_engine, text
+
+    eng = create_engine(a.url)
+    with eng.connect() as c:
+        q = c.execute(text("SELECT count(*) FROM questions")).scalar()
+        a_ = c.execute(text("SELECT count(*) FROM answers")).scalar()
+        docs = c.execute(text("SELECT count(*) FROM search_documents")).scalar()
+    eng.dispose()
+    print(f"# serve_bench: {q:,} questions, {a_:,} answers, {docs:,} search documents "
+          f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})")
+    for n in a.workers or [1, 2]:
+        run(a.url, n, a.semantic)
+
+
+if __name__ == "__main__":
+    main()
