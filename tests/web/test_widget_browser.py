@@ -66,7 +66,7 @@ def sites(db_url, clean_engine, tmp_path):
     host = ThreadingHTTPServer(("127.0.0.1", host_port), partial(SimpleHTTPRequestHandler, directory=str(tmp_path)))
     host_thread = threading.Thread(target=host.serve_forever, daemon=True)
     host_thread.start()
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 60  # a loaded CI machine: tests/web/conftest.py waits as long
     while True:
         try:
             with urllib.request.urlopen(f"{api}/healthz", timeout=1):
