@@ -749,19 +749,17 @@ class _Importer:
         if not staged:
             return
         conn.execute(text("ANALYZE import_votes_stage"))
-        site = {"site": self.site}
-        matched = int(conn.execute(text(
-            "SELECT count(*) FROM import_votes_stage s JOIN import_map m ON m.site = :site "
-            "AND m.kind IN ('question', 'answer') AND m.source_id = s.post_source_id "
-            "WHERE s.source_id IS NOT NULL"), site).scalar() or 0)
-        inserted, questions = conn.execute(text(
-            "WITH ins AS (INSERT INTO imported_votes (site, source_id, post_type, post_id, value, created_at) "
-            "SELECT :site, s.source_id, m.kind, m.local_id, s.value, s.created_at FROM import_votes_stage s "
+        # One join of the staged votes with import_map, counted and inserted from the same CTE.
+        matched, inserted, questions = conn.execute(text(
+            "WITH j AS (SELECT s.source_id, m.kind, m.local_id, s.value, s.created_at FROM import_votes_stage s "
             "JOIN import_map m ON m.site = :site AND m.kind IN ('question', 'answer') "
-            "AND m.source_id = s.post_source_id WHERE s.source_id IS NOT NULL "
+            "AND m.source_id = s.post_source_id WHERE s.source_id IS NOT NULL), "
+            "ins AS (INSERT INTO imported_votes (site, source_id, post_type, post_id, value, created_at) "
+            "SELECT :site, source_id, kind, local_id, value, created_at FROM j "
             "ON CONFLICT (site, source_id) DO NOTHING RETURNING post_type, post_id) "
-            "SELECT count(*), array_agg(DISTINCT post_id) FILTER (WHERE post_type = 'question') FROM ins"),
-            site).one()
+            "SELECT (SELECT count(*) FROM j), count(*), "
+            "array_agg(DISTINCT post_id) FILTER (WHERE post_type = 'question') FROM ins"),
+            {"site": self.site}).one()
         conn.execute(text("TRUNCATE import_votes_stage"))
         if staged - matched:
             self.summary.skipped["votes on posts not in the dump"] += staged - matched
