@@ -24,27 +24,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _httpx():
-    try:
-        import httpx
-    except ImportError:  # the test extra installs it under this name
-        import httpx2 as httpx
-    return httpx
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pages_bench import _free_port, _httpx  # noqa: E402  (the same helpers as the page benchmark)
 
 
 def _children(pid: int) -> list[int]:
