@@ -107,9 +107,20 @@ def cmd_serve(args) -> None:
     server = dict(host=args.host, port=args.port, log_config=log_config, log_level="warning", access_log=False,
                   proxy_headers=False)
     if workers > 1:
-        # Each worker process builds its own app, engine and pool from the same settings.
+        # Each worker process builds its own app, engine and pool from the same settings; one search
+        # process owns the search index for all of them (app/search/owner.py), unless turned off.
         engine.dispose()
-        uvicorn.run("app.main:create_app", factory=True, workers=workers, **server)
+        supervisor = None
+        if settings.search_process == "auto":
+            from app.search.owner import Supervisor
+
+            supervisor = Supervisor()
+            supervisor.start()
+        try:
+            uvicorn.run("app.main:create_app", factory=True, workers=workers, **server)
+        finally:
+            if supervisor is not None:
+                supervisor.stop()
         return
     app = create_app(settings, engine)
     uvicorn.run(app, **server)

@@ -6,7 +6,8 @@
 
 For each --workers N it starts `python -m app.cli serve --workers N` on a free port against the
 database given (indexed: `groundswell reindex` first, or the embedded index is built from the
-search documents that are there), and prints:
+search documents that are there), and prints (`--search-process off` for the workers' own copies,
+as before the search process, app/search/owner.py):
 
 * seconds from the process's start until `/healthz` answers 200 (the site serves);
 * seconds until a search (`/api/v1/search?q=…`) answers 200: with the embedded backend, the
@@ -75,13 +76,14 @@ def _cmdline(pid: int) -> str:
     return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
 
 
-def run(url: str, workers: int, semantic: str) -> None:
+def run(url: str, workers: int, semantic: str, search_process: str) -> None:
     httpx = _httpx()
     port = _free_port()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("GROUNDSWELL_")},
            "GROUNDSWELL_DATABASE_URL": url, "GROUNDSWELL_RATE_LIMITS": "off", "GROUNDSWELL_LOG_LEVEL": "warning",
            "GROUNDSWELL_SEARCH_SEMANTIC": semantic, "GROUNDSWELL_SECRET_KEY": "bench-secret-" + "x" * 40,
-           "GROUNDSWELL_ENV": "production", "GROUNDSWELL_SECURE_COOKIES": "false"}
+           "GROUNDSWELL_ENV": "production", "GROUNDSWELL_SECURE_COOKIES": "false",
+           "GROUNDSWELL_SEARCH_PROCESS": search_process}
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", str(workers)],
@@ -115,12 +117,15 @@ def run(url: str, workers: int, semantic: str) -> None:
         idle = time.perf_counter() - t0
         pids = _tree(proc.pid)
         mems = {p: _memory(p) for p in pids}
-        print(f"serve --workers {workers}, semantic {semantic} (load before {load:.2f}): /healthz after "
+        print(f"serve --workers {workers}, semantic {semantic}, search process {search_process if workers > 1 else 'n/a'} "
+              f"(load before {load:.2f}): /healthz after "
               f"{healthy:.1f}s, first search answered after {searched:.1f}s, all workers idle after {idle:.1f}s")
         for p in pids:
             m = mems[p]
+            cmd = _cmdline(p)
             kind = "supervisor" if p == proc.pid and workers > 1 else (
-                "worker" if "multiprocessing" in _cmdline(p) or workers == 1 else "helper")
+                "search process" if "app.search.owner" in cmd else
+                "worker" if "multiprocessing" in cmd or workers == 1 else "helper")
             print(f"  pid {p} ({kind}): RSS {m['rss']:.0f} MiB, PSS {m['pss']:.0f} MiB, USS {m['uss']:.0f} MiB")
         print(f"  all processes: RSS {sum(m['rss'] for m in mems.values()):.0f} MiB, "
               f"PSS {sum(m['pss'] for m in mems.values()):.0f} MiB")
@@ -138,6 +143,8 @@ def main() -> None:
     ap.add_argument("--url", default=os.environ.get("GROUNDSWELL_DATABASE_URL"))
     ap.add_argument("--workers", type=int, action="append", default=[])
     ap.add_argument("--semantic", default="off", choices=["off", "auto"])
+    ap.add_argument("--search-process", action="append", default=[], choices=["auto", "off"],
+                    help="GROUNDSWELL_SEARCH_PROCESS for --workers ≥ 2 (repeatable; default auto)")
     a = ap.parse_args()
     if not a.url:
         sys.exit("serve_bench: give --url (a migrated, indexed database)")
@@ -152,7 +159,8 @@ def main() -> None:
     print(f"# serve_bench: {q:,} questions, {a_:,} answers, {docs:,} search documents "
           f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})")
     for n in a.workers or [1, 2]:
-        run(a.url, n, a.semantic)
+        for mode in (a.search_process or ["auto"]) if n > 1 else ["auto"]:
+            run(a.url, n, a.semantic, mode)
 
 
 if __name__ == "__main__":

@@ -19,16 +19,24 @@ from tests.test_cli import _free_port, _wait_until_serving, run
 PASSWORD = "sunlit orchard ladder"
 
 
-def test_a_session_from_one_worker_is_good_at_the_other(clean_engine, db_url):
+def serve_two_workers(db_url: str, username: str, **env: str) -> tuple[subprocess.Popen, int]:
+    """Create `username` (password PASSWORD) and start `serve --workers 2` on a free port, with one
+    secret key for both; returns the server process (stderr: its log) and the port."""
     secret = secrets.token_urlsafe(48)
-    r = run(["create-user", "wren_w", "--email", "wren_w@example.com", "--password-stdin"], db_url,
+    r = run(["create-user", username, "--email", f"{username}@example.com", "--password-stdin"], db_url,
             stdin=PASSWORD + "\n", GROUNDSWELL_SECRET_KEY=secret)
     assert r.returncode == 0, r.stderr
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GROUNDSWELL_")}
-    env.update(GROUNDSWELL_DATABASE_URL=db_url, GROUNDSWELL_SECRET_KEY=secret, GROUNDSWELL_RATE_LIMITS="off")
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("GROUNDSWELL_")}
+    full_env.update(GROUNDSWELL_DATABASE_URL=db_url, GROUNDSWELL_SECRET_KEY=secret, GROUNDSWELL_RATE_LIMITS="off",
+                    **env)
     proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", "2"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return proc, port
+
+
+def test_a_session_from_one_worker_is_good_at_the_other(clean_engine, db_url):
+    proc, port = serve_two_workers(db_url, "wren_w")
     lines: list[str] = []
     pids: dict[str, str] = {}  # request id → pid of the worker that answered it
     seen = threading.Condition()

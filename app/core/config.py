@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     # keeps the fallback index current (the worker sends the changes to Meilisearch). Tests turn
     # it off to drain by hand.
     search_apply_in_process: bool = True
+    # `serve --workers N` (N ≥ 2): "auto" starts one search process that owns the search index,
+    # encoder and learned ranker for all N workers (app/search/owner.py: one copy of the index per
+    # host, not one per worker); "off" gives every worker its own copy, as with one worker.
+    search_process: Literal["auto", "off"] = "auto"
     # Webhook endpoints may be on loopback/private/internal addresses (app/webhooks/service.py).
     webhooks_allow_private: bool = False
     secret_key: SecretStr | None = None

@@ -12,14 +12,20 @@ from app.core.config import Settings
 log = logging.getLogger("groundswell.search")
 
 
-def start(settings: Settings, engine: Engine):
+def start(settings: Settings, engine: Engine, *, warm_in_background: bool = True):
     """Warm the in-memory index and start the outbox applier.
 
     The applier keeps the embedded index current from this process: it is the index with the
     embedded backend, and the fallback with Meilisearch (which this process reads through a
     circuit breaker and never writes: the worker sends the changes there, `remote_pending`)."""
-    from app.search import outbox, service
+    from app.search import outbox, owner, service
 
+    search_process = owner.client()
+    if search_process is not None:
+        # `serve --workers N`: the search process owns the index and applies the outbox; this
+        # worker only tells it when a commit wrote outbox rows (app/search/owner.py).
+        outbox.on_commit(search_process.wake)
+        return _Forwarding(search_process)
     applier = None
     if settings.search_apply_in_process:
         applier = outbox.Applier(engine, encoder=service.encoder_for(settings),
@@ -27,7 +33,7 @@ def start(settings: Settings, engine: Engine):
         applier.start()
         applier.wake()  # whatever was left pending while no process was running
 
-    if settings.env != "test":
+    if settings.env != "test" and warm_in_background:
         threading.Thread(target=warm, args=(settings, engine), name="search-warm", daemon=True).start()
     return applier
 
@@ -53,6 +59,19 @@ def warm(settings: Settings, engine: Engine) -> None:
         log.warning("search: start-up check failed (search is degraded until it recovers): %s", exc)
         if remote is not None:  # the first readers need not find out again by waiting
             remote.breaker.failed(str(exc))
+
+
+class _Forwarding:
+    """What start() returns in a web worker that has a search process: stop() unhooks it."""
+
+    def __init__(self, search_process) -> None:
+        self.search_process = search_process
+
+    def stop(self) -> None:
+        from app.search import outbox
+
+        outbox.off_commit(self.search_process.wake)
+        self.search_process.close()
 
 
 def stop(applier) -> None:

@@ -162,6 +162,12 @@ def on_commit(callback: Callable[[], None]) -> None:
     process that wrote outbox rows. Used by the anonymous-page cache (app/web/pagecache.py)."""
     if callback not in _commit_listeners:
         _commit_listeners.append(callback)
+
+
+def off_commit(callback: Callable[[], None]) -> None:
+    """Undo on_commit(callback) (no error if it was not registered)."""
+    if callback in _commit_listeners:
+        _commit_listeners.remove(callback)
 _installed = False
 
 

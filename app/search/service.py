@@ -27,18 +27,18 @@ from app.accounts import permissions
 from app.accounts.models import User
 from app.core.config import Settings
 from app.core.db import utcnow
-from app.core.errors import Conflict, field_error
+from app.core.errors import Conflict, ServiceBusy, field_error
 from app.core.pagination import decode_cursor, encode_cursor
 from app.internal.visibility import public_only
 from app.products import service as products_service
 from app.questions import views
 from app.questions.models import Question, QuestionStatus
 from app.search import analysis
-from app.search import embedded, learned
+from app.search import embedded, learned, owner
 from app.search.embedded import EmbeddedBackend
 from app.search.models import Deflection, DismissedSuggestion
 from app.search.breaker import CircuitOpen
-from app.search.ports import Filters, SearchQuery, SearchUnavailable, SimilarQuery
+from app.search.ports import Filters, Hit, SearchQuery, SearchResult, SearchUnavailable, SimilarQuery
 
 log = logging.getLogger("groundswell.search")
 
@@ -164,32 +164,13 @@ def similar(session: Session, *, settings: Settings, engine: Engine, title: str 
     product_slug = None
     if product:
         product_slug = products_service.resolve(session, product).slug
-    encoder = encoder_for(settings)
-    vector = base = ranker = None
-    if encoder is not None:
-        learning = settings.search_learning == "auto"
-        base = encoder.embed_query(title or body[:300])
-        # What was learned from this community's duplicate links, if anything (app.search.learned):
-        # a re-ranker over the candidates, and/or a query adapter applied to the query vector.
-        ranker = learned.served_ranker(engine, encoder.name) if learning else None
-        adapted = learned.adapt_query(engine, encoder.name, base, enabled=learning and (
-            ranker is None or ranker.with_adapter))
-        vector = tuple(adapted.tolist())
-    query = SimilarQuery(title=title, body=body[:5000], product=product_slug, limit=limit + (exclude is not None),
-                         vector=vector)
-
-    def ask(backend):
-        if ranker is None:
-            return backend.similar(query)
-        base_vector = base if ranker.with_adapter else None
-        if isinstance(backend, EmbeddedBackend):
-            return backend.similar_reranked(query, ranker.ranker, base_vector)
-        # Meilisearch: its first RERANK_DEPTH candidates, re-ordered by the ranker over the features
-        # the embedded index (kept in step in every process) computes for them.
-        deep = backend.similar(dataclasses.replace(query, limit=max(query.limit, embedded.RERANK_DEPTH)))
-        return embedded_backend(settings, engine).rerank(query, deep, ranker.ranker, base_vector)[:query.limit]
-
-    hits = _read(settings, engine, ask)
+    limit_asked = limit + (exclude is not None)
+    owner_client = owner.client()
+    if owner_client is None:
+        hits = similar_hits(settings, engine, title=title, body=body[:5000], product=product_slug, limit=limit_asked)
+    else:
+        hits = _from_search_process(owner_client, "similar", settings.db_timeout, title=title, body=body[:5000],
+                                    product=product_slug, limit=limit_asked)
     rows = _canonical_questions(session, [h.id for h in hits])
     summaries = {v.id: v for v in views.summaries(session, list(rows.values()))}
     best = best_answers(session, list(rows))
@@ -204,6 +185,49 @@ def similar(session: Session, *, settings: Settings, engine: Engine, title: str 
                                  product=v.product, tags=v.tags, status=v.status, answer_id=answer_id,
                                  best_answer_score=answer_score))
     return items
+
+
+def similar_hits(settings: Settings, engine: Engine, *, title: str, body: str, product: str | None,
+                 limit: int) -> list[Hit]:
+    """The search part of similar(): `limit` canonical questions like the title (or body), most
+    similar first, from the backend with the learned ranker; run in the search process when there
+    is one (app/search/owner.py). Inputs are already checked; `product` is a slug or None."""
+    encoder = encoder_for(settings)
+    vector = base = ranker = None
+    if encoder is not None:
+        learning = settings.search_learning == "auto"
+        base = encoder.embed_query(title or body[:300])
+        # What was learned from this community's duplicate links, if anything (app.search.learned):
+        # a re-ranker over the candidates, and/or a query adapter applied to the query vector.
+        ranker = learned.served_ranker(engine, encoder.name) if learning else None
+        adapted = learned.adapt_query(engine, encoder.name, base, enabled=learning and (
+            ranker is None or ranker.with_adapter))
+        vector = tuple(adapted.tolist())
+    query = SimilarQuery(title=title, body=body, product=product, limit=limit, vector=vector)
+
+    def ask(backend):
+        if ranker is None:
+            return backend.similar(query)
+        base_vector = base if ranker.with_adapter else None
+        if isinstance(backend, EmbeddedBackend):
+            return backend.similar_reranked(query, ranker.ranker, base_vector)
+        # Meilisearch: its first RERANK_DEPTH candidates, re-ordered by the ranker over the features
+        # the embedded index (kept in step in every process) computes for them.
+        deep = backend.similar(dataclasses.replace(query, limit=max(query.limit, embedded.RERANK_DEPTH)))
+        return embedded_backend(settings, engine).rerank(query, deep, ranker.ranker, base_vector)[:query.limit]
+
+    return _read(settings, engine, ask)
+
+
+def _from_search_process(client: owner.OwnerClient, op: str, timeout: float, **kwargs):
+    """`op` answered by the search process within `timeout` seconds (GROUNDSWELL_DB_TIMEOUT, as
+    for a database connection); its absence is a 503 (ServiceBusy), never a 500."""
+    try:
+        return client.call(op, timeout=timeout, **kwargs)
+    except owner.Unreachable as exc:
+        log.warning("search: %s", exc)
+        raise ServiceBusy("Search is not available right now; please try again in a moment.",
+                          retry_after=5) from exc
 
 
 def _canonical_questions(session: Session, ids: list[int]) -> dict[int, Question]:
@@ -259,14 +283,12 @@ def search(session: Session, *, settings: Settings, engine: Engine, q: str | Non
 
         tag_name = normalise_tag(tag)
     filters = Filters(product=product_slug, tag=tag_name, solved=solved)
-    vector = None
-    # Hybrid for a sentence: its meaning finds questions worded otherwise. A single word or code
-    # has no meaning beyond itself, so it is not embedded (that saves the model call and the scan).
-    encoder = encoder_for(settings) if len(analysis.parse_query(q).clauses) >= 2 else None
-    if encoder is not None:
-        vector = tuple(encoder.embed_query(q).tolist())
-    query = SearchQuery(q=q, filters=filters, page=page, size=size, vector=vector)
-    result = _read(settings, engine, lambda backend: backend.search(query))
+    owner_client = owner.client()
+    if owner_client is None:
+        result = search_result(settings, engine, q=q, filters=filters, page=page, size=size)
+    else:
+        result = _from_search_process(owner_client, "search", settings.db_timeout, q=q, filters=filters, page=page,
+                                      size=size)
     rows = _canonical_questions(session, [h.id for h in result.hits])
     summaries = {v.id: v for v in views.summaries(session, [rows[h.id] for h in result.hits if h.id in rows])}
     items = [SearchItem(summaries[h.id], h.highlights) for h in result.hits if h.id in summaries]
@@ -274,6 +296,20 @@ def search(session: Session, *, settings: Settings, engine: Engine, q: str | Non
     return SearchPage(items=items, total=result.total, facets=result.facets,
                       next_cursor=encode_cursor([page + 1]) if more else None, page=page, size=size, q=q,
                       filters=filters)
+
+
+def search_result(settings: Settings, engine: Engine, *, q: str, filters: Filters, page: int,
+                  size: int) -> SearchResult:
+    """The search part of search(): one page of hits, the total and the facets from the backend;
+    run in the search process when there is one (app/search/owner.py). Inputs are already checked."""
+    vector = None
+    # Hybrid for a sentence: its meaning finds questions worded otherwise. A single word or code
+    # has no meaning beyond itself, so it is not embedded (that saves the model call and the scan).
+    encoder = encoder_for(settings) if len(analysis.parse_query(q).clauses) >= 2 else None
+    if encoder is not None:
+        vector = tuple(encoder.embed_query(q).tolist())
+    query = SearchQuery(q=q, filters=filters, page=page, size=size, vector=vector)
+    return _read(settings, engine, lambda backend: backend.search(query))
 
 
 # --- deflections ---------------------------------------------------------------------------------
@@ -404,8 +440,17 @@ def learned_status(settings: Settings, engine: Engine) -> str:
 
 
 def health(settings: Settings, engine: Engine) -> dict:
-    """For /readyz: which backend, whether search is degraded and why (never fails readiness)."""
+    """For /readyz: which backend, whether search is degraded and why (never fails readiness).
+    With a search process (`serve --workers N`), its own view, plus `process.pid`; if it does not
+    answer within 2 s, degraded with that reason."""
     from app.search import outbox
+
+    owner_client = owner.client()
+    if owner_client is not None:
+        try:
+            return owner_client.call("health", timeout=2.0)
+        except (owner.Unreachable, SearchUnavailable) as exc:
+            return {"backend": settings.search_backend, "degraded": True, "reasons": [str(exc)]}
 
     body: dict = {"backend": settings.search_backend, "degraded": False, "semantic": semantic_status(settings)}
     reasons = []

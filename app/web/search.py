@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from app.core.db import SessionDep
 from app.core.ids import parse_id
-from app.core.errors import Conflict, DomainError, InvalidInput
+from app.core.errors import Conflict, DomainError, InvalidInput, ServiceBusy
 from app.products import service as products_service
 from app.questions import service as questions_service
 from app.questions import views
@@ -96,6 +96,10 @@ def search_page(request: Request, session: SessionDep, viewer: Viewer, q: QueryT
         session.rollback()
         context["error"] = exc.detail
         return render(request, "search.html", context, status=exc.status)
+    except ServiceBusy as exc:  # the search process is restarting or overloaded: the words stay in the box
+        session.rollback()
+        context["error"] = exc.detail
+        return render(request, "search.html", context, status=exc.status, headers=exc.headers)
     pages = max(1, math.ceil(result.total / result.size)) if result.total else 1
     if not result.total and q:  # nothing matched: what the similar-question side finds for the same words
         context["similar"] = relevant_similar(request, session, title=q[:search_service.QUERY_MAX_CHARS],

@@ -1,0 +1,349 @@
+"""The search process: one process per host owns the embedded search index for every web worker.
+
+`groundswell serve --workers N` (N ≥ 2) starts it beside uvicorn's workers (issue 11: "the
+in-process search fallback must not multiply memory unboundedly with workers": this is the
+"make one process own it" choice). It holds what search needs in memory (the in-memory index, the
+sentence encoder and the learned ranker, about 1 GB at 100k questions) and applies the search
+outbox; the web workers hold none of it. They send it the search part of a request (the words,
+filters and limits; never a session, a user or a row) and get back question ids, scores,
+highlights and facets, which they turn into pages from the database as before.
+
+Transport: `multiprocessing.connection` over a Unix socket in a directory only this user can
+open (mode 0700), with a per-run random authentication key (HMAC challenge both ways, stdlib);
+messages are pickled tuples between the two halves of this module, never from outside.
+
+Why one process: a second copy per worker costs ~1 GB each at 100k questions (bench/serve_bench.py)
+and its load (~50 s) on every start. The price: searches from every worker are answered by one
+Python process (one core for the index's own work: ~30–55 CPU ms per full-text search at 100k),
+and a question written on one worker becomes searchable after the commit's wake-up reaches the
+search process (a one-message round trip), as before within one process.
+
+Environment, set by `serve` for its workers and for the search process (internal, not settings):
+`GROUNDSWELL_SEARCH_PROCESS_ADDRESS` (the socket path) and `GROUNDSWELL_SEARCH_PROCESS_KEY` (hex key).
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+import os
+import queue
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from multiprocessing import AuthenticationError
+from multiprocessing.connection import Client, Connection, Listener
+
+log = logging.getLogger("groundswell.search")
+
+ADDRESS_ENV = "GROUNDSWELL_SEARCH_PROCESS_ADDRESS"
+KEY_ENV = "GROUNDSWELL_SEARCH_PROCESS_KEY"
+# How long a worker waits for one answer before it answers its request with 503 (seconds); the
+# searches pass GROUNDSWELL_DB_TIMEOUT (10 s by default), as long as for a database connection. The
+# search process builds the full-text part of its index at start, so no first search waits ~20 s
+# for it (100k questions).
+CALL_TIMEOUT = 10.0
+PING_TIMEOUT = 1.0
+BREAKER_MAX = 5.0  # longest wait, in seconds, between pings while the search process does not answer
+# How long a commit's wake-up may wait for the search process (seconds): a write never waits longer.
+WAKE_TIMEOUT = 0.5
+
+
+class Unreachable(RuntimeError):
+    """The search process did not answer (not started yet, restarting, or too slow)."""
+
+
+# === the web worker's side =======================================================================
+
+class OwnerClient:
+    """Calls into the search process from a web worker; thread-safe (one connection per call in
+    flight, kept for reuse). Every failure is `Unreachable`; a broken connection is dropped."""
+
+    def __init__(self, address: str, key: bytes) -> None:
+        from app.search.breaker import Breaker
+
+        self.address, self.key = address, key
+        self._idle: queue.LifoQueue[Connection] = queue.LifoQueue()
+        # After a failed call, calls fail at once (no connection, no wait) until a background ping
+        # answers: 1 s, doubling up to 5 s (app/search/breaker.py, as for Meilisearch). A search
+        # process that hangs costs one request CALL_TIMEOUT, not every request.
+        self.breaker = Breaker(self._ping, cap=BREAKER_MAX, name="search process")
+
+    def _ping(self) -> bool:
+        try:
+            self._call("ping", PING_TIMEOUT, {})
+            return True
+        except Exception:  # noqa: BLE001
+            return False
+
+    def _connect(self) -> Connection:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        try:
+            return Client(self.address, family="AF_UNIX", authkey=self.key)
+        except (OSError, EOFError, AuthenticationError) as exc:  # not listening yet, restarting, a wrong key
+            raise Unreachable(f"the search process is not answering ({exc.__class__.__name__})") from exc
+
+    def call(self, op: str, timeout: float = CALL_TIMEOUT, **kwargs):
+        """Run `op` in the search process; returns its value. Raises Unreachable (at once while
+        the breaker is open), or the SearchUnavailable the search process met (its message kept)."""
+        from app.search.breaker import CircuitOpen
+
+        try:
+            self.breaker.before_call()
+        except CircuitOpen as exc:
+            raise Unreachable(f"the search process is not answering ({self.breaker.snapshot().reason})") from exc
+        try:
+            value = self._call(op, timeout, kwargs)
+        except Unreachable as exc:
+            self.breaker.failed(str(exc))
+            raise
+        self.breaker.succeeded()
+        return value
+
+    def _call(self, op: str, timeout: float, kwargs: dict):
+        from app.search.ports import SearchUnavailable
+
+        conn = self._connect()
+        try:
+            conn.send((op, kwargs))
+            if not conn.poll(timeout):
+                raise Unreachable(f"the search process did not answer within {timeout:g} s")
+            status, value = conn.recv()
+        except Unreachable:
+            conn.close()
+            raise
+        except (OSError, EOFError) as exc:  # it restarted since this connection was opened
+            conn.close()
+            raise Unreachable(f"the search process closed the connection ({exc.__class__.__name__})") from exc
+        self._idle.put(conn)
+        if status == "ok":
+            return value
+        if status == "unavailable":
+            raise SearchUnavailable(value)
+        raise Unreachable(f"the search process failed: {value}")
+
+    def wake(self) -> None:
+        """Tell the search process that outbox rows were committed (never raises, waits ≤ 0.5 s;
+        skipped while the breaker is open, and a slow wake-up does not open it: its applier's own
+        timer, and a restarted one's start, catch up with the rows)."""
+        if self.breaker.snapshot().state != "closed":
+            return
+        try:
+            self._call("wake", WAKE_TIMEOUT, {})
+        except Exception as exc:  # noqa: BLE001
+            log.info("search: could not wake the search process: %s", exc)
+
+    def close(self) -> None:
+        while True:
+            try:
+                self._idle.get_nowait().close()
+            except queue.Empty:
+                return
+
+
+_client: OwnerClient | None = None
+_client_lock = threading.Lock()
+
+
+def client() -> OwnerClient | None:
+    """This web worker's client of the search process, or None when search runs in this process
+    (one worker, tests, the CLI)."""
+    global _client
+    address, key = os.environ.get(ADDRESS_ENV), os.environ.get(KEY_ENV)
+    if not address or not key:
+        return None
+    with _client_lock:
+        if _client is None or _client.address != address:
+            _client = OwnerClient(address, bytes.fromhex(key))
+        return _client
+
+
+# === the search process ==========================================================================
+
+def _handle(settings, engine, applier, op: str, kwargs: dict):
+    from app.search import service
+
+    if op == "similar":
+        return service.similar_hits(settings, engine, **kwargs)
+    if op == "search":
+        return service.search_result(settings, engine, **kwargs)
+    if op == "ping":
+        return os.getpid()
+    if op == "wake":
+        if applier is not None:
+            applier.wake()
+        return os.getpid()
+    if op == "health":
+        return {**service.health(settings, engine), "process": {"pid": os.getpid()}}
+    raise ValueError(f"unknown operation {op!r}")
+
+
+def _warm(settings, engine) -> None:
+    """Load the index, and with the embedded backend its full-text part too (built on the first
+    full-text search otherwise: ~20 s at 100k questions, longer than a worker waits for an answer)."""
+    from app.search import lifecycle, service
+
+    lifecycle.warm(settings, engine)
+    if settings.search_backend == "embedded" and settings.env != "test":
+        try:
+            index = service.embedded_backend(settings, engine).index
+            with index.lock:
+                index._ensure_full()
+        except Exception:  # noqa: BLE001 - the first full-text search builds it instead
+            log.exception("search process: building the full-text index failed")
+
+
+def _serve_connection(conn: Connection, settings, engine, applier) -> None:
+    from app.search.ports import SearchUnavailable
+
+    with conn:
+        while True:
+            try:
+                op, kwargs = conn.recv()
+            except (EOFError, OSError):
+                return  # the worker closed it (or exited)
+            try:
+                reply = ("ok", _handle(settings, engine, applier, op, kwargs))
+            except SearchUnavailable as exc:
+                reply = ("unavailable", str(exc))
+            except Exception as exc:  # noqa: BLE001 - one bad call never stops the search process
+                log.exception("search process: %s failed", op)
+                reply = ("error", f"{exc.__class__.__name__}: {exc}"[:500])
+            try:
+                conn.send(reply)
+            except (OSError, EOFError):
+                return
+
+
+def run_owner() -> None:
+    """The search process's main loop (`python -m app.search.owner`, started by `serve`): load the
+    index, apply the outbox, answer the workers until SIGTERM/SIGINT. Reads the socket address and
+    key from the environment and removes them, so that its own search runs in-process."""
+    from app.core.config import get_settings
+    from app.core.db import import_all_models, make_engine
+    from app.core.logs import logging_config
+    from app.search import lifecycle
+
+    address, key = os.environ.pop(ADDRESS_ENV), bytes.fromhex(os.environ.pop(KEY_ENV))
+    settings = get_settings()
+    logging.config.dictConfig(logging_config(settings.log_level))
+    import_all_models()
+    engine = make_engine(settings.database_url, max_inflight=settings.max_inflight, db_timeout=settings.db_timeout)
+    listener = Listener(address, family="AF_UNIX", authkey=key)
+    os.chmod(address, 0o600)
+    stopping = threading.Event()
+
+    def stop(_signum, _frame) -> None:
+        stopping.set()
+        try:
+            listener.close()  # unblocks accept()
+        except OSError:
+            pass
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    parent = os.getppid()
+
+    def orphaned() -> None:  # `serve` was killed without stopping us: nobody can reach us any more
+        while not stopping.wait(1.0):
+            if os.getppid() != parent:
+                log.warning("search process: the server that started it is gone; exiting")
+                os.kill(os.getpid(), signal.SIGTERM)  # handled in the main thread, which waits in accept()
+                return
+
+    threading.Thread(target=orphaned, name="search-process-parent", daemon=True).start()
+    applier = lifecycle.start(settings, engine, warm_in_background=False)  # the outbox applier's thread
+    threading.Thread(target=_warm, args=(settings, engine), name="search-warm", daemon=True).start()
+    log.info("search process %d owns the search index for the web workers (%s)", os.getpid(), address)
+    try:
+        while not stopping.is_set():
+            try:
+                conn = listener.accept()
+            except (OSError, EOFError, AuthenticationError) as exc:  # closed by stop(); a client without the key
+                if stopping.is_set():
+                    break
+                log.warning("search process: refused a connection: %s", exc)
+                continue
+            threading.Thread(target=_serve_connection, args=(conn, settings, engine, applier),
+                             name="search-process-conn", daemon=True).start()
+    finally:
+        lifecycle.stop(applier)
+        engine.dispose()
+
+
+# === started by `serve` ==========================================================================
+
+class Supervisor:
+    """Starts the search process for `serve --workers N`, restarts it if it exits (after 1 s,
+    doubling up to 30 s while it keeps failing), and stops it with the server. Sets the workers'
+    environment (address and key) in this process, which uvicorn's workers inherit."""
+
+    RESTART_MAX = 30.0
+
+    def __init__(self) -> None:
+        self.directory = tempfile.mkdtemp(prefix="groundswell-search-")  # mode 0700
+        self.address = os.path.join(self.directory, "search.sock")
+        self.key = secrets.token_hex(32)
+        self.process: subprocess.Popen | None = None
+        self.restarts = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _spawn(self) -> subprocess.Popen:
+        if os.path.exists(self.address):
+            os.unlink(self.address)
+        env = {**os.environ, ADDRESS_ENV: self.address, KEY_ENV: self.key}
+        # Its own session: a Ctrl+C in the terminal stops the server, which then stops it (not both
+        # at once, which the watchdog would take for a crash). It exits by itself if `serve` dies.
+        return subprocess.Popen([sys.executable, "-m", "app.search.owner"], env=env, start_new_session=True)
+
+    def start(self) -> None:
+        os.environ[ADDRESS_ENV], os.environ[KEY_ENV] = self.address, self.key
+        self.process = self._spawn()
+        self._thread = threading.Thread(target=self._watch, name="search-process-watch", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        delay = 1.0
+        while not self._stop.is_set():
+            process = self.process
+            assert process is not None
+            started = time.monotonic()
+            code = process.wait()
+            if self._stop.is_set():
+                return
+            if time.monotonic() - started > 60:
+                delay = 1.0  # it ran for a while: this is a new failure, not a crash loop
+            print(f"groundswell: the search process exited ({code}); restarting it in {delay:g} s",
+                  file=sys.stderr)
+            if self._stop.wait(delay):
+                return
+            delay = min(self.RESTART_MAX, delay * 2)
+            self.process = self._spawn()
+            self.restarts += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        process = self.process
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        os.environ.pop(ADDRESS_ENV, None)
+        os.environ.pop(KEY_ENV, None)
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    run_owner()
