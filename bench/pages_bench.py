@@ -169,6 +169,7 @@ def load(port: int, paths: list[str], *, pid: int, duration: int, connections: i
         "p99": _ms(re.search(r"99%\s+(\S+)", out).group(1)),
         "cpu_ms": (cpu1 - cpu0) * 1000 / max(requests, 1),
         "errors": int(non2xx.group(1)) if non2xx else 0,
+        "requests": requests,
     }
 
 

@@ -32,7 +32,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pages_bench import _free_port, _httpx  # noqa: E402  (the same helpers as the page benchmark)
+from pages_bench import _free_port, _httpx, load  # noqa: E402  (the same helpers as the page benchmark)
+
+# For --load: search words and would-be titles a support site's customers type (rotating).
+QUERIES = ["printer offline after update", "wifi drops", "battery drains overnight", "bluetooth headset pairing",
+           "screen flickers when charging", "usb port not detected", "fan noise under load", "firmware update failed"]
 
 
 def _children(pid: int) -> list[int]:
@@ -76,7 +80,7 @@ def _cmdline(pid: int) -> str:
     return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
 
 
-def run(url: str, workers: int, semantic: str, search_process: str) -> None:
+def run(url: str, workers: int, semantic: str, search_process: str, load_seconds: int = 0) -> None:
     httpx = _httpx()
     port = _free_port()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("GROUNDSWELL_")},
@@ -129,6 +133,8 @@ def run(url: str, workers: int, semantic: str, search_process: str) -> None:
             print(f"  pid {p} ({kind}): RSS {m['rss']:.0f} MiB, PSS {m['pss']:.0f} MiB, USS {m['uss']:.0f} MiB")
         print(f"  all processes: RSS {sum(m['rss'] for m in mems.values()):.0f} MiB, "
               f"PSS {sum(m['pss'] for m in mems.values()):.0f} MiB")
+        if load_seconds:
+            _search_load(port, proc.pid, load_seconds)
     finally:
         for p in reversed(_tree(proc.pid)):
             try:
@@ -138,11 +144,32 @@ def run(url: str, workers: int, semantic: str, search_process: str) -> None:
         proc.wait(timeout=60)
 
 
+def _search_load(port: int, server: int, seconds: int) -> None:
+    """wrk -c16 on the search page and on the similar-questions API (rotating QUERIES): req/s,
+    p50/p99, and CPU ms per request over every process of the server (and the search process's)."""
+    from urllib.parse import quote
+
+    routes = {"search page": [f"/search?q={quote(q)}" for q in QUERIES],
+              "similar API": [f"/api/v1/questions/similar?title={quote(q)}&limit=5" for q in QUERIES]}
+    for name, paths in routes.items():
+        pids = _tree(server)
+        before = {p: _cpu(p) for p in pids}
+        r = load(port, paths, pid=server, duration=seconds, connections=16)
+        spent = {p: _cpu(p) - before[p] for p in pids if Path(f"/proc/{p}").exists()}
+        requests = max(1, r["requests"])
+        owner = sum(v for p, v in spent.items() if "app.search.owner" in _cmdline(p))
+        print(f"  {name}: {r['rps']:.0f} req/s, p50 {r['p50']:.0f} ms, p99 {r['p99']:.0f} ms, "
+              f"{1000 * sum(spent.values()) / requests:.1f} CPU ms/request in all, "
+              f"{1000 * owner / requests:.1f} of them in the search process; non-2xx {r.get('errors', 0)}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--url", default=os.environ.get("GROUNDSWELL_DATABASE_URL"))
     ap.add_argument("--workers", type=int, action="append", default=[])
     ap.add_argument("--semantic", default="off", choices=["off", "auto"])
+    ap.add_argument("--load", type=int, default=0, metavar="SECONDS",
+                    help="then wrk -c16 for SECONDS on the search page and the similar API")
     ap.add_argument("--search-process", action="append", default=[], choices=["auto", "off"],
                     help="GROUNDSWELL_SEARCH_PROCESS for --workers ≥ 2 (repeatable; default auto)")
     a = ap.parse_args()
@@ -160,7 +187,7 @@ def main() -> None:
           f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})")
     for n in a.workers or [1, 2]:
         for mode in (a.search_process or ["auto"]) if n > 1 else ["auto"]:
-            run(a.url, n, a.semantic, mode)
+            run(a.url, n, a.semantic, mode, a.load)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from fastapi.openapi.utils import get_openapi
 
 from app.apikeys.scopes import SCOPES, required_scope
 from app.core.httpcache import max_age_for
+from app.api.schemas import Problem
 
 _HEADERS = {
     "RateLimit-Limit": "Requests allowed in the current window for this caller (key, user or address); "
@@ -28,6 +29,9 @@ def install(app: FastAPI) -> None:
             return app.openapi_schema
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         comps = schema.setdefault("components", {})
+        # Error responses refer to it by $ref (app/api/router.py, `_errors`), without a model.
+        comps.setdefault("schemas", {}).setdefault(
+            "Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization"))
         comps.setdefault("securitySchemes", {})["ApiKey"] = {
             "type": "apiKey", "in": "header", "name": "X-API-Key",
             "description": "A product site's key (created by staff). Requests act as the key's owner, limited to "

@@ -56,7 +56,10 @@ from app.votes import service as votes_service
 # Documents the bearer scheme in OpenAPI; authentication itself is app.accounts.deps.api_user.
 _oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
-_errors = {code: {"model": Problem, "content": {"application/problem+json": {}}}
+# The problem schema by reference, not as `model`: FastAPI would build a response field (a pydantic
+# TypeAdapter) per status, per route and per include, ~1 s of every process's start for the
+# same eight entries (issue 11: start ≤ 5 s). app/api/openapi.py adds `Problem` to the components.
+_errors = {code: {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
            for code in (400, 401, 403, 404, 409, 413, 422, 429)}
 # Sign-up and sign-in ignore whatever credentials a client sends along (a stale token must not
 # stop it from getting a new one); every other route checks them, so a bad token is always a 401.

@@ -188,9 +188,14 @@ def _handle(settings, engine, applier, op: str, kwargs: dict):
 
 def _warm(settings, engine) -> None:
     """Load the index, and with the embedded backend its full-text part too (built on the first
-    full-text search otherwise: ~20 s at 100k questions, longer than a worker waits for an answer)."""
+    full-text search otherwise: ~20 s at 100k questions, longer than a worker waits for an answer),
+    in a thread at nice 10, so that the workers starting beside it get the cores first."""
     from app.search import lifecycle, service
 
+    try:  # Linux: niceness is per thread. The workers start at the same time, on the same cores.
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass
     lifecycle.warm(settings, engine)
     if settings.search_backend == "embedded" and settings.env != "test":
         try:
