@@ -115,7 +115,7 @@ def cmd_serve(args) -> None:
             from app.search.owner import Supervisor
 
             supervisor = Supervisor()
-            supervisor.start()
+            supervisor.start(args.host, args.port)
         try:
             uvicorn.run("app.main:create_app", factory=True, workers=workers, **server)
         finally:

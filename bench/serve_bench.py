@@ -135,6 +135,9 @@ def run(url: str, workers: int, semantic: str, search_process: str, load_seconds
               f"PSS {sum(m['pss'] for m in mems.values()):.0f} MiB")
         if load_seconds:
             _search_load(port, proc.pid, load_seconds)
+            after = [_memory(p) for p in _tree(proc.pid)]
+            print(f"  after the load: all processes RSS {sum(m['rss'] for m in after):.0f} MiB, "
+                  f"PSS {sum(m['pss'] for m in after):.0f} MiB (each copy of the index has its full-text part)")
     finally:
         for p in reversed(_tree(proc.pid)):
             try:
@@ -151,6 +154,9 @@ def _search_load(port: int, server: int, seconds: int) -> None:
 
     routes = {"search page": [f"/search?q={quote(q)}" for q in QUERIES],
               "similar API": [f"/api/v1/questions/similar?title={quote(q)}&limit=5" for q in QUERIES]}
+    # Not measured: 30 s of the same load first, so that every process holding an index has built its
+    # full-text part (on its first full-text search, ~20 s at 100k; the search process builds it at start).
+    load(port, routes["search page"], pid=server, duration=30, connections=16)
     for name, paths in routes.items():
         pids = _tree(server)
         before = {p: _cpu(p) for p in pids}

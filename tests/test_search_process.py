@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from multiprocessing.connection import Client
+from multiprocessing.connection import Client, Listener
 
 import pytest
 
@@ -179,3 +179,42 @@ def test_the_search_process_answers_only_with_its_key(engine, db_url, tmp_path):
         parent.stdin.close()  # the parent exits; the search process notices and exits too
         parent.wait(timeout=30)
     _until("the orphaned search process to exit", lambda: not _alive(child), 20)
+
+
+def test_while_its_index_loads_the_search_process_refuses_searches_at_once(engine, settings, tmp_path):
+    """Until its index (and the full-text part) has loaded, ~40 s at 100k questions, the search
+    process answers searches with SearchUnavailable at once, and /readyz's view says why; a worker
+    turns that into a 503 with Retry-After (service._from_search_process) instead of waiting."""
+    from app.core.errors import ServiceBusy
+    from app.search import service
+    from app.search.ports import Filters, SearchUnavailable
+
+    search = {"q": "battery", "filters": Filters(), "page": 1, "size": 5}
+    owner._ready.clear()
+    try:
+        with pytest.raises(SearchUnavailable, match="loading"):
+            owner._handle(settings, engine, None, "search", search)
+        with pytest.raises(SearchUnavailable, match="loading"):
+            owner._handle(settings, engine, None, "similar", {"title": "battery", "body": "", "product": None,
+                                                               "limit": 5})
+        health = owner._handle(settings, engine, None, "health", {})
+        assert health["degraded"] and any("loading" in r for r in health["reasons"])
+
+        # Through the real socket protocol: the search process's connection loop here, a client there.
+        key = secrets.token_bytes(32)
+        listener = Listener(str(tmp_path / "search.sock"), family="AF_UNIX", authkey=key)
+        serving = threading.Thread(target=lambda: owner._serve_connection(listener.accept(), settings, engine, None),
+                                   daemon=True)
+        serving.start()
+        client = owner.OwnerClient(listener.address, key)
+        with pytest.raises(ServiceBusy) as refused:
+            service._from_search_process(client, "search", 5.0, **search)
+        assert refused.value.status == 503 and refused.value.headers["Retry-After"] == "5"
+        assert "starting up" in refused.value.detail and "loading" in refused.value.detail
+        assert client.breaker.snapshot().state == "closed"  # it answered: not a failure of the process
+    finally:
+        owner._ready.set()
+    assert client.call("search", timeout=5, **search).total == 0  # loaded (an empty database): answered
+    client.close()
+    serving.join(timeout=10)
+    listener.close()

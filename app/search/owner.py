@@ -12,11 +12,16 @@ Transport: `multiprocessing.connection` over a Unix socket in a directory only t
 open (mode 0700), with a per-run random authentication key (HMAC challenge both ways, stdlib);
 messages are pickled tuples between the two halves of this module, never from outside.
 
-Why one process: a second copy per worker costs ~1 GB each at 100k questions (bench/serve_bench.py)
-and its load (~50 s) on every start. The price: searches from every worker are answered by one
-Python process (one core for the index's own work: ~30–55 CPU ms per full-text search at 100k),
-and a question written on one worker becomes searchable after the commit's wake-up reaches the
-search process (a one-message round trip), as before within one process.
+Why one process: a copy per worker costs ~0.9 GB each at 100k questions (bench/serve_bench.py:
+2 workers 1.95 GB in all with a copy each, 1.19 GB with this process) and its load on every start.
+The price: searches from every worker are answered by one Python process, so the search page's
+index work (~50 CPU ms at 100k) is capped near one core (19 req/s instead of 38 on 2 cores,
+docs/performance.md). A question written on one worker becomes searchable after the commit's
+wake-up reaches the search process (one message), as before within one process.
+
+Lifecycle: `serve` starts it once the workers accept connections; until its index has loaded,
+searches are answered at once with SearchUnavailable ("loading"), which a worker turns into a 503
+with Retry-After; if it exits, `serve` starts another; if `serve` dies, it exits.
 
 Environment, set by `serve` for its workers and for the search process (internal, not settings):
 `GROUNDSWELL_SEARCH_PROCESS_ADDRESS` (the socket path) and `GROUNDSWELL_SEARCH_PROCESS_KEY` (hex key).
@@ -168,12 +173,29 @@ def client() -> OwnerClient | None:
 
 # === the search process ==========================================================================
 
+_ready = threading.Event()  # set once the index (and its full-text part) has loaded
+_started = time.monotonic()
+
+
+def _loading() -> str | None:
+    """Why searches cannot be answered yet (the index is still loading), or None."""
+    if _ready.is_set():
+        return None
+    return f"the search index is loading ({time.monotonic() - _started:.0f} s since the search process started)"
+
+
 def _handle(settings, engine, applier, op: str, kwargs: dict):
     from app.search import service
+    from app.search.ports import SearchUnavailable
 
-    if op == "similar":
-        return service.similar_hits(settings, engine, **kwargs)
-    if op == "search":
+    if op in ("similar", "search"):
+        # While the index loads (~40 s at 100k questions), a quick answer: the worker turns it into
+        # a 503 with Retry-After at once, instead of holding the request until it times out.
+        loading = _loading()
+        if loading:
+            raise SearchUnavailable(loading)
+        if op == "similar":
+            return service.similar_hits(settings, engine, **kwargs)
         return service.search_result(settings, engine, **kwargs)
     if op == "ping":
         return os.getpid()
@@ -182,7 +204,12 @@ def _handle(settings, engine, applier, op: str, kwargs: dict):
             applier.wake()
         return os.getpid()
     if op == "health":
-        return {**service.health(settings, engine), "process": {"pid": os.getpid()}}
+        body = {**service.health(settings, engine), "process": {"pid": os.getpid()}}
+        loading = _loading()
+        if loading:
+            body["degraded"] = True
+            body["reasons"] = [*body.get("reasons", []), loading]
+        return body
     raise ValueError(f"unknown operation {op!r}")
 
 
@@ -196,14 +223,17 @@ def _warm(settings, engine) -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
     except (AttributeError, OSError):
         pass
-    lifecycle.warm(settings, engine)
-    if settings.search_backend == "embedded" and settings.env != "test":
-        try:
+    try:
+        lifecycle.warm(settings, engine)
+        if settings.search_backend == "embedded" and settings.env != "test":
             index = service.embedded_backend(settings, engine).index
             with index.lock:
                 index._ensure_full()
-        except Exception:  # noqa: BLE001 - the first full-text search builds it instead
-            log.exception("search process: building the full-text index failed")
+    except Exception:  # noqa: BLE001 - searches then load what they need themselves
+        log.exception("search process: loading the index failed")
+    finally:
+        _ready.set()
+        log.info("search process: index loaded in %.1f s", time.monotonic() - _started)
 
 
 def _serve_connection(conn: Connection, settings, engine, applier) -> None:
@@ -300,6 +330,7 @@ class Supervisor:
         self.process: subprocess.Popen | None = None
         self.restarts = 0
         self._stop = threading.Event()
+        self._lock = threading.Lock()  # spawning and stopping, one at a time
         self._thread: threading.Thread | None = None
 
     def _spawn(self) -> subprocess.Popen:
@@ -310,13 +341,33 @@ class Supervisor:
         # at once, which the watchdog would take for a crash). It exits by itself if `serve` dies.
         return subprocess.Popen([sys.executable, "-m", "app.search.owner"], env=env, start_new_session=True)
 
-    def start(self) -> None:
+    def start(self, host: str, port: int) -> None:
+        """Set the workers' environment now; start the search process once the server accepts
+        connections on host:port (at most 60 s later), so that the workers, starting on the same
+        cores, serve first: searches meanwhile are a quick 503, as while its index loads."""
         os.environ[ADDRESS_ENV], os.environ[KEY_ENV] = self.address, self.key
-        self.process = self._spawn()
-        self._thread = threading.Thread(target=self._watch, name="search-process-watch", daemon=True)
+        self._thread = threading.Thread(target=self._watch, args=(host, port), name="search-process-watch",
+                                        daemon=True)
         self._thread.start()
 
-    def _watch(self) -> None:
+    def _serving(self, host: str, port: int) -> None:
+        import socket
+
+        local = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not self._stop.is_set():
+            try:
+                socket.create_connection((local, port), timeout=1).close()
+                return
+            except OSError:
+                self._stop.wait(0.1)
+
+    def _watch(self, host: str, port: int) -> None:
+        self._serving(host, port)
+        with self._lock:
+            if self._stop.is_set():
+                return
+            self.process = self._spawn()
         delay = 1.0
         while not self._stop.is_set():
             process = self.process
@@ -332,12 +383,16 @@ class Supervisor:
             if self._stop.wait(delay):
                 return
             delay = min(self.RESTART_MAX, delay * 2)
-            self.process = self._spawn()
+            with self._lock:
+                if self._stop.is_set():
+                    return
+                self.process = self._spawn()
             self.restarts += 1
 
     def stop(self) -> None:
-        self._stop.set()
-        process = self.process
+        with self._lock:
+            self._stop.set()
+            process = self.process
         if process is not None and process.poll() is None:
             process.terminate()
             try:

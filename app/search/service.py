@@ -228,6 +228,8 @@ def _from_search_process(client: owner.OwnerClient, op: str, timeout: float, **k
         log.warning("search: %s", exc)
         raise ServiceBusy("Search is not available right now; please try again in a moment.",
                           retry_after=5) from exc
+    except SearchUnavailable as exc:  # it answered: its index is still loading
+        raise ServiceBusy(f"Search is starting up ({exc}); please try again in a moment.", retry_after=5) from exc
 
 
 def _canonical_questions(session: Session, ids: list[int]) -> dict[int, Question]:
