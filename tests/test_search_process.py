@@ -9,6 +9,7 @@ import os
 import re
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -16,7 +17,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from multiprocessing.connection import Client, Listener
+from multiprocessing.connection import Client, Connection
 
 import pytest
 
@@ -54,6 +55,26 @@ def _alive(pid: int) -> bool:
             return f.read().split(")")[-1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def _search_process_of(server: int) -> int:
+    """The pid of the live `python -m app.search.owner` child of the server process."""
+    def find():
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    cmd = f.read()
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == server and b"app.search.owner" in cmd and _alive(int(entry)):
+                return int(entry)
+        return None
+
+    return _until("the search process to be running", find, 30)
 
 
 def test_two_workers_search_through_one_search_process(clean_engine, db_url):
@@ -103,11 +124,9 @@ def test_two_workers_search_through_one_search_process(clean_engine, db_url):
 
         _until("both workers to find the new question", found_by_both)
         status, _, body = _get(f"{base}/readyz")
-        assert status == 200, body
-        search_process = json.loads(body)["search"]["process"]["pid"]
+        assert status == 200 and json.loads(body)["search"]["process"] == "search process", body
+        search_process = _search_process_of(proc.pid)
         assert str(search_process) not in answered_by
-        with open(f"/proc/{search_process}/cmdline", "rb") as f:
-            assert b"app.search.owner" in f.read()
 
         # Without it the workers cannot search: they hold no index of their own. A quick 503 with
         # Retry-After (the API's problem, the page with the words still in the box), never a 500.
@@ -127,11 +146,7 @@ def test_two_workers_search_through_one_search_process(clean_engine, db_url):
 
         _until("the search process to be back", restarted)
 
-        def new_pid():  # each worker's breaker finds it by itself: ask until one that has answers
-            status, _, body = _get(f"{base}/readyz")
-            return status == 200 and json.loads(body)["search"].get("process", {}).get("pid")
-
-        search_process = _until("/readyz to name the new search process", new_pid)
+        search_process = _search_process_of(proc.pid)
         assert _alive(search_process)
 
         # A search process that hangs (stopped here) costs a worker GROUNDSWELL_DB_TIMEOUT, then a
@@ -152,8 +167,10 @@ def test_two_workers_search_through_one_search_process(clean_engine, db_url):
 
 
 def test_the_search_process_answers_only_with_its_key(engine, db_url, tmp_path):
-    """The socket is the workers' alone: a client without the run's key is refused before any
-    call; with it, calls are answered; and the process exits when its parent (`serve`) is gone."""
+    """The socket is the workers' alone: a client without the run's key is refused, and one that
+    connects and says nothing holds up nobody; a stopped (hung) process costs a new connection its
+    timeout, not forever; a failed call drops the worker's idle connections (they went to the same
+    process); and the process exits, removing its socket, when its parent (`serve`) is gone."""
     address = str(tmp_path / "search.sock")
     key = secrets.token_hex(32)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GROUNDSWELL_")}
@@ -165,20 +182,55 @@ def test_the_search_process_answers_only_with_its_key(engine, db_url, tmp_path):
         "print(p.pid, flush=True); sys.stdin.readline()")],
         env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     child = int(parent.stdout.readline())
+
+    def within(seconds: float, call):
+        """call() in a thread; fails if it is still running after `seconds` (a hang, not a wait)."""
+        outcome: list = []
+        runner = threading.Thread(target=lambda: outcome.append(_outcome(call)), daemon=True)
+        runner.start()
+        runner.join(seconds)
+        assert not runner.is_alive(), f"still waiting after {seconds} s"
+        return outcome[0]
+
     try:
         _until("the socket", lambda: os.path.exists(address), 30)
-        with pytest.raises(owner.Unreachable):
-            owner.OwnerClient(address, bytes.fromhex(secrets.token_hex(32))).call("health", timeout=5)
-        with pytest.raises(Exception):  # the stdlib's own handshake refuses a wrong key
-            Client(address, family="AF_UNIX", authkey=b"wrong").send(("health", {}))
-        good = owner.OwnerClient(address, bytes.fromhex(key))
-        assert good.call("health", timeout=30)["process"]["pid"] == child
         assert oct(os.stat(address).st_mode & 0o777) == "0o600"
+        with pytest.raises(owner.Unreachable):
+            owner.OwnerClient(address, bytes.fromhex(secrets.token_hex(32))).call("ping", timeout=5)
+        with pytest.raises(Exception):  # the stdlib's own client, with a wrong key
+            Client(address, family="AF_UNIX", authkey=b"wrong").send(("ping", {}))
+        silent = socket.socket(socket.AF_UNIX)
+        silent.connect(address)  # and says nothing
+        good = owner.OwnerClient(address, bytes.fromhex(key))
+        assert within(15, lambda: good.call("ping", timeout=10)) == child
+        silent.close()
+
+        # Hung: a new connection gives up after its timeout (the handshake has a deadline too).
+        pooled = [good._connect(5, fresh=True) for _ in range(3)]
+        for conn in pooled:
+            good._idle.put(conn)
+        os.kill(child, signal.SIGSTOP)
+        try:
+            failed = within(15, lambda: owner.OwnerClient(address, bytes.fromhex(key)).call("ping", timeout=1))
+            assert isinstance(failed, owner.Unreachable), failed
+            failed = within(15, lambda: good.call("ping", timeout=1))
+            assert isinstance(failed, owner.Unreachable), failed
+            assert good._idle.qsize() == 0  # the other pooled connections were dropped with it
+        finally:
+            os.kill(child, signal.SIGCONT)
         good.close()
     finally:
         parent.stdin.close()  # the parent exits; the search process notices and exits too
         parent.wait(timeout=30)
     _until("the orphaned search process to exit", lambda: not _alive(child), 20)
+    assert not os.path.exists(address)
+
+
+def _outcome(call):
+    try:
+        return call()
+    except Exception as exc:  # noqa: BLE001 - the caller inspects it
+        return exc
 
 
 def test_while_its_index_loads_the_search_process_refuses_searches_at_once(engine, settings, tmp_path):
@@ -202,11 +254,14 @@ def test_while_its_index_loads_the_search_process_refuses_searches_at_once(engin
 
         # Through the real socket protocol: the search process's connection loop here, a client there.
         key = secrets.token_bytes(32)
-        listener = Listener(str(tmp_path / "search.sock"), family="AF_UNIX", authkey=key)
-        serving = threading.Thread(target=lambda: owner._serve_connection(listener.accept(), settings, engine, None),
-                                   daemon=True)
+        address = str(tmp_path / "search.sock")
+        listener = socket.socket(socket.AF_UNIX)
+        listener.bind(address)
+        listener.listen()
+        serving = threading.Thread(target=lambda: owner._serve_connection(
+            Connection(listener.accept()[0].detach()), settings, engine, None, key), daemon=True)
         serving.start()
-        client = owner.OwnerClient(listener.address, key)
+        client = owner.OwnerClient(address, key)
         with pytest.raises(ServiceBusy) as refused:
             service._from_search_process(client, "search", 5.0, **search)
         assert refused.value.status == 503 and refused.value.headers["Retry-After"] == "5"
@@ -218,3 +273,25 @@ def test_while_its_index_loads_the_search_process_refuses_searches_at_once(engin
     client.close()
     serving.join(timeout=10)
     listener.close()
+
+
+def test_a_long_tmpdir_still_gives_a_socket_path_that_fits(tmp_path, monkeypatch):
+    """A Unix socket's path must fit in 108 bytes: under a long TMPDIR the search process could
+    never listen (OSError: AF_UNIX path too long, restarted forever), so the directory goes to /tmp."""
+    import tempfile
+
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    supervisor = owner.Supervisor()
+    try:
+        assert len(supervisor.address) <= owner.SOCKET_PATH_MAX
+        assert os.path.dirname(supervisor.address).startswith("/tmp/" + owner.DIRECTORY_PREFIX)
+        assert oct(os.stat(supervisor.directory).st_mode & 0o777) == "0o700"
+        probe = socket.socket(socket.AF_UNIX)
+        probe.bind(supervisor.address)  # what the search process does first
+        probe.close()
+    finally:
+        supervisor.stop()
+    assert not os.path.exists(supervisor.directory)
+    assert owner.ADDRESS_ENV not in os.environ

@@ -36,13 +36,15 @@ import queue
 import secrets
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from multiprocessing import AuthenticationError
-from multiprocessing.connection import Client, Connection, Listener
+from multiprocessing.connection import Connection, answer_challenge, deliver_challenge
 
 log = logging.getLogger("groundswell.search")
 
@@ -63,6 +65,42 @@ class Unreachable(RuntimeError):
     """The search process did not answer (not started yet, restarting, or too slow)."""
 
 
+def _io_deadline(fd: int, seconds: float) -> None:
+    """Every blocking read and write on this socket gives up after `seconds` (SO_RCVTIMEO and
+    SO_SNDTIMEO; 0: never), including those inside multiprocessing's authentication handshake."""
+    sock = socket.socket(fileno=fd)
+    try:
+        value = struct.pack("ll", int(seconds), int((seconds % 1) * 1_000_000))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
+    finally:
+        sock.detach()  # the descriptor stays open, owned by its Connection
+
+
+def _open(address: str, key: bytes, timeout: float) -> Connection:
+    """A connection to the search process, authenticated both ways, within `timeout` seconds even
+    when the process is stopped or hung (multiprocessing's Client has no deadline: it would wait
+    for the handshake for as long as the process stays silent)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect(address)
+        sock.settimeout(None)
+    except OSError:
+        sock.close()
+        raise
+    conn = Connection(sock.detach())
+    try:
+        _io_deadline(conn.fileno(), timeout)
+        answer_challenge(conn, key)
+        deliver_challenge(conn, key)
+        _io_deadline(conn.fileno(), max(timeout, CALL_TIMEOUT))  # later calls wait with poll(their timeout)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 # === the web worker's side =======================================================================
 
 class OwnerClient:
@@ -81,20 +119,21 @@ class OwnerClient:
 
     def _ping(self) -> bool:
         try:
-            self._call("ping", PING_TIMEOUT, {})
+            self._call("ping", PING_TIMEOUT, {}, fresh=True)  # never a pooled connection to a dead process
             return True
         except Exception:  # noqa: BLE001
             return False
 
-    def _connect(self) -> Connection:
+    def _connect(self, timeout: float, fresh: bool = False) -> Connection:
+        if not fresh:
+            try:
+                return self._idle.get_nowait()
+            except queue.Empty:
+                pass
         try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            pass
-        try:
-            return Client(self.address, family="AF_UNIX", authkey=self.key)
-        except (OSError, EOFError, AuthenticationError) as exc:  # not listening yet, restarting, a wrong key
-            raise Unreachable(f"the search process is not answering ({exc.__class__.__name__})") from exc
+            return _open(self.address, self.key, timeout)
+        except (OSError, EOFError, AuthenticationError) as exc:  # not listening, restarting, hung, a wrong key
+            raise Unreachable(f"not answering ({exc.__class__.__name__})") from exc
 
     def call(self, op: str, timeout: float = CALL_TIMEOUT, **kwargs):
         """Run `op` in the search process; returns its value. Raises Unreachable (at once while
@@ -104,7 +143,7 @@ class OwnerClient:
         try:
             self.breaker.before_call()
         except CircuitOpen as exc:
-            raise Unreachable(f"the search process is not answering ({self.breaker.snapshot().reason})") from exc
+            raise Unreachable(f"the search process is {self.breaker.snapshot().reason}") from exc
         try:
             value = self._call(op, timeout, kwargs)
         except Unreachable as exc:
@@ -113,21 +152,25 @@ class OwnerClient:
         self.breaker.succeeded()
         return value
 
-    def _call(self, op: str, timeout: float, kwargs: dict):
+    def _call(self, op: str, timeout: float, kwargs: dict, *, fresh: bool = False):
         from app.search.ports import SearchUnavailable
 
-        conn = self._connect()
+        try:
+            conn = self._connect(timeout, fresh)
+        except Unreachable:
+            self.close()
+            raise
         try:
             conn.send((op, kwargs))
             if not conn.poll(timeout):
-                raise Unreachable(f"the search process did not answer within {timeout:g} s")
+                raise Unreachable(f"not answering within {timeout:g} s")
             status, value = conn.recv()
-        except Unreachable:
+        except (Unreachable, OSError, EOFError) as exc:  # hung, or it restarted since this connection was opened
             conn.close()
-            raise
-        except (OSError, EOFError) as exc:  # it restarted since this connection was opened
-            conn.close()
-            raise Unreachable(f"the search process closed the connection ({exc.__class__.__name__})") from exc
+            self.close()  # the other idle connections went to the same process: drop them all
+            if isinstance(exc, Unreachable):
+                raise
+            raise Unreachable(f"closed the connection ({exc.__class__.__name__})") from exc
         self._idle.put(conn)
         if status == "ok":
             return value
@@ -147,6 +190,7 @@ class OwnerClient:
             log.info("search: could not wake the search process: %s", exc)
 
     def close(self) -> None:
+        """Close the idle connections (those in use are closed by their call)."""
         while True:
             try:
                 self._idle.get_nowait().close()
@@ -204,7 +248,7 @@ def _handle(settings, engine, applier, op: str, kwargs: dict):
             applier.wake()
         return os.getpid()
     if op == "health":
-        body = {**service.health(settings, engine), "process": {"pid": os.getpid()}}
+        body = {**service.health(settings, engine), "process": "search process"}
         loading = _loading()
         if loading:
             body["degraded"] = True
@@ -236,10 +280,27 @@ def _warm(settings, engine) -> None:
         log.info("search process: index loaded in %.1f s", time.monotonic() - _started)
 
 
-def _serve_connection(conn: Connection, settings, engine, applier) -> None:
+DIRECTORY_PREFIX = "groundswell-search-"
+SOCKET_PATH_MAX = 100  # a Unix socket's path must fit sun_path: 108 bytes on Linux, 104 on macOS
+HANDSHAKE_TIMEOUT = 5.0  # seconds a new connection has to authenticate before it is dropped
+
+
+def _serve_connection(conn: Connection, settings, engine, applier, key: bytes | None = None) -> None:
+    """Answer one worker's connection until it closes. With `key`, first the authentication
+    handshake, within HANDSHAKE_TIMEOUT: in this connection's own thread, so that a client that
+    connects and stays silent holds up nobody (multiprocessing's Listener does it in accept())."""
     from app.search.ports import SearchUnavailable
 
     with conn:
+        if key is not None:
+            try:
+                _io_deadline(conn.fileno(), HANDSHAKE_TIMEOUT)
+                deliver_challenge(conn, key)
+                answer_challenge(conn, key)
+                _io_deadline(conn.fileno(), 0)  # then wait for requests as long as the worker keeps it
+            except (OSError, EOFError, AuthenticationError) as exc:
+                log.warning("search process: refused a connection: %s", exc or exc.__class__.__name__)
+                return
         while True:
             try:
                 op, kwargs = conn.recv()
@@ -272,9 +333,12 @@ def run_owner() -> None:
     logging.config.dictConfig(logging_config(settings.log_level))
     import_all_models()
     engine = make_engine(settings.database_url, max_inflight=settings.max_inflight, db_timeout=settings.db_timeout)
-    listener = Listener(address, family="AF_UNIX", authkey=key)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(address)  # in a 0700 directory: nobody else could reach it before the chmod
     os.chmod(address, 0o600)
+    listener.listen(128)
     stopping = threading.Event()
+    orphan = threading.Event()
 
     def stop(_signum, _frame) -> None:
         stopping.set()
@@ -291,6 +355,7 @@ def run_owner() -> None:
         while not stopping.wait(1.0):
             if os.getppid() != parent:
                 log.warning("search process: the server that started it is gone; exiting")
+                orphan.set()
                 os.kill(os.getpid(), signal.SIGTERM)  # handled in the main thread, which waits in accept()
                 return
 
@@ -301,17 +366,23 @@ def run_owner() -> None:
     try:
         while not stopping.is_set():
             try:
-                conn = listener.accept()
-            except (OSError, EOFError, AuthenticationError) as exc:  # closed by stop(); a client without the key
+                sock, _ = listener.accept()
+            except OSError as exc:  # closed by stop()
                 if stopping.is_set():
                     break
-                log.warning("search process: refused a connection: %s", exc)
+                log.warning("search process: accept failed: %s", exc)
                 continue
-            threading.Thread(target=_serve_connection, args=(conn, settings, engine, applier),
+            threading.Thread(target=_serve_connection, args=(Connection(sock.detach()), settings, engine, applier, key),
                              name="search-process-conn", daemon=True).start()
     finally:
         lifecycle.stop(applier)
         engine.dispose()
+        try:
+            os.unlink(address)
+            if orphan.is_set() and os.path.basename(os.path.dirname(address)).startswith(DIRECTORY_PREFIX):
+                os.rmdir(os.path.dirname(address))  # nobody is left to remove the directory `serve` made
+        except OSError:
+            pass
 
 
 # === started by `serve` ==========================================================================
@@ -324,7 +395,10 @@ class Supervisor:
     RESTART_MAX = 30.0
 
     def __init__(self) -> None:
-        self.directory = tempfile.mkdtemp(prefix="groundswell-search-")  # mode 0700
+        self.directory = tempfile.mkdtemp(prefix=DIRECTORY_PREFIX)  # mode 0700
+        if len(os.path.join(self.directory, "search.sock")) > SOCKET_PATH_MAX:  # a long TMPDIR
+            os.rmdir(self.directory)
+            self.directory = tempfile.mkdtemp(prefix=DIRECTORY_PREFIX, dir="/tmp")
         self.address = os.path.join(self.directory, "search.sock")
         self.key = secrets.token_hex(32)
         self.process: subprocess.Popen | None = None
@@ -395,6 +469,10 @@ class Supervisor:
             process = self.process
         if process is not None and process.poll() is None:
             process.terminate()
+            try:  # a stopped (SIGSTOP) process only acts on the SIGTERM once continued
+                os.kill(process.pid, signal.SIGCONT)
+            except OSError:
+                pass
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:

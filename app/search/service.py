@@ -443,8 +443,8 @@ def learned_status(settings: Settings, engine: Engine) -> str:
 
 def health(settings: Settings, engine: Engine) -> dict:
     """For /readyz: which backend, whether search is degraded and why (never fails readiness).
-    With a search process (`serve --workers N`), its own view, plus `process.pid`; if it does not
-    answer within 2 s, degraded with that reason."""
+    With a search process (`serve --workers N`), its own view, with `"process": "search process"`;
+    if it does not answer within 2 s, degraded with that reason."""
     from app.search import outbox
 
     owner_client = owner.client()
