@@ -57,7 +57,7 @@ KEY_ENV = "GROUNDSWELL_SEARCH_PROCESS_KEY"
 CALL_TIMEOUT = 10.0
 PING_TIMEOUT = 1.0
 BREAKER_MAX = 5.0  # longest wait, in seconds, between pings while the search process does not answer
-# How long a commit's wake-up may wait for the search process (seconds): a write never waits longer.
+# How long the wake-up sender waits for the search process (seconds; not the committing thread).
 WAKE_TIMEOUT = 0.5
 
 
@@ -116,6 +116,9 @@ class OwnerClient:
         # answers: 1 s, doubling up to 5 s (app/search/breaker.py, as for Meilisearch). A search
         # process that hangs costs one request CALL_TIMEOUT, not every request.
         self.breaker = Breaker(self._ping, cap=BREAKER_MAX, name="search process")
+        self._wake_due = threading.Event()
+        self._waker: threading.Thread | None = None
+        self._waker_lock = threading.Lock()
 
     def _ping(self) -> bool:
         try:
@@ -179,15 +182,26 @@ class OwnerClient:
         raise Unreachable(f"the search process failed: {value}")
 
     def wake(self) -> None:
-        """Tell the search process that outbox rows were committed (never raises, waits ≤ 0.5 s;
-        skipped while the breaker is open, and a slow wake-up does not open it: its applier's own
-        timer, and a restarted one's start, catch up with the rows)."""
+        """Tell the search process that outbox rows were committed. Called in the committing
+        thread, so it only sets a flag: a background thread sends the message (≤ 0.5 s each; wake-ups
+        that arrive meanwhile become one). Skipped while the breaker is open, and a slow wake-up
+        does not open it: its applier's own timer, and a restarted one's start, catch up."""
         if self.breaker.snapshot().state != "closed":
             return
-        try:
-            self._call("wake", WAKE_TIMEOUT, {})
-        except Exception as exc:  # noqa: BLE001
-            log.info("search: could not wake the search process: %s", exc)
+        with self._waker_lock:
+            if self._waker is None:
+                self._waker = threading.Thread(target=self._send_wakes, name="search-process-wake", daemon=True)
+                self._waker.start()
+        self._wake_due.set()
+
+    def _send_wakes(self) -> None:
+        while True:
+            self._wake_due.wait()
+            self._wake_due.clear()
+            try:
+                self._call("wake", WAKE_TIMEOUT, {})
+            except Exception as exc:  # noqa: BLE001
+                log.info("search: could not wake the search process: %s", exc)
 
     def close(self) -> None:
         """Close the idle connections (those in use are closed by their call)."""
@@ -238,9 +252,7 @@ def _handle(settings, engine, applier, op: str, kwargs: dict):
         loading = _loading()
         if loading:
             raise SearchUnavailable(loading)
-        if op == "similar":
-            return service.similar_hits(settings, engine, **kwargs)
-        return service.search_result(settings, engine, **kwargs)
+        return service.SEARCH_PARTS[op](settings, engine, **kwargs)
     if op == "ping":
         return os.getpid()
     if op == "wake":
@@ -402,7 +414,6 @@ class Supervisor:
         self.address = os.path.join(self.directory, "search.sock")
         self.key = secrets.token_hex(32)
         self.process: subprocess.Popen | None = None
-        self.restarts = 0
         self._stop = threading.Event()
         self._lock = threading.Lock()  # spawning and stopping, one at a time
         self._thread: threading.Thread | None = None
@@ -425,8 +436,6 @@ class Supervisor:
         self._thread.start()
 
     def _serving(self, host: str, port: int) -> None:
-        import socket
-
         local = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not self._stop.is_set():
@@ -461,7 +470,6 @@ class Supervisor:
                 if self._stop.is_set():
                     return
                 self.process = self._spawn()
-            self.restarts += 1
 
     def stop(self) -> None:
         with self._lock:

@@ -165,12 +165,8 @@ def similar(session: Session, *, settings: Settings, engine: Engine, title: str 
     if product:
         product_slug = products_service.resolve(session, product).slug
     limit_asked = limit + (exclude is not None)
-    owner_client = owner.client()
-    if owner_client is None:
-        hits = similar_hits(settings, engine, title=title, body=body[:5000], product=product_slug, limit=limit_asked)
-    else:
-        hits = _from_search_process(owner_client, "similar", settings.db_timeout, title=title, body=body[:5000],
-                                    product=product_slug, limit=limit_asked)
+    hits = _search_part(settings, engine, "similar", title=title, body=body[:5000], product=product_slug,
+                        limit=limit_asked)
     rows = _canonical_questions(session, [h.id for h in hits])
     summaries = {v.id: v for v in views.summaries(session, list(rows.values()))}
     best = best_answers(session, list(rows))
@@ -217,6 +213,14 @@ def similar_hits(settings: Settings, engine: Engine, *, title: str, body: str, p
         return embedded_backend(settings, engine).rerank(query, deep, ranker.ranker, base_vector)[:query.limit]
 
     return _read(settings, engine, ask)
+
+
+def _search_part(settings: Settings, engine: Engine, op: str, **kwargs):
+    """SEARCH_PARTS[op] in this process, or in the search process when `serve --workers N` runs one."""
+    client = owner.client()
+    if client is None:
+        return SEARCH_PARTS[op](settings, engine, **kwargs)
+    return _from_search_process(client, op, settings.db_timeout, **kwargs)
 
 
 def _from_search_process(client: owner.OwnerClient, op: str, timeout: float, **kwargs):
@@ -285,12 +289,7 @@ def search(session: Session, *, settings: Settings, engine: Engine, q: str | Non
 
         tag_name = normalise_tag(tag)
     filters = Filters(product=product_slug, tag=tag_name, solved=solved)
-    owner_client = owner.client()
-    if owner_client is None:
-        result = search_result(settings, engine, q=q, filters=filters, page=page, size=size)
-    else:
-        result = _from_search_process(owner_client, "search", settings.db_timeout, q=q, filters=filters, page=page,
-                                      size=size)
+    result = _search_part(settings, engine, "search", q=q, filters=filters, page=page, size=size)
     rows = _canonical_questions(session, [h.id for h in result.hits])
     summaries = {v.id: v for v in views.summaries(session, [rows[h.id] for h in result.hits if h.id in rows])}
     items = [SearchItem(summaries[h.id], h.highlights) for h in result.hits if h.id in summaries]
@@ -313,6 +312,11 @@ def search_result(settings: Settings, engine: Engine, *, q: str, filters: Filter
     query = SearchQuery(q=q, filters=filters, page=page, size=size, vector=vector)
     return _read(settings, engine, lambda backend: backend.search(query))
 
+
+
+# The parts of similar() and search() that need the index, by the name the search process answers
+# them under (app/search/owner.py): plain values in, plain values out.
+SEARCH_PARTS = {"similar": similar_hits, "search": search_result}
 
 # --- deflections ---------------------------------------------------------------------------------
 
