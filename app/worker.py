@@ -81,7 +81,7 @@ def _search_learn(engine: Engine) -> str:
     report = _learning.pop("report", "")
 
     def work() -> None:
-        _learning["report"] = learned.refresh(engine, encoder_name=encoder.name)
+        _learning["report"] = learned.refresh(engine, encoder_name=encoder.name, encoder=encoder)
 
     _learning["thread"] = thread = threading.Thread(target=work, name="search-learn", daemon=True)
     thread.start()

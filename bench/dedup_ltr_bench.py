@@ -14,7 +14,9 @@ every known link folded in, before and after re-ranking.
 
   python bench/dedup_ltr_bench.py --cache /tmp/gs-learn-cache --folds 5 --use 3
   python bench/dedup_ltr_bench.py --cache /tmp/gs-learn-cache --dev
-  python bench/dedup_ltr_bench.py ... --adapter      # the query adapter too (features and candidates)
+  python bench/dedup_ltr_bench.py ... --adapter      # the query adapter too (features and candidates),
+                                                   # one per inner part learned without its links, as served
+  python bench/dedup_ltr_bench.py ... --adapter --blend 1.0   # serve I + Δ instead of I + Δ/2
 
 Prints R@1/5/10 and MRR@10 before/after per fold and on average, training seconds, the
 similar() latency p50/p95 with and without the ranker (query vector given), peak RSS and the load.
@@ -90,6 +92,7 @@ def main() -> None:
     ap.add_argument("--dev", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--adapter", action="store_true", help="also learn the query adapter (features, candidates)")
+    ap.add_argument("--blend", type=float, default=learned.BLEND, help="with --adapter: serve I + BLEND·Δ")
     ap.add_argument("--save-groups", type=Path, help="write the training groups of each fold here (npz)")
     a = ap.parse_args()
     b = Bench(a.data, a.cache)
@@ -116,7 +119,7 @@ def main() -> None:
             part = [known[k] for k in range(len(known)) if part_of[k] == p]
             rest = [known[k] for k in range(len(known)) if part_of[k] != p]
             world = World(b, rest, removed + [d for d, _ in part])
-            matrix = b.train(rest, world, blend=learned.BLEND)[0] if a.adapter else None
+            matrix = b.train(rest, world, blend=a.blend)[0] if a.adapter else None
             r, y, g = groups_for(b, world.index(), part, matrix)
             rows += r
             labels += y
@@ -133,7 +136,7 @@ def main() -> None:
         train_s = time.perf_counter() - t1
         ranker = learned.Ranker(model)
         world = World(b, known, removed)
-        matrix = b.train(known, world, blend=learned.BLEND)[0] if a.adapter else None
+        matrix = b.train(known, world, blend=a.blend)[0] if a.adapter else None
         idx = world.index()
         before = evaluate(b, idx, queries)
         adapted = evaluate(b, idx, queries, matrix) if matrix is not None else None

@@ -774,9 +774,8 @@ class MemoryIndex:
         kw_max = max(float(keyword[head].max()), 1e-9) if head else 1.0
         cos_max = max(cosine.values()) if cosine else 0.0
         q_terms = set(tokens(query.title))
-        base_sims = None
-        if base_vector is not None:
-            base_sims = self.vectors.view @ np.asarray(base_vector, dtype=np.float32)
+        base = None if base_vector is None else np.asarray(base_vector, dtype=np.float32)
+        phrasing_vectors = self.vectors.view
         now = self.newest
         out = np.full((len(head), len(FEATURES)), np.nan, dtype=np.float32)
         for i, s in enumerate(head):
@@ -799,8 +798,8 @@ class MemoryIndex:
                     row[10] = float(alts.mean())
                     row[11] = float(alts.max())
                 row[12] = float((own >= 0.6).sum())
-                if base_sims is not None:
-                    row[20] = float(base_sims[start:start + count].max())
+                if base is not None:  # only the candidates' own phrasings, not the whole matrix
+                    row[20] = float((phrasing_vectors[start:start + count] @ base).max())
             if best is not None:
                 row[5] = best
                 row[6] = best - cos_max

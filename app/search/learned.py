@@ -182,8 +182,10 @@ RANKER_PARAMS = {"objective": "lambdarank", "metric": "ndcg", "eval_at": [5], "l
                  "feature_fraction": 1.0, "bagging_fraction": 1.0, "deterministic": True,
                  "force_row_wise": True, "num_threads": 1, "seed": SEED, "verbosity": -1}
 RANKER_ROUNDS = 200
-#: Whether the ranker is trained on (and served with) the adapted query vector.
-RANKER_WITH_ADAPTER = False
+#: Whether the ranker is trained on (and served with) the adapted query vector, when a query
+#: adapter is served: CV folds 1-3 R@5 +0.007, R@1 +0.015 over the ranker on base vectors
+#: (docs/search-research.md, "The adapter and the re-ranker together").
+RANKER_WITH_ADAPTER = True
 #: Whether reindex and the worker train the re-ranker at all.
 RANKER_ENABLED = True
 
@@ -282,53 +284,67 @@ def collect(engine: Engine) -> TrainingSet:
                     Question.deleted_at.is_(None), Question.visibility == "public").order_by(Question.id)):
             links.setdefault(original, []).append(title)
     queries, positives, groups, corpus, owner = [], [], [], [], []
+    titles: list[str] = []  # each pair's duplicate title
+    corpus_titles: list[str] = []  # each corpus row's alternate title ("" for the question's own)
     for qid, title_vec, alternates in phrasing_vectors(engine):
         corpus.append(title_vec)
         owner.append(qid)
+        corpus_titles.append("")
         for title, vec in alternates.items():
             corpus.append(vec)
             owner.append(qid)
+            corpus_titles.append(title)
         for title in links.get(qid, ()):
             vec = alternates.get(title)
             if vec is not None:
                 queries.append(vec)
                 positives.append(title_vec)
                 groups.append(qid)
+                titles.append(title)
     dims = (0, DIMENSIONS)
     return TrainingSet(
         queries=np.asarray(queries, dtype=np.float32).reshape(-1, DIMENSIONS),
         positives=np.asarray(positives, dtype=np.float32).reshape(-1, DIMENSIONS),
         groups=np.asarray(groups, dtype=np.int64),
         corpus=np.asarray(corpus, dtype=np.float32).reshape(dims if not corpus else (-1, DIMENSIONS)),
-        corpus_owner=np.asarray(owner, dtype=np.int64))
+        corpus_owner=np.asarray(owner, dtype=np.int64),
+        extra={"titles": titles, "corpus_titles": corpus_titles})
 
 
-def _recall_at(matrix: np.ndarray | None, data: TrainingSet, rows: np.ndarray, k: int = 5) -> float:
-    """Share of held-out pairs whose original is among the k nearest owners (cosine, max over
-    the original's phrasings, the pair's own vector excluded)."""
-    if not len(rows) or data.corpus is None or not len(data.corpus):
-        return 0.0
-    q = data.queries[rows]
-    if matrix is not None:
-        q = q @ matrix.T
-        q /= np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
-    found = 0
-    for start in range(0, len(q), 512):
-        sims = q[start:start + 512] @ data.corpus.T
-        for j, r in enumerate(rows[start:start + 512]):
-            s = sims[j]
-            own = data.queries[r] @ data.corpus.T > 0.9999  # the query's own stored phrasing
-            s = np.where(own, -2.0, s)
-            order = np.argsort(-s, kind="stable")
-            seen: list[int] = []
-            for c in order:
-                o = int(data.corpus_owner[c])
-                if o not in seen:
-                    seen.append(o)
-                    if len(seen) == k:
-                        break
-            found += int(data.groups[r]) in seen
-    return found / len(rows)
+def adapter_without(data: TrainingSet, asked: set[tuple[int, str]], *,
+                    deadline: float | None = None) -> np.ndarray | None:
+    """A query adapter (train_adapter) learned from `data` (collect()) without the links in
+    `asked` ((original id, duplicate title) pairs): their pairs are left out and so are their
+    titles' vectors among the hard-negative corpus, as if those duplicates had never been
+    closed. For the ranker's training groups (ranker_groups), so that the adapted candidates a
+    group is gathered from owe nothing to the group's own link. None when fewer than 2 pairs
+    remain. Raises TimeoutError past `deadline`."""
+    titles = data.extra.get("titles", [])
+    corpus_titles = data.extra.get("corpus_titles", [])
+    keep = np.asarray([k for k in range(len(data.queries)) if (int(data.groups[k]), titles[k]) not in asked],
+                      dtype=np.int64)
+    if len(keep) < 2:
+        return None
+    corpus, owner = data.corpus, data.corpus_owner
+    if corpus is not None and len(corpus_titles) == len(corpus):
+        rows = np.asarray([k for k in range(len(corpus))
+                           if not corpus_titles[k] or (int(owner[k]), corpus_titles[k]) not in asked], dtype=np.int64)
+        corpus, owner = corpus[rows], owner[rows]
+    subset = TrainingSet(queries=data.queries[keep], positives=data.positives[keep], groups=data.groups[keep],
+                         corpus=corpus, corpus_owner=owner)
+    return train_adapter(subset, deadline=deadline)
+
+
+def _similar_recall(rows: list[dict], links: list[tuple[int, int, str]], matrix: np.ndarray | None,
+                    deadline: float | None) -> tuple[float, float]:
+    """(recall@5, recall@1) of `links` ((dup, original, title)) asked of similar() over `rows` (the
+    stored documents) with those links not folded in, query vectors adapted by `matrix` (None: the
+    base vectors): the share of links whose original the base ranking (no re-ranker) puts in the
+    first 5 / first place. Links without a stored vector count as misses for both."""
+    x, y, _sizes, _originals = ranker_groups(rows, links, parts=1, adapter=matrix, deadline=deadline)
+    rank = x[:, 1][y == 1]  # column 1: the candidate's place in the base ranking
+    n = max(1, len(links))
+    return float((rank < 5).sum()) / n, float((rank < 1).sum()) / n
 
 
 def train(engine: Engine, *, encoder_name: str, min_links: int | None = None, time_budget: float | None = None,
@@ -336,8 +352,8 @@ def train(engine: Engine, *, encoder_name: str, min_links: int | None = None, ti
     """Learn a query adapter from the database's duplicate links and store it as the served model.
 
     Steps: collect the pairs (too few: nothing happens); hold out VALIDATION_SHARE of the
-    originals' groups, train on the rest and check recall@5 on them against the base model (a
-    model that does not beat it is not stored); then train on every pair and store the matrix as
+    originals' groups, train on the rest (adapter_without) and check similar()'s recall@5 on the
+    held-out titles against the base vectors' (_similar_recall; a model that does worse is not stored); then train on every pair and store the matrix as
     a new row of `search_learned_models` in one short write. Any failure (including the time
     budget) stores nothing, so the previous model keeps being served. Never raises.
     """
@@ -360,11 +376,22 @@ def train(engine: Engine, *, encoder_name: str, min_links: int | None = None, ti
         held = np.flatnonzero(np.isin(data.groups, list(held_groups)))
         kept = np.setdiff1d(np.arange(n), held)
         log(f"learning from {n:,} duplicate links: checking on {len(held):,} held out…")
-        check = train_adapter(_subset(data, kept), deadline=deadline)
-        base_r5, learned_r5 = _recall_at(None, data, held), _recall_at(check, data, held)
+        titles = data.extra["titles"]
+        asked = {(int(data.groups[k]), titles[k]) for k in held}
+        check = adapter_without(data, asked, deadline=deadline)
+        # The check is the served path's: similar() (keyword + cosine, rank fusion) over an index
+        # without the held-out links folded in, their titles asked with and without the adapter.
+        # (A cosine-only check, used until 2026-12-01, refused adapters that help the fused ranking:
+        # docs/search-research.md.)
+        rows = _document_rows(engine)
+        held_links = [(0, original, title) for original, title in sorted(asked)]
+        base_r5, base_r1 = _similar_recall(rows, held_links, None, deadline)
+        learned_r5, learned_r1 = _similar_recall(rows, held_links, check, deadline)
         metrics = {"validation_links": int(len(held)), "validation_base_R@5": round(base_r5, 4),
-                   "validation_R@5": round(learned_r5, 4), "epochs": EPOCHS, "learning_rate": LEARNING_RATE,
-                   "weight_decay": WEIGHT_DECAY, "hard_negatives": HARD_NEGATIVES, "seed": SEED}
+                   "validation_R@5": round(learned_r5, 4), "validation_base_R@1": round(base_r1, 4),
+                   "validation_R@1": round(learned_r1, 4), "check": "similar", "epochs": EPOCHS,
+                   "learning_rate": LEARNING_RATE, "weight_decay": WEIGHT_DECAY, "hard_negatives": HARD_NEGATIVES,
+                   "seed": SEED}
         if learned_r5 < base_r5:
             return Outcome(None, f"the learned model found {learned_r5:.3f} of held-out originals in the top 5, "
                                  f"the base model {base_r5:.3f}: kept the previous state", n, metrics=metrics)
@@ -509,14 +536,22 @@ def _link_titles(engine: Engine) -> list[tuple[int, int, str]]:
 
 
 def ranker_groups(rows: list[dict], links: list[tuple[int, int, str]], *, parts: int = RANKER_INNER_FOLDS,
-                  adapter: np.ndarray | None = None, deadline: float | None = None,
+                  adapter: np.ndarray | Callable[[set[tuple[int, str]]], np.ndarray | None] | None = None,
+                  deadline: float | None = None, embed: Callable[[list[str]], np.ndarray] | None = None,
                   log: Callable[[str], None] = lambda _m: None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The ranker's training groups, gathered without leakage: the links are split into `parts`
     (seeded); for each part an index is built from `rows` with that part's duplicate titles (and
     their vectors) taken out of their originals, and each of those titles is asked of it with its
     stored vector (as a new question would be), giving the first RERANK_DEPTH candidates' features
-    and labels (1 = the original). Links without a stored vector are skipped, and so are groups
-    where the original is not among the candidates (they teach a ranker nothing).
+    and labels (1 = the original). Links whose title is not folded into its original (past the
+    50 phrasings) are asked too when `embed` (texts -> (n, 384) unit vectors, the encoder's
+    `embed`) is given, else skipped; links whose original is not a visible document (chains) are
+    skipped, and so are groups where the original is not among the candidates (they teach a
+    ranker nothing).
+    `adapter`: None (base vectors), a query adapter matrix applied to every part, or a callable
+    given each part's asked links ((original id, duplicate title) pairs) that returns the adapter
+    for that part (adapter_without: learned without them) or None; with an adapter the queries
+    use adapted vectors and the features get the base vector too (`cosine_base_best`).
 
     Returns (x float32 (n, len(FEATURES)), y int32 (n,), sizes int64 (g,), originals int64 (g,)).
     Memory: one extra in-memory index at a time. Raises TimeoutError past `deadline`.
@@ -525,23 +560,40 @@ def ranker_groups(rows: list[dict], links: list[tuple[int, int, str]], *, parts:
     from app.search.ports import SimilarQuery
 
     by_id = {r["question_id"]: r for r in rows}
-    usable: list[tuple[int, int, str, int]] = []  # (dup, original, title, position among the alternates)
+    # (dup, original, title, position among the alternates, or -1 when not folded in)
+    usable: list[tuple[int, int, str, int]] = []
+    unfolded: list[tuple[int, int, str, int]] = []
     for dup, original, title in links:
         row = by_id.get(original)
-        if row is None or not row["alternate_titles"]:
+        if row is None:
             continue
-        alternates = row["alternate_titles"].split("\n")
+        alternates = row["alternate_titles"].split("\n") if row["alternate_titles"] else []
         if title in alternates:
             usable.append((dup, original, title, alternates.index(title)))
+        elif embed is not None:
+            unfolded.append((dup, original, title, -1))
+    # Links whose title is not among the original's stored phrasings (beyond the 50 folded in,
+    # mostly the most asked questions) have no stored vector: embedded here, their groups teach
+    # what being asked again and again says (the bench asks them all: docs/search-research.md).
+    own_vector: dict[tuple[int, str], np.ndarray] = {}
+    if unfolded:
+        vectors = np.asarray(embed([t for _d, _o, t, _p in unfolded]), dtype=np.float32)
+        own_vector = {(o, t): vectors[k] for k, (_d, o, t, _p) in enumerate(unfolded)}
+        usable += unfolded
     part_of = np.random.default_rng(SEED).permutation(len(usable)) % max(1, parts)
     xs, ys, sizes, originals = [], [], [], []
     for p in range(max(1, parts)):
         asked = [usable[k] for k in range(len(usable)) if part_of[k] == p]
+        matrix = adapter({(original, title) for _dup, original, title, _pos in asked}) if callable(adapter) \
+            else adapter
         strip: dict[int, set[int]] = {}
-        for _dup, original, _title, pos in asked:
-            strip.setdefault(original, set()).add(pos)
-        index = MemoryIndex()
         queries: list[tuple[int, str, np.ndarray]] = []
+        for _dup, original, title, pos in asked:
+            if pos >= 0:
+                strip.setdefault(original, set()).add(pos)
+            else:
+                queries.append((original, title, own_vector[(original, title)]))
+        index = MemoryIndex()
         for row in rows:
             gone = strip.get(row["question_id"])
             if gone:
@@ -561,8 +613,8 @@ def ranker_groups(rows: list[dict], links: list[tuple[int, int, str]], *, parts:
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError("gathering the ranker's training data ran past its time budget")
             base = np.asarray(vec, dtype=np.float32)
-            ids, feats = index.similar_features(SimilarQuery(title=title, vector=tuple(adapt(adapter, base).tolist())),
-                                                base_vector=base if adapter is not None else None)
+            ids, feats = index.similar_features(SimilarQuery(title=title, vector=tuple(adapt(matrix, base).tolist())),
+                                                base_vector=base if matrix is not None else None)
             y = np.asarray([int(i == original) for i in ids], dtype=np.int32)
             if y.any():
                 xs.append(feats)
@@ -593,7 +645,8 @@ def _ranked_quality(scores: np.ndarray, y: np.ndarray, sizes: np.ndarray, k: int
 
 
 def train_ranker(engine: Engine, *, encoder_name: str, min_links: int | None = None,
-                 time_budget: float | None = None, log: Callable[[str], None] = lambda _m: None) -> Outcome:
+                 time_budget: float | None = None, log: Callable[[str], None] = lambda _m: None,
+                 encoder=None) -> Outcome:
     """Learn the re-ranker from the database's duplicate links and store it as the served one.
 
     Steps: gather the groups (ranker_groups, over the stored documents); hold out
@@ -601,7 +654,8 @@ def train_ranker(engine: Engine, *, encoder_name: str, min_links: int | None = N
     groups with the base order (a ranker with a lower recall@5 or no better MRR@10 is not stored); then train on
     every group and store LightGBM's model text as a new `search_learned_models` row of kind
     "ranker". Any failure (lightgbm missing, time budget) stores nothing: the previous ranker, or
-    none, stays in force. Never raises.
+    none, stays in force. Never raises. `encoder` (app.search.embedding, the served one): embeds
+    the titles of links not folded into their original, so they are learned from too.
     """
     min_links = MIN_LINKS if min_links is None else min_links
     started = time.monotonic()
@@ -614,11 +668,16 @@ def train_ranker(engine: Engine, *, encoder_name: str, min_links: int | None = N
         import lightgbm  # noqa: F401 - fail early, before the costly part
 
         adapter = None
-        if RANKER_WITH_ADAPTER:
-            model = served(engine, encoder_name)
-            adapter = model.matrix if model is not None else None
+        if RANKER_WITH_ADAPTER and served(engine, encoder_name) is not None:
+            # The groups are gathered with adapted query vectors, as served, but each inner part's
+            # adapter is learned without that part's links (adapter_without): the served adapter
+            # learned from all of them, and groups asked through it would look easier than the
+            # new questions the ranker will meet (measured: docs/search-research.md).
+            pairs = collect(engine)
+            adapter = lambda asked: adapter_without(pairs, asked, deadline=deadline)  # noqa: E731
+        embed = (lambda texts: encoder.embed(texts, batch_size=32)) if encoder is not None else None  # noqa: E731
         x, y, sizes, originals = ranker_groups(_document_rows(engine), _link_titles(engine), adapter=adapter,
-                                               deadline=deadline, log=log)
+                                               deadline=deadline, embed=embed, log=log)
         if len(sizes) < min_links // 2:
             return Outcome(None, f"ranker: {len(sizes)} usable links, too few to learn", int(len(sizes)))
         rng = np.random.default_rng(SEED)
@@ -722,18 +781,19 @@ def latest_ranker(session: Session, encoder_name: str) -> LearnedModel | None:
 
 
 def train_all(engine: Engine, *, encoder_name: str, min_links: int | None = None,
-              log: Callable[[str], None] = lambda _m: None) -> str:
+              log: Callable[[str], None] = lambda _m: None, encoder=None) -> str:
     """What reindex runs: the query adapter (train), then the re-ranker (train_ranker), each
     independently (one failing keeps its own previous state). Returns their two reports."""
     reports = [train(engine, encoder_name=encoder_name, min_links=min_links, log=log).reason]
     if RANKER_ENABLED:
-        reports.append(train_ranker(engine, encoder_name=encoder_name, min_links=min_links, log=log).reason)
+        reports.append(train_ranker(engine, encoder_name=encoder_name, min_links=min_links, log=log,
+                                    encoder=encoder).reason)
     return "; ".join(reports)
 
 
 def refresh(engine: Engine, *, encoder_name: str, min_links: int | None = None,
             refresh_after: int | None = None, max_age: timedelta | None = None,
-            now: datetime | None = None) -> str:
+            now: datetime | None = None, encoder=None) -> str:
     """The worker's job: retrain the adapter and the re-ranker when the database holds at least
     `min_links` links and, for each, no model exists, `refresh_after` links were added since the
     served one, or it is older than `max_age` and the count changed (defaults: MIN_LINKS,
@@ -755,7 +815,7 @@ def refresh(engine: Engine, *, encoder_name: str, min_links: int | None = None,
     if RANKER_ENABLED and _due(ranker, links, refresh_after, max_age, now) and not (
             ranker is None and tried is not None and abs(links - tried) < refresh_after):
         _ranker_tried[key] = links
-        reports.append(train_ranker(engine, encoder_name=encoder_name, min_links=min_links).reason)
+        reports.append(train_ranker(engine, encoder_name=encoder_name, min_links=min_links, encoder=encoder).reason)
     return "; ".join(reports)
 
 

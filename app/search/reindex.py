@@ -44,7 +44,7 @@ def run(settings: Settings, engine: Engine, *, progress: Callable[[str], None] =
     if encoder is not None and settings.search_learning == "auto":
         # Learn from the duplicate links now that every vector is stored; a failure keeps the
         # previous model and does not fail the reindex (app.search.learned.train never raises).
-        progress(learned.train_all(engine, encoder_name=encoder.name, log=progress))
+        progress(learned.train_all(engine, encoder_name=encoder.name, log=progress, encoder=encoder))
     with engine.begin() as conn:
         outbox.mark_done_up_to(conn, last_event)
         if remote is not None:

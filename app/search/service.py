@@ -438,6 +438,9 @@ def learned_status(settings: Settings, engine: Engine) -> str:
         return "off: no sentence embeddings"
     model = learned.served(engine, encoder.name)
     ranker = learned.served_ranker(engine, encoder.name)
+    if ranker is not None and ranker.with_adapter and model is not None:
+        return (f"ranker {ranker.version} with query adapter {model.version}, learned from "
+                f"{ranker.links} duplicate links")
     if ranker is not None:  # served instead of the adapter unless trained with it
         return f"ranker {ranker.version}, learned from {ranker.links} duplicate links"
     if model is None:

@@ -303,3 +303,18 @@ def test_train_adapter_is_deterministic_and_learns_the_jargon():
 
     adapted = np.stack([learned.adapt(w1, v) for v in held_q])
     assert wins(held_q) < 0.5 < wins(adapted)
+
+
+def test_the_check_runs_the_served_similar_path_and_refuses_a_harmful_adapter(clean_engine, community, monkeypatch):
+    """The held-out check asks similar() (keyword + cosine fusion) with the candidate adapter: one
+    that scrambles the query vectors (a permutation of their coordinates, as harmful as a training
+    gone wrong can be) loses the held-out originals and is not stored."""
+    scramble = np.roll(np.eye(DIMENSIONS, dtype=np.float32), 1, axis=1)
+    monkeypatch.setattr(learned, "train_adapter", lambda data, **kw: scramble)
+
+    outcome = learned.train(clean_engine, encoder_name=ENCODER, min_links=20)
+
+    assert outcome.version is None and "kept the previous state" in outcome.reason
+    assert outcome.metrics["check"] == "similar"
+    assert outcome.metrics["validation_R@5"] < outcome.metrics["validation_base_R@5"]
+    assert learned.served(clean_engine, ENCODER) is None

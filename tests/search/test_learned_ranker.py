@@ -11,6 +11,7 @@ closures, the index table, gathering, LightGBM training, the model table, servic
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -82,7 +83,8 @@ def community(forum):
     forum.flush()
     _index_with_vectors(forum, vectors, alternates)
     forum.commit()
-    return {"target": target, "decoy": decoy, "query": wording(t_vec, q_decoy_vec)}
+    return {"target": target, "decoy": decoy, "query": wording(t_vec, q_decoy_vec), "vectors": vectors,
+            "alternates": alternates}
 
 
 @pytest.fixture(autouse=True)
@@ -104,6 +106,20 @@ def ranking(engine, vector: np.ndarray) -> list[int]:
     return [h.id for h in hits]
 
 
+def _encoder_returning(monkeypatch, vector: np.ndarray):
+    """Make service.similar()'s encoder return `vector` for any text; returns the settings to pass
+    (embedded backend, learning on)."""
+    class Encoder:
+        name = ENCODER
+
+        def embed_query(self, text: str) -> np.ndarray:
+            return vector
+
+    monkeypatch.setattr(service, "encoder_for", lambda settings: Encoder())
+    service.reset_backends()
+    return get_settings().model_copy(update={"search_backend": "embedded", "search_learning": "auto"})
+
+
 def test_the_ranker_puts_the_known_duplicates_original_above_the_same_topic_decoy(clean_engine, community):
     before = ranking(clean_engine, community["query"])
     assert before[0] == community["decoy"].id  # the base ranking falls for the closer wording
@@ -122,15 +138,7 @@ def test_service_similar_serves_the_ranker_and_the_setting_turns_it_off(clean_en
     """The public path: service.similar() with an encoder that returns the query's vector."""
     learned.train_ranker(clean_engine, encoder_name=ENCODER, min_links=20)
 
-    class Encoder:
-        name = ENCODER
-
-        def embed_query(self, text: str) -> np.ndarray:
-            return community["query"]
-
-    monkeypatch.setattr(service, "encoder_for", lambda settings: Encoder())
-    service.reset_backends()
-    settings = get_settings().model_copy(update={"search_backend": "embedded", "search_learning": "auto"})
+    settings = _encoder_returning(monkeypatch, community["query"])
     with Session(clean_engine) as s:
         on = service.similar(s, settings=settings, engine=clean_engine, title="zzzz")
         off = service.similar(s, settings=settings.model_copy(update={"search_learning": "off"}),
@@ -236,3 +244,104 @@ def test_training_groups_do_not_see_the_link_they_learn_from(clean_engine, commu
     cosine_best = x[:, embedded.FEATURES.index("cosine_best")]
     assert cosine_best[y == 1].max() < 0.9
     assert community["target"].id in set(originals.tolist())
+
+
+def _adapter(seed: int = 5) -> np.ndarray:
+    """A query adapter W = I + 0.2·R (a fixed random R): not the identity, so adapted vectors differ."""
+    r = np.random.default_rng(seed).normal(size=(DIMENSIONS, DIMENSIONS)).astype(np.float32) / np.sqrt(DIMENSIONS)
+    return (np.eye(DIMENSIONS, dtype=np.float32) + 0.2 * r).astype(np.float32)
+
+
+def test_with_an_adapter_served_the_ranker_learns_and_serves_on_adapted_vectors(clean_engine, community, monkeypatch):
+    """With a query adapter served, each inner part's groups are gathered through an adapter learned
+    without that part's links (never the served one, which saw them all), the stored ranker says
+    so, and service.similar() serves adapter and ranker together."""
+    learned.store(clean_engine, _adapter(), encoder_name=ENCODER, links=120)
+    asked_per_part: list[set] = []
+    real = learned.adapter_without
+
+    def recording(data, asked, **kw):
+        asked_per_part.append(set(asked))
+        return real(data, asked, **kw)
+
+    monkeypatch.setattr(learned, "adapter_without", recording)
+    outcome = learned.train_ranker(clean_engine, encoder_name=ENCODER, min_links=20)
+
+    assert outcome.version is not None, outcome.reason
+    assert outcome.metrics["with_adapter"] is True
+    assert len(asked_per_part) == learned.RANKER_INNER_FOLDS
+    assert not asked_per_part[0] & asked_per_part[1]
+    links = {(o, t) for _d, o, t in learned._link_titles(clean_engine)}
+    assert asked_per_part[0] | asked_per_part[1] == links
+    served = learned.served_ranker(clean_engine, ENCODER)
+    assert served.version == outcome.version and served.with_adapter
+
+    settings = _encoder_returning(monkeypatch, community["query"])
+    try:
+        with Session(clean_engine) as s:
+            hits = service.similar(s, settings=settings, engine=clean_engine, title="zzzz")
+            status = service.learned_status(settings, clean_engine)
+    finally:
+        service.reset_backends()
+    assert hits[0].id == community["target"].id
+    assert f"ranker {served.version}" in status and "query adapter" in status
+
+
+def test_adapter_without_leaves_out_the_asked_links_and_their_phrasings(clean_engine, community):
+    data = learned.collect(clean_engine)
+    titles, corpus_titles = data.extra["titles"], data.extra["corpus_titles"]
+    assert len(titles) == len(data.queries) == ORIGINALS * DUPLICATES_EACH
+    first = int(data.groups[0])
+    asked = {(first, t) for g, t in zip(data.groups.tolist(), titles) if g == first}
+    assert len(asked) == DUPLICATES_EACH
+
+    # What it must equal: the adapter learned from the pairs and corpus rows that do not name an
+    # asked link (the original's own title vector stays: it was there before the closures).
+    keep = [k for k in range(len(titles)) if (int(data.groups[k]), titles[k]) not in asked]
+    rows = [k for k in range(len(data.corpus))
+            if (int(data.corpus_owner[k]), corpus_titles[k]) not in asked]
+    assert len(keep) == len(titles) - DUPLICATES_EACH and len(rows) == len(data.corpus) - DUPLICATES_EACH
+    expected = learned.train_adapter(learned.TrainingSet(
+        queries=data.queries[keep], positives=data.positives[keep], groups=data.groups[keep],
+        corpus=data.corpus[rows], corpus_owner=data.corpus_owner[rows]))
+
+    without = learned.adapter_without(data, asked)
+    assert np.array_equal(without, expected)
+    assert not np.array_equal(without, learned.adapter_without(data, set()))
+    assert learned.adapter_without(data, {(int(g), t) for g, t in zip(data.groups.tolist(), titles)}) is None
+
+
+def test_links_not_folded_into_their_original_are_embedded_and_learned_from(clean_engine, community, forum,
+                                                                             monkeypatch):
+    """A link whose title is not among its original's stored phrasings (past the folded maximum,
+    50 in production, 1 here) has no stored vector: with the encoder's embed it is asked too, as a
+    new question would be; without, it is skipped."""
+    from app.search import indexer
+
+    vectors, alternates = community["vectors"], community["alternates"]
+    target = community["target"].id
+    monkeypatch.setattr(indexer, "ALTERNATES_MAX", 1)
+    docs, gone = indexer.build(forum, [target])
+    assert docs[0].alternate_titles.count("\n") == 0  # one duplicate folded in, two not
+    phrasings = ([vectors[target]] if docs[0].body else []) + [vectors[target], vectors[alternates[target][0]]]
+    embedded.write_documents(forum, [dataclasses.replace(docs[0], vectors=tuple(
+        tuple(map(float, v)) for v in phrasings))], gone)
+    forum.commit()
+    titles = {d: t for d, _o, t in learned._link_titles(clean_engine)}
+    unfolded = {titles[d]: vectors[d] for d in alternates[target][1:]}
+    asked: list[str] = []
+
+    def embed(texts: list[str]) -> np.ndarray:
+        asked.extend(texts)
+        return np.asarray([unfolded[t] for t in texts], dtype=np.float32)
+
+    rows, links = learned._document_rows(clean_engine), learned._link_titles(clean_engine)
+    _x, _y, skipped, _o = learned.ranker_groups(rows, links)
+    x, y, sizes, originals = learned.ranker_groups(rows, links, embed=embed)
+
+    assert sorted(asked) == sorted(unfolded)  # exactly the unfolded links' titles, once each
+    assert len(skipped) == ORIGINALS * DUPLICATES_EACH - len(unfolded)
+    assert len(sizes) == ORIGINALS * DUPLICATES_EACH
+    assert list(originals).count(target) == DUPLICATES_EACH
+    cosine_best = x[:, embedded.FEATURES.index("cosine_best")]
+    assert cosine_best[y == 1].max() < 0.9  # no group sees its own title's vector folded in
