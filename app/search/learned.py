@@ -2,20 +2,28 @@
 
 Every duplicate link in the database (a question closed, or merged, as a duplicate of an
 original; native or imported) is a moderator's judgement that two wordings ask the same thing.
-From them we learn a *query adapter*: a 384×384 matrix W = I + Δ applied to the sentence vector
-of a would-be question before it is compared with the stored phrasing vectors,
+Two models are learned from them, each stored as a row of `search_learned_models` and served by
+every process (the newest row for the running encoder):
 
-    similarity(query, phrasing) = cos(W·q, p)
+1. A *query adapter*: a 384×384 matrix W = I + Δ/2 applied to the sentence vector of a would-be
+   question before it is compared with the stored phrasing vectors,
 
-so the documents' vectors (in `search_documents` and in Meilisearch) never change when the model
-does, and a new model is served without re-embedding anything. Trained with the
-multiple-negatives ranking loss (softmax over the batch's other originals plus one mined hard
-negatives per pair: the questions the base model ranks highest that are not the original), SGD
-with momentum, L2 pull of Δ towards zero, fixed seed and order: the same links give the same
-matrix.
+       similarity(query, phrasing) = cos(W·q, p)
 
-Why this and not a learning-to-rank stage or fine-tuning the encoder: measured on the AskUbuntu
-history with 5-fold cross-validation, see docs/search-research.md.
+   so the documents' vectors (in `search_documents` and in Meilisearch) never change when the
+   model does. Trained with the multiple-negatives ranking loss (softmax over the batch's other
+   originals plus HARD_NEGATIVES mined hard negatives per pair: the questions the base model
+   ranks highest that are not the original), SGD with momentum, L2 pull of Δ towards zero, fixed
+   seed and order: the same links give the same matrix. Stored only when similar() finds more
+   held-out originals with it than without (train).
+2. A *re-ranker*: LightGBM lambdarank over similar()'s first RERANK_DEPTH candidates and the
+   features the in-memory index computes (app.search.embedded.FEATURES), trained on groups
+   gathered without leakage (ranker_groups) and, when an adapter is served, through adapters
+   learned without each group's own link (adapter_without). Stored only when it beats the base
+   order on held-out originals (train_ranker).
+
+Why these and not fine-tuning the encoder or more features: measured on the AskUbuntu history
+with 5-fold cross-validation and end to end, see docs/search-research.md.
 """
 
 from __future__ import annotations
