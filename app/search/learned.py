@@ -290,7 +290,7 @@ def collect(engine: Engine) -> TrainingSet:
                 select(Question.duplicate_of_id, Question.title).where(
                     Question.status == QuestionStatus.duplicate.value, Question.duplicate_of_id.is_not(None),
                     Question.deleted_at.is_(None), Question.visibility == "public").order_by(Question.id)):
-            links.setdefault(original, []).append(title)
+            links.setdefault(original, []).append(_as_stored(title))
     queries, positives, groups, corpus, owner = [], [], [], [], []
     titles: list[str] = []  # each pair's duplicate title
     corpus_titles: list[str] = []  # each corpus row's alternate title ("" for the question's own)
@@ -317,6 +317,12 @@ def collect(engine: Engine) -> TrainingSet:
         corpus=np.asarray(corpus, dtype=np.float32).reshape(dims if not corpus else (-1, DIMENSIONS)),
         corpus_owner=np.asarray(owner, dtype=np.int64),
         extra={"titles": titles, "corpus_titles": corpus_titles})
+
+
+def _as_stored(title: str) -> str:
+    """A duplicate's title as its original's stored `alternate_titles` hold it (one per line, so a
+    line break inside a title is stored as a space: embedded.prepare)."""
+    return title.replace("\n", " ")
 
 
 def adapter_without(data: TrainingSet, asked: set[tuple[int, str]], *,
@@ -387,6 +393,8 @@ def train(engine: Engine, *, encoder_name: str, min_links: int | None = None, ti
         titles = data.extra["titles"]
         asked = {(int(data.groups[k]), titles[k]) for k in held}
         check = adapter_without(data, asked, deadline=deadline)
+        if check is None:
+            return Outcome(None, f"{n} duplicate links, too few outside the held-out ones to learn", n)
         # The check is the served path's: similar() (keyword + cosine, rank fusion) over an index
         # without the held-out links folded in, their titles asked with and without the adapter.
         # (A cosine-only check, used until 2026-12-01, refused adapters that help the fused ranking:
@@ -395,6 +403,7 @@ def train(engine: Engine, *, encoder_name: str, min_links: int | None = None, ti
         held_links = [(0, original, title) for original, title in sorted(asked)]
         base_r5, base_r1 = _similar_recall(rows, held_links, None, deadline)
         learned_r5, learned_r1 = _similar_recall(rows, held_links, check, deadline)
+        del rows
         metrics = {"validation_links": int(len(held)), "validation_base_R@5": round(base_r5, 4),
                    "validation_R@5": round(learned_r5, 4), "validation_base_R@1": round(base_r1, 4),
                    "validation_R@1": round(learned_r1, 4), "check": "similar", "epochs": EPOCHS,
@@ -406,7 +415,9 @@ def train(engine: Engine, *, encoder_name: str, min_links: int | None = None, ti
         log(f"held-out recall@5 {base_r5:.3f} -> {learned_r5:.3f}; training on all {n:,} links…")
         matrix = train_adapter(data, deadline=deadline)
         seconds = time.monotonic() - started
-        version = store(engine, matrix, encoder_name=encoder_name, links=n, seconds=seconds, metrics=metrics)
+        # `links` is what the refresh rule compares with count_links(): every link, used or not
+        # (storing n, the pairs with vectors, made the adapter due forever past 200 unused links).
+        version = store(engine, matrix, encoder_name=encoder_name, links=total, seconds=seconds, metrics=metrics)
         return Outcome(version, f"model {version} learned from {n:,} links in {seconds:.1f} s "
                                 f"(held-out recall@5 {base_r5:.3f} -> {learned_r5:.3f})", n, seconds, metrics)
     except Exception as exc:  # noqa: BLE001 - a failed training must never take serving down
@@ -516,6 +527,7 @@ def forget_served() -> None:
     with _served_lock:
         _served.clear()
         _ranker_tried.clear()
+        _adapter_tried.clear()
 
 
 # --- the learned re-ranker in the database ---------------------------------------------------------
@@ -537,7 +549,7 @@ def _document_rows(engine: Engine) -> list[dict]:
 def _link_titles(engine: Engine) -> list[tuple[int, int, str]]:
     """(duplicate id, original id, duplicate's title) for every duplicate link in the database."""
     with Session(engine) as session:
-        return [(int(d), int(o), t) for d, o, t in session.execute(
+        return [(int(d), int(o), _as_stored(t)) for d, o, t in session.execute(
             select(Question.id, Question.duplicate_of_id, Question.title).where(
                 Question.status == QuestionStatus.duplicate.value, Question.duplicate_of_id.is_not(None),
                 Question.deleted_at.is_(None), Question.visibility == "public").order_by(Question.id))]
@@ -588,6 +600,8 @@ def ranker_groups(rows: list[dict], links: list[tuple[int, int, str]], *, parts:
         vectors = np.asarray(embed([t for _d, _o, t, _p in unfolded]), dtype=np.float32)
         own_vector = {(o, t): vectors[k] for k, (_d, o, t, _p) in enumerate(unfolded)}
         usable += unfolded
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError("embedding the ranker's training titles ran past its time budget")
     part_of = np.random.default_rng(SEED).permutation(len(usable)) % max(1, parts)
     xs, ys, sizes, originals = [], [], [], []
     for p in range(max(1, parts)):
@@ -682,10 +696,22 @@ def train_ranker(engine: Engine, *, encoder_name: str, min_links: int | None = N
             # learned from all of them, and groups asked through it would look easier than the
             # new questions the ranker will meet (measured: docs/search-research.md).
             pairs = collect(engine)
-            adapter = lambda asked: adapter_without(pairs, asked, deadline=deadline)  # noqa: E731
+
+            def adapter(asked: set[tuple[int, str]]) -> np.ndarray:
+                matrix = adapter_without(pairs, asked, deadline=deadline)
+                if matrix is None:
+                    raise _NoPartAdapter
+                return matrix
         embed = (lambda texts: encoder.embed(texts, batch_size=32)) if encoder is not None else None  # noqa: E731
-        x, y, sizes, originals = ranker_groups(_document_rows(engine), _link_titles(engine), adapter=adapter,
-                                               deadline=deadline, embed=embed, log=log)
+        rows, links = _document_rows(engine), _link_titles(engine)
+        try:
+            x, y, sizes, originals = ranker_groups(rows, links, adapter=adapter, deadline=deadline, embed=embed,
+                                                   log=log)
+        except _NoPartAdapter:  # too few links outside a part to learn its adapter: base vectors
+            adapter = None
+            x, y, sizes, originals = ranker_groups(rows, links, deadline=deadline, embed=embed, log=log)
+        del rows, links
+        pairs = None  # noqa: F841 - the corpus copy is not needed past the gathering
         if len(sizes) < min_links // 2:
             return Outcome(None, f"ranker: {len(sizes)} usable links, too few to learn", int(len(sizes)))
         rng = np.random.default_rng(SEED)
@@ -805,7 +831,10 @@ def refresh(engine: Engine, *, encoder_name: str, min_links: int | None = None,
     """The worker's job: retrain the adapter and the re-ranker when the database holds at least
     `min_links` links and, for each, no model exists, `refresh_after` links were added since the
     served one, or it is older than `max_age` and the count changed (defaults: MIN_LINKS,
-    REFRESH_AFTER_LINKS, REFRESH_MAX_AGE). Returns a one-line report ("" when nothing was due)."""
+    REFRESH_AFTER_LINKS, REFRESH_MAX_AGE). A model of either kind that was not stored (it did not
+    beat the base ranking) is retried only after `refresh_after` more links; the ranker is also
+    retrained right after a new adapter is stored (RANKER_WITH_ADAPTER). Returns a one-line report
+    ("" when nothing was due)."""
     min_links = MIN_LINKS if min_links is None else min_links
     refresh_after = REFRESH_AFTER_LINKS if refresh_after is None else refresh_after
     max_age = REFRESH_MAX_AGE if max_age is None else max_age
@@ -816,18 +845,32 @@ def refresh(engine: Engine, *, encoder_name: str, min_links: int | None = None,
     if links < min_links:
         return ""
     reports = []
-    if _due(model, links, refresh_after, max_age, now):
-        reports.append(train(engine, encoder_name=encoder_name, min_links=min_links).reason)
     key = f"{engine.url}|{encoder_name}"
+    adapter_stored = False
+    tried = _adapter_tried.get(key)  # an adapter that was never stored is not retried until links change
+    if _due(model, links, refresh_after, max_age, now) and not (
+            model is None and tried is not None and abs(links - tried) < refresh_after):
+        _adapter_tried[key] = links
+        outcome = train(engine, encoder_name=encoder_name, min_links=min_links)
+        adapter_stored = outcome.version is not None
+        reports.append(outcome.reason)
     tried = _ranker_tried.get(key)  # a ranker that was not stored is not retried until links change
-    if RANKER_ENABLED and _due(ranker, links, refresh_after, max_age, now) and not (
-            ranker is None and tried is not None and abs(links - tried) < refresh_after):
+    # The ranker follows a newly stored adapter (it is served with it, or without any adapter
+    # until retrained, when it was trained on base vectors).
+    follows = RANKER_WITH_ADAPTER and adapter_stored
+    if RANKER_ENABLED and (follows or _due(ranker, links, refresh_after, max_age, now)) and not (
+            ranker is None and not follows and tried is not None and abs(links - tried) < refresh_after):
         _ranker_tried[key] = links
         reports.append(train_ranker(engine, encoder_name=encoder_name, min_links=min_links, encoder=encoder).reason)
     return "; ".join(reports)
 
 
 _ranker_tried: dict[str, int] = {}
+_adapter_tried: dict[str, int] = {}
+
+
+class _NoPartAdapter(Exception):
+    """An inner part of the ranker's training has too few links outside it to learn its adapter."""
 
 
 __all__ = ["DIMENSIONS", "MIN_LINKS", "Outcome", "REFRESH_AFTER_LINKS", "Served", "TrainingSet", "adapt",

@@ -20,12 +20,13 @@ import sys
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from app.accounts.models import Role
 from app.core.config import get_settings
 from app.questions import duplicates
+from app.questions.models import Question
 from app.search import embedded, learned, service
 from app.search.embedded import EmbeddedBackend
 from app.search.models import LearnedModel
@@ -316,17 +317,9 @@ def test_links_not_folded_into_their_original_are_embedded_and_learned_from(clea
     """A link whose title is not among its original's stored phrasings (past the folded maximum,
     50 in production, 1 here) has no stored vector: with the encoder's embed it is asked too, as a
     new question would be; without, it is skipped."""
-    from app.search import indexer
-
     vectors, alternates = community["vectors"], community["alternates"]
     target = community["target"].id
-    monkeypatch.setattr(indexer, "ALTERNATES_MAX", 1)
-    docs, gone = indexer.build(forum, [target])
-    assert docs[0].alternate_titles.count("\n") == 0  # one duplicate folded in, two not
-    phrasings = ([vectors[target]] if docs[0].body else []) + [vectors[target], vectors[alternates[target][0]]]
-    embedded.write_documents(forum, [dataclasses.replace(docs[0], vectors=tuple(
-        tuple(map(float, v)) for v in phrasings))], gone)
-    forum.commit()
+    assert _unfold_target(forum, community, monkeypatch) == 2
     titles = {d: t for d, _o, t in learned._link_titles(clean_engine)}
     unfolded = {titles[d]: vectors[d] for d in alternates[target][1:]}
     asked: list[str] = []
@@ -345,3 +338,74 @@ def test_links_not_folded_into_their_original_are_embedded_and_learned_from(clea
     assert list(originals).count(target) == DUPLICATES_EACH
     cosine_best = x[:, embedded.FEATURES.index("cosine_best")]
     assert cosine_best[y == 1].max() < 0.9  # no group sees its own title's vector folded in
+
+
+def _unfold_target(forum, community, monkeypatch) -> int:
+    """Re-index the target original with only its first duplicate folded in (the folded maximum
+    lowered to 1), so its other two links have no stored vector; returns their number."""
+    from app.search import indexer
+
+    vectors, alternates = community["vectors"], community["alternates"]
+    target = community["target"].id
+    monkeypatch.setattr(indexer, "ALTERNATES_MAX", 1)
+    docs, gone = indexer.build(forum, [target])
+    phrasings = ([vectors[target]] if docs[0].body else []) + [vectors[target], vectors[alternates[target][0]]]
+    embedded.write_documents(forum, [dataclasses.replace(docs[0], vectors=tuple(
+        tuple(map(float, v)) for v in phrasings))], gone)
+    forum.commit()
+    return len(alternates[target]) - 1
+
+
+def test_the_refresh_does_not_retrain_when_nothing_changed_though_some_links_are_unused(
+        clean_engine, community, forum, monkeypatch):
+    """The due rule compares the stored model's link count with every link in the database: links
+    the training could not use (no stored vector) must not make a model due again and again."""
+    unused = _unfold_target(forum, community, monkeypatch)
+    assert unused == 2
+    first = learned.refresh(clean_engine, encoder_name=ENCODER, min_links=20, refresh_after=2)
+    adapter, ranker = learned.served(clean_engine, ENCODER), learned.served_ranker(clean_engine, ENCODER)
+    assert adapter is not None and ranker is not None, first
+    assert adapter.links == ranker.links == ORIGINALS * DUPLICATES_EACH  # every link, used or not
+
+    assert learned.refresh(clean_engine, encoder_name=ENCODER, min_links=20, refresh_after=2) == ""
+    assert learned.served(clean_engine, ENCODER).version == adapter.version
+    assert learned.served_ranker(clean_engine, ENCODER).version == ranker.version
+
+
+def test_the_ranker_is_retrained_when_a_new_adapter_is_stored(clean_engine, community, monkeypatch):
+    """A ranker trained on base vectors would keep a newly stored adapter from being applied
+    (service.similar_hits applies it only under a with_adapter ranker): the refresh retrains it."""
+    plain = learned.train_ranker(clean_engine, encoder_name=ENCODER, min_links=20)
+    assert plain.version is not None and plain.metrics["with_adapter"] is False
+
+    report = learned.refresh(clean_engine, encoder_name=ENCODER, min_links=20, refresh_after=10_000)
+
+    adapter = learned.served(clean_engine, ENCODER)
+    assert adapter is not None, report
+    ranker = learned.served_ranker(clean_engine, ENCODER)
+    assert ranker.version != plain.version and ranker.with_adapter, report
+
+
+def test_a_title_with_a_line_break_is_matched_to_its_stored_phrasing(clean_engine, community, forum):
+    """Stored alternate titles hold a title's line breaks as spaces: the link is recognised as
+    folded in (its own vector stripped from the index, not embedded again as if unfolded)."""
+    dup_id = community["alternates"][community["target"].id][0]
+    forum.execute(update(Question).where(Question.id == dup_id).values(title="zz first line\nsecond line"))
+    forum.commit()
+    _index_with_vectors(forum, community["vectors"], community["alternates"])
+    forum.commit()
+    embedded_titles: list[str] = []
+
+    def embed(texts: list[str]) -> np.ndarray:
+        embedded_titles.extend(texts)
+        return np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+
+    rows, links = learned._document_rows(clean_engine), learned._link_titles(clean_engine)
+    assert "zz first line second line" in {t for _d, _o, t in links}
+    x, y, sizes, _originals = learned.ranker_groups(rows, links, embed=embed)
+
+    assert embedded_titles == []  # every link is folded in: nothing to embed
+    assert len(sizes) == ORIGINALS * DUPLICATES_EACH
+    cosine_best = x[:, embedded.FEATURES.index("cosine_best")]
+    assert cosine_best[y == 1].max() < 0.9
+    assert "zz first line second line" in learned.collect(clean_engine).extra["titles"]
