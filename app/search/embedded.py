@@ -87,6 +87,12 @@ def tokens(text: str) -> list[str]:
     return analysis.index_terms(text) if text else []
 
 
+def stored_alternate(title: str) -> str:
+    """A duplicate's title as its original's `alternate_titles` stores it: one title per line, so
+    a line break inside a title becomes a space."""
+    return title.replace("\n", " ")
+
+
 def vectors_key(doc: QuestionDoc) -> str:
     return hashlib.sha256("\n".join(_phrasings(doc)).encode()).hexdigest()
 
@@ -180,7 +186,7 @@ def prepare(session: Session, docs: Sequence[QuestionDoc], gone: Sequence[int], 
             question_id=d.id, visible=True, title=d.title, body=d.body,
             accepted_answer=d.accepted_answer, tags=" ".join(d.tags), product=d.product, status=d.status,
             solved=d.solved, score=d.score, answer_count=d.answer_count, created_at=d.created_at,
-            alternate_titles="\n".join(t.replace("\n", " ") for t in d.alternate_titles),
+            alternate_titles="\n".join(stored_alternate(t) for t in d.alternate_titles),
             alternate_bodies="\f".join(b.replace("\f", " ") for b in d.alternate_bodies),
             vectors=blob, vectors_key=key))
     return Prepared(rows, list(gone))

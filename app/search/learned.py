@@ -282,7 +282,7 @@ def collect(engine: Engine) -> TrainingSet:
     vectors are not stored (semantic off, beyond the 50 folded phrasings) are skipped.
     The corpus for hard negatives is every stored phrasing vector with its owner.
     """
-    from app.search.embedded import phrasing_vectors
+    from app.search.embedded import phrasing_vectors, stored_alternate
 
     links: dict[int, list[str]] = {}
     with Session(engine) as session:
@@ -290,7 +290,7 @@ def collect(engine: Engine) -> TrainingSet:
                 select(Question.duplicate_of_id, Question.title).where(
                     Question.status == QuestionStatus.duplicate.value, Question.duplicate_of_id.is_not(None),
                     Question.deleted_at.is_(None), Question.visibility == "public").order_by(Question.id)):
-            links.setdefault(original, []).append(_as_stored(title))
+            links.setdefault(original, []).append(stored_alternate(title))
     queries, positives, groups, corpus, owner = [], [], [], [], []
     titles: list[str] = []  # each pair's duplicate title
     corpus_titles: list[str] = []  # each corpus row's alternate title ("" for the question's own)
@@ -317,12 +317,6 @@ def collect(engine: Engine) -> TrainingSet:
         corpus=np.asarray(corpus, dtype=np.float32).reshape(dims if not corpus else (-1, DIMENSIONS)),
         corpus_owner=np.asarray(owner, dtype=np.int64),
         extra={"titles": titles, "corpus_titles": corpus_titles})
-
-
-def _as_stored(title: str) -> str:
-    """A duplicate's title as its original's stored `alternate_titles` hold it (one per line, so a
-    line break inside a title is stored as a space: embedded.prepare)."""
-    return title.replace("\n", " ")
 
 
 def adapter_without(data: TrainingSet, asked: set[tuple[int, str]], *,
@@ -388,7 +382,6 @@ def train(engine: Engine, *, encoder_name: str, min_links: int | None = None, ti
         held_groups = set(rng.choice(originals, size=max(1, int(VALIDATION_SHARE * len(originals))),
                                      replace=False).tolist())
         held = np.flatnonzero(np.isin(data.groups, list(held_groups)))
-        kept = np.setdiff1d(np.arange(n), held)
         log(f"learning from {n:,} duplicate links: checking on {len(held):,} held out…")
         titles = data.extra["titles"]
         asked = {(int(data.groups[k]), titles[k]) for k in held}
@@ -444,11 +437,6 @@ def store(engine: Engine, matrix: np.ndarray, *, encoder_name: str, links: int =
             session.execute(delete(LearnedModel).where(LearnedModel.id.in_(old)))
     forget_served()  # this process serves the new model from its next call
     return version
-
-
-def _subset(data: TrainingSet, rows: np.ndarray) -> TrainingSet:
-    return TrainingSet(queries=data.queries[rows], positives=data.positives[rows], groups=data.groups[rows],
-                       corpus=data.corpus, corpus_owner=data.corpus_owner)
 
 
 def latest(session: Session, encoder_name: str, kind: str = KIND) -> LearnedModel | None:
@@ -548,8 +536,10 @@ def _document_rows(engine: Engine) -> list[dict]:
 
 def _link_titles(engine: Engine) -> list[tuple[int, int, str]]:
     """(duplicate id, original id, duplicate's title) for every duplicate link in the database."""
+    from app.search.embedded import stored_alternate
+
     with Session(engine) as session:
-        return [(int(d), int(o), _as_stored(t)) for d, o, t in session.execute(
+        return [(int(d), int(o), stored_alternate(t)) for d, o, t in session.execute(
             select(Question.id, Question.duplicate_of_id, Question.title).where(
                 Question.status == QuestionStatus.duplicate.value, Question.duplicate_of_id.is_not(None),
                 Question.deleted_at.is_(None), Question.visibility == "public").order_by(Question.id))]
@@ -846,20 +836,24 @@ def refresh(engine: Engine, *, encoder_name: str, min_links: int | None = None,
         return ""
     reports = []
     key = f"{engine.url}|{encoder_name}"
+
+    def due(model, tried: dict[str, int]) -> bool:
+        """Due, and not a model that was never stored being retried before the links changed."""
+        if not _due(model, links, refresh_after, max_age, now):
+            return False
+        if model is None and key in tried and abs(links - tried[key]) < refresh_after:
+            return False
+        tried[key] = links
+        return True
+
     adapter_stored = False
-    tried = _adapter_tried.get(key)  # an adapter that was never stored is not retried until links change
-    if _due(model, links, refresh_after, max_age, now) and not (
-            model is None and tried is not None and abs(links - tried) < refresh_after):
-        _adapter_tried[key] = links
+    if due(model, _adapter_tried):
         outcome = train(engine, encoder_name=encoder_name, min_links=min_links)
         adapter_stored = outcome.version is not None
         reports.append(outcome.reason)
-    tried = _ranker_tried.get(key)  # a ranker that was not stored is not retried until links change
     # The ranker follows a newly stored adapter (it is served with it, or without any adapter
     # until retrained, when it was trained on base vectors).
-    follows = RANKER_WITH_ADAPTER and adapter_stored
-    if RANKER_ENABLED and (follows or _due(ranker, links, refresh_after, max_age, now)) and not (
-            ranker is None and not follows and tried is not None and abs(links - tried) < refresh_after):
+    if RANKER_ENABLED and ((RANKER_WITH_ADAPTER and adapter_stored) or due(ranker, _ranker_tried)):
         _ranker_tried[key] = links
         reports.append(train_ranker(engine, encoder_name=encoder_name, min_links=min_links, encoder=encoder).reason)
     return "; ".join(reports)

@@ -313,7 +313,6 @@ def search_result(settings: Settings, engine: Engine, *, q: str, filters: Filter
     return _read(settings, engine, lambda backend: backend.search(query))
 
 
-
 # The parts of similar() and search() that need the index, by the name the search process answers
 # them under (app/search/owner.py): plain values in, plain values out.
 SEARCH_PARTS = {"similar": similar_hits, "search": search_result}
