@@ -38,6 +38,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import Stemmer  # PyStemmer: the Snowball project's C stemmers
@@ -165,27 +166,30 @@ def _run_text(m: re.Match) -> str:
 
 def analyze(text: str) -> list[Token]:
     """The tokens of a text, in order, with original offsets and stream positions."""
-    out: list[Token] = []
+    return list(iter_tokens(text))
+
+
+def iter_tokens(text: str) -> Iterator[Token]:
+    """`analyze`, one token at a time: a reader that needs only the first tokens stops early."""
     if not text:
-        return out
+        return
     pos = 0
     for m in (_ASCII_WORD_RE if text.isascii() else _TOKEN_RE).finditer(text):
         start = m.start()
         if m.lastgroup == "run":
             run = _run_text(m)
             if len(run) == 1:
-                out.append(Token(start, m.end(), pos, (run,), (run,)))
+                yield Token(start, m.end(), pos, (run,), (run,))
                 pos += 1
                 continue
             for i in range(len(run) - 1):
                 gram = run[i:i + 2]
-                out.append(Token(start + i, start + i + 2, pos, (gram,), (gram,)))
+                yield Token(start + i, start + i + 2, pos, (gram,), (gram,))
                 pos += 1
             continue
         terms, parts, technical, whole, spans = _word(m.group())
-        out.append(Token(start, m.end(), pos, terms, parts, technical, whole, spans))
+        yield Token(start, m.end(), pos, terms, parts, technical, whole, spans)
         pos += len(parts)
-    return out
 
 
 def index_text(text: str) -> tuple[list[str], list[str]]:

@@ -145,6 +145,22 @@ def test_snippets_are_cropped_around_the_first_match():
     assert out.startswith("…") and "<mark>E_VSS_4711</mark>" in out and len(out) < 400
 
 
+@pytest.mark.parametrize("betas, suffix", [(19, ""), (20, "…"), (60, "…")])
+def test_a_cropped_snippet_reads_only_up_to_its_window(betas, suffix):
+    # 50 words, the match, then `betas` words: the window is the 30 tokens from 10 before the match.
+    text = "alpha " * 50 + "wifi " + "beta " * betas
+    out = highlight(text.strip(), {"wifi"}, crop=30)
+    assert out.startswith("…") and out.endswith(suffix or "beta")
+    assert out.count("alpha") == 10 and out.count("<mark>wifi</mark>") == 1 and out.count("beta") == 19
+
+
+def test_a_cropped_snippet_of_a_script_without_spaces():
+    text = "路由器" * 40 + "固件升级失败" + "路由器" * 40
+    out = highlight(text, {"固件"}, crop=12)
+    assert re.findall(r"<mark>(.*?)</mark>", out) == ["固件"]
+    assert out.startswith("…") and out.endswith("…") and len(out) < 40
+
+
 @pytest.mark.parametrize("text", [
     "SDK sample in C# throws on connect (.NET 8, v1.3.4)", "usb-c won't charge; 802.11ax? i7-1165G7!",
     "end. .hidden file, a.b.c and __init__ or ERR_X_Y", "notepad++ c++ 3+ a#b #tag e-mail 'quoted'",

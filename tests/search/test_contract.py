@@ -125,6 +125,25 @@ def test_search_filters_facets_and_highlights(searcher, support_forum):
     assert searcher.search(None, product="aero-14", solved=False).total == 1
 
 
+def test_tag_facets_and_the_tag_filter_follow_retagging_and_deletion(searcher, support_forum, forum):
+    searcher.index()
+    assert searcher.search(None).facets["tags"]["network"] == 1
+    wifi, battery = support_forum["wifi"].id, support_forum["battery"].id
+    questions_service.edit(forum, actor=support_forum["asker"], question_id=wifi,
+                           data=QuestionUpdate(tags=["battery", "drivers"]))
+    questions_service.delete_question(forum, actor=support_forum["mod"], question_id=support_forum["dock"].id)
+    forum.commit()
+    searcher.index()
+    tags = searcher.search(None).facets["tags"]
+    # The old tags of the re-tagged question and the deleted question's tag count nowhere.
+    assert {t: n for t, n in tags.items() if n} == {"battery": 2, "drivers": 2}
+    assert sorted(i.summary.id for i in searcher.search(None, tag="battery").items) == sorted([wifi, battery])
+    assert searcher.search(None, tag="network").total == 0
+    assert searcher.search(None, tag="display").total == 0
+    # With words, the facet counts the matches only.
+    assert {t: n for t, n in searcher.search("overnight").facets["tags"].items() if n} == {"battery": 1}
+
+
 def test_search_matches_the_accepted_answer_and_tolerates_typos(searcher, support_forum):
     searcher.index()
     # Only the Wi-Fi question has all three words (in its accepted answer): it comes first; the
