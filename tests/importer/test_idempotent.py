@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from app.accounts.models import User
 from app.answers.models import Answer
+from app.core.db import writer
 from app.importer.models import ImportMap
 from app.importer.stackexchange import DumpError
 from app.questions.models import Question
@@ -125,3 +126,49 @@ def test_imported_usernames_do_not_collide_with_local_accounts(db, factory, sess
     with read() as s:
         names = [u.username for u in s.exec(select(User)).all()]
         assert len(names) == len(set(names)) == 6
+
+
+def test_counts_and_scores_after_an_import_into_a_live_forum(db, std_dump, read):
+    """An import recounts every question's answers and rescores imported posts from every vote,
+    imported or cast here; a native question keeps the score its own votes give it."""
+    from sqlalchemy import func
+
+    from app.votes import service as votes_service
+    from app.votes.models import Vote
+    from tests.factories import make_answer, make_question, make_user
+
+    with Session(writer(db), expire_on_commit=False) as s:
+        asker, helper = make_user(s, "native-asker"), make_user(s, "native-helper")
+        voter = make_user(s, "native-voter", reputation=5000)
+        native = make_question(s, asker, "Native question about the dock firmware")
+        make_answer(s, native, helper)
+        make_answer(s, native, voter)
+        votes_service.cast(s, actor=voter, post_type="question", post_id=native.id, value=1)
+        s.commit()
+        native_id = native.id
+    run_import(db, std_dump)
+    with Session(writer(db), expire_on_commit=False) as s:  # a vote cast here on an imported answer
+        voter = s.exec(select(User).where(User.username == "native-voter")).one()
+        votes_service.cast(s, actor=voter, post_type="answer", post_id=local(s, "answer", 12), value=1)
+        s.commit()
+    run_import(db, std_dump)  # the finish runs again over what is now there
+    with read() as s:
+        from app.importer.models import ImportedVote
+
+        def votes_on(post_type: str, post_id: int) -> int:
+            native_sum = s.exec(select(func.coalesce(func.sum(Vote.value), 0)).where(
+                Vote.post_type == post_type, Vote.post_id == post_id)).one()
+            imported_sum = s.exec(select(func.coalesce(func.sum(ImportedVote.value), 0)).where(
+                ImportedVote.post_type == post_type, ImportedVote.post_id == post_id)).one()
+            return native_sum + imported_sum
+
+        for q in s.exec(select(Question)).all():
+            visible = [a for a in s.exec(select(Answer).where(Answer.question_id == q.id)).all()
+                       if a.deleted_at is None and a.hidden_at is None]
+            assert q.answer_count == len(visible), q.title
+            assert q.score == votes_on("question", q.id), q.title
+        for a in s.exec(select(Answer)).all():
+            assert a.score == votes_on("answer", a.id), a.id
+        assert s.get(Question, native_id).score == 1 and s.get(Question, native_id).answer_count == 2
+        assert s.get(Question, local(s, "question", 10)).score == 1  # two up, one down, imported (dumps.standard)
+        assert s.get(Answer, local(s, "answer", 12)).score == 0  # two down and one up imported, one up cast here
