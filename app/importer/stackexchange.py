@@ -647,7 +647,16 @@ class _Importer:
 
     def acceptances(self) -> None:
         """Each question's AcceptedAnswerId (staged by the questions pass), once both sides are imported."""
-        for batch in self._staged_acceptances():
+        for staged in self._staged_acceptances():
+            # A question repeated in the dump (in two of the questions pass's batches) is staged
+            # twice: its first copy counts, a repeat finds it accepted already.
+            batch, seen = [], set()
+            for q, a in staged:
+                if q in seen:
+                    self.summary.already["acceptances"] += 1
+                else:
+                    seen.add(q)
+                    batch.append((q, a))
             questions = self._mapped("question", [q for q, _ in batch])
             answers = self._mapped("answer", [a for _, a in batch])
             pairs = []

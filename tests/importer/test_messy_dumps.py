@@ -213,6 +213,30 @@ def test_rows_repeating_an_id_are_skipped_not_a_crash(db, tmp_path, read):
         assert reputation.recompute(s, fix=False).differences == 0
 
 
+def test_a_question_repeated_in_another_batch_is_accepted_once(db, tmp_path, read, monkeypatch):
+    """Both copies carry an AcceptedAnswerId (the second a different one): the first copy's
+    acceptance counts, the repeat is already accepted, whichever batches they fall in."""
+    from app.answers.models import Acceptance
+    from app.importer import stackexchange
+
+    monkeypatch.setattr(stackexchange, "BATCH", 2)
+    monkeypatch.setattr(stackexchange._batches, "__defaults__", (2,))  # rows read: batches of 2
+    d = Dump().user(1, "Alice")
+    # Rows in batches of 2: [q10, a11], [q10 again, q20], [a12, a21], [q10 a third time]: the
+    # first two copies are staged side by side, the third in a later batch of the stage.
+    d.question(10, "First copy", owner=1, accepted=11).answer(11, 10, owner=1)
+    d.question(10, "Second copy", owner=1, accepted=12).question(20, "Other", owner=1, accepted=21)
+    d.answer(12, 10, owner=1).answer(21, 20, owner=1)
+    d.question(10, "Third copy", owner=1, accepted=12)
+    summary = run_import(db, d.write(tmp_path / "d"))
+    assert summary.imported["acceptances"] == 2 and summary.already["acceptances"] == 2
+    with read() as s:
+        q = s.get(Question, local(s, "question", 10))
+        assert q.title == "First copy" and q.accepted_answer_id == local(s, "answer", 11)
+        assert len(s.exec(select(Acceptance).where(Acceptance.question_id == q.id)).all()) == 1
+        assert reputation.recompute(s, fix=False).differences == 0
+
+
 def test_repeated_and_id_less_votes_count_once_and_a_larger_dump_adds_only_new_votes(db, tmp_path, read):
     """Votes go in set-based on PostgreSQL (one INSERT … SELECT … ON CONFLICT) and batch by batch
     on SQLite: both must give the same counts for a repeated vote id, a vote with no id, a vote on
