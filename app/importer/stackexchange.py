@@ -523,9 +523,11 @@ class _Importer:
                     self.summary.skipped["tag-wiki and other non-question, non-answer posts"] += 1
             if not qs:
                 continue
-            qs = self._once(qs, "posts")
+            # Staged before repeats are dropped: as when acceptances were read from every row, a
+            # repeated question's first copy that names an accepted answer is the one that counts.
             self._stage_acceptances([(_int(r.get("Id")), _int(r.get("AcceptedAnswerId"))) for r in qs
                                      if r.get("AcceptedAnswerId")])
+            qs = self._once(qs, "posts")
             known = self._mapped("question", [_int(r.get("Id")) for r in qs])
             fresh = [r for r in qs if _int(r.get("Id")) is not None and _int(r.get("Id")) not in known]
             self.summary.already["questions"] += len(qs) - len(fresh)
@@ -611,7 +613,7 @@ class _Importer:
         """Remember (question, accepted answer) source ids as the questions pass reads them, in a
         temporary table (memory stays flat), for `acceptances` once the answers are in: Posts.xml
         is not parsed a third time for them (at 100k questions that pass took 25 s of 330)."""
-        pairs = [(q, a) for q, a in pairs if q is not None and a is not None]
+        pairs = [(q, a) for q, a in pairs if q is not None]  # a is None: not a post id, counted as missing
         if not pairs:
             return
         conn = self.s.connection()

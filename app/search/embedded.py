@@ -1100,10 +1100,13 @@ def highlight(text: str, terms: Iterable[str], *, crop: int | None = None) -> st
 
     Matching goes through the same analysis as indexing (so `cafe` marks "Café", `install`
     marks "installing", `固件` marks those two characters of a longer run), and the marks are
-    placed on the original text. With `crop`, about that many tokens around the first match.
+    placed on the original text. With `crop`, about that many tokens (at least 1) around the first
+    match.
     """
     if not text:
         return ""
+    if crop is not None:
+        crop = max(1, crop)
     wanted = set(terms)
     toks: list[analysis.Token] = []
     spans: list[tuple[int, int]] = []

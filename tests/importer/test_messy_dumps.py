@@ -237,6 +237,23 @@ def test_a_question_repeated_in_another_batch_is_accepted_once(db, tmp_path, rea
         assert reputation.recompute(s, fix=False).differences == 0
 
 
+def test_an_acceptance_named_only_by_a_repeat_or_not_a_number(db, tmp_path, read):
+    """The first copy of question 10 names no accepted answer, its repeat does: the repeat's
+    acceptance counts (as when every row was read for acceptances). An AcceptedAnswerId that is
+    not a number is counted as an accepted answer not in the dump."""
+    d = Dump().user(1, "Alice")
+    d.question(10, "First copy", owner=1).answer(11, 10, owner=1)
+    d.question(10, "Second copy", owner=1, accepted=11)
+    d.question(20, "Other", owner=1)
+    d.posts[-1]["AcceptedAnswerId"] = "abc"
+    summary = run_import(db, d.write(tmp_path / "d"))
+    assert summary.imported["acceptances"] == 1
+    assert summary.skipped["accepted answers not in the dump"] == 1
+    with read() as s:
+        assert s.get(Question, local(s, "question", 10)).accepted_answer_id == local(s, "answer", 11)
+        assert s.get(Question, local(s, "question", 20)).accepted_answer_id is None
+
+
 def test_repeated_and_id_less_votes_count_once_and_a_larger_dump_adds_only_new_votes(db, tmp_path, read):
     """Votes go in set-based on PostgreSQL (one INSERT … SELECT … ON CONFLICT) and batch by batch
     on SQLite: both must give the same counts for a repeated vote id, a vote with no id, a vote on

@@ -154,6 +154,11 @@ def test_a_cropped_snippet_reads_only_up_to_its_window(betas, suffix):
     assert out.count("alpha") == 10 and out.count("<mark>wifi</mark>") == 1 and out.count("beta") == 19
 
 
+@pytest.mark.parametrize("crop", [1, 0, -3])
+def test_a_crop_below_one_token_shows_one(crop):
+    assert highlight("alpha beta gamma", {"beta"}, crop=crop) == "…<mark>beta</mark>…"
+
+
 def test_a_cropped_snippet_of_a_script_without_spaces():
     text = "路由器" * 40 + "固件升级失败" + "路由器" * 40
     out = highlight(text, {"固件"}, crop=12)
