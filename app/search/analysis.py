@@ -36,9 +36,9 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from collections.abc import Iterator
 from typing import NamedTuple
 
 import Stemmer  # PyStemmer: the Snowball project's C stemmers
