@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import BigInteger, any_, bindparam, func, insert, select, text, update
+from sqlalchemy import BigInteger, Column, MetaData, Table, any_, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -607,7 +607,9 @@ class _Importer:
                 for (_sid, author_id, created, body), aid in zip(meta, ids, strict=True)])
             self.summary.imported["answers"] += len(ids)
 
-    _ACCEPT_STAGE = "import_accept_stage"
+    _ACCEPT_STAGE = Table("import_accept_stage", MetaData(), Column("seq", BigInteger, primary_key=True),
+                          Column("question_source_id", BigInteger), Column("answer_source_id", BigInteger),
+                          prefixes=["TEMPORARY"])
 
     def _stage_acceptances(self, pairs: list[tuple[int | None, int | None]]) -> None:
         """Remember (question, accepted answer) source ids as the questions pass reads them, in a
@@ -617,23 +619,13 @@ class _Importer:
         pairs = [(q, a) for q, a in pairs if q is not None]  # a is None: not a post id, counted as missing
         if not pairs:
             return
-        conn = self.s.connection()
         if not self._accept_staged:
-            conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {self._ACCEPT_STAGE} (seq bigint PRIMARY KEY, "
-                              "question_source_id bigint, answer_source_id bigint)"
-                              + (" ON COMMIT DROP" if self._pg else "")))
-            conn.execute(text(f"DELETE FROM {self._ACCEPT_STAGE}"))
-        rows = [(self._accept_staged + i, q, a) for i, (q, a) in enumerate(pairs, 1)]
-        self._accept_staged += len(rows)
-        if self._pg:
-            raw = conn.connection.driver_connection
-            with raw.cursor() as cur, cur.copy(
-                    f"COPY {self._ACCEPT_STAGE} (seq, question_source_id, answer_source_id) FROM STDIN") as copy:
-                for r in rows:
-                    copy.write_row(r)
-        else:
-            conn.execute(text(f"INSERT INTO {self._ACCEPT_STAGE} VALUES (:seq, :q, :a)"),
-                         [{"seq": seq, "q": q, "a": a} for seq, q, a in rows])
+            conn = self.s.connection()
+            conn.execute(text(f"DROP TABLE IF EXISTS {self._ACCEPT_STAGE.name}"))
+            self._ACCEPT_STAGE.create(conn)  # dropped at the end of the step, or with a rollback
+        self._write(self._ACCEPT_STAGE, [{"seq": self._accept_staged + i, "question_source_id": q,
+                                          "answer_source_id": a} for i, (q, a) in enumerate(pairs, 1)])
+        self._accept_staged += len(pairs)
 
     def _staged_acceptances(self) -> Iterator[list[tuple[int, int]]]:
         """The staged (question, accepted answer) source ids, in the order read, a batch at a time."""
@@ -641,7 +633,7 @@ class _Importer:
         conn = self.s.connection()
         while after < self._accept_staged:
             batch = conn.execute(text(
-                f"SELECT seq, question_source_id, answer_source_id FROM {self._ACCEPT_STAGE} WHERE seq > :after "
+                f"SELECT seq, question_source_id, answer_source_id FROM {self._ACCEPT_STAGE.name} WHERE seq > :after "
                 f"ORDER BY seq LIMIT {BATCH}"), {"after": after}).all()
             if not batch:
                 return
@@ -688,8 +680,8 @@ class _Importer:
             self._set_many("questions", "accepted_answer_id", new)
             self.search_touched.update(q for q, _ in new)
             self.summary.imported["acceptances"] += len(new)
-        if self._accept_staged and not self._pg:
-            self.s.connection().execute(text(f"DROP TABLE IF EXISTS {self._ACCEPT_STAGE}"))
+        if self._accept_staged:
+            self.s.connection().execute(text(f"DROP TABLE IF EXISTS {self._ACCEPT_STAGE.name}"))
 
     # --- comments, votes, links -------------------------------------------------------------------
 

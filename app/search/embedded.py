@@ -512,10 +512,10 @@ class MemoryIndex:
         self.alternates = _Grow(np.int32)
         self.products: dict[str | None, int] = {None: 0}
         self.tag_codes: dict[str, int] = {}
-        self.slot_tags: dict[int, tuple[int, ...]] = {}
-        # The same (slot, tag code) pairs as flat arrays, for the tag filter and the tag facet in
-        # numpy: a slot's pairs are tag_span[slot] = (start, count); replaced or dead ones have
-        # code -1. Walking slot_tags in Python cost 50 ms per search at 100k questions (issue 11).
+        # Each question's tags as (slot, tag code) pairs in flat arrays, for the tag filter and the
+        # tag facet in numpy: a slot's pairs are tag_span[slot] = (start, count); replaced or dead
+        # ones have code -1. (A dict of tags per slot, walked in Python, cost 50 ms per search at
+        # 100k questions: issue 11.)
         self.tag_slot = _Grow(np.int32)
         self.tag_code = _Grow(np.int32)
         self.tag_span: dict[int, tuple[int, int]] = {}
@@ -618,14 +618,13 @@ class MemoryIndex:
             if tag not in self.tag_codes:
                 self.tag_codes[tag] = len(self.tag_codes)
             codes.append(self.tag_codes[tag])
-        codes = tuple(codes)
-        if self.slot_tags.get(slot) != codes or slot not in self.tag_span:
+        span = self.tag_span.get(slot)
+        if codes != (self.tag_code.data[span[0]:span[0] + span[1]].tolist() if span else []):
             self._drop_tag_pairs(slot)
             if codes:
                 start = self.tag_slot.append(np.full(len(codes), slot, dtype=np.int32))
                 self.tag_code.append(np.asarray(codes, dtype=np.int32))
                 self.tag_span[slot] = (start, len(codes))
-        self.slot_tags[slot] = codes
 
     def _drop_tag_pairs(self, slot: int) -> None:
         span = self.tag_span.pop(slot, None)
@@ -638,7 +637,6 @@ class MemoryIndex:
         if self.full is not None:
             self.full.remove(slot)
         self.full_rows.pop(slot, None)
-        self.slot_tags.pop(slot, None)
         self._drop_tag_pairs(slot)
         self.title_terms.pop(slot, None)
 
