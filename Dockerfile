@@ -19,6 +19,9 @@ COPY --from=build /dist/*.whl /tmp/
 RUN for w in /tmp/*.whl; do pip install --no-cache-dir "$w[semantic]"; done && rm /tmp/*.whl
 USER groundswell
 WORKDIR /home/groundswell
+# Derive the opt-in integer-arithmetic sentence encoder (GROUNDSWELL_SEARCH_ENCODER=int8) into
+# ~/.cache/groundswell once, in the image, rather than at a container's first start.
+RUN python -c "from app.search.embedding import load_encoder; load_encoder(arithmetic='int8')"
 VOLUME ["/data"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"

@@ -12,7 +12,7 @@ and the encoder alone on the phrasings the reindex embeds (two per question: tit
 start of the body, and the title), in batches sorted by length, as `Encoder.embed` does.
 Prints questions/s, CPU seconds of each process and the machine's load average.
 
-    .venv/bin/python bench/reindex_bench.py --questions 2000 [--db sqlite|postgresql]
+    .venv/bin/python bench/reindex_bench.py --questions 2000 [--db sqlite|postgresql] [--encoder float|int8]
 (needs the `semantic` extra for the semantic figures)
 """
 
@@ -49,7 +49,7 @@ import os, time, resource
 from sqlalchemy import create_engine, text
 from app.search import embedding
 from app.search.embedded import BODY_PHRASING_CHARS
-enc = embedding.load_encoder("auto")
+enc = embedding.load_encoder("auto", arithmetic=os.environ.get("GROUNDSWELL_SEARCH_ENCODER", "float"))
 if enc is None:
     print("encoder: not available (install the semantic extra)"); raise SystemExit
 eng = create_engine(os.environ["GROUNDSWELL_DATABASE_URL"])
@@ -71,6 +71,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--questions", type=int, default=2000)
     ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    ap.add_argument("--encoder", choices=["float", "int8"], default="float",
+                    help="GROUNDSWELL_SEARCH_ENCODER for the reindex and the encoder alone")
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "groundswell-dumps")
     a = ap.parse_args()
     sys.path.insert(0, str(ROOT / "bench"))
@@ -80,6 +82,7 @@ def main() -> None:
     if not (folder / "PostLinks.xml").exists():
         generate(folder, a.questions, seed=1)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GROUNDSWELL_")}
+    env["GROUNDSWELL_SEARCH_ENCODER"] = a.encoder
     schema = None
     if a.db == "sqlite":
         env["GROUNDSWELL_DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp()}/reindex.db"
@@ -92,7 +95,7 @@ def main() -> None:
         timed(["migrate"], env)
         timed(["import-stackexchange", str(folder), "--site", "generated.stackexchange.com"], env)
         n = a.questions
-        print(f"reindex of {n:,} questions (generated dump, 3 answers each) on {a.db}; "
+        print(f"reindex of {n:,} questions (generated dump, 3 answers each) on {a.db}, encoder {a.encoder}; "
               f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         for label, semantic in (("semantic on, fresh (every question embedded)", "auto"),
                                 ("semantic on, again (every vector reused)", "auto"),

@@ -38,7 +38,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.core.db import utcnow, writer
-from app.search import analysis, indexer
+from app.search import analysis, embedding, indexer
 from app.search.models import SearchDocument, SearchState
 from app.search.ports import (DIMENSIONS, Hit, QuestionDoc, SearchQuery, SearchResult,
                               SimilarQuery)
@@ -95,8 +95,13 @@ def stored_alternate(title: str) -> str:
     return title.replace("\n", " ")
 
 
-def vectors_key(doc: QuestionDoc) -> str:
-    return hashlib.sha256("\n".join(_phrasings(doc)).encode()).hexdigest()
+def vectors_key(doc: QuestionDoc, encoder_name: str = "") -> str:
+    """sha256 hex of the document's phrasings and, for any encoder but the default one, its name:
+    stored vectors are reused only when both are unchanged (switching to the int8 encoder
+    re-embeds). The default encoder's keys stay the phrasings' alone, as they were before
+    encoders had a choice, so an upgrade does not re-embed every question."""
+    named = [] if encoder_name in ("", embedding.MODEL_NAME) else [encoder_name]
+    return hashlib.sha256("\n".join([*named, *_phrasings(doc)]).encode()).hexdigest()
 
 
 BODY_PHRASING_CHARS = 300
@@ -163,8 +168,9 @@ def prepare(session: Session, docs: Sequence[QuestionDoc], gone: Sequence[int], 
             existing[qid] = (key, blob)
     blobs: dict[int, tuple[str | None, bytes | None]] = {}
     to_embed: list[QuestionDoc] = []
+    name = getattr(encoder, "name", "")
     for d in docs:
-        key = vectors_key(d)
+        key = vectors_key(d, name)
         old = existing.get(d.id)
         if d.vectors is not None:
             blobs[d.id] = (key, _pack(np.asarray(d.vectors, dtype=np.float32)))
@@ -179,7 +185,7 @@ def prepare(session: Session, docs: Sequence[QuestionDoc], gone: Sequence[int], 
         start = 0
         for d in to_embed:
             n = len(_phrasings(d))
-            blobs[d.id] = (vectors_key(d), _pack(matrix[start:start + n]))
+            blobs[d.id] = (vectors_key(d, name), _pack(matrix[start:start + n]))
             start += n
     rows = []
     for d in docs:

@@ -59,7 +59,8 @@ def encoder_for(settings: Settings):
         from app.search import embedding
     except ImportError:  # numpy missing would be a broken install; be graceful anyway
         return None
-    return embedding.load_encoder(settings.search_semantic)
+    return embedding.load_encoder(settings.search_semantic, arithmetic=settings.search_encoder,
+                                  model_dir=settings.search_model_dir)
 
 
 def semantic_status(settings: Settings) -> str:
@@ -67,7 +68,8 @@ def semantic_status(settings: Settings) -> str:
         from app.search import embedding
     except ImportError:
         return "off: numpy is not installed"
-    return embedding.semantic_status(settings.search_semantic)
+    return embedding.semantic_status(settings.search_semantic, arithmetic=settings.search_encoder,
+                                     model_dir=settings.search_model_dir)
 
 
 def embedded_backend(settings: Settings, engine: Engine) -> EmbeddedBackend:

