@@ -167,7 +167,7 @@ def prepare(session: Session, docs: Sequence[QuestionDoc], gone: Sequence[int], 
         ):
             existing[qid] = (key, blob)
     blobs: dict[int, tuple[str | None, bytes | None]] = {}
-    to_embed: list[QuestionDoc] = []
+    to_embed: list[tuple[QuestionDoc, str]] = []  # with its key
     name = getattr(encoder, "name", "")
     for d in docs:
         key = vectors_key(d, name)
@@ -177,16 +177,16 @@ def prepare(session: Session, docs: Sequence[QuestionDoc], gone: Sequence[int], 
         elif old and old[0] == key and old[1] is not None and encoder is not None:
             blobs[d.id] = old
         elif encoder is not None:
-            to_embed.append(d)
+            to_embed.append((d, key))
         else:
             blobs[d.id] = (None, None)
     if to_embed:
-        matrix = encoder.embed([p for d in to_embed for p in _phrasings(d)])
+        phrasings = [_phrasings(d) for d, _key in to_embed]
+        matrix = encoder.embed([p for ps in phrasings for p in ps])
         start = 0
-        for d in to_embed:
-            n = len(_phrasings(d))
-            blobs[d.id] = (vectors_key(d, name), _pack(matrix[start:start + n]))
-            start += n
+        for (d, key), ps in zip(to_embed, phrasings, strict=True):
+            blobs[d.id] = (key, _pack(matrix[start:start + len(ps)]))
+            start += len(ps)
     rows = []
     for d in docs:
         key, blob = blobs[d.id]

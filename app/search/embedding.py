@@ -215,7 +215,8 @@ def model_directory(configured: str | os.PathLike[str] | None = None) -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "groundswell"
 
 
-def derive_int8_model(source: str | os.PathLike[str], directory: str | os.PathLike[str]) -> tuple[Path, str]:
+def derive_int8_model(source: str | os.PathLike[str], directory: str | os.PathLike[str], *,
+                      source_sha256: str | None = None) -> tuple[Path, str]:
     """(path, sha256) of the integer-arithmetic copy of the shipped model in `directory`, made on first call.
 
     Steps: onnxruntime's basic (hardware-independent) graph optimisation folds the shipped
@@ -227,13 +228,16 @@ def derive_int8_model(source: str | os.PathLike[str], directory: str | os.PathLi
     is deterministic (the same bytes from the same library versions), so processes that race
     write the same file. About 2 s and 90 MB of temporary disk on first call.
 
+    `source_sha256`: the source's sha256 when the caller has already computed it (load_encoder
+    has verified the pinned one), saving a second read of the 23 MB file.
+
     Raises ImportError without `onnx`, OSError when the directory cannot be written, and
     whatever the conversion raises on a file it cannot read.
     """
     import tempfile
 
     directory = Path(directory)
-    target = directory / f"minilm-l6-v2-{sha256_of(source)[:16]}-int8-matmul.onnx"
+    target = directory / f"minilm-l6-v2-{(source_sha256 or sha256_of(source))[:16]}-int8-matmul.onnx"
     recorded = target.with_name(target.name + ".sha256")
     try:
         digest = recorded.read_text().strip()
@@ -284,9 +288,10 @@ def _import_extra() -> Any:
 
 
 def _derived_encoder(model_path: Path, model_dir: str | os.PathLike[str] | None) -> Encoder | None:
-    """The integer-arithmetic encoder, or None (logged once) when its model cannot be derived or loaded."""
+    """The integer-arithmetic encoder from the shipped file at `model_path` (already checked
+    against MODEL_SHA256), or None (logged once) when its model cannot be derived or loaded."""
     try:
-        derived, digest = derive_int8_model(model_path, model_directory(model_dir))
+        derived, digest = derive_int8_model(model_path, model_directory(model_dir), source_sha256=MODEL_SHA256)
         return Encoder(derived, name=f"{INT8_MODEL_NAME} {digest[:8]}", per_text=True)
     except Exception as e:  # no onnx package, a read-only directory, a failed conversion
         reason = f"the integer model could not be derived ({type(e).__name__}: {e}); running the shipped file"
