@@ -225,17 +225,31 @@ class _Importer:
 
     # --- mapping ---------------------------------------------------------------------------------
 
+    # One index probe of (site, kind, source_id) per wanted id, whatever the statistics say: the
+    # subquery's OFFSET 0 keeps PostgreSQL from turning it into a join it could plan as a scan.
+    # The plain `source_id = ANY(:ids)` was planned, on statistics taken before the kind's rows
+    # arrived, as a scan of every row of the kind so far with the 2,000 ids as a filter: 200 ms
+    # per batch of comments after 52,000 of them, more with each batch (quadratic in the dump).
+    LOOKUP_PG = text(
+        "SELECT m.kind, u.id, m.local_id FROM unnest(CAST(:ids AS bigint[])) AS u(id) "
+        "CROSS JOIN LATERAL (SELECT kind, local_id FROM import_map "
+        "WHERE site = :site AND kind = ANY(CAST(:kinds AS varchar[])) AND source_id = u.id OFFSET 0) m")
+
     def _lookup(self, kinds: tuple[str, ...], source_ids) -> dict[int, tuple[str, int]]:
-        """Source id → (kind, local id) for rows of these kinds already imported from this site."""
+        """Source id → (kind, local id) for rows of these kinds already imported from this site:
+        on PostgreSQL one statement with the ids as one array (LOOKUP_PG), elsewhere IN lists of
+        900 (under SQLite's limit on bound parameters)."""
         ids = list({i for i in source_ids if i is not None})
         out: dict[int, tuple[str, int]] = {}
-        step = 900 if not self._pg else 100_000  # PostgreSQL: one array parameter, not one per id
-        for i in range(0, len(ids), step):
-            chunk = ids[i:i + step]
-            where = (ImportMap.source_id == any_(bindparam("ids", chunk, type_=ARRAY(BigInteger)))
-                     if self._pg else ImportMap.source_id.in_(chunk))
+        if self._pg:
+            for kind, src, local in self.s.execute(self.LOOKUP_PG,
+                                                   {"ids": ids, "site": self.site, "kinds": list(kinds)}):
+                out[src] = (kind, local)
+            return out
+        for i in range(0, len(ids), 900):
+            chunk = ids[i:i + 900]
             found = self.s.execute(select(ImportMap.kind, ImportMap.source_id, ImportMap.local_id).where(
-                ImportMap.site == self.site, ImportMap.kind.in_(kinds), where))
+                ImportMap.site == self.site, ImportMap.kind.in_(kinds), ImportMap.source_id.in_(chunk)))
             for kind, src, local in found.all():
                 out[src] = (kind, local)
         return out
