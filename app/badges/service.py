@@ -19,7 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import and_, func, update
+from sqlalchemy import and_, bindparam, func, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -337,15 +338,21 @@ class Tally:
         return (", ".join(parts) + (" badge" if self.total == 1 else " badges")) if parts else "no badges"
 
 
+# Built once (a Core statement, the ids an expanding parameter): every question page asks it, and
+# building an ORM select and its cache key on each request cost more than running it (issue 11).
+_TALLIES = (sa_select(AwardedBadge.__table__.c.user_id, AwardedBadge.__table__.c.badge, func.count())
+            .where(AwardedBadge.__table__.c.user_id.in_(bindparam("ids", expanding=True)),
+                   AwardedBadge.__table__.c.withdrawn_at.is_(None))
+            .group_by(AwardedBadge.__table__.c.user_id, AwardedBadge.__table__.c.badge))
+
+
 def tallies(session: Session, user_ids: Iterable[int]) -> dict[int, Tally]:
     """user id → Tally for the given users (those without badges are absent). One query."""
     ids = sorted({u for u in user_ids if u})
     if not ids:
         return {}
     out: dict[int, Tally] = {}
-    for uid, badge, n in session.exec(select(AwardedBadge.user_id, AwardedBadge.badge, func.count(AwardedBadge.id))
-                                      .where(AwardedBadge.user_id.in_(ids), _held())
-                                      .group_by(AwardedBadge.user_id, AwardedBadge.badge)).all():
+    for uid, badge, n in session.connection().execute(_TALLIES, {"ids": ids}):
         b = policy.BADGE_BY_KEY.get(badge)
         if b is not None:
             t = out.setdefault(uid, Tally())

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, false, func, literal, null, or_, select
+from sqlalchemy import Integer, String, and_, bindparam, case, cast, false, func, literal, null, or_, select
 from sqlalchemy.engine import RowMapping
 from sqlmodel import Session
 
@@ -33,7 +33,12 @@ def _alias(model, name: str):
 
 
 def _agg(session: Session, expr, sep: str = SEP):
-    if session.get_bind().dialect.name == "postgresql":
+    return _agg_on(session.get_bind().dialect.name, expr, sep)
+
+
+def _agg_on(dialect: str, expr, sep: str = SEP):
+    """`expr` of a group's rows joined by `sep`: string_agg on PostgreSQL, group_concat on SQLite."""
+    if dialect == "postgresql":
         return func.string_agg(expr, literal(sep))
     return func.group_concat(expr, sep)
 
@@ -98,6 +103,18 @@ def question_head(session: Session, question_id: int, viewer) -> RowMapping | No
     """One statement: the question (not deleted), its product, author, tags, revision count,
     "me too" and deflection counts, number of duplicates, latest escalation, and the viewer's
     own vote and "me too". None when there is no such visible question."""
+    stmt = _question_head_statement(session.get_bind().dialect.name, viewer is not None, _is_staff(viewer))
+    params = {"question_id": question_id, **({"viewer_id": viewer.id} if viewer is not None else {})}
+    return session.connection().execute(stmt, params).mappings().first()
+
+
+@functools.cache
+def _question_head_statement(dialect: str, signed_in: bool, staff: bool):
+    """question_head's statement, built once per process for each kind of viewer, with the
+    question and the viewer as bound parameters `question_id` and `viewer_id`. Building it (two
+    dozen correlated subqueries) and computing its cache key (which SQLAlchemy memoises on the
+    statement object) cost about 3 of the page's 5 CPU ms in this function on every request
+    (issue 11; docs/performance.md)."""
     from app.accounts.models import User
     from app.escalation.models import Escalation, MeToo
     from app.products.models import Product
@@ -111,6 +128,7 @@ def question_head(session: Session, question_id: int, viewer) -> RowMapping | No
     dup = _alias(Question, "dup")
     esc = Escalation.__table__
     votes, metoo = Vote.__table__, MeToo.__table__
+    viewer_id = bindparam("viewer_id", type_=Integer)
 
     def scalar(stmt):
         return stmt.correlate(q).scalar_subquery()
@@ -122,10 +140,10 @@ def question_head(session: Session, question_id: int, viewer) -> RowMapping | No
         q.c.source_url, q.c.source_author, q.c.license, q.c.community_owned_at, q.c.merged_into_at,
         q.c.duplicate_of_id, q.c.hidden_at, q.c.hidden_reason, q.c.locked_at, q.c.protected_at, q.c.body_format,
         q.c.visibility,
-        quotes.quoted_in_count("question", q, include_internal=_is_staff(viewer)).label("quoted_in"),
+        quotes.quoted_in_count("question", q, include_internal=staff).label("quoted_in"),
         products.c.slug.label("p_slug"), products.c.name.label("p_name"),
         *_user_columns(users),
-        scalar(select(_agg(session, cast(qt.c.position, String).concat(":").concat(tags.c.name)))
+        scalar(select(_agg_on(dialect, cast(qt.c.position, String).concat(":").concat(tags.c.name)))
                .select_from(qt.join(tags, tags.c.id == qt.c.tag_id)).where(qt.c.question_id == q.c.id)).label("tags"),
         scalar(select(func.count()).select_from(Revision.__table__).where(
             Revision.__table__.c.post_type == "question", Revision.__table__.c.post_id == q.c.id)).label("revision_count"),
@@ -137,17 +155,16 @@ def question_head(session: Session, question_id: int, viewer) -> RowMapping | No
         scalar(latest_escalation).label("esc_id"),
         scalar(select(esc.c.status).where(esc.c.id == scalar(latest_escalation))).label("esc_status"),
     ]
-    if viewer is not None:
+    if signed_in:
         columns.append(scalar(select(votes.c.value).where(
-            votes.c.voter_id == viewer.id, votes.c.post_type == "question", votes.c.post_id == q.c.id)).label("my_vote"))
-        columns.append(select(metoo.c.id).where(metoo.c.question_id == q.c.id, metoo.c.user_id == viewer.id)
+            votes.c.voter_id == viewer_id, votes.c.post_type == "question", votes.c.post_id == q.c.id)).label("my_vote"))
+        columns.append(select(metoo.c.id).where(metoo.c.question_id == q.c.id, metoo.c.user_id == viewer_id)
                        .correlate(q).exists().label("my_me_too"))
     else:
         columns += [null().label("my_vote"), false().label("my_me_too")]
-    stmt = (select(*columns)
+    return (select(*columns)
             .select_from(q.outerjoin(products, products.c.id == q.c.product_id).outerjoin(users, users.c.id == q.c.author_id))
-            .where(q.c.id == question_id, q.c.deleted_at.is_(None)))
-    return session.connection().execute(stmt).mappings().first()
+            .where(q.c.id == bindparam("question_id", type_=Integer), q.c.deleted_at.is_(None)))
 
 
 @dataclass
@@ -188,7 +205,28 @@ def _is_staff(viewer) -> bool:
 def answers_of(session: Session, question_id: int, viewer) -> list[AnswerRow]:
     """One statement: the question's answers (not deleted) with their authors, their votes with
     the voters' reputation (the ranking's evidence), imported votes, and the viewer's own vote."""
-    from app.accounts.models import STAFF_ROLES, User
+    from app.accounts.models import STAFF_ROLES
+
+    stmt = _answers_statement(session.get_bind().dialect.name, viewer is not None, _is_staff(viewer))
+    params = {"question_id": question_id, **({"viewer_id": viewer.id} if viewer is not None else {})}
+    out = []
+    for r in session.connection().execute(stmt, params).mappings():
+        out.append(AnswerRow(
+            id=r["id"], author_id=r["author_id"], body=r["body"], body_html=r["body_html"], score=r["score"],
+            created_at=r["created_at"], updated_at=r["updated_at"], source_url=r["source_url"],
+            source_author=r["source_author"], license=r["license"], community_owned_at=r["community_owned_at"],
+            merged_from_question_id=r["merged_from_question_id"], my_vote=r["my_vote"], votes=r["votes"],
+            imported_votes=r["imported_votes"], author_is_staff=r["u_role"] in STAFF_ROLES if r["u_id"] else False,
+            row=r, hidden_at=r["hidden_at"], hidden_reason=r["hidden_reason"], body_format=r["body_format"],
+            quoted_in=r["quoted_in"]))
+    return out
+
+
+@functools.cache
+def _answers_statement(dialect: str, signed_in: bool, staff: bool):
+    """answers_of's statement, built once per process for each kind of viewer (bound parameters
+    `question_id`, `viewer_id`), as _question_head_statement is."""
+    from app.accounts.models import User
     from app.answers.models import Answer
     from app.importer.models import ImportedVote
     from app.quotes import service as quotes
@@ -201,33 +239,23 @@ def answers_of(session: Session, question_id: int, viewer) -> list[AnswerRow]:
         a.c.id, a.c.author_id, a.c.body, a.c.body_html, a.c.score, a.c.created_at, a.c.updated_at, a.c.source_url,
         a.c.source_author, a.c.license, a.c.community_owned_at, a.c.merged_from_question_id,
         a.c.hidden_at, a.c.hidden_reason, a.c.body_format,
-        quotes.quoted_in_count("answer", a, include_internal=_is_staff(viewer)).label("quoted_in"),
+        quotes.quoted_in_count("answer", a, include_internal=staff).label("quoted_in"),
         *_user_columns(users),
-        select(_agg(session, vote_item, ",")).select_from(votes.join(voters, voters.c.id == votes.c.voter_id))
+        select(_agg_on(dialect, vote_item, ",")).select_from(votes.join(voters, voters.c.id == votes.c.voter_id))
         .where(votes.c.post_type == "answer", votes.c.post_id == a.c.id).correlate(a).scalar_subquery().label("votes"),
-        select(_agg(session, cast(imported.c.value, String), ",")).where(
+        select(_agg_on(dialect, cast(imported.c.value, String), ",")).where(
             imported.c.post_type == "answer", imported.c.post_id == a.c.id).correlate(a).scalar_subquery()
         .label("imported_votes"),
     ]
-    if viewer is not None:
-        columns.append(select(votes.c.value).where(votes.c.voter_id == viewer.id, votes.c.post_type == "answer",
+    if signed_in:
+        columns.append(select(votes.c.value).where(votes.c.voter_id == bindparam("viewer_id", type_=Integer),
+                                                   votes.c.post_type == "answer",
                                                    votes.c.post_id == a.c.id).correlate(a).scalar_subquery()
                        .label("my_vote"))
     else:
         columns.append(null().label("my_vote"))
-    stmt = (select(*columns).select_from(a.outerjoin(users, users.c.id == a.c.author_id))
-            .where(a.c.question_id == question_id, a.c.deleted_at.is_(None)))
-    out = []
-    for r in session.connection().execute(stmt).mappings():
-        out.append(AnswerRow(
-            id=r["id"], author_id=r["author_id"], body=r["body"], body_html=r["body_html"], score=r["score"],
-            created_at=r["created_at"], updated_at=r["updated_at"], source_url=r["source_url"],
-            source_author=r["source_author"], license=r["license"], community_owned_at=r["community_owned_at"],
-            merged_from_question_id=r["merged_from_question_id"], my_vote=r["my_vote"], votes=r["votes"],
-            imported_votes=r["imported_votes"], author_is_staff=r["u_role"] in STAFF_ROLES if r["u_id"] else False,
-            row=r, hidden_at=r["hidden_at"], hidden_reason=r["hidden_reason"], body_format=r["body_format"],
-            quoted_in=r["quoted_in"]))
-    return out
+    return (select(*columns).select_from(a.outerjoin(users, users.c.id == a.c.author_id))
+            .where(a.c.question_id == bindparam("question_id", type_=Integer), a.c.deleted_at.is_(None)))
 
 
 def evidence(session: Session, answers: list[AnswerRow], accepted_answer_id: int | None, product_id: int | None):
@@ -273,20 +301,32 @@ def comments_of(session: Session, keys: list[tuple[str, int]]) -> dict[tuple[str
 
     if not keys:
         return {}
-    c, users = Comment.__table__, User.__table__
     by_type: dict[str, list[int]] = {}
     for post_type, post_id in keys:
         by_type.setdefault(post_type, []).append(post_id)
-    where = or_(*[and_(c.c.post_type == t, c.c.post_id.in_(ids)) for t, ids in by_type.items()])
-    stmt = (select(c.c.id, c.c.post_type, c.c.post_id, c.c.author_id, c.c.body, c.c.body_html, c.c.created_at,
+    types = tuple(sorted(by_type))
+    stmt = _comments_statement(types)
+    out: dict[tuple[str, int], list[RowMapping]] = {}
+    for r in session.connection().execute(stmt, {f"ids_{i}": by_type[t] for i, t in enumerate(types)}).mappings():
+        out.setdefault((r["post_type"], r["post_id"]), []).append(r)
+    return out
+
+
+@functools.cache
+def _comments_statement(types: tuple[str, ...]):
+    """comments_of's statement for posts of these types (the ids of the i-th type are the
+    expanding parameter `ids_<i>`), built once per process, as _question_head_statement is."""
+    from app.accounts.models import User
+    from app.comments.models import Comment
+
+    c, users = Comment.__table__, User.__table__
+    where = or_(*[and_(c.c.post_type == t, c.c.post_id.in_(bindparam(f"ids_{i}", expanding=True)))
+                  for i, t in enumerate(types)])
+    return (select(c.c.id, c.c.post_type, c.c.post_id, c.c.author_id, c.c.body, c.c.body_html, c.c.created_at,
                    c.c.source_author, c.c.hidden_at, c.c.hidden_reason, *_user_columns(users))
             .select_from(c.outerjoin(users, users.c.id == c.c.author_id))
             .where(where, c.c.deleted_at.is_(None))
             .order_by(c.c.created_at, c.c.id))
-    out: dict[tuple[str, int], list[RowMapping]] = {}
-    for r in session.connection().execute(stmt).mappings():
-        out.setdefault((r["post_type"], r["post_id"]), []).append(r)
-    return out
 
 
 def support_state(head: RowMapping) -> dict:

@@ -119,3 +119,53 @@ def test_list_pages_statements_do_not_grow(rendered, session, factory):
         factory.answer(q, author=people[(i + 1) % 4])
     session.commit()
     assert {u: _count(client, counter, u) for u in urls} == small
+
+
+def test_statements_built_once_carry_each_viewers_own_values(session, factory):
+    """The question page's statements are built once per process and kind of viewer
+    (app/questions/page_queries.py); the question and the viewer are bound per call, so viewers
+    who follow each other, on the same or another question, each see their own votes and "me
+    too", and the anonymous none."""
+    from app.escalation.models import MeToo
+    from app.questions import page_queries as pq
+
+    asker, first = factory.user("asker"), factory.user("first", reputation=100)  # enough to comment
+    second = factory.user("second", reputation=500)  # enough to vote down
+    q = factory.question(author=asker, title="Dock Pro will not charge at 100 W")
+    other = factory.question(author=asker, title="Battery drains overnight in sleep mode")
+    a = factory.answer(q, author=asker)
+    b = factory.answer(other, author=asker)
+    votes_service.cast(session, actor=first, post_type="question", post_id=q.id, value=1)
+    votes_service.cast(session, actor=first, post_type="answer", post_id=a.id, value=1)
+    votes_service.cast(session, actor=second, post_type="question", post_id=q.id, value=-1)
+    votes_service.cast(session, actor=second, post_type="answer", post_id=a.id, value=-1)
+    votes_service.cast(session, actor=second, post_type="answer", post_id=b.id, value=1)
+    session.add(MeToo(question_id=q.id, user_id=second.id))
+    comments_service.add(session, actor=first, post_type="question", post_id=q.id,
+                         data=CommentCreate(body="Which firmware do you run on the dock?"))
+    comments_service.add(session, actor=asker, post_type="answer", post_id=b.id,  # on their own post
+                         data=CommentCreate(body="This worked for me after a restart."))
+    session.commit()
+
+    seen = []
+    for viewer, question, answer in ((first, q, a), (second, q, a), (None, q, a), (second, other, b),
+                                     (first, other, b), (first, q, a)):
+        head = pq.question_head(session, question.id, viewer)
+        answers = pq.answers_of(session, question.id, viewer)
+        seen.append((head["id"], head["my_vote"], bool(head["my_me_too"]), [(r.id, r.my_vote) for r in answers]))
+    assert seen == [
+        (q.id, 1, False, [(a.id, 1)]),
+        (q.id, -1, True, [(a.id, -1)]),
+        (q.id, None, False, [(a.id, None)]),
+        (other.id, None, False, [(b.id, 1)]),
+        (other.id, None, False, [(b.id, None)]),
+        (q.id, 1, False, [(a.id, 1)]),
+    ]
+    # Comments: posts of one type or of both, each call with its own ids.
+    on_q = pq.comments_of(session, [("question", q.id)])
+    on_both = pq.comments_of(session, [("question", q.id), ("answer", b.id), ("answer", a.id)])
+    on_b = pq.comments_of(session, [("answer", b.id)])
+    assert [r["body"] for r in on_q[("question", q.id)]] == ["Which firmware do you run on the dock?"]
+    assert sorted(on_both) == sorted([("question", q.id), ("answer", b.id)])
+    assert [r["body"] for r in on_b[("answer", b.id)]] == ["This worked for me after a restart."]
+    assert ("question", q.id) not in on_b
