@@ -241,6 +241,8 @@ class _Importer:
         900 (under SQLite's limit on bound parameters)."""
         ids = list({i for i in source_ids if i is not None})
         out: dict[int, tuple[str, int]] = {}
+        if not ids:
+            return out
         if self._pg:
             for kind, src, local in self.s.execute(self.LOOKUP_PG,
                                                    {"ids": ids, "site": self.site, "kinds": list(kinds)}):
