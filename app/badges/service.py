@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import and_, bindparam, func, update
-from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -338,12 +337,11 @@ class Tally:
         return (", ".join(parts) + (" badge" if self.total == 1 else " badges")) if parts else "no badges"
 
 
-# Built once (a Core statement, the ids an expanding parameter): every question page asks it, and
-# building an ORM select and its cache key on each request cost more than running it (issue 11).
-_TALLIES = (sa_select(AwardedBadge.__table__.c.user_id, AwardedBadge.__table__.c.badge, func.count())
-            .where(AwardedBadge.__table__.c.user_id.in_(bindparam("ids", expanding=True)),
-                   AwardedBadge.__table__.c.withdrawn_at.is_(None))
-            .group_by(AwardedBadge.__table__.c.user_id, AwardedBadge.__table__.c.badge))
+# Built once (the ids an expanding parameter): every question page asks it, and building the
+# select and its cache key on each request cost more than running it (issue 11).
+_TALLIES = (select(AwardedBadge.user_id, AwardedBadge.badge, func.count(AwardedBadge.id))
+            .where(AwardedBadge.user_id.in_(bindparam("ids", expanding=True)), _held())
+            .group_by(AwardedBadge.user_id, AwardedBadge.badge))
 
 
 def tallies(session: Session, user_ids: Iterable[int]) -> dict[int, Tally]:

@@ -32,11 +32,7 @@ def _alias(model, name: str):
     return model.__table__.alias(name)
 
 
-def _agg(session: Session, expr, sep: str = SEP):
-    return _agg_on(session.get_bind().dialect.name, expr, sep)
-
-
-def _agg_on(dialect: str, expr, sep: str = SEP):
+def _agg(dialect: str, expr, sep: str = SEP):
     """`expr` of a group's rows joined by `sep`: string_agg on PostgreSQL, group_concat on SQLite."""
     if dialect == "postgresql":
         return func.string_agg(expr, literal(sep))
@@ -103,9 +99,18 @@ def question_head(session: Session, question_id: int, viewer) -> RowMapping | No
     """One statement: the question (not deleted), its product, author, tags, revision count,
     "me too" and deflection counts, number of duplicates, latest escalation, and the viewer's
     own vote and "me too". None when there is no such visible question."""
-    stmt = _question_head_statement(session.get_bind().dialect.name, viewer is not None, _is_staff(viewer))
-    params = {"question_id": question_id, **({"viewer_id": viewer.id} if viewer is not None else {})}
-    return session.connection().execute(stmt, params).mappings().first()
+    stmt = _question_head_statement(*_statement_key(session, viewer))
+    return session.connection().execute(stmt, _params(question_id, viewer)).mappings().first()
+
+
+def _statement_key(session: Session, viewer) -> tuple[str, bool, bool]:
+    """(dialect, signed in, staff): what the question page's statements differ by, per viewer."""
+    return session.get_bind().dialect.name, viewer is not None, _is_staff(viewer)
+
+
+def _params(question_id: int, viewer) -> dict:
+    """The bound parameters of the question page's statements for this question and viewer."""
+    return {"question_id": question_id, **({"viewer_id": viewer.id} if viewer is not None else {})}
 
 
 @functools.cache
@@ -143,7 +148,7 @@ def _question_head_statement(dialect: str, signed_in: bool, staff: bool):
         quotes.quoted_in_count("question", q, include_internal=staff).label("quoted_in"),
         products.c.slug.label("p_slug"), products.c.name.label("p_name"),
         *_user_columns(users),
-        scalar(select(_agg_on(dialect, cast(qt.c.position, String).concat(":").concat(tags.c.name)))
+        scalar(select(_agg(dialect, cast(qt.c.position, String).concat(":").concat(tags.c.name)))
                .select_from(qt.join(tags, tags.c.id == qt.c.tag_id)).where(qt.c.question_id == q.c.id)).label("tags"),
         scalar(select(func.count()).select_from(Revision.__table__).where(
             Revision.__table__.c.post_type == "question", Revision.__table__.c.post_id == q.c.id)).label("revision_count"),
@@ -207,10 +212,9 @@ def answers_of(session: Session, question_id: int, viewer) -> list[AnswerRow]:
     the voters' reputation (the ranking's evidence), imported votes, and the viewer's own vote."""
     from app.accounts.models import STAFF_ROLES
 
-    stmt = _answers_statement(session.get_bind().dialect.name, viewer is not None, _is_staff(viewer))
-    params = {"question_id": question_id, **({"viewer_id": viewer.id} if viewer is not None else {})}
+    stmt = _answers_statement(*_statement_key(session, viewer))
     out = []
-    for r in session.connection().execute(stmt, params).mappings():
+    for r in session.connection().execute(stmt, _params(question_id, viewer)).mappings():
         out.append(AnswerRow(
             id=r["id"], author_id=r["author_id"], body=r["body"], body_html=r["body_html"], score=r["score"],
             created_at=r["created_at"], updated_at=r["updated_at"], source_url=r["source_url"],
@@ -241,9 +245,9 @@ def _answers_statement(dialect: str, signed_in: bool, staff: bool):
         a.c.hidden_at, a.c.hidden_reason, a.c.body_format,
         quotes.quoted_in_count("answer", a, include_internal=staff).label("quoted_in"),
         *_user_columns(users),
-        select(_agg_on(dialect, vote_item, ",")).select_from(votes.join(voters, voters.c.id == votes.c.voter_id))
+        select(_agg(dialect, vote_item, ",")).select_from(votes.join(voters, voters.c.id == votes.c.voter_id))
         .where(votes.c.post_type == "answer", votes.c.post_id == a.c.id).correlate(a).scalar_subquery().label("votes"),
-        select(_agg_on(dialect, cast(imported.c.value, String), ",")).where(
+        select(_agg(dialect, cast(imported.c.value, String), ",")).where(
             imported.c.post_type == "answer", imported.c.post_id == a.c.id).correlate(a).scalar_subquery()
         .label("imported_votes"),
     ]
@@ -296,9 +300,6 @@ def evidence(session: Session, answers: list[AnswerRow], accepted_answer_id: int
 
 def comments_of(session: Session, keys: list[tuple[str, int]]) -> dict[tuple[str, int], list[RowMapping]]:
     """One statement: the comments (not deleted) on these posts, oldest first, with their authors."""
-    from app.accounts.models import User
-    from app.comments.models import Comment
-
     if not keys:
         return {}
     by_type: dict[str, list[int]] = {}
