@@ -573,7 +573,8 @@ class _Importer:
             qtags, revisions = [], []
             tag_ids = self._tag_ids_for(t for m in meta for t in m[1])
             for (sid, tags, author_id, created, title, body), qid in zip(meta, ids, strict=True):
-                qtags += [{"question_id": qid, "tag_id": tag_ids[t], "position": i} for i, t in enumerate(tags)]
+                qtags += [{"question_id": qid, "tag_id": tag_ids[t], "position": i, "question_created_at": created}
+                          for i, t in enumerate(tags)]
                 revisions.append({"post_type": "question", "post_id": qid, "number": 1, "title": title, "body": body,
                                   "tags": " ".join(tags), "product_slug": None, "author_id": author_id,
                                   "comment": f"imported from {self.site}", "created_at": created})

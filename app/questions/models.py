@@ -90,10 +90,14 @@ class Tag(SQLModel, table=True):
 
 class QuestionTag(SQLModel, table=True):
     __tablename__ = "question_tags"
+    # A tag's newest questions, in order, without reading all of the tag's questions (issue 11).
+    __table_args__ = (Index("ix_question_tags_tag_created", "tag_id", "question_created_at", "question_id"),)
 
     question_id: int = Field(foreign_key="questions.id", primary_key=True)
     tag_id: int = Field(foreign_key="tags.id", primary_key=True, index=True)
     position: int = Field(default=0)
+    # The question's created_at (which never changes), copied here for the tag's newest-first list.
+    question_created_at: datetime
 
 
 class Revision(SQLModel, table=True):

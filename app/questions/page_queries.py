@@ -84,6 +84,41 @@ def product_rows(session: Session, ids: set[int]) -> dict[int, tuple[str, str]]:
         select(products.c.id, products.c.slug, products.c.name).where(products.c.id.in_(sorted(ids))))}
 
 
+def summary_rows(session: Session, ids: list[int]) -> dict[int, RowMapping]:
+    """{question id: row} for a list's summaries (app/questions/views.py:summaries), in one
+    statement whatever the number of questions: the product's `p_slug`/`p_name`, the author's `u_`
+    columns (user_view), the `tags` aggregated as split_tags() reads them and the `me_too_count`.
+    Questions are taken by id as given (deleted or hidden ones too: the caller chose them); an id
+    with no question has no entry. Replaces four statements (tags, authors, products, "me too"
+    counts) and their construction on every list page (issue 11; docs/performance.md)."""
+    if not ids:
+        return {}
+    stmt = _summary_statement(session.get_bind().dialect.name)
+    return {r["id"]: r for r in session.connection().execute(stmt, {"ids": list(ids)}).mappings()}
+
+
+@functools.cache
+def _summary_statement(dialect: str):
+    """summary_rows' statement, built once per process, with the ids as the expanding bound
+    parameter `ids`."""
+    from app.accounts.models import User
+    from app.escalation.models import MeToo
+    from app.products.models import Product
+    from app.questions.models import Question, QuestionTag, Tag
+
+    q, users, products = Question.__table__, User.__table__, Product.__table__
+    qt, tags, metoo = QuestionTag.__table__, Tag.__table__, MeToo.__table__
+    return (select(
+        q.c.id, products.c.slug.label("p_slug"), products.c.name.label("p_name"), *_user_columns(users),
+        select(_agg(dialect, cast(qt.c.position, String).concat(":").concat(tags.c.name)))
+        .select_from(qt.join(tags, tags.c.id == qt.c.tag_id)).where(qt.c.question_id == q.c.id)
+        .correlate(q).scalar_subquery().label("tags"),
+        select(func.count()).select_from(metoo).where(metoo.c.question_id == q.c.id)
+        .correlate(q).scalar_subquery().label("me_too_count"))
+        .select_from(q.outerjoin(products, products.c.id == q.c.product_id).outerjoin(users, users.c.id == q.c.author_id))
+        .where(q.c.id.in_(bindparam("ids", expanding=True))))
+
+
 def split_tags(value: str | None) -> list[str]:
     """Tags aggregated as "position:name" items, in their position order."""
     if not value:

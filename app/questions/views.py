@@ -13,7 +13,6 @@ from app.accounts.models import User
 from app.answers.ranking import AnswerSort, order
 from app.core.db import utcnow
 from app.core.markdown import excerpt
-from app.questions import service as questions_service
 from app.questions.duplicates import duplicates_of, live_acceptances_elsewhere
 from app.questions.models import Question, QuestionStatus
 
@@ -171,38 +170,28 @@ class QuestionDetailView(QuestionSummaryView):
 
 
 def summaries(session: Session, questions: list[Question]) -> list[QuestionSummaryView]:
-    """Summaries of these questions, in their order: tags, authors, products and "me too" counts
-    are read for all of them at once (4 statements whatever their number, plain rows)."""
+    """Summaries of these questions (ORM objects or rows with Question's attribute names), in
+    their order: tags, authors, products and "me too" counts are read for all of them at once in
+    one statement of plain rows (app/questions/page_queries.py:summary_rows)."""
     from app.moderation.posts import hidden_label
     from app.questions import page_queries as pq
 
     if not questions:
         return []
-    ids = [q.id for q in questions]
-    tags = questions_service.tags_for(session, ids)
-    authors = pq.user_rows(session, {q.author_id for q in questions})
-    product_ids = {q.product_id for q in questions if q.product_id}
-    products = pq.product_rows(session, product_ids)
-    me_too = _me_too_counts(session, ids)
+    rows = pq.summary_rows(session, [q.id for q in questions])
     out = []
     for q in questions:
-        product = products.get(q.product_id)
-        author = authors.get(q.author_id)
+        row = rows.get(q.id)
+        author = pq.user_view(row, "u_", q.source_author) if row is not None else DELETED_USER
         out.append(QuestionSummaryView(
             id=q.id, title=q.title, slug=q.slug, url=question_url(q.id, q.slug), score=q.score,
-            answer_count=q.answer_count, has_accepted_answer=q.accepted_answer_id is not None, tags=tags.get(q.id, []),
-            product=product[0] if product else None, product_name=product[1] if product else None,
-            status=q.status, created_at=q.created_at, last_activity_at=q.last_activity_at,
-            author=pq.user_view(author, "u_", q.source_author) if author else DELETED_USER,
-            excerpt=excerpt(q.body_html, 180), me_too_count=me_too.get(q.id, 0), hidden=hidden_label(q),
-            visibility=getattr(q, "visibility", "public") or "public"))
+            answer_count=q.answer_count, has_accepted_answer=q.accepted_answer_id is not None,
+            tags=pq.split_tags(row["tags"]) if row is not None else [],
+            product=row["p_slug"] if row is not None else None, product_name=row["p_name"] if row is not None else None,
+            status=q.status, created_at=q.created_at, last_activity_at=q.last_activity_at, author=author,
+            excerpt=excerpt(q.body_html, 180), me_too_count=row["me_too_count"] if row is not None else 0,
+            hidden=hidden_label(q), visibility=getattr(q, "visibility", "public") or "public"))
     return out
-
-
-def _me_too_counts(session: Session, ids: list[int]) -> dict[int, int]:
-    from app.escalation import metoo
-
-    return metoo.counts(session, ids)
 
 
 def question_detail(session: Session, question_id: int, viewer: User | None, sort: AnswerSort = "best") -> QuestionDetailView:
