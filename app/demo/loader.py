@@ -24,7 +24,7 @@ from app.core.db import utcnow, writer
 from app.demo import content
 from app.products.models import Product
 from app.questions import service as questions_service
-from app.questions.models import Question, Revision
+from app.questions.models import Question, QuestionTag, Revision
 from app.questions.schemas import AnswerCreate, CommentCreate, QuestionCreate
 from app.votes import service as votes_service
 
@@ -166,6 +166,8 @@ def _quotes(session: Session, users: dict[str, User], now) -> int:
 
 def _set_time(session: Session, model, post_id: int, when, post_type: str) -> None:
     session.exec(update(model).where(model.id == post_id).values(created_at=when))
+    if model is Question:  # the copy beside each tag follows (migration 0023: a tag's newest-first list)
+        session.exec(update(QuestionTag).where(QuestionTag.question_id == post_id).values(question_created_at=when))
     session.exec(update(Revision).where(Revision.post_type == post_type, Revision.post_id == post_id)
                  .values(created_at=when))
     session.expire_all()

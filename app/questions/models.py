@@ -96,7 +96,8 @@ class QuestionTag(SQLModel, table=True):
     question_id: int = Field(foreign_key="questions.id", primary_key=True)
     tag_id: int = Field(foreign_key="tags.id", primary_key=True, index=True)
     position: int = Field(default=0)
-    # The question's created_at (which never changes), copied here for the tag's newest-first list.
+    # The question's created_at (which never changes once asked; the demo loader backdates both),
+    # copied here for the tag's newest-first list.
     question_created_at: datetime
 
 

@@ -94,6 +94,7 @@ def summary_rows(session: Session, ids: list[int]) -> dict[int, RowMapping]:
     if not ids:
         return {}
     stmt = _summary_statement(session.get_bind().dialect.name)
+    session.flush()  # as session.exec's autoflush would: pending tags and "me too" marks count
     return {r["id"]: r for r in session.connection().execute(stmt, {"ids": list(ids)}).mappings()}
 
 

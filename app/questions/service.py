@@ -355,7 +355,10 @@ def list_questions(
                               unanswered=unanswered or sort == "unanswered", author_id=author_id, viewer=viewer,
                               where=where, columns=_list_columns())
     if by_tag_index:
-        stmt = stmt.join(QuestionTag, and_(QuestionTag.question_id == Question.id, QuestionTag.tag_id == _tag_id(tag)))
+        # The cursor holds the copy's value (`tag_sort_key`), so paging stays whole even where a
+        # copy were stale (a question backdated in bulk without its tags: app/demo/loader.py).
+        stmt = (stmt.join(QuestionTag, and_(QuestionTag.question_id == Question.id, QuestionTag.tag_id == _tag_id(tag)))
+                .add_columns(QuestionTag.question_created_at.label("tag_sort_key")))
         column, id_column = QuestionTag.question_created_at, QuestionTag.question_id  # equal to the question's
     after = decode_cursor(cursor, 2)
     if after is not None:
@@ -368,7 +371,7 @@ def list_questions(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        raw = getattr(last, key.key)
+        raw = last.tag_sort_key if by_tag_index else getattr(last, key.key)
         next_cursor = encode_cursor([raw.isoformat() if isinstance(raw, datetime) else raw, last.id])
     return Page(items=rows, next_cursor=next_cursor)
 

@@ -69,3 +69,17 @@ def test_a_question_asked_and_retagged_carries_its_creation_time_beside_each_tag
     assert len(rows) == 2
     created = session.execute(text("SELECT created_at FROM questions WHERE id = :id"), {"id": q.id}).scalar()
     assert all(r == created for r in rows), (rows, created)
+
+
+def test_a_stale_copy_still_pages_through_every_question_once(session, factory):
+    # Were a question's creation time changed without its tags' copy (a bulk backdating that
+    # forgot them), the tag's list is in the copy's order but still lists each question once:
+    # the cursor holds the value the list is sorted on.
+    author = factory.user()
+    qs = [factory.question(author=author, tags=["router"]) for _ in range(5)]
+    # The second newest by its copy, so it ends the first page of two.
+    session.execute(update(questions).where(questions.c.id == qs[3].id)
+                    .values(created_at=datetime(2020, 1, 1, tzinfo=UTC)))
+    session.expire_all()
+    listed = _pages(session, tag="router", sort="newest")
+    assert sorted(listed) == sorted(q.id for q in qs) and len(listed) == 5
