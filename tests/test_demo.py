@@ -43,6 +43,8 @@ def test_demo_loads_consistently_and_idempotently(clean_engine):
         held = {r.badge for r in s.exec(select(AwardedBadge)).all()}
         assert {"teacher", "solver", "scholar"} <= held
         assert badges.recompute(s, fix=False).differences == 0
+        # a tag's newest-first list in the questions' own order (checked here: the demo loads once)
+        _tag_lists_page_in_the_questions_own_order(s)
 
 
 def test_demo_activity_dates_stay_in_the_past(clean_engine):
@@ -75,29 +77,27 @@ def test_demo_has_an_internal_question_linked_from_a_public_thread(clean_engine)
         assert listed and all(q.visibility == "public" for q in listed)
 
 
-def test_demo_tag_lists_page_in_the_questions_own_order(clean_engine):
+def _tag_lists_page_in_the_questions_own_order(s: Session) -> None:
     """The loader backdates each question after asking it: the copy of its creation time beside
     each tag (migration 0023) must follow, or a tag's newest-first list is in load order."""
     from app.questions import service as questions_service
     from app.questions.models import QuestionTag, Tag
 
-    loader.load(clean_engine)
-    with Session(clean_engine) as s:
-        stale = s.exec(select(func.count()).select_from(QuestionTag).join(Question, Question.id == QuestionTag.question_id)
-                       .where(QuestionTag.question_created_at != Question.created_at)).one()
-        assert stale == 0
-        tag = s.exec(select(Tag.name).join(QuestionTag, QuestionTag.tag_id == Tag.id).group_by(Tag.name)
-                     .order_by(func.count().desc(), Tag.name)).first()
-        wanted = [q.id for q in s.exec(
-            select(Question).join(QuestionTag, QuestionTag.question_id == Question.id).join(Tag, Tag.id == QuestionTag.tag_id)
-            .where(Tag.name == tag, Question.deleted_at.is_(None), Question.hidden_at.is_(None),
-                   Question.visibility == "public").order_by(Question.created_at.desc(), Question.id.desc())).all()]
-        assert len(wanted) > 3
-        listed, cursor = [], None
-        for _ in range(len(wanted)):
-            page = questions_service.list_questions(s, tag=tag, sort="newest", limit=2, cursor=cursor)
-            listed += [q.id for q in page.items]
-            cursor = page.next_cursor
-            if cursor is None:
-                break
-        assert listed == wanted
+    stale = s.exec(select(func.count()).select_from(QuestionTag).join(Question, Question.id == QuestionTag.question_id)
+                   .where(QuestionTag.question_created_at != Question.created_at)).one()
+    assert stale == 0
+    tag = s.exec(select(Tag.name).join(QuestionTag, QuestionTag.tag_id == Tag.id).group_by(Tag.name)
+                 .order_by(func.count().desc(), Tag.name)).first()
+    wanted = [q.id for q in s.exec(
+        select(Question).join(QuestionTag, QuestionTag.question_id == Question.id).join(Tag, Tag.id == QuestionTag.tag_id)
+        .where(Tag.name == tag, Question.deleted_at.is_(None), Question.hidden_at.is_(None),
+               Question.visibility == "public").order_by(Question.created_at.desc(), Question.id.desc())).all()]
+    assert len(wanted) > 3
+    listed, cursor = [], None
+    for _ in range(len(wanted)):
+        page = questions_service.list_questions(s, tag=tag, sort="newest", limit=2, cursor=cursor)
+        listed += [q.id for q in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert listed == wanted
