@@ -62,28 +62,6 @@ def user_view(row: Any, prefix: str, source_author: str | None):
                     row[prefix + "reputation"], role, role in STAFF_ROLES, row[prefix + "created_at"])
 
 
-def user_rows(session: Session, ids: set[int]) -> dict[int, RowMapping]:
-    """Authors as plain rows with the `u_` columns user_view() reads, by id (one statement)."""
-    from app.accounts.models import User
-
-    if not ids:
-        return {}
-    users = User.__table__
-    rows = session.connection().execute(select(*_user_columns(users)).where(users.c.id.in_(sorted(ids)))).mappings()
-    return {r["u_id"]: r for r in rows}
-
-
-def product_rows(session: Session, ids: set[int]) -> dict[int, tuple[str, str]]:
-    """{product id: (slug, name)} (one statement; none without ids)."""
-    from app.products.models import Product
-
-    if not ids:
-        return {}
-    products = Product.__table__
-    return {pid: (slug, name) for pid, slug, name in session.connection().execute(
-        select(products.c.id, products.c.slug, products.c.name).where(products.c.id.in_(sorted(ids))))}
-
-
 def summary_rows(session: Session, ids: list[int]) -> dict[int, RowMapping]:
     """{question id: row} for a list's summaries (app/questions/views.py:summaries), in one
     statement whatever the number of questions: the product's `p_slug`/`p_name`, the author's `u_`
