@@ -16,8 +16,8 @@ def test_content_rules_hold():
     content.validate()
 
 
-def test_demo_loads_consistently_and_idempotently(clean_engine):
-    summary = loader.load(clean_engine)
+def test_demo_loads_consistently_and_idempotently(clean_engine, demo_community):
+    summary = demo_community
     assert "49 questions" in summary or "questions" in summary
     assert loader.load(clean_engine) == "already loaded, nothing changed"
     with Session(clean_engine) as s:
@@ -47,25 +47,23 @@ def test_demo_loads_consistently_and_idempotently(clean_engine):
         _tag_lists_page_in_the_questions_own_order(s)
 
 
-def test_demo_activity_dates_stay_in_the_past(clean_engine):
+def test_demo_activity_dates_stay_in_the_past(clean_engine, demo_community):
     from datetime import timedelta
 
     from app.core.db import utcnow
 
-    loader.load(clean_engine)
     with Session(clean_engine) as s:
         recent = [q for q in s.exec(select(Question)).all() if q.last_activity_at > utcnow() - timedelta(minutes=5)]
     # Only recent questions can show activity "just now" (answers are capped at now); none of the old ones.
     assert all(q.created_at > utcnow() - timedelta(days=7) for q in recent)
 
 
-def test_demo_has_an_internal_question_linked_from_a_public_thread(clean_engine):
+def test_demo_has_an_internal_question_linked_from_a_public_thread(clean_engine, demo_community):
     """docs/internal.md: the staff-only space has a known-defect question with an answer, linked
     from the escalated public thread; customers' lists do not show it."""
     from app.internal.models import InternalLink
     from app.questions import service as questions_service
 
-    loader.load(clean_engine)
     with Session(clean_engine) as s:
         internal = s.exec(select(Question).where(Question.visibility == "internal")).all()
         assert len(internal) == 2 and any(q.answer_count == 1 for q in internal)

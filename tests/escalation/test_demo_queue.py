@@ -8,8 +8,8 @@ from app.demo import loader
 from app.escalation.models import Escalation
 
 
-def test_the_demo_queue_has_escalations_and_loading_stays_idempotent(clean_engine):
-    assert "3 escalations in the support queue" in loader.load(clean_engine)
+def test_the_demo_queue_has_escalations_and_loading_stays_idempotent(clean_engine, demo_community):
+    assert "3 escalations in the support queue" in demo_community
     assert loader.load(clean_engine) == "already loaded, nothing changed"
     with Session(clean_engine) as s:
         rows = s.exec(select(Escalation).order_by(Escalation.id)).all()
@@ -18,11 +18,10 @@ def test_the_demo_queue_has_escalations_and_loading_stays_idempotent(clean_engin
     assert len({e.question_id for e in rows}) == 3
 
 
-def test_the_demo_has_a_private_exchange_on_the_claimed_escalation(clean_engine):
+def test_the_demo_has_a_private_exchange_on_the_claimed_escalation(clean_engine, demo_community):
     from app.escalation.models import EscalationMessage
     from app.questions.models import Question
 
-    loader.load(clean_engine)
     with Session(clean_engine) as s:
         claimed = s.exec(select(Escalation).where(Escalation.status == "claimed")).one()
         rows = s.exec(select(EscalationMessage).order_by(EscalationMessage.id)).all()

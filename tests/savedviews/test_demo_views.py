@@ -6,12 +6,10 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from app.accounts.models import User
-from app.demo import loader
 from app.savedviews import service as saved_views
 
 
-def test_the_demo_has_views_for_the_agent_and_the_helper(clean_engine):
-    loader.load(clean_engine)
+def test_the_demo_has_views_for_the_agent_and_the_helper(clean_engine, demo_community):
     with Session(clean_engine) as s:
         people = {u.username: u for u in s.exec(select(User).where(User.username.in_(
             ["lena_kestrel", "raj_builds", "tomas_kestrel"]))).all()}

@@ -382,10 +382,7 @@ DEMO_SENTENCES = [
 MEILI_NEEDS_STEMMING = {"wifi disconnects", "monitor flickering", "laptop wont turn on"}
 
 
-def test_a_customers_sentence_finds_the_demo_question(searcher, clean_engine, backend_name):
-    from app.demo import loader
-
-    loader.load(clean_engine)
+def test_a_customers_sentence_finds_the_demo_question(searcher, clean_engine, backend_name, demo_community):
     searcher.index()
     failures = []
     for sentence, title_start, within in DEMO_SENTENCES:

@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -25,6 +26,7 @@ from sqlmodel import Session
 
 from app.accounts.models import Role
 from app.core.config import get_settings
+from app.core.db import writer
 from app.questions import duplicates
 from app.questions.models import Question
 from app.search import embedded, learned, service
@@ -32,6 +34,7 @@ from app.search.embedded import EmbeddedBackend
 from app.search.models import LearnedModel
 from app.search.ports import DIMENSIONS, SimilarQuery
 from tests.factories import make_question, make_user
+from tests.snapshots import Built
 from tests.search.test_learned import _index_with_vectors, _word
 
 ENCODER = "test-encoder"
@@ -43,11 +46,15 @@ def unit(v: np.ndarray) -> np.ndarray:
     return (v / np.linalg.norm(v)).astype(np.float32)
 
 
-@pytest.fixture
-def community(forum):
+def _build_community(engine) -> dict:
     """40 originals with 3 closures each; every closure has a same-topic decoy with no duplicates
     that is closer to it (cosine 0.75) than its original's phrasings (0.6 to the title, 0.36 to
     the other duplicates). Plus the query: a fourth wording of original 0, with its own decoy."""
+    with Session(writer(engine), expire_on_commit=False) as forum:
+        return _ask_community(forum)
+
+
+def _ask_community(forum) -> dict:
     rng = np.random.default_rng(21)
 
     def direction() -> np.ndarray:
@@ -84,8 +91,21 @@ def community(forum):
     forum.flush()
     _index_with_vectors(forum, vectors, alternates)
     forum.commit()
-    return {"target": target, "decoy": decoy, "query": wording(t_vec, q_decoy_vec), "vectors": vectors,
-            "alternates": alternates}
+    return {"target": SimpleNamespace(id=target.id), "decoy": SimpleNamespace(id=decoy.id),
+            "query": wording(t_vec, q_decoy_vec), "vectors": vectors, "alternates": alternates}
+
+
+_COMMUNITY = Built(_build_community)
+
+
+@pytest.fixture
+def community(clean_engine) -> dict:
+    """The community of `_build_community`, asked through the real services once per database in
+    a run and put back from its row snapshot for later tests (tests/snapshots.py: the 281
+    questions and 120 closures took 2–4 s per test)."""
+    built = _COMMUNITY.get(clean_engine)
+    return {**built, "vectors": dict(built["vectors"]),
+            "alternates": {k: list(v) for k, v in built["alternates"].items()}}
 
 
 @pytest.fixture(autouse=True)
