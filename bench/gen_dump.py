@@ -14,7 +14,9 @@ Shape, per N questions (the figures of issue 11's measurements):
 - users: one per 4 posts (N users), each post owned by one of them (1 in 50 by a deleted user,
   i.e. an OwnerUserId that is not in Users.xml, with an OwnerDisplayName);
 - votes: 0–6 per post (mean 3, so ~12N), ~85% up (VoteTypeId 2), ~12% down (3), the rest
-  favourites (5), which the importer skips; dated to the day as dumps are;
+  favourites (5), which the importer skips; dated to the day as dumps are; each post's Score
+  is its up votes minus its down votes, as in a real dump (before 2026-12-02 every Score was 0,
+  which made the importer rewrite every voted post's score at the end);
 - comments: 0–2 per post (mean 1);
 - half the questions have an accepted answer (AcceptedAnswerId, plus the vote of type 1);
 - 1 in 20 questions is a duplicate (PostLinks type 3) of an older question, 1 in 20 has a
@@ -132,15 +134,22 @@ def generate(out: Path, questions: int, seed: int = 1, progress=lambda _m: None)
             return n_users + 1 + rng.randrange(1000), f"gone {rng.choice(WORDS)}"  # not in Users.xml
         return rng.randint(1, n_users), None
 
-    def post_extras(pid: int, created: datetime) -> None:
-        nonlocal vote_id, comment_id
+    def draw_votes(created: datetime) -> tuple[list[tuple[int, datetime]], int]:
+        """0-6 votes (85% up, 12% down, 3% favourite) and the score they make, which the post's
+        Score states, as in a real dump (Score = up votes - down votes)."""
+        drawn = []
         for _ in range(rng.randint(0, 6)):
-            vote_id += 1
             r = rng.random()
             vtype = 2 if r < 0.85 else 3 if r < 0.97 else 5
             day = created + timedelta(days=rng.randint(0, 30))
-            votes.row(Id=vote_id, PostId=pid, VoteTypeId=vtype, CreationDate=when(day.replace(hour=0, minute=0,
-                                                                                          second=0, microsecond=0)))
+            drawn.append((vtype, day.replace(hour=0, minute=0, second=0, microsecond=0)))
+        return drawn, sum(1 for t, _ in drawn if t == 2) - sum(1 for t, _ in drawn if t == 3)
+
+    def post_extras(pid: int, created: datetime, drawn: list[tuple[int, datetime]]) -> None:
+        nonlocal vote_id, comment_id
+        for vtype, day in drawn:
+            vote_id += 1
+            votes.row(Id=vote_id, PostId=pid, VoteTypeId=vtype, CreationDate=when(day))
         for _ in range(rng.choice((0, 1, 1, 2))):
             comment_id += 1
             cu, cname = owner()
@@ -156,19 +165,21 @@ def generate(out: Path, questions: int, seed: int = 1, progress=lambda _m: None)
         accepted = rng.choice(answer_ids) if q % 2 == 0 else None
         qtags = "".join(f"<{t}>" for t in rng.sample(tags, rng.randint(1, 4)))
         ou, oname = owner()
+        drawn, score = draw_votes(created)
         posts.row(Id=qid, PostTypeId=1, AcceptedAnswerId=accepted, CreationDate=when(created),
-                  Score=0, ViewCount=rng.randint(10, 5000), Body=body(rng), OwnerUserId=ou, OwnerDisplayName=oname,
+                  Score=score, ViewCount=rng.randint(10, 5000), Body=body(rng), OwnerUserId=ou, OwnerDisplayName=oname,
                   LastActivityDate=when(created + timedelta(days=2)),
                   Title=f"{sentence(rng, rng.randint(6, 11))[:-1]}?", Tags=qtags, AnswerCount=3,
                   CommentCount=0, ContentLicense="CC BY-SA 4.0")
-        post_extras(qid, created)
+        post_extras(qid, created, drawn)
         for k, aid in enumerate(answer_ids):
             acreated = created + timedelta(hours=k + 1, minutes=rng.randint(0, 59))
             au, aname = owner()
-            posts.row(Id=aid, PostTypeId=2, ParentId=qid, CreationDate=when(acreated), Score=0, Body=body(rng),
+            drawn, score = draw_votes(acreated)
+            posts.row(Id=aid, PostTypeId=2, ParentId=qid, CreationDate=when(acreated), Score=score, Body=body(rng),
                       OwnerUserId=au, OwnerDisplayName=aname, LastActivityDate=when(acreated), CommentCount=0,
                       ContentLicense="CC BY-SA 4.0")
-            post_extras(aid, acreated)
+            post_extras(aid, acreated, drawn)
             if aid == accepted:
                 vote_id += 1
                 votes.row(Id=vote_id, PostId=aid, VoteTypeId=1,
