@@ -51,13 +51,19 @@ class RowSnapshot:
         return cls(rows=rows, taken_at=taken_at, sqlite_sequence=sequence)
 
     def restore(self, engine: Engine, now: datetime | None = None) -> None:
-        """Write the rows back, ids included, into tables that must be empty, in one transaction;
-        sequences (PostgreSQL) and `sqlite_sequence` continue after the restored ids, as they did
-        after the build. Foreign keys are not checked while writing (the rows are a consistent
+        """Write the rows back, ids included, into tables that must be empty, in one transaction.
+        Foreign keys are not checked while writing (the rows are a consistent
         copy; questions and answers refer to each other): PostgreSQL's `session_replication_role
         = replica` for this transaction (the test server's user is `postgres`, a superuser), and
         SQLite's `defer_foreign_keys`, which checks them at COMMIT. Datetimes move forward by
-        `now` (default: the current time) minus `taken_at`."""
+        `now` (default: the current time) minus `taken_at`. Each PostgreSQL sequence continues
+        after its table's largest restored id (the build may have used and deleted higher ones);
+        SQLite's `sqlite_sequence` is restored as read. The process's in-memory search indexes
+        are forgotten: one kept from an earlier test would take the restored search state
+        (the same generation number) for its own and skip the restored documents."""
+        from app.search import embedded
+
+        embedded.forget_memory_indexes()
         shift = (now or utcnow()) - self.taken_at
         with writer(engine).begin() as conn:
             if engine.dialect.name == "postgresql":

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from app.answers import service as answers_service
 from app.core.db import writer
 from app.questions.models import Question
+from app.votes import service as votes_service
 from tests.conftest import _truncate
 from tests.factories import make_answer, make_question, make_user
 from tests.snapshots import RowSnapshot
@@ -25,6 +26,8 @@ def test_a_restored_snapshot_is_the_same_rows_and_ids_go_on_after_them(clean_eng
         question = make_question(s, author=asker, title="Dock Pro does not charge the laptop")
         answer = make_answer(s, question, body="Update the dock's firmware first.")
         answers_service.accept(s, actor=asker, question_id=question.id, answer_id=answer.id)  # questions ↔ answers
+        votes_service.cast(s, actor=make_user(s, "voter", reputation=500), post_type="answer", post_id=answer.id,
+                           value=1)  # votes: an AUTOINCREMENT table on SQLite (sqlite_sequence)
         s.commit()
     snapshot = RowSnapshot.take(clean_engine)
     before = _rows(clean_engine)
@@ -45,4 +48,7 @@ def test_a_restored_snapshot_is_the_same_rows_and_ids_go_on_after_them(clean_eng
         assert restored.accepted_answer_id == answer.id
         newer = make_question(s, author=make_user(s, "second"), title="Fan is loud after the BIOS update")
         s.commit()
-    assert newer.id > question.id  # the sequence (PostgreSQL) or sqlite_sequence goes on after the restored ids
+    assert newer.id > question.id  # the sequence (PostgreSQL) goes on after the restored ids
+    if clean_engine.dialect.name == "sqlite":
+        assert ("votes", 1) in snapshot.sqlite_sequence
+        assert sorted(RowSnapshot.take(clean_engine).sqlite_sequence) == sorted(snapshot.sqlite_sequence)

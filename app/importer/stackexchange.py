@@ -56,7 +56,7 @@ class Summary:
     skipped: Counter = field(default_factory=Counter)
     repaired: Counter = field(default_factory=Counter)
     # Posts whose count or score the finish rewrote (the dump's Score or AnswerCount, the first
-    # guess, disagreed with its votes or answers): {"questions": n, "answers": n}.
+    # guess, or an earlier count disagreed with the votes or answers): {"questions": n, "answers": n}.
     recounted: dict = field(default_factory=dict)
     seconds: float = 0.0
     posts_read: int = 0
@@ -969,12 +969,12 @@ class _Importer:
                 f"UPDATE answers SET score = {a_score} WHERE source_url IS NOT NULL AND score IS NOT {a_score}")).rowcount
             for name in ("import_counts", "import_question_sums", "import_answer_sums"):
                 conn.execute(text(f"DROP TABLE {name}"))
-        # The dump's own Score and AnswerCount were the first guess (_dump_count); these are the
-        # rows where it was wrong.
+        # The dump's own Score and AnswerCount were the first guess for the new posts (_dump_count);
+        # these are the rows where it, or an earlier count of a question already here, was wrong.
         self.summary.recounted = {"questions": questions, "answers": answers}
         self.progress(f"  counts and scores in {time.perf_counter() - t:.1f}s ({questions:,} questions and {answers:,} "
-                      f"answers rewritten: the dump's Score or AnswerCount disagreed with its votes or answers); "
-                      f"building reputation…")
+                      f"answers recounted: their stated score or answer count disagreed with the votes or "
+                      f"answers); building reputation…")
         t = time.perf_counter()
         reputation.recompute(self.s, fix=True)
         self.progress(f"  reputation in {time.perf_counter() - t:.1f}s")

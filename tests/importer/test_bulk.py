@@ -170,20 +170,22 @@ def test_the_dumps_scores_are_a_first_guess_the_votes_correct(db, read, tmp_path
     d.answer(101, 11, owner=2, Score="-4")
     d.answer(102, 11, owner=2, Score="lots")
     d.question(12, "Fan never stops", owner=1, Score="99999999999", AnswerCount="3000000000")
-    d.answer(103, 12, owner=2, Score=0)  # right: no votes
-    d.upvotes(12, 1)
+    d.answer(103, 12, owner=2, Score=1)  # right: one up vote
+    d.upvotes(12, 1).upvotes(103, 1)
+    d.question(13, "Dock Pro not detected", owner=1, Score=0, AnswerCount=-1)  # no answers: -1 read as 0, right
     lines: list[str] = []
     summary = import_dump(db, d.write(tmp_path / "scores"), site="scores.stackexchange.com", progress=lines.append)
 
     with read() as s:
         questions = {q.source_url.rsplit("/", 1)[1]: (q.score, q.answer_count) for q in s.exec(select(Question))}
         answers = {a.source_url.rsplit("/", 1)[1]: a.score for a in s.exec(select(Answer))}
-    assert questions == {"10": (1, 1), "11": (0, 2), "12": (1, 1)}
-    assert answers == {"100": 3, "101": 0, "102": 0, "103": 0}
+    assert questions == {"10": (1, 1), "11": (0, 2), "12": (1, 1), "13": (0, 0)}
+    assert answers == {"100": 3, "101": 0, "102": 0, "103": 1}
     # Question 11 (score and count), 12 (score and count); answer 101 (-4). Answer 102's "lots"
-    # was read as 0, which the votes confirm.
+    # was read as 0, which the votes confirm. (Starting every post at 0 would rewrite questions
+    # 10 and 12 and answers 100 and 103 instead.)
     assert summary.recounted == {"questions": 2, "answers": 1}
-    assert any("2 questions and 1 answers rewritten" in line for line in lines), lines
+    assert any("2 questions and 1 answers recounted" in line for line in lines), lines
 
 
 def test_a_generated_dump_states_the_scores_its_votes_make(db, dumps):
