@@ -21,6 +21,7 @@ from sqlmodel import Session
 from app.core import migrate, security
 from app.core.config import Settings
 from app.core.db import make_engine, metadata, writer
+from tests.snapshots import Built, has_sqlite_sequence
 
 PG_URL = os.environ.get("GROUNDSWELL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("GROUNDSWELL_TEST_REQUIRE_POSTGRES") == "1"
@@ -101,11 +102,7 @@ def _truncate(engine: Engine) -> None:
         else:
             for name in tables:
                 conn.execute(text(f"DELETE FROM {name}"))
-            conn.execute(text("DELETE FROM sqlite_sequence")) if _has_sequence(conn) else None
-
-
-def _has_sequence(conn) -> bool:
-    return conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first() is not None
+            conn.execute(text("DELETE FROM sqlite_sequence")) if has_sqlite_sequence(conn) else None
 
 
 @pytest.fixture
@@ -149,7 +146,6 @@ def client(app) -> Iterator[TestClient]:
 
 
 from tests.factories import *  # noqa: E402,F401,F403  (factory fixtures)
-from tests.snapshots import Built  # noqa: E402
 
 
 def _load_demo(engine: Engine) -> str:

@@ -44,8 +44,7 @@ class RowSnapshot:
         with engine.connect() as conn:
             for table in metadata.sorted_tables:
                 rows[table.name] = [dict(r._mapping) for r in conn.execute(table.select())]
-            if engine.dialect.name == "sqlite" and conn.execute(
-                    text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'")).first():
+            if engine.dialect.name == "sqlite" and has_sqlite_sequence(conn):
                 sequence = [tuple(r) for r in conn.execute(text("SELECT name, seq FROM sqlite_sequence"))]
             conn.rollback()
         return cls(rows=rows, taken_at=taken_at, sqlite_sequence=sequence)
@@ -80,6 +79,11 @@ class RowSnapshot:
                 conn.execute(text("DELETE FROM sqlite_sequence"))
                 conn.execute(text("INSERT INTO sqlite_sequence (name, seq) VALUES (:name, :seq)"),
                              [{"name": n, "seq": s} for n, s in self.sqlite_sequence])
+
+
+def has_sqlite_sequence(conn) -> bool:
+    """Whether this SQLite database has `sqlite_sequence` (made with its first AUTOINCREMENT table)."""
+    return conn.execute(text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'")).first() is not None
 
 
 def _moved(value: Any, shift: timedelta) -> Any:
