@@ -107,9 +107,10 @@ def fill(engine: Engine, *, questions: int, users: int | None = None, bodies: in
                   FROM generate_series(1, :questions) i) s
             JOIN bench_bodies b ON b.bk = s.i % :nbodies"""),
         ("question_tags", """
-            INSERT INTO question_tags (question_id, tag_id, position, question_created_at)
-            SELECT DISTINCT ON (q, t) q, t, p, c FROM (
-                SELECT q.id q, p, q.created_at c,
+            INSERT INTO question_tags (question_id, tag_id, position, question_created_at,
+                                       question_last_activity_at, question_score)
+            SELECT DISTINCT ON (q, t) q, t, p, c, a, s FROM (
+                SELECT q.id q, p, q.created_at c, q.last_activity_at a, q.score s,
                        -- skewed: a few tags on many questions, a long tail
                        1 + floor(power(((q.id * 7919::bigint + p * 104729::bigint) % 1000) / 1000.0, 2.5) * :ntags)::int % :ntags t
                 FROM questions q, generate_series(0, q.id % 3) p) s

@@ -77,12 +77,18 @@ def test_demo_has_an_internal_question_linked_from_a_public_thread(clean_engine,
 
 def _tag_lists_page_in_the_questions_own_order(s: Session) -> None:
     """The loader backdates each question after asking it: the copy of its creation time beside
-    each tag (migration 0023) must follow, or a tag's newest-first list is in load order."""
+    each tag (migration 0023) must follow, or a tag's newest-first list is in load order; so must
+    the copies of its score and last activity (migration 0024's trigger), which the loader
+    backdates in SQL."""
+    from sqlalchemy import or_
+
     from app.questions import service as questions_service
     from app.questions.models import QuestionTag, Tag
 
     stale = s.exec(select(func.count()).select_from(QuestionTag).join(Question, Question.id == QuestionTag.question_id)
-                   .where(QuestionTag.question_created_at != Question.created_at)).one()
+                   .where(or_(QuestionTag.question_created_at != Question.created_at,
+                              QuestionTag.question_last_activity_at != Question.last_activity_at,
+                              QuestionTag.question_score != Question.score))).one()
     assert stale == 0
     tag = s.exec(select(Tag.name).join(QuestionTag, QuestionTag.tag_id == Tag.id).group_by(Tag.name)
                  .order_by(func.count().desc(), Tag.name)).first()

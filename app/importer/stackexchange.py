@@ -587,8 +587,11 @@ class _Importer:
             self._remember("question", [(m[0], qid) for m, qid in zip(meta, ids, strict=True)])
             qtags, revisions = [], []
             tag_ids = self._tag_ids_for(t for m in meta for t in m[1])
-            for (sid, tags, author_id, created, title, body), qid in zip(meta, ids, strict=True):
-                qtags += [{"question_id": qid, "tag_id": tag_ids[t], "position": i, "question_created_at": created}
+            for (sid, tags, author_id, created, title, body), qid, row in zip(meta, ids, values, strict=True):
+                # The question's own values; the trigger of migration 0024 follows later changes
+                # (the finish's recount of scores) into these copies.
+                qtags += [{"question_id": qid, "tag_id": tag_ids[t], "position": i, "question_created_at": created,
+                           "question_last_activity_at": row["last_activity_at"], "question_score": row["score"]}
                           for i, t in enumerate(tags)]
                 revisions.append({"post_type": "question", "post_id": qid, "number": 1, "title": title, "body": body,
                                   "tags": " ".join(tags), "product_slug": None, "author_id": author_id,

@@ -28,6 +28,10 @@ class Question(SQLModel, table=True):
         Index("ix_questions_activity", "last_activity_at", "id"),
         Index("ix_questions_score", "score", "id"),
         Index("ix_questions_duplicate_of", "duplicate_of_id"),  # "Asked again as" on the question page
+        # A product's list in each order, read in order (migration 0025; also the product's foreign key).
+        Index("ix_questions_product_created", "product_id", "created_at", "id"),
+        Index("ix_questions_product_activity", "product_id", "last_activity_at", "id"),
+        Index("ix_questions_product_score", "product_id", "score", "id"),
         # The unanswered and unsolved lists, newest first (migration 0022): only the rows they select.
         Index("ix_questions_unanswered", "created_at", "id", postgresql_where=text(UNANSWERED),
               sqlite_where=text(UNANSWERED)),
@@ -41,7 +45,7 @@ class Question(SQLModel, table=True):
     body: str = Field(sa_type=Text)
     body_html: str = Field(sa_type=Text)
     author_id: int = Field(foreign_key="users.id", index=True)
-    product_id: int | None = Field(default=None, foreign_key="products.id", index=True)
+    product_id: int | None = Field(default=None, foreign_key="products.id")
     score: int = Field(default=0)
     answer_count: int = Field(default=0)
     # The accepted answer; kept by the answers service (no FK: questions and answers would reference each other).
@@ -90,8 +94,11 @@ class Tag(SQLModel, table=True):
 
 class QuestionTag(SQLModel, table=True):
     __tablename__ = "question_tags"
-    # A tag's newest questions, in order, without reading all of the tag's questions (issue 11).
-    __table_args__ = (Index("ix_question_tags_tag_created", "tag_id", "question_created_at", "question_id"),)
+    # A tag's questions in each list order (newest, most active, highest voted), read in order
+    # without reading all of the tag's questions (issue 11; migrations 0023 and 0024).
+    __table_args__ = (Index("ix_question_tags_tag_created", "tag_id", "question_created_at", "question_id"),
+                      Index("ix_question_tags_tag_activity", "tag_id", "question_last_activity_at", "question_id"),
+                      Index("ix_question_tags_tag_score", "tag_id", "question_score", "question_id"))
 
     question_id: int = Field(foreign_key="questions.id", primary_key=True)
     tag_id: int = Field(foreign_key="tags.id", primary_key=True, index=True)
@@ -99,6 +106,12 @@ class QuestionTag(SQLModel, table=True):
     # The question's created_at (which never changes once asked; the demo loader backdates both),
     # copied here for the tag's newest-first list.
     question_created_at: datetime
+    # The question's last_activity_at and score, for the tag's "active" and "votes" lists. Set from
+    # the question's row when the tag is attached (_set_tags, the importer) and kept equal to it by
+    # the database itself: a trigger on questions (migration 0024, `questions_copy_to_tags`) copies
+    # every change of either column in the same statement, whichever code path made it.
+    question_last_activity_at: datetime
+    question_score: int
 
 
 class Revision(SQLModel, table=True):

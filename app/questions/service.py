@@ -207,12 +207,19 @@ def _set_tags(session: Session, question: Question, names: list[str]) -> None:
     if not names:
         return
     existing = {t.name: t for t in session.exec(select(Tag).where(Tag.name.in_(names))).all()}
+    # The copies of score and last activity are read from the row, not the ORM object, which may
+    # predate a vote committed since; the row is locked by now (the delete above flushed this
+    # edit's UPDATE of the question), so no vote can slip in between (migration 0024's trigger
+    # keeps the copies equal from here on).
+    score, active = session.connection().execute(
+        select(Question.score, Question.last_activity_at).where(Question.id == question.id)).one()
     for position, name in enumerate(names):
         tag = existing.get(name)
         if tag is None:
             tag = _create_tag(session, name)
         session.add(QuestionTag(question_id=question.id, tag_id=tag.id, position=position,
-                                question_created_at=question.created_at))
+                                question_created_at=question.created_at, question_last_activity_at=active,
+                                question_score=score))
     session.flush()
 
 
@@ -276,6 +283,13 @@ _SORT_COLUMNS = {
     "unanswered": Question.created_at,
     "active": Question.last_activity_at,
     "votes": Question.score,
+}
+# The copies beside each tag (QuestionTag; migrations 0023, 0024) that a tag's list is read in.
+_TAG_SORT_COLUMNS = {
+    "newest": QuestionTag.question_created_at,
+    "unanswered": QuestionTag.question_created_at,
+    "active": QuestionTag.question_last_activity_at,
+    "votes": QuestionTag.question_score,
 }
 
 
@@ -348,18 +362,18 @@ def list_questions(
     limit = clamp_limit(limit)
     key = column = _SORT_COLUMNS[sort]
     id_column = Question.id
-    # A tag's list by creation time walks the tag's own index (ix_question_tags_tag_created), newest
-    # first, and stops after a page, however many questions carry the tag (issue 11).
-    by_tag_index = bool(tag) and key is Question.created_at
+    # A tag's list walks the tag's own index for its order (ix_question_tags_tag_created, _activity,
+    # _score), highest first, and stops after a page, however many questions carry the tag (issue 11).
+    by_tag_index = bool(tag)
     stmt = filtered_questions(session, product=product, tag=None if by_tag_index else tag, solved=solved,
                               unanswered=unanswered or sort == "unanswered", author_id=author_id, viewer=viewer,
                               where=where, columns=_list_columns())
     if by_tag_index:
         # The cursor holds the copy's value (`tag_sort_key`), so paging stays whole even where a
         # copy were stale (a question backdated in bulk without its tags: app/demo/loader.py).
+        column, id_column = _TAG_SORT_COLUMNS[sort], QuestionTag.question_id  # equal to the question's
         stmt = (stmt.join(QuestionTag, and_(QuestionTag.question_id == Question.id, QuestionTag.tag_id == _tag_id(tag)))
-                .add_columns(QuestionTag.question_created_at.label("tag_sort_key")))
-        column, id_column = QuestionTag.question_created_at, QuestionTag.question_id  # equal to the question's
+                .add_columns(column.label("tag_sort_key")))
     after = decode_cursor(cursor, 2)
     if after is not None:
         value, after_id = _cursor_value(sort, after[0]), _cursor_int(after[1])

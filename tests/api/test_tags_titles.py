@@ -93,7 +93,8 @@ def test_a_tag_stored_under_the_old_rule_does_not_block_an_edit(client, factory,
     legacy = Tag(name="#wifi")  # what the earlier rule let through; the tag rule refuses it now
     session.add(legacy)
     session.flush()
-    session.add(QuestionTag(question_id=q.id, tag_id=legacy.id, position=1, question_created_at=q.created_at))
+    session.add(QuestionTag(question_id=q.id, tag_id=legacy.id, position=1, question_created_at=q.created_at,
+                            question_last_activity_at=q.last_activity_at, question_score=q.score))
     session.commit()
     h = login("author")
     r = client.patch(f"{API}/questions/{q.id}", headers=h,

@@ -1,5 +1,6 @@
-"""A tag's list by creation time reads the tag's own index (question_tags.question_created_at,
-migration 0023): it must list exactly what the questions' own order gives, page after page."""
+"""A tag's lists read the tag's own indexes (the copies of the question's creation time, last
+activity and score beside each tag: migrations 0023 and 0024): each must list exactly what the
+questions' own order gives, page after page, and the copies must follow every change."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def test_a_tags_newest_and_unanswered_lists_page_in_the_questions_order(session,
     assert _pages(session, tag="Router", sort="newest") == newest  # the tag's normal form
     assert _pages(session, tag="router", sort="unanswered") == [i for i in newest if i != tagged[3].id]
     assert _pages(session, tag="router", sort="newest", solved=False) == newest
-    # The other sorts (by the question's own changing columns) list the same questions.
+    # The other sorts list the same questions (their order: the tests below).
     assert sorted(_pages(session, tag="router", sort="votes")) == sorted(newest)
     assert sorted(_pages(session, tag="wifi", sort="active")) == sorted(
         [tagged[i].id for i in (3, 5, 7)] + [q.id for q in others])
@@ -83,3 +84,82 @@ def test_a_stale_copy_still_pages_through_every_question_once(session, factory):
     session.expire_all()
     listed = _pages(session, tag="router", sort="newest")
     assert sorted(listed) == sorted(q.id for q in qs) and len(listed) == 5
+
+
+def _copies_follow(session) -> list:
+    """The question_tags rows whose copies differ from their question's row (none expected)."""
+    return session.execute(text(
+        "SELECT qt.question_id, qt.tag_id, qt.question_score, q.score, qt.question_last_activity_at, "
+        "q.last_activity_at FROM question_tags qt JOIN questions q ON q.id = qt.question_id "
+        "WHERE qt.question_score <> q.score OR qt.question_last_activity_at <> q.last_activity_at "
+        "OR qt.question_created_at <> q.created_at")).all()
+
+
+def test_a_tags_lists_follow_votes_answers_comments_and_edits_in_every_order(session, factory):
+    """Each tag's list, in each order, is the whole community's list in that order with only the
+    tag's questions kept, after real votes, answers, comments, retags and a score set in SQL."""
+    from app.comments import service as comments_service
+    from app.questions.schemas import CommentCreate
+    from app.questions.schemas import QuestionUpdate
+    from app.votes import service as votes_service
+
+    author = factory.user()
+    voters = [factory.user(reputation=500) for _ in range(3)]
+    tags = [["router"], ["router", "wifi"], ["wifi"], ["router", "modem"], ["modem"], ["router"], ["wifi", "router"]]
+    qs = [factory.question(author=author, tags=t) for t in tags]
+    base = datetime(2025, 3, 1, 12, tzinfo=UTC)
+    # Votes: ties on the score (then by id), negative scores, a vote changed and one retracted.
+    casts = [(0, 0, 1), (0, 1, 1), (1, 1, 1), (0, 2, -1), (1, 3, 1), (0, 5, -1), (1, 5, -1),
+             (0, 6, 1), (1, 6, 1), (2, 6, 1), (0, 6, -1), (1, 6, 0)]  # the last two: changed, retracted
+    for voter, i, value in casts:
+        votes_service.cast(session, actor=voters[voter], post_type="question", post_id=qs[i].id, value=value, now=base)
+    # Activity: an answer, a comment, an edit of the body, a retag (new rows beside new tags).
+    factory.answer(qs[0])
+    comments_service.add(session, actor=voters[2], post_type="question", post_id=qs[3].id,
+                         data=CommentCreate(body="Which firmware version is on the router now?"))
+    questions_service.edit(session, actor=author, question_id=qs[4].id,
+                           data=QuestionUpdate(body="The modem drops its line every night at two, since 2.3."))
+    questions_service.edit(session, actor=author, question_id=qs[2].id, data=QuestionUpdate(tags=["wifi", "router"]))
+    # A change made in SQL (the importer's set-based recount, a repair): the database keeps the copies.
+    session.execute(update(questions).where(questions.c.id == qs[5].id).values(score=7))
+    session.execute(update(questions).where(questions.c.id == qs[1].id)
+                    .values(last_activity_at=base + timedelta(days=1000)))  # after the others
+    session.expire_all()
+    assert _copies_follow(session) == []
+
+    scores = dict(session.execute(text("SELECT id, score FROM questions")).all())
+    assert [scores[q.id] for q in qs] == [1, 2, -1, 1, 0, 7, 0]  # ties at 1 and 0, a negative, a 7 set in SQL
+    tagged = {t: {row[0] for row in session.execute(text(
+        "SELECT qt.question_id FROM question_tags qt JOIN tags g ON g.id = qt.tag_id WHERE g.name = :t"), {"t": t})}
+        for t in ("router", "wifi", "modem")}
+    assert qs[2].id in tagged["router"]  # retagged
+    for sort in ("newest", "active", "votes", "unanswered"):
+        everyone = _pages(session, sort=sort)
+        for tag, ids in tagged.items():
+            assert _pages(session, tag=tag, sort=sort) == [i for i in everyone if i in ids], (sort, tag)
+    assert _pages(session, tag="router", sort="votes")[0] == qs[5].id
+    assert _pages(session, tag="router", sort="active")[0] == qs[1].id
+
+
+def test_the_copies_follow_a_vote_taken_back_and_a_recount(session, factory):
+    """Votes removed for serial voting move the score back (remove_votes: one UPDATE per vote),
+    and reputation's and the importer's set-based statements change scores in bulk; the copies
+    follow each, on both databases, without any code path updating question_tags itself."""
+    from sqlmodel import select
+
+    from app.votes import service as votes_service
+    from app.votes.models import Vote
+
+    author = factory.user()
+    voter = factory.user(reputation=500)
+    qs = [factory.question(author=author, tags=["router", "wifi"]) for _ in range(3)]
+    for q in qs:
+        votes_service.cast(session, actor=voter, post_type="question", post_id=q.id, value=1)
+    votes = session.exec(select(Vote).where(Vote.voter_id == voter.id)).all()
+    votes_service.remove_votes(session, votes[:2], reason="serial voting")
+    session.execute(text("UPDATE questions SET score = score + 10 WHERE id <> :id"), {"id": qs[0].id})
+    session.expire_all()
+    assert _copies_follow(session) == []
+    copies = session.execute(text("SELECT question_id, question_score FROM question_tags ORDER BY question_id, tag_id"))
+    want = {qs[0].id: 0, qs[1].id: 10, qs[2].id: 11}
+    assert [(qid, score) for qid, score in copies] == [(q, want[q]) for q in sorted(want) for _ in range(2)]
