@@ -15,7 +15,17 @@ from app.products.schemas import ProductCreate, ProductUpdate
 
 
 def list_products(session: Session) -> list[Product]:
+    """Every product, by name, as ORM objects (to change them: staff pages). Pages that only show
+    products use `catalog`."""
     return list(session.exec(select(Product).order_by(Product.name, Product.id)).all())
+
+
+def catalog(session: Session) -> list:
+    """Every product, by name then id, as plain read-only rows of (id, slug, name): what list,
+    search and ask pages show in their product filters, without building an ORM object per
+    product on each request (issue 11: 300 products took a fifth of a list page's CPU that way)."""
+    stmt = select(Product.id, Product.slug, Product.name).order_by(Product.name, Product.id)
+    return list(session.connection().execute(stmt).all())
 
 
 def page_products(session: Session, *, limit: int | None = None, cursor: str | None = None) -> Page[Product]:

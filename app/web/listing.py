@@ -18,6 +18,9 @@ LIST_SORTS = (("newest", "Newest"), ("active", "Active"), ("votes", "Most votes"
 ANSWER_SORTS = (("best", "Best"), ("newest", "Newest"), ("oldest", "Oldest"))
 SOLVED_CHOICES = (("", "Any"), ("yes", "Solved"), ("no", "Not solved"))
 PAGE_SIZE = 20
+# Products named in a list page's sidebar: those with most questions; the rest are one link away
+# (/products). Discourse's sidebar likewise shows a few categories and links to all of them.
+SIDEBAR_PRODUCTS = 10
 
 
 def pick(value: str | None, choices: tuple[tuple[str, str], ...], default: str) -> str:
@@ -61,9 +64,13 @@ def question_list(session: Session, *, path: str, sort: str | None, product: str
              "current": key == sort} for key, label in LIST_SORTS]
     next_url = (_url(path, {"sort": sort if sort != "newest" else None, **link_filters, "cursor": page.next_cursor})
                 if page.next_cursor else None)
-    products = products_service.list_products(session)
+    products = products_service.catalog(session)
     counts = _memo(memo, ("product_counts",), lambda: products_service.question_counts(session))
     product_id = next((p.id for p in products if p.slug == product), None)
+    # The sidebar names the products with most questions (and the one shown), by name, not the
+    # whole catalog: its size and cost stay bounded however many products the vendor has.
+    shown = {p.id for p in sorted(products, key=lambda p: -counts.get(p.id, 0))[:SIDEBAR_PRODUCTS]} | {product_id}
+    sidebar = [p for p in products if p.id in shown]
     tags_scope = product_id if "product" in fixed else None
     product_name = next((p.name for p in products if p.slug == product), product)
     return {
@@ -84,7 +91,8 @@ def question_list(session: Session, *, path: str, sort: str | None, product: str
         "filtered": any(v for v in link_filters.values()),
         "product_choices": [{"slug": p.slug, "name": p.name} for p in products],
         "solved_choices": SOLVED_CHOICES,
-        "sidebar_products": [{"slug": p.slug, "name": p.name, "count": counts.get(p.id, 0)} for p in products],
+        "sidebar_products": [{"slug": p.slug, "name": p.name, "count": counts.get(p.id, 0)} for p in sidebar],
+        "products_total": len(products),
         "popular_tags": [{"name": n, "count": c} for n, c in _memo(
             memo, ("popular_tags", tags_scope), lambda: questions_service.popular_tags(session, 20, product_id=tags_scope))],
     }

@@ -103,7 +103,7 @@ ASK_FIELDS = ("title", "body", "tags", "product", "visibility")
 
 
 def _products(session: Session) -> list[dict[str, str]]:
-    return [{"slug": p.slug, "name": p.name} for p in products_service.list_products(session)]
+    return [{"slug": p.slug, "name": p.name} for p in products_service.catalog(session)]
 
 
 def _ask_form(request: Request, session: Session, values: dict[str, str], errors: dict[str, str] | None = None,

@@ -76,7 +76,7 @@ def search_page(request: Request, session: SessionDep, viewer: Viewer, q: QueryT
     q = (q or "").strip()
     params = {"q": q or None, "product": (product or "").strip().lower() or None,
               "tag": canonical_tag(tag or "") or None, "solved": parse_solved(solved) or None}
-    products = {p.slug: p.name for p in products_service.list_products(session)}
+    products = {p.slug: p.name for p in products_service.catalog(session)}
     context: dict[str, Any] = {
         "q": q, "params": params, "results": None, "error": None, "active_filters": [], "facets": None,
         "pagination": None, "similar": [],

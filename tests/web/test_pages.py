@@ -214,6 +214,38 @@ def test_profile_products_and_tag_pages(web, factory, session):
     assert _titles(tag_page) == [q.title] and "Questions tagged “fan”" in tag_page
 
 
+def test_the_sidebar_names_the_busiest_products_and_links_to_all(web, factory, session):
+    """A vendor with many products: the list pages' sidebar names the ten with most questions (by
+    name) and the one being shown, and links to the whole catalog; the filter still offers every
+    product. (It named every product, twice per page with the phone's copy: 300 products were a
+    fifth of a list page's CPU, issue 11.)"""
+    from app.web.listing import SIDEBAR_PRODUCTS
+
+    author = factory.user()
+    products = [factory.product(f"model-{i:02d}", f"Model {i:02d}") for i in range(14)]
+    # Model 00 has no question; Models 01–13 have 1–13 questions; the ten busiest are 04–13.
+    for i, p in enumerate(products):
+        for _ in range(i):
+            factory.question(author=author, product=p.slug, tags=["setup"])
+    session.commit()
+    assert SIDEBAR_PRODUCTS == 10
+
+    def sidebar(page: str) -> list[str]:
+        aside = page[page.index('aria-label="Browse"'):]
+        return re.findall(r'<li><a href="/products/([a-z0-9-]+)"', aside[:aside.index("</section>")])
+
+    home = web.get("/").text
+    assert sidebar(home) == [f"model-{i:02d}" for i in range(4, 14)]
+    assert '<a href="/products">All 14 products</a>' in home
+    assert all(f'<option value="model-{i:02d}"' in home for i in range(14))  # the filter: every product
+    quiet = web.get("/products/model-01").text  # a product outside the ten: named too, marked current
+    assert sidebar(quiet) == ["model-01"] + [f"model-{i:02d}" for i in range(4, 14)]
+    assert 'href="/products/model-01" aria-current="page"' in quiet
+    counts = dict(re.findall(r'<li><a href="/products/(model-\d+)"[^>]*>[^<]+</a> <span class="count">(\d+)</span>',
+                             home))
+    assert counts["model-13"] == "13" and counts["model-04"] == "4"
+
+
 def test_staff_profile_shows_role_badge(web, factory, session):
     factory.user("lena", role=Role.staff)
     session.commit()
