@@ -1,6 +1,7 @@
-"""app/core/bulk.indexes_built_after: a table's indexes and keys dropped for a bulk insert and built
-again exactly as they were; a row that breaks one fails; a table another transaction holds is
-left alone; reputation's recompute builds the same ledger either way."""
+"""app/core/bulk.indexes_built_after: a table's indexes dropped for a bulk insert and built again
+exactly as they were; a row that breaks a key or the unique constraint fails; the tables its keys
+point to stay free; a table another transaction holds, or that the user does not own, is left
+alone; reputation's recompute builds the same ledger either way."""
 
 from __future__ import annotations
 
@@ -68,7 +69,9 @@ def test_indexes_and_keys_come_back_as_they_were(clean_engine, factory, session)
             assert rebuilt is True
             inside = _shape(conn)
             assert [name for name, _ in inside[0]] == ["pk_reputation_events"]  # only the primary key stays
-            assert [name for name, _ in inside[1]] == ["pk_reputation_events"]
+            # ... with the foreign keys: dropping one would lock `users` (below)
+            assert [name for name, _ in inside[1]] == ["fk_reputation_events_product_id_products",
+                                                       "fk_reputation_events_user_id_users", "pk_reputation_events"]
             for source_id in range(50):
                 _event(conn, user.id, source_id)
         assert _shape(conn) == shape
@@ -79,7 +82,7 @@ def test_indexes_and_keys_come_back_as_they_were(clean_engine, factory, session)
 
 
 @pytest.mark.parametrize("broken", ["unknown user", "duplicate"])
-def test_a_row_that_breaks_a_key_fails_when_it_comes_back_and_nothing_is_lost(clean_engine, factory, session, broken):
+def test_a_row_that_breaks_a_key_or_the_unique_constraint_fails_and_nothing_is_lost(clean_engine, factory, session, broken):
     _postgres_only(clean_engine)
     user = factory.user()
     session.commit()
@@ -92,6 +95,23 @@ def test_a_row_that_breaks_a_key_fails_when_it_comes_back_and_nothing_is_lost(cl
     with clean_engine.connect() as conn:
         assert _shape(conn) == shape
         assert conn.execute(text("SELECT count(*) FROM reputation_events")).scalar() == 0
+
+
+def test_the_tables_its_keys_point_to_stay_free_for_other_transactions(clean_engine, factory, session):
+    """While the ledger is held for the bulk insert, a vote elsewhere can still lock and update
+    its users' rows (dropping the ledger's foreign keys locked all of `users` until the import
+    ended, and deadlocked with a vote holding a user's row: found in review)."""
+    _postgres_only(clean_engine)
+    imported, voter = factory.user(), factory.user()
+    session.commit()
+    with clean_engine.begin() as conn, indexes_built_after(conn, TABLE) as rebuilt:
+        assert rebuilt is True
+        _event(conn, imported.id, 1)  # its key check holds `imported`'s row (as any insert would), not others
+        with clean_engine.begin() as vote:
+            vote.execute(text("SET LOCAL lock_timeout = '500ms'"))
+            vote.execute(text("SELECT id FROM users WHERE id = :id FOR UPDATE"), {"id": voter.id})
+            vote.execute(text("UPDATE users SET reputation = reputation + 10 WHERE id = :id"), {"id": voter.id})
+            vote.execute(text("SELECT count(*) FROM products"))
 
 
 def test_a_table_another_transaction_holds_is_left_alone(clean_engine, factory, session):

@@ -1,12 +1,15 @@
-"""Bulk loading into PostgreSQL: build a table's indexes and constraints once, after the rows.
+"""Bulk loading into PostgreSQL: build a table's indexes once, after the rows.
 
-PostgreSQL's manual ("Populating a Database", §14.4.3 Remove Indexes and §14.4.4 Remove Foreign
-Key Constraints) advises loading a large number of rows into a table without its indexes and
-foreign keys and creating them afterwards: one sort per index and one join per foreign key cost
-far less than maintaining each index and checking each key row by row. Measured here: 1.27M
-reputation events inserted in 26.3 s with the ledger's 5 secondary indexes and 2 foreign keys in
-place, 2.3 s without them plus 5.2 s to build the indexes and 0.9 s to add the keys back
-(docs/import.md).
+PostgreSQL's manual ("Populating a Database", §14.4.3 Remove Indexes) advises loading a large
+number of rows into a table without its indexes and creating them afterwards: one sort per index
+costs far less than maintaining each index row by row. Measured here on the ledger of the 100k
+generated dump (1.27M reputation events, docs/import.md): 26.3 s to insert them with the 5
+secondary indexes, the unique constraint and the 2 foreign keys in place; without the indexes and
+the unique constraint (keys kept), the insert plus the builds take about half.
+
+Foreign keys stay: dropping one locks the table it points to (`users`) until the transaction
+ends, so on a live site every request would wait for the import, and a vote holding a user's row
+while it waits for the ledger would deadlock with it (found in review, reproduced).
 """
 
 from __future__ import annotations
@@ -17,26 +20,29 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
 
-# What building the indexes may use (PostgreSQL's default, 64MB, makes large sorts spill to disk).
+# What building the indexes may use at least (PostgreSQL's default, 64MB, makes large sorts spill
+# to disk); a server set higher keeps its own value.
 BUILD_MEMORY = "256MB"
 
 
 @contextmanager
 def indexes_built_after(conn: Connection, table: str, *, lock_timeout_ms: int = 2000) -> Iterator[bool]:
-    """Within the caller's transaction on PostgreSQL: drop `table`'s secondary indexes, unique
-    constraints (those no foreign key depends on) and foreign keys, run the body, then create them
-    again exactly as they were (their definitions as PostgreSQL prints them), with
-    `BUILD_MEMORY` for the sorts. Yields True when it did so.
+    """Within the caller's transaction on PostgreSQL: drop `table`'s secondary indexes and unique
+    constraints (those no foreign key depends on), run the body, then create them again exactly
+    as they were (their definitions as PostgreSQL prints them), with at least `BUILD_MEMORY` for
+    the sorts. Yields True when it did so. The primary key and foreign keys stay.
 
     It needs the table to itself (ACCESS EXCLUSIVE, held until the transaction ends, as any DDL):
     when another transaction holds it for more than `lock_timeout_ms`, nothing is dropped and the
     body runs with the indexes in place (yields False), so a busy site's import is slower, never
     stuck behind a reader; likewise when the database user does not own the table (a deployment
-    whose migrations run as another role). On SQLite it yields False and changes nothing. The
-    primary key stays.
-    A row that breaks a unique constraint or a foreign key fails when the constraint is added
-    back (IntegrityError), not in the body: the caller's transaction must then be rolled back,
-    which restores everything (DDL is transactional in PostgreSQL).
+    whose migrations run as another role). On SQLite it yields False and changes nothing.
+    While the table is held, every other transaction that reads or writes it waits for the
+    caller's to end: the caller should hold no lock such a transaction may already have (take
+    row locks elsewhere first) and end soon after.
+    A row that breaks a unique constraint fails when the constraint is added back
+    (IntegrityError), not in the body: the caller's transaction must then be rolled back, which
+    restores everything (DDL is transactional in PostgreSQL).
     """
     if conn.dialect.name != "postgresql":
         yield False
@@ -47,7 +53,9 @@ def indexes_built_after(conn: Connection, table: str, *, lock_timeout_ms: int = 
         return
     yield True
     memory = conn.execute(text("SELECT current_setting('maintenance_work_mem')")).scalar()
-    conn.execute(text("SELECT set_config('maintenance_work_mem', :m, true)"), {"m": BUILD_MEMORY})
+    conn.execute(text("SELECT set_config('maintenance_work_mem', CASE WHEN pg_size_bytes(:m) > "
+                      "pg_size_bytes(current_setting('maintenance_work_mem')) THEN :m "
+                      "ELSE current_setting('maintenance_work_mem') END, true)"), {"m": BUILD_MEMORY})
     for statement in restore:
         conn.execute(text(statement))
     conn.execute(text("SELECT set_config('maintenance_work_mem', :m, true)"), {"m": memory})
@@ -55,8 +63,8 @@ def indexes_built_after(conn: Connection, table: str, *, lock_timeout_ms: int = 
 
 def _take(conn: Connection, table: str, lock_timeout_ms: int) -> list[str] | None:
     """Lock `table`, drop what indexes_built_after rebuilds, and return the statements that create
-    it again (indexes, then unique constraints, then foreign keys); None when the lock was not
-    granted within `lock_timeout_ms`."""
+    it again (indexes, then unique constraints); None when the lock was not granted within
+    `lock_timeout_ms` (or waiting for it closed a deadlock) or the user does not own the table."""
     quote = conn.dialect.identifier_preparer.quote
     owner = conn.execute(text("SELECT pg_has_role(current_user, relowner, 'USAGE') FROM pg_class "
                               "WHERE oid = CAST(:t AS regclass)"), {"t": quote(table)}).scalar()
@@ -74,19 +82,19 @@ def _take(conn: Connection, table: str, lock_timeout_ms: int) -> list[str] | Non
     conn.execute(text("SELECT set_config('lock_timeout', :t, true)"), {"t": previous})
     oid = {"t": quote(table)}
     constraints = conn.execute(text(
-        "SELECT k.conname, k.contype, pg_get_constraintdef(k.oid) FROM pg_constraint k "
-        "WHERE k.conrelid = CAST(:t AS regclass) AND (k.contype = 'f' OR (k.contype = 'u' AND NOT EXISTS "
-        "(SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = k.conindid))) "
-        "ORDER BY k.contype DESC, k.conname"), oid).all()  # 'u' before 'f'
+        "SELECT k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k "
+        "WHERE k.conrelid = CAST(:t AS regclass) AND k.contype = 'u' AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = k.conindid) "
+        "ORDER BY k.conname"), oid).all()
     indexes = conn.execute(text(
         "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
         "WHERE i.indrelid = CAST(:t AS regclass) AND NOT i.indisprimary AND NOT EXISTS "
         "(SELECT 1 FROM pg_constraint k WHERE k.conrelid = i.indrelid AND k.conindid = i.indexrelid) "
         "ORDER BY c.relname"), oid).all()
-    for name, _kind, _definition in sorted(constraints, key=lambda c: c[1] != "f"):  # keys first
+    for name, _definition in constraints:
         conn.execute(text(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}"))
     for name, _definition in indexes:
         conn.execute(text(f"DROP INDEX {quote(name)}"))
     return ([definition for _name, definition in indexes]
             + [f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}"
-               for name, _kind, definition in constraints])
+               for name, definition in constraints])

@@ -345,8 +345,8 @@ _MATCH = ("r.user_id = e.user_id AND r.kind = e.kind AND r.source_type = e.sourc
 
 
 # Missing events from which recompute builds the ledger's indexes after the rows (PostgreSQL),
-# when they also outnumber the events already there: importing 1.25M votes, the ledger step took
-# 20.6 s instead of 36.0 s (docs/import.md); 250k events, 4.1 s instead of 7.3 s.
+# when they also outnumber the events already there: 1.27M events (the 100k generated dump) took
+# 41–44 s instead of 54–55 s on a loaded machine (docs/import.md).
 BULK_FROM = 100_000
 
 
@@ -413,9 +413,17 @@ def recompute(session: Session, *, fix: bool = True, bulk_from: int = BULK_FROM)
                 f"UPDATE reputation_events SET amount = (SELECT e.amount FROM rep_expected e WHERE {match}) "
                 f"WHERE reversed_at IS NULL AND EXISTS (SELECT 1 FROM rep_expected e WHERE {match} "
                 "AND e.amount <> reputation_events.amount)"))
+        if report.balances_changed:
+            conn.execute(text(
+                "UPDATE users SET reputation = t.want FROM rep_totals t "
+                "WHERE t.user_id = users.id AND t.reputation <> t.want" if pg else
+                "UPDATE users SET reputation = (SELECT t.want FROM rep_totals t WHERE t.user_id = users.id) "
+                "WHERE id IN (SELECT user_id FROM rep_totals WHERE reputation <> want)"))
         if new:
             # A ledger filled from (almost) nothing, as by an import into a new community, gets its
-            # indexes and keys built once after the rows, not maintained row by row (app/core/bulk.py).
+            # indexes built once after the rows, not maintained row by row (app/core/bulk.py). The
+            # balances are written first: once the ledger is locked for that, this transaction
+            # waits for no lock a vote could hold while it waits for the ledger (no deadlock).
             bulk = pg and new >= bulk_from and new > report.events_checked
             with indexes_built_after(conn, "reputation_events") if bulk else nullcontext():
                 conn.execute(text(
@@ -425,12 +433,6 @@ def recompute(session: Session, *, fix: bool = True, bulk_from: int = BULK_FROM)
                     "e.post_id, e.product_id, e.occurred_at, :now FROM rep_expected e WHERE NOT EXISTS "
                     f"(SELECT 1 FROM reputation_events r WHERE {_MATCH}) "
                     "ORDER BY e.user_id, e.occurred_at").bindparams(stamp))
-        if report.balances_changed:
-            conn.execute(text(
-                "UPDATE users SET reputation = t.want FROM rep_totals t "
-                "WHERE t.user_id = users.id AND t.reputation <> t.want" if pg else
-                "UPDATE users SET reputation = (SELECT t.want FROM rep_totals t WHERE t.user_id = users.id) "
-                "WHERE id IN (SELECT user_id FROM rep_totals WHERE reputation <> want)"))
         session.expire_all()  # users' cached balances changed under the ORM
     conn.execute(text("DROP TABLE rep_expected"))
     conn.execute(text("DROP TABLE rep_totals"))

@@ -11,9 +11,12 @@ whenever either column changes, whichever code path changed it (services, the im
 set-based finish, the demo loader, a repair in SQL). Rows are given the question's values when a
 tag is attached (app/questions/service._set_tags, the importer).
 
-Caution for later migrations on SQLite: `batch_alter_table('questions')` rebuilds the table and
-drops its triggers; such a migration must create `questions_copy_to_tags` again
-(`create_copy_trigger` below). tests/services/test_tag_lists.py fails if the copies stop following.
+Caution for later migrations on SQLite: `batch_alter_table` on `questions` or `question_tags`
+rebuilds the table. On `questions` that drops the trigger silently; on `question_tags` the
+rename fails outright while the trigger names the table (SQLite ≥ 3.25 checks every trigger). Such
+a migration must drop `questions_copy_to_tags` first and create it again after, with a copy of
+the statements below (a migration cannot import this module by name: it starts with a digit).
+tests/services/test_tag_lists.py fails if the copies stop following.
 
 Revision ID: 0024_tag_list_orders
 Revises: 0023_tag_list_index
