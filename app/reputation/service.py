@@ -346,7 +346,7 @@ _MATCH = ("r.user_id = e.user_id AND r.kind = e.kind AND r.source_type = e.sourc
 
 # Missing events from which recompute builds the ledger's indexes after the rows (PostgreSQL),
 # when they also outnumber the events already there: 1.27M events (the 100k generated dump) took
-# 32–33 s instead of 39–40 s on a quiet machine (docs/import.md).
+# 30 s instead of 39 s on a quiet machine (docs/import.md).
 BULK_FROM = 100_000
 
 
