@@ -360,7 +360,7 @@ def recompute(session: Session, *, fix: bool = True, bulk_from: int = BULK_FROM)
     as `recompute_in_python`, built a million ORM objects and 5 GB for a 1.2M-post import).
     `changed_users` lists at most 1,000 of the balances that differ (`balances_changed` counts all).
     On PostgreSQL, when at least `bulk_from` events are missing and they outnumber those present,
-    the ledger's secondary indexes and keys are built after the insert (app/core/bulk.py)."""
+    the ledger's secondary indexes and unique constraint are built after the insert (app/core/bulk.py)."""
     conn = session.connection()
     pg = conn.dialect.name == "postgresql"
     day = "date_trunc('day', occurred_at AT TIME ZONE 'UTC')" if pg else "substr(occurred_at, 1, 10)"

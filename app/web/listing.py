@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import json
 from typing import Any
 from urllib.parse import urlencode
@@ -66,13 +67,14 @@ def question_list(session: Session, *, path: str, sort: str | None, product: str
                 if page.next_cursor else None)
     products = products_service.catalog(session)
     counts = _memo(memo, ("product_counts",), lambda: products_service.question_counts(session))
-    product_id = next((p.id for p in products if p.slug == product), None)
+    current = next((p for p in products if p.slug == product), None)
+    product_id = current.id if current else None
     # The sidebar names the products with most questions (and the one shown), by name, not the
     # whole catalog: its size and cost stay bounded however many products the vendor has.
-    shown = {p.id for p in sorted(products, key=lambda p: -counts.get(p.id, 0))[:SIDEBAR_PRODUCTS]} | {product_id}
-    sidebar = [p for p in products if p.id in shown]
+    shown = {p.id for p in heapq.nlargest(SIDEBAR_PRODUCTS, products, key=lambda p: counts.get(p.id, 0))}
+    sidebar = [p for p in products if p.id in shown or p is current]
     tags_scope = product_id if "product" in fixed else None
-    product_name = next((p.name for p in products if p.slug == product), product)
+    product_name = current.name if current else product
     return {
         # Each sort and filter is its own page for search engines: its own canonical address
         # (the cursor included: a later page is not a copy of the first) and its own title.
