@@ -106,10 +106,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     problems.install(app)
 
     from app.api.router import router as api_router
+    from app.core.routing import hot_routes_first, include_flat
     from app.web.routes import router as web_router
 
-    app.include_router(api_router, prefix="/api/v1")
-    app.include_router(web_router)
+    # Flat (app/core/routing.py): one list of routes, not FastAPI's per-request walk of included routers.
+    include_flat(app.router, api_router, prefix="/api/v1")
+    include_flat(app.router, web_router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=str(static_dir())), name="static")
     api_docs.install(app, title=app.title)
     from app.api import openapi as api_openapi
@@ -139,6 +141,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             search = {"backend": settings.search_backend, "degraded": True, "reasons": [str(exc)[:200]]}
         body = {"status": "ok" if database == "ok" else "unavailable", "database": database, "search": search}
         return JSONResponse(body, status_code=200 if database == "ok" else 503)
+
+    # The busiest pages are tried first: question pages, the home list, tag pages, then the API
+    # (app/core/routing.py: which route answers a path cannot change, only how soon it is found).
+    hot_routes_first(app.router, ("questions", "", "tags", "api"))
 
     # Order: the outermost runs first. Size limit before anything reads the body; the in-flight
     # limit inside CORS and the security headers, so that its 503 carries them.

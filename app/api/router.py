@@ -37,6 +37,7 @@ from app.comments import service as comments_service
 from app.core import security
 from app.core.db import SessionDep
 from app.core.errors import NotAuthenticated, NotFound
+from app.core.routing import include_flat
 from app.products import service as products_service
 from app.products.schemas import ProductCreate, ProductUpdate
 from app.questions import duplicates as duplicates_service
@@ -385,36 +386,36 @@ from app.api import markdown as _markdown_api  # noqa: E402
 from app.api import moderation as _moderation_api  # noqa: E402
 from app.api import reputation as _reputation_api  # noqa: E402
 
-resources.include_router(_reputation_api.router)
-resources.include_router(_escalation_api.router)
-resources.include_router(_markdown_api.router)
+include_flat(resources, _reputation_api.router)
+include_flat(resources, _escalation_api.router)
+include_flat(resources, _markdown_api.router)
 from app.api import mail as _mail_api  # noqa: E402  (e-mail, follows, account self-service)
 
-resources.include_router(_mail_api.router)
-auth_router.include_router(_mail_api.public)
+include_flat(resources, _mail_api.router)
+include_flat(auth_router, _mail_api.public)
 
 from app.api import apikeys as _apikeys_api  # noqa: E402
 from app.api import webhooks as _webhooks_api  # noqa: E402
 
-resources.include_router(_apikeys_api.router)
-resources.include_router(_webhooks_api.router)
-resources.include_router(_moderation_api.router)
+include_flat(resources, _apikeys_api.router)
+include_flat(resources, _webhooks_api.router)
+include_flat(resources, _moderation_api.router)
 from app.api import savedviews as _savedviews_api  # noqa: E402  (saved views, issue 18)
 
-resources.include_router(_savedviews_api.router)
+include_flat(resources, _savedviews_api.router)
 
 from app.api import badges as _badges_api  # noqa: E402
 
-resources.include_router(_badges_api.router)
+include_flat(resources, _badges_api.router)
 from app.api import internal as _internal_api  # noqa: E402  (issue 18: the staff-only space)
 
-resources.include_router(_internal_api.router)
+include_flat(resources, _internal_api.router)
 
 from app.api import search as _search_api  # noqa: E402
 
 router = APIRouter()
-router.include_router(auth_router)
+include_flat(router, auth_router)
 # Before the resources: /questions/similar must not be taken for /questions/{question_id}.
-router.include_router(_search_api.router, responses=_errors,
+include_flat(router, _search_api.router, responses=_errors,
                       dependencies=[Depends(_oauth2), Depends(reject_nul), Depends(api_user)])
-router.include_router(resources)
+include_flat(router, resources)
