@@ -25,11 +25,18 @@ def get_settings_dep(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
+def session_uid(request: Request) -> int | None:
+    """The user id the forum's session cookie names, unchecked (None when nobody is signed in).
+    Reading it needs no database: pages use it to skip resolving the viewer for anonymous visits."""
+    uid = request.session.get("uid") if "session" in request.scope else None
+    return uid if isinstance(uid, int) else None
+
+
 def session_user(request: Request, session) -> User | None:
     """The user signed in through the forum's session cookie, if any: the cookie's session must
     still exist in the database (signing out deletes it), so a copied cookie dies with it."""
-    uid = request.session.get("uid") if "session" in request.scope else None
-    if not isinstance(uid, int):
+    uid = session_uid(request)
+    if uid is None:
         return None
     user = accounts_service.user_for_session(session, uid, request.session.get("sid"), request.session.get("tv"))
     note_user(user.id if user else None)  # for the request's access line (app/core/logs.py)

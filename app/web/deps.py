@@ -12,8 +12,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
-from app.accounts.deps import client_key, session_user
+from app.accounts.deps import client_key, session_uid, session_user
 from app.accounts.models import User
 from app.core import security
 from app.core.db import SessionDep
@@ -137,7 +138,18 @@ class SignInRequired(NotAuthenticated):
         self.next_path = next_path
 
 
-def current_viewer(request: Request, session: SessionDep) -> User | None:
+async def current_viewer(request: Request, session: SessionDep) -> User | None:
+    """The signed-in user, or None. Async so that an anonymous visit, whose cookie names nobody,
+    is answered on the event loop: only a cookie that names a user costs the thread-pool trip
+    (about 84 µs of CPU, issue 11) in which the user and the header's counts are read."""
+    if session_uid(request) is None:
+        request.state.viewer_view = None
+        request.state.nav = EMPTY_NAV
+        return None
+    return await run_in_threadpool(_resolve_viewer, request, session)
+
+
+def _resolve_viewer(request: Request, session: Session) -> User | None:
     user = session_user(request, session)
     request.state.viewer_view = UserView.of(user) if user else None
     request.state.nav = nav_for(session, user)

@@ -1,0 +1,86 @@
+"""The request's session (app/core/db.get_session) and viewer (app/web/deps.current_viewer), on both
+databases: one commit when the request succeeds, nothing kept when it fails in any way, the
+connection back in the pool after every ending, and the viewer resolved for a signed-in cookie only.
+
+Issue 11 made both dependencies async (no thread-pool trip to open a session or to find that an
+anonymous visitor is nobody); these tests hold the behaviour that change must keep."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app.core.db import SessionDep
+from app.core.errors import InvalidInput
+from app.questions.models import Tag
+from app.web.deps import Viewer
+from tests.factories import PASSWORD
+
+
+def _routes(app) -> None:
+    """Routes of the test's own that write a tag, then end in each way a request can."""
+
+    def write(session: SessionDep, name: str, end: str) -> dict:
+        session.add(Tag(name=name))
+        session.flush()  # the row is in the transaction, which the ending must keep or undo
+        if end == "domain-error":
+            raise InvalidInput("refused after writing")
+        if end == "crash":
+            raise RuntimeError("an unexpected failure after writing")
+        return {"written": name}
+
+    def who(viewer: Viewer) -> dict:
+        return {"viewer": viewer.username if viewer else None}
+
+    app.router.add_api_route("/_test/write", write, methods=["POST"])
+    app.router.add_api_route("/_test/who", who, methods=["GET"])
+
+
+def _tags(engine) -> set[str]:
+    with Session(engine) as s:
+        return set(s.exec(select(Tag.name)).all())
+
+
+def test_a_request_commits_once_and_a_failed_one_keeps_nothing(app, clean_engine):
+    _routes(app)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.post("/_test/write", params={"name": "kept", "end": "ok"}).json() == {"written": "kept"}
+        refused = client.post("/_test/write", params={"name": "refused", "end": "domain-error"})
+        assert refused.status_code == 422 and refused.headers["content-type"].startswith("application/problem+json")
+        crashed = client.post("/_test/write", params={"name": "crashed", "end": "crash"})
+        assert crashed.status_code == 500
+        # A failing commit (the tag exists: unique name) is rolled back too, and answered, not hung.
+        again = client.post("/_test/write", params={"name": "kept", "end": "ok"})
+        assert again.status_code >= 400
+    assert _tags(clean_engine) == {"kept"}
+    assert clean_engine.pool.checkedout() == 0
+
+
+def test_every_ending_returns_the_connection(app, clean_engine, factory, session):
+    factory.user("maya")
+    session.commit()
+    _routes(app)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for _ in range(3):
+            assert client.get("/").status_code == 200
+            assert client.get("/questions/999999/missing").status_code == 404
+            assert client.post("/_test/write", params={"name": "x", "end": "crash"}).status_code == 500
+        assert clean_engine.pool.checkedout() == 0
+
+
+def test_the_viewer_is_who_the_cookie_names_and_only_then(app, clean_engine, factory, session):
+    factory.user("maya")
+    session.commit()
+    _routes(app)
+    with TestClient(app) as client:
+        assert client.get("/_test/who").json() == {"viewer": None}
+        page = client.get("/signin").text
+        token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        r = client.post("/signin", data={"username": "maya", "password": PASSWORD, "next": "/", "csrf_token": token},
+                        follow_redirects=False)
+        assert r.status_code == 303
+        assert client.get("/_test/who").json() == {"viewer": "maya"}
+        assert "maya" in client.get("/").text  # the layout's header, from the resolved viewer
+        client.cookies.clear()
+        assert client.get("/_test/who").json() == {"viewer": None}
+    assert clean_engine.pool.checkedout() == 0
