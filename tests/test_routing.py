@@ -141,6 +141,7 @@ import json, sys
 import app.core.routing as routing
 if sys.argv[1] == "nested":  # FastAPI's own include_router wherever Groundswell includes a router
     routing.include_flat = lambda target, router, **kw: target.include_router(router, **kw)
+    routing.hot_routes_first = lambda router, segments: None  # included routers have no path to order by
 from app.core.config import Settings
 from app.main import create_app
 app = create_app(Settings(env="production", database_url="sqlite:///:memory:", secret_key="x" * 50,
@@ -261,6 +262,22 @@ def test_hot_routes_first_refuses_a_route_whose_first_segment_is_a_parameter():
 
     with pytest.raises(ValueError, match="first segment is a parameter"):
         hot_routes_first(router, ("questions",))
+
+
+def test_hot_routes_first_refuses_a_mount_at_the_root():
+    """A mount at "/" has the empty path and matches every request: moving it with the home
+    page's group would let it answer the API's paths."""
+    from starlette.routing import Mount
+
+    router = APIRouter()
+
+    @router.get("/api/things")
+    def things() -> dict:
+        return {}
+
+    router.routes.append(Mount("/", app=lambda scope, receive, send: None))
+    with pytest.raises(ValueError, match="no path"):
+        hot_routes_first(router, ("", "api"))
 
 
 def test_the_busiest_pages_are_tried_first():

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from app.core.db import SessionDep
 from app.core.errors import InvalidInput
 from app.questions.models import Tag
-from app.web.deps import Viewer
+from app.web.deps import Viewer, WebRoute
 from tests.factories import PASSWORD
 
 
@@ -33,6 +33,8 @@ def _routes(app) -> None:
         return {"viewer": viewer.username if viewer else None}
 
     app.router.add_api_route("/_test/write", write, methods=["POST"])
+    # The same as a forum page: WebRoute turns a DomainError into an error page after the session ended.
+    app.router.add_api_route("/_test/web-write", write, methods=["POST"], route_class_override=WebRoute)
     app.router.add_api_route("/_test/who", who, methods=["GET"])
 
 
@@ -47,6 +49,8 @@ def test_a_request_commits_once_and_a_failed_one_keeps_nothing(app, clean_engine
         assert client.post("/_test/write", params={"name": "kept", "end": "ok"}).json() == {"written": "kept"}
         refused = client.post("/_test/write", params={"name": "refused", "end": "domain-error"})
         assert refused.status_code == 422 and refused.headers["content-type"].startswith("application/problem+json")
+        page = client.post("/_test/web-write", params={"name": "refused-on-a-page", "end": "domain-error"})
+        assert page.status_code == 422 and page.headers["content-type"].startswith("text/html")
         crashed = client.post("/_test/write", params={"name": "crashed", "end": "crash"})
         assert crashed.status_code == 500
         # A failing commit (the tag exists: unique name) is rolled back too, and answered, not hung.

@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import anyio
+import anyio.to_thread
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlmodel import Session, SQLModel, create_engine
-from starlette.concurrency import run_in_threadpool
 
 from app.core.config import Settings
 
@@ -239,6 +239,10 @@ def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
+# request.state flag: end this request's session with a rollback although no exception reached it.
+ROLL_BACK = "roll_back_session"
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session and one commit per request; services only flush.
 
@@ -246,7 +250,9 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     statement) costs no trip to the thread pool, which a sync generator dependency pays on entry
     and again on exit (about 84 µs of CPU per trip on the 2-vCPU bench machine; issue 11). The
     end, which talks to the database, is one trip: commit (rollback if the commit or the request
-    failed) and close. It is shielded, so a cancelled request still returns its connection."""
+    failed) and close. It is shielded, so a cancelled request still returns its connection, and it
+    has a thread-limiter of its own (as FastAPI gives a sync dependency's exit), so ending a session
+    never waits for a thread behind requests that wait for this session's connection or write turn."""
     engine = request.app.state.engine
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         engine = writer(engine)
@@ -255,10 +261,13 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         yield session
     except BaseException:
         with anyio.CancelScope(shield=True):
-            await run_in_threadpool(_end_session, session, False)
+            await anyio.to_thread.run_sync(_end_session, session, False, limiter=anyio.CapacityLimiter(1))
         raise
+    # A forum page answers a DomainError with an error page instead of raising it through here
+    # (app/web/deps.WebRoute); it marks the request so that what the failed action flushed is undone.
+    commit = not getattr(request.state, ROLL_BACK, False)
     with anyio.CancelScope(shield=True):
-        await run_in_threadpool(_end_session, session, True)
+        await anyio.to_thread.run_sync(_end_session, session, commit, limiter=anyio.CapacityLimiter(1))
 
 
 def _end_session(session: Session, commit: bool) -> None:

@@ -88,11 +88,14 @@ def hot_routes_first(router: APIRouter, segments: Sequence[str]) -> None:
     pays one match attempt for every route before it (the question page was number 257 of 280).
     Reordering cannot change which route answers a request: a path whose first segment is S can only
     match routes whose first segment is S, and those keep their relative order. That holds only
-    while no route's first segment is a parameter (`/{x}/…` could match any path), so such a route
-    raises ValueError here rather than be silently reordered."""
-    wild = [r.path for r in router.routes if "{" in first_segment(getattr(r, "path", ""))]
+    while no route's first segment is a parameter (`/{x}/…` could match any path) and every route has
+    a path (a mount at "/" has the empty path and matches everything), so such a route raises
+    ValueError here rather than be silently reordered."""
+    wild = [getattr(r, "path", repr(r)) for r in router.routes
+            if not getattr(r, "path", "") or "{" in first_segment(r.path)]
     if wild:
-        raise ValueError(f"routes whose first segment is a parameter cannot be reordered safely: {wild}")
+        raise ValueError("routes whose first segment is a parameter, or that have no path (a mount at '/', "
+                         f"a host route: they can match any path), cannot be reordered safely: {wild}")
     rank = {s: i for i, s in enumerate(segments)}
     router.routes[:] = sorted(router.routes,
                               key=lambda r: rank.get(first_segment(getattr(r, "path", "")), len(rank)))

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from app.accounts.deps import client_key, session_uid, session_user
 from app.accounts.models import User
 from app.core import security
-from app.core.db import SessionDep
+from app.core.db import ROLL_BACK, SessionDep
 from app.core.ids import PathId
 from app.core.errors import DomainError, Forbidden, NotAuthenticated
 from app.questions.views import UserView
@@ -394,19 +394,28 @@ class WebRoute(APIRoute):
         async def guarded(request: Request) -> Response:
             try:
                 return await handler(request)
-            except SignInRequired as exc:
-                flash(request, "Sign in to continue.", "info")
-                return redirect(signin_url(exc.next_path))
-            except NotAuthenticated:
-                flash(request, "Sign in to continue.", "info")
-                return redirect(signin_url(back_path(request)))
-            except DomainError as exc:
-                headers = {k: v for k, v in exc.headers.items() if k.lower() != "www-authenticate"}
-                return error_page(request, exc.status, exc.title, exc.detail, headers)
-            except RequestValidationError as exc:
-                if all((e.get("loc") or ("",))[0] == "path" for e in exc.errors()):
-                    return error_page(request, 404, "Page not found", "There is no such page.")
-                return error_page(request, 422, "Invalid request",
-                                  "Some of the values in the address are not valid. Go back and try again.")
+            except (SignInRequired, NotAuthenticated, DomainError, RequestValidationError) as exc:
+                # Answered with a page, not raised through the request's session: undo what the
+                # failed action flushed (app/core/db.get_session), as an API error does.
+                setattr(request.state, ROLL_BACK, True)
+                return self._error_answer(request, exc)
 
         return guarded
+
+    @staticmethod
+    def _error_answer(request: Request, exc: Exception) -> Response:
+        """The page (or sign-in redirect) for an error a forum route raised (checked in this order)."""
+        if isinstance(exc, SignInRequired):
+            flash(request, "Sign in to continue.", "info")
+            return redirect(signin_url(exc.next_path))
+        if isinstance(exc, NotAuthenticated):
+            flash(request, "Sign in to continue.", "info")
+            return redirect(signin_url(back_path(request)))
+        if isinstance(exc, DomainError):
+            headers = {k: v for k, v in exc.headers.items() if k.lower() != "www-authenticate"}
+            return error_page(request, exc.status, exc.title, exc.detail, headers)
+        assert isinstance(exc, RequestValidationError)
+        if all((e.get("loc") or ("",))[0] == "path" for e in exc.errors()):
+            return error_page(request, 404, "Page not found", "There is no such page.")
+        return error_page(request, 422, "Invalid request",
+                          "Some of the values in the address are not valid. Go back and try again.")
