@@ -257,17 +257,15 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         engine = writer(engine)
     session = Session(engine, expire_on_commit=False)
+    commit = False  # an exception (the request failed or was cancelled) skips the line that sets it
     try:
         yield session
-    except BaseException:
+        # A forum page answers a DomainError with an error page instead of raising it through here
+        # (app/web/deps.WebRoute); it marks the request so that what the failed action flushed is undone.
+        commit = not getattr(request.state, ROLL_BACK, False)
+    finally:
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(_end_session, session, False, limiter=anyio.CapacityLimiter(1))
-        raise
-    # A forum page answers a DomainError with an error page instead of raising it through here
-    # (app/web/deps.WebRoute); it marks the request so that what the failed action flushed is undone.
-    commit = not getattr(request.state, ROLL_BACK, False)
-    with anyio.CancelScope(shield=True):
-        await anyio.to_thread.run_sync(_end_session, session, commit, limiter=anyio.CapacityLimiter(1))
+            await anyio.to_thread.run_sync(_end_session, session, commit, limiter=anyio.CapacityLimiter(1))
 
 
 def _end_session(session: Session, commit: bool) -> None:

@@ -3,7 +3,7 @@
 Since FastAPI 0.137, `include_router` keeps the included router as one lazy node (`_IncludedRouter`)
 and resolves its routes on every request: each node's candidates are walked once to decide whether it
 matches and again to pick the route, with FastAPI's per-candidate bookkeeping, and the walk recurses
-into every nested include. Groundswell's pages sit behind two levels of includes (about 210 routes),
+into every nested include. Groundswell's pages sit behind two levels of includes (280 routes),
 so a question page paid that walk on each request: 22% of the server's CPU for a rendered question
 page under load (py-spy, 100k questions, docs/performance.md), and more the later its route is
 registered. The upstream proposal to skip routers by prefix (fastapi/fastapi#16159) would not help
@@ -74,7 +74,6 @@ def include_flat(target: APIRouter, router: APIRouter, *, prefix: str = "", tags
         )
 
 
-
 def first_segment(path: str) -> str:
     """The first segment of a route's path ("" for "/", "questions" for "/questions/{question_id}")."""
     return path.split("/", 2)[1] if path.startswith("/") else path
@@ -97,5 +96,4 @@ def hot_routes_first(router: APIRouter, segments: Sequence[str]) -> None:
         raise ValueError("routes whose first segment is a parameter, or that have no path (a mount at '/', "
                          f"a host route: they can match any path), cannot be reordered safely: {wild}")
     rank = {s: i for i, s in enumerate(segments)}
-    router.routes[:] = sorted(router.routes,
-                              key=lambda r: rank.get(first_segment(getattr(r, "path", "")), len(rank)))
+    router.routes[:] = sorted(router.routes, key=lambda r: rank.get(first_segment(r.path), len(rank)))
