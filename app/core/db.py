@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import functools
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -87,17 +89,23 @@ def pool_options(max_inflight: int = DEFAULT_MAX_INFLIGHT, db_timeout: float = D
     return {"pool_size": 2 * max_inflight + POOL_MARGIN, "max_overflow": 2 * max_inflight, "pool_timeout": db_timeout}
 
 
+# A PostgreSQL connection taken from the pool after resting this many seconds is pinged first.
+PING_AFTER_IDLE = 1.0
+
+
 def make_engine(url: str, *, max_inflight: int = DEFAULT_MAX_INFLIGHT, db_timeout: float = DEFAULT_DB_TIMEOUT,
-                **kwargs) -> Engine:
+                ping_after_idle: float = PING_AFTER_IDLE, **kwargs) -> Engine:
     """An engine whose pool and lock waits are sized for `max_inflight` requests at once and bounded
     by `db_timeout` seconds (pool checkout, SQLite write lock, PostgreSQL row locks); explicit
-    SQLAlchemy `kwargs` (pool_size, ...) win."""
-    engine = _make_engine(url, max_inflight=max_inflight, db_timeout=db_timeout, **kwargs)
+    SQLAlchemy `kwargs` (pool_size, ...) win. PostgreSQL connections that rested in the pool
+    `ping_after_idle` seconds or more are pinged when taken (`_ping_when_idle`)."""
+    engine = _make_engine(url, max_inflight=max_inflight, db_timeout=db_timeout, ping_after_idle=ping_after_idle,
+                          **kwargs)
     _refuse_nul_characters(engine)
     return engine
 
 
-def _make_engine(url: str, *, max_inflight: int, db_timeout: float, **kwargs) -> Engine:
+def _make_engine(url: str, *, max_inflight: int, db_timeout: float, ping_after_idle: float, **kwargs) -> Engine:
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": db_timeout})
         in_memory = make_url(url).database in (None, "", ":memory:")
@@ -147,8 +155,12 @@ def _make_engine(url: str, *, max_inflight: int, db_timeout: float, **kwargs) ->
         return engine
     for key, value in pool_options(max_inflight, db_timeout).items():
         kwargs.setdefault(key, value)
-    kwargs.setdefault("pool_pre_ping", True)
+    # The connection returned last is taken first, so that under traffic the same few stay in use
+    # (and skip the ping) while the rest rest, and get pinged, or closed by the server's idle limits.
+    kwargs.setdefault("pool_use_lifo", True)
     engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_when_idle(engine, ping_after_idle)
     lock_timeout_ms = int(db_timeout * 1000)
 
     @event.listens_for(engine, "connect")
@@ -160,6 +172,46 @@ def _make_engine(url: str, *, max_inflight: int, db_timeout: float, **kwargs) ->
         dbapi_conn.commit()
 
     return engine
+
+
+_RESTING_SINCE = "groundswell_resting_since"
+
+
+def _ping_when_idle(engine: Engine, after: float) -> None:
+    """Ping a pooled connection before use only when it rested `after` seconds or more.
+
+    SQLAlchemy's `pool_pre_ping` pings at every checkout: a round trip (and an autocommit switch
+    each way) per request, about 3% of a question page's CPU (issue 11). A connection in steady
+    use is alive with near certainty; one that rested may have been closed by a server restart,
+    a failover or an idle timeout, and is checked here. A failed ping raises DisconnectionError,
+    on which the pool drops the connection and takes another (up to three tries, SQLAlchemy's
+    PoolEvents.checkout). A server restart takes longer than `after`, so every connection that
+    was resting when it began has rested long enough to be pinged once it is back. A connection
+    that dies while in use fails its statement, as with `pool_pre_ping` (500; SQLAlchemy then
+    discards every pooled connection made before that moment), and so does one killed on its
+    own (pg_terminate_backend) less than `after` seconds after its last use."""
+    from time import monotonic
+
+    from sqlalchemy.exc import DisconnectionError
+
+    @event.listens_for(engine.pool, "connect")
+    def _connected(_dbapi, record):
+        record.info[_RESTING_SINCE] = monotonic()
+
+    @event.listens_for(engine.pool, "checkin")
+    def _rests(_dbapi, record):
+        if record is not None:
+            record.info[_RESTING_SINCE] = monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _taken(dbapi_conn, record, _proxy):
+        since = record.info.get(_RESTING_SINCE)
+        if since is not None and monotonic() - since < after:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # noqa: BLE001 - any failure: the connection is not usable
+            raise DisconnectionError(f"a pooled connection failed its ping: {exc}") from exc
 
 
 _HOLDS_WRITE_LOCK = "groundswell_holds_write_lock"
@@ -243,20 +295,41 @@ def get_engine(request: Request) -> Engine:
 ROLL_BACK = "roll_back_session"
 
 
+class _RequestSession:
+    """The request's session and whether it has been ended already (see `ends_request_session`)."""
+
+    __slots__ = ("session", "ended")
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.ended = False
+
+
+# The session `get_session` opened for the request being handled in this context. A ContextVar,
+# so that a sync endpoint running in a worker thread (anyio copies the context there) finds it.
+_REQUEST_SESSION: ContextVar[_RequestSession | None] = ContextVar("groundswell_request_session", default=None)
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session and one commit per request; services only flush.
 
     An async generator, so that opening the session (no I/O: its connection is taken at the first
     statement) costs no trip to the thread pool, which a sync generator dependency pays on entry
-    and again on exit (about 84 µs of CPU per trip on the 2-vCPU bench machine; issue 11). The
-    end, which talks to the database, is one trip: commit (rollback if the commit or the request
-    failed) and close. It is shielded, so a cancelled request still returns its connection, and it
-    has a thread-limiter of its own (as FastAPI gives a sync dependency's exit), so ending a session
-    never waits for a thread behind requests that wait for this session's connection or write turn."""
+    and again on exit (about 84 µs of CPU per trip on the 2-vCPU bench machine; issue 11).
+
+    Ending it (commit; rollback if the commit or the request failed; close) talks to the database:
+    - a sync endpoint wrapped by `ends_request_session` (every forum page) ends it in its own
+      thread-pool trip once it has returned, before its answer is sent, so this costs no trip;
+    - otherwise (an error, an async endpoint, an API route) here, in one trip that is shielded, so
+      a cancelled request still returns its connection, and that has a thread limiter of its own
+      (as FastAPI gives a sync dependency's exit), so ending a session never waits for a thread
+      behind requests that wait for this session's connection or write turn."""
     engine = request.app.state.engine
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         engine = writer(engine)
     session = Session(engine, expire_on_commit=False)
+    current = _RequestSession(session)
+    _REQUEST_SESSION.set(current)
     commit = False  # an exception (the request failed or was cancelled) skips the line that sets it
     try:
         yield session
@@ -264,8 +337,47 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         # (app/web/deps.WebRoute); it marks the request so that what the failed action flushed is undone.
         commit = not getattr(request.state, ROLL_BACK, False)
     finally:
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(_end_session, session, commit, limiter=anyio.CapacityLimiter(1))
+        if not current.ended:
+            current.ended = True
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(_end_session, session, commit, limiter=anyio.CapacityLimiter(1))
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def ends_request_session(endpoint: F) -> F:
+    """Wrap a sync endpoint so that, when it returns normally, the request's session (from
+    `get_session`, if the request opened one) is committed and closed in the same worker thread,
+    saving the separate trip to the thread pool that `get_session` would otherwise take for it
+    (issue 11: about a tenth of a question page's CPU went to such trips).
+
+    Only for endpoints whose return value is the answer as it will be sent (a Response, e.g. a
+    rendered page): nothing that runs after the endpoint may still need the session or decide
+    whether its work should be kept. An exception from the endpoint leaves the session to
+    `get_session`, which rolls it back; an exception from the commit propagates as before (the
+    session is rolled back and closed). Idempotent; async endpoints are returned unchanged."""
+    if getattr(endpoint, "ends_request_session", False) or not callable(endpoint) or \
+            _is_async(endpoint):
+        return endpoint
+
+    @functools.wraps(endpoint)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        result = endpoint(*args, **kwargs)
+        current = _REQUEST_SESSION.get()
+        if current is not None and not current.ended:
+            current.ended = True
+            _end_session(current.session, True)
+        return result
+
+    run.ends_request_session = True  # type: ignore[attr-defined]
+    return run  # type: ignore[return-value]
+
+
+def _is_async(fn: Callable[..., Any]) -> bool:
+    import inspect
+
+    return inspect.iscoroutinefunction(inspect.unwrap(fn)) or inspect.isasyncgenfunction(inspect.unwrap(fn))
 
 
 def _end_session(session: Session, commit: bool) -> None:

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from app.accounts.deps import client_key, session_uid, session_user
 from app.accounts.models import User
 from app.core import security
-from app.core.db import ROLL_BACK, SessionDep
+from app.core.db import ROLL_BACK, SessionDep, ends_request_session
 from app.core.ids import PathId
 from app.core.errors import DomainError, Forbidden, NotAuthenticated
 from app.questions.views import UserView
@@ -348,7 +348,12 @@ def _page_answer(request: Request, page) -> Response:
 class WebRoute(APIRoute):
     """Forum routes always answer with pages: domain errors become the friendly error page,
     a missing sign-in becomes a redirect to the sign-in form that comes back afterwards.
-    Routes marked with @anonymous_cached serve anonymous visitors from the page cache."""
+    Routes marked with @anonymous_cached serve anonymous visitors from the page cache.
+    A sync endpoint ends the request's session in its own thread-pool trip once it has returned
+    (app/core/db.ends_request_session): its return value is the page as sent."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, ends_request_session(endpoint), **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         guarded = self._guarded_handler()
