@@ -263,6 +263,9 @@ def main() -> None:
     parser.add_argument("--user", default="user7", help="a customer of the filled corpus, for signed-in pages")
     parser.add_argument("--in-process", type=int, default=0, metavar="N",
                         help="instead of wrk: N requests per route at c=1 in this process (CPU and wall ms/request)")
+    parser.add_argument("--max-inflight", type=int, default=None, metavar="N",
+                        help="the server's GROUNDSWELL_MAX_INFLIGHT (default: the application's default; "
+                             "figures before 2026-12-03 used 32)")
     parser.add_argument("--skip", default="", help="routes to leave out, comma-separated (e.g. 'search page')")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -297,7 +300,8 @@ def main() -> None:
     for name in filter(None, args.skip.split(",")):
         routes.pop(name.strip(), None)
     print(f"# pages_bench: {n_questions} questions, {n_answers} answers, {n_votes} votes; "
-          f"wrk -t2 -c{args.connections} -d{args.duration}s; load: {os.getloadavg()[0]:.2f} "
+          f"wrk -t2 -c{args.connections} -d{args.duration}s; MAX_INFLIGHT {args.max_inflight or 'default'}; "
+          f"load: {os.getloadavg()[0]:.2f} "
           f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})")
 
     if args.in_process:
@@ -336,8 +340,10 @@ def main() -> None:
         env = {"GROUNDSWELL_DATABASE_URL": args.url, "GROUNDSWELL_RATE_LIMITS": "off", "GROUNDSWELL_LOG_LEVEL": "warning",
                "GROUNDSWELL_SEARCH_SEMANTIC": "off", "GROUNDSWELL_SECRET_KEY": "bench-secret-" + "x" * 40,
                "GROUNDSWELL_ENV": "production", "GROUNDSWELL_PAGE_CACHE_MB": str(cache_mb),
-               "GROUNDSWELL_SEARCH_APPLY_IN_PROCESS": "false", "GROUNDSWELL_MAX_INFLIGHT": "32",
+               "GROUNDSWELL_SEARCH_APPLY_IN_PROCESS": "false",
                "GROUNDSWELL_SECURE_COOKIES": "false"}  # plain http on 127.0.0.1
+        if args.max_inflight:
+            env["GROUNDSWELL_MAX_INFLIGHT"] = str(args.max_inflight)
         sql = statements_per_request(args.url, {name: paths[0] for name, paths in routes.items()},
                                      args.user if kind == "signed-in" else None, cache_mb)
         port = _free_port()
