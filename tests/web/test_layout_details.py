@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from app.answers import service as answers_service
 from app.core.db import utcnow
 from app.escalation import service as esc_service
-from app.web.templating import due
+from app.web.templating import due, longdate
 from tests.web.conftest import text_of
 
 
@@ -25,6 +25,19 @@ def test_due_reads_as_a_sentence():
     assert due(now + timedelta(hours=3), now) == "due in 3 h"
     assert due(now - timedelta(hours=2, minutes=8), now) == "overdue by 2 h 8 min"
     assert due(None, now) == ""
+
+
+def test_longdate_reads_as_before():
+    """The hand-made format gives strftime("%d %b %Y at %H:%M UTC")'s text (C locale) for every month,
+    day, hour and minute boundary, and nothing for no date."""
+    from datetime import UTC, datetime
+
+    cases = [datetime(2026, m, d, h, mi, tzinfo=UTC) for m in range(1, 13) for d in (1, 9, 28)
+             for h, mi in ((0, 0), (9, 5), (23, 59))] + [datetime(999, 12, 31, 23, 59, tzinfo=UTC)]
+    for when in cases:
+        assert longdate(when) == when.strftime("%d %b %Y at %H:%M UTC")
+    assert longdate(datetime(2026, 3, 5, 14, 7, tzinfo=UTC)) == "05 Mar 2026 at 14:07 UTC"
+    assert longdate(None) == ""
 
 
 def test_me_too_line_only_when_it_says_something(factory, browsers, session):
