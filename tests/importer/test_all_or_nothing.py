@@ -31,7 +31,7 @@ def fails(db, folder, match: str, **kw) -> str:
 def small_batches(monkeypatch, size: int = 2):
     """Write in batches of a few rows, so that a failure comes after rows were written."""
     batches = stackexchange._batches
-    monkeypatch.setattr(stackexchange, "_batches", lambda it, size_=size: batches(it, size_))
+    monkeypatch.setattr(stackexchange, "_batches", lambda it, size_=size, **kw: batches(it, size_, **kw))
 
 
 def test_missing_folder(db, existing, tmp_path):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import tracemalloc
 
+import pytest
+
+from app.importer import stackexchange
 from app.importer.stackexchange import rows
 
 N = 200_000
@@ -62,3 +65,55 @@ def test_rows_of_a_file_full_of_forbidden_characters(tmp_path):
                      + b"</comments>")
     texts = [r["Text"] for r in rows(path)]
     assert len(texts) == 5000 and set(texts) == {"xy\nz!"}
+
+
+# --- reading ahead on a thread of its own (app/importer/stackexchange._read_ahead, issue 11) -------
+
+
+def _source(n: int, log: list, fail_at: int | None = None):
+    import threading
+
+    for i in range(n):
+        if i == fail_at:
+            raise stackexchange.DumpError(f"damaged at {i}")
+        log.append((i, threading.get_ident()))
+        yield [i]
+
+
+def test_read_ahead_keeps_order_and_reads_on_another_thread():
+    import threading
+
+    log: list = []
+    got = [b[0] for b in stackexchange._read_ahead(_source(50, log))]
+    assert got == list(range(50))
+    assert {ident for _, ident in log} == {log[0][1]} and log[0][1] != threading.get_ident()
+
+
+def test_read_ahead_is_bounded():
+    log: list = []
+    consumed = 0
+    for _ in stackexchange._read_ahead(_source(200, log), depth=3):
+        consumed += 1
+        # At most `depth` batches wait in the queue and one more is being put: never more ahead.
+        assert len(log) <= consumed + 3 + 1
+    assert consumed == 200
+
+
+def test_read_ahead_raises_the_readers_error_where_it_was_reached():
+    log: list = []
+    got = []
+    with pytest.raises(stackexchange.DumpError, match="damaged at 7"):
+        for b in stackexchange._read_ahead(_source(20, log, fail_at=7)):
+            got.append(b[0])
+    assert got == list(range(7))
+
+
+def test_closing_early_stops_the_reader():
+    import threading
+
+    log: list = []
+    it = stackexchange._read_ahead(_source(10_000, log), depth=2)
+    assert next(it) == [0]
+    it.close()
+    assert not [t for t in threading.enumerate() if t.name == "import-read-ahead"]
+    assert len(log) < 10_000
