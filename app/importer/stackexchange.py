@@ -238,7 +238,8 @@ def _batches(it: Iterator[dict[str, str]], size: int = BATCH, *,
     return _read_ahead(chunks())
 
 
-# Batches a reading thread may hold ready: memory stays bounded (READ_AHEAD x BATCH rows).
+# Batches a reading thread may hold ready. Memory stays bounded: READ_AHEAD batches queued, one
+# more waiting to be queued and one being read, besides the batch the importer works on.
 READ_AHEAD = 2
 
 
@@ -261,7 +262,8 @@ def _read_ahead(batches: Iterator[list], depth: int = READ_AHEAD) -> Iterator[li
 
     The same items in the same order; an exception raised while producing them (DumpError for a
     damaged file) is raised here, in the consumer, at the point it was reached. Closing this
-    generator early (the import failed) stops the thread and waits for it."""
+    generator early (the import failed) stops the thread once the batch it is reading is done,
+    and waits for it."""
     ready: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -287,6 +289,8 @@ def _read_ahead(batches: Iterator[list], depth: int = READ_AHEAD) -> Iterator[li
             yield item
     finally:
         stop.set()
+        if threading.current_thread() is reader:  # dropped in a cycle that the reader's own allocations collected
+            return
         while reader.is_alive():  # unblock a put() waiting for room, until the thread has ended
             try:
                 ready.get(timeout=0.05)
@@ -310,6 +314,9 @@ class _Importer:
         self._pg = session.get_bind().dialect.name == "postgresql"
         self._file_started, self._n = self._started, 0
         self._accept_staged = 0  # rows in the acceptance stage (_stage_acceptances)
+        # Whether the reading thread cleans the rows' HTML ahead (`_prepare_ahead`): yes while most
+        # rows turn out new, no once a batch was mostly rows already imported (a re-run).
+        self.clean_ahead = True
 
     # --- mapping ---------------------------------------------------------------------------------
 
@@ -566,10 +573,13 @@ class _Importer:
 
     def _posts(self, post_type: str) -> Iterator[list[dict]]:
         """Posts.xml in batches; the bodies of the posts of `post_type` ("1" questions, "2"
-        answers) are cleaned on the reading thread (`_read_ahead`), under CLEAN_BODY."""
+        answers) are cleaned on the reading thread (`_read_ahead`), under CLEAN_BODY, while
+        `clean_ahead` holds (`_body` cleans the others)."""
         path = self.folder / "Posts.xml"
 
         def prepare(batch: list[dict]) -> None:
+            if not self.clean_ahead:
+                return
             for r in batch:
                 if r.get("PostTypeId") == post_type:
                     r[CLEAN_BODY] = _clean_html(r.get("Body"))
@@ -579,6 +589,19 @@ class _Importer:
             n += len(batch)
             self._tick("Posts.xml", n)
             yield batch
+
+    def _note_fresh(self, fresh: int, read: int) -> None:
+        """After each batch: clean ahead on the reading thread only while at least half of the
+        rows read turn out new. On a re-run (everything already imported) cleaning every row
+        ahead would be the run's largest cost, for rows that are skipped."""
+        if read:
+            self.clean_ahead = fresh * 2 >= read
+
+    @staticmethod
+    def _body(r: dict) -> str:
+        """A post's cleaned body: as the reading thread left it, or cleaned now."""
+        body = r.get(CLEAN_BODY)
+        return _clean_html(r.get("Body")) if body is None else body
 
     def _tag_id(self, name: str) -> int:
         return self._tag_ids_for([name])[name]
@@ -642,6 +665,7 @@ class _Importer:
             qs = self._once(qs, "posts")
             known = self._mapped("question", [_int(r.get("Id")) for r in qs])
             fresh = [r for r in qs if _int(r.get("Id")) is not None and _int(r.get("Id")) not in known]
+            self._note_fresh(len(fresh), len(qs))
             self.summary.already["questions"] += len(qs) - len(fresh)
             if not fresh:
                 continue
@@ -650,7 +674,7 @@ class _Importer:
             for r, (author_id, author_name) in zip(fresh, authors, strict=True):
                 sid = int(r["Id"])
                 title = " ".join((r.get("Title") or f"Question {sid}").split())[:150] or f"Question {sid}"
-                body = r[CLEAN_BODY]
+                body = self._body(r)
                 created = _when(r.get("CreationDate")) or datetime.now(UTC)
                 values.append({
                     "title": title, "slug": slugify(title), "body": body, "body_html": body, "body_format": "html",
@@ -692,6 +716,7 @@ class _Importer:
             ans = self._once(ans, "posts")
             known = self._mapped("answer", [_int(r.get("Id")) for r in ans])
             fresh = [r for r in ans if _int(r.get("Id")) is not None and _int(r.get("Id")) not in known]
+            self._note_fresh(len(fresh), len(ans))
             self.summary.already["answers"] += len(ans) - len(fresh)
             parents = self._mapped("question", [_int(r.get("ParentId")) for r in fresh])
             keep = []
@@ -705,7 +730,7 @@ class _Importer:
             values, meta = [], []
             for r, (author_id, author_name) in zip(keep, self._authors(keep), strict=True):
                 sid = int(r["Id"])
-                body = r[CLEAN_BODY]
+                body = self._body(r)
                 created = _when(r.get("CreationDate")) or datetime.now(UTC)
                 values.append({
                     "question_id": parents[_int(r["ParentId"])], "author_id": author_id, "body": body,
@@ -807,6 +832,8 @@ class _Importer:
         if not path.exists():
             return
         def prepare(batch: list[dict]) -> None:  # on the reading thread (`_read_ahead`)
+            if not self.clean_ahead:
+                return
             for r in batch:
                 text_ = (r.get("Text") or "").strip()[:600]
                 r[CLEAN_BODY] = comment_html(text_) if text_ else ""
@@ -818,6 +845,7 @@ class _Importer:
             batch = self._once(batch, "comments")
             known = self._mapped("comment", [_int(r.get("Id")) for r in batch])
             fresh = [r for r in batch if _int(r.get("Id")) is not None and _int(r.get("Id")) not in known]
+            self._note_fresh(len(fresh), len(batch))
             self.summary.already["comments"] += len(batch) - len(fresh)
             posts = self._mapped_kind([_int(r.get("PostId")) for r in fresh])
             keep = []
@@ -833,7 +861,7 @@ class _Importer:
                 kind, local = posts[_int(r["PostId"])]
                 body = r["Text"].strip()[:600]
                 values.append({"post_type": kind, "post_id": local, "author_id": author_id, "body": body,
-                               "body_html": r[CLEAN_BODY],
+                               "body_html": r[CLEAN_BODY] if CLEAN_BODY in r else comment_html(body),
                                "created_at": _when(r.get("CreationDate")) or datetime.now(UTC),
                                "source_author": author_name})
                 sources.append(int(r["Id"]))

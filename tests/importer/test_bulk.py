@@ -197,3 +197,35 @@ def test_a_generated_dump_states_the_scores_its_votes_make(db, dumps):
     assert summary.recounted == {"questions": 0, "answers": 0}
     assert scalar(db, "SELECT count(*) FROM answers a WHERE a.score <> (SELECT COALESCE(SUM(v.value), 0) "
                       "FROM imported_votes v WHERE v.post_type = 'answer' AND v.post_id = a.id)") == 0
+
+
+def test_html_is_cleaned_once_per_new_post_and_ahead_only_while_rows_are_new(db, tmp_path, monkeypatch):
+    """The reading thread cleans bodies and comments ahead (stackexchange._read_ahead) while the
+    rows turn out new: on a first import each new post's body and each comment is cleaned exactly
+    once; on a re-run, where every row is already imported, only the first batches of each pass
+    are cleaned ahead (the reader is at most a few batches ahead), not every row."""
+    from app.importer import stackexchange
+    from tests.importer.support import run_import
+
+    gen = _gen_dump()
+    folder = tmp_path / "q60"
+    gen.generate(folder, 60, seed=3)
+    monkeypatch.setattr(stackexchange._batches, "__defaults__", (10,))  # many batches per pass
+    cleaned: list[str] = []
+    real_clean, real_comment = stackexchange._clean_html, stackexchange.comment_html
+    monkeypatch.setattr(stackexchange, "_clean_html", lambda v: cleaned.append("post") or real_clean(v))
+    monkeypatch.setattr(stackexchange, "comment_html", lambda t: cleaned.append("comment") or real_comment(t))
+
+    first = run_import(db, folder)
+    posts = first.imported["questions"] + first.imported["answers"]
+    assert posts == 240
+    assert cleaned.count("post") == posts
+    assert cleaned.count("comment") == sum(1 for r in rows(folder / "Comments.xml") if (r.get("Text") or "").strip())
+
+    cleaned.clear()
+    again = run_import(db, folder)
+    assert again.imported["questions"] == again.imported["answers"] == again.imported["comments"] == 0
+    # Ahead of the first verdict the reader may have cleaned up to 4 batches of 10 rows per pass.
+    assert cleaned.count("post") <= 2 * 4 * 10
+    assert cleaned.count("comment") <= 4 * 10
+    assert cleaned.count("post") < posts / 2
