@@ -48,7 +48,8 @@ def _engine(settings):
     # Every model, so that foreign keys resolve (the ledger's products.id) whatever the command imports.
     import_all_models()
     try:
-        engine = make_engine(settings.database_url, max_inflight=settings.max_inflight, db_timeout=settings.db_timeout)
+        engine = make_engine(settings.database_url, max_inflight=settings.max_inflight, db_timeout=settings.db_timeout,
+                             ping_after_idle=settings.db_ping_after_idle)
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except (SQLAlchemyError, ValueError, ImportError) as exc:

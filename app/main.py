@@ -58,18 +58,22 @@ async def _lifespan(app: FastAPI):
         lifecycle.stop(started)
 
 
+# Reads that wait on the search backend (Meilisearch, or the search process of a multi-worker
+# server): admitted in a lane of their own (app/core/middleware.InflightLimit).
+SEARCH_PATHS = ("/search", "/api/v1/search", "/api/v1/questions/similar", "/api/v1/internal/similar")
+
 # Threads beyond the admitted requests' own: static files, /healthz, the session's clean-up.
 THREAD_MARGIN = 8
 
 
 def _size_thread_pool(max_inflight: int) -> None:
     """Sync endpoints and dependencies run in anyio's default thread pool (40 threads): make sure
-    every admitted request (max_inflight reads and as many writes) has a thread, so none waits for
-    one while holding a connection."""
+    every admitted request (max_inflight reads, as many searches and as many writes) has a thread,
+    so none waits for one while holding a connection."""
     import anyio.to_thread
 
     limiter = anyio.to_thread.current_default_thread_limiter()
-    limiter.total_tokens = max(limiter.total_tokens, 2 * max_inflight + THREAD_MARGIN)  # reads + writes
+    limiter.total_tokens = max(limiter.total_tokens, 3 * max_inflight + THREAD_MARGIN)  # reads, searches, writes
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -87,7 +91,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url, max_inflight=settings.max_inflight,
-                                             db_timeout=settings.db_timeout)
+                                             db_timeout=settings.db_timeout,
+                                             ping_after_idle=settings.db_ping_after_idle)
     app.state.limiter = RateLimiter(enabled=settings.rate_limits_enabled, storage_url=settings.redis_url,
                                     prefix=settings.redis_prefix)
     from app.mail import outbox as mail_outbox
@@ -153,7 +158,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(HttpCache)  # ETag, 304 and Cache-Control on the public API GETs (app/core/httpcache.py)
     app.add_middleware(RequireUtf8)  # next: its 422 page has the session and the security headers
     app.add_middleware(InflightLimit, limit=settings.max_inflight, max_queue=settings.max_queue,
-                       timeout=settings.queue_timeout)
+                       timeout=settings.queue_timeout, search_paths=SEARCH_PATHS)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret,

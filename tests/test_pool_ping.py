@@ -74,3 +74,17 @@ def test_a_connection_in_steady_use_is_not_pinged(pg_url, admin):
         assert _backend(engine) != first
     finally:
         engine.dispose()
+
+
+def test_the_setting_reaches_the_servers_engine(pg_url, admin):
+    """GROUNDSWELL_DB_PING_AFTER_IDLE=0 restores a ping at every use in the application's own engine."""
+    from app.main import create_app
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(pg_url, db_ping_after_idle=0))
+    try:
+        first = _backend(app.state.engine)
+        _terminate(admin, first)
+        assert _backend(app.state.engine) != first
+    finally:
+        app.state.engine.dispose()

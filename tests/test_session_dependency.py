@@ -166,6 +166,17 @@ def test_ends_request_session_wraps_a_sync_endpoint_once_and_leaves_async_ones()
     async def api() -> str:
         return "api"
 
+    def stream():  # FastAPI streams a generator after the endpoint returned: never ended early
+        yield "part"
+
+    class Callable:
+        def __call__(self) -> str:
+            return "object"
+
+    assert ends_request_session(stream) is stream
+    handler = Callable()
+    assert ends_request_session(handler) is handler
+
     wrapped = ends_request_session(page)
     assert wrapped is not page and wrapped() == "page" and wrapped.__name__ == "page"
     assert ends_request_session(wrapped) is wrapped

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     max_queue: int = Field(default=200, ge=0)
     queue_timeout: float = Field(default=10.0, gt=0, le=300)
     db_timeout: float = Field(default=10.0, gt=0, le=300)
+    # PostgreSQL: a pooled connection that rested this many seconds is pinged before use; 0 pings
+    # at every use, as SQLAlchemy's pool_pre_ping (app/core/db.py:_ping_when_idle).
+    db_ping_after_idle: float = Field(default=1.0, ge=0, le=3600)
     session_max_age: int = 14 * 24 * 3600
     token_max_age: int = 24 * 3600
     # Product sites allowed to call the JSON API from their visitors' browsers (CORS), as a

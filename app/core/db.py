@@ -77,11 +77,11 @@ POOL_MARGIN = 4
 
 
 def pool_options(max_inflight: int = DEFAULT_MAX_INFLIGHT, db_timeout: float = DEFAULT_DB_TIMEOUT) -> dict:
-    """Connection-pool size for a process serving at most `max_inflight` reads and as many writes
-    at once (app.core.middleware.InflightLimit).
+    """Connection-pool size for a process serving at most `max_inflight` reads, as many searches
+    and as many writes at once (app.core.middleware.InflightLimit).
 
-    A request holds its session's connection and, for search, a second one for a moment (the
-    index catching up), so up to 4 x max_inflight + POOL_MARGIN connections: `2 x max_inflight +
+    A request holds its session's connection and a search a second one for a moment (the index
+    catching up), so up to 4 x max_inflight + POOL_MARGIN connections: `2 x max_inflight +
     POOL_MARGIN` kept open, `2 x max_inflight` more opened on demand. Waiting for one ends after
     `db_timeout` seconds with sqlalchemy.exc.TimeoutError, which the app answers with 503.
     PostgreSQL: keep workers x (4 x max_inflight + POOL_MARGIN) below its max_connections.
@@ -89,8 +89,9 @@ def pool_options(max_inflight: int = DEFAULT_MAX_INFLIGHT, db_timeout: float = D
     return {"pool_size": 2 * max_inflight + POOL_MARGIN, "max_overflow": 2 * max_inflight, "pool_timeout": db_timeout}
 
 
-# A PostgreSQL connection taken from the pool after resting this many seconds is pinged first.
-PING_AFTER_IDLE = 1.0
+# A PostgreSQL connection taken from the pool after resting this many seconds is pinged first
+# (GROUNDSWELL_DB_PING_AFTER_IDLE).
+PING_AFTER_IDLE: float = Settings.model_fields["db_ping_after_idle"].default
 
 
 def make_engine(url: str, *, max_inflight: int = DEFAULT_MAX_INFLIGHT, db_timeout: float = DEFAULT_DB_TIMEOUT,
@@ -184,12 +185,13 @@ def _ping_when_idle(engine: Engine, after: float) -> None:
     each way) per request, about 3% of a question page's CPU (issue 11). A connection in steady
     use is alive with near certainty; one that rested may have been closed by a server restart,
     a failover or an idle timeout, and is checked here. A failed ping raises DisconnectionError,
-    on which the pool drops the connection and takes another (up to three tries, SQLAlchemy's
-    PoolEvents.checkout). A server restart takes longer than `after`, so every connection that
-    was resting when it began has rested long enough to be pinged once it is back. A connection
-    that dies while in use fails its statement, as with `pool_pre_ping` (500; SQLAlchemy then
-    discards every pooled connection made before that moment), and so does one killed on its
-    own (pg_terminate_backend) less than `after` seconds after its last use."""
+    on which the pool reconnects that entry and tries again (SQLAlchemy's PoolEvents.checkout:
+    two attempts in all). A server restart usually takes longer than `after`, so every
+    connection that was resting when it began has rested long enough to be pinged once it is
+    back. What pre-pinging caught and this does not: a connection the server (or a pooler such
+    as PgBouncer, restarted in under `after` seconds) closed less than `after` seconds after its
+    last use fails its first statement (500). A connection that dies while in use fails its
+    statement either way. `after` = 0 pings at every use (GROUNDSWELL_DB_PING_AFTER_IDLE=0)."""
     from time import monotonic
 
     from sqlalchemy.exc import DisconnectionError
@@ -356,9 +358,11 @@ def ends_request_session(endpoint: F) -> F:
     rendered page): nothing that runs after the endpoint may still need the session or decide
     whether its work should be kept. An exception from the endpoint leaves the session to
     `get_session`, which rolls it back; an exception from the commit propagates as before (the
-    session is rolled back and closed). Idempotent; async endpoints are returned unchanged."""
-    if getattr(endpoint, "ends_request_session", False) or not callable(endpoint) or \
-            _is_async(endpoint):
+    session is rolled back and closed). It commits whenever the endpoint returns: code that marks
+    the request ROLL_BACK must raise, not return. Idempotent; anything but a plain sync function
+    (a coroutine or generator function, a callable object) is returned unchanged, for FastAPI
+    would run it differently (on the event loop, or as a stream after the return)."""
+    if getattr(endpoint, "ends_request_session", False) or not _plain_sync_function(endpoint):
         return endpoint
 
     @functools.wraps(endpoint)
@@ -374,10 +378,12 @@ def ends_request_session(endpoint: F) -> F:
     return run  # type: ignore[return-value]
 
 
-def _is_async(fn: Callable[..., Any]) -> bool:
+def _plain_sync_function(fn: Callable[..., Any]) -> bool:
     import inspect
 
-    return inspect.iscoroutinefunction(inspect.unwrap(fn)) or inspect.isasyncgenfunction(inspect.unwrap(fn))
+    inner = inspect.unwrap(fn)
+    return inspect.isfunction(inner) and not (inspect.iscoroutinefunction(inner) or inspect.isgeneratorfunction(inner)
+                                              or inspect.isasyncgenfunction(inner))
 
 
 def _end_session(session: Session, commit: bool) -> None:

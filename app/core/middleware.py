@@ -195,12 +195,16 @@ class InflightLimit:
     fast, and makes saturation a quick, explicit answer. Reads and writes queue separately, so
     that a burst of writers (which take turns on SQLite's write lock or a hot row) does not hold
     up pages and API reads. `exempt` path prefixes (liveness, static files) are never limited.
+    Reads of `search_paths` (exact paths) have a lane of their own as well: a search may wait
+    seconds on its backend (Meilisearch, the search process), and slow searches must not hold
+    every read slot while pages and the API wait behind them.
     """
 
     def __init__(self, app: ASGIApp, limit: int, max_queue: int, timeout: float, retry_after: int = 2,
-                 exempt: tuple[str, ...] = ("/healthz", "/static/")):
+                 exempt: tuple[str, ...] = ("/healthz", "/static/"), search_paths: tuple[str, ...] = ()):
         self.app, self.retry_after, self.exempt = app, retry_after, exempt
         self.reads, self.writes = _Lane(limit, max_queue, timeout), _Lane(limit, max_queue, timeout)
+        self.searches, self.search_paths = _Lane(limit, max_queue, timeout), frozenset(search_paths)
         self.refused = 0
         self._last_warning = 0.0
 
@@ -208,7 +212,10 @@ class InflightLimit:
         if scope["type"] != "http" or scope.get("path", "").startswith(self.exempt):
             await self.app(scope, receive, send)
             return
-        lane = self.reads if scope.get("method") in ("GET", "HEAD", "OPTIONS") else self.writes
+        if scope.get("method") not in ("GET", "HEAD", "OPTIONS"):
+            lane = self.writes
+        else:
+            lane = self.searches if scope.get("path") in self.search_paths else self.reads
         if not await lane.acquire():
             await self._refuse(scope, receive, send)
             return
@@ -228,9 +235,9 @@ class InflightLimit:
         if now - self._last_warning > 10:
             self._last_warning = now
             logging.getLogger("groundswell").warning(
-                "saturated: %d reads and %d writes in flight, %d and %d waiting; %d refused with 503 so far",
-                self.reads.active, self.writes.active, len(self.reads.waiters), len(self.writes.waiters),
-                self.refused)
+                "saturated: %d reads, %d searches and %d writes in flight, %d, %d and %d waiting; "
+                "%d refused with 503 so far", self.reads.active, self.searches.active, self.writes.active,
+                len(self.reads.waiters), len(self.searches.waiters), len(self.writes.waiters), self.refused)
         busy = ServiceBusy(retry_after=self.retry_after)
         request = Request(scope, receive)
         body = problem_body(busy.status, busy.title, busy.detail, busy.type, scope.get("path"),

@@ -344,7 +344,8 @@ def run_owner() -> None:
     settings = get_settings()
     logging.config.dictConfig(logging_config(settings.log_level))
     import_all_models()
-    engine = make_engine(settings.database_url, max_inflight=settings.max_inflight, db_timeout=settings.db_timeout)
+    engine = make_engine(settings.database_url, max_inflight=settings.max_inflight, db_timeout=settings.db_timeout,
+                         ping_after_idle=settings.db_ping_after_idle)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(address)  # in a 0700 directory: nobody else could reach it before the chmod
     os.chmod(address, 0o600)
