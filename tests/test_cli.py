@@ -76,6 +76,16 @@ def test_invalid_setting_is_one_line(fresh_sqlite):
     assert r.returncode == 1 and "GROUNDSWELL_SEARCH_BACKEND" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.parametrize("name,value", [("GROUNDSWELL_DB_TIMEOUT", "nan"), ("GROUNDSWELL_DB_PING_AFTER_IDLE", "inf"),
+                                        ("GROUNDSWELL_MAX_INFLIGHT", "0"), ("GROUNDSWELL_QUEUE_TIMEOUT", "-1")])
+def test_an_impossible_number_is_named_in_one_line(fresh_sqlite, name, value):
+    r = run(["migrate"], fresh_sqlite, **{name: value})
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.startswith(f"groundswell: invalid setting {name}:") and len(r.stderr.strip().splitlines()) == 1
+    if value in ("nan", "inf"):
+        assert "finite number" in r.stderr
+
+
 def _migrated_with_question(db_url: str, title: str):
     assert run(["migrate"], db_url).returncode == 0
     eng = make_engine(db_url)

@@ -20,7 +20,9 @@ class SettingsError(RuntimeError):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GROUNDSWELL_", env_file=".env", extra="ignore")
+    # allow_inf_nan=False: "nan" or "inf" for a number of seconds or megabytes is refused as not a
+    # finite number (pydantic's default let NaN through to a confusing range message).
+    model_config = SettingsConfigDict(env_prefix="GROUNDSWELL_", env_file=".env", extra="ignore", allow_inf_nan=False)
 
     env: Literal["development", "production", "test"] = "development"
     database_url: str = "sqlite:///./groundswell.db"
