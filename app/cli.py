@@ -43,13 +43,12 @@ def _engine(settings):
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
-    from app.core.db import import_all_models, make_engine
+    from app.core.db import engine_for, import_all_models
 
     # Every model, so that foreign keys resolve (the ledger's products.id) whatever the command imports.
     import_all_models()
     try:
-        engine = make_engine(settings.database_url, max_inflight=settings.max_inflight, db_timeout=settings.db_timeout,
-                             ping_after_idle=settings.db_ping_after_idle)
+        engine = engine_for(settings)
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except (SQLAlchemyError, ValueError, ImportError) as exc:

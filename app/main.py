@@ -13,7 +13,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from app.api import docs as api_docs
 from app.core import problems
 from app.core.config import Settings, get_settings
-from app.core.db import import_all_models, make_engine
+from app.core.db import engine_for, import_all_models
 from app.core.encoding import RequireUtf8
 from app.core.httpcache import HttpCache
 from app.core.logs import RequestLog
@@ -90,9 +90,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
-    app.state.engine = engine or make_engine(settings.database_url, max_inflight=settings.max_inflight,
-                                             db_timeout=settings.db_timeout,
-                                             ping_after_idle=settings.db_ping_after_idle)
+    app.state.engine = engine or engine_for(settings)
     app.state.limiter = RateLimiter(enabled=settings.rate_limits_enabled, storage_url=settings.redis_url,
                                     prefix=settings.redis_prefix)
     from app.mail import outbox as mail_outbox

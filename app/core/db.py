@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import sqlite3
-import functools
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextvars import ContextVar
@@ -104,6 +105,13 @@ def make_engine(url: str, *, max_inflight: int = DEFAULT_MAX_INFLIGHT, db_timeou
                           **kwargs)
     _refuse_nul_characters(engine)
     return engine
+
+
+def engine_for(settings: Settings) -> Engine:
+    """The engine the settings describe: GROUNDSWELL_DATABASE_URL with the load limits
+    (MAX_INFLIGHT, DB_TIMEOUT) and DB_PING_AFTER_IDLE; for the server, the CLI and the search process."""
+    return make_engine(settings.database_url, max_inflight=settings.max_inflight, db_timeout=settings.db_timeout,
+                       ping_after_idle=settings.db_ping_after_idle)
 
 
 def _make_engine(url: str, *, max_inflight: int, db_timeout: float, ping_after_idle: float, **kwargs) -> Engine:
@@ -379,8 +387,6 @@ def ends_request_session(endpoint: F) -> F:
 
 
 def _plain_sync_function(fn: Callable[..., Any]) -> bool:
-    import inspect
-
     inner = inspect.unwrap(fn)
     return inspect.isfunction(inner) and not (inspect.iscoroutinefunction(inner) or inspect.isgeneratorfunction(inner)
                                               or inspect.isasyncgenfunction(inner))

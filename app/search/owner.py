@@ -336,7 +336,7 @@ def run_owner() -> None:
     index, apply the outbox, answer the workers until SIGTERM/SIGINT. Reads the socket address and
     key from the environment and removes them, so that its own search runs in-process."""
     from app.core.config import get_settings
-    from app.core.db import import_all_models, make_engine
+    from app.core.db import engine_for, import_all_models
     from app.core.logs import logging_config
     from app.search import lifecycle
 
@@ -344,8 +344,7 @@ def run_owner() -> None:
     settings = get_settings()
     logging.config.dictConfig(logging_config(settings.log_level))
     import_all_models()
-    engine = make_engine(settings.database_url, max_inflight=settings.max_inflight, db_timeout=settings.db_timeout,
-                         ping_after_idle=settings.db_ping_after_idle)
+    engine = engine_for(settings)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(address)  # in a 0700 directory: nobody else could reach it before the chmod
     os.chmod(address, 0o600)
