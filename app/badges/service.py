@@ -27,6 +27,7 @@ from app.accounts.models import User
 from app.answers.models import Answer
 from app.badges import policy
 from app.badges.models import AwardedBadge
+from app.core import plain
 from app.core.db import utcnow
 from app.core.errors import NotFound
 from app.internal.visibility import public_only
@@ -350,7 +351,7 @@ def tallies(session: Session, user_ids: Iterable[int]) -> dict[int, Tally]:
     if not ids:
         return {}
     out: dict[int, Tally] = {}
-    for uid, badge, n in session.connection().execute(_TALLIES, {"ids": ids}):
+    for uid, badge, n in plain.tuples(session, _TALLIES, {"ids": ids}):
         b = policy.BADGE_BY_KEY.get(badge)
         if b is not None:
             t = out.setdefault(uid, Tally())

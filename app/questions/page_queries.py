@@ -8,19 +8,23 @@ depend on how many answers, comments, votes or tags a question has, and no ORM o
 
 Lists inside a row (a question's tags, an answer's votes) come back as one aggregated string
 (`group_concat` on SQLite, `string_agg` on PostgreSQL) and are split here.
+
+On PostgreSQL the statements run straight on psycopg's cursor (app/core/plain.py: the same rows,
+as dicts, without SQLAlchemy's per-execution machinery); on SQLite through `Connection.execute`.
 """
 
 from __future__ import annotations
 
 import functools
-
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Integer, String, and_, bindparam, case, cast, false, func, literal, null, or_, select
-from sqlalchemy.engine import RowMapping
 from sqlmodel import Session
+
+from app.core import plain
 
 SEP = "\x1f"  # between aggregated items (tags never hold control characters)
 
@@ -62,7 +66,7 @@ def user_view(row: Any, prefix: str, source_author: str | None):
                     row[prefix + "reputation"], role, role in STAFF_ROLES, row[prefix + "created_at"])
 
 
-def summary_rows(session: Session, ids: list[int]) -> dict[int, RowMapping]:
+def summary_rows(session: Session, ids: list[int]) -> dict[int, Mapping[str, Any]]:
     """{question id: row} for a list's summaries (app/questions/views.py:summaries), in one
     statement whatever the number of questions: the product's `p_slug`/`p_name`, the author's `u_`
     columns (user_view), the `tags` aggregated as split_tags() reads them and the `me_too_count`.
@@ -73,7 +77,7 @@ def summary_rows(session: Session, ids: list[int]) -> dict[int, RowMapping]:
         return {}
     stmt = _summary_statement(session.get_bind().dialect.name)
     session.flush()  # as session.exec's autoflush would: pending tags and "me too" marks count
-    return {r["id"]: r for r in session.connection().execute(stmt, {"ids": list(ids)}).mappings()}
+    return {r["id"]: r for r in plain.mappings(session, stmt, {"ids": list(ids)})}
 
 
 @functools.cache
@@ -109,12 +113,13 @@ def split_tags(value: str | None) -> list[str]:
     return [name for _, name in sorted(items)]
 
 
-def question_head(session: Session, question_id: int, viewer) -> RowMapping | None:
+def question_head(session: Session, question_id: int, viewer) -> Mapping[str, Any] | None:
     """One statement: the question (not deleted), its product, author, tags, revision count,
     "me too" and deflection counts, number of duplicates, latest escalation, and the viewer's
     own vote and "me too". None when there is no such visible question."""
     stmt = _question_head_statement(*_statement_key(session, viewer))
-    return session.connection().execute(stmt, _params(question_id, viewer)).mappings().first()
+    rows = plain.mappings(session, stmt, _params(question_id, viewer))
+    return rows[0] if rows else None
 
 
 def _statement_key(session: Session, viewer) -> tuple[str, bool, bool]:
@@ -228,7 +233,7 @@ def answers_of(session: Session, question_id: int, viewer) -> list[AnswerRow]:
 
     stmt = _answers_statement(*_statement_key(session, viewer))
     out = []
-    for r in session.connection().execute(stmt, _params(question_id, viewer)).mappings():
+    for r in plain.mappings(session, stmt, _params(question_id, viewer)):
         out.append(AnswerRow(
             id=r["id"], author_id=r["author_id"], body=r["body"], body_html=r["body_html"], score=r["score"],
             created_at=r["created_at"], updated_at=r["updated_at"], source_url=r["source_url"],
@@ -312,7 +317,7 @@ def evidence(session: Session, answers: list[AnswerRow], accepted_answer_id: int
     return out
 
 
-def comments_of(session: Session, keys: list[tuple[str, int]]) -> dict[tuple[str, int], list[RowMapping]]:
+def comments_of(session: Session, keys: list[tuple[str, int]]) -> dict[tuple[str, int], list[Mapping[str, Any]]]:
     """One statement: the comments (not deleted) on these posts, oldest first, with their authors."""
     if not keys:
         return {}
@@ -321,8 +326,8 @@ def comments_of(session: Session, keys: list[tuple[str, int]]) -> dict[tuple[str
         by_type.setdefault(post_type, []).append(post_id)
     types = tuple(sorted(by_type))
     stmt = _comments_statement(types)
-    out: dict[tuple[str, int], list[RowMapping]] = {}
-    for r in session.connection().execute(stmt, {f"ids_{i}": by_type[t] for i, t in enumerate(types)}).mappings():
+    out: dict[tuple[str, int], list[Mapping[str, Any]]] = {}
+    for r in plain.mappings(session, stmt, {f"ids_{i}": by_type[t] for i, t in enumerate(types)}):
         out.setdefault((r["post_type"], r["post_id"]), []).append(r)
     return out
 
@@ -344,7 +349,7 @@ def _comments_statement(types: tuple[str, ...]):
             .order_by(c.c.created_at, c.c.id))
 
 
-def support_state(head: RowMapping) -> dict:
+def support_state(head: Mapping[str, Any]) -> dict:
     """What app/escalation/queries.py:support_panel needs, loaded with the question head."""
     return {"id": head["id"], "author_id": head["author_id"], "status": head["status"],
             "accepted_answer_id": head["accepted_answer_id"], "created_at": head["created_at"],
