@@ -121,6 +121,34 @@ def test_what_the_plain_path_does_not_handle_goes_through_sqlalchemy(session, fa
         assert plain.compile_plain(pq._question_head_statement(dialect.name, False, False), dialect) is None
 
 
+def test_statements_of_other_shapes_give_sqlalchemys_rows(session, factory):
+    """Whatever a statement holds, plain.* gives SQLAlchemy's rows: through the plain path or,
+    where it cannot take the statement (a Numeric result, a tuple IN, ...), through SQLAlchemy."""
+    from sqlalchemy import tuple_
+
+    people = [factory.user() for _ in range(3)]
+    session.flush()
+    users = User.__table__
+    ids = [p.id for p in people]
+    statements = [
+        (select(func.avg(users.c.reputation).label("mean")), {}),  # Numeric: psycopg's processor needs a coltype
+        (select(users.c.username).where(users.c.id.in_(ids)).order_by(users.c.id), {}),  # a list in the statement
+        (select(users.c.username).where(tuple_(users.c.id, users.c.username).in_(
+            bindparam("pairs", expanding=True))).order_by(users.c.id),
+         {"pairs": [(p.id, p.username) for p in people[:2]]}),
+        (select(users.c.username).where(users.c.id.in_(bindparam("ids", expanding=True))).order_by(users.c.id),
+         {"ids": tuple(ids)}),  # any sequence, as SQLAlchemy takes it
+        (select(users.c.username).where(users.c.id.in_(bindparam("ids", expanding=True))).order_by(users.c.id),
+         {"ids": set(ids[1:])}),
+    ]
+    for stmt, params in statements:
+        expected = [tuple(r) for r in session.connection().execute(stmt, params)]
+        assert expected
+        assert plain.tuples(session, stmt, params) == expected
+        assert [dict(r) for r in plain.mappings(session, stmt, params)] == \
+            [dict(r) for r in session.connection().execute(stmt, params).mappings()]
+
+
 # --- PostgreSQL: errors -------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -143,6 +171,37 @@ def test_a_statement_timeout_is_sqlalchemys_busy_error(pg_engine):
         assert is_busy_error(caught.value)  # answered with 503 Retry-After, as through SQLAlchemy
         s.rollback()
         assert plain.tuples(s, select(func.pg_backend_pid().label("pid")))  # the connection is still good
+
+
+@pytest.mark.postgres
+def test_a_lost_connection_renews_the_pools_older_connections(db_url):
+    """As through SQLAlchemy: a disconnect error marks every connection the pool opened before it
+    as stale (a restart or failover took them all), so the next use of another one reconnects
+    instead of failing its first statement."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("connections closed by the server: PostgreSQL only")
+    engine = make_engine(db_url, pool_size=2, max_overflow=0)  # a LIFO pool (app/core/db.py)
+    admin = make_engine(db_url, pool_size=1, max_overflow=0)
+    pid_of = select(func.pg_backend_pid().label("pid"))
+    try:
+        first, second = Session(engine), Session(engine)  # two pooled connections
+        [(doomed,)] = plain.tuples(first, pid_of)
+        [(other,)] = plain.tuples(second, pid_of)
+        second.close()
+        first.close()  # returned last: taken first
+        with admin.connect() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": doomed}).scalar_one()
+        with Session(engine) as a, Session(engine) as b, Session(engine) as c:
+            with pytest.raises(OperationalError) as caught:
+                plain.tuples(a, pid_of)
+            assert caught.value.connection_invalidated
+            a.rollback()
+            # The dead entry (returned at once, on invalidation) and the other one, held together.
+            pids = {plain.tuples(b, pid_of)[0][0], plain.tuples(c, pid_of)[0][0]}
+            assert len(pids) == 2 and not pids & {doomed, other}
+    finally:
+        engine.dispose()
+        admin.dispose()
 
 
 @pytest.mark.postgres

@@ -10,20 +10,22 @@ driver's cursor"). Here each statement is compiled once per process into its SQL
 literal parameters and its column names, and run with `cursor.execute` + `fetchall`; rows come
 back as plain dicts (or tuples) keyed by the statement's column names.
 
-What SQLAlchemy does on the way that still happens:
-- its `before_cursor_execute` / `after_cursor_execute` events fire with the same connection,
-  statement and parameters (the NUL check in app/core/db.py, the statement counters of the tests
-  and benches);
-- a driver error is raised as SQLAlchemy's own (`sqlalchemy.exc.DBAPIError.instance`: a lock or
-  statement timeout is an OperationalError, answered with 503 as before), and a lost connection
-  invalidates the pool's entry, as `Connection.execute` does;
-- the statement runs on the session's own connection and transaction.
+What SQLAlchemy does on the way that still happens: its `before_cursor_execute` /
+`after_cursor_execute` events fire with the same statement and parameters (the NUL check in
+app/core/db.py, the statement counters of the tests and benches; the execution context they
+receive is None), and a driver error goes through its own exception handling
+(`Connection._handle_dbapi_exception`): raised as SQLAlchemy's own (a lock or statement timeout is an OperationalError,
+answered with 503 as before), `handle_error` events, and on a lost connection that connection
+and the pool's older ones invalidated. The statement runs on the session's own connection and
+transaction. Rows are plain dicts: treat them as read-only, as SQLAlchemy's RowMapping is.
 
 A statement runs through SQLAlchemy as before (`Connection.execute`, identical rows) on any other
 database or driver, and whenever it needs what the plain path does not do: a bind type with a
-processor (for example an Enum stored by name), column names that repeat, or an expanding parameter other than `col IN (...)`. Such an
-expanding parameter becomes `col = ANY(%(name)s)` with the list sent as one array, which also gives
-PostgreSQL one prepared statement whatever the list's length.
+processor (for example an Enum stored by name), a value computed per execution, column names
+that repeat, a list other than `col IN (...)` (`NOT IN`, a tuple IN), or anything that fails to
+compile this way. `col IN (list)` becomes `col = ANY(%(name)s)` with the list (any sequence)
+sent as one array, which also gives PostgreSQL one prepared statement per array type (psycopg
+picks int2[], int4[] or int8[] by the largest value) instead of one per list length.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.sqltypes import TupleType
 from sqlmodel import Session
 
 
@@ -47,6 +49,7 @@ class Compiled:
     defaults: dict[str, Any]
     names: tuple[str, ...]
     processors: tuple[tuple[int, Any], ...] = ()  # (column index, its type's result processor)
+    lists: tuple[str, ...] = ()  # parameters sent as one array (`= ANY(...)`)
 
 
 # For statements built once per process (functools.cache, module constants): a statement built
@@ -59,10 +62,17 @@ _compiled_lock = threading.Lock()
 
 def compile_plain(stmt: Any, dialect: Any) -> Compiled | None:
     """`stmt` compiled for the plain path on `dialect`, or None where it must go through
-    SQLAlchemy (see the module docstring for when). Pure: the same statement and dialect give an
-    equal result."""
+    SQLAlchemy (see the module docstring for when; also whenever compiling it for the plain path
+    fails in any way). Pure: the same statement and dialect give an equal result."""
     if dialect.name != "postgresql" or dialect.driver != "psycopg":
         return None
+    try:
+        return _compile(stmt, dialect)
+    except Exception:  # noqa: BLE001 - anything unexpected: SQLAlchemy's own path is always right
+        return None
+
+
+def _compile(stmt: Any, dialect: Any) -> Compiled | None:
     compiled = stmt.compile(dialect=dialect)
     # The names SQLAlchemy's rows are keyed by (its RowMapping), as the compiler recorded them.
     result_columns = getattr(compiled, "_result_columns", None)
@@ -72,61 +82,69 @@ def compile_plain(stmt: Any, dialect: Any) -> Compiled | None:
     if len(set(names)) != len(names) or not all(isinstance(n, str) and n for n in names):
         return None
     processors = []
-    for i, column in enumerate(stmt.selected_columns):
-        process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+    for i, column in enumerate(result_columns):  # (key, name, objects, type), as SQLAlchemy reads them
+        process = column[3].dialect_impl(dialect).result_processor(dialect, None)
         if process is not None:
             processors.append((i, process))
     sql = compiled.string
     defaults: dict[str, Any] = {}
+    lists = []
     for key, value in compiled.params.items():  # by the names the SQL text uses
         bind = compiled.binds[key]
+        if bind.callable is not None or isinstance(bind.type, TupleType):
+            return None  # a value computed per execution; a tuple IN
         if bind.type.dialect_impl(dialect).bind_processor(dialect) is not None:
             return None
         if bind.expanding:
             # `col IN (list)` only; `NOT IN` keeps its marker, and the check below refuses it.
             sql = re.sub(rf"(?<!\bNOT) IN \(__\[POSTCOMPILE_{re.escape(key)}\]\)", f" = ANY(%({key})s)", sql)
+            lists.append(key)
+            if not bind.required:  # a list written into the statement
+                defaults[key] = list(value)
         elif not bind.required:  # a literal the statement carries; the caller gives the rest
             defaults[key] = value
     if "__[POSTCOMPILE_" in sql:
         return None
-    return Compiled(sql, defaults, names, tuple(processors))
+    return Compiled(sql, defaults, names, tuple(processors), tuple(lists))
 
 
 def _for(stmt: Any, dialect: Any) -> Compiled | None:
-    key = (id(stmt), dialect.name + "+" + dialect.driver)
+    # What a compiled form depends on besides the statement: engines alike share it.
+    key = (id(stmt), dialect.name, dialect.driver, dialect.paramstyle, dialect.label_length,
+           dialect.server_version_info)
     hit = _compiled.get(key)
     if hit is not None and hit[0] is stmt:
         return hit[1]
+    if len(_compiled) >= MAX_STATEMENTS:
+        return None  # SQLAlchemy's path, with its own statement cache
     result = compile_plain(stmt, dialect)
     with _compiled_lock:
-        if len(_compiled) < MAX_STATEMENTS:
-            _compiled[key] = (stmt, result)  # the statement is kept, so its id cannot be reused
+        _compiled[key] = (stmt, result)  # the statement is kept, so its id cannot be reused
     return result
 
 
 def _run(conn: Connection, plan: Compiled, params: dict[str, Any]) -> list[tuple]:
-    """Execute on `conn`'s own DBAPI connection, firing the cursor events, wrapping driver errors;
-    the rows with each column's result processor applied (SQLModel's UTCDateTime: aware UTC
-    datetimes, as `Connection.execute` gives)."""
-    values = {**plan.defaults, **params} if plan.defaults else params
-    dialect = conn.dialect
-    fairy = conn.connection  # the pool's entry; its DBAPI connection holds the session's transaction
-    dbapi_conn = fairy.dbapi_connection
-    cursor = dbapi_conn.cursor()
+    """Execute on `conn`'s own DBAPI connection (the session's transaction): the cursor events
+    fired as `Connection.execute` fires them (an exception a listener raises, such as the NUL
+    check's InvalidInput, comes out as it is), a driver error handed to SQLAlchemy's own exception
+    handling (`Connection._handle_dbapi_exception`: wrapped as SQLAlchemy's, `handle_error`
+    events, on a lost connection that connection and the pool's older ones invalidated); the rows
+    with each column's result processor applied (SQLModel's UTCDateTime: aware UTC datetimes, as
+    `Connection.execute` gives). The execution context the events receive is None."""
+    values = {**plan.defaults, **params} if plan.defaults else dict(params)
+    for name in plan.lists:  # any sequence, as SQLAlchemy takes it; psycopg adapts lists to arrays
+        if name in values and not isinstance(values[name], list):
+            values[name] = list(values[name])
     sql = plan.sql
+    cursor = conn.connection.dbapi_connection.cursor()
     try:
-        for fn in conn.dispatch.before_cursor_execute:  # as Connection._execute_context calls them
+        for fn in conn.dispatch.before_cursor_execute:  # each returns (statement, parameters)
             sql, values = fn(conn, cursor, sql, values, None, False)
         try:
             cursor.execute(sql, values)
             rows = cursor.fetchall()
-        except dialect.loaded_dbapi.Error as exc:
-            disconnect = dialect.is_disconnect(exc, dbapi_conn, cursor)
-            wrapped = DBAPIError.instance(sql, values, exc, dialect.loaded_dbapi.Error, dialect=dialect,
-                                          connection_invalidated=disconnect)
-            if disconnect:
-                conn.invalidate(wrapped)
-            raise wrapped from exc
+        except conn.dialect.loaded_dbapi.Error as exc:
+            conn._handle_dbapi_exception(exc, sql, values, cursor, None)
         for fn in conn.dispatch.after_cursor_execute:
             fn(conn, cursor, sql, values, None, False)
         if plan.processors and rows:
