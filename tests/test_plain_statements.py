@@ -171,10 +171,15 @@ def test_statements_of_other_shapes_give_sqlalchemys_rows(session, factory):
 # --- PostgreSQL: errors -------------------------------------------------------------------------------
 
 @pytest.fixture
-def pg_engine(db_url) -> Iterator[Engine]:
+def pg_url(db_url) -> str:
     if not db_url.startswith("postgresql"):
         pytest.skip("driver errors of the plain path: PostgreSQL only")
-    eng = make_engine(db_url, pool_size=1, max_overflow=0)
+    return db_url
+
+
+@pytest.fixture
+def pg_engine(pg_url) -> Iterator[Engine]:
+    eng = make_engine(pg_url, pool_size=1, max_overflow=0)
     yield eng
     eng.dispose()
 
@@ -193,14 +198,12 @@ def test_a_statement_timeout_is_sqlalchemys_busy_error(pg_engine):
 
 
 @pytest.mark.postgres
-def test_a_lost_connection_renews_the_pools_older_connections(db_url):
+def test_a_lost_connection_renews_the_pools_older_connections(pg_url):
     """As through SQLAlchemy: a disconnect error marks every connection the pool opened before it
     as stale (a restart or failover took them all), so the next use of another one reconnects
     instead of failing its first statement."""
-    if not db_url.startswith("postgresql"):
-        pytest.skip("connections closed by the server: PostgreSQL only")
-    engine = make_engine(db_url, pool_size=2, max_overflow=0)  # a LIFO pool (app/core/db.py)
-    admin = make_engine(db_url, pool_size=1, max_overflow=0)
+    engine = make_engine(pg_url, pool_size=2, max_overflow=0)  # a LIFO pool (app/core/db.py)
+    admin = make_engine(pg_url, pool_size=1, max_overflow=0)
     pid_of = select(func.pg_backend_pid().label("pid"))
     try:
         first, second = Session(engine), Session(engine)  # two pooled connections
@@ -224,8 +227,8 @@ def test_a_lost_connection_renews_the_pools_older_connections(db_url):
 
 
 @pytest.mark.postgres
-def test_a_connection_lost_mid_request_is_invalidated(pg_engine, db_url):
-    admin = make_engine(db_url, pool_size=1, max_overflow=0)
+def test_a_connection_lost_mid_request_is_invalidated(pg_engine, pg_url):
+    admin = make_engine(pg_url, pool_size=1, max_overflow=0)
     pid_of = select(func.pg_backend_pid().label("pid"))
     try:
         with Session(pg_engine) as s:

@@ -31,7 +31,6 @@ picks int2[], int4[] or int8[] by the largest value) instead of one per list len
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,10 +53,11 @@ class Compiled:
 
 # For statements built once per process (functools.cache, module constants): a statement built
 # per call would be compiled on every call. Past this many the cache stops growing (a guard
-# against such a caller), and further statements are compiled each time they run.
+# against such a caller), and statements not in it go through SQLAlchemy, with its own cache.
 MAX_STATEMENTS = 256
-_compiled: dict[tuple[int, str], tuple[Any, Compiled | None]] = {}
-_compiled_lock = threading.Lock()
+# (id of the statement, dialect settings) -> (the statement, kept so that its id is not reused;
+# its plain form or None). Filled by single assignments, which the GIL makes atomic.
+_compiled: dict[tuple, tuple[Any, Compiled | None]] = {}
 
 
 def compile_plain(stmt: Any, dialect: Any) -> Compiled | None:
@@ -118,8 +118,7 @@ def _for(stmt: Any, dialect: Any) -> Compiled | None:
     if len(_compiled) >= MAX_STATEMENTS:
         return None  # SQLAlchemy's path, with its own statement cache
     result = compile_plain(stmt, dialect)
-    with _compiled_lock:
-        _compiled[key] = (stmt, result)  # the statement is kept, so its id cannot be reused
+    _compiled[key] = (stmt, result)
     return result
 
 
@@ -161,23 +160,27 @@ def _run(conn: Connection, plan: Compiled, params: dict[str, Any]) -> list[tuple
             cursor.close()
 
 
+def _execute(session: Session, stmt: Any, params: dict[str, Any] | None) -> tuple[Compiled | None, Any]:
+    """(plan, rows from the plain path) or (None, SQLAlchemy's result), on the session's connection."""
+    conn = session.connection()
+    plan = _for(stmt, conn.dialect)
+    if plan is None:
+        return None, conn.execute(stmt, params or {})
+    return plan, _run(conn, plan, params or {})
+
+
 def mappings(session: Session, stmt: Any, params: dict[str, Any] | None = None) -> list[Any]:
     """The rows of `stmt` with `params`, each a mapping by column name (a dict on the plain path,
     SQLAlchemy's RowMapping otherwise), on the session's connection. No autoflush (as
     `session.connection().execute`). Raises sqlalchemy.exc.DBAPIError subclasses on database errors."""
-    conn = session.connection()
-    plan = _for(stmt, conn.dialect)
+    plan, rows = _execute(session, stmt, params)
     if plan is None:
-        return list(conn.execute(stmt, params or {}).mappings())
-    names = plan.names
-    return [dict(zip(names, row)) for row in _run(conn, plan, params or {})]
+        return list(rows.mappings())
+    return [dict(zip(plan.names, row)) for row in rows]
 
 
 def tuples(session: Session, stmt: Any, params: dict[str, Any] | None = None) -> list[tuple]:
     """The rows of `stmt` with `params` as tuples in the statement's column order; otherwise as
     `mappings`."""
-    conn = session.connection()
-    plan = _for(stmt, conn.dialect)
-    if plan is None:
-        return [tuple(r) for r in conn.execute(stmt, params or {})]
-    return _run(conn, plan, params or {})
+    plan, rows = _execute(session, stmt, params)
+    return [tuple(r) for r in rows] if plan is None else rows
