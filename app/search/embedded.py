@@ -27,6 +27,7 @@ import threading
 import uuid
 from array import array
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -158,6 +159,22 @@ def write_documents(session: Session, docs: Sequence[QuestionDoc], gone: Sequenc
 
 def prepare(session: Session, docs: Sequence[QuestionDoc], gone: Sequence[int], *, encoder=None) -> Prepared:
     """Rows for these documents, with vectors: reused when the phrasings did not change, else embedded."""
+    return _embedded(_planned(session, docs, gone, encoder), encoder)
+
+
+@dataclass
+class _Plan:
+    """What `prepare` needs from the database, before the embedding: the vectors to reuse
+    (question id -> (key, packed blob), or (None, None) without an encoder) and the documents
+    to embed, each with its key."""
+
+    docs: Sequence[QuestionDoc]
+    gone: Sequence[int]
+    blobs: dict[int, tuple[str | None, bytes | None]]
+    to_embed: list[tuple[QuestionDoc, str]]
+
+
+def _planned(session: Session, docs: Sequence[QuestionDoc], gone: Sequence[int], encoder) -> _Plan:
     existing = {}
     want = [d.id for d in docs]
     for start in range(0, len(want), 500):
@@ -167,7 +184,7 @@ def prepare(session: Session, docs: Sequence[QuestionDoc], gone: Sequence[int], 
         ):
             existing[qid] = (key, blob)
     blobs: dict[int, tuple[str | None, bytes | None]] = {}
-    to_embed: list[tuple[QuestionDoc, str]] = []  # with its key
+    to_embed: list[tuple[QuestionDoc, str]] = []
     name = getattr(encoder, "name", "")
     for d in docs:
         key = vectors_key(d, name)
@@ -180,15 +197,21 @@ def prepare(session: Session, docs: Sequence[QuestionDoc], gone: Sequence[int], 
             to_embed.append((d, key))
         else:
             blobs[d.id] = (None, None)
-    if to_embed:
-        phrasings = [_phrasings(d) for d, _key in to_embed]
+    return _Plan(docs, gone, blobs, to_embed)
+
+
+def _embedded(plan: _Plan, encoder) -> Prepared:
+    """The plan's rows, embedding what it lists (no database access: may run on another thread)."""
+    blobs = plan.blobs
+    if plan.to_embed:
+        phrasings = [_phrasings(d) for d, _key in plan.to_embed]
         matrix = encoder.embed([p for ps in phrasings for p in ps])
         start = 0
-        for (d, key), ps in zip(to_embed, phrasings, strict=True):
+        for (d, key), ps in zip(plan.to_embed, phrasings, strict=True):
             blobs[d.id] = (key, _pack(matrix[start:start + len(ps)]))
             start += len(ps)
     rows = []
-    for d in docs:
+    for d in plan.docs:
         key, blob = blobs[d.id]
         rows.append(dict(
             question_id=d.id, visible=True, title=d.title, body=d.body,
@@ -197,7 +220,7 @@ def prepare(session: Session, docs: Sequence[QuestionDoc], gone: Sequence[int], 
             alternate_titles="\n".join(stored_alternate(t) for t in d.alternate_titles),
             alternate_bodies="\f".join(b.replace("\f", " ") for b in d.alternate_bodies),
             vectors=blob, vectors_key=key))
-    return Prepared(rows, list(gone))
+    return Prepared(rows, list(plan.gone))
 
 
 def store(session: Session, prepared: Prepared) -> None:
@@ -304,24 +327,48 @@ def phrasing_vectors(engine: Engine, batch: int = 1000):
 
 
 def rebuild_all(engine: Engine, *, encoder=None, progress=lambda done, total: None, chunk: int = 256) -> int:
-    """Rebuild every stored document from the database; rows for vanished questions are hidden."""
+    """Rebuild every stored document from the database; rows for vanished questions are hidden.
+
+    Chunks of `chunk` questions, in id order, go through a two-stage pipeline: while one chunk
+    is embedded (on a thread of its own; the encoder releases the GIL and runs its batches on
+    both cores, app.search.embedding), the next is read and built from the database and the one
+    before is stored, each in a short transaction of its own; chunks are stored in order.
+    Returns the number of documents written (visible ones); `progress(done, total)` is called
+    after each chunk is stored. An error of the embedding is raised when its chunk's turn to be
+    stored comes; chunks stored before it stay stored (a reindex is idempotent: run it again).
+    """
     from app.questions.models import Question
 
     with Session(engine) as session:
         total = session.execute(select(func.count()).select_from(Question)).scalar_one()
     done, last, indexed = 0, 0, 0
-    while True:
-        with Session(engine) as session:  # build and embed without holding the write lock
-            ids = list(session.execute(select(Question.id).where(Question.id > last)
-                                       .order_by(Question.id).limit(chunk)).scalars())
-            if not ids:
-                break
-            docs, gone = indexer.build(session, ids)
-            prepared = prepare(session, docs, gone, encoder=encoder)
+    pending = None  # (future of Prepared, ids) of the chunk being embedded
+
+    def stored(future, ids: list[int]) -> None:
+        nonlocal done, indexed
+        prepared = future.result()
         with Session(writer(engine)) as session, session.begin():
             store(session, prepared)
-        last, done, indexed = ids[-1], done + len(ids), indexed + len(docs)
+        done, indexed = done + len(ids), indexed + len(prepared.rows)
         progress(done, total)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reindex-embed") as embedder:
+        while True:
+            with Session(engine) as session:  # build without holding the write lock
+                ids = list(session.execute(select(Question.id).where(Question.id > last)
+                                           .order_by(Question.id).limit(chunk)).scalars())
+                if ids:
+                    docs, gone = indexer.build(session, ids)
+                    plan = _planned(session, docs, gone, encoder)
+            # Queue this chunk's embedding before storing the previous one, so the encoder never
+            # waits for the store; chunks are still stored in order.
+            queued = (embedder.submit(_embedded, plan, encoder), ids) if ids else None
+            if pending is not None:
+                stored(*pending)
+            pending = queued
+            if not ids:
+                break
+            last = ids[-1]
     # Stored rows whose question no longer exists at all.
     with Session(writer(engine)) as session, session.begin():
         orphans = list(session.execute(select(SearchDocument.question_id).where(

@@ -30,15 +30,16 @@ of its text alone. Its encoder `name` carries the derived file's sha256 prefix, 
 vectors (embedded.vectors_key) and learned models (learned.py, keyed by encoder name) made by
 another model are never mixed with its own.
 
-ONNX Runtime sessions, spinning off, CPU only:
-- the query session (`embed_query`, and `embed` of a single batch): 1 intra-op thread, so an
-  interactive query does not take the second core from the web server;
-- a bulk session (`embed` of several batches) with `bulk_threads` intra-op threads, created on
-  first use and holding its own copy of the weights (~130 MB more RSS). The default
-  `BULK_THREADS = 1` means no second session: on the 2-core machine 2 threads were +60% on an
-  idle box (804 vs 500 titles/s) but no faster over 40k titles with the other core busy, and
-  half as fast (225 vs 457) under heavy load, since every op waits for its slower thread. A
-  reindex on an otherwise idle machine may pass `bulk_threads=2` (bench/embedding_bench.py).
+One ONNX Runtime session, spinning off, CPU only, one intra-op thread: an interactive query
+(`embed_query`) does not take the second core from the web server, and several threads may run
+it at once (onnxruntime's `Run` is thread-safe). Bulk `embed()` of several batches runs up to
+`bulk_threads` batches at once on it, each on its own thread (default BULK_THREADS = 2, never
+more than the machine's cores). Measured on the 2-core machine, idle, 1,200 AskUbuntu phrasings
+(2026-12-03): one thread 6.9-9.0 s, two threads on the one session 3.8-4.7 s (1.8-1.9x, the same
+CPU seconds, bit-identical vectors), a second session with 2 intra-op threads 5.3-5.8 s and 15%
+more CPU. Intra-op threads wait for each other at every operator, so under load they were half
+as fast as one (225 vs 457 titles/s); independent runs do not wait for each other, and need no
+second copy of the weights (~130 MB).
 
 Vectors are mean-pooled over the attention mask and L2-normalised (what sentence-transformers
 does for this model), so a dot product is the cosine similarity.
@@ -51,6 +52,7 @@ import logging
 import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,8 +78,8 @@ TOKENIZER_PATH = Path(__file__).resolve().parent / "data" / "minilm-tokenizer.js
 DIMENSIONS = 384
 #: The model's own limit (sentence-transformers' max_seq_length for all-MiniLM-L6-v2).
 MAX_TOKENS = 256
-#: Intra-op threads for bulk `embed()`: 1 = reuse the query session (see the module docstring).
-BULK_THREADS = 1
+#: Batches bulk `embed()` runs at once, one thread each (capped at the CPU count; module docstring).
+BULK_THREADS = 2
 
 STATUS_OFF = "off: GROUNDSWELL_SEARCH_SEMANTIC=off"
 STATUS_MISSING = "off: the 'semantic' extra is not installed (pip install 'groundswell[semantic]')"
@@ -111,7 +113,8 @@ class Encoder:
     def __init__(self, model_path: str | os.PathLike[str], tokenizer_path: str | os.PathLike[str] = TOKENIZER_PATH,
                  *, bulk_threads: int = BULK_THREADS, name: str = MODEL_NAME, per_text: bool = False) -> None:
         """`per_text`: run one text per session call (the integer model, whose activation scales
-        depend on the whole input tensor); otherwise texts are batched by length."""
+        depend on the whole input tensor); otherwise texts are batched by length. `bulk_threads`:
+        how many batches `embed` runs at once (at least 1, at most the CPU count)."""
         import numpy as np
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -121,7 +124,7 @@ class Encoder:
         self.name = name
         self.per_text = per_text
         self.model_path = str(model_path)
-        self._bulk_threads = bulk_threads
+        self.bulk_threads = max(1, min(int(bulk_threads), os.cpu_count() or 1))
         tok = Tokenizer.from_file(str(tokenizer_path))
         # The file pads every input to a fixed 128 tokens and truncates at 128: we pad each batch to
         # its longest member ourselves, and truncate at the model's 256.
@@ -129,8 +132,6 @@ class Encoder:
         tok.enable_truncation(max_length=MAX_TOKENS)
         self._tokenizer = tok
         self._query_session = self._session(threads=1)
-        self._bulk_session: Any = None
-        self._bulk_lock = threading.Lock()
         names = {i.name for i in self._query_session.get_inputs()}
         self._token_types = "token_type_ids" in names
 
@@ -144,15 +145,6 @@ class Encoder:
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         so.log_severity_level = 3  # errors only
         return ort.InferenceSession(self.model_path, sess_options=so, providers=["CPUExecutionProvider"])
-
-    def _bulk(self) -> Any:
-        if self._bulk_threads <= 1:
-            return self._query_session
-        if self._bulk_session is None:
-            with self._bulk_lock:
-                if self._bulk_session is None:
-                    self._bulk_session = self._session(threads=self._bulk_threads)
-        return self._bulk_session
 
     def _run(self, session: Any, ids: numpy.ndarray, mask: numpy.ndarray) -> numpy.ndarray:
         np = self._np
@@ -171,13 +163,15 @@ class Encoder:
         ids = np.asarray([self._tokenizer.encode(text).ids], dtype=np.int64)
         return self._run(self._query_session, ids, np.ones_like(ids))[0]
 
-    def embed(self, texts: Sequence[str], *, batch_size: int = 16) -> numpy.ndarray:
+    def embed(self, texts: Sequence[str], *, batch_size: int = 16, threads: int | None = None) -> numpy.ndarray:
         """Unit vectors, shape (len(texts), 384) float32, rows in the order given.
 
-        Texts are sorted by token count so each batch pads to a similar length; a single batch
-        runs on the query session, more than one on the bulk session (the same one unless
-        `bulk_threads` > 1). A `per_text` encoder runs batches of one whatever `batch_size` says.
-        Raises ValueError when batch_size < 1.
+        Texts are sorted by token count so each batch pads to a similar length; the batches run on
+        the one session, up to `threads` at once (default `bulk_threads`; capped at the CPU count
+        and the number of batches). A batch's vectors do not depend on which thread ran it, so
+        the result is the same for any `threads`. A `per_text` encoder runs batches of one
+        whatever `batch_size` says. Raises ValueError when batch_size < 1; an error of a batch
+        (e.g. onnxruntime's) is raised once the running batches have finished.
         """
         np = self._np
         n = len(texts)
@@ -191,9 +185,10 @@ class Encoder:
         encodings = self._tokenizer.encode_batch(list(texts))
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=n)
         order = np.argsort(lengths, kind="stable")
-        session = self._query_session if n <= batch_size else self._bulk()
-        for start in range(0, n, batch_size):
-            rows = order[start:start + batch_size]
+        session = self._query_session
+        batches = [order[start:start + batch_size] for start in range(0, n, batch_size)]
+
+        def run(rows: numpy.ndarray) -> None:
             width = int(lengths[rows].max())
             ids = np.zeros((len(rows), width), dtype=np.int64)  # [PAD] is id 0
             mask = np.zeros((len(rows), width), dtype=np.int64)
@@ -201,7 +196,17 @@ class Encoder:
                 k = int(lengths[r])
                 ids[j, :k] = encodings[r].ids
                 mask[j, :k] = 1
-            out[rows] = self._run(session, ids, mask)
+            out[rows] = self._run(session, ids, mask)  # disjoint rows: no two threads write the same
+
+        workers = min(self.bulk_threads if threads is None else max(1, min(int(threads), os.cpu_count() or 1)),
+                      len(batches))
+        if workers <= 1:
+            for rows in batches:
+                run(rows)
+        else:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="embed") as pool:
+                for _ in pool.map(run, batches):
+                    pass
         return out
 
 

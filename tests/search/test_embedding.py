@@ -7,6 +7,7 @@ import os
 import re
 import socket
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -250,11 +251,27 @@ def test_missing_extra_returns_none_and_logs_once(module, monkeypatch, caplog):
 
 
 @pytest.mark.parametrize("which", ["derived", "shipped"])
-def test_two_thread_bulk_session_gives_the_same_vectors(which, derived, shipped):
+def test_batches_on_several_threads_give_the_same_vectors(which, derived, shipped, monkeypatch):
+    """Bulk embed() runs its batches on two threads at once (BULK_THREADS) and the rows come back
+    in the order given, bit for bit what one thread gives."""
     enc = derived if which == "derived" else shipped
-    texts = [f"Question number {i} about {'the wifi ' * (i % 7)}driver" for i in range(20)]
-    two = Encoder(enc.model_path, bulk_threads=2, per_text=enc.per_text)
-    np.testing.assert_allclose(two.embed(texts, batch_size=4), enc.embed(texts, batch_size=4), atol=1e-4)
+    # Lengths in no particular order, so the length-sorted batches interleave the input's rows.
+    texts = [f"Question number {i} about {'the wifi ' * ((i * 5) % 7)}driver" for i in range(23)]
+    one = enc.embed(texts, batch_size=4, threads=1)
+    ran_on: set[str] = set()
+    run = enc._run
+
+    def recording(*args):
+        ran_on.add(threading.current_thread().name)
+        return run(*args)
+
+    monkeypatch.setattr(enc, "_run", recording)
+    two = enc.embed(texts, batch_size=4)
+    if (os.cpu_count() or 1) >= 2:
+        assert enc.bulk_threads == 2 and len(ran_on) == 2 and all(n.startswith("embed") for n in ran_on)
+    np.testing.assert_array_equal(two, one)
+    for i in (0, 7, 22):  # and each row is its own text's vector
+        np.testing.assert_allclose(two[i], enc.embed_query(texts[i]), atol=1e-4)
 
 
 def test_the_settings_reach_the_encoder(tmp_path, monkeypatch):

