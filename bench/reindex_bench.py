@@ -9,7 +9,8 @@ database, then times, each in its own process:
 2. the same again (every vector reused: nothing changed, nothing is embedded);
 3. `groundswell reindex` with GROUNDSWELL_SEARCH_SEMANTIC=off (keyword only);
 and the encoder alone on the phrasings the reindex embeds (two per question: title with the
-start of the body, and the title), in batches sorted by length, as `Encoder.embed` does.
+start of the body, and the title), in batches sorted by length, `BULK_THREADS` at once, as the
+reindex has `Encoder.embed` do.
 Prints questions/s, CPU seconds of each process and the machine's load average.
 
     .venv/bin/python bench/reindex_bench.py --questions 2000 [--db sqlite|postgresql] [--encoder float|int8]
@@ -57,7 +58,7 @@ with eng.connect() as c:
     rows = c.execute(text("SELECT title, body FROM search_documents LIMIT {n}")).all()
 texts = [p for t, b in rows for p in (f"{{t}}. {{b[:BODY_PHRASING_CHARS]}}", t)]
 t0, c0 = time.perf_counter(), time.process_time()
-enc.embed(texts)
+enc.embed(texts, threads=embedding.BULK_THREADS)  # as the reindex does
 wall, cpu = time.perf_counter() - t0, time.process_time() - c0
 print(f"encoder alone: {{len(texts):,}} phrasings of {{len(rows):,}} questions in {{wall:.1f}}s wall, "
       f"{{cpu:.1f}} CPU-s "

@@ -200,12 +200,14 @@ def _planned(session: Session, docs: Sequence[QuestionDoc], gone: Sequence[int],
     return _Plan(docs, gone, blobs, to_embed)
 
 
-def _embedded(plan: _Plan, encoder) -> Prepared:
-    """The plan's rows, embedding what it lists (no database access: may run on another thread)."""
+def _embedded(plan: _Plan, encoder, threads: int = 1) -> Prepared:
+    """The plan's rows, embedding what it lists with up to `threads` batches at once (no
+    database access: may run on another thread)."""
     blobs = plan.blobs
     if plan.to_embed:
         phrasings = [_phrasings(d) for d, _key in plan.to_embed]
-        matrix = encoder.embed([p for ps in phrasings for p in ps])
+        texts = [p for ps in phrasings for p in ps]
+        matrix = encoder.embed(texts, threads=threads)
         start = 0
         for (d, key), ps in zip(plan.to_embed, phrasings, strict=True):
             blobs[d.id] = (key, _pack(matrix[start:start + len(ps)]))
@@ -330,12 +332,13 @@ def rebuild_all(engine: Engine, *, encoder=None, progress=lambda done, total: No
     """Rebuild every stored document from the database; rows for vanished questions are hidden.
 
     Chunks of `chunk` questions, in id order, go through a two-stage pipeline: while one chunk
-    is embedded (on a thread of its own; the encoder releases the GIL and runs its batches on
-    both cores, app.search.embedding), the next is read and built from the database and the one
-    before is stored, each in a short transaction of its own; chunks are stored in order.
-    Returns the number of documents written (visible ones); `progress(done, total)` is called
-    after each chunk is stored. An error of the embedding is raised when its chunk's turn to be
-    stored comes; chunks stored before it stay stored (a reindex is idempotent: run it again).
+    is embedded (on a thread of its own; the encoder releases the GIL and runs
+    `embedding.BULK_THREADS` batches at once, app.search.embedding), the next is read and built
+    from the database and the one before is stored, each in a short transaction of its own;
+    chunks are stored in order. Returns the number of documents written (visible ones);
+    `progress(done, total)` is called after each chunk is stored. An error of the embedding is
+    raised when its chunk's turn to be stored comes; chunks stored before it stay stored (a
+    reindex is idempotent: run it again).
     """
     from app.questions.models import Question
 
@@ -354,15 +357,16 @@ def rebuild_all(engine: Engine, *, encoder=None, progress=lambda done, total: No
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reindex-embed") as embedder:
         while True:
+            queued = None
             with Session(engine) as session:  # build without holding the write lock
                 ids = list(session.execute(select(Question.id).where(Question.id > last)
                                            .order_by(Question.id).limit(chunk)).scalars())
                 if ids:
                     docs, gone = indexer.build(session, ids)
                     plan = _planned(session, docs, gone, encoder)
-            # Queue this chunk's embedding before storing the previous one, so the encoder never
-            # waits for the store; chunks are still stored in order.
-            queued = (embedder.submit(_embedded, plan, encoder), ids) if ids else None
+                    # Queued before the previous chunk is stored, so the encoder never waits for
+                    # the store; chunks are still stored in order.
+                    queued = (embedder.submit(_embedded, plan, encoder, embedding.BULK_THREADS), ids)
             if pending is not None:
                 stored(*pending)
             pending = queued

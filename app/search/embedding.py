@@ -32,9 +32,11 @@ another model are never mixed with its own.
 
 One ONNX Runtime session, spinning off, CPU only, one intra-op thread: an interactive query
 (`embed_query`) does not take the second core from the web server, and several threads may run
-it at once (onnxruntime's `Run` is thread-safe). Bulk `embed()` of several batches runs up to
-`bulk_threads` batches at once on it, each on its own thread (default BULK_THREADS = 2, never
-more than the machine's cores). Measured on the 2-core machine, idle, 1,200 AskUbuntu phrasings
+it at once (onnxruntime's `Run` is thread-safe). `embed()` runs its batches one after the other
+on the calling thread, unless asked for `threads=N`: then up to N batches at once, each on a
+thread of its own (never more than the cores this process may use). `reindex` asks for
+BULK_THREADS = 2 (app.search.embedded.rebuild_all); the outbox appliers and the learned model's
+training, which run beside the web server, keep to one thread. Measured on the 2-core machine, idle, 1,200 AskUbuntu phrasings
 (2026-12-03): one thread 6.9-9.0 s, two threads on the one session 3.8-4.7 s (1.8-1.9x, the same
 CPU seconds, bit-identical vectors), a second session with 2 intra-op threads 5.3-5.8 s and 15%
 more CPU. Intra-op threads wait for each other at every operator, so under load they were half
@@ -78,7 +80,7 @@ TOKENIZER_PATH = Path(__file__).resolve().parent / "data" / "minilm-tokenizer.js
 DIMENSIONS = 384
 #: The model's own limit (sentence-transformers' max_seq_length for all-MiniLM-L6-v2).
 MAX_TOKENS = 256
-#: Batches bulk `embed()` runs at once, one thread each (capped at the CPU count; module docstring).
+#: Batches `reindex` has `embed()` run at once, one thread each (capped at the usable cores; module docstring).
 BULK_THREADS = 2
 
 STATUS_OFF = "off: GROUNDSWELL_SEARCH_SEMANTIC=off"
@@ -111,10 +113,9 @@ class Encoder:
     dimensions = DIMENSIONS
 
     def __init__(self, model_path: str | os.PathLike[str], tokenizer_path: str | os.PathLike[str] = TOKENIZER_PATH,
-                 *, bulk_threads: int = BULK_THREADS, name: str = MODEL_NAME, per_text: bool = False) -> None:
+                 *, name: str = MODEL_NAME, per_text: bool = False) -> None:
         """`per_text`: run one text per session call (the integer model, whose activation scales
-        depend on the whole input tensor); otherwise texts are batched by length. `bulk_threads`:
-        how many batches `embed` runs at once (at least 1, at most the CPU count)."""
+        depend on the whole input tensor); otherwise texts are batched by length."""
         import numpy as np
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -124,7 +125,6 @@ class Encoder:
         self.name = name
         self.per_text = per_text
         self.model_path = str(model_path)
-        self.bulk_threads = max(1, min(int(bulk_threads), os.cpu_count() or 1))
         tok = Tokenizer.from_file(str(tokenizer_path))
         # The file pads every input to a fixed 128 tokens and truncates at 128: we pad each batch to
         # its longest member ourselves, and truncate at the model's 256.
@@ -163,12 +163,12 @@ class Encoder:
         ids = np.asarray([self._tokenizer.encode(text).ids], dtype=np.int64)
         return self._run(self._query_session, ids, np.ones_like(ids))[0]
 
-    def embed(self, texts: Sequence[str], *, batch_size: int = 16, threads: int | None = None) -> numpy.ndarray:
+    def embed(self, texts: Sequence[str], *, batch_size: int = 16, threads: int = 1) -> numpy.ndarray:
         """Unit vectors, shape (len(texts), 384) float32, rows in the order given.
 
         Texts are sorted by token count so each batch pads to a similar length; the batches run on
-        the one session, up to `threads` at once (default `bulk_threads`; capped at the CPU count
-        and the number of batches). A batch's vectors do not depend on which thread ran it, so
+        the one session, up to `threads` at once (capped at `usable_cores()` and the number of
+        batches; 1 runs them on the calling thread). A batch's vectors do not depend on which thread ran it, so
         the result is the same for any `threads`. A `per_text` encoder runs batches of one
         whatever `batch_size` says. Raises ValueError when batch_size < 1; an error of a batch
         (e.g. onnxruntime's) is raised once the running batches have finished.
@@ -198,8 +198,7 @@ class Encoder:
                 mask[j, :k] = 1
             out[rows] = self._run(session, ids, mask)  # disjoint rows: no two threads write the same
 
-        workers = min(self.bulk_threads if threads is None else max(1, min(int(threads), os.cpu_count() or 1)),
-                      len(batches))
+        workers = min(max(1, int(threads)), usable_cores(), len(batches))
         if workers <= 1:
             for rows in batches:
                 run(rows)
@@ -208,6 +207,15 @@ class Encoder:
                 for _ in pool.map(run, batches):
                     pass
         return out
+
+
+def usable_cores() -> int:
+    """How many CPUs this process may run on (its affinity mask, which containers and `taskset`
+    narrow; os.cpu_count() where there is none), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def model_directory(configured: str | os.PathLike[str] | None = None) -> Path:

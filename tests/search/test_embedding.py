@@ -252,26 +252,41 @@ def test_missing_extra_returns_none_and_logs_once(module, monkeypatch, caplog):
 
 @pytest.mark.parametrize("which", ["derived", "shipped"])
 def test_batches_on_several_threads_give_the_same_vectors(which, derived, shipped, monkeypatch):
-    """Bulk embed() runs its batches on two threads at once (BULK_THREADS) and the rows come back
-    in the order given, bit for bit what one thread gives."""
+    """embed(threads=2) runs two batches at once (the first two meet at a barrier, which a
+    one-at-a-time embed could never pass) and gives, row for row in the order given, bit for bit
+    what one thread gives; without `threads` every batch runs on the calling thread."""
+    if embedding.usable_cores() < 2:
+        pytest.skip("one usable core: embed runs its batches one at a time")
     enc = derived if which == "derived" else shipped
     # Lengths in no particular order, so the length-sorted batches interleave the input's rows.
     texts = [f"Question number {i} about {'the wifi ' * ((i * 5) % 7)}driver" for i in range(23)]
-    one = enc.embed(texts, batch_size=4, threads=1)
-    ran_on: set[str] = set()
+    ran_on: list[str] = []
+    lock = threading.Lock()
+    meet = threading.Barrier(2, timeout=30)
     run = enc._run
 
     def recording(*args):
-        ran_on.add(threading.current_thread().name)
+        with lock:
+            ran_on.append(threading.current_thread().name)
+            first_two = len(ran_on) <= 2
+        if first_two and meet is not None:
+            meet.wait()  # BrokenBarrierError after 30 s if the second batch never runs beside the first
         return run(*args)
 
     monkeypatch.setattr(enc, "_run", recording)
-    two = enc.embed(texts, batch_size=4)
-    if (os.cpu_count() or 1) >= 2:
-        assert enc.bulk_threads == 2 and len(ran_on) == 2 and all(n.startswith("embed") for n in ran_on)
+    two = enc.embed(texts, batch_size=4, threads=2)
+    assert len(ran_on) == (23 if enc.per_text else 6)  # batches of one text for the integer model
+    assert {n.split("_")[0] for n in ran_on} == {"embed"}
+    ran_on.clear()
+    meet = None
+    one = enc.embed(texts, batch_size=4)
+    assert set(ran_on) == {threading.current_thread().name}
     np.testing.assert_array_equal(two, one)
     for i in (0, 7, 22):  # and each row is its own text's vector
         np.testing.assert_allclose(two[i], enc.embed_query(texts[i]), atol=1e-4)
+    ran_on.clear()
+    enc.embed(texts[:1], batch_size=4, threads=2)  # one batch: no thread is started for it
+    assert ran_on == [threading.current_thread().name]
 
 
 def test_the_settings_reach_the_encoder(tmp_path, monkeypatch):

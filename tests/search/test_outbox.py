@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -355,7 +356,7 @@ def test_stored_vectors_are_reused_only_for_the_encoder_that_made_them(clean_eng
     np.testing.assert_allclose(new_vectors, derived.embed(phrasings), atol=2e-3)
 
 
-def test_reindex_embeds_one_chunk_while_it_builds_and_stores_the_others(clean_engine, forum):
+def test_reindex_embeds_one_chunk_while_it_builds_and_stores_the_others(clean_engine, forum, monkeypatch):
     """rebuild_all's pipeline: every chunk stored, in order, each question with its own phrasings'
     vectors; an embedding that fails stops the rebuild with its error, the chunks before it
     stored and none after it."""
@@ -374,9 +375,35 @@ def test_reindex_embeds_one_chunk_while_it_builds_and_stores_the_others(clean_en
     forum.commit()
     ids = sorted(q.id for q in qs)
 
+    # The first chunk's embedding waits until the second chunk has been built: a rebuild that
+    # built, embedded and stored one chunk after the other would never get there.
+    second_built = threading.Event()
+    build = embedded.indexer.build
+    builds = []
+
+    def counting_build(session, qids):
+        builds.append(list(qids))
+        if len(builds) == 2:
+            second_built.set()
+        return build(session, qids)
+
+    class WaitsForTheNextChunk:
+        name = shipped.name
+        threads: list[tuple[str, int]] = []
+
+        def embed(self, texts, **kw):
+            self.threads.append((threading.current_thread().name, kw.get("threads", 1)))
+            assert second_built.wait(30), "the next chunk was not built while this one was embedded"
+            return shipped.embed(texts, **kw)
+
+    monkeypatch.setattr(embedded.indexer, "build", counting_build)
+    encoder = WaitsForTheNextChunk()
     calls: list[tuple[int, int]] = []
-    assert embedded.rebuild_all(clean_engine, encoder=shipped, chunk=2,
+    assert embedded.rebuild_all(clean_engine, encoder=encoder, chunk=2,
                                 progress=lambda done, total: calls.append((done, total))) == 7
+    assert len(encoder.threads) == 4
+    assert all(name.startswith("reindex-embed") and n == embedding.BULK_THREADS for name, n in encoder.threads)
+    monkeypatch.undo()
     assert calls == [(2, 7), (4, 7), (6, 7), (7, 7)]
     docs = stored(clean_engine)
     assert set(docs) == set(ids)
