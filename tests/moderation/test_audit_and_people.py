@@ -56,9 +56,9 @@ def test_every_action_writes_the_audit_log(session):
     check("post.edit", "question", q.id, mod)
     answers_service.edit(session, actor=mod, answer_id=a.id, data=AnswerUpdate(body=long))
     check("post.edit", "answer", a.id, mod)
-    before = session.exec(select(AuditEntry)).all()
+    before = session.exec(select(AuditEntry).order_by(AuditEntry.id)).all()
     questions_service.edit(session, actor=author, question_id=q.id, data=QuestionUpdate(body=long + " Thanks."))
-    assert session.exec(select(AuditEntry)).all() == before  # an author's own edit is no moderator action
+    assert session.exec(select(AuditEntry).order_by(AuditEntry.id)).all() == before  # an author's own edit is no moderator action
     posts.close(session, actor=mod, question_id=q3.id, reason="not about a product")
     check("question.close", "question", q3.id, mod)
     duplicates.reopen(session, actor=mod, question_id=q3.id)

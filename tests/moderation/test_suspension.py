@@ -246,6 +246,6 @@ def test_suspend_and_lift_through_the_api(client, session):
     session.expire_all()
     actions = [e.action for e in session.exec(select(AuditEntry).order_by(AuditEntry.id)).all()]
     assert actions == ["user.suspend", "user.unsuspend"]
-    kinds = [n.kind for n in session.exec(select(Notification).where(Notification.user_id == member.id)).all()]
+    kinds = [n.kind for n in session.exec(select(Notification).where(Notification.user_id == member.id).order_by(Notification.id)).all()]
     assert kinds == ["suspended", "unsuspended"]
     assert other_mod.id  # untouched
