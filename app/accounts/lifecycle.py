@@ -65,7 +65,9 @@ def update_settings(session: Session, user: User, *, display_name: str | None = 
 
 
 def export_data(session: Session, user: User) -> dict:
-    """Everything the site holds about `user` that is theirs, as JSON-ready values."""
+    """Everything the site holds about `user` that is theirs, as JSON-ready values: a dict of
+    sections, each list oldest first (in the order the rows were written, by id), saved views in
+    their dashboard order (position, then id), so two exports of the same data are identical."""
     from app.answers.models import Answer
     from app.comments.models import Comment
     from app.escalation import messages as private_messages
@@ -76,8 +78,12 @@ def export_data(session: Session, user: User) -> dict:
     from app.savedviews.models import SavedView
     from app.votes.models import Vote
 
-    def rows(model, *where, fields):
-        return [{f: _json(getattr(r, f)) for f in fields} for r in session.exec(select(model).where(*where)).all()]
+    def rows(model, *where, fields, order=None):
+        # Oldest first (by id, as written), saved views as their owner arranged them: a list
+        # in whatever order the database's plan gives would change between two exports.
+        order = order if order is not None else (model.id,)
+        return [{f: _json(getattr(r, f)) for f in fields}
+                for r in session.exec(select(model).where(*where).order_by(*order)).all()]
 
     ms = session.get(MailSettings, user.id) or MailSettings(user_id=user.id)
     return {
@@ -87,7 +93,8 @@ def export_data(session: Session, user: User) -> dict:
         "mail_settings": {f: _json(getattr(ms, f)) for f in ("email_verified_at", "timezone", "digest_hour",
                                                               "auto_follow", "bounced_at")},
         "notification_preferences": {p.kind: p.delivery for p in session.exec(
-            select(DeliveryPreference).where(DeliveryPreference.user_id == user.id)).all()},
+            select(DeliveryPreference).where(DeliveryPreference.user_id == user.id)
+            .order_by(DeliveryPreference.kind)).all()},
         "follows": rows(Follow, Follow.user_id == user.id, fields=("target_type", "target_key", "created_at")),
         "questions": rows(Question, Question.author_id == user.id,
                           fields=("id", "title", "body", "created_at", "deleted_at")),
@@ -101,7 +108,7 @@ def export_data(session: Session, user: User) -> dict:
                               fields=("kind", "text", "url", "created_at", "read_at")),
         # The private support threads of their own escalations (theirs; never in any public export).
         "private_messages": private_messages.export_for(session, user),
-        "saved_views": rows(SavedView, SavedView.owner_id == user.id,
+        "saved_views": rows(SavedView, SavedView.owner_id == user.id, order=(SavedView.position, SavedView.id),
                             fields=("name", "position", "shared", "sort", "product_id", "tag", "unanswered", "unsolved",
                                     "has_me_too", "escalation_status", "breaching_hours", "assigned_to_me",
                                     "created_at")),

@@ -258,3 +258,36 @@ def test_profile_and_email_page_on_the_forum(browsers, session, clean_engine, sm
     assert r.status_code == 303 and r.headers["location"] == "/"
     assert b.get("/settings/account").status_code in (303, 401)
     assert b.get(f"/users/{maya.username}").status_code == 404
+
+
+def test_export_lists_oldest_first_whatever_order_the_database_reads_them_in(session, clean_engine):
+    """Rows rewritten after others (an edit writes a new row version at the end of a PostgreSQL
+    table) still come out in the order they were written, in every list of the export."""
+    from sqlalchemy import text
+
+    from app.accounts import lifecycle
+    from app.votes import service as votes_service
+    from tests.factories import make_answer, make_question
+
+    maya = make_user(session, "maya", email="maya@example.com", reputation=500)
+    raj = make_user(session, "raj")
+    mine = [make_question(session, author=maya, title=f"Dock Pro will not charge at {w} W") for w in (60, 90, 100)]
+    theirs = [make_question(session, author=raj, title=f"Aero 14 fan is loud at {n} percent") for n in (10, 20, 30)]
+    answers = [make_answer(session, q, author=maya) for q in theirs]
+    for q in theirs:
+        votes_service.cast(session, actor=maya, post_type="question", post_id=q.id, value=1)
+    session.commit()
+    # Move the oldest rows to the end of their tables and indexes: give them to raj and back (a
+    # change of an indexed column writes a new row version and new index entries, last in order).
+    first_vote = session.execute(text("SELECT min(id) FROM votes")).scalar()
+    for table, column, row_id in (("questions", "author_id", mine[0].id), ("answers", "author_id", answers[0].id),
+                                  ("votes", "voter_id", first_vote)):
+        for owner in (raj.id, maya.id):
+            session.execute(text(f"UPDATE {table} SET {column} = :o WHERE id = :id"), {"o": owner, "id": row_id})
+    session.commit()
+    session.expire_all()
+    data = lifecycle.export_data(session, maya)
+    assert [q["id"] for q in data["questions"]] == [q.id for q in mine]
+    assert [a["id"] for a in data["answers"]] == [a.id for a in answers]
+    assert [v["post_id"] for v in data["votes"]] == [q.id for q in theirs]
+    assert data == lifecycle.export_data(session, maya) | {"exported_at": data["exported_at"]}
