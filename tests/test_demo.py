@@ -105,3 +105,36 @@ def _tag_lists_page_in_the_questions_own_order(s: Session) -> None:
         if cursor is None:
             break
     assert listed == wanted
+
+
+def test_demo_leaves_a_community_already_in_the_database_alone(clean_engine):
+    """Loaded into a database that already holds questions (an imported community: recent, unsolved,
+    some by the inactive placeholder of deleted accounts, one titled like a demo thread), the demo
+    loads, and escalates, joins, quotes and links only its own questions: escalating someone else's
+    would speak for its author (and the placeholder's, refused, stopped the load with a traceback)."""
+    from app.accounts.models import User
+    from app.core.db import writer
+    from app.escalation.models import Escalation, MeToo
+    from app.quotes.models import PostQuote
+    from tests.factories import make_question, make_user
+
+    with Session(writer(clean_engine), expire_on_commit=False) as s:
+        member = make_user(s, "imported_member")
+        placeholder = make_user(s, "imported_deleted")
+        theirs = [make_question(s, author=placeholder, title=f"Imported: fan noise after update {i}") for i in range(3)]
+        theirs.append(make_question(s, author=member, title=content.QUOTES[0]["quoted"][0]))
+        theirs.append(make_question(s, author=member, title="Imported: the newest unsolved question of all"))
+        s.get(User, placeholder.id).is_active = False
+        s.commit()
+    foreign = {q.id for q in theirs}
+
+    summary = loader.load(clean_engine)
+    assert "3 escalations" in summary and "2 internal" in summary, summary
+    with Session(clean_engine) as s:
+        escalated = set(s.exec(select(Escalation.question_id)).all())
+        assert len(escalated) == 3 and not escalated & foreign
+        assert not set(s.exec(select(MeToo.question_id)).all()) & foreign
+        quoted_answers = s.exec(select(Answer.question_id).join(PostQuote, PostQuote.quoted_id == Answer.id)
+                                .where(PostQuote.quoted_type == "answer")).all()
+        assert quoted_answers and not set(quoted_answers) & foreign
+        assert all(q.answer_count == 0 and q.score == 0 for q in s.exec(select(Question).where(Question.id.in_(foreign))))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from app.accounts.models import User
 from app.answers import service as answers_service
@@ -17,11 +17,10 @@ from app.questions.models import Question
 from app.questions.schemas import AnswerCreate, QuestionCreate
 
 
-def load(session: Session, users: dict[str, User], now) -> int:
-    """Add the internal questions; returns how many (0 when there is no staff-escalated thread)."""
+def load(session: Session, users: dict[str, User], now, esc: Escalation | None) -> int:
+    """Add the internal questions about `esc`, the demo's thread several customers have, claimed
+    by the support lead (app/demo/loader.py _escalations); returns how many (0 without it)."""
     staff = [u for u in users.values() if u.is_staff]
-    # The thread several customers have, claimed by the support lead (app/demo/loader.py _escalations).
-    esc = session.exec(select(Escalation).where(Escalation.status == "claimed").order_by(Escalation.id)).first()
     if esc is None or len(staff) < 1:
         return 0
     public = session.get(Question, esc.question_id)

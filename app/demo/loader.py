@@ -58,11 +58,11 @@ def load(engine: Engine, progress: Callable[[str], None] = lambda _m: None) -> s
         for comment in comments:
             _comment(session, users, now, rng, counts, *comment)
         _quotes(session, users, now)
-        escalated = _escalations(session, users, now)
+        escalated, claimed = _escalations(session, users, now)
         _saved_views(session, users)
         from app.demo import internal as internal_demo  # the staff-only space (docs/internal.md)
 
-        internal_count = internal_demo.load(session, users, now)
+        internal_count = internal_demo.load(session, users, now, claimed)
         # Badges (app/badges/, docs/badges.md): what the seeded history earns, without notices.
         from app.badges import service as badges
 
@@ -149,8 +149,10 @@ def _comment(session: Session, users: dict[str, User], now, rng: random.Random, 
 
 def _quotes(session: Session, users: dict[str, User], now) -> int:
     """Answers quoting another thread's answer (content.QUOTES; docs/quoting.md), posted after both."""
-    def thread(title: str) -> Question:
-        return session.exec(select(Question).where(Question.title == title)).one()
+    mine = [u.id for u in users.values()]
+
+    def thread(title: str) -> Question:  # the demo's own thread, whatever else the database holds
+        return session.exec(select(Question).where(Question.title == title, Question.author_id.in_(mine))).one()
 
     for spec in content.QUOTES:
         title, index = spec["quoted"]
@@ -196,22 +198,25 @@ def _votes(session: Session, post_type: str, post_id: int, author: User, net: in
     return cast
 
 
-def _escalations(session: Session, users: dict[str, User], now) -> int:
-    """A few unsolved questions in the staff queue, each arrived by a different way: the asker's
-    "I still need help", the worker's unanswered/unsolved check (past its first-response target),
-    and a staff escalation of a problem several customers have, claimed by the support lead."""
+def _escalations(session: Session, users: dict[str, User], now):
+    """A few unsolved questions of the demo's own in the staff queue, each arrived by a different
+    way: the asker's "I still need help", the worker's unanswered/unsolved check (past its
+    first-response target), and a staff escalation of a problem several customers have, claimed by
+    the support lead. Returns (how many, the claimed escalation or None). Questions the database
+    held before (an imported community) are never touched: escalating one would speak for its
+    author."""
     from app.escalation import metoo
     from app.escalation import service as escalation_service
     from app.escalation.models import Trigger
 
     unsolved = list(session.exec(
         select(Question).where(Question.accepted_answer_id.is_(None), Question.status == "open",
-                               Question.deleted_at.is_(None))
+                               Question.deleted_at.is_(None), Question.author_id.in_([u.id for u in users.values()]))
         .order_by(Question.created_at.desc(), Question.id)).all())
     staff = [u for u in users.values() if u.is_staff]
     customers = [u for u in users.values() if not u.is_staff and u.role == "customer"]
     if len(unsolved) < 3 or not staff:
-        return 0
+        return 0, None
     asked, timed_out, many = unsolved[0], unsolved[1], unsolved[2]
     escalation_service.escalate(session, actor=session.get(User, asked.author_id), question_id=asked.id,
                                 reason="I tried every suggestion here and it still happens after each restart.",
@@ -228,7 +233,7 @@ def _escalations(session: Session, users: dict[str, User], now) -> int:
     escalation_service.add_note(session, actor=lead, escalation_id=esc.id, now=now - timedelta(hours=1),
                                 body="Asked engineering whether the last firmware changed this.")
     _private_messages(session, esc, lead, session.get(User, many.author_id), now)
-    return 3
+    return 3, esc
 
 
 def _private_messages(session: Session, esc, lead: User, asker: User, now) -> None:
