@@ -87,6 +87,38 @@ def _ensure_migrated(settings, engine) -> None:
             raise CliError("the database schema is behind this version: run `groundswell migrate` first")
 
 
+def _port(value: str) -> int:
+    """argparse type of --port: a TCP port, 1–65535 (a larger number would wrap around to another
+    port, 0 to one the system picks, while the command announced the number given)."""
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port: {value!r} (a number from 1 to 65535)") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port: {port} (a number from 1 to 65535)")
+    return port
+
+
+def _check_listen(host: str, port: int) -> None:
+    """Raise CliError with the reason when nothing could listen on host:port now (taken, not an
+    address of this machine, a privileged port, an unknown host name), so that `serve` and `demo`
+    say so in one line before announcing anything. Binds and closes a socket the way uvicorn does
+    (SO_REUSEADDR), so a port in TIME_WAIT does not count as taken."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise CliError(f"cannot listen on {host}:{port}: unknown host ({exc.strerror})") from None
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
 def cmd_serve(args) -> None:
     import uvicorn
 
@@ -95,6 +127,7 @@ def cmd_serve(args) -> None:
     workers = getattr(args, "workers", 1)  # `demo` serves with one
     if workers < 1:
         raise CliError("--workers must be at least 1")
+    _check_listen(args.host, args.port)
     settings = _settings()
     log_config = _configure_logging(settings)
     engine = _engine(settings)
@@ -167,6 +200,7 @@ def cmd_demo(args) -> None:
     if settings.env == "production":
         raise CliError("the demo creates accounts (staff included) with a published password: it refuses to run "
                        "with GROUNDSWELL_ENV=production")
+    _check_listen(args.host, args.port)  # before loading: the reason in one line, not after 15 s
     started = time.monotonic()
     engine = _engine(settings)
     _ensure_migrated(settings, engine)
@@ -259,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def server_args(p):
         p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-        p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+        p.add_argument("--port", type=_port, default=8000, help="port, 1-65535 (default 8000)")
 
     p = sub.add_parser("serve", help="serve the forum and the API (applies migrations first on SQLite)")
     server_args(p)

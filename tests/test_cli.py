@@ -297,3 +297,34 @@ def test_serve_with_two_workers_serves_writes(fresh_sqlite):
 def test_serve_refuses_zero_workers(fresh_sqlite):
     r = run(["serve", "--workers", "0"], fresh_sqlite)
     assert r.returncode == 1 and r.stderr.strip().count("\n") == 0 and "--workers" in r.stderr
+
+
+@pytest.mark.parametrize("port", ["99999", "65536", "0", "-1"])
+def test_serve_refuses_a_port_out_of_range(fresh_sqlite, port):
+    """99999 would wrap to 34463 and 0 to a port the system picks, under an announcement of the
+    number given: refused like any bad argument (argparse: usage, the reason, exit 2)."""
+    r = run(["serve", f"--port={port}"], fresh_sqlite)
+    assert r.returncode == 2 and f"invalid port: {int(port)} (a number from 1 to 65535)" in r.stderr, r.stderr
+    assert "serving" not in r.stderr
+
+
+def test_serve_and_demo_say_in_one_line_when_they_cannot_listen(fresh_sqlite):
+    """A port another process listens on, or a host name that does not resolve: one line, exit 1,
+    before announcing anything (and before the demo loads its community)."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for command in (["serve"], ["serve", "--workers", "2"], ["demo"]):
+            r = run([*command, "--port", str(port)], fresh_sqlite)
+            assert r.returncode == 1 and r.stderr.strip().count("\n") == 0, (command, r.stderr)
+            assert r.stderr.startswith(f"groundswell: cannot listen on 127.0.0.1:{port}: "), r.stderr
+            assert "in use" in r.stderr.lower()
+    r = run(["serve", "--host", "no-such-host.invalid", "--port", "8000"], fresh_sqlite)
+    assert r.returncode == 1 and "cannot listen on no-such-host.invalid:8000: unknown host" in r.stderr, r.stderr
+    engine = make_engine(fresh_sqlite)
+    with Session(engine) as s:  # the demo stopped before migrating and loading
+        assert "users" not in {t for (t,) in s.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))}
+    engine.dispose()
