@@ -79,3 +79,29 @@ def Visible(minimum: int):  # noqa: N802 - used like a type: Annotated[str, Visi
     Keep Field(min_length=...) beside it for the schema; this counts only what shows."""
     return AfterValidator(_at_least(minimum))
 
+
+
+# The explicit directional embeddings, overrides and isolates of the Unicode Bidirectional
+# Algorithm (UAX #9, 2.1–2.4: LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI). U+202E RIGHT-TO-LEFT
+# OVERRIDE shows "fix the wifi" as "ifiw eht xif", and the text after it on the same line too
+# (the list row, the search result); text in right-to-left scripts needs none of them to show
+# right. The marks LRM, RLM and ALM (U+200E, U+200F, U+061C) act on one position only and stay
+# allowed.
+DIRECTION_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _no_direction_controls(value: str | None) -> str | None:
+    if value is None:
+        return value
+    for ch in value:
+        if ch in DIRECTION_CONTROLS:
+            raise ValueError(f"remove the text-direction control character U+{ord(ch):04X}: it reverses or "
+                             "reorders how the text after it shows in lists and search results (text in "
+                             "right-to-left languages shows right without it)")
+    return value
+
+
+def NoDirectionControls():  # noqa: N802 - used like a type: Annotated[str, NoDirectionControls()]
+    """A pydantic validator for one-line texts shown among others (question titles): refuses the
+    characters of DIRECTION_CONTROLS (ValueError → a 422 naming the field)."""
+    return AfterValidator(_no_direction_controls)

@@ -136,6 +136,9 @@ def test_search_filters_by_tag_in_any_spelling(client, asker, settings, clean_en
     ({"title": "Help" + "\u200b" * 20}, "title", "at least 15 visible characters (you have 4)"),
     ({"body": "\u200b" * 40}, "body", "no visible characters"),
     ({"body": "Broken." + "\ufeff" * 30}, "body", "at least 20 visible characters (you have 7)"),
+    ({"title": "\u202eekam ot mialc a gnitseT fix the wifi"}, "title", "text-direction control character U+202E"),
+    ({"title": "Dock Pro \u2067charges\u2069 at 30 W only"}, "title", "text-direction control character U+2067"),
+    ({"title": "Dock Pro \u202acharges at 30 W only"}, "title", "text-direction control character U+202A"),
 ])
 def test_invisible_titles_and_bodies_are_a_422(client, asker, count, change, field, words):
     body = assert_problem(client.post(f"{API}/questions", headers=asker, json={**QUESTION, **change}), 422)
@@ -164,3 +167,14 @@ def test_answers_comments_edits_and_escalations_count_visible_characters(client,
     comments = f"{API}/questions/{q.id}/comments"
     assert_problem(client.post(comments, headers=hh, json={"body": "\u200b\u200b\u200b"}), 422)
     assert count(Comment) == 0
+
+
+@pytest.mark.parametrize("title", [
+    "Aero 14 \u200fلا يشحن\u200f at 30 W",          # right-to-left marks act on one position: allowed
+    "الشاحن لا يعمل بعد التحديث الأخير",               # a right-to-left title needs no control character
+    "המטען לא עובד אחרי העדכון, Dock Pro 2",
+])
+def test_right_to_left_titles_and_marks_are_kept(client, asker, count, title):
+    r = client.post(f"{API}/questions", headers=asker, json={**QUESTION, "title": title})
+    assert r.status_code == 201, r.text
+    assert client.get(f"{API}/questions/{r.json()['id']}").json()["title"] == title

@@ -75,6 +75,7 @@ def test_a_tag_that_cannot_be_kept_is_a_form_error_with_the_typed_text_kept(web,
     ("\u3164" * 16, "This has no visible characters"),
     ("\u2060\u00a0" * 10, "This has no visible characters"),
     ("Help!" + "\u200b" * 15, "Use at least 15 visible characters (you have 5)"),
+    ("Wi-Fi \u202edrops every night", "Remove the text-direction control character U+202E"),
 ])
 def test_an_invisible_title_is_a_form_error_with_the_typed_text_kept(web, factory, session, title, message):
     factory.user("maya")
