@@ -284,7 +284,7 @@ def cmd_reindex(args) -> None:
         count = reindex.run(settings, engine, progress=lambda msg: print(msg, file=sys.stderr, flush=True))
     except SearchUnavailable as exc:
         raise CliError(f"the search backend failed: {exc}") from None
-    print(f"reindexed {count:,} questions ({settings.search_backend}) in {time.monotonic() - started:.1f}s")
+    print(f"reindexed {count:,} searchable questions ({settings.search_backend}) in {time.monotonic() - started:.1f}s")
 
 
 def build_parser() -> argparse.ArgumentParser:

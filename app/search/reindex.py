@@ -16,7 +16,9 @@ from app.search.models import SearchOutbox
 
 
 def run(settings: Settings, engine: Engine, *, progress: Callable[[str], None] = lambda _m: None) -> int:
-    """Rebuild everything; returns the number of indexed questions. Raises SearchUnavailable."""
+    """Rebuild everything; returns the number of searchable questions (the documents stored as
+    visible: not deleted, hidden, internal or closed as a duplicate; progress counts every question
+    read). Raises SearchUnavailable."""
     encoder = service.encoder_for(settings)
     progress(f"semantic similarity {service.semantic_status(settings)}")
     with engine.connect() as conn:
@@ -35,7 +37,17 @@ def run(settings: Settings, engine: Engine, *, progress: Callable[[str], None] =
                  f"{rate:,.0f}/s, about {_duration(left)} left" if done < total else
                  f"indexed {done:,} / {total:,} questions in {_duration(now - started)}")
 
-    count = embedded.rebuild_all(engine, encoder=encoder, progress=report)
+    read = [0]
+
+    def counted(done: int, total: int) -> None:
+        read[0] = done
+        report(done, total)
+
+    count = embedded.rebuild_all(engine, encoder=encoder, progress=counted)
+    if count < read[0]:
+        progress(f"{count:,} of the {read[0]:,} questions are searchable; the other {read[0] - count:,} are "
+                 f"deleted, hidden, internal (staff-only) or closed as duplicates (their text counts for "
+                 f"their originals)")
     remote = service.remote_backend(settings)
     if remote is not None:
         progress(f"sending {count:,} documents to Meilisearch (new index, then swap)…")

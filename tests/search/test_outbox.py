@@ -166,6 +166,8 @@ def test_reindex_rebuilds_everything_and_settles_the_outbox(clean_engine, forum,
     from app.search import reindex
 
     qs = [make_question(forum, title=f"Webcam image is upside down in app {n}") for n in range(3)]
+    deleted = make_question(forum, title="Webcam image is upside down, deleted by its author")
+    deleted.deleted_at = utcnow()
     forum.commit()
     with Session(writer(clean_engine)) as s, s.begin():  # a stale row for a question that no longer exists
         embedded.write_documents(s, [QuestionDoc(id=qs[-1].id + 100, title="Gone", body="", tags=(), product=None,
@@ -177,7 +179,8 @@ def test_reindex_rebuilds_everything_and_settles_the_outbox(clean_engine, forum,
     assert count == 3
     assert set(stored(clean_engine)) == {q.id for q in qs}
     assert all(r.done_at is not None for r in outbox_rows(clean_engine))
-    assert any("indexed 3 / 3" in m for m in messages)
+    assert any("indexed 4 / 4" in m for m in messages)  # every question read, and what became of them:
+    assert "3 of the 4 questions are searchable; the other 1 are deleted, hidden, internal" in "\n".join(messages)
     backend = EmbeddedBackend(clean_engine)
     assert [h.id for h in backend.similar(SimilarQuery(title="webcam upside down", limit=5))]
 
