@@ -141,6 +141,9 @@ def _clean_html(value: str | None) -> str:
     return sanitize_html(value) if value else ""
 
 
+NO_VOTE_ID = "votes without an id (a missing or non-numeric Id)"
+
+
 def _int(value: str | None) -> int | None:
     try:
         return int(value) if value not in (None, "") else None
@@ -378,14 +381,18 @@ class _Importer:
             self.s.execute(text("ANALYZE import_map"))
 
     def _once(self, batch: list[dict], what: str | None = None) -> list[dict]:
-        """The rows of a batch whose id was not seen earlier in it: a repeated id (a damaged or
-        concatenated dump) is skipped and counted, not a unique-constraint crash. Earlier batches
-        are in import_map already, so repeats across batches count as already imported."""
+        """The rows of a batch with an id (an integer) not seen earlier in it: a row without one,
+        or repeating one (a damaged or concatenated dump), is skipped and counted under its own
+        reason, not a unique-constraint crash nor "already imported". Earlier batches are in
+        import_map already, so repeats across batches count as already imported."""
         seen: set[int] = set()
         out = []
         for r in batch:
             sid = _int(r.get("Id"))
-            if sid is not None and sid in seen:
+            if sid is None:
+                self.summary.skipped[f"{what or 'rows'} without an id (a missing or non-numeric Id)"] += 1
+                continue
+            if sid in seen:
                 if what:
                     self.summary.skipped[f"{what} repeating the id of an earlier row"] += 1
                 continue
@@ -901,7 +908,10 @@ class _Importer:
                     self.summary.already["votes"] += 1
                     continue
                 target = posts.get(_int(r.get("PostId")))
-                if sid is None or target is None:
+                if sid is None:
+                    self.summary.skipped[NO_VOTE_ID] += 1
+                    continue
+                if target is None:
                     self.summary.skipped["votes on posts not in the dump"] += 1
                     continue
                 values.append({"site": self.site, "source_id": sid, "post_type": target[0], "post_id": target[1],
@@ -938,6 +948,9 @@ class _Importer:
                 for r in batch:
                     vtype = r.get("VoteTypeId")
                     if vtype in ("2", "3"):
+                        if _int(r.get("Id")) is None:
+                            self.summary.skipped[NO_VOTE_ID] += 1
+                            continue
                         copy.write_row((_int(r.get("Id")), _int(r.get("PostId")), 1 if vtype == "2" else -1,
                                         _when(r.get("CreationDate")) or datetime.now(UTC)))
                         staged += 1

@@ -172,12 +172,24 @@ def test_empty_optional_files_and_empty_posts(db, tmp_path, read):
 
 
 def test_ids_that_are_not_numbers_are_skipped(db, tmp_path, read):
+    """Rows without a usable Id are skipped and counted as such, in every file: not reported as
+    "already imported" (they never were) nor as votes on posts missing from the dump."""
     d = Dump().user(1, "Alice")
     d.question(10, "Fine", owner=1).answer(11, 10, owner=1)
     d.post(Id="x", PostTypeId=1, Title="Broken", Body="", CreationDate="2021-01-01T00:00:00.000")
-    d.vote(11, 2, id=None).vote(11, 2, date="not a date")
+    d.post(PostTypeId=1, Title="No id at all", Body="", CreationDate="2021-01-01T00:00:00.000")
+    d.answer(11, 10, owner=1, Id="1.5")
+    d.comment(10, "no id here", Id="").comment(10, "fine")
+    d.vote(11, 2, id=None).vote(11, 2, date="not a date").vote(11, 2, Id="seven")
     summary = run_import(db, d.write(tmp_path / "d"))
     assert summary.imported["questions"] == 1 and summary.imported["votes"] == 2
+    assert summary.imported["answers"] == 1 and summary.imported["comments"] == 1
+    assert summary.skipped["posts without an id (a missing or non-numeric Id)"] == 3
+    assert summary.skipped["comments without an id (a missing or non-numeric Id)"] == 1
+    assert summary.skipped["votes without an id (a missing or non-numeric Id)"] == 1
+    assert not +summary.already and "votes on posts not in the dump" not in summary.skipped
+    again = run_import(db, d.write(tmp_path / "d"))
+    assert again.skipped == summary.skipped and not +again.imported
     with read() as s:
         assert s.get(Answer, local(s, "answer", 11)).score == 2
 
@@ -267,7 +279,8 @@ def test_repeated_and_id_less_votes_count_once_and_a_larger_dump_adds_only_new_v
     first = run_import(db, d.write(tmp_path / "one"))
     assert first.imported["votes"] == 3
     assert first.already["votes"] == 1
-    assert first.skipped["votes on posts not in the dump"] == 2
+    assert first.skipped["votes on posts not in the dump"] == 1
+    assert first.skipped["votes without an id (a missing or non-numeric Id)"] == 1
     d.vote(10, 2, id=905).vote(11, 2, id=906)
     second = run_import(db, d.write(tmp_path / "two"))
     assert second.imported["votes"] == 2 and second.already["votes"] == 4
