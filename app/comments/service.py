@@ -28,12 +28,22 @@ def target_question(session: Session, post_type: str, post_id: int, *, viewer: U
     raise NotFound(f"Unknown kind of post {post_type!r}.")
 
 
-def add(session: Session, *, actor: User | None, post_type: str, post_id: int, data: CommentCreate) -> Comment:
+def authorize(session: Session, *, actor: User | None, post_type: str, post_id: int):
+    """Whether `actor` may comment on the post at all, whatever the text: returns (the post's
+    question, the post's author id); raises Unauthorized when signed out, NotFound when the post
+    is not visible to them, Forbidden without the "comment" privilege on someone else's post
+    (one's own posts and answers to one's own questions need none: permissions.can_comment).
+    Checked before the text, so that a form that was never offered answers with the reason."""
     actor = permissions.require_user(actor)
     question = target_question(session, post_type, post_id, viewer=actor)
     post_author = question.author_id if post_type == "question" else _answer_author(session, post_id)
     if not permissions.can_comment(actor, post_author, question.author_id):
         permissions.require_privilege(actor, "comment", "comment on other people's posts")
+    return question, post_author
+
+
+def add(session: Session, *, actor: User | None, post_type: str, post_id: int, data: CommentCreate) -> Comment:
+    question, post_author = authorize(session, actor=actor, post_type=post_type, post_id=post_id)
     if question.deleted_at is not None:
         raise Conflict("This question was deleted.")
     from app.moderation import posts as moderated

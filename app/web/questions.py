@@ -394,6 +394,8 @@ def edit_answer(request: Request, answer_id: Id, session: SessionDep, me: Me, fo
 def _comment(request: Request, session: Session, me: User, form: dict[str, str], post_type: str, post_id: int,
              question_id: int) -> Response:
     body = form.get("body", "")
+    # Not allowed to comment at all (the page offered no form): that reason, before the text's.
+    comments_service.authorize(session, actor=me, post_type=post_type, post_id=post_id)
     try:
         data = CommentCreate(body=body)
         limit(request, "write", me)

@@ -13,7 +13,7 @@ from app.questions import service as questions_service
 from app.questions.models import Question
 from app.votes.models import Vote
 from tests.conftest import make_settings
-from tests.web.conftest import Browser, db_rows, text_of
+from tests.web.conftest import Browser, csrf_from, db_rows, text_of
 
 
 def _url(q) -> str:
@@ -284,3 +284,24 @@ def test_deleted_posts_disappear(web, factory, session):
     assert "A question that will be deleted" not in home and "A question that stays around" in home
     assert asker.get(_url(q)).status_code == 404
     assert asker.get(f"/questions/{q.id}/revisions").status_code == 404
+
+
+def test_a_comment_without_the_privilege_gets_that_reason_whatever_its_text(web, factory, session):
+    """Without the comment privilege the page offers no comment form on others' posts; a comment
+    sent anyway is refused for that reason, even when its text would also fail (before, a too
+    short one got a bare 422: its error was meant for a form the page did not show, and the text
+    was lost). The author's own post offers the form, so there the text's error shows in it."""
+    me = factory.user("maya", reputation=1)
+    theirs = factory.question()
+    mine = factory.question(author=me)
+    session.commit()
+    web.sign_in("maya")
+    page = web.get(_url(theirs)).text
+    assert f'action="/questions/{theirs.id}/comments"' not in page  # no form offered
+    token = csrf_from(page)  # the page's token (its other forms), as a hand-made request would use
+    for body in ("x", "x" * 700, "Which driver version do you have?"):
+        r = web.post(f"/questions/{theirs.id}/comments", {"body": body, "csrf_token": token})
+        assert r.status_code == 403 and "50 reputation" in r.text, (body, r.status_code)
+    bad = web.submit(_url(mine), f"/questions/{mine.id}/comments", {"body": "x"})
+    assert bad.status_code == 422 and 'id="comment-question-%d-error"' % mine.id in bad.text
+    assert db_rows(session, select(Comment)) == []
