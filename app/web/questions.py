@@ -32,6 +32,7 @@ from app.questions.schemas import (
     QuestionUpdate,
     VoteIn,
 )
+from app.questions.tags import normalise_tags
 from app.reputation import policy
 from app.search import service as search_service
 from app.votes import service as votes_service
@@ -153,6 +154,10 @@ def ask(request: Request, session: SessionDep, me: Me, form: FormData) -> Respon
         data = QuestionCreate(title=values["title"], body=values["body"], tags=split_tags(values["tags"]),
                               product=values["product"] or None, visibility=values["visibility"] or "public")
         if form.get("confirmed") != "1" and data.visibility == "public":
+            # The form's own mistakes first (a tag the rule refuses, an unknown product): shown with
+            # the suggestions, the asker would only meet them after choosing to post.
+            normalise_tags(data.tags)
+            products_service.resolve(session, data.product)
             # "Do any of these solve your problem?": asked again only when there is something new to show.
             similar = relevant_similar(request, session, title=data.title, product=data.product)
             if {s.id for s in similar} - _seen_ids(form.get("seen", "")):

@@ -355,3 +355,19 @@ def test_pressing_yes_again_does_not_count_again(web, session, existing):
     assert len(db_rows(session, select(Deflection))) == 1
     assert "Helped 1 customer who was about to ask" in text_of(web.follow(r).text)
     assert str(original.id) in r.headers["location"]
+
+
+@pytest.mark.parametrize("change, field, words", [
+    ({"tags": "charging, " + "d" * 40}, "tags", "d" * 40),
+    ({"product": "no-such-dock"}, "product", "There is no product"),
+])
+def test_the_forms_own_mistakes_come_before_the_suggestions(web, session, existing, change, field, words):
+    """Similar questions exist, but the form also holds a mistake: it is shown at once, under its
+    field with the text kept, not after the asker went through "Do any of these solve your
+    problem?" and chose to post."""
+    web.sign_in("maya")
+    r = web.submit("/ask", "/ask", {**MAYA, **change})
+    assert r.status_code == 422 and "Do any of these solve your problem?" not in r.text
+    assert f'id="f-{field}-error"' in r.text and words in r.text
+    assert MAYA["title"] in r.text and "My new Dock Pro charges the laptop at 60 W only." in r.text
+    assert all(q.title != MAYA["title"] for q in _questions(session))  # nothing posted
