@@ -102,19 +102,18 @@ def _port(value: str) -> int:
 def _check_listen(host: str, port: int) -> None:
     """Raise CliError with the reason when nothing could listen on host:port now (taken, not an
     address of this machine, a privileged port, an unknown host name), so that `serve` and `demo`
-    say so in one line before announcing anything. Binds and closes a socket the way uvicorn does
-    (SO_REUSEADDR), so a port in TIME_WAIT does not count as taken."""
+    say so in one line before announcing anything. Binds and closes a socket as uvicorn binds its
+    own (uvicorn.Config.bind_socket: IPv6 when the host has a colon, else IPv4; SO_REUSEADDR, so
+    a port in TIME_WAIT does not count as taken)."""
     import socket
 
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as exc:
-        raise CliError(f"cannot listen on {host}:{port}: unknown host ({exc.strerror})") from None
-    family, kind, proto, _name, address = infos[0]
-    with socket.socket(family, kind, proto) as sock:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind(address)
+            sock.bind((host, port))
+        except socket.gaierror as exc:
+            raise CliError(f"cannot listen on {host}:{port}: unknown host ({exc.strerror})") from None
         except OSError as exc:
             raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
