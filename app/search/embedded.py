@@ -1096,15 +1096,19 @@ class MemoryIndex:
         return fused, joined
 
     def _variants(self, term: str, *, last: bool) -> dict[str, float]:
-        """Vocabulary terms within 1–2 edits of `term` (typos), and completions of the last word."""
+        """Vocabulary terms within 1–2 edits of `term` (typos), and completions of the last word.
+        Edits are counted as Meilisearch counts them (Damerau-Levenshtein, here its optimal string
+        alignment form): two neighbouring letters swapped, "frimware", are one edit, as are a
+        letter added, dropped or changed; one edit from 5 letters, two from 9 (Meilisearch's
+        minWordSizeForTypos defaults)."""
         full = self.full
         out: dict[str, float] = {}
         if len(term) >= 5 and term.isalpha():
             from rapidfuzz import process
-            from rapidfuzz.distance import Levenshtein
+            from rapidfuzz.distance import OSA
 
             limit = 1 if len(term) < 9 else 2
-            for candidate, distance, _ in process.extract(term, self.vocabulary, scorer=Levenshtein.distance,
+            for candidate, distance, _ in process.extract(term, self.vocabulary, scorer=OSA.distance,
                                                           score_cutoff=limit, limit=5):
                 if candidate != term and full.df.get(candidate):
                     out.setdefault(candidate, 0.6 if distance == 1 else 0.4)
