@@ -329,3 +329,14 @@ def test_serve_and_demo_say_in_one_line_when_they_cannot_listen(fresh_sqlite):
     with Session(engine) as s:  # the demo stopped before migrating and loading
         assert "users" not in {t for (t,) in s.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))}
     engine.dispose()
+
+
+def test_a_mistyped_sqlite_folder_is_one_line_not_a_new_database(tmp_path):
+    """A database URL whose folder does not exist is refused (as SQLite refuses it when a secret key
+    is set), not created along with a new, empty database that would look like lost data."""
+    missing = tmp_path / "no-such-folder" / "sub"
+    for env in ({}, {"GROUNDSWELL_SECRET_KEY": "k" * 40}):
+        r = run(["migrate"], f"sqlite:///{missing / 'groundswell.db'}", **env)
+        assert r.returncode == 1 and r.stderr.strip().count("\n") == 0, r.stderr
+        assert str(missing) in r.stderr or "unable to open database file" in r.stderr, r.stderr
+        assert not (tmp_path / "no-such-folder").exists()

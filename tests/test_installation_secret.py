@@ -15,6 +15,7 @@ SCRIPT = ("from app.core.config import Settings; import sys; "
 
 
 def test_processes_started_together_agree_on_one_key(tmp_path):
+    (tmp_path / "db").mkdir()  # the database's folder must exist (a mistyped one is refused: test_cli.py)
     url = f"sqlite:///{tmp_path / 'db' / 'groundswell.db'}"
     procs = [subprocess.Popen([sys.executable, "-c", SCRIPT, url], stdout=subprocess.PIPE, text=True)
              for _ in range(6)]

@@ -214,14 +214,18 @@ def installation_secret(path: Path) -> str:
 
     Created atomically: the key is written to a temporary file that is then hard-linked to `path`,
     which fails if another process got there first, so concurrent workers all end up with the
-    same complete key. Raises SettingsError with one line when the folder cannot be written."""
+    same complete key. Raises SettingsError with one line when the folder does not exist (it is
+    the SQLite database's: creating it would start a new, empty database at a mistyped path) or
+    cannot be written."""
     with _secrets_lock:
         if path in _secrets:
             return _secrets[path]
         try:
             key = _read_secret(path)
             if key is None:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                if not path.parent.is_dir():  # a mistyped database folder: no new empty database
+                    raise SettingsError(f"the folder {path.parent} does not exist (the database's, from "
+                                        "GROUNDSWELL_DATABASE_URL): create it, or correct the URL")
                 fd, tmp = tempfile.mkstemp(prefix=".groundswell-secret.", dir=path.parent)
                 try:
                     os.write(fd, secrets.token_urlsafe(48).encode())
