@@ -24,7 +24,8 @@ class _Strict(BaseModel):
 
 
 class QuestionCreate(_Strict):
-    title: Annotated[str, Visible(TITLE_MIN), NoDirectionControls()] = Field(min_length=TITLE_MIN, max_length=TITLE_MAX)
+    title: Annotated[str, Visible(TITLE_MIN), NoDirectionControls()] = Field(min_length=TITLE_MIN,
+                                                                            max_length=TITLE_MAX)
     body: Annotated[str, Visible(BODY_MIN)] = Field(min_length=BODY_MIN, max_length=BODY_MAX, description="Markdown")
     tags: list[str] = Field(default_factory=list, max_length=TAGS_MAX * 4)
     product: str | None = Field(default=None, max_length=60, description="product slug, or null")
@@ -45,7 +46,8 @@ class QuestionCreate(_Strict):
 
 
 class QuestionUpdate(_Strict):
-    title: Annotated[str | None, Visible(TITLE_MIN), NoDirectionControls()] = Field(default=None, min_length=TITLE_MIN, max_length=TITLE_MAX)
+    title: Annotated[str | None, Visible(TITLE_MIN), NoDirectionControls()] = Field(
+        default=None, min_length=TITLE_MIN, max_length=TITLE_MAX)
     body: Annotated[str | None, Visible(BODY_MIN)] = Field(default=None, min_length=BODY_MIN, max_length=BODY_MAX)
     tags: list[str] | None = Field(default=None, max_length=TAGS_MAX * 4)
     product: str | None = Field(default=None, max_length=60)
