@@ -80,7 +80,6 @@ def Visible(minimum: int):  # noqa: N802 - used like a type: Annotated[str, Visi
     return AfterValidator(_at_least(minimum))
 
 
-
 # The explicit directional embeddings, overrides and isolates of the Unicode Bidirectional
 # Algorithm (UAX #9, 2.1–2.4: LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI). U+202E RIGHT-TO-LEFT
 # OVERRIDE shows "fix the wifi" as "ifiw eht xif", and the text after it on the same line too

@@ -948,10 +948,11 @@ class _Importer:
                 for r in batch:
                     vtype = r.get("VoteTypeId")
                     if vtype in ("2", "3"):
-                        if _int(r.get("Id")) is None:
+                        sid = _int(r.get("Id"))
+                        if sid is None:
                             self.summary.skipped[NO_VOTE_ID] += 1
                             continue
-                        copy.write_row((_int(r.get("Id")), _int(r.get("PostId")), 1 if vtype == "2" else -1,
+                        copy.write_row((sid, _int(r.get("PostId")), 1 if vtype == "2" else -1,
                                         _when(r.get("CreationDate")) or datetime.now(UTC)))
                         staged += 1
                     elif vtype != "1":  # 1 (accepted) comes from the posts' AcceptedAnswerId

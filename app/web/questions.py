@@ -154,13 +154,13 @@ def ask(request: Request, session: SessionDep, me: Me, form: FormData) -> Respon
         data = QuestionCreate(title=values["title"], body=values["body"], tags=split_tags(values["tags"]),
                               product=values["product"] or None, visibility=values["visibility"] or "public")
         if form.get("confirmed") != "1" and data.visibility == "public":
-            # The form's own mistakes first (a tag the rule refuses, an unknown product): shown with
-            # the suggestions, the asker would only meet them after choosing to post.
-            normalise_tags(data.tags)
-            products_service.resolve(session, data.product)
             # "Do any of these solve your problem?": asked again only when there is something new to show.
             similar = relevant_similar(request, session, title=data.title, product=data.product)
             if {s.id for s in similar} - _seen_ids(form.get("seen", "")):
+                # The form's own mistakes first (a tag the rule refuses, an unknown product): shown
+                # with the suggestions, the asker would only meet them after choosing to post.
+                normalise_tags(data.tags)
+                products_service.resolve(session, data.product)
                 return _ask_form(request, session, values, similar=similar)
         limit(request, "question", me)
         question = questions_service.ask(session, actor=me, data=data)
@@ -399,14 +399,14 @@ def edit_answer(request: Request, answer_id: Id, session: SessionDep, me: Me, fo
 def _comment(request: Request, session: Session, me: User, form: dict[str, str], post_type: str, post_id: int,
              question_id: int) -> Response:
     body = form.get("body", "")
-    # Not allowed to comment at all (the page offered no form): that reason, before the text's.
-    comments_service.authorize(session, actor=me, post_type=post_type, post_id=post_id)
     try:
         data = CommentCreate(body=body)
         limit(request, "write", me)
         comment = comments_service.add(session, actor=me, post_type=post_type, post_id=post_id, data=data)
     except (ValidationError, InvalidInput) as exc:
         session.rollback()
+        # Not allowed to comment at all (the page offered no form): that reason, not the text's.
+        comments_service.authorize(session, actor=me, post_type=post_type, post_id=post_id)
         detail = views.question_detail(session, question_id, me)
         return _question_page(request, session, detail, viewer=me, status=422, comment_form={
             "target": f"{post_type}-{post_id}", "body": body, "errors": field_errors(exc, ("body",))})
