@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlmodel import Session, SQLModel, create_engine
 
+from app.core import limits
 from app.core.config import Settings
 
 # Stable constraint names so that Alembic autogenerate and batch mode (SQLite) agree.
@@ -262,8 +263,7 @@ def is_busy_error(exc: BaseException) -> bool:
 
 WRITE_OPTION = "groundswell_write"
 
-# Primary keys are 32-bit integers (PostgreSQL INTEGER): larger ids cannot exist and cannot be bound.
-MAX_ID = 2**31 - 1
+MAX_ID = limits.MAX_ID  # the largest id (app/core/limits.py)
 
 
 def writer(engine: Engine) -> Engine:

@@ -31,7 +31,7 @@ import secrets
 from dataclasses import dataclass
 from urllib.parse import quote as url_quote
 
-from app.core.db import MAX_ID
+from app.core.limits import MAX_ID
 
 POST_TYPES = ("answer", "question")
 _OPEN = re.compile(r"^\[quote(?:\s*=\s*\"?\s*(answer|question)\s*[:#]\s*(\d{1,12})\s*\"?\s*)?\]\s*$", re.I)

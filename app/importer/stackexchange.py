@@ -14,11 +14,15 @@ Reputation of imported users comes from the imported votes and acceptances throu
 
 from __future__ import annotations
 
+import marshal
+import os
 import queue
 import re
+import struct
+import subprocess
+import sys
 import threading
 import time
-import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -35,19 +39,14 @@ from app.accounts.models import User
 from app.answers.models import Acceptance, Answer
 from app.comments.models import Comment
 from app.core.db import NUL_CHECKED, writer
-from app.core.markdown import render_markdown, sanitize_html
 from app.importer.models import ImportedVote, ImportMap
+from app.importer.reader import BATCH, CLEAN_BODY, DumpError, clean_html, comment_html, prepare_rows, rows
 from app.products.models import Product
 from app.questions.models import Question, QuestionLink, QuestionStatus, QuestionTag, Revision, Tag
 from app.questions.tags import canonical_tag, slugify, tag_problem
 
-BATCH = 2000
 ANALYZE_EVERY = 5_000
 PROGRESS_EVERY = 10_000
-
-
-class DumpError(Exception):
-    """The dump cannot be imported; the message is one line for the operator."""
 
 
 @dataclass
@@ -118,29 +117,6 @@ def license_for(content_license: str | None, last_revised: datetime | None) -> s
     raise AssertionError("unreachable: the last licence is open-ended")
 
 
-# Comment text in which Markdown can find nothing to do: a letter first (no list, heading, quote or
-# code block can start), then letters, digits, spaces and plain punctuation only, no "//" or
-# "mailto" (the only ways to a link), no newline. render_markdown gives exactly "<p>TEXT</p>\n" for
-# it (tests/importer/test_bulk.py checks this against render_markdown); most real comments are
-# like this, and rendering each through markdown-it was the import's largest cost per comment.
-_PLAIN_COMMENT = re.compile(r"[A-Za-z][A-Za-z0-9 ,.;:!?'()/-]*[A-Za-z0-9.!?)]\Z")
-
-
-def comment_html(text: str) -> str:
-    """A comment's HTML: render_markdown's result, computed without it for plain text."""
-    if _PLAIN_COMMENT.match(text) and "//" not in text and "mailto" not in text.lower() and "  " not in text:
-        return f"<p>{text}</p>\n"
-    return render_markdown(text)
-
-
-# The key under which a post row carries its cleaned body (`_Importer._posts`); not a dump attribute.
-CLEAN_BODY = "\x00clean-body"
-
-
-def _clean_html(value: str | None) -> str:
-    return sanitize_html(value) if value else ""
-
-
 NO_VOTE_ID = "votes without an id (a missing or non-numeric Id)"
 
 
@@ -160,63 +136,6 @@ def _dump_count(value: str | None, low: int = -1_000_000_000) -> int:
     with its index entries: 14.5 s for the answers at 100k questions when every score started at 0)."""
     number = _int(value)
     return number if number is not None and low <= number <= 1_000_000_000 else 0
-
-
-# Characters XML 1.0 forbids (NUL and the other C0 controls but tab, LF, CR), raw or as character
-# references. Real dumps carry a few (a NUL in a post body); expat refuses the whole file for one,
-# and PostgreSQL text cannot hold NUL: they are dropped before the parser sees them.
-_FORBIDDEN_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
-_FORBIDDEN_REFS = re.compile(rb"&#(?:[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F])|0*(?:[0-8]|1[124-9]|2[0-9]|3[01]));")
-
-
-def _drop_forbidden(data: bytes) -> bytes:
-    return _FORBIDDEN_REFS.sub(b"", data.translate(None, _FORBIDDEN_BYTES))
-
-
-class _Cleaned:
-    """A binary file minus the forbidden characters (a reference cut between two reads included)."""
-
-    def __init__(self, raw) -> None:
-        self.raw, self.held = raw, b""
-
-    def read(self, size: int = 64 * 1024) -> bytes:
-        while True:
-            chunk = self.raw.read(size)
-            data, self.held = self.held + chunk, b""
-            if not chunk:
-                return _drop_forbidden(data)
-            amp = data.rfind(b"&", max(0, len(data) - 12))
-            if amp != -1 and b";" not in data[amp:]:
-                data, self.held = data[:amp], data[amp:]
-            data = _drop_forbidden(data)
-            if data:  # an empty read would mean the end of the file
-                return data
-
-
-def rows(path: Path) -> Iterator[dict[str, str]]:
-    """The attributes of each <row> of a dump file, streamed with bounded memory. (Characters XML
-    cannot carry, NUL included, are dropped first: nothing read here holds one.)"""
-    try:
-        with open(path, "rb") as raw:
-            yield from _rows(path, _Cleaned(raw))
-    except OSError as exc:
-        raise DumpError(f"cannot read {path.name}: {exc.strerror or exc}; nothing was imported") from None
-
-
-def _rows(path: Path, source) -> Iterator[dict[str, str]]:
-    try:
-        context = ET.iterparse(source, events=("start", "end"))
-        _, root = next(context)
-        for event, elem in context:
-            if event == "end" and elem.tag == "row":
-                yield elem.attrib
-                root.clear()  # drop what was read: memory stays flat however large the file
-    except ET.ParseError as exc:
-        line, col = getattr(exc, "position", (0, 0))
-        raise DumpError(f"{path.name} is not well-formed XML at line {line}, column {col} "
-                        "(truncated or damaged?); nothing was imported") from None
-    except StopIteration:
-        raise DumpError(f"{path.name} is empty; nothing was imported") from None
 
 
 def _batches(it: Iterator[dict[str, str]], size: int = BATCH, *,
@@ -302,10 +221,79 @@ def _read_ahead(batches: Iterator[list], depth: int = READ_AHEAD) -> Iterator[li
         reader.join()
 
 
+# Files at least this large are read by a process of their own (`_batches_from_process`); smaller
+# ones by a thread, where starting a second interpreter (about 0.2 s) would cost more than it saves.
+PROCESS_MIN_BYTES = 8 * 1024 * 1024
+
+
+def _batches_from_process(path: Path, prepare: str, clean: Callable[[], bool],
+                          size: int | None = None) -> Iterator[list[dict[str, str]]]:
+    """The rows of `path` in batches of `size` (default BATCH), parsed, and prepared as `prepare` says
+    (app.importer.reader.prepare_rows), by `python -m app.importer.reader` in a process of its
+    own, on another core than the importer's; read ahead by `_read_ahead`.
+
+    Why: on the 20k-question dump the reading thread's parsing and cleaning were about 40% of
+    the import process's CPU, and it shared one GIL with the thread that stores the rows
+    (docs/import.md, "Where the two cores go"). `clean()` is asked before each batch after the
+    first: when it turns false the reader stops cleaning bodies ahead (a re-run), and starts
+    again when it turns true.
+
+    The same rows in the same order as `_batches(rows(path))`; a damaged file raises DumpError
+    with the same message, at the batch where it was reached. Closing this generator early (the
+    import failed) ends the reading process. RuntimeError if that process ends without
+    finishing the file (it was killed, or could not start)."""
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parent.parent.parent)  # the folder that holds `app`
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (root, env.get("PYTHONPATH"))))
+    proc = subprocess.Popen([sys.executable, "-m", "app.importer.reader", str(path), prepare, str(size or BATCH)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+
+    def frames() -> Iterator[list[dict[str, str]]]:
+        read = proc.stdout.read
+        while True:
+            head = read(8)
+            size = struct.unpack("<Q", head)[0] if len(head) == 8 else -1
+            data = read(size) if size >= 0 else b""
+            if size < 0 or len(data) < size:
+                raise RuntimeError(f"the process reading {path.name} ended before the end of the file "
+                                   f"(exit status {proc.wait()})")
+            kind, value = marshal.loads(data)
+            if kind == "rows":
+                yield value
+            elif kind == "error":
+                raise DumpError(value)
+            else:
+                return
+
+    ahead = _read_ahead(frames())
+    cleaning = True
+    try:
+        for batch in ahead:
+            yield batch
+            if clean() != cleaning:
+                cleaning = not cleaning
+                try:
+                    proc.stdin.write(b"1" if cleaning else b"0")
+                    proc.stdin.flush()
+                except BrokenPipeError:  # it has read the whole file already
+                    pass
+    finally:
+        if proc.poll() is None:
+            proc.kill()  # ends a read the reading thread may be blocked in
+        ahead.close()
+        proc.wait()
+        for pipe in (proc.stdin, proc.stdout):
+            try:
+                pipe.close()
+            except BrokenPipeError:
+                pass
+
+
 class _Importer:
     def __init__(self, session: Session, folder: Path, site: str, product_id: int | None,
-                 progress: Callable[[str], None]):
+                 progress: Callable[[str], None], read_in_process: bool | None = None):
         self.s, self.folder, self.site, self.product_id, self.progress = session, folder, site, product_id, progress
+        self.read_in_process = read_in_process
         self.summary = Summary(site=site)
         self._deleted_user: int | None = None
         # Questions whose search documents change (bulk inserts bypass the ORM's outbox hook).
@@ -317,9 +305,29 @@ class _Importer:
         self._pg = session.get_bind().dialect.name == "postgresql"
         self._file_started, self._n = self._started, 0
         self._accept_staged = 0  # rows in the acceptance stage (_stage_acceptances)
-        # Whether the reading thread cleans the rows' HTML ahead (`_prepare_ahead`): yes while most
-        # rows turn out new, no once a batch was mostly rows already imported (a re-run).
+        # Whether the reader cleans the rows' HTML ahead (`_read`): yes while most rows turn out
+        # new, no once a batch was mostly rows already imported (a re-run).
         self.clean_ahead = True
+
+    def _read(self, path: Path, prepare: str = "none") -> Iterator[list[dict[str, str]]]:
+        """The rows of a dump file in batches, with their bodies cleaned ahead as `prepare` says
+        (app.importer.reader.prepare_rows) while `clean_ahead` holds: by a process of its own
+        when the file has PROCESS_MIN_BYTES or more (or as `read_in_process` forces), else by a
+        thread of this one."""
+        in_process = self.read_in_process
+        if in_process is None:
+            try:
+                in_process = path.stat().st_size >= PROCESS_MIN_BYTES
+            except OSError:
+                in_process = False  # rows() says why it cannot be read
+        if in_process:
+            return _batches_from_process(path, prepare, lambda: self.clean_ahead)
+
+        def ahead(batch: list[dict]) -> None:
+            if self.clean_ahead:
+                prepare_rows(batch, prepare)
+
+        return _batches(rows(path), prepare=ahead)
 
     # --- mapping ---------------------------------------------------------------------------------
 
@@ -486,7 +494,7 @@ class _Importer:
         if not path.exists():
             return
         n = 0
-        for batch in _batches(rows(path)):
+        for batch in self._read(path):
             n += len(batch)
             self._tick("Users.xml", n)
             ids = [_int(r.get("Id")) for r in batch]
@@ -580,19 +588,10 @@ class _Importer:
 
     def _posts(self, post_type: str) -> Iterator[list[dict]]:
         """Posts.xml in batches; the bodies of the posts of `post_type` ("1" questions, "2"
-        answers) are cleaned on the reading thread (`_read_ahead`), under CLEAN_BODY, while
+        answers) are cleaned ahead by the reader (`_read`), under CLEAN_BODY, while
         `clean_ahead` holds (`_body` cleans the others)."""
-        path = self.folder / "Posts.xml"
-
-        def prepare(batch: list[dict]) -> None:
-            if not self.clean_ahead:
-                return
-            for r in batch:
-                if r.get("PostTypeId") == post_type:
-                    r[CLEAN_BODY] = _clean_html(r.get("Body"))
-
         n = 0
-        for batch in _batches(rows(path), prepare=prepare):
+        for batch in self._read(self.folder / "Posts.xml", f"posts:{post_type}"):
             n += len(batch)
             self._tick("Posts.xml", n)
             yield batch
@@ -608,7 +607,7 @@ class _Importer:
     def _body(r: dict) -> str:
         """A post's cleaned body: as the reading thread left it, or cleaned now."""
         body = r.get(CLEAN_BODY)
-        return _clean_html(r.get("Body")) if body is None else body
+        return clean_html(r.get("Body")) if body is None else body
 
     def _tag_id(self, name: str) -> int:
         return self._tag_ids_for([name])[name]
@@ -838,15 +837,8 @@ class _Importer:
         path = self.folder / "Comments.xml"
         if not path.exists():
             return
-        def prepare(batch: list[dict]) -> None:  # on the reading thread (`_read_ahead`)
-            if not self.clean_ahead:
-                return
-            for r in batch:
-                text_ = (r.get("Text") or "").strip()[:600]
-                r[CLEAN_BODY] = comment_html(text_) if text_ else ""
-
         n = 0
-        for batch in _batches(rows(path), prepare=prepare):
+        for batch in self._read(path, "comments"):
             n += len(batch)
             self._tick("Comments.xml", n)
             batch = self._once(batch, "comments")
@@ -883,7 +875,7 @@ class _Importer:
             self._votes_set_based(path)
             return
         n = 0
-        for batch in _batches(rows(path)):
+        for batch in self._read(path):
             n += len(batch)
             self._tick("Votes.xml", n)
             wanted = []
@@ -942,7 +934,7 @@ class _Importer:
         other = "votes of other kinds (favourites, close, bounty, spam…)"
         with raw.cursor() as cur, cur.copy(
                 "COPY import_votes_stage (source_id, post_source_id, value, created_at) FROM STDIN") as copy:
-            for batch in _batches(rows(path)):
+            for batch in self._read(path):
                 n += len(batch)
                 self._tick("Votes.xml", n)
                 for r in batch:
@@ -985,7 +977,7 @@ class _Importer:
         path = self.folder / "PostLinks.xml"
         if not path.exists():
             return
-        for batch in _batches(rows(path)):
+        for batch in self._read(path):
             questions = self._mapped("question", [_int(r.get(k)) for r in batch for k in ("PostId", "RelatedPostId")])
             batch = self._once(batch, "links")
             known = self._mapped("link", [_int(r.get("Id")) for r in batch])
@@ -1042,7 +1034,7 @@ class _Importer:
     def tags_file(self) -> None:
         path = self.folder / "Tags.xml"
         if path.exists():
-            for batch in _batches(rows(path)):
+            for batch in self._read(path):
                 names = [t for t in (self._tag(r.get("TagName") or "") for r in batch) if t]
                 created = self.summary.imported["tags"]
                 self._tag_ids_for(names)
@@ -1133,7 +1125,7 @@ class _Importer:
 
 
 def import_dump(engine: Engine, folder: Path, *, site: str | None = None, product: str | None = None,
-                progress: Callable[[str], None] = lambda _m: None) -> Summary:
+                progress: Callable[[str], None] = lambda _m: None, read_in_process: bool | None = None) -> Summary:
     folder = Path(folder)
     if not folder.is_dir():
         raise DumpError(f"{folder} is not a folder")
@@ -1151,7 +1143,7 @@ def import_dump(engine: Engine, folder: Path, *, site: str | None = None, produc
             product_id = session.execute(select(Product.id).where(Product.slug == product)).scalar()
             if product_id is None:
                 raise DumpError(f"there is no product {product!r}; create it first or leave out --product")
-        imp = _Importer(session, folder, site, product_id, progress)
+        imp = _Importer(session, folder, site, product_id, progress, read_in_process)
         steps = (("Users.xml", imp.users), ("Tags.xml", imp.tags_file), ("Posts.xml: questions", imp.questions),
                  ("Posts.xml: answers", imp.answers), ("accepted answers", imp.acceptances),
                  ("Comments.xml", imp.comments), ("Votes.xml", imp.votes), ("PostLinks.xml", imp.links),

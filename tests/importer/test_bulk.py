@@ -204,7 +204,7 @@ def test_html_is_cleaned_once_per_new_post_and_ahead_only_while_rows_are_new(db,
     rows turn out new: on a first import each new post's body and each comment is cleaned exactly
     once; on a re-run, where every row is already imported, only the first batches of each pass
     are cleaned ahead (the reader is at most a few batches ahead), not every row."""
-    from app.importer import stackexchange
+    from app.importer import reader, stackexchange
     from tests.importer.support import run_import
 
     gen = _gen_dump()
@@ -212,9 +212,10 @@ def test_html_is_cleaned_once_per_new_post_and_ahead_only_while_rows_are_new(db,
     gen.generate(folder, 60, seed=3)
     monkeypatch.setattr(stackexchange._batches, "__defaults__", (10,))  # many batches per pass
     cleaned: list[str] = []
-    real_clean, real_comment = stackexchange._clean_html, stackexchange.comment_html
-    monkeypatch.setattr(stackexchange, "_clean_html", lambda v: cleaned.append("post") or real_clean(v))
-    monkeypatch.setattr(stackexchange, "comment_html", lambda t: cleaned.append("comment") or real_comment(t))
+    real_clean, real_comment = reader.clean_html, reader.comment_html
+    for module in (reader, stackexchange):  # ahead (reader.prepare_rows) and by the importer itself (_body)
+        monkeypatch.setattr(module, "clean_html", lambda v: cleaned.append("post") or real_clean(v))
+        monkeypatch.setattr(module, "comment_html", lambda t: cleaned.append("comment") or real_comment(t))
 
     first = run_import(db, folder)
     posts = first.imported["questions"] + first.imported["answers"]

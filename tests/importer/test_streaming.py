@@ -44,7 +44,7 @@ def test_forbidden_characters_are_dropped_even_across_reads():
     """The NUL filter sees the file in pieces; a reference cut between two reads is still dropped."""
     import io
 
-    from app.importer.stackexchange import _Cleaned
+    from app.importer.reader import _Cleaned
 
     row = b'<row Id="%d" T="a&#x0;b&#0;c&#x1F;d&#31;e\x00f\x01g&amp;h&#xA;i&#x9;j&#13;k&#65;" />'
     data = b"<posts>" + b"".join(row % i for i in range(300)) + b"</posts>"
