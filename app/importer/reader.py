@@ -164,18 +164,21 @@ def main(argv: list[str]) -> int:
         batch = []
 
     try:
-        for row in rows(path):
-            batch.append(dict(row))
-            if len(batch) >= size:
+        try:
+            for row in rows(path):
+                batch.append(dict(row))
+                if len(batch) >= size:
+                    flush()
+            if batch:
                 flush()
-        if batch:
-            flush()
-    except DumpError as exc:
-        _send(out, "error", str(exc))
-        return 0
+        except DumpError as exc:
+            _send(out, "error", str(exc))
+            return 0
+        _send(out, "end", None)
     except BrokenPipeError:  # the importer stopped reading (it failed, or is done with the file)
-        return 0
-    _send(out, "end", None)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())  # nothing left to flush at exit
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the importer says why
+        return 130
     return 0
 
 
