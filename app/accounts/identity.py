@@ -19,6 +19,9 @@ Rules (docs/operations.md, "Accounts and sign-in"):
   parts is a reserved word, or when it starts or ends with a reserved word of five letters or more
   (``support-team``, ``Admin_``, ``adm1n``, ``kestrelhelp``; ``badminton`` stays free). Staff
   create such accounts with ``groundswell create-user``.
+* **System names** (SYSTEM_NAME_PREFIXES: ``deleted-<id>``, ``deleted-<site>``, ``deleted-user``
+  and their look-alikes) are what the site gives deleted and placeholder accounts; nobody may take
+  one, not even staff with ``create-user``.
 * A username's **look-alike key** (``users.username_key``, indexed) is the same skeleton as for
   reserved names, with every run of ``_`` and ``-`` read as one ``_`` and none at the ends:
   ``raj-builds``, ``raj__builds``, ``_raj_builds`` and ``raj_bui1ds`` all pass for ``raj_builds``.
@@ -129,6 +132,26 @@ def reserved_reason(username: str, site_name: str = "") -> str | None:
         if word in parts or joined == word or (len(word) >= 5 and (joined.startswith(word) or joined.endswith(word))):
             return (f"The username {username!r} is reserved: names that suggest staff or the site itself "
                     "cannot be chosen. Choose another.")
+    return None
+
+
+# Names the system itself gives accounts: `deleted-<id>` (a deleted account, app/accounts/lifecycle.py),
+# `deleted-<site>` (the importer's placeholder author, app/importer/stackexchange.py) and
+# `deleted-user` (the author shown for a missing one, app/questions/views.py). Compared by look-alike
+# look-alike (0/o, 1/l…, as for reserved names), so `Deleted_7`, `de1eted-7` and `deleted7` are too.
+SYSTEM_NAME_PREFIXES = ("deleted",)
+
+
+def system_name_reason(username: str) -> str | None:
+    """Why a username may not be taken by anyone (sign-up, `create-user`, any rename): it has the
+    form of a name the system generates (SYSTEM_NAME_PREFIXES followed by nothing, `-`, `_` or a
+    digit), so taking it would pass for, or collide with, a system-made account. None when free."""
+    name = normalise_username(username).strip("_-")
+    for prefix in SYSTEM_NAME_PREFIXES:
+        head, tail = name[:len(prefix)], name[len(prefix):]
+        if _name_skeleton(head) == _name_skeleton(prefix) and (not tail or tail[0] in "_-0123456789"):
+            return (f"The username {username!r} is reserved: names starting with {prefix!r} are the ones the site "
+                    "gives deleted and imported accounts. Choose another.")
     return None
 
 

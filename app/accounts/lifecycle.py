@@ -121,6 +121,20 @@ def _json(value):
     return value
 
 
+def deleted_username(session: Session, user_id: int) -> str:
+    """The username a deleted account gets: `deleted-<id>`, or `deleted-<id>-2`, `-3`… when an
+    account has that name already (sign-up refuses such names, identity.system_name_reason, but a
+    database from before that rule may hold one). Unique, so the deletion never fails on it."""
+    base = f"deleted-{user_id}"
+    taken = set(session.exec(select(User.username).where(User.username.startswith(base, autoescape=True),
+                                                          User.id != user_id)).all())
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
 def delete_account(session: Session, user: User, password: str, now: datetime | None = None) -> None:
     """Delete the account as the module docstring says; 422 on `password` when it is not right."""
     from app.follows.models import Follow
@@ -142,7 +156,7 @@ def delete_account(session: Session, user: User, password: str, now: datetime | 
     for key in session.exec(select(ApiKey).where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None))).all():
         key.revoked_at = now
         session.add(key)
-    user.username = f"deleted-{user.id}"
+    user.username = deleted_username(session, user.id)
     user.username_key = None
     user.email, user.email_key = "", None
     user.password_hash = None

@@ -69,7 +69,8 @@ def register(session: Session, data: UserCreate, *, role: Role = Role.customer, 
     e-mail address that another account owns (or a look-alike of it) is *not* reported: the
     account is created all the same, without owning the address (User.email_key stays NULL), so
     that the answer never tells whether an address is registered. Otherwise (staff with
-    `groundswell create-user`) reserved names are allowed and a taken address is a 409.
+    `groundswell create-user`) reserved names are allowed and a taken address is a 409. System
+    names (identity.system_name_reason: `deleted-…`) are a 422 on `username` for everyone.
     A taken username is always a 409 (usernames are public). `password_policy=False` only for the
     demo community, whose published password is refused in production anyway (app/cli.py)."""
     if display_name:
@@ -77,10 +78,11 @@ def register(session: Session, data: UserCreate, *, role: Role = Role.customer, 
 
         display_name = clean_display_name(session, display_name, user=SimpleNamespace(role=role.value),
                                           site_name=site_name)
-    if self_service:
+    reason = identity.system_name_reason(data.username)  # for everyone, staff included
+    if self_service and not reason:
         reason = identity.reserved_reason(data.username, site_name)
-        if reason:
-            raise field_error("username", reason)
+    if reason:
+        raise field_error("username", reason)
     if password_policy:
         passwords.check(data.password, username=data.username, email=data.email,
                         context=tuple(w for w in ("groundswell", site_name) if w))

@@ -15,6 +15,7 @@ gets no further mail until its owner changes or re-verifies it (app/mail/account
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -74,6 +75,31 @@ def build_message(row: EmailOutbox, email_from: str) -> EmailMessage:
     msg.set_content(row.text_body)
     msg.add_alternative(row.html_body, subtype="html")
     return msg
+
+
+# A `token=` query parameter in a link, as written in plain text (`?token=`, `&token=`) and in
+# HTML (`&amp;token=`): the value is a secret meant for the mailbox only.
+_TOKEN_PARAM = re.compile(r"((?:[?&]|&amp;)token=)[^&\s\"'<>]+")
+REDACTED = "[redacted]"
+
+
+def redact_secrets(text: str | None) -> str | None:
+    """`text` with the value of every `token=` link parameter replaced by REDACTED ("…?token=[redacted]").
+    None stays None."""
+    return None if text is None else _TOKEN_PARAM.sub(lambda m: m.group(1) + REDACTED, text)
+
+
+def for_display(row: EmailOutbox) -> EmailOutbox:
+    """A detached copy of an outbox row for people to look at (/staff/mail), with the secrets of
+    every kind redacted (redact_secrets) in both bodies and the List-Unsubscribe link: the
+    password-reset, verification and change-of-address tokens (whoever holds one takes the account
+    over or confirms an address), and the signed unsubscribe token (it changes the recipient's
+    preferences). A secret reaches the recipient's mailbox and nobody else, admins included
+    (docs/notifications.md). The row itself is not changed: the worker sends the real message."""
+    data = row.model_dump()
+    data.update(text_body=redact_secrets(row.text_body), html_body=redact_secrets(row.html_body),
+                unsubscribe_url=redact_secrets(row.unsubscribe_url))
+    return EmailOutbox(**data)
 
 
 def _claim(engine: Engine, now: datetime) -> EmailOutbox | None:

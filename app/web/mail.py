@@ -390,10 +390,13 @@ def mail_list(request: Request, session: SessionDep, me: Me, status: StatusQ = N
 
 @router.get("/staff/mail/{row_id}")
 def mail_detail(request: Request, row_id: int, session: SessionDep, me: Me) -> Response:
+    """One message: facts, plain text and source, with every token-bearing link redacted
+    (sender.for_display): account-mail secrets go to the recipient's mailbox only."""
     _require_staff(me)
     row = session.get(EmailOutbox, row_id)
     if row is None:
         raise NotFound("No such message.")
+    row = sender.for_display(row)
     raw = bytes(sender.build_message(row, request.app.state.settings.email_from)).decode("utf-8", "replace")
     return render(request, "mail/staff_detail.html", {"row": row, "raw": raw})
 
