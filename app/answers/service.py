@@ -21,14 +21,17 @@ from app.reputation import service as reputation
 
 
 def get_visible(session: Session, answer_id: int, *, viewer: User | None = None, for_update: bool = False) -> Answer:
-    """The live answer, NotFound when it or its question is gone, or its question is internal and
-    `viewer` is not staff (questions_service.get_visible)."""
+    """The live answer, NotFound when it or its question is gone, or `viewer` may not see the
+    answer or its question (app/moderation/posts.py `can_see`: hidden by moderation, or internal;
+    questions_service.get_visible)."""
+    from app.moderation.posts import can_see
+
     stmt = select(Answer).where(Answer.id == answer_id, Answer.deleted_at.is_(None))
     if for_update:
         stmt = stmt.with_for_update()
     answer = session.exec(stmt).first()
     gone = NotFound(f"Answer {answer_id} does not exist or was deleted.")
-    if answer is None:
+    if answer is None or not can_see(viewer, answer):
         raise gone
     # An answer on a deleted or unseen (internal) question is gone too, in the same words: naming
     # the question would tell a customer that an internal answer exists, and where.

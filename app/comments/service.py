@@ -72,16 +72,16 @@ def _answer_author(session: Session, answer_id: int) -> int:
 
 
 def _thread_visible(session: Session, comment: Comment, viewer: User | None) -> bool:
-    """Whether `viewer` may know the comment exists: not when its thread is internal
-    (app/internal/visibility.py) and the viewer is not staff."""
-    from app.answers.models import Answer
-    from app.internal.visibility import may_see
+    """Whether `viewer` may know the comment exists: the rule of app/moderation/posts.py `load`
+    (not when the comment, its post or its question is hidden by moderation, or the thread is
+    internal, and the viewer is not allowed to see it)."""
+    from app.moderation import posts
 
-    question_id = comment.post_id
-    if comment.post_type == "answer":
-        answer = session.get(Answer, comment.post_id)
-        question_id = answer.question_id if answer else None
-    return question_id is None or may_see(viewer, session.get(Question, question_id))
+    try:
+        posts.load(session, "comment", comment.id, viewer=viewer)
+    except NotFound:
+        return False
+    return True
 
 
 def delete_comment(session: Session, *, actor: User | None, comment_id: int, reason: str | None = None) -> Comment:

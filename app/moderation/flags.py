@@ -112,7 +112,9 @@ def raise_flag(session: Session, *, actor: User | None, post_type: str, post_id:
 
 
 def _check_original(session: Session, ref: posts.PostRef, original_id: int | None, viewer: User | None = None) -> int:
-    from app.questions import service as questions_service
+    """The original a duplicate flag names, checked as closing would check it
+    (app/questions/duplicates.py check_original: no hidden, deleted or cross-boundary original)."""
+    from app.questions import duplicates
 
     if ref.post_type != "question":
         raise field_error("reason", "Only a question can be a duplicate; flag answers and comments otherwise.")
@@ -120,15 +122,7 @@ def _check_original(session: Session, ref: posts.PostRef, original_id: int | Non
         raise field_error("original_id", "Give the number of the question this one duplicates.")
     if original_id == ref.post.id:
         raise field_error("original_id", "A question cannot duplicate itself.")
-    try:
-        original = questions_service.get_visible(session, original_id, viewer=viewer)
-    except Exception:  # noqa: BLE001 - NotFound, or an id no row can have
-        raise field_error("original_id", f"Question {original_id} does not exist.") from None
-    from app.internal.visibility import is_internal
-
-    if is_internal(original) != is_internal(ref.question):
-        raise field_error("original_id", "A public question and an internal (staff-only) one cannot be duplicates "
-                                         "of each other.")
+    duplicates.check_original(session, actor=viewer, question=ref.question, original_id=original_id)
     return original_id
 
 

@@ -58,12 +58,15 @@ def notify_answer_upvoted(session: Session, *, author_id: int, url: str, text: s
     return notify(session, [author_id], kind="answer_upvoted", text=text, url=url, now=now)
 
 
-def open_one(session: Session, *, actor: User | None, notification_id: int, now: datetime | None = None) -> str | None:
-    """Opening a notification: mark it read and return where it points (None when it is not the actor's)."""
+def open_one(session: Session, *, actor: User | None, notification_id: int, now: datetime | None = None) -> str:
+    """Opening a notification: mark it read and return where it points. NotFound (404) when it
+    does not exist or is another member's, in the same words (nothing tells the two apart)."""
+    from app.core.errors import NotFound
+
     actor = permissions.require_user(actor)
     row = session.get(Notification, notification_id) if is_id(notification_id) else None
     if row is None or row.user_id != actor.id:
-        return None
+        raise NotFound(f"Notification {notification_id} does not exist.")
     if row.read_at is None:
         row.read_at = now or utcnow()
         session.flush()
@@ -80,7 +83,8 @@ def unread_count(session: Session, user: User | None) -> int:
 
 def page_for(session: Session, *, actor: User | None, unread: bool = False, limit: int | None = None,
              cursor: str | None = None) -> Page[Notification]:
-    """The actor's notifications, newest first, keyset-paginated on id."""
+    """The actor's notifications, newest first, keyset-paginated on id, without those about posts
+    the actor may no longer see (`visible_notices`)."""
     actor = permissions.require_user(actor, write=False)
     limit = clamp_limit(limit, default=30)
     stmt = select(Notification).where(Notification.user_id == actor.id)
@@ -96,27 +100,50 @@ def page_for(session: Session, *, actor: User | None, unread: bool = False, limi
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = encode_cursor([rows[-1].id])
-    return Page(items=_without_internal(session, actor, rows), next_cursor=next_cursor)
+    return Page(items=visible_notices(session, actor, rows), next_cursor=next_cursor)
 
 
-_QUESTION_IN_URL = re.compile(r"^/questions/(\d{1,12})(?:[/?#]|$)")
+_POST_IN_URL = re.compile(r"^/questions/(\d{1,12})(?:[/?][^#]*)?(?:#(answer|comment)-(\d{1,12}))?$")
 
 
-def _without_internal(session: Session, actor: User, rows: list[Notification]) -> list[Notification]:
-    """Staff notices can name internal questions ("… answered your question “…”"). A reader who
-    may not see the internal space now (an API key of a staff member without the "internal"
-    scope: app/internal/visibility.py) does not get those notices; the page may then hold fewer
-    than `limit` items, and the cursor still leads on."""
-    from app.internal.visibility import can_see_internal, public_only
-    from app.questions.models import Question
+def visible_notices(session: Session, user: User, rows: list[Notification]) -> list[Notification]:
+    """Those of `rows` (notifications of `user`) whose post `user` may still see, decided now
+    (when the list is shown, or a digest is built) rather than when the notice was made: the post
+    may since have been hidden by moderators, deleted, or be internal for a reader who may not see
+    the internal space (a staff member's API key without the "internal" scope). The post is the
+    one the notice links to (`/questions/{id}/…`, with `#answer-{id}` or `#comment-{id}`), and
+    its thread: the rule of app/moderation/posts.py `load` (`can_see`). A notice about the
+    recipient's own post stays even when it was deleted (they are told what happened to it);
+    notices that link elsewhere (profiles, settings, the flag list) or to no row at all (posts are
+    never removed for good; soft-deleted ones are judged above) always stay. Order is kept; a
+    page may then hold fewer than its limit, and the cursor still leads on."""
+    from app.core.errors import NotFound
+    from app.moderation import posts
 
-    if not actor.can_moderate or can_see_internal(actor):
-        return rows  # customers are never told about internal threads; staff see them
-    ids = {int(m.group(1)) for n in rows if (m := _QUESTION_IN_URL.match(n.url or ""))}
-    if not ids:
-        return rows
-    public = set(session.exec(select(Question.id).where(Question.id.in_(ids), public_only())).all())
-    return [n for n in rows if not (m := _QUESTION_IN_URL.match(n.url or "")) or int(m.group(1)) in public]
+    seen: dict[tuple[str, int], bool] = {}
+
+    def may_see(post_type: str, post_id: int) -> bool:
+        if (post_type, post_id) not in seen:
+            if not is_id(post_id) or session.get(posts._model(post_type), post_id) is None:
+                seen[post_type, post_id] = True  # no such row (never hard-deleted): nothing to decide
+                return True
+            try:
+                ref = posts.load(session, post_type, post_id, viewer=user, include_deleted=True)
+            except NotFound:
+                seen[post_type, post_id] = False
+            else:
+                gone = ref.post.deleted_at is not None or ref.question.deleted_at is not None
+                seen[post_type, post_id] = not gone or ref.post.author_id == user.id
+        return seen[post_type, post_id]
+
+    kept = []
+    for n in rows:
+        found = _POST_IN_URL.match(n.url or "")
+        if found is not None and not (may_see("question", int(found.group(1))) and
+                                      (found.group(2) is None or may_see(found.group(2), int(found.group(3))))):
+            continue
+        kept.append(n)
+    return kept
 
 
 def mark_read(session: Session, *, actor: User | None, ids: list[int] | None = None,

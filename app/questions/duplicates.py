@@ -55,8 +55,8 @@ from sqlmodel import Session, select
 from app.accounts import permissions
 from app.accounts.models import User
 from app.core.db import MAX_ID, utcnow
-from app.core.errors import Conflict, field_error
-from app.internal.visibility import is_internal, may_see
+from app.core.errors import Conflict, InvalidInput, field_error
+from app.internal.visibility import is_internal
 from app.questions import service as questions_service
 from app.moderation import audit
 from app.questions.models import Question, QuestionStatus
@@ -75,16 +75,7 @@ def close_as_duplicate(session: Session, *, actor: User | None, question_id: int
         raise Conflict("This question is already closed as a duplicate; reopen it first to point it elsewhere.")
     if original_id == question.id:
         raise field_error("original_id", "A question cannot be a duplicate of itself.")
-    original = None
-    if 1 <= original_id <= MAX_ID:
-        original = session.exec(select(Question).where(Question.id == original_id, Question.deleted_at.is_(None))
-                                .with_for_update()).first()
-    if original is None or not may_see(actor, original):
-        raise field_error("original_id", f"Question {original_id} does not exist or was deleted.")
-    if is_internal(original) != is_internal(question):
-        raise field_error("original_id", "A public question and an internal (staff-only) one cannot be duplicates of "
-                                         "each other: customers would be sent to a page they cannot see. "
-                                         "Link the internal question from the public one instead.")
+    original = check_original(session, actor=actor, question=question, original_id=original_id, for_update=True)
     if original.status == QuestionStatus.duplicate:
         chain = _chain(session, original)
         if question.id in chain:
@@ -119,6 +110,41 @@ def close_as_duplicate(session: Session, *, actor: User | None, question_id: int
     audit.record(session, actor=actor, action="question.close_duplicate", target_type="question",
                  target_id=question.id, details={"original_id": original.id}, now=now)
     return question
+
+
+def check_original(session: Session, *, actor: User | None, question: Question, original_id: int,
+                   for_update: bool = False) -> Question:
+    """The question `original_id` if `question` may be closed, merged or flagged as its duplicate.
+
+    Duplicates never cross the boundary (docs/internal.md, docs/moderation.md): readers of a
+    duplicate are sent to its original, so the original must be one every reader of the duplicate
+    can see. Refusals, all InvalidInput (422) on `original_id`:
+    - no such question, deleted, or one `actor` may not see (internal for a customer, hidden by
+      moderation and `actor` is neither its author nor a moderator): "does not exist or was
+      deleted", the same words whatever the reason, so nothing about it leaks;
+    - internal original for a public question, or the reverse;
+    - an original hidden by moderation (flags, review, spam check), even for moderators: restore
+      it first, or close against another question.
+    Shared by close_as_duplicate, merge, the duplicate flag (app/moderation/flags.py) and the
+    web's confirmation step, so every path that takes an original applies the same rule."""
+    from app.moderation.posts import can_see
+
+    original = None
+    if 1 <= original_id <= MAX_ID:
+        stmt = select(Question).where(Question.id == original_id, Question.deleted_at.is_(None))
+        original = session.exec(stmt.with_for_update() if for_update else stmt).first()
+    if original is None or not can_see(actor, original):
+        raise field_error("original_id", f"Question {original_id} does not exist or was deleted.")
+    if is_internal(original) != is_internal(question):
+        raise field_error("original_id", "Duplicates never cross the boundary: a public question and an internal "
+                                         "(staff-only) one cannot be duplicates of each other: customers would be "
+                                         "sent to a page they cannot see. Link the internal question from the "
+                                         "public one instead.")
+    if original.hidden_at is not None:
+        raise field_error("original_id", f"Duplicates never cross the boundary: question {original_id} is hidden by "
+                                         "moderation, so readers would be sent to a page they cannot see. Restore "
+                                         "it first, or close against another question.")
+    return original
 
 
 def _chain(session: Session, start: Question, limit: int = 100) -> list[int]:
@@ -209,10 +235,11 @@ def merge(session: Session, *, actor: User | None, question_id: int, original_id
     elif original_id is not None and original_id != question.duplicate_of_id:
         raise field_error("original_id", f"This question is a duplicate of question {question.duplicate_of_id}, "
                                          f"not {original_id}; reopen it first to close it against another one.")
-    original = session.exec(select(Question).where(Question.id == question.duplicate_of_id,
-                                                   Question.deleted_at.is_(None)).with_for_update()).first()
-    if original is None:
-        raise Conflict("The original question was deleted; reopen this question, or close it against another one.")
+    try:  # closed before it was hidden, or before this rule: the answers must not vanish from view
+        original = check_original(session, actor=actor, question=question, original_id=question.duplicate_of_id,
+                                  for_update=True)
+    except InvalidInput as exc:
+        raise Conflict(f"{exc.detail} Reopen this question, or close it against another one.") from None
     if original.status == QuestionStatus.duplicate:
         raise Conflict(f"The original, question {original.id}, is itself a duplicate of question "
                        f"{original.duplicate_of_id} now; reopen this one and close it against that.")

@@ -28,18 +28,21 @@ from app.questions.tags import normalise_tag, normalise_tags, slugify
 
 def get_visible(session: Session, question_id: int, *, viewer: User | None = None,
                 for_update: bool = False) -> Question:
-    """The live question, or NotFound when it does not exist, was deleted, or is internal
-    (app/internal/visibility.py) and `viewer` is not staff. Every service reaches a question
-    through here with its actor as `viewer`: without one (None: anonymous) the internal space is
-    invisible, so a caller that forgets the viewer fails safe. Moderation-hidden posts are
-    checked by app/moderation/posts.py (load, can_see)."""
-    from app.internal.visibility import may_see
+    """The live question, or NotFound when it does not exist, was deleted, or `viewer` may not
+    see it (app/moderation/posts.py `can_see`): internal (app/internal/visibility.py) and
+    `viewer` is not staff, or hidden by moderation (flags, review, spam check) and `viewer` is
+    neither its author nor a moderator. Every service and action route (answer, comment, vote,
+    follow, accept, "me too", deflection, escalation, flag, revisions...) reaches a question
+    through here with its actor as `viewer`, so all of them answer 404 alike; without a viewer
+    (None: anonymous) internal and hidden questions are invisible, so a caller that forgets the
+    viewer fails safe."""
+    from app.moderation.posts import can_see
 
     stmt = select(Question).where(Question.id == question_id, Question.deleted_at.is_(None))
     if for_update:
         stmt = stmt.with_for_update()
     question = session.exec(stmt).first()
-    if question is None or not may_see(viewer, question):
+    if question is None or not can_see(viewer, question):
         raise NotFound(f"Question {question_id} does not exist or was deleted.")
     return question
 

@@ -271,7 +271,8 @@ def question_detail(session: Session, question_id: int, viewer: User | None, sor
     duplicate_of = None
     if q["duplicate_of_id"]:
         original = session.get(Question, q["duplicate_of_id"])
-        if original is not None and original.deleted_at is None and may_see(viewer, original):
+        # Hidden or internal since the close: the banner must not name it to those who cannot see it.
+        if original is not None and original.deleted_at is None and moderated.can_see(viewer, original):
             duplicate_of = summaries(session, [original])[0]
     duplicates = summaries(session, duplicates_of(session, q["id"])) if q["duplicate_count"] else []
     tags = pq.split_tags(q["tags"])

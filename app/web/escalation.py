@@ -101,9 +101,9 @@ def notifications_page(request: Request, session: SessionDep, me: Me, cursor: Te
 @router.get("/notifications/{notification_id}/open")
 def notification_open(request: Request, session: SessionDep, me: Me, notification_id: Id) -> Response:
     """Opening a notification marks it read and goes where it points (as on Stack Exchange and
-    Discourse); someone else's or a missing one goes to the list."""
+    Discourse); someone else's or a missing one is a 404 (notifications.service.open_one)."""
     url = notifications.open_one(session, actor=me, notification_id=notification_id)
-    return redirect(safe_next(url, "/notifications") if url else "/notifications")
+    return redirect(safe_next(url, "/notifications"))
 
 
 @router.post("/notifications/read")

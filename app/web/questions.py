@@ -520,13 +520,13 @@ def close_as_duplicate(request: Request, question_id: Id, session: SessionDep, m
     if form.get("confirmed") != "1":  # the confirmation step: what will happen, and who is told
         question = questions_service.get_visible(session, question_id, viewer=me)
         permissions.require_privilege(me, "close", "close questions as duplicates")
-        try:
-            original = questions_service.get_visible(session, original_id, viewer=me) if is_id(original_id) else None
-        except DomainError:
-            original = None
-        if original is None or original.id == question.id:
-            flash(request, f"Question {original_id} does not exist or was deleted." if original is None
-                  else "A question cannot be a duplicate of itself.", "error")
+        if original_id == question.id:
+            flash(request, "A question cannot be a duplicate of itself.", "error")
+            return redirect(views.question_url(question.id, question.slug))
+        try:  # the rule closing applies (hidden, deleted, internal originals), before asking to confirm
+            original = duplicates_service.check_original(session, actor=me, question=question, original_id=original_id)
+        except InvalidInput as exc:
+            flash(request, exc.detail, "error")
             return redirect(views.question_url(question.id, question.slug))
         return render(request, "questions/confirm_duplicate.html", {
             "question": {"id": question.id, "title": question.title, "url": views.question_url(question.id, question.slug)},

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlmodel import Session
 
 from app.core.db import SessionDep
@@ -196,7 +196,12 @@ ORIGINALS_LOOKED_AT = 10  # similar questions looked at, before keeping the olde
 
 def possible_originals(request: Request, session: Session, detail) -> list[SimilarItem]:
     """For those who may close it: canonical questions this one likely duplicates, most similar first
-    (never itself), so folding it in takes two clicks. Empty when search cannot answer."""
+    (never itself), so folding it in takes two clicks. Empty when search cannot answer, and for an
+    internal question (the index holds public ones only). Only public, live, unhidden questions are
+    offered, checked in the database (the index may lag a hide or delete): closing refuses any
+    other original (app/questions/duplicates.py check_original)."""
+    if getattr(detail, "visibility", "public") != "public":
+        return []
     try:
         items = search_service.similar(session, settings=request.app.state.settings,
                                        engine=request.app.state.engine, title=detail.title,
@@ -211,8 +216,11 @@ def possible_originals(request: Request, session: Session, detail) -> list[Simil
              and (i.has_accepted_answer or (i.best_answer_score or 0) > 0)]
     if not items:
         return []
+    from app.moderation.posts import visible_to
+
     asked = dict(session.execute(select(Question.id, Question.created_at).where(
-        Question.id.in_([detail.id] + [i.id for i in items]))).all())
+        Question.id.in_([detail.id] + [i.id for i in items]),
+        or_(Question.id == detail.id, and_(Question.deleted_at.is_(None), visible_to(Question, None))))).all())
     mine = asked.get(detail.id)
     return [i for i in items if mine is not None and asked.get(i.id) is not None and asked[i.id] < mine][:ORIGINALS_SHOWN]
 

@@ -91,8 +91,12 @@ def test_opening_marks_read_and_every_header_counts(web, factory, session):
     assert r.status_code == 303 and r.headers["location"].startswith(f"/questions/{q.id}/{q.slug}#answer-")
     assert "Notifications (1)" in text_of(web.follow(r).text)
     raj_note = db_rows(session, select(Notification).where(Notification.user_id == raj.id))[0]
-    r = web.get(f"/notifications/{raj_note.id}/open")
-    assert r.headers["location"] == "/notifications"
+    r = web.get(f"/notifications/{raj_note.id}/open")  # another member's: as one that does not exist
+    assert r.status_code == 404 and "location" not in r.headers
+    for missing_id in (raj_note.id + 1000, 2**31 - 1, 99999999999, 0):
+        assert web.get(f"/notifications/{missing_id}/open").status_code == 404, missing_id
+    gone = web.get(f"/notifications/{raj_note.id + 1000}/open")
+    assert re.sub(r"\d+", "N", text_of(gone.text)) == re.sub(r"\d+", "N", text_of(r.text))  # alike, ids aside
     session.expire_all()
     assert db_rows(session, select(Notification.read_at).where(Notification.id == raj_note.id)) == [None]
     assert web.get("/notifications/99999999999/open").status_code == 404
