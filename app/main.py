@@ -60,6 +60,12 @@ async def _lifespan(app: FastAPI):
 
 # Reads that wait on the search backend (Meilisearch, or the search process of a multi-worker
 # server): admitted in a lane of their own (app/core/middleware.InflightLimit).
+# Response headers a product page's script may read on a cross-origin API response (CORS
+# Access-Control-Expose-Headers): the rate-limit fields (app/core/ratelimit.py), Retry-After on
+# 429/503, ETag for If-None-Match (app/core/httpcache.py), Location of a 201, and the request id
+# to quote in a support request (app/core/logs.py). docs/api.md, "Calling from a product page".
+CORS_EXPOSE_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy",
+                       "Retry-After", "ETag", "Location", "X-Request-ID")
 SEARCH_PATHS = ("/search", "/api/v1/search", "/api/v1/questions/similar", "/api/v1/internal/similar")
 
 # Threads beyond the admitted requests' own: static files, /healthz, the session's clean-up.
@@ -169,9 +175,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         from starlette.middleware.cors import CORSMiddleware
 
         # Product sites call the API with a bearer token or X-API-Key, never the forum's cookie.
+        # Browsers hide every response header outside the CORS-safelisted few (Fetch standard) from
+        # the calling page unless it is exposed: CORS_EXPOSE_HEADERS lists the ones the API sends.
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list, allow_credentials=False,
                            allow_methods=["GET", "POST", "PATCH", "DELETE"],
-                           allow_headers=["Authorization", "X-API-Key", "Content-Type"], max_age=600)
+                           allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+                           expose_headers=list(CORS_EXPOSE_HEADERS), max_age=600)
     app.add_middleware(SecurityHeaders, hsts=settings.hsts_header)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(HeadAsGet)  # everything inside sees a GET: same status and headers, no body

@@ -35,6 +35,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from app.core.text import sentence, stacked_marks_problem
+
 # Words that imply authority or speak for the site (OWASP ASVS 2.x / common practice for forums).
 RESERVED_WORDS = frozenset({
     "admin", "administrator", "root", "sysop", "staff", "moderator", "mod", "mods", "support",
@@ -183,7 +185,8 @@ def display_name_problem(raw: str) -> tuple[str, str | None]:
     Whitespace runs become one space and the ends are trimmed; empty is allowed (the username shows
     instead). Refused: more than 60 characters; format/control characters (categories Cf, Cc, e.g.
     U+202E right-to-left override, U+200B zero-width space) or other invisible characters; a
-    non-empty input without a single visible character."""
+    non-empty input without a single visible character; more than four stacked combining marks on
+    one character (app/core/text.py, stacked_marks_problem: "Zalgo text")."""
     text = raw or ""
     for c in text:
         if c in _INVISIBLE or (unicodedata.category(c) in ("Cf", "Cc", "Co", "Cn") and c not in "\t\n\r"):
@@ -194,6 +197,8 @@ def display_name_problem(raw: str) -> tuple[str, str | None]:
         return name, "Your display name needs at least one visible character; leave it empty to show your username."
     if len(name) > 60:
         return name, "Use at most 60 characters."
+    if (problem := stacked_marks_problem(name)) is not None:
+        return name, sentence(problem)
     return name, None
 
 

@@ -26,6 +26,7 @@ from app.apikeys.scopes import SCOPES
 from app.core import security
 from app.core.db import utcnow
 from app.core.errors import Forbidden, NotFound, field_error
+from app.core.text import require_single_line
 
 PREFIX_LEN = 12
 LAST_USED_PRECISION = timedelta(seconds=60)  # last_used_at is written at most once a minute per key
@@ -103,6 +104,14 @@ def _clean_limit(rate_limit: int | None) -> int | None:
     return rate_limit
 
 
+def _clean_name(name: str | None) -> str:
+    """The key's name trimmed to 80 characters; 422 (field `name`) when empty or when it holds
+    direction controls or stacked combining marks (app/core/text.py, single_line_problem)."""
+    if not name or not name.strip():
+        raise field_error("name", "Give the key a name, e.g. the site that uses it.")
+    return require_single_line("name", name.strip()[:80])
+
+
 def create(session: Session, *, actor: User | None, owner: User, name: str, scopes: list[str] | str,
            allowed_origins: list[str] | str | None = None, rate_limit: int | None = None) -> tuple[ApiKey, str]:
     """A new key; returns (row, plain secret). The plain secret is never stored nor shown again.
@@ -112,10 +121,9 @@ def create(session: Session, *, actor: User | None, owner: User, name: str, scop
         _can_manage(actor)
         if actor.role != "admin" and owner.id != actor.id:
             raise Forbidden("Staff may create keys only for themselves; an admin creates keys for other accounts.")
-    if not name or not name.strip():
-        raise field_error("name", "Give the key a name, e.g. the site that uses it.")
+    name = _clean_name(name)
     plain = security.new_api_key()
-    key = ApiKey(name=name.strip()[:80], key_hash=security.hash_api_key(plain), user_id=owner.id,
+    key = ApiKey(name=name, key_hash=security.hash_api_key(plain), user_id=owner.id,
                  prefix=plain[:PREFIX_LEN], scopes=clean_scopes(scopes), allowed_origins=clean_origins(allowed_origins),
                  rate_limit=_clean_limit(rate_limit), created_by_id=actor.id if actor else None)
     session.add(key)
@@ -169,9 +177,7 @@ def update(session: Session, *, actor: User | None, key_id: int, name: str | Non
     if key.revoked_at is not None:
         raise field_error("key", "This key is revoked; create a new one.")
     if name is not None:
-        if not name.strip():
-            raise field_error("name", "Give the key a name, e.g. the site that uses it.")
-        key.name = name.strip()[:80]
+        key.name = _clean_name(name)
     if scopes is not None:
         key.scopes = clean_scopes(scopes)
     if allowed_origins is not None:

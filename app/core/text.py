@@ -18,6 +18,8 @@ from __future__ import annotations
 import unicodedata
 from pydantic import AfterValidator
 
+from app.core.errors import field_error
+
 # Default_Ignorable_Code_Point outside Cf/Cc (Unicode 15.1 DerivedCoreProperties.txt), and U+2800.
 _BLANK_RANGES = (
     (0x034F, 0x034F),  # COMBINING GRAPHEME JOINER
@@ -89,18 +91,76 @@ def Visible(minimum: int):  # noqa: N802 - used like a type: Annotated[str, Visi
 DIRECTION_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
-def _no_direction_controls(value: str | None) -> str | None:
-    if value is None:
-        return value
-    for ch in value:
+def direction_control_problem(text: str) -> str | None:
+    """Why `text` cannot be a one-line name or title (the first character of DIRECTION_CONTROLS
+    in it, as a sentence), or None when it has none."""
+    for ch in text:
         if ch in DIRECTION_CONTROLS:
-            raise ValueError(f"remove the text-direction control character U+{ord(ch):04X}: it reverses or "
-                             "reorders how the text after it shows in lists and search results (text in "
-                             "right-to-left languages shows right without it)")
-    return value
+            return (f"remove the text-direction control character U+{ord(ch):04X}: it reverses or "
+                    "reorders how the text after it shows in lists and search results (text in "
+                    "right-to-left languages shows right without it)")
+    return None
+
+
+def _refusing(problem_of):
+    """A pydantic AfterValidator raising ValueError (→ a 422 naming the field) with problem_of's text."""
+    def check(value: str | None) -> str | None:
+        problem = None if value is None else problem_of(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+    return AfterValidator(check)
 
 
 def NoDirectionControls():  # noqa: N802 - used like a type: Annotated[str, NoDirectionControls()]
     """A pydantic validator for one-line texts shown among others (question titles): refuses the
     characters of DIRECTION_CONTROLS (ValueError → a 422 naming the field)."""
-    return AfterValidator(_no_direction_controls)
+    return _refusing(direction_control_problem)
+
+
+# Stacked combining marks ("Zalgo text"): a base character followed by dozens of nonspacing or
+# enclosing marks (Unicode categories Mn, Me) draws them above and below its line, over the header,
+# navigation and neighbouring rows. No script needs more than four in a row on one character in a
+# name or title (Vietnamese uses two, Hebrew with points and cantillation up to four), so one-line
+# texts shown among others (display names, titles, tags, saved-view, API key and product names)
+# refuse a run of more than MAX_STACKED_MARKS. Spacing marks (Mc, e.g. Devanagari vowel signs)
+# take room on the line and are not counted. Bodies (Markdown posts, comments) keep them; their box
+# clips what they draw (app/web/static/groundswell.css, .body).
+MAX_STACKED_MARKS = 4
+
+
+def stacked_marks_problem(text: str) -> str | None:
+    """Why `text` cannot be a one-line name or title (a run of more than MAX_STACKED_MARKS
+    consecutive Mn/Me combining marks, as a sentence), or None."""
+    run = 0
+    for ch in text:
+        run = run + 1 if unicodedata.category(ch) in ("Mn", "Me") else 0
+        if run > MAX_STACKED_MARKS:
+            return (f"remove the stacked accents: at most {MAX_STACKED_MARKS} combining marks may sit on "
+                    "one character, as more draw over the lines above and below (\"Zalgo text\")")
+    return None
+
+
+def NoStackedMarks():  # noqa: N802 - used like a type: Annotated[str, NoStackedMarks()]
+    """A pydantic validator for one-line texts shown among others (titles, names): refuses a run of
+    more than MAX_STACKED_MARKS combining marks (stacked_marks_problem; ValueError → a 422 naming
+    the field)."""
+    return _refusing(stacked_marks_problem)
+
+
+def single_line_problem(text: str) -> str | None:
+    """Why `text` cannot be a one-line name or title shown among others (direction controls,
+    stacked combining marks), or None: for services that check names themselves."""
+    return direction_control_problem(text) or stacked_marks_problem(text)
+
+
+def sentence(problem: str) -> str:
+    """A problem fragment of this module ("remove the ...") as a form message ("Remove the ....")."""
+    return problem[:1].upper() + problem[1:] + "."
+
+
+def require_single_line(field: str, text: str) -> str:
+    """`text` unchanged, or InvalidInput (422, naming `field`) when single_line_problem refuses it."""
+    if (problem := single_line_problem(text)) is not None:
+        raise field_error(field, sentence(problem))
+    return text

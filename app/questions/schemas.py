@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.core.ids import BodyId
-from app.core.text import NoDirectionControls, Visible
+from app.core.text import NoDirectionControls, NoStackedMarks, Visible
 
 TITLE_MIN, TITLE_MAX = 15, 150
 BODY_MIN, BODY_MAX = 20, 30_000
@@ -24,7 +24,7 @@ class _Strict(BaseModel):
 
 
 class QuestionCreate(_Strict):
-    title: Annotated[str, Visible(TITLE_MIN), NoDirectionControls()] = Field(min_length=TITLE_MIN,
+    title: Annotated[str, Visible(TITLE_MIN), NoDirectionControls(), NoStackedMarks()] = Field(min_length=TITLE_MIN,
                                                                             max_length=TITLE_MAX)
     body: Annotated[str, Visible(BODY_MIN)] = Field(min_length=BODY_MIN, max_length=BODY_MAX, description="Markdown")
     tags: list[str] = Field(default_factory=list, max_length=TAGS_MAX * 4)
@@ -46,7 +46,7 @@ class QuestionCreate(_Strict):
 
 
 class QuestionUpdate(_Strict):
-    title: Annotated[str | None, Visible(TITLE_MIN), NoDirectionControls()] = Field(
+    title: Annotated[str | None, Visible(TITLE_MIN), NoDirectionControls(), NoStackedMarks()] = Field(
         default=None, min_length=TITLE_MIN, max_length=TITLE_MAX)
     body: Annotated[str | None, Visible(BODY_MIN)] = Field(default=None, min_length=BODY_MIN, max_length=BODY_MAX)
     tags: list[str] | None = Field(default=None, max_length=TAGS_MAX * 4)

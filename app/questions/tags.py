@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from urllib.parse import quote
 
 from app.core.errors import field_error
+from app.core.text import MAX_STACKED_MARKS, stacked_marks_problem
 from app.questions.schemas import TAG_MAX_LEN, TAGS_MAX
 
 _JOINERS = {"\u200c", "\u200d"}
@@ -80,6 +81,8 @@ def tag_problem(tag: str) -> str | None:
         shown = f"“{bad}” " if bad.isprintable() and not bad.isspace() else ""
         return (f"contains {shown}(U+{ord(bad):04X}{' ' + name if name else ''}); a tag holds only letters, "
                 "digits, “#”, “+”, “.” and “-”")
+    if stacked_marks_problem(tag) is not None:
+        return f"has more than {MAX_STACKED_MARKS} combining marks on one character (stacked accents draw over the lines around them)"
     # A mark may follow a letter, digit or another mark, as a letter does.
     shape = roles.replace("M", "W")
     if roles.lstrip(".").startswith("M") or not _SHAPE.fullmatch(shape):

@@ -132,6 +132,12 @@ def test_admin_create_secret_once_hashed_rotate_revoke(client, factory, session,
     new = client.post(f"{API}/api-keys/{body['id']}/rotate", headers=h).json()["key"]
     assert_problem(client.get(f"{API}/questions", headers={"X-API-Key": plain}), 401)
     assert client.get(f"{API}/questions", headers={"X-API-Key": new}).status_code == 200
+    # Names: no direction controls, no stacked marks, on create and on change.
+    for bad in ("\u202eelpmaxe.lertsek", "kestrel" + "\u0301" * 5):
+        r = client.post(f"{API}/api-keys", headers=h, json={"name": bad, "owner": "kestrel_site", "scopes": ["read"]})
+        assert assert_problem(r, 422)["errors"][0]["loc"][-1] == "name"
+        r = client.patch(f"{API}/api-keys/{body['id']}", headers=h, json={"name": bad})
+        assert assert_problem(r, 422)["errors"][0]["loc"][-1] == "name"
     # Scopes change.
     r = client.patch(f"{API}/api-keys/{body['id']}", headers=h, json={"scopes": ["read", "bogus"]})
     assert assert_problem(r, 422)["errors"][0]["loc"][-1] == "scopes"

@@ -43,6 +43,20 @@ def test_invisible_and_blank_names_are_refused(client, people, name):
     assert body["errors"][0]["loc"][-1] == "display_name"
 
 
+@pytest.mark.parametrize("name", ["a" + "\u0301" * 59, "Cara\u0300\u0301\u0302\u0303\u0304", "C\u20dd" * 2 + "\u0489" * 5])
+def test_stacked_combining_marks_are_refused(client, people, name):
+    """More than four combining marks on one character draw over the page (app/core/text.py)."""
+    body = assert_problem(_set(client, people["cara"], name), 422)
+    assert body["errors"][0]["loc"][-1] == "display_name" and "combining marks" in body["errors"][0]["msg"]
+
+
+@pytest.mark.parametrize("name", ["Nguyễn Thị Ánh", "Nguye\u0302\u0303n", "नमस्ते", "Ca\u0301\u0302\u0303\u0304ra"])
+def test_accents_that_scripts_use_are_kept(client, people, name):
+    r = _set(client, people["cara"], name)
+    assert r.status_code == 200, r.text
+    assert r.json()["display_name"] == name
+
+
 @pytest.mark.parametrize("name, stored", [("  Cara   Ng ", "Cara Ng"), ("", ""), ("Léna Müller", "Léna Müller"),
                                           ("Cara (Kestrel fan)", None), ("José 😀", "José 😀")])
 def test_ordinary_names_are_kept_trimmed(client, people, name, stored):
@@ -72,3 +86,7 @@ def test_web_form_keeps_the_typed_text(people, browsers):
     assert r.status_code == 422
     assert "too close to a staff member" in r.text or "may not" in r.text
     assert 'value="Lena (Kestrel Support)"' in r.text
+    zalgo = "Cara" + "\u0301" * 12
+    r = me.post("/settings/profile", {"csrf_token": csrf_from(page.text), "display_name": zalgo})
+    assert r.status_code == 422 and "combining marks" in r.text
+    assert f'value="{zalgo}"' in r.text

@@ -83,4 +83,7 @@ def test_create_product_validation(client, factory, session, login, count):
     body = assert_problem(client.post(f"{API}/products", json={**NEW, "slug": "bad slug!"}, headers=h), 422)
     assert body["errors"]
     assert_problem(client.post(f"{API}/products", json={"slug": "x1"}, headers=h), 422)
+    for name in ("\u202eorP kcoD", "Dock Pro" + "\u0301" * 5):  # direction control, stacked marks
+        body = assert_problem(client.post(f"{API}/products", json={**NEW, "name": name}, headers=h), 422)
+        assert [e["loc"] for e in body["errors"]] == [["body", "name"]]
     assert count(Product) == 0

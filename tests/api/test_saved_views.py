@@ -112,6 +112,9 @@ def test_a_staff_members_read_key_sees_nothing_of_the_queue_in_views(client, peo
     ({"name": "Odd", "sort": "random"}, 422, ["body", "sort"]),
     ({"name": "Nope", "filters": {"product": "no-such-product"}}, 422, ["body", "filters", "product"]),
     ({"name": "Nope", "filters": {"tag": "-wifi-"}}, 422, ["body", "filters", "tag"]),
+    ({"name": "\u202eweiv", "filters": {}}, 422, ["body", "name"]),  # direction control: shown reversed to staff
+    ({"name": "Dock \u2067Pro\u2069"}, 422, ["body", "name"]),
+    ({"name": "a" + "\u0301" * 59}, 422, ["body", "name"]),  # stacked marks ("Zalgo text")
 ])
 def test_bad_views_are_problems(client, people, login, body, status, where):
     problem = assert_problem(client.post(f"{API}/me/views", headers=login(people.maya), json=body), status)

@@ -190,6 +190,39 @@ def test_product_sites_listed_in_cors_origins_may_call_the_api(clean_engine, db_
                                                           headers={"Origin": "https://www.kestrel.example"}).headers
 
 
+def test_cors_exposes_the_headers_a_product_page_reads(clean_engine, db_url, factory, session):
+    """Browsers hide non-safelisted response headers from a cross-origin script unless they are listed in
+    Access-Control-Expose-Headers: the rate-limit fields, Retry-After, ETag, Location and the request id."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from tests.api.conftest import QUESTION
+    from tests.conftest import make_settings
+    from tests.factories import PASSWORD
+
+    factory.user("sitevisitor")
+    session.commit()
+    origin = {"Origin": "https://www.kestrel.example"}
+    with TestClient(create_app(make_settings(db_url, cors_origins=origin["Origin"], rate_limits="on"),
+                                   clean_engine)) as c:
+        token = c.post(f"{API}/auth/token", data={"username": "sitevisitor", "password": PASSWORD})
+        assert token.status_code == 200, token.text
+        token = token.json()
+        auth = {**origin, "Authorization": f"Bearer {token['access_token']}"}
+
+        def exposed(r) -> set[str]:
+            return {h.strip().lower() for h in r.headers.get("access-control-expose-headers", "").split(",")}
+
+        created = c.post(f"{API}/questions", json=QUESTION, headers=auth)
+        assert created.status_code == 201, created.text
+        assert created.headers["location"]
+        assert {"location", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "ratelimit-policy",
+                "retry-after", "x-request-id"} <= exposed(created)
+        assert "ratelimit-remaining" in created.headers  # exposed and actually sent
+        listed = c.get(f"{API}/products", headers=origin)
+        assert "etag" in listed.headers and "etag" in exposed(listed)
+
+
 @pytest.mark.parametrize("q, marked", [
     ("flickering", "flickers"),  # stemming: another form of the word, marked where it stands
     ("SCREEN flicker", "Screen"),  # case

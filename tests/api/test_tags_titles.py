@@ -55,6 +55,8 @@ def test_tags_in_every_script_are_stored_as_typed(client, asker, clean_engine, t
     ("--weird--", "start with a letter or digit"),
     ("net.", "between two parts"),
     ("x" * 36, "longer than 35"),
+    ("zalgx" + "\u0301" * 5, "combining marks on one character"),  # stacked accents ("Zalgo text")
+    ("x" + "\u20dd" * 5, "combining marks on one character"),  # enclosing marks (Me) count too
 ])
 def test_a_tag_that_cannot_be_kept_is_a_422_naming_it(client, asker, count, tag, words):
     body = assert_problem(client.post(f"{API}/questions", headers=asker,
@@ -139,6 +141,8 @@ def test_search_filters_by_tag_in_any_spelling(client, asker, settings, clean_en
     ({"title": "\u202eekam ot mialc a gnitseT fix the wifi"}, "title", "text-direction control character U+202E"),
     ({"title": "Dock Pro \u2067charges\u2069 at 30 W only"}, "title", "text-direction control character U+2067"),
     ({"title": "Dock Pro \u202acharges at 30 W only"}, "title", "text-direction control character U+202A"),
+    ({"title": "Dock Pro charges a" + "\u0301" * 59}, "title", "at most 4 combining marks"),
+    ({"title": "Dock Pro cha\u0300\u0301\u0302\u0303\u0304rges slowly"}, "title", "at most 4 combining marks"),
 ])
 def test_invisible_titles_and_bodies_are_a_422(client, asker, count, change, field, words):
     body = assert_problem(client.post(f"{API}/questions", headers=asker, json={**QUESTION, **change}), 422)

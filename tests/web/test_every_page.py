@@ -21,6 +21,13 @@ pytestmark = pytest.mark.browser
 
 LONG_TITLE = ("Aero 14 will not wake from sleep after the BIOS 1.08 update when the Dock Pro is attached "
               "over Thunderbolt and the lid is closed")
+# Long values without a single place to break a line (no spaces, no hyphens): every list, card,
+# heading, breadcrumb and sidebar must wrap them inside the window rather than widen the page.
+UNBROKEN_TITLE = "Overflow" + "W" * 142  # the longest title (TITLE_MAX 150)
+UNBROKEN_TAG = "thunderbolt" + "x" * 24  # the longest tag (35)
+UNBROKEN_PRODUCT = "Kestrel" + "Q" * 53
+UNBROKEN_USER = "longname_" + "w" * 21  # the longest username (30)
+UNBROKEN_VIEW = "View" + "V" * 56  # the longest saved-view name (60)
 
 
 def _community(session, engine, settings) -> dict:
@@ -101,6 +108,7 @@ def _community(session, engine, settings) -> dict:
     make_answer(session, internal_q, author=tomas, body="Engineering confirmed; the fix ships in BIOS 1.09.")
     internal_service.link(session, actor=lena, question_id=open_q.id, internal_id=internal_q.id,
                           escalation_id=claimed.id)
+    unbroken = _unbroken_values(session, admin, lena, maya)
     session.commit()
     from app.search import outbox
     from app.search import service as search_service
@@ -108,7 +116,26 @@ def _community(session, engine, settings) -> dict:
     outbox.drain(engine, encoder=search_service.encoder_for(settings))  # search results and facets to show
     return {"solved": solved, "answer": answer, "open": open_q, "claimed": claimed.id, "unclaimed": unclaimed.id,
             "product": product.slug, "endpoint": endpoint.id, "mail": mail_id, "waiting": waiting, "view": view.id,
-            "internal": internal_q}
+            "internal": internal_q, "unbroken": unbroken}
+
+
+def _unbroken_values(session, admin, lena, maya):
+    """The UNBROKEN_* values in place: a product, a member (username and display name), a question
+    by them with the tag, an answer by maya (a notification to them), a comment naming it, a shared
+    saved view; returns the question."""
+    from app.products import service as products_service
+    from app.products.schemas import ProductCreate
+    from app.savedviews import service as saved_views
+    from app.savedviews.schemas import ViewCreate
+
+    products_service.create(session, actor=admin, data=ProductCreate(slug="unbroken", name=UNBROKEN_PRODUCT))
+    member = make_user(session, UNBROKEN_USER, display_name="Member" + "M" * 54, reputation=200)
+    q = make_question(session, author=member, title=UNBROKEN_TITLE, tags=[UNBROKEN_TAG, "wifi"], product="unbroken",
+                      body="The log shows " + "E" * 200 + " then the Wi-Fi drops (overflow).")
+    make_answer(session, q, author=maya, body="Overflow here too: " + "A" * 120)
+    saved_views.create(session, actor=lena, data=ViewCreate(name=UNBROKEN_VIEW, shared=True,
+                                                            filters={"tag": UNBROKEN_TAG, "product": "unbroken"}))
+    return q
 
 
 def pages(ids: dict) -> dict[str, list[str | tuple[str, int]]]:
@@ -181,6 +208,26 @@ def test_every_page_fits_both_sizes_and_passes_axe(page_checker, session, clean_
     problems = [p for p in page_checker.problems if "status of 404" not in p and "status of 400" not in p]
     assert not problems, page_checker.report()
     assert len(page_checker.checked) >= 2 * sum(len(p) for p in pages(ids).values())
+
+
+def test_unbroken_words_fit_both_sizes(page_checker, session, clean_engine, settings):
+    """The lists, cards and headings where a title, tag, product name, username, display name or
+    saved-view name shows, with the UNBROKEN_* values: no page wider than the window (a 150-letter
+    title made the home page 2745 px wide at 390 px)."""
+    _layout_and_axe_on_sqlite_only(clean_engine)
+    ids = _community(session, clean_engine, settings)
+    q = ids["unbroken"]
+    public = ["/", "/questions", "/search?q=overflow", f"/users/{UNBROKEN_USER}", f"/users/{UNBROKEN_USER}?tab=questions",
+              "/products", "/products/unbroken", f"/tags/{UNBROKEN_TAG}", "/tags", "/users", f"/questions/{q.id}/{q.slug}"]
+    for who, paths in {"signed out": public,
+                       "lena_kestrel": ["/views", "/views/new", "/staff/escalations", "/notifications",
+                                        f"/users/{UNBROKEN_USER}/moderate", "/products/unbroken/edit"],
+                       UNBROKEN_USER: ["/notifications", "/following", "/settings", "/views"]}.items():
+        page = page_checker.person(None if who == "signed out" else who)
+        for path in paths:
+            page_checker.check(page, path, who)
+        page.context.close()
+    assert not page_checker.problems, page_checker.report()
 
 
 def test_api_docs_in_use_pass_axe(page_checker, session):

@@ -182,6 +182,13 @@ def test_cors_only_for_the_configured_origin_and_quiet_fallback(sites, content):
             expect(page.locator("[data-gs-host]")).to_have_attribute("data-gs-state", "offline")
             expect(page.get_by_role("link", name="Visit the community for answers")).to_have_attribute(
                 "href", f"{api}/products/aero-14")
+            # From the configured origin a script reads the headers the API exposes (ETag for
+            # revalidation, the request id to quote); unexposed ones would read as null.
+            page = browser.new_page()
+            page.goto(f"{host_origin}/index.html")
+            seen = page.evaluate("""async (u) => { const r = await fetch(u, {credentials: "omit"});
+                return [r.headers.get("ETag"), r.headers.get("X-Request-ID")]; }""", f"{api}/api/v1/products")
+            assert seen[0] and seen[1], seen
             # The configured origin, with the API unreachable (requests fail at the network).
             page = browser.new_page()
             page.route(re.compile(r".*/api/v1/.*"), lambda route: route.abort())
