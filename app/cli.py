@@ -200,6 +200,13 @@ def cmd_demo(args) -> None:
         raise CliError("the demo creates accounts (staff included) with a published password: it refuses to run "
                        "with GROUNDSWELL_ENV=production")
     _check_listen(args.host, args.port)  # before loading: the reason in one line, not after 15 s
+    if "base_url" not in settings.model_fields_set:
+        # Canonical links, the sitemap, robots.txt and every link in mail point at the address the
+        # demo serves on: set before loading, so that what the loader writes links there too.
+        settings.base_url = f"http://{args.host}:{args.port}"
+    from app.mail import outbox
+
+    outbox.configure(settings)
     started = time.monotonic()
     engine = _engine(settings)
     _ensure_migrated(settings, engine)
@@ -207,9 +214,6 @@ def cmd_demo(args) -> None:
     print(f"demo community ready in {time.monotonic() - started:.1f}s: {summary}", file=sys.stderr)
     print(f"sign in as any demo user with the password '{loader.DEMO_PASSWORD}' (e.g. maya, raj_builds, "
           f"lena_kestrel for staff)", file=sys.stderr)
-    if "base_url" not in settings.model_fields_set:
-        # Canonical links, the sitemap and robots.txt point at the address the demo serves on.
-        settings.base_url = f"http://{args.host}:{args.port}"
     cmd_serve(args)
 
 

@@ -39,13 +39,25 @@ def load(session: Session, users: dict[str, User], now, esc: Escalation | None) 
               "firmware version and the exact model, link the customer's thread here, and tell them a fix is being "
               "tested without promising a date."),
         tags=tags, product=product, visibility="internal"))
+    _backdate(session, known, now - timedelta(hours=3))  # after the escalation it is about (now - 4 h)
     answers_service.post(session, actor=other, question_id=known.id, notify_asker=False,
                          now=now - timedelta(minutes=30), data=AnswerCreate(body=(
                              "Engineering confirmed the rollback is safe. The fix ships in the next firmware; "
                              "until then, the workaround above can be given privately by support.")))
-    questions_service.ask(session, actor=other, data=QuestionCreate(
+    playbook = questions_service.ask(session, actor=other, data=QuestionCreate(
         title=f"Escalation playbook for reports like: {public.title}"[:150],
         body="Model, firmware version, what changed just before it started, and whether a rollback helps.",
         tags=tags[:1], product=product, visibility="internal"))
+    _backdate(session, playbook, now - timedelta(hours=2))
     internal.link(session, actor=lead, question_id=public.id, internal_id=known.id, escalation_id=esc.id)
     return 2
+
+
+def _backdate(session: Session, question: Question, when) -> None:
+    """Date the question (its tag copies, revision and activity) to `when`, as the loader does its own."""
+    from sqlalchemy import update
+
+    from app.demo.loader import _set_time
+
+    _set_time(session, Question, question.id, when, "question")
+    session.exec(update(Question).where(Question.id == question.id).values(last_activity_at=when))

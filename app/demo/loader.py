@@ -9,7 +9,7 @@ import random
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -22,6 +22,7 @@ from app.comments import service as comments_service
 from app.comments.models import Comment
 from app.core.db import utcnow, writer
 from app.demo import content
+from app.escalation.models import Escalation
 from app.products.models import Product
 from app.questions import service as questions_service
 from app.questions.models import Question, QuestionTag, Revision
@@ -37,6 +38,9 @@ def load(engine: Engine, progress: Callable[[str], None] = lambda _m: None) -> s
         if session.exec(select(User.id).where(User.username == first)).first() is not None:
             return "already loaded, nothing changed"
         rng = random.Random(20261126)  # the same community every time
+        from app.mail.models import EmailOutbox
+
+        mail_before = session.exec(select(func.max(EmailOutbox.id))).one() or 0
         now = utcnow()
         progress(f"loading demo community: {len(content.USERS)} users, {len(content.PRODUCTS)} products, "
                  f"{len(content.QUESTIONS)} questions…")
@@ -58,7 +62,7 @@ def load(engine: Engine, progress: Callable[[str], None] = lambda _m: None) -> s
         for comment in comments:
             _comment(session, users, now, rng, counts, *comment)
         _quotes(session, users, now)
-        escalated, claimed = _escalations(session, users, now)
+        escalated, resolved, claimed = _escalations(session, users, now)
         _saved_views(session, users)
         from app.demo import internal as internal_demo  # the staff-only space (docs/internal.md)
 
@@ -67,17 +71,16 @@ def load(engine: Engine, progress: Callable[[str], None] = lambda _m: None) -> s
         from app.badges import service as badges
 
         awarded = badges.recompute(session).new
-        # The seed's history is backdated: no e-mail about it (the notifications stay in-app).
+        # The seed's history is backdated: no e-mail about it, whatever time it carries (the
+        # notifications stay in-app); a worker started beside the demo has nothing of it to send.
         from sqlalchemy import delete
 
-        from app.mail.models import EmailOutbox
-
-        session.exec(delete(EmailOutbox).where(EmailOutbox.created_at >= now))
+        session.exec(delete(EmailOutbox).where(EmailOutbox.id > mail_before))
         skipped = f" ({counts['comments_skipped']} comments left out: their authors lack the privilege)" \
             if counts["comments_skipped"] else ""
         return (f"{len(users)} users, {len(products)} products, {counts['questions']} questions, "
                 f"{counts['answers']} answers, {counts['votes']} votes, {counts['comments']} comments{skipped}, "
-                f"{escalated} escalations in the support queue, {internal_count} internal (staff-only) questions, "
+                f"{escalated} escalations in the support queue ({resolved} more resolved), {internal_count} internal (staff-only) questions, "
                 f"{awarded} badges")
 
 
@@ -198,42 +201,96 @@ def _votes(session: Session, post_type: str, post_id: int, author: User, net: in
     return cast
 
 
-def _escalations(session: Session, users: dict[str, User], now):
-    """A few unsolved questions of the demo's own in the staff queue, each arrived by a different
-    way: the asker's "I still need help", the worker's unanswered/unsolved check (past its
-    first-response target), and a staff escalation of a problem several customers have, claimed by
-    the support lead. Returns (how many, the claimed escalation or None). Questions the database
-    held before (an imported community) are never touched: escalating one would speak for its
-    author."""
-    from app.escalation import metoo
+def _escalations(session: Session, users: dict[str, User], now) -> tuple[int, int, Escalation | None]:
+    """The support queue as it stands after the demo's history, each escalation arrived by a
+    different way: the asker's "I still need help" (policy.ASKER_WAIT after asking), a staff
+    escalation of a problem several customers have, claimed by the support lead, and the worker's
+    unanswered/unsolved check (app/escalation/sweep.py), replayed at the moment each question came
+    due, so that the first `groundswell worker` run finds nothing more to open. Those whose
+    first-response target has passed were worked by then: claimed and resolved with a pointer to the
+    thread's best answer, or handed off when it had none. Every time stays in the past and after
+    its cause. Returns (how many are in the queue, how many were resolved, the claimed staff
+    escalation or None). Questions the database held before (an imported community) are never
+    touched: escalating one would speak for its author."""
+    from app.escalation import metoo, policy
     from app.escalation import service as escalation_service
-    from app.escalation.models import Trigger
 
     unsolved = list(session.exec(
         select(Question).where(Question.accepted_answer_id.is_(None), Question.status == "open",
-                               Question.deleted_at.is_(None), Question.author_id.in_([u.id for u in users.values()]))
+                               Question.deleted_at.is_(None), Question.visibility == "public",
+                               Question.author_id.in_([u.id for u in users.values()]))
         .order_by(Question.created_at.desc(), Question.id)).all())
     staff = [u for u in users.values() if u.is_staff]
     customers = [u for u in users.values() if not u.is_staff and u.role == "customer"]
-    if len(unsolved) < 3 or not staff:
-        return 0, None
-    asked, timed_out, many = unsolved[0], unsolved[1], unsolved[2]
-    escalation_service.escalate(session, actor=session.get(User, asked.author_id), question_id=asked.id,
-                                reason="I tried every suggestion here and it still happens after each restart.",
-                                now=max(now - timedelta(hours=3), asked.created_at + timedelta(days=1)))
-    trigger = Trigger.unanswered if timed_out.answer_count == 0 else Trigger.unsolved
-    escalation_service.record_signal(session, question=timed_out, trigger=trigger, actor=None, now=now - timedelta(hours=10),
-                                     reason="Still not solved after the product's threshold (demo).")
-    for customer in [c for c in customers if c.id != many.author_id][:3]:
-        metoo.add(session, actor=customer, question_id=many.id, now=now - timedelta(hours=5))
+    if not staff:
+        return 0, 0, None
     lead = staff[0]
-    esc, _ = escalation_service.escalate(session, actor=lead, question_id=many.id, now=now - timedelta(hours=4),
-                                         reason="Several customers report the same: looks like a product defect.")
-    escalation_service.claim(session, actor=lead, escalation_id=esc.id, now=now - timedelta(hours=2))
-    escalation_service.add_note(session, actor=lead, escalation_id=esc.id, now=now - timedelta(hours=1),
-                                body="Asked engineering whether the last firmware changed this.")
-    _private_messages(session, esc, lead, session.get(User, many.author_id), now)
-    return 3, esc
+    due = {q.id: _due(session, q, now) for q in unsolved}  # when the worker's check opens it, or None
+    pressed, me_too_at, escalated_at = now - timedelta(hours=3), now - timedelta(hours=5), now - timedelta(hours=4)
+
+    def not_due_by(q: Question, when) -> bool:
+        return due[q.id] is None or due[q.id][0] > when
+
+    asked = next((q for q in unsolved if q.created_at + policy.ASKER_WAIT <= pressed and not_due_by(q, pressed)), None)
+    if asked is not None:
+        escalation_service.escalate(session, actor=session.get(User, asked.author_id), question_id=asked.id,
+                                    reason="I tried every suggestion here and it still happens after each restart.",
+                                    now=pressed)
+    many = next((q for q in unsolved if q is not asked and q.created_at <= me_too_at - timedelta(hours=1)
+                 and not_due_by(q, me_too_at)), None)
+    esc = None
+    if many is not None:
+        for customer in [c for c in customers if c.id != many.author_id][:3]:
+            metoo.add(session, actor=customer, question_id=many.id, now=me_too_at)
+        esc, _ = escalation_service.escalate(session, actor=lead, question_id=many.id, now=escalated_at,
+                                             reason="Several customers report the same: looks like a product defect.")
+        escalation_service.claim(session, actor=lead, escalation_id=esc.id, now=now - timedelta(hours=2))
+        escalation_service.add_note(session, actor=lead, escalation_id=esc.id, now=now - timedelta(hours=1),
+                                    body="Asked engineering whether the last firmware changed this.")
+        _private_messages(session, esc, lead, session.get(User, many.author_id), now)
+    resolved = 0
+    for q in unsolved:
+        if q is asked or q is many or due[q.id] is None:
+            continue
+        when, signal, best = due[q.id]
+        worker_esc, _ = escalation_service.record_signal(session, question=q, trigger=signal[0], actor=None,
+                                                         reason=signal[1], now=when)
+        lv = escalation_service.level_for(session, q.product_id)
+        if now - when < lv.first_response:
+            continue  # came due recently: waiting in the queue, within its first-response target
+        escalation_service.claim(session, actor=lead, escalation_id=worker_esc.id, now=when + timedelta(hours=1))
+        if best is not None and best.created_at <= when + timedelta(hours=2):
+            escalation_service.resolve(session, actor=lead, escalation_id=worker_esc.id, answer_id=best.id,
+                                       now=when + timedelta(hours=2),
+                                       resolution="The community answer covers it: pointed the asker to it.")
+            resolved += 1
+        else:
+            escalation_service.hand_off(session, actor=lead, escalation_id=worker_esc.id,
+                                        ticket=f"KST-{4000 + q.id}", now=when + timedelta(hours=2))
+    queued = session.exec(select(func.count()).select_from(Escalation)
+                          .where(Escalation.open_question_id.in_([q.id for q in unsolved]))).one() if unsolved else 0
+    return int(queued), resolved, esc
+
+
+def _due(session: Session, q: Question, now):
+    """When the worker's timer check (app/escalation/sweep.py check) would have opened `q`'s
+    escalation, had it run through the demo's history: (when, (trigger, reason), the thread's
+    best answer or None), or None when `q` is not due by `now`. Unanswered counts at that moment:
+    an answer posted after the unanswered threshold came too late to stop it."""
+    from app.escalation import service as escalation_service
+    from app.escalation import sweep
+
+    lv = escalation_service.level_for(session, q.product_id)
+    answers = list(session.exec(select(Answer).where(Answer.question_id == q.id, Answer.deleted_at.is_(None))
+                                .order_by(Answer.score.desc(), Answer.created_at, Answer.id)).all())
+    first = min((a.created_at for a in answers), default=None)
+    when = q.created_at + lv.unanswered
+    if first is not None and first <= when:
+        when = q.created_at + lv.unsolved
+    signal = sweep.check(q, lv, when, answered=first is not None and first <= when)
+    if when > now or signal is None:
+        return None
+    return when, signal, answers[0] if answers else None
 
 
 def _private_messages(session: Session, esc, lead: User, asker: User, now) -> None:

@@ -34,6 +34,20 @@ def _hours(span) -> str:
     return f"{h:g} hours" if h < 48 else f"{h / 24:g} days"
 
 
+def check(question: Question, lv: policy.Levels, now: datetime, *, answered: bool) -> tuple[Trigger, str] | None:
+    """The timer rule for one never-escalated, unsolved public question at `now` (docs/escalation.md,
+    "Ways in"): (Trigger.unanswered, reason) when it has no answer (`answered` False) and is at least
+    `lv.unanswered` old, else (Trigger.unsolved, reason) when it is at least `lv.unsolved` old, else
+    None. The worker's sweep and the demo loader (app/demo/loader.py, which replays the rule at the
+    moment each demo question came due) both decide with it."""
+    age = now - question.created_at
+    if not answered and age >= lv.unanswered:
+        return Trigger.unanswered, f"No answer after {_hours(age)} (threshold {_hours(lv.unanswered)})."
+    if age >= lv.unsolved:
+        return Trigger.unsolved, f"Not solved after {_hours(age)} (threshold {_hours(lv.unsolved)})."
+    return None
+
+
 def run(session: Session, now: datetime | None = None) -> SweepResult:
     now = now or utcnow()
     result = SweepResult()
@@ -48,13 +62,10 @@ def run(session: Session, now: datetime | None = None) -> SweepResult:
         .order_by(Question.created_at, Question.id).limit(policy.CHECK_BATCH)).all()
     for q in candidates:
         lv = levels.get(q.product_id) or escalation_service.level_for(session, q.product_id)
-        age = now - q.created_at
-        if q.answer_count == 0 and age >= lv.unanswered:
-            trigger, reason = Trigger.unanswered, f"No answer after {_hours(age)} (threshold {_hours(lv.unanswered)})."
-        elif age >= lv.unsolved:
-            trigger, reason = Trigger.unsolved, f"Not solved after {_hours(age)} (threshold {_hours(lv.unsolved)})."
-        else:
+        signal = check(q, lv, now, answered=q.answer_count > 0)
+        if signal is None:
             continue
+        trigger, reason = signal
         _, created = escalation_service.record_signal(session, question=q, trigger=trigger, actor=None,
                                                       reason=reason, now=now)
         result.opened += created
