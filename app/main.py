@@ -58,14 +58,15 @@ async def _lifespan(app: FastAPI):
         lifecycle.stop(started)
 
 
-# Reads that wait on the search backend (Meilisearch, or the search process of a multi-worker
-# server): admitted in a lane of their own (app/core/middleware.InflightLimit).
 # Response headers a product page's script may read on a cross-origin API response (CORS
 # Access-Control-Expose-Headers): the rate-limit fields (app/core/ratelimit.py), Retry-After on
 # 429/503, ETag for If-None-Match (app/core/httpcache.py), Location of a 201, and the request id
 # to quote in a support request (app/core/logs.py). docs/api.md, "Calling from a product page".
 CORS_EXPOSE_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy",
                        "Retry-After", "ETag", "Location", "X-Request-ID")
+
+# Reads that wait on the search backend (Meilisearch, or the search process of a multi-worker
+# server): admitted in a lane of their own (app/core/middleware.InflightLimit).
 SEARCH_PATHS = ("/search", "/api/v1/search", "/api/v1/questions/similar", "/api/v1/internal/similar")
 
 # Threads beyond the admitted requests' own: static files, /healthz, the session's clean-up.

@@ -139,7 +139,7 @@ def reserved_reason(username: str, site_name: str = "") -> str | None:
 
 # Names the system itself gives accounts: `deleted-<id>` (a deleted account, app/accounts/lifecycle.py),
 # `deleted-<site>` (the importer's placeholder author, app/importer/stackexchange.py) and
-# `deleted-user` (the author shown for a missing one, app/questions/views.py). Compared by look-alike
+# `deleted-user` (the author shown for a missing one, app/questions/views.py). Compared by
 # look-alike (0/o, 1/l…, as for reserved names), so `Deleted_7`, `de1eted-7` and `deleted7` are too.
 SYSTEM_NAME_PREFIXES = ("deleted",)
 

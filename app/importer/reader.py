@@ -121,6 +121,18 @@ def _rows(path: Path, source) -> Iterator[dict[str, str]]:
         raise DumpError(f"{path.name} is empty; nothing was imported") from None
 
 
+def chunks(rows_: Iterator[dict[str, str]], size: int) -> Iterator[list[dict[str, str]]]:
+    """`rows_` in lists of `size` (each row copied to a plain dict; the last list may be shorter)."""
+    batch: list[dict[str, str]] = []
+    for row in rows_:
+        batch.append(dict(row))
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def prepare_rows(batch: list[dict], prepare: str) -> None:
     """Clean the bodies of `batch` in place, under CLEAN_BODY: `prepare` is "posts:1" (the
     questions' bodies), "posts:2" (the answers'), "comments" (each comment's HTML from its first
@@ -149,28 +161,17 @@ def main(argv: list[str]) -> int:
     out = sys.stdout.buffer
     control = sys.stdin.fileno()
     clean = True
-    batch: list[dict] = []
-
-    def flush() -> None:
-        nonlocal clean, batch
-        while select.select([control], [], [], 0)[0]:  # the importer's latest word on cleaning
-            byte = os.read(control, 1)
-            if not byte:
-                break
-            clean = byte == b"1"
-        if clean:
-            prepare_rows(batch, prepare)
-        _send(out, "rows", batch)
-        batch = []
-
     try:
         try:
-            for row in rows(path):
-                batch.append(dict(row))
-                if len(batch) >= size:
-                    flush()
-            if batch:
-                flush()
+            for batch in chunks(rows(path), size):
+                while select.select([control], [], [], 0)[0]:  # the importer's latest word on cleaning
+                    byte = os.read(control, 1)
+                    if not byte:
+                        break
+                    clean = byte == b"1"
+                if clean:
+                    prepare_rows(batch, prepare)
+                _send(out, "rows", batch)
         except DumpError as exc:
             _send(out, "error", str(exc))
             return 0
