@@ -173,14 +173,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         https_only=settings.cookies_secure,
     )
     if settings.cors_origin_list:
-        from starlette.middleware.cors import CORSMiddleware
+        from app.core.cors import ApiCors
 
         # Product sites call the API with a bearer token or X-API-Key, never the forum's cookie.
         # Browsers hide every response header outside the CORS-safelisted few (Fetch standard) from
         # the calling page unless it is exposed: CORS_EXPOSE_HEADERS lists the ones the API sends.
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list, allow_credentials=False,
-                           allow_methods=["GET", "POST", "PATCH", "DELETE"],
-                           allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+        app.add_middleware(ApiCors, allow_origins=settings.cors_origin_list,
                            expose_headers=list(CORS_EXPOSE_HEADERS), max_age=600)
     app.add_middleware(SecurityHeaders, hsts=settings.hsts_header)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -189,6 +189,11 @@ def test_cors_only_for_the_configured_origin_and_quiet_fallback(sites, content):
             seen = page.evaluate("""async (u) => { const r = await fetch(u, {credentials: "omit"});
                 return [r.headers.get("ETag"), r.headers.get("X-Request-ID")]; }""", f"{api}/api/v1/products")
             assert seen[0] and seen[1], seen
+            # Revalidating with that ETag sets If-None-Match, which is not CORS-safelisted: the
+            # browser sends a preflight first, and only when it is granted does the 304 arrive.
+            status = page.evaluate("""async ([u, tag]) => { const r = await fetch(u, {credentials: "omit",
+                headers: {"If-None-Match": tag}}); return r.status; }""", [f"{api}/api/v1/products", seen[0]])
+            assert status == 304
             # The configured origin, with the API unreachable (requests fail at the network).
             page = browser.new_page()
             page.route(re.compile(r".*/api/v1/.*"), lambda route: route.abort())
