@@ -27,6 +27,9 @@ SCOPES: dict[str, str] = {
 }
 
 API = "/api/v1"
+# The moderators' own resources: the flag and review queues, the audit log, blocked addresses and
+# the serial-voting / sock-puppet reports (app/reputation/gaming.py).
+_MODERATION_PREFIXES = ("/moderation/", "/voting-reports")
 # Moderator actions on a member or a thread (flagging a post is "write": any member may).
 _MODERATION_ACTION = re.compile(r"^/(users/\{username\}/(suspend|destroy|role)|questions/\{question_id\}/(lock|protect))$")
 
@@ -43,8 +46,8 @@ def required_scope(method: str, path: str) -> str | None:
         return None  # so is deleting the account
     if p.startswith("/webhooks"):
         return "webhooks:manage"
-    if p.startswith("/moderation/") or _MODERATION_ACTION.match(p):
-        return "moderation"  # the audit log and the queues name members and reasons: not "read"
+    if p.startswith(_MODERATION_PREFIXES) or _MODERATION_ACTION.match(p):
+        return "moderation"  # the audit log, the queues and voting reports name members and reasons: not "read"
     if method in ("GET", "HEAD", "OPTIONS"):
         if p.startswith("/escalations"):
             return "escalations:read"

@@ -99,7 +99,7 @@ def test_a_read_key_does_not_open_the_moderators_tools(client, factory, session)
     read = _key(session, omar, ["read"])
     mod = _key(session, omar, ["read", "moderation"])
     customers = _key(session, kim, ["read", "moderation"])
-    for path in ("/moderation/audit-log", "/moderation/flags", "/moderation/review"):
+    for path in ("/moderation/audit-log", "/moderation/flags", "/moderation/review", "/voting-reports"):
         assert assert_problem(client.get(f"{API}{path}", headers={"X-API-Key": read}), 403)["required_scope"] == "moderation"
         assert client.get(f"{API}{path}", headers={"X-API-Key": mod}).status_code == 200, path
         r = client.get(f"{API}{path}", headers={"X-API-Key": customers})
@@ -107,6 +107,37 @@ def test_a_read_key_does_not_open_the_moderators_tools(client, factory, session)
     suspend = client.post(f"{API}/users/kim/suspend", headers={"X-API-Key": read}, json={"days": 1, "reason": "spam"})
     assert assert_problem(suspend, 403)["required_scope"] == "moderation"
     assert client.get(f"{API}/me/flags", headers={"X-API-Key": read}).status_code == 200  # one's own flags stay "read"
+    # Running the serial-voting check or resolving a report is a moderator's action, not "write".
+    write = _key(session, omar, ["read", "write"])
+    detect = client.post(f"{API}/voting-reports/detect", headers={"X-API-Key": write})
+    assert assert_problem(detect, 403)["required_scope"] == "moderation"
+    assert client.post(f"{API}/voting-reports/detect", headers={"X-API-Key": mod}).status_code == 200
+
+
+# Routes tagged "moderation" that any member may use: flagging a post, reading one's own flags,
+# voting to close (a reputation privilege, docs/reputation.md).
+MEMBER_MODERATION_ROUTES = {("POST", "/api/v1/questions/{question_id}/flags"), ("POST", "/api/v1/answers/{answer_id}/flags"),
+                            ("POST", "/api/v1/comments/{comment_id}/flags"), ("GET", "/api/v1/me/flags"),
+                            ("POST", "/api/v1/questions/{question_id}/close")}
+
+
+def test_every_moderators_route_needs_the_moderation_scope(app):
+    """The kind behind /voting-reports once needing only read/write: every route in the API's
+    "moderation" group needs the `moderation` scope, but for the few any member may use."""
+    from fastapi.routing import APIRoute
+
+    from app.apikeys.scopes import required_scope
+
+    seen = 0
+    for route in app.routes:
+        if isinstance(route, APIRoute) and "moderation" in route.tags:
+            for method in route.methods:
+                if (method, route.path) in MEMBER_MODERATION_ROUTES:
+                    assert required_scope(method, route.path) in ("read", "write"), route.path
+                else:
+                    seen += 1
+                    assert required_scope(method, route.path) == "moderation", (method, route.path)
+    assert seen >= 15
 
 
 def test_admin_create_secret_once_hashed_rotate_revoke(client, factory, session, login, fetch):
