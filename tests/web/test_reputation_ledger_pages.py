@@ -17,7 +17,7 @@ NEUTRAL = "a post that is no longer visible"
 
 
 def _rows(page: str) -> list[str]:
-    return re.findall(r'<li class="profile-post rep-post-row">(.*?)</li>', page, re.S)
+    return re.findall(r'<li class="profile-post rep-post-row">(.*?)</li>', page, re.DOTALL)
 
 
 def _anchor(w, name: str) -> str:
