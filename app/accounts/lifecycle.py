@@ -74,6 +74,7 @@ def export_data(session: Session, user: User) -> dict:
     from app.follows.models import Follow
     from app.notifications.models import Notification
     from app.questions.models import Question
+    from app.reputation import service as reputation
     from app.reputation.models import ReputationEvent
     from app.savedviews.models import SavedView
     from app.votes.models import Vote
@@ -86,6 +87,8 @@ def export_data(session: Session, user: User) -> dict:
                 for r in session.exec(select(model).where(*where).order_by(*order)).all()]
 
     ms = session.get(MailSettings, user.id) or MailSettings(user_id=user.id)
+    events = list(session.exec(select(ReputationEvent).where(ReputationEvent.user_id == user.id)
+                               .order_by(ReputationEvent.id)).all())
     return {
         "exported_at": _json(utcnow()),
         "account": {f: _json(getattr(user, f)) for f in ("id", "username", "display_name", "email", "bio", "role",
@@ -102,8 +105,12 @@ def export_data(session: Session, user: User) -> dict:
         "comments": rows(Comment, Comment.author_id == user.id,
                          fields=("id", "post_type", "post_id", "body", "created_at")),
         "votes": rows(Vote, Vote.voter_id == user.id, fields=("post_type", "post_id", "value")),
-        "reputation_events": rows(ReputationEvent, ReputationEvent.user_id == user.id,
-                                  fields=("kind", "amount", "post_type", "post_id", "occurred_at")),
+        # The ledger as its owner reads it (app/reputation/service.py ledger_entries): every event
+        # with its points, no id for a post they cannot open (someone else's, now hidden or deleted).
+        "reputation_events": [
+            {"kind": e.kind, "amount": e.amount, "post_type": e.post_type, "post_id": seen.post_id,
+             "post_visible": seen.post_visible, "occurred_at": _json(e.occurred_at)}
+            for e, seen in zip(events, reputation.ledger_entries(session, events, viewer=user), strict=True)],
         "notifications": rows(Notification, Notification.user_id == user.id,
                               fields=("kind", "text", "url", "created_at", "read_at")),
         # The private support threads of their own escalations (theirs; never in any public export).

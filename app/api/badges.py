@@ -42,9 +42,10 @@ class BadgeOut(BaseModel):
 
 class AwardPost(BaseModel):
     type: Literal["question", "answer"]
-    id: int
+    id: int | None = Field(description="null when the post is no longer visible")
     title: str | None = Field(description="null when the post is no longer visible")
     url: str | None
+    visible: bool = Field(description="false once the post is deleted, hidden or internal: id, title and url are null")
 
 
 class AwardProduct(BaseModel):
@@ -69,7 +70,8 @@ class AwardOut(BaseModel):
     @classmethod
     def of(cls, v: badges.AwardView) -> "AwardOut":
         b = v.badge
-        post = AwardPost(type=v.post_type, id=v.post_id, title=v.post_title, url=v.post_url) if v.post_type else None
+        post = AwardPost(type=v.post_type, id=v.post_id, title=v.post_title, url=v.post_url,
+                         visible=v.post_visible) if v.post_type else None
         product = AwardProduct(slug=v.product_slug, name=v.product_name) if v.product_slug else None
         return cls(id=v.id, badge=b.key, name=b.name, class_=b.klass, description=b.description,
                    awarded_at=v.awarded_at, url=f"/badges/{b.key}", post=post, product=product,

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from app.accounts import service as accounts_service
-from app.accounts.deps import CurrentUser
+from app.accounts.deps import CurrentUser, OptionalUser
 from app.api.deps import Id, rate_limit
 from app.api.schemas import (
     DetectionOut,
@@ -52,15 +52,18 @@ def user_privileges(username: str, session: SessionDep) -> list[PrivilegeOut]:
 
 
 @router.get("/users/{username}/reputation", response_model=ReputationTimeline, tags=["reputation"])
-def user_reputation(username: str, session: SessionDep, limit: Annotated[int, Query(ge=1, le=100)] = 30,
+def user_reputation(username: str, session: SessionDep, viewer: OptionalUser,
+                    limit: Annotated[int, Query(ge=1, le=100)] = 30,
                     cursor: Annotated[str | None, Query(max_length=200)] = None) -> ReputationTimeline:
-    """The user's reputation ledger, newest first; reversed events stay listed, marked and not counted."""
+    """The user's reputation ledger, newest first; reversed events stay listed, marked and not counted.
+    An event about a post the caller cannot open keeps its points, with `post_id` null and
+    `post_visible` false."""
     user = accounts_service.get_by_username(session, username)
-    page = reputation.timeline(session, user, limit=limit, cursor=cursor)
+    page = reputation.timeline(session, user, viewer=viewer, limit=limit, cursor=cursor)
     return ReputationTimeline(reputation=user.reputation, next_cursor=page.next_cursor, items=[
-        ReputationEventOut(id=e.id, kind=e.kind, label=policy.KIND_LABELS.get(e.kind, e.kind),
-                           amount=e.amount if e.reversed_at is None else 0, base_amount=e.base_amount,
-                           post_type=e.post_type, post_id=e.post_id, occurred_at=e.occurred_at,
+        ReputationEventOut(id=e.id, kind=e.kind, label=policy.KIND_LABELS.get(e.kind, e.kind), amount=e.amount,
+                           base_amount=e.base_amount, post_type=e.post_type, post_id=e.post_id,
+                           post_visible=e.post_visible, occurred_at=e.occurred_at,
                            reversed=e.reversed_at is not None, reversed_at=e.reversed_at,
                            reversal_reason=e.reversal_reason)
         for e in page.items])

@@ -282,7 +282,10 @@ class ReputationEventOut(BaseModel):
     amount: int = Field(description="points that count (after the daily cap); 0 once reversed")
     base_amount: int
     post_type: str
-    post_id: int
+    post_id: int | None = Field(description="the post the event is about; null when the caller cannot open it "
+                                            "(deleted, hidden by moderation, internal): see post_visible")
+    post_visible: bool = Field(description="whether the caller can open the post; false: the points still count, "
+                                           "but the post is not named")
     occurred_at: datetime
     reversed: bool
     reversed_at: datetime | None

@@ -371,12 +371,14 @@ class AwardView:
     post_id: int | None = None
     post_title: str | None = None
     post_url: str | None = None
+    post_visible: bool = False  # False: the post is gone, hidden or internal, and post_id is None
     product_slug: str | None = None
     product_name: str | None = None
 
 
 def _views(session: Session, rows: list[AwardedBadge], users: dict[int, User] | None = None) -> list[AwardView]:
-    """Award rows with their post (only while it is visible and public) and product resolved."""
+    """Award rows with their post (only while it is visible and public: otherwise no title, url nor
+    id, `post_visible` False) and product resolved."""
     from app.products.models import Product
     from app.questions.views import question_url
 
@@ -405,6 +407,11 @@ def _views(session: Session, rows: list[AwardedBadge], users: dict[int, User] | 
             if visible and qid in questions:
                 q = questions[qid]
                 v.post_title, v.post_url = q.title, f"{question_url(q.id, q.slug)}#answer-{r.post_id}"
+        # A post no longer visible is not named at all: neither its title nor its id (as the
+        # reputation ledger, docs/reputation.md "Who sees which post").
+        v.post_visible = v.post_url is not None
+        if not v.post_visible:
+            v.post_id = None
         if r.product_id in products:
             v.product_slug, v.product_name = products[r.product_id].slug, products[r.product_id].name
         out.append(v)

@@ -103,16 +103,73 @@ def visible_to(model, viewer: User | None):
     moderator. Public counts and lists use `model.hidden_at.is_(None)` (viewer None).
     For Question it also leaves out the internal space (app/internal/visibility.py): every list
     built on this is a public one, for staff too (they read internal questions at /internal)."""
-    from sqlalchemy import and_, or_, true
+    from sqlalchemy import and_, true
 
     from app.internal.visibility import public_only
 
     internal = public_only(model) if hasattr(model, "visibility") else true()
+    return and_(internal, _shown(model, viewer))
+
+
+def _shown(model, viewer: User | None):
+    """SQL twin of the hidden-post half of `can_see`: unhidden rows; a viewer's own hidden rows;
+    every row for a moderator."""
+    from sqlalchemy import or_, true
+
     if viewer is not None and viewer.can_moderate:
-        return internal
+        return true()
     if viewer is not None:
-        return and_(internal, or_(model.hidden_at.is_(None), model.author_id == viewer.id))
-    return and_(internal, model.hidden_at.is_(None))
+        return or_(model.hidden_at.is_(None), model.author_id == viewer.id)
+    return model.hidden_at.is_(None)
+
+
+# --- can this viewer open this post? (one rule, per post and per set) ---------------------------
+
+def seen_by(model, viewer: User | None):
+    """The SQL condition "`viewer` can open this post" on rows of `model` (Question or Answer; an
+    alias of either works too): the rule of `load` (its 404s) as a WHERE clause, for pages that
+    point at posts they do not list themselves (the reputation ledger, docs/reputation.md).
+
+    A question: not deleted, `can_see` (hidden only for its author and moderators; internal only
+    for staff, moderators and admins: app/internal/visibility.py `visible_questions`). An answer:
+    not deleted, not hidden from `viewer` (same exception), and its question seen as above (a
+    correlated EXISTS, so the condition needs no join). Unlike `visible_to`, an internal question is
+    seen by staff: they can open it, it is only left out of public lists. `viewer` None: anonymous."""
+    from sqlalchemy import and_, exists, inspect
+
+    from app.answers.models import Answer
+    from app.internal.visibility import visible_questions
+    from app.questions.models import Question
+
+    entity = inspect(model).mapper.class_
+    if entity is Question:
+        return and_(model.deleted_at.is_(None), _shown(model, viewer), visible_questions(viewer, model))
+    if entity is Answer:
+        return and_(model.deleted_at.is_(None), _shown(model, viewer),
+                    exists().where(Question.id == model.question_id, seen_by(Question, viewer)))
+    raise ValueError(f"seen_by takes Question or Answer, not {entity.__name__}")
+
+
+def seen_posts(session: Session, viewer: User | None, keys) -> set[tuple[str, int]]:
+    """Which of `keys` ({("question" | "answer", id)}) `viewer` can open (`seen_by`): two queries
+    whatever the number of keys. Keys of another kind, or of posts that do not exist, are left out."""
+    from app.answers.models import Answer
+    from app.questions.models import Question
+
+    keys = set(keys)
+    out: set[tuple[str, int]] = set()
+    for post_type, model in (("question", Question), ("answer", Answer)):
+        ids = {pid for kind, pid in keys if kind == post_type}
+        if ids:
+            out |= {(post_type, pid) for pid in session.exec(
+                select(model.id).where(model.id.in_(ids), seen_by(model, viewer))).all()}
+    return out
+
+
+def is_seen(session: Session, viewer: User | None, post_type: str, post_id: int) -> bool:
+    """The per-post form of `seen_by`: can `viewer` open this question or answer? (False for a post
+    that does not exist, as `load` answers 404 for it.)"""
+    return (post_type, post_id) in seen_posts(session, viewer, {(post_type, post_id)})
 
 
 def hidden_label(post) -> str | None:

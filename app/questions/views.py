@@ -345,10 +345,12 @@ def post_counts(session: Session, user_id: int, viewer: User | None = None) -> t
 
 def post_links(session: Session, keys, *, viewer: User | None = None,
                check_hidden: bool = False) -> dict[tuple[str, int], tuple[str, str]]:
-    """Where posts live, for pages that point at them (the reputation timeline, the review queue):
+    """Where posts live, for pages that point at them (the reputation by post, the review queue):
     {(post_type, post_id): (url, question title)}. An answer's url is its anchor on the question's
     page. Deleted posts, and answers in deleted questions, are left out; with `check_hidden`, so
-    are hidden posts (and answers in hidden questions) that `viewer` may not see (public pages)."""
+    are hidden posts (and answers in hidden questions) that `viewer` may not see, and internal
+    questions (public lists). Pages that name posts a viewer may open, internal ones included for
+    staff, decide with app/moderation/posts.py `seen_posts` first (the reputation ledger)."""
     from sqlalchemy import true
 
     from app.answers.models import Answer

@@ -501,8 +501,46 @@ def recompute_in_python(session: Session, *, fix: bool = True) -> RecomputeRepor
 
 # --- reading ----------------------------------------------------------------------------------
 
-def timeline(session: Session, user: User, *, limit: int | None = None, cursor: str | None = None):
-    """The user's ledger, newest first (reversed events included, marked), keyset-paginated."""
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One ledger row as `viewer` may read it. The points are always there (the ledger adds up to
+    the balance whoever reads it); `post_id` is None and `post_visible` False when the post the
+    event is about is one `viewer` cannot open (deleted, hidden by moderation, in the internal
+    space: app/moderation/posts.py `seen_by`)."""
+
+    id: int
+    kind: str
+    amount: int  # what counts now: the capped amount, 0 once reversed
+    base_amount: int
+    post_type: str
+    post_id: int | None
+    post_visible: bool
+    occurred_at: datetime
+    reversed_at: datetime | None
+    reversal_reason: str | None
+
+    @classmethod
+    def of(cls, e: ReputationEvent, visible: bool) -> LedgerEntry:
+        return cls(id=e.id, kind=e.kind, amount=e.amount if e.reversed_at is None else 0, base_amount=e.base_amount,
+                   post_type=e.post_type, post_id=e.post_id if visible else None, post_visible=visible,
+                   occurred_at=e.occurred_at, reversed_at=e.reversed_at, reversal_reason=e.reversal_reason)
+
+
+def ledger_entries(session: Session, events: list[ReputationEvent], *, viewer: User | None) -> list[LedgerEntry]:
+    """`events` as `viewer` may read them (LedgerEntry), in the same order; one visibility query per
+    kind of post (app/moderation/posts.py `seen_posts`)."""
+    from app.moderation.posts import seen_posts
+
+    seen = seen_posts(session, viewer, {(e.post_type, e.post_id) for e in events})
+    return [LedgerEntry.of(e, (e.post_type, e.post_id) in seen) for e in events]
+
+
+def timeline(session: Session, user: User, *, viewer: User | None, limit: int | None = None,
+             cursor: str | None = None):
+    """`user`'s ledger as `viewer` (None: anonymous) may read it, newest first (reversed events
+    included, marked), keyset-paginated: Page[LedgerEntry]. Every event is listed with its points;
+    one about a post `viewer` cannot open has no post id (docs/reputation.md, "Who sees which post").
+    422 on `cursor` when it is not one this function gave."""
     from app.core.ids import is_id
     from app.core.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 
@@ -528,26 +566,32 @@ def timeline(session: Session, user: User, *, limit: int | None = None, cursor: 
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = encode_cursor([rows[-1].occurred_at.isoformat(), rows[-1].id])
-    return Page(items=rows, next_cursor=next_cursor)
+    return Page(items=ledger_entries(session, rows, viewer=viewer), next_cursor=next_cursor)
 
 
 @dataclass
 class PostReputation:
-    """A person's reputation from one post: what counts now, and what caused it."""
+    """A person's reputation from one post: what counts now, and what caused it. `post_id` is None
+    and `post_visible` False when the viewer cannot open the post (the points still count)."""
 
     post_type: str
-    post_id: int
+    post_id: int | None
     total: int  # points that count (reversed events left out)
     kinds: list[tuple[str, int, int]]  # (kind, events, points that count), most points first
     reversed: int  # events reversed (retracted votes, switched acceptances)
     last_at: datetime
+    post_visible: bool = True
 
 
-def by_post(session: Session, user: User, *, page: int = 1, size: int = 20) -> tuple[list[PostReputation], int, int]:
-    """The user's ledger grouped per post (Stack Exchange's reputation tab groups per post and day):
+def by_post(session: Session, user: User, *, viewer: User | None, page: int = 1,
+            size: int = 20) -> tuple[list[PostReputation], int, int]:
+    """`user`'s ledger grouped per post (Stack Exchange's reputation tab groups per post and day):
     one row for 17 upvotes on one answer. Most recent activity first; 1-based page clamped to the
-    last; returns (rows, posts, pages)."""
+    last; returns (rows, posts, pages). A post `viewer` (None: anonymous) cannot open keeps its row
+    and points but not its id (app/moderation/posts.py `seen_by`)."""
     from sqlalchemy import case
+
+    from app.moderation.posts import seen_posts
 
     counting = func.sum(case((ReputationEvent.reversed_at.is_(None), ReputationEvent.amount), else_=0))
     last = func.max(ReputationEvent.occurred_at)
@@ -578,12 +622,14 @@ def by_post(session: Session, user: User, *, page: int = 1, size: int = 20) -> t
         entry = detail.setdefault(key, {}).setdefault(kind, [0, 0])
         entry[0] += 1
         entry[1] += amount
+    seen = seen_posts(session, viewer, wanted)
     out = []
     for post_type, post_id, points, last_at in rows:
         kinds = sorted(((k, n, p) for k, (n, p) in detail.get((post_type, post_id), {}).items()),
                        key=lambda t: (-abs(t[2]), t[0]))
-        out.append(PostReputation(post_type, post_id, int(points or 0), kinds, reversed_n.get((post_type, post_id), 0),
-                                  last_at))
+        visible = (post_type, post_id) in seen
+        out.append(PostReputation(post_type, post_id if visible else None, int(points or 0), kinds,
+                                  reversed_n.get((post_type, post_id), 0), last_at, visible))
     return out, total, pages
 
 

@@ -178,13 +178,13 @@ Cursor = Annotated[str | None, Query(max_length=500)]
 PageNo = Annotated[int, Query(ge=1, le=100_000)]
 
 
-def _rep_rows(session, rows, viewer=None) -> list[dict]:
-    """Reputation grouped per post, for the template: one row per post with its causes (no link
-    nor title for a hidden post `viewer` may not see)."""
-    links = views.post_links(session, {(r.post_type, r.post_id) for r in rows}, viewer=viewer, check_hidden=True)
+def _rep_rows(session, rows) -> list[dict]:
+    """Reputation grouped per post, for the template: one row per post with its causes. A post the
+    viewer cannot open (`post_visible` False from reputation.by_post) has no link nor title."""
+    links = views.post_links(session, {(r.post_type, r.post_id) for r in rows if r.post_visible})
     out = []
     for r in rows:
-        url, title = links.get((r.post_type, r.post_id), (None, None))
+        url, title = links.get((r.post_type, r.post_id), (None, None)) if r.post_visible else (None, None)
         out.append({"post_type": r.post_type, "url": url, "title": title, "total": r.total, "last_at": r.last_at,
                     "reversed": r.reversed,
                     "causes": [{"label": policy.KIND_LABELS.get(k, k), "events": n, "points": p} for k, n, p in r.kinds]})
@@ -229,9 +229,9 @@ def profile(request: Request, username: str, session: SessionDep, viewer: Viewer
         ctx["answers"] = answers
         ctx["answers_pages"] = _page_links(f"{base}?tab=answers&sort={sort}", min(page, pages), pages)
     if tab in ("summary", "reputation"):
-        rows, _, pages = reputation.by_post(session, user, page=page if tab == "reputation" else 1,
+        rows, _, pages = reputation.by_post(session, user, viewer=viewer, page=page if tab == "reputation" else 1,
                                             size=SUMMARY_ROWS if tab == "summary" else PROFILE_PAGE)
-        ctx["rep_rows"] = _rep_rows(session, rows, viewer)
+        ctx["rep_rows"] = _rep_rows(session, rows)
         ctx["rep_pages"] = _page_links(f"{base}?tab=reputation", min(page, pages), pages)
     ctx["sort_tabs"] = [{"key": k, "label": label, "current": k == sort,
                          "url": f"{base}?{urlencode({'tab': tab, 'sort': k})}"} for k, label in

@@ -90,3 +90,62 @@ def earn(session: Session, user: User, points: int, *, product: str | None = Non
         day += 1
     session.refresh(user)
     return user.reputation
+
+
+def ledger_world(factory, session) -> dict:
+    """A ledger with posts some readers cannot open (tests/reputation/test_ledger_visibility.py,
+    tests/web/test_reputation_ledger_pages.py). helper (a customer) earns on: a live answer, an
+    answer later deleted, their own question later hidden as spam, and (as asker) raj's answer
+    they accepted, later hidden by a moderator. lena (staff) earns on an answer in the internal
+    space. Committed; returns the users, the posts as (post_type, id) and the titles."""
+    from app.answers import service as answers_service
+    from app.moderation import posts
+    from app.questions import service as questions_service
+    from app.questions.schemas import QuestionCreate
+
+    helper, raj, asker = factory.user("helper"), factory.user("raj"), factory.user("asker")
+    nina = factory.user("nina")
+    mod = factory.user("omar", role="moderator")
+    lena, sam = factory.user("lena", role="staff"), factory.user("sam", role="staff")
+    voters = fans(session, 3)
+    t = day_start(3)
+
+    live_q = factory.question(asker, title="Dock Pro charges at 60 W only with the thin cable")
+    live = factory.answer(live_q, author=helper, body="Use the 100 W cable that came in the box, it is thicker.")
+    gone_q = factory.question(asker, title="Keyboard backlight stays off after sleep on the Aero")
+    gone = factory.answer(gone_q, author=helper, body="Press Fn+F5 twice; the backlight driver wakes up then.")
+    spam = factory.question(helper, title="Quokkaspam miracle cleaner fixes every laptop fast")
+    own_q = factory.question(helper, title="Webcam shows a green tint in every meeting app")
+    theirs = factory.answer(own_q, author=raj, body="Turn off the camera's HDR mode in the vendor tool.")
+    for i, v in enumerate(voters):
+        at = t + timedelta(minutes=i)
+        vote(session, v, live, 1, now=at)
+        vote(session, v, gone, 1, now=at)
+        vote(session, v, spam, 1, now=at)
+    answers_service.accept(session, actor=helper, question_id=own_q.id, answer_id=theirs.id,
+                           now=t + timedelta(minutes=10))
+
+    internal_q = questions_service.ask(session, actor=lena, data=QuestionCreate(
+        title="Dock firmware 2.4 bricks units: Quokkafrost defect", body="Staff only: how do we recover units?",
+        tags=["dock"], visibility="internal"))
+    internal_a = factory.answer(internal_q, author=lena, body="Reflash over USB-C with the recovery image 2.3.")
+    vote(session, sam, internal_a, 1, now=t + timedelta(minutes=20))
+
+    answers_service.delete_answer(session, actor=mod, answer_id=gone.id, reason="wrong model")
+    posts.hide(session, posts.load(session, "question", spam.id, viewer=mod), reason="spam", actor=mod)
+    posts.hide(session, posts.load(session, "answer", theirs.id, viewer=mod), reason="moderator", actor=mod)
+    session.commit()
+    return {"helper": helper, "lena": lena, "nina": nina, "omar": mod, "sam": sam,
+            "live": ("answer", live.id), "gone": ("answer", gone.id), "spam": ("question", spam.id),
+            "theirs": ("answer", theirs.id), "internal": ("answer", internal_a.id),
+            "titles": {"gone": gone_q.title, "spam": spam.title, "theirs": own_q.title, "internal": internal_q.title}}
+
+
+# Which of helper's posts each reader may open; "owner" is helper, "staff" a moderator.
+HELPER_SEES = {
+    None: {"live"},
+    "nina": {"live"},
+    "helper": {"live", "spam"},  # their own hidden question, not raj's hidden answer, nothing deleted
+    "omar": {"live", "spam", "theirs"},  # a moderator opens hidden posts; a deleted one is gone for all
+}
+LENA_SEES = {None: set(), "nina": set(), "lena": {"internal"}, "sam": {"internal"}, "omar": {"internal"}}

@@ -75,6 +75,7 @@ def test_api_user_badges_matches_the_contract(client, community):
     nice = next(i for i in body["items"] if i["badge"] == "nice-answer")
     assert nice["class"] == "bronze" and nice["awarded_at"] and nice["post"]["id"] == a.id
     assert nice["post"]["url"].endswith(f"#answer-{a.id}")
+    assert nice["post"]["visible"] is True
     assert next(i for i in body["items"] if i["badge"] == "teacher")["post"] is None
     # paging: one at a time, newest first, until the cursor runs out
     seen, cursor = [], None
@@ -129,3 +130,18 @@ def test_badge_pages_in_a_browser(page_checker, community):
     panel.get_by_role("link", name="Nice Answer (bronze badge)").click()
     page.wait_for_url("**/badges/nice-answer")
     assert page.get_by_role("heading", level=1).inner_text().strip().startswith("▲")
+
+
+def test_api_award_names_no_post_once_it_is_hidden(client, community, session, factory):
+    """Between the hiding of a post and the badge job's withdrawal the award is still held: its
+    post is then not named at all, neither title nor id (as the reputation ledger)."""
+    from app.moderation import posts
+
+    a, mod = community["a"], factory.user("omar", role="moderator")
+    posts.hide(session, posts.load(session, "answer", a.id, viewer=mod), reason="moderator", actor=mod)
+    session.commit()
+    items = client.get("/api/v1/users/raj_builds/badges").json()["items"]
+    nice = next(i for i in items if i["badge"] == "nice-answer")
+    assert nice["post"] == {"type": "answer", "id": None, "title": None, "url": None, "visible": False}
+    page = client.get("/badges/nice-answer", headers={"Accept": "text/html"}).text
+    assert f"#answer-{a.id}" not in page
