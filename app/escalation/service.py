@@ -315,15 +315,15 @@ def claim(session: Session, *, actor: User | None, escalation_id: int, now: date
         return esc
     if esc.status == S.claimed and esc.assignee_id == actor.id:
         return esc
-    raise Conflict(_state_refusal(session, esc, "claim"))
+    raise Conflict(_state_refusal(session, esc, "claim it"))
 
 
 def release(session: Session, *, actor: User | None, escalation_id: int, now: datetime | None = None) -> Escalation:
     actor = require_agent(actor)
     now = now or utcnow()
     esc = _get(session, escalation_id, for_update=True)
-    _require_state(session, esc, "release", S.claimed)
-    _require_holder(session, esc, actor, "release")
+    _require_state(session, esc, "release it", S.claimed)
+    _require_holder(session, esc, actor, "release it")
     esc.status, esc.assignee_id, esc.updated_at = S.open.value, None, now
     _log(session, esc, "released", actor, "", now)
     return esc
@@ -337,9 +337,9 @@ def assign(session: Session, *, actor: User | None, escalation_id: int, assignee
     if assignee is None or not policy.is_agent(assignee):
         raise field_error("assignee", "Assign to a staff member or admin.")
     esc = _get(session, escalation_id, for_update=True)
-    _require_state(session, esc, "assign", S.open, S.claimed, S.waiting)
+    _require_state(session, esc, "assign it", S.open, S.claimed, S.waiting)
     if esc.status != S.open:
-        _require_holder(session, esc, actor, "reassign")
+        _require_holder(session, esc, actor, "reassign it")
     if esc.assignee_id == assignee.id:
         raise Conflict(f"It is assigned to {assignee.shown_name} already.")
     esc.assignee_id, esc.updated_at = assignee.id, now
@@ -372,8 +372,8 @@ def wait_on_customer(session: Session, *, actor: User | None, escalation_id: int
     actor = require_agent(actor)
     now = now or utcnow()
     esc = _get(session, escalation_id, for_update=True)
-    _require_state(session, esc, "mark as waiting on the customer", S.claimed)
-    _require_holder(session, esc, actor, "mark as waiting on the customer")
+    _require_state(session, esc, "mark it as waiting on the customer", S.claimed)
+    _require_holder(session, esc, actor, "mark it as waiting on the customer")
     esc.status, esc.paused_at, esc.updated_at = S.waiting.value, now, now
     _log(session, esc, "waiting", actor, note.strip(), now)
     return esc
@@ -383,8 +383,8 @@ def resume(session: Session, *, actor: User | None, escalation_id: int, now: dat
     actor = require_agent(actor)
     now = now or utcnow()
     esc = _get(session, escalation_id, for_update=True)
-    _require_state(session, esc, "resume", S.waiting)
-    _require_holder(session, esc, actor, "resume")
+    _require_state(session, esc, "resume it", S.waiting)
+    _require_holder(session, esc, actor, "resume it")
     _unpause(esc, now)
     esc.status, esc.updated_at = S.claimed.value, now
     _log(session, esc, "resumed", actor, "", now)
@@ -400,9 +400,9 @@ def hand_off(session: Session, *, actor: User | None, escalation_id: int, ticket
     if not ticket:
         raise field_error("ticket", "Give the external ticket's reference.")
     esc = _get(session, escalation_id, for_update=True)
-    _require_state(session, esc, "hand off", S.open, S.claimed, S.waiting)
+    _require_state(session, esc, "hand it off", S.open, S.claimed, S.waiting)
     if esc.status != S.open:
-        _require_holder(session, esc, actor, "hand off")
+        _require_holder(session, esc, actor, "hand it off")
     _unpause(esc, now)
     _first_response(esc, now)
     esc.status, esc.external_ticket, esc.handed_off_at, esc.updated_at = S.handed_off.value, ticket[:200], now, now
@@ -428,9 +428,9 @@ def resolve(session: Session, *, actor: User | None, escalation_id: int, resolut
                            errors=[{"loc": ["body", "answer_body"], "msg": "one of answer_body, answer_id",
                                     "type": "value_error"}])
     esc = _get(session, escalation_id, for_update=True)
-    _require_state(session, esc, "resolve", S.open, S.claimed, S.waiting, S.handed_off)
+    _require_state(session, esc, "resolve it", S.open, S.claimed, S.waiting, S.handed_off)
     if esc.status in (S.claimed, S.waiting):
-        _require_holder(session, esc, actor, "resolve")
+        _require_holder(session, esc, actor, "resolve it")
     if answer_body is not None:
         try:
             data = AnswerCreate(body=answer_body)
@@ -506,21 +506,28 @@ def _holder_name(session: Session, esc: Escalation) -> str:
     return user.shown_name if user else "someone else"
 
 
+# In the refusals below, `doing` is the action with its object in place, as English puts it:
+# "claim it", "hand it off", "mark it as waiting on the customer" (a phrasal verb takes "it" inside,
+# so appending " it" read "hand off it"). tests/escalation/test_refusal_wording.py checks each.
+
 def _state_refusal(session: Session, esc: Escalation, doing: str) -> str:
+    """The 409 detail for an action `doing` (e.g. "claim it") refused in the escalation's state."""
     if esc.status == S.claimed:
-        return f"Escalation {esc.id} is claimed by {_holder_name(session, esc)}; it cannot be {doing}ed now."
-    return f"Escalation {esc.id} is {STATE_WORDS.get(esc.status, esc.status)}; you cannot {doing} it now."
+        return f"Escalation {esc.id} is claimed by {_holder_name(session, esc)}; you cannot {doing} now."
+    return f"Escalation {esc.id} is {STATE_WORDS.get(esc.status, esc.status)}; you cannot {doing} now."
 
 
 def _require_state(session: Session, esc: Escalation, doing: str, *allowed: EscalationStatus) -> None:
+    """Conflict (409) unless the escalation is in one of `allowed`; `doing` as in _state_refusal."""
     if esc.status not in {s.value for s in allowed}:
-        raise Conflict(f"Escalation {esc.id} is {STATE_WORDS.get(esc.status, esc.status)}; you cannot {doing} it now.")
+        raise Conflict(f"Escalation {esc.id} is {STATE_WORDS.get(esc.status, esc.status)}; you cannot {doing} now.")
 
 
 def _require_holder(session: Session, esc: Escalation, actor: User, doing: str) -> None:
-    """A claimed escalation is its assignee's: only they (or an admin) act on it."""
+    """A claimed escalation is its assignee's: only they (or an admin) act on it (403 otherwise);
+    `doing` as in _state_refusal."""
     if esc.assignee_id != actor.id and actor.role != "admin":
-        raise Forbidden(f"Escalation {esc.id} is {_holder_name(session, esc)}'s; only they or an admin can {doing} it.")
+        raise Forbidden(f"Escalation {esc.id} is {_holder_name(session, esc)}'s; only they or an admin can {doing}.")
 
 
 def is_active(esc: Escalation) -> bool:
