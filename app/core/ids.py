@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import Field
+from pydantic import BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 from app.core.db import MAX_ID
 
@@ -19,9 +20,19 @@ ID_RANGE = f"1..{MAX_ID}"
 
 # In a JSON body (a field or the items of a list of ids).
 BodyId = Annotated[int, Field(ge=1, le=MAX_ID, description=f"an id ({ID_RANGE})")]
+
+
+def _digits_only(value: Any) -> Any:
+    """A path or query id is written in ASCII digits and nothing else: pydantic's lax int also took
+    "3.0", "+3", " 3" and "3_000" for question 3 (and 3000), so one question had many addresses."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise PydanticCustomError("int_digits", "Must be a whole number written in digits (0-9) only.")
+    return value
+
+
 # In a path (`/questions/{question_id}`) and in a query (`?answer_id=`).
-PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
-QueryId = Annotated[int, Query(ge=1, le=MAX_ID)]
+PathId = Annotated[int, Path(ge=1, le=MAX_ID), BeforeValidator(_digits_only)]
+QueryId = Annotated[int, Query(ge=1, le=MAX_ID), BeforeValidator(_digits_only)]
 
 
 def is_id(value: Any) -> bool:
