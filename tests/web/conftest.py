@@ -211,16 +211,17 @@ _OVERFLOW = """() => {
 }"""
 
 
-# Buttons whose label is broken inside a word: the body's `overflow-wrap: anywhere` lowers a
-# button's min-content width to one letter, so a button in a squeezed line ("Remove" beside a long
-# title in the staff's internal panel at 390 px) stood one letter per line. A label may wrap
+# Buttons (and dates: "8 days ago") whose label is broken inside a word: the body's
+# `overflow-wrap: anywhere` lowers their min-content width to one letter, so a button in a
+# squeezed line ("Remove" beside a long title in the staff's internal panel at 390 px, the notices'
+# "Mark as read" and their dates) stood one letter per line. A label may wrap
 # between its words, never more lines than it has words, but for a word wider than the room its
 # line has (a 60-letter product name on a phone), which takes the lines it needs. The visually
 # hidden part of a label (.visually-hidden, for screen readers) takes no room and is not counted;
 # the third-party API docs (Swagger UI, ReDoc) lay out their own buttons and are left out.
 _SPLIT_BUTTONS = """() => {
   const split = [], canvas = document.createElement("canvas").getContext("2d");
-  for (const el of document.querySelectorAll("button, .button, input[type=submit], input[type=button]")) {
+  for (const el of document.querySelectorAll("button, .button, input[type=submit], input[type=button], time")) {
     const r = el.getBoundingClientRect();
     if (r.width === 0 || r.height === 0 || el.closest("#swagger-ui, #redoc")) continue;
     const copy = el.cloneNode(true);
@@ -237,7 +238,7 @@ _SPLIT_BUTTONS = """() => {
     const allowed = words.reduce((n, w) => n + Math.max(1, Math.ceil(canvas.measureText(w).width / room)), 0);
     const lh = parseFloat(cs.lineHeight) || parseFloat(cs.fontSize) * 1.2;
     const inner = el.clientHeight - parseFloat(cs.paddingTop) - parseFloat(cs.paddingBottom);
-    const lines = Math.round(inner / lh);
+    const lines = cs.display === "inline" ? el.getClientRects().length : Math.round(inner / lh);
     if (lines > allowed) split.push(JSON.stringify(text.slice(0, 40)) + " " + Math.round(r.width) + "px wide, " + lines + " lines");
     if (split.length >= 6) break;
   }
@@ -258,8 +259,9 @@ def axe_source() -> str:
 @dataclass
 class PageChecker:
     """Opens pages in Chromium and checks each at every size in SIZES: no horizontal overflow
-    (document.documentElement.scrollWidth <= window.innerWidth), no button label broken inside a
-    word (_SPLIT_BUTTONS) and no axe-core violation, with the page's own CSP in force. Collects findings instead of stopping at the first, so that one run
+    (document.documentElement.scrollWidth <= window.innerWidth), no button or date label broken
+    inside a word (_SPLIT_BUTTONS) and no axe-core violation, with the page's own CSP in force.
+    Collects findings instead of stopping at the first, so that one run
     lists every problem; screenshots go to $GROUNDSWELL_SCREENSHOT_DIR when it is set."""
 
     browser: object
@@ -313,7 +315,7 @@ class PageChecker:
                                      f"window; wide: {', '.join(box['wide'])}")
             split = page.evaluate(_SPLIT_BUTTONS)
             if split:
-                self.problems.append(f"{where}: button labels broken inside a word: {'; '.join(split)}")
+                self.problems.append(f"{where}: button or date labels broken inside a word: {'; '.join(split)}")
             if not page.evaluate("() => typeof window.axe === 'object'"):
                 page.evaluate(self._axe)
             for v in page.evaluate(_AXE_RUN, list(axe_exclude)):
