@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
 from app.accounts.deps import SAFE_METHODS, OptionalUser, client_key
-from app.core.ids import PathId
+from app.core.db import SessionDep
 from app.core.errors import InvalidInput
+from app.core.ids import PathId
+from app.products import service as products_service
 
 # Ids in paths: a number a row can have, else 422 (app/core/ids.py: the one place for id bounds).
 Id = PathId
+
+
+def _product_filter(session: SessionDep,
+                    product: Annotated[str | None, Query(max_length=60, description="a product's slug; an unknown "
+                                                         "one is a 422")] = None) -> str | None:
+    """The `?product=` filter of a list, search or queue as a known product's slug (None: no filter).
+    An unknown slug is a 422 at `["query", "product"]` on every route alike (it was a 404 on
+    /questions, a 422 located in the body on /search and an empty 200 on /escalations)."""
+    found = products_service.resolve(session, product, where="query")
+    return found.slug if found else None
+
+
+ProductFilter = Annotated[str | None, Depends(_product_filter)]
 
 
 def rate_limit(scope: str):

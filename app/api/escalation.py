@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from app.accounts import service as accounts_service
 from app.accounts.deps import CurrentUser
-from app.api.deps import Id, rate_limit
+from app.api.deps import Id, ProductFilter, rate_limit
 from app.core.db import SessionDep
 from app.core.errors import NotFound
 from app.escalation import messages as private_messages
@@ -81,7 +81,7 @@ def not_me_too(question_id: Id, session: SessionDep, user: CurrentUser) -> MeToo
 # Before /escalations/{id}: "metrics" is not an id.
 @router.get("/escalations/metrics", response_model=MetricsOut, tags=TAG)
 def escalation_metrics(session: SessionDep, user: CurrentUser, days: Annotated[int, Query(ge=1, le=366)] = 30,
-                       product: Annotated[str | None, Query(max_length=60)] = None) -> MetricsOut:
+                       product: ProductFilter = None) -> MetricsOut:
     """Staff metrics over the last `days` days: first response and resolution times (seconds),
     breach rate, escalation rate and deflection (overall and per product)."""
     return MetricsOut.of(metrics.compute(session, actor=user, days=days, product=product))
@@ -92,7 +92,7 @@ def list_escalations(
     session: SessionDep, user: CurrentUser,
     status: Annotated[str | None, Query(max_length=12, description="open | claimed | waiting | handed_off | resolved; "
                                                                     "default: all unresolved")] = None,
-    product: Annotated[str | None, Query(max_length=60)] = None,
+    product: ProductFilter = None,
     assignee: Annotated[str | None, Query(max_length=30, description="a username, me or none")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,

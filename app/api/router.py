@@ -12,7 +12,7 @@ from app.accounts.deps import (CurrentUser, OptionalUser, SettingsDep, address_b
                                client_key)
 from app.accounts.schemas import PASSWORD_MAX, PasswordChange, UserCreate
 from app.answers import service as answers_service
-from app.api.deps import Id, rate_limit, reject_nul
+from app.api.deps import Id, ProductFilter, rate_limit, reject_nul
 from app.api.schemas import (
     CloseAsDuplicateIn,
     AnswerOut,
@@ -198,7 +198,7 @@ def list_tags(session: SessionDep, limit: Annotated[int, Query(ge=1, le=100)] = 
 def list_questions(
     session: SessionDep,
     sort: Literal["newest", "active", "votes", "unanswered"] = "newest",
-    product: Annotated[str | None, Query(max_length=60)] = None,
+    product: ProductFilter = None,
     tag: Annotated[str | None, Query(max_length=35)] = None,
     solved: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from app.accounts.deps import OptionalUser, SettingsDep, client_key
-from app.api.deps import Id, rate_limit
+from app.api.deps import Id, ProductFilter, rate_limit
 from app.api.schemas import QuestionSummaryOut
 from app.core.db import SessionDep
 from app.core.ids import BodyId
@@ -74,7 +74,7 @@ def similar_questions(
     request: Request, session: SessionDep, settings: SettingsDep,
     title: Annotated[str | None, Query(max_length=500)] = None,
     body: Annotated[str | None, Query(max_length=10_000)] = None,
-    product: Annotated[str | None, Query(max_length=60)] = None,
+    product: ProductFilter = None,
     limit: Annotated[int | None, Query()] = None,
 ) -> SimilarList:
     """Canonical questions only: a question closed as a duplicate is never returned; its title and
@@ -88,7 +88,7 @@ def similar_questions(
 def search(
     request: Request, session: SessionDep, settings: SettingsDep,
     q: Annotated[str | None, Query(max_length=500)] = None,
-    product: Annotated[str | None, Query(max_length=60)] = None,
+    product: ProductFilter = None,
     tag: Annotated[str | None, Query(max_length=35)] = None,
     solved: bool | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,

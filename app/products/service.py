@@ -53,13 +53,16 @@ def get(session: Session, slug: str) -> Product:
     return product
 
 
-def resolve(session: Session, slug: str | None) -> Product | None:
-    """The product a question is filed under; an unknown slug is the caller's mistake (422)."""
+def resolve(session: Session, slug: str | None, where: str = "body") -> Product | None:
+    """The product a question is filed under, or a list is filtered by (slug, trimmed and
+    case-folded); None for an empty slug. An unknown slug is the caller's mistake: InvalidInput
+    (422) located at `[where, "product"]` ("body" for a posted form or JSON field, "query" for a
+    filter in the URL)."""
     if not slug:
         return None
     product = session.exec(select(Product).where(Product.slug == slug.strip().lower())).first()
     if product is None:
-        raise field_error("product", f"There is no product {slug!r}; pick one from the list or leave it empty.")
+        raise field_error("product", f"There is no product {slug!r}; pick one from the list or leave it empty.", where)
     return product
 
 
