@@ -187,7 +187,9 @@ def _unsubscribe(session, token: str) -> tuple[object, str] | None:
 
 
 def _unsub_label(kind: str) -> str:
-    return "all e-mail notifications" if kind == delivery.ALL else f"e-mails about: {delivery.KINDS.get(kind, (kind,))[0].lower()}"
+    """What the unsubscribe page stops, read after "Stop …?" and "You no longer get …."
+    (delivery.unsubscribe_phrase)."""
+    return delivery.unsubscribe_phrase(kind)
 
 
 @router.get("/email/unsubscribe")
