@@ -11,6 +11,11 @@ Retries: a temporary failure (connection refused, timeout, 4xx reply) puts the r
 delay BACKOFF[attempts - 1]; after MAX_ATTEMPTS tries it is dead. A permanent failure (5xx) is
 dead at once; when the recipient itself was refused (a bounce), the address is marked bounced and
 gets no further mail until its owner changes or re-verifies it (app/mail/accounts.py).
+
+Skipped: an instant notification about a post (its link names a question, answer or comment) is
+checked again when it is sent; when the recipient may no longer see that post (deleted, hidden, or
+moved to the internal space: app/moderation/posts.load, the pages' rule) the row becomes "skipped"
+with the reason and nothing is sent (post_unavailable). Skipped is final; staff cannot requeue it.
 """
 
 from __future__ import annotations
@@ -53,7 +58,8 @@ class SendResult:
       refused or lost, timeout);
     - `dead_reasons`: "dead", never tried again by itself (5xx reply, undeliverable address, no
       SMTPUTF8 for a non-ASCII local part, MAX_ATTEMPTS used up, worker died mid-transaction);
-    - `skip_reasons`: "skipped", not sent on purpose.
+    - `skip_reasons`: "skipped", not sent because the post it is about is no longer visible to the
+      recipient (post_unavailable).
 
     The counts are the sizes of the maps, so a reason of one kind never stands for the other."""
 
@@ -179,6 +185,58 @@ def expire_claims(engine: Engine, now: datetime) -> dict[int, str]:
         return dict.fromkeys(ids, CRASHED)
 
 
+# Kinds that tell the author about a moderation decision on the post itself: the post being hidden
+# is what they report, so they go out whatever its state (docs/notifications.md).
+ABOUT_ITS_MODERATION = frozenset({"post_hidden", "post_pending", "post_approved"})
+# The link line of templates/email/notification.txt when it points at a post: a question page,
+# with `#answer-N` or `#comment-N` for an answer or a comment (moderation.posts.PostRef.url).
+_POST_LINK = re.compile(r"https?://\S+?/questions/(\d{1,10})/[^\s#?]*(?:\?\S*?)?(?:#(answer|comment)-(\d{1,10}))?")
+
+
+def linked_post(row: EmailOutbox) -> tuple[str, int] | None:
+    """(post_type, post_id) of the post an instant notification (app/mail/delivery.on_notified) is
+    about, read from its link, the last line of the plain text that is nothing but a link to a
+    question, answer or comment; None for account mail, digests (built from visible posts only,
+    app/mail/digests.py), and notifications about no post (escalations, flags, API keys…). The
+    outbox keeps no post column, so the link is what identifies the post."""
+    if row.security or row.kind.startswith("digest_") or row.kind in ABOUT_ITS_MODERATION:
+        return None
+    for line in reversed(row.text_body.splitlines()):
+        found = _POST_LINK.fullmatch(line.strip())
+        if found:
+            qid, post_type, post_id = found.groups()
+            return (post_type, int(post_id)) if post_type else ("question", int(qid))
+    return None
+
+
+def post_unavailable(engine: Engine, row: EmailOutbox) -> str | None:
+    """Why the instant notification `row` must not be sent, or None: the post it is about
+    (linked_post) is deleted, hidden, or in the internal space, for its recipient, by the rule the
+    pages use (app/moderation/posts.load with the recipient as viewer: a hidden post still reaches
+    its author and moderators, an internal one staff)."""
+    found = linked_post(row)
+    if found is None:
+        return None
+    from app.accounts.models import User
+    from app.core.errors import NotFound
+    from app.moderation import posts
+
+    post_type, post_id = found
+    with Session(engine) as s:
+        viewer = s.get(User, row.user_id) if row.user_id is not None else None
+        try:
+            posts.load(s, post_type, post_id, viewer=viewer)
+            return None
+        except NotFound:
+            pass
+        try:
+            posts.load(s, post_type, post_id, viewer=viewer, include_deleted=True)
+            state = "deleted"
+        except NotFound:
+            state = "deleted, hidden or moved to the internal space"
+    return f"not sent: the {post_type} ({post_type} {post_id}) it is about is {state}, so the recipient may not see it"
+
+
 def drain(engine: Engine, transport, *, email_from: str, now: datetime | None = None, batch: int = 50,
           after_claim: Callable[[EmailOutbox], None] | None = None) -> SendResult:
     """Send up to `batch` due rows (oldest due first); returns a SendResult whose reasons are those
@@ -194,16 +252,21 @@ def drain(engine: Engine, transport, *, email_from: str, now: datetime | None = 
             break
         if after_claim is not None:
             after_claim(row)
-        message = build_message(row, email_from)
         outcome: dict = {}
+        skip = post_unavailable(engine, row)
         try:
-            if isinstance(transport, FolderTransport):
-                outcome["eml_path"] = str(transport.deliver(message, envelope_from, row.to_addr, row_id=row.id,
-                                                            kind=row.kind))
+            if skip is not None:
+                outcome.update(status="skipped", last_error=skip[:500])
+                result.skip_reasons[row.id] = outcome["last_error"]
             else:
-                transport.deliver(message, envelope_from, row.to_addr)
-            outcome.update(status="sent", sent_at=utcnow(), last_error=None)
-            result.sent += 1
+                message = build_message(row, email_from)
+                if isinstance(transport, FolderTransport):
+                    outcome["eml_path"] = str(transport.deliver(message, envelope_from, row.to_addr, row_id=row.id,
+                                                                kind=row.kind))
+                else:
+                    transport.deliver(message, envelope_from, row.to_addr)
+                outcome.update(status="sent", sent_at=utcnow(), last_error=None)
+                result.sent += 1
         except TemporaryFailure as exc:
             if row.attempts >= MAX_ATTEMPTS:
                 outcome.update(status="dead", last_error=f"gave up after {row.attempts} tries: {exc}"[:500])

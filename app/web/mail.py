@@ -380,7 +380,7 @@ def mail_list(request: Request, session: SessionDep, me: Me, status: StatusQ = N
     waits to retry, what is dead and why."""
     _require_staff(me)
     stmt = select(EmailOutbox).order_by(EmailOutbox.id.desc()).limit(200)
-    if status in ("pending", "sending", "sent", "dead"):
+    if status in ("pending", "sending", "sent", "dead", "skipped"):
         stmt = stmt.where(EmailOutbox.status == status)
     rows = session.exec(stmt).all()
     settings = request.app.state.settings
