@@ -234,7 +234,7 @@ def post_unavailable(engine: Engine, row: EmailOutbox) -> str | None:
             state = "deleted"
         except NotFound:
             state = "deleted, hidden or moved to the internal space"
-    return f"not sent: the {post_type} ({post_type} {post_id}) it is about is {state}, so the recipient may not see it"
+    return f"not sent: {post_type} {post_id}, which it is about, is {state}, so the recipient may not see it"
 
 
 def drain(engine: Engine, transport, *, email_from: str, now: datetime | None = None, batch: int = 50,

@@ -32,6 +32,8 @@ try:
     import idna as _idna
 except ImportError:  # pragma: no cover - anyio, httpx and requests all depend on it
     _idna = None
+# The standard the domains are encoded by, as the failure reasons name it.
+IDNA_STANDARD = "IDNA 2008, RFC 5891" if _idna is not None else "IDNA 2003, RFC 3490"
 
 
 class TemporaryFailure(Exception):
@@ -103,7 +105,7 @@ def wire_address(address: str) -> tuple[str, bool]:
         ascii_domain = idna_domain(domain)
     except (UnicodeError, ValueError) as exc:
         raise PermanentFailure(f"the domain of {address!r} is not a valid internationalised domain name "
-                               f"(IDNA 2008, RFC 5891): {exc}"[:300], bounced=True) from None
+                               f"({IDNA_STANDARD}): {exc}"[:300], bounced=True) from None
     return f"{local}@{ascii_domain}", not local.isascii()
 
 
@@ -157,7 +159,7 @@ class SmtpTransport:
                 if (rcpt_utf8 or from_utf8) and not smtp.has_extn("smtputf8"):
                     raise no_smtputf8(recipient if rcpt_utf8 else sender, self.name)
                 # With a non-ASCII address smtplib adds SMTPUTF8 and BODY=8BITMIME to MAIL FROM and
-                # writes the headers in UTF-8 (RFC 6531/6532); otherwise the message stays 7-bit.
+                # writes the headers in UTF-8 (RFC 6531/6532); otherwise the headers stay ASCII.
                 smtp.send_message(message, from_addr=mail_from, to_addrs=[rcpt])
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()))

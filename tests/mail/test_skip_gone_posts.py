@@ -40,13 +40,13 @@ def test_answer_hidden_before_sending_is_skipped(session, clean_engine, smtp, se
     result = run_worker(clean_engine, settings)
     [skipped] = outbox_rows(clean_engine, id=row.id)
     assert skipped.status == "skipped" and skipped.sent_at is None
-    assert skipped.last_error.startswith(f"not sent: the answer (answer {a.id})")
+    assert skipped.last_error.startswith(f"not sent: answer {a.id}, which it is about, is ")
     assert "deleted, hidden or moved to the internal space" in skipped.last_error
     assert result.skip_reasons == {row.id: skipped.last_error} and result.dead == 0 and result.retrying == 0
     # the author still hears that the answer is hidden (that notice is about the hiding itself)
     assert [m.rcpt_tos for m in handler.messages] == [["raj@example.com"]]
     assert "hidden" in handler.messages[0].message["Subject"]
-    assert f"1 skipped (not sent: the answer (answer {a.id})" in result.summary()
+    assert f"1 skipped (not sent: answer {a.id}, which it is about" in result.summary()
     # skipped is final: nothing later sends it
     assert not run_worker(clean_engine, settings).did_work
 
@@ -61,7 +61,7 @@ def test_question_deleted_before_sending_is_skipped(session, clean_engine, smtp,
     result = run_worker(clean_engine, settings)
     [skipped] = outbox_rows(clean_engine, id=row.id)
     assert skipped.status == "skipped" and result.skipped == 1
-    assert skipped.last_error == (f"not sent: the answer (answer {a.id}) it is about is deleted, "
+    assert skipped.last_error == (f"not sent: answer {a.id}, which it is about, is deleted, "
                                   "so the recipient may not see it")
     assert "maya@example.com" not in [r for m in handler.messages for r in m.rcpt_tos]
 
