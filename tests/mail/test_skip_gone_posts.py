@@ -66,7 +66,7 @@ def test_question_deleted_before_sending_is_skipped(session, clean_engine, smtp,
     assert "maya@example.com" not in [r for m in handler.messages for r in m.rcpt_tos]
 
 
-def test_question_moved_to_the_internal_space_reaches_staff_only(session, clean_engine, smtp, settings):
+def test_question_moved_to_the_internal_space_reaches_staff_only(session, clean_engine, smtp, settings, browsers):
     handler, _ = smtp
     outbox.configure(settings)
     maya = make_user(session, "maya")
@@ -89,6 +89,13 @@ def test_question_moved_to_the_internal_space_reaches_staff_only(session, clean_
     assert [m.rcpt_tos for m in handler.messages] == [["lena@example.com"]]
     [maya_row] = outbox_rows(clean_engine, id=rows[0].id)
     assert maya_row.status == "skipped" and "moved to the internal space" in maya_row.last_error
+    # staff see it, with its reason, under the Skipped tab of /staff/mail
+    b = browsers()
+    b.sign_in("lena")
+    listing = b.get("/staff/mail?status=skipped")
+    assert listing.status_code == 200 and 'href="/staff/mail?status=skipped" aria-current="page"' in listing.text
+    assert f'href="/staff/mail/{maya_row.id}"' in listing.text and f'href="/staff/mail/{rows[1].id}"' not in listing.text
+    assert "moved to the internal space" in listing.text
 
 
 def test_visible_post_is_sent_and_the_askers_own_hidden_question_too(session, clean_engine, smtp, settings):
