@@ -122,7 +122,7 @@ def _email_send(engine: Engine) -> str:
     r = sender.run(engine, get_settings())
     if not r.did_work:
         return ""
-    return f"{r.sent} sent, {r.retrying} waiting to retry, {r.dead} dead" + (f" ({r.error})" if r.error else "")
+    return r.summary()
 
 
 def _email_digests(engine: Engine) -> str:

@@ -46,6 +46,34 @@ KINDS: dict[str, tuple[str, str]] = {
     "api_key_created": ("An API key that acts as me is created", "email"),
     "badge_awarded": ("I earn a badge", "in_app"),
 }
+# kind → what the unsubscribe page stops, as a noun phrase that reads after "Stop …?" and "You no
+# longer get …." (the preference labels above are first-person menu items and do not).
+UNSUBSCRIBE_PHRASES: dict[str, str] = {
+    "answer_posted": "e-mails about new answers to your questions",
+    "comment_posted": "e-mails about comments on your posts",
+    "answer_accepted": "e-mails about your answers being accepted",
+    "answer_upvoted": "e-mails about upvotes on your answers",
+    "mention": "e-mails about posts that mention you",
+    "quoted": "e-mails about posts that quote yours",
+    "followed_question_answer": "e-mails about new answers on questions you follow",
+    "followed_new_question": "e-mails about new questions in the products and tags you follow",
+    "followed_user_post": "e-mails about new questions and answers by people you follow",
+    "question_solved": "e-mails about solutions to questions you also have (“me too”)",
+    "escalation_resolved": "e-mails about your escalated questions being resolved",
+    "escalation_assigned": "e-mails about escalations assigned to you",
+    "private_message": "e-mails about private messages from our support team",
+    "private_message_staff": "e-mails about customers' private messages in escalations",
+    "question_closed_duplicate": "e-mails about your questions being closed as duplicates",
+    "api_key_created": "e-mails about new API keys that act as you",
+    "badge_awarded": "e-mails about badges you earn",
+    # kinds sent by moderation and administration that the preferences page does not list
+    "post_hidden": "e-mails about your posts being hidden",
+    "post_pending": "e-mails about your posts waiting for review",
+    "post_approved": "e-mails about your posts being approved",
+    "suspended": "e-mails about your account being suspended",
+    "unsuspended": "e-mails about your account's suspension being lifted",
+    "webhook_disabled": "e-mails about webhooks being turned off after failures",
+}
 UNKNOWN_DEFAULT = "daily"
 ALL = "*"  # preference row meaning "no e-mail at all" (delivery "in_app"), set by unsubscribe-all
 
@@ -55,6 +83,21 @@ def default_for(kind: str) -> str:
     if kind in KINDS:
         return KINDS[kind][1]
     return "email" if kind.startswith("moderation") else UNKNOWN_DEFAULT
+
+
+def unsubscribe_phrase(kind: str) -> str:
+    """What unsubscribing from `kind` stops, as a noun phrase for "Stop …?" and "You no longer get
+    …." (UNSUBSCRIBE_PHRASES; "*" = every notification e-mail; flag decisions and `moderation…`
+    kinds by their family; any other kind names itself in quotes)."""
+    if kind == ALL:
+        return "e-mail notifications of any kind"
+    if kind in UNSUBSCRIBE_PHRASES:
+        return UNSUBSCRIBE_PHRASES[kind]
+    if kind.startswith("flag_"):
+        return "e-mails about moderators' decisions on your flags"
+    if kind.startswith("moderation"):
+        return "e-mails about moderators' decisions on your posts and account"
+    return f"e-mail notifications of the kind “{kind.replace('_', ' ')}”"
 
 
 def preferences(session: Session, user_id: int) -> dict[str, str]:

@@ -15,7 +15,8 @@ class EmailOutbox(SQLModel, table=True):
     sent by `groundswell worker` (app/mail/sender.py).
 
     status: "pending" (waiting; `next_attempt_at` says when), "sending" (claimed by a worker for
-    one SMTP transaction), "sent", "dead" (gave up: `last_error` says why; staff may requeue)."""
+    one SMTP transaction), "sent", "dead" (gave up: `last_error` says why; staff may requeue),
+    "skipped" (a notification whose post the recipient may no longer see: `last_error` says why)."""
 
     __tablename__ = "email_outbox"
     __table_args__ = (

@@ -11,13 +11,18 @@ Retries: a temporary failure (connection refused, timeout, 4xx reply) puts the r
 delay BACKOFF[attempts - 1]; after MAX_ATTEMPTS tries it is dead. A permanent failure (5xx) is
 dead at once; when the recipient itself was refused (a bounce), the address is marked bounced and
 gets no further mail until its owner changes or re-verifies it (app/mail/accounts.py).
+
+Skipped: an instant notification about a post (its link names a question, answer or comment) is
+checked again when it is sent; when the recipient may no longer see that post (deleted, hidden, or
+moved to the internal space: app/moderation/posts.load, the pages' rule) the row becomes "skipped"
+with the reason and nothing is sent (post_unavailable). Skipped is final; staff cannot requeue it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default as _default_policy
@@ -29,7 +34,12 @@ from sqlmodel import Session, select
 
 from app.core.db import utcnow, writer
 from app.mail.models import EmailOutbox, MailSettings
-from app.mail.transport import FolderTransport, PermanentFailure, TemporaryFailure
+from app.mail.transport import (
+    FolderTransport,
+    PermanentFailure,
+    TemporaryFailure,
+    header_address,
+)
 
 # Seconds to wait after the 1st, 2nd… failed attempt; the 6th failure is final.
 BACKOFF = (60, 300, 1800, 7200, 21600)
@@ -41,14 +51,62 @@ CRASHED = ("the worker stopped during the SMTP transaction, so whether the serve
 
 @dataclass
 class SendResult:
+    """What a drain (or a run) did. Every message it handled is counted once: `sent`, or in exactly
+    one of three reason maps (outbox id → the reason, as stored in the row's `last_error`):
+
+    - `retry_reasons`: back to "pending" for a later try (temporary failure: 4xx reply, connection
+      refused or lost, timeout);
+    - `dead_reasons`: "dead", never tried again by itself (5xx reply, undeliverable address, no
+      SMTPUTF8 for a non-ASCII local part, MAX_ATTEMPTS used up, worker died mid-transaction);
+    - `skip_reasons`: "skipped", not sent because the post it is about is no longer visible to the
+      recipient (post_unavailable).
+
+    The counts are the sizes of the maps, so a reason of one kind never stands for the other."""
+
     sent: int = 0
-    retrying: int = 0
-    dead: int = 0
-    error: str = ""
+    retry_reasons: dict[int, str] = field(default_factory=dict)
+    dead_reasons: dict[int, str] = field(default_factory=dict)
+    skip_reasons: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def retrying(self) -> int:
+        return len(self.retry_reasons)
+
+    @property
+    def dead(self) -> int:
+        return len(self.dead_reasons)
+
+    @property
+    def skipped(self) -> int:
+        return len(self.skip_reasons)
 
     @property
     def did_work(self) -> bool:
-        return bool(self.sent or self.retrying or self.dead)
+        return bool(self.sent or self.retrying or self.dead or self.skipped)
+
+    def add(self, other: SendResult) -> None:
+        """Fold a later drain into this total (a message's latest outcome wins)."""
+        self.sent += other.sent
+        for mine in (self.retry_reasons, self.dead_reasons, self.skip_reasons):
+            for row_id in (*other.retry_reasons, *other.dead_reasons, *other.skip_reasons):
+                mine.pop(row_id, None)
+        self.retry_reasons.update(other.retry_reasons)
+        self.dead_reasons.update(other.dead_reasons)
+        self.skip_reasons.update(other.skip_reasons)
+
+    def summary(self) -> str:
+        """One line for the worker's log: "2 sent, 1 waiting to retry (451 …), 1 dead (refused: 550 …)",
+        then ", 1 skipped (…)" when any; each group names its own distinct reasons (at most 3)."""
+        def why(reasons: dict[int, str]) -> str:
+            distinct = list(dict.fromkeys(r[:120] for r in reasons.values()))
+            more = f"; and {len(distinct) - 3} other reasons" if len(distinct) > 3 else ""
+            return f" ({'; '.join(distinct[:3])}{more})" if distinct else ""
+
+        line = (f"{self.sent} sent, {self.retrying} waiting to retry{why(self.retry_reasons)}, "
+                f"{self.dead} dead{why(self.dead_reasons)}")
+        if self.skipped:
+            line += f", {self.skipped} skipped{why(self.skip_reasons)}"
+        return line
 
 
 # Headers may be up to 998 characters a line (RFC 5322 section 2.1.1). With the default 78 the
@@ -65,7 +123,7 @@ def build_message(row: EmailOutbox, email_from: str) -> EmailMessage:
     msg = EmailMessage(policy=POLICY)
     msg["Subject"] = row.subject
     msg["From"] = email_from
-    msg["To"] = row.to_addr
+    msg["To"] = header_address(row.to_addr)  # IDNA domain; a non-ASCII local part as is (SMTPUTF8 only)
     msg["Date"] = format_datetime(row.created_at)
     msg["Message-ID"] = row.message_id
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
@@ -116,22 +174,77 @@ def _claim(engine: Engine, now: datetime) -> EmailOutbox | None:
         return row
 
 
-def expire_claims(engine: Engine, now: datetime) -> int:
-    """Rows left "sending" by a worker that died: dead, with the reason (see the module docstring)."""
+def expire_claims(engine: Engine, now: datetime) -> dict[int, str]:
+    """Rows left "sending" by a worker that died: dead, with the reason (see the module docstring).
+    Returns outbox id → reason (CRASHED) of each."""
     with Session(writer(engine)) as s, s.begin():
-        result = s.exec(update(EmailOutbox).where(EmailOutbox.status == "sending",
-                                                  EmailOutbox.claimed_at < now - CLAIM_LEASE)
-                        .values(status="dead", last_error=CRASHED))
-        return result.rowcount or 0
+        stale = (EmailOutbox.status == "sending", EmailOutbox.claimed_at < now - CLAIM_LEASE)
+        ids = list(s.exec(select(EmailOutbox.id).where(*stale)).all())
+        if ids:
+            s.exec(update(EmailOutbox).where(EmailOutbox.id.in_(ids), *stale).values(status="dead", last_error=CRASHED))
+        return dict.fromkeys(ids, CRASHED)
+
+
+# Kinds that tell the author about a moderation decision on the post itself: the post being hidden
+# is what they report, so they go out whatever its state (docs/notifications.md).
+ABOUT_ITS_MODERATION = frozenset({"post_hidden", "post_pending", "post_approved"})
+# The link line of templates/email/notification.txt when it points at a post: a question page,
+# with `#answer-N` or `#comment-N` for an answer or a comment (moderation.posts.PostRef.url).
+_POST_LINK = re.compile(r"https?://\S+?/questions/(\d{1,10})/[^\s#?]*(?:\?\S*?)?(?:#(answer|comment)-(\d{1,10}))?")
+
+
+def linked_post(row: EmailOutbox) -> tuple[str, int] | None:
+    """(post_type, post_id) of the post an instant notification (app/mail/delivery.on_notified) is
+    about, read from its link, the last line of the plain text that is nothing but a link to a
+    question, answer or comment; None for account mail, digests (built from visible posts only,
+    app/mail/digests.py), and notifications about no post (escalations, flags, API keys…). The
+    outbox keeps no post column, so the link is what identifies the post."""
+    if row.security or row.kind.startswith("digest_") or row.kind in ABOUT_ITS_MODERATION:
+        return None
+    for line in reversed(row.text_body.splitlines()):
+        found = _POST_LINK.fullmatch(line.strip())
+        if found:
+            qid, post_type, post_id = found.groups()
+            return (post_type, int(post_id)) if post_type else ("question", int(qid))
+    return None
+
+
+def post_unavailable(engine: Engine, row: EmailOutbox) -> str | None:
+    """Why the instant notification `row` must not be sent, or None: the post it is about
+    (linked_post) is deleted, hidden, or in the internal space, for its recipient, by the rule the
+    pages use (app/moderation/posts.load with the recipient as viewer: a hidden post still reaches
+    its author and moderators, an internal one staff)."""
+    found = linked_post(row)
+    if found is None:
+        return None
+    from app.accounts.models import User
+    from app.core.errors import NotFound
+    from app.moderation import posts
+
+    post_type, post_id = found
+    with Session(engine) as s:
+        viewer = s.get(User, row.user_id) if row.user_id is not None else None
+        try:
+            posts.load(s, post_type, post_id, viewer=viewer)
+            return None
+        except NotFound:
+            pass
+        try:
+            posts.load(s, post_type, post_id, viewer=viewer, include_deleted=True)
+            state = "deleted"
+        except NotFound:
+            state = "deleted, hidden or moved to the internal space"
+    return f"not sent: {post_type} {post_id}, which it is about, is {state}, so the recipient may not see it"
 
 
 def drain(engine: Engine, transport, *, email_from: str, now: datetime | None = None, batch: int = 50,
           after_claim: Callable[[EmailOutbox], None] | None = None) -> SendResult:
-    """Send up to `batch` due rows (oldest due first). `now` is the clock (tests move it);
-    `after_claim` runs between claim and SMTP transaction (operators' tracing; unused by the worker)."""
+    """Send up to `batch` due rows (oldest due first); returns a SendResult whose reasons are those
+    stored in each row's `last_error`. `now` is the clock (tests move it); `after_claim` runs
+    between claim and SMTP transaction (operators' tracing; unused by the worker)."""
     now = now or utcnow()
     result = SendResult()
-    result.dead += expire_claims(engine, now)
+    result.dead_reasons.update(expire_claims(engine, now))
     envelope_from = parseaddr(email_from)[1] or email_from
     for _ in range(batch):
         row = _claim(engine, now)
@@ -139,29 +252,32 @@ def drain(engine: Engine, transport, *, email_from: str, now: datetime | None = 
             break
         if after_claim is not None:
             after_claim(row)
-        message = build_message(row, email_from)
         outcome: dict = {}
+        skip = post_unavailable(engine, row)
         try:
-            if isinstance(transport, FolderTransport):
-                outcome["eml_path"] = str(transport.deliver(message, envelope_from, row.to_addr, row_id=row.id,
-                                                            kind=row.kind))
+            if skip is not None:
+                outcome.update(status="skipped", last_error=skip[:500])
+                result.skip_reasons[row.id] = outcome["last_error"]
             else:
-                transport.deliver(message, envelope_from, row.to_addr)
-            outcome.update(status="sent", sent_at=utcnow(), last_error=None)
-            result.sent += 1
+                message = build_message(row, email_from)
+                if isinstance(transport, FolderTransport):
+                    outcome["eml_path"] = str(transport.deliver(message, envelope_from, row.to_addr, row_id=row.id,
+                                                                kind=row.kind))
+                else:
+                    transport.deliver(message, envelope_from, row.to_addr)
+                outcome.update(status="sent", sent_at=utcnow(), last_error=None)
+                result.sent += 1
         except TemporaryFailure as exc:
-            result.error = str(exc)
             if row.attempts >= MAX_ATTEMPTS:
                 outcome.update(status="dead", last_error=f"gave up after {row.attempts} tries: {exc}"[:500])
-                result.dead += 1
+                result.dead_reasons[row.id] = outcome["last_error"]
             else:
                 outcome.update(status="pending", last_error=str(exc)[:500],
                                next_attempt_at=now + timedelta(seconds=BACKOFF[row.attempts - 1]))
-                result.retrying += 1
+                result.retry_reasons[row.id] = outcome["last_error"]
         except PermanentFailure as exc:
-            result.error = str(exc)
             outcome.update(status="dead", last_error=f"refused: {exc}"[:500])
-            result.dead += 1
+            result.dead_reasons[row.id] = outcome["last_error"]
             if exc.bounced:
                 _record_bounce(engine, row, str(exc), now)
         with Session(writer(engine)) as s, s.begin():
@@ -205,9 +321,6 @@ def run(engine: Engine, settings, now: datetime | None = None) -> SendResult:
     total = SendResult()
     while True:
         r = drain(engine, transport, email_from=settings.email_from, now=now)
-        total.sent += r.sent
-        total.retrying += r.retrying
-        total.dead += r.dead
-        total.error = r.error or total.error
+        total.add(r)
         if not r.did_work or r.retrying:
             return total

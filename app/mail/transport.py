@@ -7,6 +7,15 @@ percent-decoded. Built on the standard library's smtplib (RFC 5321/3207 client; 
 Outcomes (`deliver`): returns on success; raises `TemporaryFailure` (connection trouble, 4xx
 replies: retry later) or `PermanentFailure` (5xx replies: the address or the message is refused;
 `bounced=True` when the recipient itself was refused, RFC 5321 §4.2.5).
+
+Internationalised addresses (`wire_address`): the domain goes out as IDNA A-labels
+(`user@bücher.example` → `user@xn--bcher-kva.example`), encoded by the `idna` package (IDNA 2008,
+RFC 5891/5892, with the UTS #46 mapping that lower-cases the name first); it is always installed
+(anyio, httpx and requests need it). Only if it were missing does Python's own "idna" codec
+(IDNA 2003, RFC 3490) do it. A non-ASCII local part (`δοκιμή@example.com`) has no ASCII form: it
+needs a server that offers SMTPUTF8 (RFC 6531), and then smtplib sends `MAIL FROM … SMTPUTF8` and
+the message with UTF-8 headers (RFC 6532). A server without SMTPUTF8 can never take it, so that is
+a PermanentFailure (not a bounce: the address may be fine), not a retry.
 """
 
 from __future__ import annotations
@@ -18,6 +27,13 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
+
+try:
+    import idna as _idna
+except ImportError:  # pragma: no cover - anyio, httpx and requests all depend on it
+    _idna = None
+# The standard the domains are encoded by, as the failure reasons name it.
+IDNA_STANDARD = "IDNA 2008, RFC 5891" if _idna is not None else "IDNA 2003, RFC 3490"
 
 
 class TemporaryFailure(Exception):
@@ -66,6 +82,52 @@ def parse_smtp_url(url: str) -> SmtpTarget:
         starttls=flag in ("1", "true", "yes", "on"), tls=tls, timeout=timeout)
 
 
+def idna_domain(domain: str) -> str:
+    """`domain` as ASCII (A-labels, "xn--…"): unchanged when already ASCII; else IDNA 2008 (RFC 5891)
+    with the UTS #46 mapping by the `idna` package (IDNA 2003, RFC 3490, by Python's codec if the
+    package is missing). ValueError (idna.IDNAError / UnicodeError) when it is not a valid name."""
+    if domain.isascii():
+        return domain
+    if _idna is not None:
+        return _idna.encode(domain, uts46=True).decode("ascii")
+    return domain.encode("idna").decode("ascii")
+
+
+def wire_address(address: str) -> tuple[str, bool]:
+    """The address as it goes into the SMTP envelope and the To header, and whether it needs
+    SMTPUTF8: (`local@A-label-domain`, local part is not ASCII). Raises PermanentFailure(bounced=True)
+    when it is no address at all or its domain is not a valid internationalised name (it can never
+    be delivered, so the address counts as bounced). See the module docstring."""
+    local, at, domain = address.strip().rpartition("@")
+    if not at or not local or not domain:
+        raise PermanentFailure(f"not an e-mail address: {address!r}", bounced=True)
+    try:
+        ascii_domain = idna_domain(domain)
+    except (UnicodeError, ValueError) as exc:
+        raise PermanentFailure(f"the domain of {address!r} is not a valid internationalised domain name "
+                               f"({IDNA_STANDARD}): {exc}"[:300], bounced=True) from None
+    return f"{local}@{ascii_domain}", not local.isascii()
+
+
+def header_address(address: str) -> str:
+    """The address for the To header: with an ASCII local part, the IDNA-encoded form (the header
+    then stays ASCII, RFC 5322); with a non-ASCII local part, as stored (it only goes out with
+    SMTPUTF8, whose UTF-8 headers RFC 6532 allows); unchanged when it is not a valid address (the
+    transport refuses it with the reason)."""
+    try:
+        wire, utf8 = wire_address(address)
+    except PermanentFailure:
+        return address
+    return address if utf8 else wire
+
+
+def no_smtputf8(address: str, server: str) -> PermanentFailure:
+    """The failure of an address with a non-ASCII local part at a server without SMTPUTF8."""
+    return PermanentFailure(f"{address} has a non-ASCII local part, which needs SMTPUTF8 (RFC 6531), and {server} "
+                            "does not offer it; not retried (use a server that offers SMTPUTF8, or ask the user "
+                            "for an ASCII address)"[:300])
+
+
 class SmtpTransport:
     """One SMTP transaction per message (a connection per batch would save a few round trips but
     make a failure's blast radius larger; volumes here are small)."""
@@ -75,7 +137,15 @@ class SmtpTransport:
         self.name = f"smtp://{target.host}:{target.port}"
 
     def deliver(self, message: EmailMessage, sender: str, recipient: str) -> None:
+        """Send `message` from envelope `sender` to `recipient` (addresses as stored; the domains go
+        out IDNA-encoded and a non-ASCII local part only with SMTPUTF8: wire_address). Returns on the
+        server's 250; raises TemporaryFailure or PermanentFailure (module docstring)."""
         t = self.target
+        rcpt, rcpt_utf8 = wire_address(recipient)
+        try:
+            mail_from, from_utf8 = wire_address(sender)
+        except PermanentFailure as exc:  # our own address (GROUNDSWELL_EMAIL_FROM): not the recipient's bounce
+            raise PermanentFailure(f"the sender address: {exc}") from None
         try:
             cls = smtplib.SMTP_SSL if t.tls else smtplib.SMTP
             kwargs = {"context": ssl.create_default_context()} if t.tls else {}
@@ -86,7 +156,11 @@ class SmtpTransport:
                     smtp.ehlo()
                 if t.username:
                     smtp.login(t.username, t.password or "")
-                smtp.send_message(message, from_addr=sender, to_addrs=[recipient])
+                if (rcpt_utf8 or from_utf8) and not smtp.has_extn("smtputf8"):
+                    raise no_smtputf8(recipient if rcpt_utf8 else sender, self.name)
+                # With a non-ASCII address smtplib adds SMTPUTF8 and BODY=8BITMIME to MAIL FROM and
+                # writes the headers in UTF-8 (RFC 6531/6532); otherwise the headers stay ASCII.
+                smtp.send_message(message, from_addr=mail_from, to_addrs=[rcpt])
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()))
             raise _classify(code, reply, bounced=True) from None
@@ -120,7 +194,8 @@ class FolderTransport:
             self.folder.mkdir(parents=True, exist_ok=True)
             path = self.path_for(row_id, kind)
             tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(bytes(message))
+            utf8 = not all(str(message.get(h, "")).isascii() for h in ("To", "From"))
+            tmp.write_bytes(message.as_bytes(policy=message.policy.clone(utf8=True)) if utf8 else bytes(message))
             tmp.replace(path)  # atomic: the staff page never lists half a file
             return path
         except OSError as exc:

@@ -187,7 +187,9 @@ def _unsubscribe(session, token: str) -> tuple[object, str] | None:
 
 
 def _unsub_label(kind: str) -> str:
-    return "all e-mail notifications" if kind == delivery.ALL else f"e-mails about: {delivery.KINDS.get(kind, (kind,))[0].lower()}"
+    """What the unsubscribe page stops, read after "Stop …?" and "You no longer get …."
+    (delivery.unsubscribe_phrase)."""
+    return delivery.unsubscribe_phrase(kind)
 
 
 @router.get("/email/unsubscribe")
@@ -378,7 +380,7 @@ def mail_list(request: Request, session: SessionDep, me: Me, status: StatusQ = N
     waits to retry, what is dead and why."""
     _require_staff(me)
     stmt = select(EmailOutbox).order_by(EmailOutbox.id.desc()).limit(200)
-    if status in ("pending", "sending", "sent", "dead"):
+    if status in ("pending", "sending", "sent", "dead", "skipped"):
         stmt = stmt.where(EmailOutbox.status == status)
     rows = session.exec(stmt).all()
     settings = request.app.state.settings

@@ -22,6 +22,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     raw: bytes
+    smtp_utf8: bool = False  # MAIL FROM carried SMTPUTF8 (RFC 6531)
 
     @property
     def message(self) -> email.message.EmailMessage:
@@ -42,11 +43,15 @@ class Received:
 
 @dataclass
 class Handler:
-    """Records every accepted message. `refuse_rcpt`: reply this to RCPT TO (e.g. "451 …", "550 …").
-    `hold`: when set, DATA is accepted only after this Event is set (the message is recorded first)."""
+    """Records every accepted message. `refuse_rcpt`: reply this to RCPT TO (e.g. "451 …", "550 …");
+    `rcpt_replies`: the same per recipient address; `data_replies`: reply this to DATA when the
+    message is for that recipient (refused after the envelope was taken). `hold`: when set, DATA is
+    accepted only after this Event is set (the message is recorded first)."""
 
     messages: list[Received] = field(default_factory=list)
     refuse_rcpt: str | None = None
+    rcpt_replies: dict[str, str] = field(default_factory=dict)
+    data_replies: dict[str, str] = field(default_factory=dict)
     hold: threading.Event | None = None
     data_started: threading.Event = field(default_factory=threading.Event)
     attempts: int = 0
@@ -55,11 +60,17 @@ class Handler:
         self.attempts += 1
         if self.refuse_rcpt:
             return self.refuse_rcpt
+        if address in self.rcpt_replies:
+            return self.rcpt_replies[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope: Envelope):
-        self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content))
+        for rcpt in envelope.rcpt_tos:
+            if rcpt in self.data_replies:
+                return self.data_replies[rcpt]
+        self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
+                                      envelope.original_content or envelope.content, envelope.smtp_utf8))
         self.data_started.set()
         if self.hold is not None:
             import asyncio
@@ -75,11 +86,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def smtp() -> Iterator[tuple[Handler, int]]:
+def _serve(**options) -> Iterator[tuple[Handler, int]]:
     handler = Handler()
     port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
     controller.start()
     try:
         yield handler, port
@@ -87,6 +97,18 @@ def smtp() -> Iterator[tuple[Handler, int]]:
         if handler.hold is not None:
             handler.hold.set()
         controller.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Handler, int]]:
+    """An SMTP server that offers SMTPUTF8 (RFC 6531), as aiosmtpd's Controller does by default."""
+    yield from _serve()
+
+
+@pytest.fixture
+def smtp_ascii() -> Iterator[tuple[Handler, int]]:
+    """An SMTP server that does not offer SMTPUTF8 in its EHLO reply."""
+    yield from _serve(enable_SMTPUTF8=False)
 
 
 @pytest.fixture

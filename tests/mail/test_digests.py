@@ -10,7 +10,7 @@ from app.mail import delivery, digests, outbox
 from app.mail.models import EmailOutbox
 from app.notifications import service as notifications
 from app.notifications.models import Notification
-from tests.factories import make_user
+from tests.factories import make_question, make_user
 from tests.mail.helpers import outbox_rows, run_worker
 
 # Monday 2 March 2026, 12:00 UTC = 07:00 in New York (EST)
@@ -87,8 +87,10 @@ def test_one_click_unsubscribe(client, session, clean_engine, smtp, settings):
     handler, _ = smtp
     outbox.configure(settings)
     maya = make_user(session, "maya", email="maya@example.com")
+    dock = make_question(session, author=maya, title="Dock does not charge")
+    dock_url = f"/questions/{dock.id}/{dock.slug}"  # a real post: notifications about gone ones are skipped
     notifications.notify(session, [maya.id], kind="answer_posted", text="Raj answered your question “Dock”.",
-                         url="/questions/1/dock")
+                         url=dock_url)
     session.commit()
     run_worker(clean_engine, settings)
     [mail] = handler.messages
@@ -106,8 +108,8 @@ def test_one_click_unsubscribe(client, session, clean_engine, smtp, settings):
     assert r.status_code == 200, r.text
     with Session(clean_engine) as s:
         assert delivery.preferences(s, maya.id)["answer_posted"] == "in_app"
-        notifications.notify(s, [maya.id], kind="answer_posted", text="Another answer", url="/questions/1/dock")
-        notifications.notify(s, [maya.id], kind="mention", text="Lena mentioned you", url="/questions/1/dock")
+        notifications.notify(s, [maya.id], kind="answer_posted", text="Another answer", url=dock_url)
+        notifications.notify(s, [maya.id], kind="mention", text="Lena mentioned you", url=dock_url)
         s.commit()
     run_worker(clean_engine, settings)
     assert [m.message["Subject"] for m in handler.messages[1:]] == ["Lena mentioned you"]  # only that kind stopped

@@ -9,7 +9,7 @@ import re
 from app.accounts.models import Role
 from app.mail import outbox, sender
 from tests.api.conftest import API
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_question, make_user
 from tests.mail.helpers import outbox_rows, run_worker
 
 
@@ -32,9 +32,10 @@ def test_staff_and_admins_see_no_token_of_any_mail(client, browsers, session, cl
                        headers=login("maya")).status_code == 202
     assert client.post(f"{API}/auth/register", json={"username": "newcomer", "email": "newcomer@example.com",
                                                      "password": PASSWORD}).status_code == 201
+    dock = make_question(session, author=maya, title="Dock does not charge")
     outbox.enqueue(session, to=maya.email, user=maya, kind="answer_posted", template="notification",
                    subject="Raj answered your question",
-                   context={"text": "Raj answered “Dock”.", "link": "http://testserver/questions/1/dock",
+                   context={"text": "Raj answered “Dock”.", "link": f"http://testserver/questions/{dock.id}/{dock.slug}",
                             "kind_label": "A new answer to my question"})
     session.commit()
     rows = outbox_rows(clean_engine)

@@ -8,7 +8,7 @@ from app.core import migrate
 from app.core.db import make_engine
 from app.mail import outbox
 from tests.conftest import make_settings
-from tests.factories import make_user
+from tests.factories import make_question, make_user
 from tests.test_cli import run
 
 
@@ -20,9 +20,10 @@ def test_worker_once_sends_through_smtp(tmp_path, smtp):
     outbox.configure(make_settings(url, base_url="http://forum.example"))
     with Session(engine) as s:
         maya = make_user(s, "maya", email="maya@example.com")
+        q = make_question(s, author=maya, title="Dock does not charge")
         outbox.enqueue(s, to=maya.email, user=maya, kind="answer_posted", template="notification",
                        subject="Raj answered your question", context={"text": "Raj answered.", "kind_label": "",
-                                                                      "link": "http://forum.example/questions/1/x"})
+                                                                      "link": f"http://forum.example/questions/{q.id}/{q.slug}"})
         s.commit()
     engine.dispose()
     r = run(["worker", "--once"], url, GROUNDSWELL_SMTP_URL=f"smtp://127.0.0.1:{port}",
