@@ -67,3 +67,42 @@ def test_an_agent_claims_and_resolves_from_the_queue_page(live_server, factory, 
         finally:
             browser.close()
     assert problems == []
+
+
+_VALUE_OFFSETS = """() => [...document.querySelectorAll(".stack-table td[data-label]")].map(td => {
+  const range = document.createRange();
+  range.selectNodeContents(td);
+  const first = [...range.getClientRects()].find(r => r.width > 0);
+  const cs = getComputedStyle(td);
+  const top = td.getBoundingClientRect().top + parseFloat(cs.paddingTop);
+  return {label: td.dataset.label, text: td.innerText.trim().slice(0, 40),
+          offset: first ? first.top - top : 0, line: parseFloat(cs.lineHeight) || 24};
+})"""
+
+
+def test_a_long_value_in_the_phone_queue_starts_beside_its_label(live_server, factory, session):  # noqa: F811
+    """At 390 px the queue is one card per escalation, each value beside its label. A value longer
+    than one line (a long assignee name; in the demo "Unanswered past the product's threshold")
+    was wrapped by the flex row onto a line of its own, leaving a blank row after the label."""
+    from playwright.sync_api import sync_playwright
+
+    lena = factory.user("lena", role="staff", display_name="Lena Lindqvist-Haraldsen (Kestrel Support, EMEA desk)")
+    q = factory.question(author=factory.user("maya"), title="Dock Pro will not charge my laptop at 100 W")
+    esc, _ = esc_service.escalate(session, actor=lena, question_id=q.id, reason="Charging defect suspected")
+    esc_service.claim(session, actor=lena, escalation_id=esc.id)
+    session.commit()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+            _sign_in(page, live_server, "lena")
+            page.goto(f"{live_server}/staff/escalations")
+            cells = page.evaluate(_VALUE_OFFSETS)
+            assert {c["label"] for c in cells} >= {"Why", "Due", "Affected", "Status", "Assignee"}
+            assignee = next(c for c in cells if c["label"] == "Assignee")
+            height = page.locator(f"#escalation-{esc.id} td[data-label=Assignee]").bounding_box()["height"]
+            assert height > 1.5 * assignee["line"]  # the long name really takes two lines or more
+            late = [c for c in cells if c["offset"] > c["line"] / 2]
+            assert late == [], late
+        finally:
+            browser.close()
