@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from app.core.db import is_busy_error
-from app.core.errors import DomainError, PayloadTooLarge, ServiceBusy
+from app.core.errors import DomainError, NotFound, PayloadTooLarge, ServiceBusy
 from app.core.logs import current_request_id
 from app.core.middleware import BodyTooLarge
 
@@ -53,6 +53,9 @@ def _clean_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+# Statuses Starlette's router raises itself, as the same typed problems the services raise.
+HTTP_PROBLEMS = {404: (NotFound.type, NotFound.title), 405: ("/problems/method-not-allowed", "Method not allowed")}
 
 
 def allowed_methods(request: Request) -> list[str]:
@@ -110,11 +113,14 @@ def install(app: FastAPI) -> None:
             404: "There is no such page or resource.",
             405: "This method is not allowed here.",
         }.get(exc.status_code, phrase)
-        type_ = "about:blank"
+        # One type, one title (RFC 9457 §3.1.3): the router's own 404 is the same problem as a
+        # service's NotFound; other statuses keep about:blank, whose title is the status phrase.
+        type_, phrase = HTTP_PROBLEMS.get(exc.status_code, ("about:blank", phrase))
         if exc.status_code == 400 and "parsing the body" in str(exc.detail):
-            # FastAPI could not decode the body at all (not UTF-8, broken form encoding).
+            # FastAPI could not decode the body at all (not UTF-8, broken form encoding): not a
+            # JSON syntax error, so not /problems/malformed-json with another title.
             phrase, detail, type_ = "Malformed request body", "The request body could not be decoded.", \
-                "/problems/malformed-json"
+                "/problems/malformed-body"
         body = problem_body(exc.status_code, phrase, detail, type_, request.url.path)
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:  # a mounted app (static files) keeps the Allow it gave
@@ -144,5 +150,5 @@ def _internal_error(request: Request, exc: Exception):
               extra={"request_id": request_id})
     body = problem_body(500, "Internal server error",
                         "Something went wrong on our side; nothing you did. Please try again.",
-                        "about:blank", request.url.path, request_id=request_id)
+                        "/problems/internal-error", request.url.path, request_id=request_id)
     return problem_response(request, body, {"X-Request-ID": request_id} if request_id else None)
