@@ -11,14 +11,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import Field
+from pydantic import Field, Strict
 
 from app.core.db import MAX_ID
 
 ID_RANGE = f"1..{MAX_ID}"
 
-# In a JSON body (a field or the items of a list of ids).
-BodyId = Annotated[int, Field(ge=1, le=MAX_ID, description=f"an id ({ID_RANGE})")]
+# In a JSON body (a field or the items of a list of ids): a JSON integer only. Strict even outside
+# a JsonBody model (app/core/inputs.py): `true`, `1.0` and `"1"` are not ids (lax pydantic read
+# `true` as question 1).
+BodyId = Annotated[int, Strict(), Field(ge=1, le=MAX_ID, description=f"an id ({ID_RANGE})")]
 # In a path (`/questions/{question_id}`) and in a query (`?answer_id=`).
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 QueryId = Annotated[int, Query(ge=1, le=MAX_ID)]
