@@ -182,8 +182,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                            allow_methods=["GET", "POST", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
                            expose_headers=list(CORS_EXPOSE_HEADERS), max_age=600)
-    app.add_middleware(SecurityHeaders, hsts=settings.hsts_header)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders, hsts=settings.hsts_header)  # outside the size limit: its 413 page has them
     app.add_middleware(HeadAsGet)  # everything inside sees a GET: same status and headers, no body
     if settings.trusted_proxy_list:
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
