@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import Field, Strict
+from pydantic import BeforeValidator, Field, Strict
 
 from app.core.db import MAX_ID
 
@@ -21,9 +21,22 @@ ID_RANGE = f"1..{MAX_ID}"
 # a JsonBody model (app/core/inputs.py): `true`, `1.0` and `"1"` are not ids (lax pydantic read
 # `true` as question 1).
 BodyId = Annotated[int, Strict(), Field(ge=1, le=MAX_ID, description=f"an id ({ID_RANGE})")]
+
+
+def _digits(value: Any) -> Any:
+    """Text of a path or query id is ASCII digits only: pydantic's lax int also read "1.0", "+1",
+    " 1" and "1_0" (as 10), so `/questions/1.0` was question 1; such text is refused as any
+    non-number is (`int_parsing`: a 422, the forum's 404 for a path)."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        from pydantic_core import PydanticCustomError
+
+        raise PydanticCustomError("int_parsing", "Input should be a valid integer, unable to parse string as an integer")
+    return value
+
+
 # In a path (`/questions/{question_id}`) and in a query (`?answer_id=`).
-PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
-QueryId = Annotated[int, Query(ge=1, le=MAX_ID)]
+PathId = Annotated[int, Path(ge=1, le=MAX_ID), BeforeValidator(_digits)]
+QueryId = Annotated[int, Query(ge=1, le=MAX_ID), BeforeValidator(_digits)]
 
 
 def is_id(value: Any) -> bool:

@@ -244,3 +244,18 @@ def test_settings_take_json_types_only(client, factory, session, login):
                      headers=headers)
     assert r.status_code == 200, r.text
     assert (r.json()["digest_hour"], r.json()["auto_follow"], r.json()["timezone"]) == (7, False, "Europe/Berlin")
+
+
+# --- ids in paths: digits only (app/core/ids.PathId) ----------------------------------------------
+
+@pytest.mark.parametrize("text", ["1.0", "+1", "1_0", "%201", "1%20", "1e0", "%D9%A1"])  # last: Arabic-Indic 1
+def test_an_id_in_a_path_is_ascii_digits_only(client, factory, session, text):
+    """Lax int parsing read "1.0", "+1" and " 1" as 1 and "1_0" as 10."""
+    q = factory.question()
+    session.commit()
+    body = assert_problem(client.get(f"{API}/questions/{text}"), 422)
+    assert body["errors"][0]["loc"] == ["path", "question_id"]
+    page = client.get(f"/questions/{text}", headers={"accept": "text/html"}, follow_redirects=False)
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert client.get(f"{API}/questions/{q.id}").status_code == 200
+    assert client.get(f"{API}/questions/0{q.id}").status_code == 200  # a leading zero is still a number
