@@ -156,14 +156,18 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # (app/core/routing.py: which route answers a path cannot change, only how soon it is found).
     hot_routes_first(app.router, ("questions", "", "tags", "api"))
 
-    # Order: the outermost runs first. Size limit before anything reads the body; the in-flight
-    # limit inside CORS and the security headers, so that its 503 carries them.
+    # Order: the outermost runs first. Size limit before anything reads the body or waits for a
+    # slot; it and the in-flight limit inside CORS, the session and the security headers, so
+    # that their 413 and 503 carry them.
     app.add_middleware(RefundRefusedAttempts)  # innermost: a write refused with 409/422 is not counted
     app.add_middleware(RateLimitHeaders)  # RateLimit-* on API responses, 429s and other problems too
     app.add_middleware(HttpCache)  # ETag, 304 and Cache-Control on the public API GETs (app/core/httpcache.py)
     app.add_middleware(RequireUtf8)  # next: its 422 page has the session and the security headers
     app.add_middleware(InflightLimit, limit=settings.max_inflight, max_queue=settings.max_queue,
                        timeout=settings.queue_timeout, search_paths=SEARCH_PATHS)
+    # Before anything reads the body and before a slot is taken; inside the session, CORS and the
+    # security headers, so that its 413 (a page for a browser) knows who is signed in and has them.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret,
@@ -181,7 +185,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.add_middleware(ApiCors, allow_origins=settings.cors_origin_list,
                            expose_headers=list(CORS_EXPOSE_HEADERS), max_age=600)
     app.add_middleware(SecurityHeaders, hsts=settings.hsts_header)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(HeadAsGet)  # everything inside sees a GET: same status and headers, no body
     if settings.trusted_proxy_list:
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware

@@ -20,24 +20,22 @@ from sqlmodel import Session, select
 
 from app.accounts import service as accounts_service
 from app.accounts.models import ApiKey, User
-from app.core import security
+from app.core import security, timezones
 from app.core.db import utcnow
 from app.core.errors import field_error
 from app.mail import accounts as mail_accounts
 from app.mail.models import AccountToken, DeliveryPreference, EmailOutbox, MailSettings
 
-TIMEZONE_MAX = 64
+TIMEZONE_MAX = timezones.NAME_MAX
 
 
 def update_settings(session: Session, user: User, *, display_name: str | None = None, timezone: str | None = None,
                     digest_hour: int | None = None, auto_follow: bool | None = None,
                     site_name: str = "") -> MailSettings:
     """Change what is given: display name (rules: accounts_service.clean_display_name; empty shows
-    the username), time zone (an IANA name such as Europe/Berlin), digest hour (0-23, local),
+    the username), time zone (an IANA name such as Europe/Berlin: app/core/timezones.py), digest hour (0-23, local),
     auto-follow. 422 per field. Changing the display name is refused to a suspended member (403
     Suspended); the other settings (notification delivery) stay open to them."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     from app.accounts import permissions
 
     ms = mail_accounts.settings_row(session, user.id)
@@ -46,13 +44,7 @@ def update_settings(session: Session, user: User, *, display_name: str | None = 
         user.display_name = accounts_service.clean_display_name(session, display_name, user=user,
                                                                site_name=site_name)
     if timezone is not None:
-        try:
-            if not timezone or len(timezone) > TIMEZONE_MAX or "." in timezone:
-                raise ValueError
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise field_error("timezone", "Choose a time zone such as Europe/Berlin or America/New_York.") from None
-        ms.timezone = timezone
+        ms.timezone = timezones.require_zone(timezone)
     if digest_hour is not None:
         if not 0 <= digest_hour <= 23:
             raise field_error("digest_hour", "Choose an hour from 0 to 23.")

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from app.accounts.identity import normalise_email, normalise_username
 from app.accounts.passwords import PASSWORD_MAX, PASSWORD_MIN
+from app.core.inputs import JsonBody
 
 USERNAME_RE = re.compile(r"^[a-z0-9_-]{3,30}$")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s.]{2,63}$")
@@ -13,7 +14,7 @@ EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s.]{2,63}$")
 __all__ = ["PASSWORD_MAX", "PASSWORD_MIN", "UserCreate", "PasswordChange"]
 
 
-class UserCreate(BaseModel):
+class UserCreate(JsonBody):
     """A new account. The username and e-mail are normalised (app/accounts/identity.py); the
     password is kept exactly as typed (app/accounts/passwords.py checks it in the service)."""
 
@@ -38,7 +39,7 @@ class UserCreate(BaseModel):
         return v
 
 
-class PasswordChange(BaseModel):
+class PasswordChange(JsonBody):
     """Changing one's password: the current one proves it is the owner; the new one meets the policy."""
 
     current_password: str = Field(max_length=PASSWORD_MAX)

@@ -16,11 +16,12 @@ from app.api.schemas import UserOut
 from app.apikeys import service as apikeys_service
 from app.apikeys.scopes import SCOPES
 from app.core.db import SessionDep
+from app.core.inputs import JsonBody
 
 router = APIRouter(tags=["api keys"])
 
 
-class ApiKeyIn(BaseModel):
+class ApiKeyIn(JsonBody):
     name: str = Field(max_length=80)
     owner: str | None = Field(default=None, description="username the key acts as; default: you")
     scopes: list[str] = Field(description="any of: " + ", ".join(SCOPES))
@@ -28,7 +29,7 @@ class ApiKeyIn(BaseModel):
     rate_limit: int | None = Field(default=None, ge=1, le=1_000_000, description="requests per minute (1–1,000,000); default 600")
 
 
-class ApiKeyPatch(BaseModel):
+class ApiKeyPatch(JsonBody):
     name: str | None = Field(default=None, max_length=80)
     scopes: list[str] | None = None
     allowed_origins: list[str] | None = None

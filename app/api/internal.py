@@ -11,13 +11,14 @@ from app.accounts.deps import CurrentUser
 from app.api.deps import Id, rate_limit
 from app.api.schemas import QuestionList, QuestionSummaryOut
 from app.core.db import SessionDep
+from app.core.inputs import JsonBody
 from app.internal import service as internal
 from app.questions import views
 
 router = APIRouter(tags=["internal"])
 
 
-class InternalLinkIn(BaseModel):
+class InternalLinkIn(JsonBody):
     internal_id: int = Field(ge=1, le=2**31 - 1, description="the internal question to link")
     escalation_id: int | None = Field(default=None, ge=1, le=2**31 - 1,
                                       description="the escalation of this question the link was made from, if any")

@@ -15,6 +15,7 @@ from app.api.deps import rate_limit
 from app.core.db import SessionDep
 from app.core.errors import field_error
 from app.core.ids import BodyId
+from app.core.inputs import JsonBody
 from app.follows import service as follows
 from app.mail import accounts as mail_accounts
 from app.mail import delivery
@@ -25,16 +26,16 @@ public = APIRouter(tags=["accounts"])
 router = APIRouter()
 
 
-class ResetIn(BaseModel):
+class ResetIn(JsonBody):
     email: str = Field(max_length=254)
 
 
-class ResetConfirmIn(BaseModel):
+class ResetConfirmIn(JsonBody):
     token: str = Field(max_length=200)
     password: str = Field(max_length=PASSWORD_MAX)
 
 
-class TokenIn(BaseModel):
+class TokenIn(JsonBody):
     token: str = Field(max_length=200)
 
 
@@ -84,7 +85,7 @@ def resend_verification(request: Request, session: SessionDep, user: CurrentUser
     return Response(status_code=202)
 
 
-class EmailChangeIn(BaseModel):
+class EmailChangeIn(JsonBody):
     email: str = Field(max_length=254)
     password: str = Field(max_length=PASSWORD_MAX)
 
@@ -108,7 +109,7 @@ class SettingsOut(BaseModel):
     email_bounced: bool
 
 
-class SettingsIn(BaseModel):
+class SettingsIn(JsonBody):
     display_name: str | None = Field(default=None, max_length=200)
     timezone: str | None = Field(default=None, max_length=200)
     digest_hour: int | None = None
@@ -158,7 +159,7 @@ def get_preferences(session: SessionDep, user: CurrentUser) -> dict:
     return {"items": items, "email": prefs[delivery.ALL]}
 
 
-class PreferencesIn(BaseModel):
+class PreferencesIn(JsonBody):
     preferences: dict[str, Delivery] = Field(default_factory=dict)
     email: Literal["email", "in_app"] | None = None
 
@@ -188,7 +189,7 @@ def export(session: SessionDep, user: CurrentUser) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{user.username}-data.json"'})
 
 
-class DeleteIn(BaseModel):
+class DeleteIn(JsonBody):
     password: str = Field(max_length=PASSWORD_MAX)
 
 
@@ -206,7 +207,7 @@ def delete_me(data: DeleteIn, request: Request, session: SessionDep, user: Curre
 FollowType = Literal["product", "tag", "question", "user"]
 
 
-class FollowIn(BaseModel):
+class FollowIn(JsonBody):
     type: FollowType
     target: str | BodyId  # a question id as a number, or any target as text
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from app.api.deps import rate_limit
+from app.core.inputs import JsonBody
 from app.core.markdown import render_markdown
 
 router = APIRouter()
@@ -13,7 +14,7 @@ router = APIRouter()
 PREVIEW_MAX = 30_000  # characters: the longest body a post may have (app/questions/schemas.py)
 
 
-class PreviewIn(BaseModel):
+class PreviewIn(JsonBody):
     text: str = Field(max_length=PREVIEW_MAX, description="Markdown as it would be posted")
 
 

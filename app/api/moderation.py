@@ -14,6 +14,7 @@ from app.accounts.deps import CurrentUser
 from app.api.deps import Id, rate_limit
 from app.api.schemas import UserOut
 from app.core.db import SessionDep
+from app.core.inputs import JsonBody
 from app.moderation import audit, flags, posts, review, suspensions
 
 router = APIRouter()
@@ -21,7 +22,7 @@ router = APIRouter()
 PostType = Literal["question", "answer", "comment"]
 
 
-class FlagIn(BaseModel):
+class FlagIn(JsonBody):
     model_config = ConfigDict(extra="forbid")
 
     reason: Literal["spam", "abusive", "off_topic", "needs_improvement", "duplicate", "other"]
@@ -75,7 +76,7 @@ class FlaggedPostList(BaseModel):
     next_cursor: str | None = None
 
 
-class HandleIn(BaseModel):
+class HandleIn(JsonBody):
     model_config = ConfigDict(extra="forbid")
 
     action: Literal["delete", "edit", "close", "lock", "dismiss"]
@@ -84,7 +85,7 @@ class HandleIn(BaseModel):
     title: str | None = Field(default=None, max_length=150, description="a question's edited title, for `edit`")
 
 
-class ReviewIn(BaseModel):
+class ReviewIn(JsonBody):
     model_config = ConfigDict(extra="forbid")
 
     approve: bool
@@ -108,7 +109,7 @@ class PendingList(BaseModel):
     next_cursor: str | None = None
 
 
-class SuspendIn(BaseModel):
+class SuspendIn(JsonBody):
     model_config = ConfigDict(extra="forbid")
 
     days: int = Field(ge=1, le=suspensions.MAX_SUSPENSION_DAYS)
@@ -127,7 +128,7 @@ class ModeratedUserOut(UserOut):
                    suspension_reason=u.suspension_reason if u.is_suspended else None, is_active=u.is_active)
 
 
-class DestroyIn(BaseModel):
+class DestroyIn(JsonBody):
     model_config = ConfigDict(extra="forbid")
 
     block: Literal["address", "domain"] | None = None
@@ -143,21 +144,21 @@ class DestroyOut(BaseModel):
     blocked: str | None
 
 
-class RoleIn(BaseModel):
+class RoleIn(JsonBody):
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["customer", "staff", "moderator", "admin"]
     reason: str | None = Field(default=None, max_length=300)
 
 
-class BlockIn(BaseModel):
+class BlockIn(JsonBody):
     model_config = ConfigDict(extra="forbid")
 
     pattern: str = Field(min_length=3, max_length=254, description="name@example.com, or @example.com for a domain")
     reason: str = Field(default="", max_length=300)
 
 
-class ReasonIn(BaseModel):
+class ReasonIn(JsonBody):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(default="", max_length=300)

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, computed_field
 
+from app.core.inputs import JsonBody
 from app.core.text import Visible
 from app.questions.tags import tag_path
 
@@ -308,7 +309,7 @@ class TopContributors(BaseModel):
     items: list[TopContributorOut]
 
 
-class SuggestedEditIn(BaseModel):
+class SuggestedEditIn(JsonBody):
     title: Annotated[str | None, Visible(15)] = Field(default=None, min_length=15, max_length=150)
     body: Annotated[str | None, Visible(20)] = Field(default=None, min_length=20, max_length=30_000)
     tags: list[str] | None = Field(default=None, max_length=20)
@@ -336,7 +337,7 @@ class SuggestedEditList(BaseModel):
     next_cursor: str | None = None
 
 
-class ReviewIn(BaseModel):
+class ReviewIn(JsonBody):
     note: str = Field(default="", max_length=300)
 
 
@@ -362,11 +363,11 @@ class DetectionOut(BaseModel):
     votes_reversed: int
 
 
-class CloseAsDuplicateIn(BaseModel):
+class CloseAsDuplicateIn(JsonBody):
     original_id: BodyId = Field(description="the canonical question")
 
 
-class MergeIn(BaseModel):
+class MergeIn(JsonBody):
     original_id: BodyId | None = Field(
         default=None, description="the canonical question; needed only when the question is not closed as a "
                                   "duplicate yet (then it is closed against this one first), else it must match")

@@ -12,6 +12,7 @@ from app.api.deps import Id, ProductFilter, rate_limit
 from app.api.schemas import QuestionSummaryOut
 from app.core.db import SessionDep
 from app.core.ids import BodyId
+from app.core.inputs import JsonBody
 from app.search import service as search_service
 from app.questions.models import Question
 
@@ -52,7 +53,7 @@ class SearchList(BaseModel):
         description="counts over every match: `product` slug, `tags` (top 20), `solved` true/false")
 
 
-class DeflectionIn(BaseModel):
+class DeflectionIn(JsonBody):
     title: str = Field(max_length=150, description="what the customer was about to ask")
     product: str | None = None
     answer_id: BodyId | None = Field(None, description="the answer that helped (from /questions/similar's "

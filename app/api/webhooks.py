@@ -11,20 +11,21 @@ from pydantic import BaseModel, Field
 from app.accounts.deps import CurrentUser
 from app.api.deps import Id, rate_limit
 from app.core.db import SessionDep
+from app.core.inputs import JsonBody
 from app.webhooks import service as webhooks_service
 from app.webhooks.service import EVENTS
 
 router = APIRouter(tags=["webhooks"])
 
 
-class EndpointIn(BaseModel):
+class EndpointIn(JsonBody):
     url: str = Field(max_length=2000)
     events: list[str] = Field(description="any of: " + ", ".join(EVENTS))
     description: str = Field(default="", max_length=200)
     internal: bool = Field(default=False, description="also receive events about internal (staff-only) questions; only for a receiver inside the company")
 
 
-class EndpointPatch(BaseModel):
+class EndpointPatch(JsonBody):
     url: str | None = Field(default=None, max_length=2000)
     events: list[str] | None = None
     description: str | None = Field(default=None, max_length=200)

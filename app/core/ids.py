@@ -11,15 +11,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, Strict
 from pydantic_core import PydanticCustomError
 
 from app.core.db import MAX_ID
 
 ID_RANGE = f"1..{MAX_ID}"
 
-# In a JSON body (a field or the items of a list of ids).
-BodyId = Annotated[int, Field(ge=1, le=MAX_ID, description=f"an id ({ID_RANGE})")]
+# In a JSON body (a field or the items of a list of ids): a JSON integer only. Strict even outside
+# a JsonBody model (app/core/inputs.py): `true`, `1.0` and `"1"` are not ids (lax pydantic read
+# `true` as question 1).
+BodyId = Annotated[int, Strict(), Field(ge=1, le=MAX_ID, description=f"an id ({ID_RANGE})")]
 
 
 def _digits_only(value: Any) -> Any:

@@ -71,8 +71,12 @@ class BodySizeLimit:
 
     async def _refuse(self, scope: Scope, send: Send, receive: Receive | None = None) -> None:
         """413 as problem+json; a browser posting a forum form gets the forum's error page instead
-        (content negotiation as in app.core.problems.problem_response), which tells the visitor
-        that going back keeps what they typed."""
+        (app.core.problems.wants_page), which tells the visitor that going back keeps what they
+        typed."""
+        from starlette.requests import Request
+
+        from app.core.problems import problem_response, wants_page
+
         path = scope.get("path", "")
         body = {
             "type": "/problems/payload-too-large",
@@ -81,15 +85,12 @@ class BodySizeLimit:
             "detail": too_large_detail(self.max_bytes),
             "instance": path,
         }
-        if not path.startswith("/api/") and b"text/html" in dict(scope.get("headers") or []).get(b"accept", b""):
+        request = Request(scope)
+        if wants_page(request):
             try:
-                from starlette.requests import Request
-
-                from app.core.problems import problem_response
-
                 page = dict(body, detail=body["detail"] + " Go back in your browser: what you typed is still "
                                                           "in the form. Shorten it, or link to large files.")
-                response = problem_response(Request(scope), page)
+                response = problem_response(request, page)
                 await response(scope, receive or _no_body, send)
                 return
             except Exception:  # noqa: BLE001 - the JSON answer below still tells the reason

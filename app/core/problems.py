@@ -27,6 +27,43 @@ def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+_PAGE_TYPES = ("text/html", "application/xhtml+xml")
+_DATA_TYPES = ("application/json", "application/problem+json")
+
+
+def _accept_q(accept: str) -> dict[str, float]:
+    """{media range: q} of an Accept header (RFC 9110 §12.5.1), names lower-cased; a bad q counts as 1."""
+    out: dict[str, float] = {}
+    for item in accept.split(",")[:50]:
+        kind, *params = (p.strip() for p in item.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = min(max(float(value), 0.0), 1.0)
+                except ValueError:
+                    q = 1.0
+        if kind:
+            out[kind.lower()] = max(q, out.get(kind.lower(), 0.0))
+    return out
+
+
+def wants_page(request: Request) -> bool:
+    """The one rule for how an error is answered: the forum's HTML error page (same status) or an
+    RFC 9457 problem+json. A page when the path is not under /api/ and the request accepts HTML
+    (`text/html` or `application/xhtml+xml`, any case, q > 0) at least as much as JSON: a browser's
+    page load or form post. Everything else gets the problem: the API always, and clients that ask
+    for JSON or send no Accept at all (curl, scripts). Used by every error answer, including those
+    given before a route runs (413 too large, 422 not UTF-8, 503 saturated, 400 undecodable body)."""
+    if is_api(request):
+        return False
+    q = _accept_q(request.headers.get("accept", ""))
+    page = max((q.get(t, 0.0) for t in _PAGE_TYPES), default=0.0)
+    data = max((q.get(t, 0.0) for t in _DATA_TYPES), default=0.0)
+    return page > 0 and page >= data
+
+
 def problem_body(status: int, title: str, detail: str, type_: str = "about:blank", instance: str | None = None,
                  **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"type": type_, "title": title, "status": status, "detail": detail}
@@ -37,8 +74,9 @@ def problem_body(status: int, title: str, detail: str, type_: str = "about:blank
 
 
 def problem_response(request: Request, body: dict[str, Any], headers: dict[str, str] | None = None):
+    """The error `body` (problem_body) as the forum's error page or as problem+json (wants_page)."""
     status = body["status"]
-    if is_api(request) or "text/html" not in request.headers.get("accept", ""):
+    if not wants_page(request):
         return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
     templates = request.app.state.templates
     return templates.TemplateResponse(request, "error.html", {"problem": body}, status_code=status, headers=headers)

@@ -10,42 +10,43 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.api.schemas import UserOut
 from app.core.ids import BodyId
+from app.core.inputs import JsonBody
 from app.core.text import Visible
 
 Status = Literal["open", "claimed", "waiting", "handed_off", "resolved"]
 
 
-class EscalateIn(BaseModel):
+class EscalateIn(JsonBody):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
     reason: Annotated[str, Visible(3)] = Field(min_length=3, max_length=500, description="why the community's help was not enough")
 
 
-class AssignIn(BaseModel):
+class AssignIn(JsonBody):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
     assignee: str = Field(min_length=1, max_length=30, description="the colleague's username (staff or admin)")
 
 
-class NoteIn(BaseModel):
+class NoteIn(JsonBody):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
     body: str = Field(min_length=1, max_length=5000)
 
 
-class WaitIn(BaseModel):
+class WaitIn(JsonBody):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
     note: str = Field(default="", max_length=2000, description="what the customer was asked (internal)")
 
 
-class HandOffIn(BaseModel):
+class HandOffIn(JsonBody):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
     ticket: str = Field(min_length=1, max_length=200, description="the external ticket's reference, e.g. ZD-4411")
 
 
-class ResolveIn(BaseModel):
+class ResolveIn(JsonBody):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
     resolution: str = Field(min_length=1, max_length=5000, description="internal summary for the team")
@@ -166,7 +167,7 @@ class MetricsOut(BaseModel):
             deflection_rate=p.deflection_rate) for p in m.products])
 
 
-class ServiceLevelIn(BaseModel):
+class ServiceLevelIn(JsonBody):
     model_config = ConfigDict(extra="forbid")
 
     tier: Literal["standard", "priority", "enterprise"]
@@ -218,7 +219,7 @@ class NotificationList(BaseModel):
     unread: int
 
 
-class MarkReadIn(BaseModel):
+class MarkReadIn(JsonBody):
     model_config = ConfigDict(extra="forbid")
 
     ids: list[BodyId] | None = Field(default=None, max_length=100, description="null: all of them")
@@ -231,7 +232,7 @@ class MarkReadOut(BaseModel):
 
 # --- private support messages (app/escalation/messages.py) ------------------------------------------
 
-class MessageIn(BaseModel):
+class MessageIn(JsonBody):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
     body: Annotated[str, Visible(2)] = Field(min_length=2, max_length=10_000,

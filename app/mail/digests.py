@@ -12,12 +12,12 @@ restarted worker sends it once, later in that hour, and a missed hour is skipped
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from app.accounts.models import User
+from app.core import timezones
 from app.core.db import utcnow, writer
 from app.mail import delivery, outbox
 from app.mail.models import DeliveryPreference, MailSettings
@@ -28,11 +28,7 @@ PERIODS = {"daily": (timedelta(days=1), timedelta(hours=20)),
 MAX_ITEMS = 50
 
 
-def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+zone = timezones.zone  # a stored name's ZoneInfo; UTC for one that is not an IANA zone
 
 
 def due(ms: MailSettings, period: str, now: datetime) -> bool:

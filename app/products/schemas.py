@@ -3,14 +3,15 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
+from app.core.inputs import JsonBody
 from app.core.text import NoDirectionControls, NoStackedMarks
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
-class ProductCreate(BaseModel):
+class ProductCreate(JsonBody):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
     slug: str = Field(min_length=2, max_length=60, description="lowercase letters, digits and hyphens")
@@ -26,7 +27,7 @@ class ProductCreate(BaseModel):
         return v
 
 
-class ProductUpdate(BaseModel):
+class ProductUpdate(JsonBody):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
     name: Annotated[str | None, NoDirectionControls(), NoStackedMarks()] = Field(default=None, min_length=2,

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BeforeValidator, ConfigDict, Field, field_validator
 
 from app.core.ids import BodyId
+from app.core.inputs import JsonBody, exact_int
 from app.core.text import NoDirectionControls, NoStackedMarks, Visible
 
 TITLE_MIN, TITLE_MAX = 15, 150
@@ -19,7 +20,7 @@ COMMENT_MIN, COMMENT_MAX = 2, 600
 TAGS_MAX, TAG_MAX_LEN = 5, 35
 
 
-class _Strict(BaseModel):
+class _Strict(JsonBody):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
 
@@ -69,7 +70,8 @@ class CommentCreate(_Strict):
 
 
 class VoteIn(_Strict):
-    value: Literal[-1, 0, 1]
+    # Exactly the JSON integers -1, 0, 1: a Literal matches by equality, so true and 1.0 would pass.
+    value: Annotated[Literal[-1, 0, 1], BeforeValidator(exact_int)]
 
 
 class AcceptIn(_Strict):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from app.core.inputs import JsonBody
 
 NAME_MAX = 60
 BREACHING_HOURS_MAX = 720  # 30 days: the longest service-level target (policy tiers) fits
@@ -12,7 +14,7 @@ ViewSort = Literal["newest", "active", "votes"]
 EscalationFilter = Literal["open", "claimed", "waiting", "handed_off", "resolved", "active"]
 
 
-class ViewFilters(BaseModel):
+class ViewFilters(JsonBody):
     """Every part is optional; a question must meet all the parts given. The last three are for
     staff only (they read the escalation queue): a customer using them gets 403."""
 
@@ -37,7 +39,7 @@ class ViewFilters(BaseModel):
         return bool(self.escalation_status or self.breaching_within_hours is not None or self.assigned_to_me)
 
 
-class ViewCreate(BaseModel):
+class ViewCreate(JsonBody):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=NAME_MAX, description="shown as the column's heading")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated
-from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -11,6 +10,7 @@ from sqlmodel import select
 
 from app.accounts import lifecycle
 from app.accounts.schemas import PASSWORD_MIN
+from app.core import timezones
 from app.core.db import SessionDep
 from app.core.errors import DomainError, InvalidInput, NotFound, RateLimited
 from app.follows import service as follows
@@ -220,24 +220,35 @@ def unsubscribe(request: Request, session: SessionDep, token: Token = None) -> R
 _ZONES: list[str] = []
 
 
-def _zones() -> list[str]:
+def _zones(chosen: str) -> list[str]:
+    """The zones the form offers (UTC first, then the regional ones), plus `chosen` (the member's
+    own or the one just refused) when it is not among them, so that the form shows it."""
     if not _ZONES:
-        _ZONES.extend(sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/"))))
-        _ZONES.insert(0, "UTC")
-    return _ZONES
+        _ZONES.extend(sorted(z for z in timezones.zone_names() if "/" in z and not z.startswith(("Etc/", "SystemV/"))))
+        _ZONES.insert(0, timezones.DEFAULT_ZONE)
+    return _ZONES if chosen in _ZONES else [chosen[:timezones.NAME_MAX], *_ZONES]
 
 
-def _notifications_page(request, session, me, errors=None, status=200) -> Response:
+def _notifications_page(request, session, me, errors=None, status=200, typed: dict | None = None) -> Response:
+    """The settings form; `typed` (the posted form, on a refusal) is shown instead of what is saved,
+    so that the member corrects the one refused field and loses nothing."""
     prefs = delivery.preferences(session, me.id)
     ms = delivery.mail_settings(session, me.id)
+    settings = {"timezone": ms.timezone, "digest_hour": ms.digest_hour, "auto_follow": ms.auto_follow}
+    email_on = prefs[delivery.ALL] == "email"
+    if typed is not None:
+        prefs = {k: typed.get(f"kind-{k}", prefs[k]) for k in delivery.KINDS}
+        hour = typed.get("digest_hour", "")
+        settings = {"timezone": typed.get("timezone", ""), "auto_follow": bool(typed.get("auto_follow")),
+                    "digest_hour": int(hour) if hour.isascii() and hour.isdigit() and len(hour) <= 2 else None}
+        email_on = bool(typed.get("email_on"))
     return render(request, "mail/preferences.html", {
         "kinds": [{"kind": k, "label": label, "delivery": prefs[k], "default": default}
                   for k, (label, default) in delivery.KINDS.items()],
         "deliveries": [(d, delivery.DELIVERY_LABELS[d]) for d in delivery.DELIVERIES],
-        "email_on": prefs[delivery.ALL] == "email",
-        "settings": {"timezone": ms.timezone, "digest_hour": ms.digest_hour, "auto_follow": ms.auto_follow},
+        "email_on": email_on, "settings": settings,
         "verified": ms.email_verified_at is not None, "bounced": ms.bounced_at is not None,
-        "zones": _zones(), "errors": errors or {},
+        "zones": _zones(settings["timezone"]), "errors": errors or {},
     }, status=status)
 
 
@@ -262,7 +273,7 @@ def save_notifications(request: Request, session: SessionDep, me: Me, form: Form
     except InvalidInput as exc:
         session.rollback()
         return _notifications_page(request, session, me, field_errors(exc, ("timezone", "digest_hour", "delivery")),
-                                   status=422)
+                                   status=422, typed={k: str(v) for k, v in form.items()})
     flash(request, "Your notification settings are saved.")
     return redirect("/settings/notifications")
 

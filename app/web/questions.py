@@ -487,7 +487,7 @@ def vote_answer(request: Request, answer_id: Id, session: SessionDep, me: Me, fo
 @router.post("/questions/{question_id}/accept")
 def accept(request: Request, question_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
     try:
-        answer_id = AcceptIn(answer_id=form.get("answer_id", "")).answer_id
+        answer_id = AcceptIn(answer_id=parse_id(form.get("answer_id"))).answer_id
     except ValidationError:
         raise InvalidInput("Choose the answer to accept.") from None
     limit(request, "write", me)
