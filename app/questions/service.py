@@ -47,9 +47,11 @@ def get_visible(session: Session, question_id: int, *, viewer: User | None = Non
     return question
 
 
-def ask(session: Session, *, actor: User | None, data: QuestionCreate) -> Question:
+def ask(session: Session, *, actor: User | None, data: QuestionCreate, now: datetime | None = None) -> Question:
     """Post a question. `data.visibility` "internal" puts it in the staff-only space (staff,
-    moderators, admins; 403 for anyone else: app/internal/service.py check_visibility)."""
+    moderators, admins; 403 for anyone else: app/internal/service.py check_visibility).
+    `now` (default: the clock) dates the question, its first revision and every notice and mail
+    it causes (followers, mentions, quotes, review): the demo loader asks at its history's times."""
     from app.internal import service as internal
 
     actor = permissions.require_user(actor)
@@ -60,7 +62,7 @@ def ask(session: Session, *, actor: User | None, data: QuestionCreate) -> Questi
 
     held = spam.screen(session, actor=actor, kind="question", text=data.body, title=data.title) or \
         review.first_post_hold(session, actor=actor, product_id=product.id if product else None)
-    now = utcnow()
+    now = now or utcnow()
     question = Question(
         hidden_at=now if held else None, hidden_reason=held,
         title=data.title,
@@ -89,7 +91,7 @@ def ask(session: Session, *, actor: User | None, data: QuestionCreate) -> Questi
     webhook_events.question_created(session, question)
     if held:
         review.tell_author(session, kind="question", post_url=f"/questions/{question.id}/{question.slug}",
-                           author_id=actor.id, reason=held, title=question.title)
+                           author_id=actor.id, reason=held, title=question.title, now=now)
     return question
 
 
