@@ -105,3 +105,40 @@ def test_0026_stores_the_post_of_each_notice_from_its_link_and_downgrades(tmp_pa
     command.downgrade(migrate.alembic_config(url), "0025_product_list_indexes")
     assert "post_id" not in {c["name"] for c in inspect(eng).get_columns("notifications")}
     eng.dispose()
+
+
+def test_0027_cleans_one_line_texts_stored_before_and_downgrades(tmp_path):
+    from alembic import command
+    from sqlalchemy import text
+
+    from app.core.db import make_engine
+
+    url = f"sqlite:///{tmp_path / 'texts.db'}"
+    migrate.upgrade(url, "0025_product_list_indexes")
+    eng = make_engine(url)
+    with eng.begin() as conn:
+        _rows_at_0025(conn)
+        conn.execute(text("INSERT INTO products (id, slug, name, description, created_at) VALUES "
+                          "(1, 'aero-14', :n, '', '2026-01-01 00:00:00'), (2, 'blank', :b, '', '2026-01-01 00:00:00')"),
+                     {"n": "Kestrel\r\nAero\u00a0 14\u200b", "b": "\u200b\t"})
+        conn.execute(text("INSERT INTO revisions (id, post_type, post_id, number, title, body, author_id, comment, "
+                          "created_at) VALUES (1, 'question', 7, 1, :t, 'b', 1, '', '2026-01-02 00:00:00')"),
+                     {"t": "Wi-Fi\tdrops\r\nafter  sleep\u0007"})
+        conn.execute(text("INSERT INTO tags (id, name) VALUES (1, :n)"), {"n": "wi\u200bfi"})
+    migrate.upgrade(url, "0027_single_line_texts")
+    with eng.connect() as conn:
+        one = lambda sql: conn.execute(text(sql)).scalar_one()  # noqa: E731
+        assert one("SELECT display_name FROM users") == "Maya Lin"
+        assert one("SELECT title FROM questions") == "Wi-Fi drops after sleep"
+        assert one("SELECT slug FROM questions") == "wi-fi-drops"  # links stay
+        assert one("SELECT title FROM revisions") == "Wi-Fi drops after sleep"
+        assert one("SELECT name FROM products WHERE id = 1") == "Kestrel Aero 14"
+        assert one("SELECT name FROM products WHERE id = 2") == "blank"  # nothing left: the slug
+        assert {r[0] for r in conn.execute(text("SELECT text FROM notifications"))} == {"New answer on “Wi-Fi drops”"}
+        assert one("SELECT name FROM tags") == "wi\u200bfi"  # tag names are left alone
+        assert one("SELECT count(*) FROM search_outbox WHERE question_id = 7") == 1  # re-indexed
+    command.downgrade(migrate.alembic_config(url), "0025_product_list_indexes")
+    migrate.upgrade(url)  # and up again: the cleaning finds nothing left to do
+    with eng.connect() as conn:
+        assert conn.execute(text("SELECT title FROM questions")).scalar_one() == "Wi-Fi drops after sleep"
+    eng.dispose()
