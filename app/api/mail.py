@@ -15,7 +15,6 @@ from app.api.deps import rate_limit
 from app.core.db import SessionDep
 from app.core.errors import field_error
 from app.core.ids import BodyId
-from app.core.ids import PathId as Id
 from app.follows import service as follows
 from app.mail import accounts as mail_accounts
 from app.mail import delivery
@@ -248,46 +247,3 @@ def remove_follow(type: FollowType, target: str, session: SessionDep, user: Curr
     """Stop following: 204 (also when not following); 404 when the target does not exist."""
     follows.unfollow(session, actor=user, type_=type, target=target)
     return Response(status_code=204)
-
-
-# --- staff: the outgoing mail log (app/mail/log.py decides who may read it) ----------------------
-
-class MailLogOut(BaseModel):
-    id: int
-    kind: str
-    to: str
-    subject: str
-    status: Literal["pending", "sending", "sent", "dead"]
-    attempts: int
-    created_at: datetime
-    next_attempt_at: datetime
-    last_error: str | None = None
-    text_body: str | None = Field(default=None, description="the plain text, links' tokens redacted "
-                                                            "(only on GET /staff/mail/{id})")
-
-
-class MailLogPage(BaseModel):
-    items: list[MailLogOut]
-
-
-def _mail_out(row, *, body: bool = False) -> MailLogOut:
-    return MailLogOut(id=row.id, kind=row.kind, to=row.to_addr, subject=row.subject, status=row.status,
-                      attempts=row.attempts, created_at=row.created_at, next_attempt_at=row.next_attempt_at,
-                      last_error=row.last_error, text_body=row.text_body if body else None)
-
-
-@router.get("/staff/mail", response_model=MailLogPage, tags=["staff"])
-def staff_mail(session: SessionDep, user: CurrentUser,
-               status: Annotated[Literal["pending", "sending", "sent", "dead"] | None, Query()] = None) -> MailLogPage:
-    """Staff: the newest 200 outgoing messages, newest first (`status` filters). 403 for anyone else."""
-    from app.mail import log as mail_log
-
-    return MailLogPage(items=[_mail_out(r) for r in mail_log.recent(session, actor=user, status=status)])
-
-
-@router.get("/staff/mail/{row_id}", response_model=MailLogOut, tags=["staff"])
-def staff_mail_message(row_id: Id, session: SessionDep, user: CurrentUser) -> MailLogOut:
-    """Staff: one outgoing message with its plain text, every `token=` value redacted. 404 when none."""
-    from app.mail import log as mail_log
-
-    return _mail_out(mail_log.message(session, actor=user, row_id=row_id), body=True)
