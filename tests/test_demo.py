@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -282,3 +284,34 @@ def test_demo_command_links_loaded_mail_to_the_served_address(clean_engine, monk
         monkeypatch.setattr(cli, "_settings", lambda s=settings: s)
         cli.cmd_demo(argparse.Namespace(host="127.0.0.1", port=8104))
         assert seen == [("loaded", wanted), ("served", wanted)]
+
+
+def test_demo_notices_are_dated_at_their_source_event(clean_engine, demo_community):
+    """A notice is dated when what it tells happened (the question asked, the answer posted, the
+    comment added), not when the demo was loaded: questions_service.ask and comments_service.add
+    take the loader's `now` (docs/notifications.md)."""
+    import re
+
+    from app.comments.models import Comment
+    from app.notifications.models import Notification
+
+    with Session(clean_engine) as s:
+        notices = s.exec(select(Notification)).all()
+        questions = {q.id: q.created_at for q in s.exec(select(Question)).all()}
+        answers = {a.id: a.created_at for a in s.exec(select(Answer)).all()}
+        comments = {c.id: c.created_at for c in s.exec(select(Comment)).all()}
+    source = {None: questions, "answer": answers, "comment": comments}
+    checked, faults = 0, []
+    for n in notices:
+        found = re.match(r"^/questions/(\d+)/[^#]*(?:#(answer|comment)-(\d+))?$", n.url)
+        if found is None or n.kind not in ("followed_new_question", "mention", "followed_question_answer",
+                                           "followed_user_post", "answer_posted", "comment_posted"):
+            continue
+        post_id = int(found.group(3) or found.group(1))
+        when = source[found.group(2)].get(post_id)
+        checked += 1
+        if when != n.created_at:
+            faults.append(f"{n.kind} notice {n.id} at {n.created_at}, its {found.group(2) or 'question'} at {when}")
+    assert checked >= 20 and faults == [], faults[:10]
+    # and the notices spread over the demo's weeks, instead of all at the moment of loading
+    assert max(n.created_at for n in notices) - min(n.created_at for n in notices) > timedelta(days=30)

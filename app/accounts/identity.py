@@ -35,7 +35,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from app.core.text import sentence, stacked_marks_problem
+from app.core.text import clean_single_line, sentence, stacked_marks_problem
 
 # Words that imply authority or speak for the site (OWASP ASVS 2.x / common practice for forums).
 RESERVED_WORDS = frozenset({
@@ -192,12 +192,12 @@ def display_name_problem(raw: str) -> tuple[str, str | None]:
         if c in _INVISIBLE or (unicodedata.category(c) in ("Cf", "Cc", "Co", "Cn") and c not in "\t\n\r"):
             return text.strip(), (f"Your display name contains an invisible or control character "
                                    f"(U+{ord(c):04X}); remove it.")
-    name = " ".join(text.split())
+    name = clean_single_line(text)  # NFC, one line, whitespace runs one space (controls refused above)
     if text and not name:
         return name, "Your display name needs at least one visible character; leave it empty to show your username."
     if len(name) > 60:
         return name, "Use at most 60 characters."
-    if (problem := stacked_marks_problem(name)) is not None:
+    if (problem := stacked_marks_problem(text)) is not None:  # as typed: NFC may fold one mark in
         return name, sentence(problem)
     return name, None
 

@@ -84,7 +84,7 @@ def post(session: Session, *, actor: User | None, question_id: int, data: Answer
     session.refresh(question)
     if held:
         review.tell_author(session, kind="answer", post_url=f"/questions/{question.id}/{question.slug}#answer-{answer.id}",
-                           author_id=actor.id, reason=held, title=question.title)
+                           author_id=actor.id, reason=held, title=question.title, now=now)
     if notify_asker and question.author_id != actor.id and not held:  # the asker hears about every answer (in-app)
         from app.notifications import service as notifications
 

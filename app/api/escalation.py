@@ -233,7 +233,8 @@ def list_notifications(session: SessionDep, user: CurrentUser, unread: bool = Fa
     """The caller's notifications, newest first."""
     page = notifications.page_for(session, actor=user, unread=unread, limit=limit, cursor=cursor)
     return NotificationList(items=[NotificationOut(id=n.id, kind=n.kind, text=n.text, url=n.url,
-                                                   created_at=n.created_at, read=n.read_at is not None)
+                                                   created_at=n.created_at, read=n.read_at is not None,
+                                                   post_type=n.post_type, post_id=n.post_id, question_id=n.question_id)
                                    for n in page.items],
                             next_cursor=page.next_cursor, unread=notifications.unread_count(session, user))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session, select
 
 from app.accounts import permissions
@@ -42,7 +44,11 @@ def authorize(session: Session, *, actor: User | None, post_type: str, post_id: 
     return question, post_author
 
 
-def add(session: Session, *, actor: User | None, post_type: str, post_id: int, data: CommentCreate) -> Comment:
+def add(session: Session, *, actor: User | None, post_type: str, post_id: int, data: CommentCreate,
+        now: datetime | None = None) -> Comment:
+    """Comment on a visible question or answer (`authorize`'s rules; 409 on a deleted question or a
+    locked thread). `now` (default: the clock) dates the comment, the thread's activity and the
+    notices it causes (the post's author, mentions): the demo loader comments at its history's times."""
     question, post_author = authorize(session, actor=actor, post_type=post_type, post_id=post_id)
     if question.deleted_at is not None:
         raise Conflict("This question was deleted.")
@@ -52,7 +58,7 @@ def add(session: Session, *, actor: User | None, post_type: str, post_id: int, d
     moderated.load(session, post_type, post_id, viewer=actor)  # a hidden post: 404 unless one may see it
     moderated.require_unlocked(question, "comment")
     held = spam.screen(session, actor=actor, kind="comment", text=data.body)
-    now = utcnow()
+    now = now or utcnow()
     comment = Comment(post_type=post_type, post_id=post_id, author_id=actor.id, body=data.body,
                       body_html=render_markdown(data.body), created_at=now,
                       hidden_at=now if held else None, hidden_reason=held)

@@ -164,3 +164,42 @@ def require_single_line(field: str, text: str) -> str:
     if (problem := single_line_problem(text)) is not None:
         raise field_error(field, sentence(problem))
     return text
+
+
+# Invisible characters a one-line text never needs: zero-width space, word joiner, the invisible
+# math operators, the byte-order mark (also "zero-width no-break space"). ZWNJ and ZWJ (U+200C,
+# U+200D) are kept between two visible characters: Persian, Indic scripts and emoji sequences
+# need them there, and nowhere else do they do anything.
+_ZERO_WIDTH = frozenset("\u200b\u2060\u2061\u2062\u2063\u2064\ufeff")
+_JOINERS = frozenset("\u200c\u200d")
+
+
+def clean_single_line(text: str | None) -> str:
+    """`text` as one line for a name or title shown among others (display names, question and
+    revision titles, saved-view, API key and product names, notice texts): Unicode NFC; every
+    whitespace character (newlines, tabs, U+2028/2029, no-break and ideographic spaces) a plain
+    space; C0 and C1 control characters (category Cc) dropped; the direction embeddings,
+    overrides and isolates of DIRECTION_CONTROLS dropped (LRM/RLM/ALM stay); zero-width spaces,
+    word joiners and BOMs dropped, ZWNJ/ZWJ kept only between two visible characters; runs of
+    spaces collapsed to one; no space at either end. None gives "". Idempotent. Stacked
+    combining marks are not cleaned but refused (stacked_marks_problem): cutting them would
+    change letters. Tag names are not cleaned with this (docs/content-rules.md)."""
+    if not text:
+        return ""
+    kept: list[str] = []
+    for ch in unicodedata.normalize("NFC", text):
+        if ch.isspace():
+            kept.append(" ")
+        elif unicodedata.category(ch) == "Cc" or ch in DIRECTION_CONTROLS or ch in _ZERO_WIDTH:
+            continue
+        else:
+            kept.append(ch)
+    out: list[str] = []
+    for i, ch in enumerate(kept):
+        if ch in _JOINERS:
+            before = out[-1] if out else " "
+            after = next((c for c in kept[i + 1:] if c not in _JOINERS), " ")
+            if before == " " or before in _JOINERS or after == " " or not is_visible(after):
+                continue
+        out.append(ch)
+    return " ".join("".join(out).split())

@@ -38,7 +38,7 @@ def load(session: Session, users: dict[str, User], now, esc: Escalation | None) 
               "roll back to the previous firmware, then disable fast startup.\n\nEscalation playbook: collect the "
               "firmware version and the exact model, link the customer's thread here, and tell them a fix is being "
               "tested without promising a date."),
-        tags=tags, product=product, visibility="internal"))
+        tags=tags, product=product, visibility="internal"), now=now - timedelta(hours=3))
     _backdate(session, known, now - timedelta(hours=3))  # after the escalation it is about (now - 4 h)
     answers_service.post(session, actor=other, question_id=known.id, notify_asker=False,
                          now=now - timedelta(minutes=30), data=AnswerCreate(body=(
@@ -47,7 +47,7 @@ def load(session: Session, users: dict[str, User], now, esc: Escalation | None) 
     playbook = questions_service.ask(session, actor=other, data=QuestionCreate(
         title=f"Escalation playbook for reports like: {public.title}"[:150],
         body="Model, firmware version, what changed just before it started, and whether a rollback helps.",
-        tags=tags[:1], product=product, visibility="internal"))
+        tags=tags[:1], product=product, visibility="internal"), now=now - timedelta(hours=2))
     _backdate(session, playbook, now - timedelta(hours=2))
     internal.link(session, actor=lead, question_id=public.id, internal_id=known.id, escalation_id=esc.id)
     return 2

@@ -19,7 +19,6 @@ from app.accounts.schemas import UserCreate
 from app.answers import service as answers_service
 from app.answers.models import Answer
 from app.comments import service as comments_service
-from app.comments.models import Comment
 from app.core.db import utcnow, writer
 from app.demo import content
 from app.escalation.models import Escalation
@@ -103,7 +102,7 @@ def _question(session: Session, q: dict, users: dict[str, User], now, rng: rando
     asked_at = now - timedelta(days=q["days_ago"], hours=rng.randint(0, 20), minutes=rng.randint(0, 59))
     author = users[q["author"]]
     question = questions_service.ask(session, actor=author, data=QuestionCreate(
-        title=q["title"], body=q["body"], tags=q["tags"], product=q["product"]))
+        title=q["title"], body=q["body"], tags=q["tags"], product=q["product"]), now=asked_at)
     counts["questions"] += 1
     _set_time(session, Question, question.id, asked_at, "question")
     latest = asked_at
@@ -135,16 +134,15 @@ def _comment(session: Session, users: dict[str, User], now, rng: random.Random, 
              question_id: int, post_type: str, post_id: int, base, c: dict) -> None:
     from app.core.errors import Forbidden
 
-    active_before = session.get(Question, question_id).last_activity_at  # adding a comment moves it to now
+    active_before = session.get(Question, question_id).last_activity_at  # adding a comment moves it to `when`
+    when = min(base + timedelta(hours=rng.randint(1, 30)), now)
     try:
-        with session.begin_nested():
-            comment = comments_service.add(session, actor=users[c["author"]], post_type=post_type, post_id=post_id,
-                                           data=CommentCreate(body=c["body"]))
+        with session.begin_nested():  # dated at `when`: the comment and the notices it causes
+            comments_service.add(session, actor=users[c["author"]], post_type=post_type, post_id=post_id,
+                                 data=CommentCreate(body=c["body"]), now=when)
     except Forbidden:
         counts["comments_skipped"] += 1
         return
-    when = min(base + timedelta(hours=rng.randint(1, 30)), now)
-    session.exec(update(Comment).where(Comment.id == comment.id).values(created_at=when))
     session.exec(update(Question).where(Question.id == question_id)
                  .values(last_activity_at=max(active_before, when)))
     counts["comments"] += 1

@@ -211,6 +211,10 @@ class NotificationOut(BaseModel):
     url: str
     created_at: datetime
     read: bool
+    # The post the notice is about (null for notices about none): "question" | "answer" | "comment".
+    post_type: str | None = None
+    post_id: int | None = None
+    question_id: int | None = None
 
 
 class NotificationList(BaseModel):

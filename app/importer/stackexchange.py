@@ -39,6 +39,7 @@ from app.accounts.models import User
 from app.answers.models import Acceptance, Answer
 from app.comments.models import Comment
 from app.core.db import NUL_CHECKED, writer
+from app.core.text import clean_single_line
 from app.importer.models import ImportedVote, ImportMap
 from app.importer.reader import BATCH, CLEAN_BODY, DumpError, chunks, clean_html, comment_html, prepare_rows, rows
 from app.products.models import Product
@@ -499,7 +500,8 @@ class _Importer:
                 if sid in known:
                     self.summary.already["users"] += 1
                     continue
-                name = (r.get("DisplayName") or "").strip()[:60] or f"user {sid}"
+                # one line, as names written here (app/core/text.py clean_single_line)
+                name = clean_single_line(r.get("DisplayName"))[:60].rstrip() or f"user {sid}"
                 handle = slugify(name, 18)
                 if handle == "question" and "question" not in name.lower():
                     handle = "user"  # slugify's fallback, for a name with no ASCII letter or digit
@@ -571,7 +573,7 @@ class _Importer:
         for r in batch:
             local = users.get(_int(r.get(key)))
             if local is None:
-                out.append((self._deleted(), (r.get(name_key) or "deleted user")[:120]))
+                out.append((self._deleted(), clean_single_line(r.get(name_key))[:120].rstrip() or "deleted user"))
             else:
                 out.append((local, names.get(local, "")[:120]))
         return out
@@ -671,7 +673,7 @@ class _Importer:
             values, meta = [], []
             for r, (author_id, author_name) in zip(fresh, authors, strict=True):
                 sid = int(r["Id"])
-                title = " ".join((r.get("Title") or f"Question {sid}").split())[:150] or f"Question {sid}"
+                title = clean_single_line(r.get("Title"))[:150].rstrip() or f"Question {sid}"
                 body = self._body(r)
                 created = _when(r.get("CreationDate")) or datetime.now(UTC)
                 values.append({

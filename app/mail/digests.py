@@ -48,7 +48,7 @@ def _aware(value: datetime) -> datetime:
 
 def build(session: Session, user: User, ms: MailSettings, period: str, now: datetime) -> int:
     """Write one digest message for `user` (0 or 1 messages); records that it was built. Notices
-    about posts `user` may no longer see are left out (notifications.service.visible_notices)."""
+    about posts `user` may no longer see are left out (notifications.service.visible_condition)."""
     prefs = delivery.preferences(session, user.id)
     last = ms.last_daily_digest_at if period == "daily" else ms.last_weekly_digest_at
     since = max(_aware(last), now - PERIODS[period][0]) if last else now - PERIODS[period][0]
@@ -59,15 +59,15 @@ def build(session: Session, user: User, ms: MailSettings, period: str, now: date
     session.add(ms)
     if prefs.get(delivery.ALL) == "in_app" or not delivery.can_email(user, ms):
         return 0
+    from app.notifications.service import visible_condition
+
+    # Decided now, not when the notice was made: a post hidden or deleted since is left out
+    # (the same rule as the unread count and the list).
     rows = session.exec(select(Notification).where(
         Notification.user_id == user.id, Notification.read_at.is_(None),
-        Notification.created_at > since, Notification.created_at <= now)
+        Notification.created_at > since, Notification.created_at <= now, visible_condition(user))
         .order_by(Notification.id.desc()).limit(500)).all()
-    from app.notifications.service import visible_notices
-
-    # Decided now, not when the notice was made: a post hidden or deleted since is left out.
-    items = visible_notices(session, user, [n for n in rows if prefs.get(n.kind, delivery.default_for(n.kind))
-                                            == period])[:MAX_ITEMS]
+    items = [n for n in rows if prefs.get(n.kind, delivery.default_for(n.kind)) == period][:MAX_ITEMS]
     if not items:
         return 0
     base = outbox.config().base_url

@@ -97,17 +97,22 @@ def can_see(viewer: User | None, post) -> bool:
     return viewer is not None and (viewer.id == post.author_id or viewer.can_moderate)
 
 
-def visible_to(model, viewer: User | None):
-    """The SQL condition `can_see` for a list: rows of `model` (Question, Answer, Comment) that
-    `viewer` may see — every unhidden row; a viewer's own hidden rows too; all rows for a
-    moderator. Public counts and lists use `model.hidden_at.is_(None)` (viewer None).
+def visible_to(model, viewer: User | None, *, include_internal: bool = False):
+    """The SQL condition `can_see` for a list: rows of `model` (Question, Answer, Comment, or an
+    alias of one) that `viewer` may see — every unhidden row; a viewer's own hidden rows too; all
+    rows for a moderator. Public counts and lists use `model.hidden_at.is_(None)` (viewer None).
     For Question it also leaves out the internal space (app/internal/visibility.py): every list
-    built on this is a public one, for staff too (they read internal questions at /internal)."""
+    built on this is a public one, for staff too (they read internal questions at /internal).
+    `include_internal`: the per-object rule `can_see` exactly, internal questions included for
+    whoever `can_see_internal` (the notifications about posts: app/notifications/service.py)."""
     from sqlalchemy import and_, true
 
-    from app.internal.visibility import public_only
+    from app.internal.visibility import public_only, visible_questions
 
-    internal = public_only(model) if hasattr(model, "visibility") else true()
+    if not hasattr(model, "visibility"):
+        internal = true()
+    else:
+        internal = visible_questions(viewer, model) if include_internal else public_only(model)
     return and_(internal, _shown(model, viewer))
 
 
@@ -197,6 +202,7 @@ def hide(session: Session, ref: PostRef, *, reason: str, actor: User | None, not
         from app.notifications import service as notifications
 
         notifications.notify(session, [ref.author_id], kind="post_hidden", url=ref.url, now=now,
+                             about=(ref.post_type, ref.post.id),
                              text=f"Your {ref.post_type} on “{ref.title}” is hidden: {hidden_label(ref.post)}")
 
 

@@ -37,10 +37,12 @@ def first_post_hold(session: Session, *, actor: User, product_id: int | None) ->
     return "review" if asked + answered == 0 else None
 
 
-def tell_author(session: Session, *, kind: str, post_url: str, author_id: int, reason: str, title: str) -> None:
-    """The author hears that the post waits for review (in-app; the page says so too)."""
+def tell_author(session: Session, *, kind: str, post_url: str, author_id: int, reason: str, title: str,
+                now: datetime | None = None) -> None:
+    """The author hears that the post waits for review (in-app; the page says so too), dated `now`
+    (default: the clock)."""
     why = posts.HIDDEN_LABELS.get(reason, posts.HIDDEN_LABELS["review"])
-    notifications.notify(session, [author_id], kind="post_pending", url=post_url,
+    notifications.notify(session, [author_id], kind="post_pending", url=post_url, now=now,
                          text=f"Your {kind} on “{title}” is saved and waits for a moderator. {why}")
 
 

@@ -23,3 +23,12 @@ class Notification(SQLModel, table=True):
     url: str = Field(max_length=300)
     created_at: datetime = Field(default_factory=utcnow)
     read_at: datetime | None = Field(default=None)
+    # The post the notice is about (migration 0026), None for notices about no post (badges,
+    # suspensions, escalations, API keys): `post_type` "question" | "answer" | "comment" and its id,
+    # and the question of its thread when the notice was made. Whether the recipient may still see
+    # that post is judged when the notice is counted, listed or mailed
+    # (app/notifications/service.py visible_condition). No foreign keys: posts are never removed
+    # for good, and a notice must not hold up anything else.
+    question_id: int | None = Field(default=None)
+    post_type: str | None = Field(default=None, max_length=8)
+    post_id: int | None = Field(default=None)

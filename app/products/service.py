@@ -10,6 +10,7 @@ from app.accounts.models import User
 from app.core.errors import Conflict, Forbidden, NotFound, field_error
 from app.core.ids import is_id
 from app.core.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from app.core.text import clean_single_line
 from app.products.models import Product
 from app.products.schemas import ProductCreate, ProductUpdate
 
@@ -81,13 +82,22 @@ def question_counts(session: Session, product_ids: list[int] | None = None) -> d
     return {pid: n for pid, n in session.exec(stmt).all()}
 
 
+def _clean_name(name: str) -> str:
+    """A product's name as one line (app/core/text.py clean_single_line); 422 on `name` when
+    nothing visible is left."""
+    name = clean_single_line(name)
+    if not name:
+        raise field_error("name", "Give the product a name.")
+    return name
+
+
 def create(session: Session, *, actor: User | None, data: ProductCreate) -> Product:
     permissions.require_user(actor)
     if not permissions.can_manage_products(actor):
         raise Forbidden("Only staff manage the product catalog.")
     if session.exec(select(Product.id).where(Product.slug == data.slug)).first() is not None:
         raise Conflict(f"A product with the slug {data.slug!r} exists already.")
-    product = Product(slug=data.slug, name=data.name, description=data.description)
+    product = Product(slug=data.slug, name=_clean_name(data.name), description=data.description)
     session.add(product)
     session.flush()
     from app.moderation import audit
@@ -103,6 +113,8 @@ def update(session: Session, *, actor: User | None, slug: str, data: ProductUpda
         raise Forbidden("Only staff manage the product catalog.")
     product = get(session, slug)
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    if "name" in changes:
+        changes["name"] = _clean_name(changes["name"])
     for field, value in changes.items():
         setattr(product, field, value)
     session.flush()

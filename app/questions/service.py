@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from app.accounts import permissions
 from app.accounts.models import User
 from app.core.db import utcnow
+from app.core.text import clean_single_line
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.markdown import render_body, render_markdown
 from app.moderation import audit
@@ -47,9 +48,11 @@ def get_visible(session: Session, question_id: int, *, viewer: User | None = Non
     return question
 
 
-def ask(session: Session, *, actor: User | None, data: QuestionCreate) -> Question:
+def ask(session: Session, *, actor: User | None, data: QuestionCreate, now: datetime | None = None) -> Question:
     """Post a question. `data.visibility` "internal" puts it in the staff-only space (staff,
-    moderators, admins; 403 for anyone else: app/internal/service.py check_visibility)."""
+    moderators, admins; 403 for anyone else: app/internal/service.py check_visibility).
+    `now` (default: the clock) dates the question, its first revision and every notice and mail
+    it causes (followers, mentions, quotes, review): the demo loader asks at its history's times."""
     from app.internal import service as internal
 
     actor = permissions.require_user(actor)
@@ -58,13 +61,14 @@ def ask(session: Session, *, actor: User | None, data: QuestionCreate) -> Questi
     product = products_service.resolve(session, data.product)
     from app.moderation import review, spam
 
-    held = spam.screen(session, actor=actor, kind="question", text=data.body, title=data.title) or \
+    title = clean_single_line(data.title)  # one line: no newlines, controls or direction overrides
+    held = spam.screen(session, actor=actor, kind="question", text=data.body, title=title) or \
         review.first_post_hold(session, actor=actor, product_id=product.id if product else None)
-    now = utcnow()
+    now = now or utcnow()
     question = Question(
         hidden_at=now if held else None, hidden_reason=held,
-        title=data.title,
-        slug=slugify(data.title),
+        title=title,
+        slug=slugify(title),
         body=data.body,
         body_html=render_markdown(data.body),
         author_id=actor.id,
@@ -89,7 +93,7 @@ def ask(session: Session, *, actor: User | None, data: QuestionCreate) -> Questi
     webhook_events.question_created(session, question)
     if held:
         review.tell_author(session, kind="question", post_url=f"/questions/{question.id}/{question.slug}",
-                           author_id=actor.id, reason=held, title=question.title)
+                           author_id=actor.id, reason=held, title=question.title, now=now)
     return question
 
 
@@ -127,7 +131,7 @@ def apply_edit(session: Session, question: Question, *, author: User, data: Ques
     new_product = current_product
     if "product" in changes:
         new_product = products_service.resolve(session, changes["product"])
-    title = changes.get("title") or question.title
+    title = clean_single_line(changes.get("title")) or question.title
     body = changes.get("body") or question.body
     if (title, body, new_tags, new_product and new_product.id) == (
         question.title, question.body, current_tags, current_product and current_product.id
@@ -434,6 +438,8 @@ def add_revision(session: Session, *, post_type: str, post_id: int, author: User
     number = (session.exec(
         select(func.max(Revision.number)).where(Revision.post_type == post_type, Revision.post_id == post_id)
     ).one() or 0) + 1
+    if title is not None:
+        title = clean_single_line(title)[:150]  # a revision's title is one line, as the question's
     rev = Revision(post_type=post_type, post_id=post_id, number=number, title=title, body=body,
                    tags=" ".join(tags) if tags is not None else None, product_slug=product_slug,
                    author_id=author.id, comment=comment, created_at=created_at or utcnow())

@@ -10,6 +10,7 @@ from app.accounts import permissions
 from app.accounts.models import User
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, field_error
+from app.core.text import clean_single_line
 from app.questions.models import SuggestedEdit
 from app.questions.schemas import AnswerUpdate, QuestionUpdate
 from app.questions.tags import normalise_tags
@@ -39,7 +40,7 @@ def suggest(session: Session, *, actor: User | None, post_type: str, post_id: in
     )).first()
     if pending is not None:
         raise Conflict("This post already has a suggested edit waiting for review; try again once it is reviewed.")
-    title = getattr(data, "title", None)
+    title = clean_single_line(getattr(data, "title", None)) or None  # one line, as the question's own
     tags = getattr(data, "tags", None)
     body = data.body if data.body is not None else post.body
     if post_type == "question":

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlmodel import select
 
 from app.accounts import lifecycle
 from app.accounts.schemas import PASSWORD_MIN
@@ -16,8 +15,8 @@ from app.core.errors import DomainError, InvalidInput, NotFound, RateLimited
 from app.follows import service as follows
 from app.mail import accounts as mail_accounts
 from app.mail import delivery, outbox, sender
+from app.mail import log as mail_log
 from app.mail.accounts import BadToken
-from app.mail.models import EmailOutbox
 from app.web.deps import FormData, Id, Me, WebRoute, client_ip, error_page, flash, redirect, render, safe_next, \
     signin_url, sign_out
 
@@ -374,13 +373,7 @@ def delete_account(request: Request, session: SessionDep, me: Me, form: FormData
 
 
 # --- staff: the mail the site sent ---------------------------------------------------------------
-
-def _require_staff(me) -> None:
-    from app.core.errors import Forbidden
-
-    if not me.is_staff:
-        raise Forbidden("Only staff see the site's outgoing mail.")
-
+# Who may see it is app/mail/log.py's rule (staff only); these routes only render.
 
 StatusQ = Annotated[str | None, Query(max_length=10)]
 
@@ -389,38 +382,26 @@ StatusQ = Annotated[str | None, Query(max_length=10)]
 def mail_list(request: Request, session: SessionDep, me: Me, status: StatusQ = None) -> Response:
     """Outgoing mail, newest first: what was sent (and where the .eml file is, without SMTP), what
     waits to retry, what is dead and why."""
-    _require_staff(me)
-    stmt = select(EmailOutbox).order_by(EmailOutbox.id.desc()).limit(200)
-    if status in ("pending", "sending", "sent", "dead", "skipped"):
-        stmt = stmt.where(EmailOutbox.status == status)
-    rows = session.exec(stmt).all()
+    rows = mail_log.recent(session, actor=me, status=status)
     settings = request.app.state.settings
     return render(request, "mail/staff_list.html", {
-        "rows": rows, "status": status or "",
+        "rows": rows, "status": status if status in mail_log.STATUSES else "",
         "transport": "SMTP" if settings.smtp_url else f"the folder {settings.email_dir}",
     })
 
 
 @router.get("/staff/mail/{row_id}")
-def mail_detail(request: Request, row_id: int, session: SessionDep, me: Me) -> Response:
+def mail_detail(request: Request, row_id: Id, session: SessionDep, me: Me) -> Response:
     """One message: facts, plain text and source, with every token-bearing link redacted
     (sender.for_display): account-mail secrets go to the recipient's mailbox only."""
-    _require_staff(me)
-    row = session.get(EmailOutbox, row_id)
-    if row is None:
-        raise NotFound("No such message.")
-    row = sender.for_display(row)
+    row = mail_log.message(session, actor=me, row_id=row_id)
     raw = bytes(sender.build_message(row, request.app.state.settings.email_from)).decode("utf-8", "replace")
     return render(request, "mail/staff_detail.html", {"row": row, "raw": raw})
 
 
 @router.post("/staff/mail/{row_id}/requeue")
-def mail_requeue(request: Request, row_id: int, session: SessionDep, me: Me, form: FormData) -> Response:
-    from app.accounts import permissions
-
-    permissions.require_user(me)  # a suspended staff member re-sends nothing
-    _require_staff(me)
-    if sender.requeue(session, row_id) is None:
+def mail_requeue(request: Request, row_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
+    if mail_log.requeue(session, actor=me, row_id=row_id) is None:
         flash(request, "Only a dead message can be sent again.", kind="error")
     else:
         flash(request, "The message is queued again; the worker sends it shortly.")
