@@ -266,3 +266,27 @@ def test_without_smtp_the_web_process_writes_the_eml_folder_and_staff_see_it(db_
         client.cookies.clear()
         b2.sign_in("maya")
         assert b2.get("/staff/mail").status_code == 403
+
+
+def test_every_link_in_a_mail_leads_to_a_page_the_forum_serves(session, clean_engine, smtp, smtp_settings, app):
+    """The footer's "your notification settings" pointed at /settings#notifications, a section the
+    settings page does not have (the e-mail choices are /settings/notifications). Every link to the
+    community in the text and HTML parts must be a path some GET route of the app answers, with the
+    anchor, if any, present on that page."""
+    import re
+
+    from starlette.routing import Match
+
+    handler, _ = smtp
+    outbox.configure(smtp_settings)
+    user = make_user(session, "maya")
+    _enqueue(session, user)
+    sender.run(clean_engine, smtp_settings)
+    got = handler.messages[0]
+    links = set(re.findall(r"http://testserver(/[^\s\"'<>)]*)", got.text() + got.html()))
+    assert any(link.startswith("/settings/notifications") for link in links), links
+    for link in links:
+        path, _, anchor = link.split("?")[0].partition("#")
+        scope = {"type": "http", "path": path, "root_path": "", "method": "GET", "headers": [], "query_string": b""}
+        assert any(route.matches(scope)[0] == Match.FULL for route in app.router.routes), link
+        assert not (path == "/settings" and anchor), link  # /settings has no sections to jump to
