@@ -14,6 +14,7 @@ from app.accounts.deps import CurrentUser
 from app.api.deps import Id, rate_limit
 from app.api.schemas import UserOut
 from app.core.db import SessionDep
+from app.core.text import Visible
 from app.moderation import audit, flags, posts, review, suspensions
 
 router = APIRouter()
@@ -112,7 +113,7 @@ class SuspendIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     days: int = Field(ge=1, le=suspensions.MAX_SUSPENSION_DAYS)
-    reason: str = Field(min_length=1, max_length=300)
+    reason: Annotated[str, Visible(1)] = Field(min_length=1, max_length=300)
 
 
 class ModeratedUserOut(UserOut):
@@ -131,7 +132,7 @@ class DestroyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     block: Literal["address", "domain"] | None = None
-    reason: str = Field(default="spam", min_length=1, max_length=300)
+    reason: Annotated[str, Visible(1)] = Field(default="spam", min_length=1, max_length=300)
 
 
 class DestroyOut(BaseModel):

@@ -26,7 +26,7 @@ from app.apikeys.scopes import SCOPES
 from app.core import security
 from app.core.db import utcnow
 from app.core.errors import Forbidden, NotFound, field_error
-from app.core.text import require_single_line
+from app.core.text import is_blank, require_single_line
 
 PREFIX_LEN = 12
 LAST_USED_PRECISION = timedelta(seconds=60)  # last_used_at is written at most once a minute per key
@@ -107,7 +107,7 @@ def _clean_limit(rate_limit: int | None) -> int | None:
 def _clean_name(name: str | None) -> str:
     """The key's name trimmed to 80 characters; 422 (field `name`) when empty or when it holds
     direction controls or stacked combining marks (app/core/text.py, single_line_problem)."""
-    if not name or not name.strip():
+    if is_blank(name):
         raise field_error("name", "Give the key a name, e.g. the site that uses it.")
     return require_single_line("name", name.strip()[:80])
 

@@ -30,7 +30,7 @@ class AssignIn(BaseModel):
 class NoteIn(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    body: str = Field(min_length=1, max_length=5000)
+    body: Annotated[str, Visible(1)] = Field(min_length=1, max_length=5000)
 
 
 class WaitIn(BaseModel):
@@ -42,13 +42,13 @@ class WaitIn(BaseModel):
 class HandOffIn(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    ticket: str = Field(min_length=1, max_length=200, description="the external ticket's reference, e.g. ZD-4411")
+    ticket: Annotated[str, Visible(1)] = Field(min_length=1, max_length=200, description="the external ticket's reference, e.g. ZD-4411")
 
 
 class ResolveIn(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    resolution: str = Field(min_length=1, max_length=5000, description="internal summary for the team")
+    resolution: Annotated[str, Visible(1)] = Field(min_length=1, max_length=5000, description="internal summary for the team")
     answer_body: Annotated[str | None, Visible(20)] = Field(default=None, min_length=20, max_length=30000,
                                     description="a staff answer to post on the public thread (Markdown)")
     answer_id: BodyId | None = Field(default=None, description="or: the community answer that solved it")

@@ -4,7 +4,8 @@ decide, and each flag is marked helpful or declined, which its flagger sees (doc
 Rules (numbers in app/moderation/policy.py, the privilege in app/reputation/policy.py):
 - the `flag` privilege; never on one's own post; one open flag per member per post (409);
   FLAGS_PER_DAY per UTC day (429 with Retry-After until midnight UTC);
-- `duplicate` needs `original_id` (a question), `other` needs `text`;
+- `duplicate` needs `original_id` (a question), `other` needs `text` with a visible character
+  (app/core/text.py is_blank: zero-width and other invisible characters alone are no text);
 - spam and abusive flags from trusted members (TRUSTED_FLAGGER_REPUTATION) add their flaggers'
   weights; at AUTO_HIDE_WEIGHT the post is hidden at once until a moderator decides;
 - a moderator's spam flag hides and deletes the post at once (the flag is helpful).
@@ -23,6 +24,7 @@ from app.accounts import permissions
 from app.accounts.models import User
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, InvalidInput, RateLimited, field_error
+from app.core.text import optional_text, require_text
 from app.moderation import audit, policy, posts
 from app.moderation.models import Flag
 from app.notifications import service as notifications
@@ -76,11 +78,13 @@ def raise_flag(session: Session, *, actor: User | None, post_type: str, post_id:
     permissions.require_privilege(actor, "flag", "flag posts")
     if reason not in policy.FLAG_REASONS:
         raise field_error("reason", f"reason must be one of: {', '.join(policy.FLAG_REASONS)}.")
-    text = (text or "").strip()
+    if reason == "other":
+        text = require_text("text", text, "Say what is wrong with the post: spaces and invisible characters "
+                                          "(such as zero-width spaces) do not count.")
+    else:
+        text = optional_text(text)
     if len(text) > 500:
         raise field_error("text", "Say it in at most 500 characters.")
-    if reason == "other" and not text:
-        raise field_error("text", "Say what is wrong with the post.")
     if reason == "duplicate":
         original_id = _check_original(session, ref, original_id, actor)
     else:

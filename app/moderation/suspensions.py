@@ -12,6 +12,7 @@ from app.accounts import service as accounts_service
 from app.accounts.models import Role, User
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, field_error
+from app.core.text import require_text
 from app.moderation import audit, posts
 from app.moderation.models import BlockedEmail
 from app.notifications import service as notifications
@@ -35,9 +36,7 @@ def suspend(session: Session, *, actor: User | None, username: str, days: int, r
     actor = posts.require_moderator(actor)
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_SUSPENSION_DAYS:
         raise field_error("days", f"days must be a whole number from 1 to {MAX_SUSPENSION_DAYS}.")
-    reason = (reason or "").strip()
-    if not reason:
-        raise field_error("reason", "Give the reason; the member sees it.")
+    reason = require_text("reason", reason, "Give the reason; the member sees it.")
     if len(reason) > 300:
         raise field_error("reason", "Say it in at most 300 characters.")
     user = accounts_service.get_by_username(session, username)

@@ -26,7 +26,7 @@ from app.accounts.models import User
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.core.pagination import Page
-from app.core.text import require_single_line
+from app.core.text import is_blank, require_single_line
 from app.escalation import metoo, policy
 from app.escalation import queries as escalation_queries
 from app.products.models import Product
@@ -55,7 +55,7 @@ def _check(session: Session, actor: User, data: ViewCreate) -> dict:
     if data.shared and not actor.is_staff:
         raise Forbidden(SHARE_STAFF_ONLY)
     name = " ".join(data.name.split())
-    if not name:
+    if is_blank(name):
         raise _invalid("name", "Give the view a name.")
     require_single_line("name", name)
     product_id = None

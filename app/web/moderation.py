@@ -36,7 +36,18 @@ def _flag(request: Request, session, me, post_type: str, post_id: int, form: dic
     try:
         flags.raise_flag(session, actor=me, post_type=post_type, post_id=post_id, reason=form.get("reason", ""),
                          text=form.get("text", ""), original_id=_int(form.get("original")))
-    except (InvalidInput, Conflict, RateLimited) as exc:
+    except InvalidInput as exc:
+        # The question page again (422) with this flag form open, the message beside it and what
+        # was typed kept: a reason of invisible characters only must not lose the rest.
+        from app.web.forms import field_errors
+        from app.web.questions import _question_page
+
+        session.rollback()
+        detail = views.question_detail(session, ref.question.id, me)
+        return _question_page(request, session, detail, viewer=me, status=422, flag_form={
+            "target": f"{post_type}-{post_id}", "reason": form.get("reason", ""), "text": form.get("text", ""),
+            "original": form.get("original", ""), "errors": field_errors(exc, ("reason", "text", "original_id"))})
+    except (Conflict, RateLimited) as exc:
         session.rollback()
         flash(request, exc.detail, "error")
         return redirect(url)
