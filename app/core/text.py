@@ -89,6 +89,23 @@ def OptionalText():  # noqa: N802 - used like a type: Annotated[str, OptionalTex
     return AfterValidator(lambda v: v if v is None else optional_text(v))
 
 
+def char_label(ch: str) -> str:
+    """One character as a person can name it: "U+200B ZERO WIDTH SPACE" (the Unicode name; just
+    the code point for unnamed ones such as controls)."""
+    name = unicodedata.name(ch, "")
+    return f"U+{ord(ch):04X} {name}" if name else f"U+{ord(ch):04X}"
+
+
+def first_invisible(text: str) -> str | None:
+    """The first character of `text` that does not show and is not a plain space (see is_visible):
+    format characters (U+200B, U+200D, U+2060, U+FEFF, bidi marks), controls, NBSP and the other
+    Unicode spaces, the blank-looking letters of _BLANK_RANGES; None when there is none."""
+    for ch in text:
+        if ch != " " and not is_visible(ch):
+            return ch
+    return None
+
+
 def _at_least(minimum: int):
     def check(value: str | None) -> str | None:
         if value is None:
