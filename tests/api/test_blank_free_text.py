@@ -123,3 +123,17 @@ def test_an_edit_summary_of_invisible_characters_is_no_summary(client, login, se
     session.expire_all()
     comments = [rev.comment for rev in session.exec(select(Revision).where(Revision.post_id == people.q.id)).all()]
     assert "\u200b\u200b" not in comments and comments[-1] == ""
+
+
+def test_optional_moderator_reasons_of_invisible_characters_are_none(client, login, session, people):
+    from app.moderation.models import AuditEntry
+
+    h = login(people.mod)
+    assert client.post(f"{API}/users/raj/suspend", json={"days": 3, "reason": "Spam links"}, headers=h).status_code == 200
+    assert client.delete(f"{API}/users/raj/suspend", headers=h).status_code == 200
+    r = client.post(f"{API}/moderation/blocked-emails", json={"pattern": "@spam.example", "reason": "\u200b\u2060"},
+                    headers=h)
+    assert r.status_code == 201, r.text
+    session.expire_all()
+    reasons = [e.reason for e in session.exec(select(AuditEntry)).all()]
+    assert not any(r is not None and is_blank(r) for r in reasons), reasons
