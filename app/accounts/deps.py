@@ -11,7 +11,7 @@ from app.accounts.models import User
 from app.core import security
 from app.core.config import Settings
 from app.core.db import SessionDep
-from app.core.errors import Forbidden, NotAuthenticated
+from app.core.errors import BadRequest, Forbidden, NotAuthenticated
 from app.core.logs import note_user
 from app.core.ratelimit import LIMITS, Limit
 
@@ -48,9 +48,21 @@ def api_user(request: Request, session: SessionDep, settings: SettingsDep) -> Us
 
     An `X-API-Key` request must have the scope its route needs (app/apikeys/scopes.py): 403
     problem naming it otherwise. Every request counts against the API rate limit of who asks
-    (key, user or client address; app/core/ratelimit.py), reported in RateLimit-* headers."""
+    (key, user or client address; app/core/ratelimit.py), reported in RateLimit-* headers.
+
+    Both `Authorization` and `X-API-Key` on one request is a 400 problem ("send one credential"),
+    checked before either is read: the two may name different people (a key acts as its owner), and
+    serving one of them silently would act as someone the caller may not have meant. 400, not 401:
+    nothing is wrong with either credential, the request is malformed, as RFC 6750 section 3.1 puts
+    it for a client that "uses more than one method for including an access token"
+    (`invalid_request`, 400, with `WWW-Authenticate: Bearer error="invalid_request"`). The forum's
+    session cookie is not counted: browsers send it by themselves, and a header credential wins."""
     limiter = request.app.state.limiter
     auth = request.headers.get("authorization")
+    if auth is not None and request.headers.get("x-api-key") is not None:
+        raise BadRequest("Send one credential: either 'Authorization: Bearer <token>' or 'X-API-Key', not both.",
+                         headers={"WWW-Authenticate": 'Bearer error="invalid_request", '
+                                                      'error_description="send one credential"'})
     if auth:
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token:

@@ -5,6 +5,9 @@ Rules (docs/operations.md, "Accounts and sign-in"):
 * A **username** is compared after Unicode NFKC (full-width ``ａｌｉｃｅ`` is ``alice``), with
   format characters (Unicode category Cf: zero-width spaces and joiners, bidi marks) removed,
   surrounding whitespace dropped and lower-cased. Stored usernames are ASCII ``[a-z0-9_-]``.
+  A *new* username holding an invisible character is refused, naming it (UserCreate in
+  app/accounts/schemas.py), never stripped: the account gets the name that was typed. Sign-in
+  still strips them, so a pasted ``alice\u200b`` finds ``alice``.
 * An **e-mail address** is stored NFKC-normalised, without format characters, lower-cased.
   Its **key** (``users.email_key``, unique) is a look-alike skeleton in the spirit of Unicode
   TS #39: accents dropped (NFKD, no combining marks) and every character that the Unicode
@@ -35,7 +38,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from app.core.text import clean_single_line, sentence, stacked_marks_problem
+from app.core.text import char_label, clean_single_line, sentence, stacked_marks_problem
 
 # Words that imply authority or speak for the site (OWASP ASVS 2.x / common practice for forums).
 RESERVED_WORDS = frozenset({
@@ -179,19 +182,32 @@ def display_name_key(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "", _name_skeleton(text))
 
 
+def _joins_emoji(text: str, i: int) -> bool:
+    """Whether the U+200D ZERO WIDTH JOINER at text[i] joins two emoji into one (👩‍💻, 🏳️‍🌈:
+    Unicode TS #51 ZWJ sequences): a symbol (So, Sk; or U+FE0F after one) before, a symbol after."""
+    before = text[i - 1] if i > 0 else ""
+    if before == "\ufe0f" and i > 1:
+        before = text[i - 2]
+    after = text[i + 1] if i + 1 < len(text) else ""
+    return bool(before and after) and unicodedata.category(before) in ("So", "Sk") and unicodedata.category(after) == "So"
+
+
 def display_name_problem(raw: str) -> tuple[str, str | None]:
     """(the cleaned name, why it is refused or None), for any member.
 
     Whitespace runs become one space and the ends are trimmed; empty is allowed (the username shows
     instead). Refused: more than 60 characters; format/control characters (categories Cf, Cc, e.g.
-    U+202E right-to-left override, U+200B zero-width space) or other invisible characters; a
+    U+202E right-to-left override, U+200B zero-width space; the message names the character) or
+    other invisible characters, except U+200D joining two emoji into one (_joins_emoji); a
     non-empty input without a single visible character; more than four stacked combining marks on
     one character (app/core/text.py, stacked_marks_problem: "Zalgo text")."""
     text = raw or ""
-    for c in text:
+    for i, c in enumerate(text):
+        if c == "\u200d" and _joins_emoji(text, i):
+            continue
         if c in _INVISIBLE or (unicodedata.category(c) in ("Cf", "Cc", "Co", "Cn") and c not in "\t\n\r"):
             return text.strip(), (f"Your display name contains an invisible or control character "
-                                   f"(U+{ord(c):04X}); remove it.")
+                                   f"({char_label(c)}); remove it.")
     name = clean_single_line(text)  # NFC, one line, whitespace runs one space (controls refused above)
     if text and not name:
         return name, "Your display name needs at least one visible character; leave it empty to show your username."

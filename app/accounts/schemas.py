@@ -7,6 +7,7 @@ from pydantic import Field, field_validator
 from app.accounts.identity import normalise_email, normalise_username
 from app.accounts.passwords import PASSWORD_MAX, PASSWORD_MIN
 from app.core.inputs import JsonBody
+from app.core.text import char_label, first_invisible
 
 USERNAME_RE = re.compile(r"^[a-z0-9_-]{3,30}$")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s.]{2,63}$")
@@ -25,6 +26,13 @@ class UserCreate(JsonBody):
     @field_validator("username")
     @classmethod
     def _username(cls, v: str) -> str:
+        # Refused, not stripped: an invisible character removed in silence gives the account a name
+        # other than the one typed (docs/operations.md, "Accounts and sign-in"). Surrounding
+        # whitespace is still trimmed; NFKC and lower-case fold only what shows.
+        bad = first_invisible(v.strip())
+        if bad is not None:
+            raise ValueError(f"remove the invisible character {char_label(bad)}: usernames are "
+                             "letters, digits, '_' and '-'")
         v = normalise_username(v)
         if not USERNAME_RE.match(v):
             raise ValueError("use 3-30 letters, digits, '_' or '-'")

@@ -15,6 +15,7 @@ from app.api.deps import Id, rate_limit
 from app.api.schemas import UserOut
 from app.core.db import SessionDep
 from app.core.inputs import JsonBody
+from app.core.text import Visible
 from app.moderation import audit, flags, posts, review, suspensions
 
 router = APIRouter()
@@ -113,7 +114,7 @@ class SuspendIn(JsonBody):
     model_config = ConfigDict(extra="forbid")
 
     days: int = Field(ge=1, le=suspensions.MAX_SUSPENSION_DAYS)
-    reason: str = Field(min_length=1, max_length=300)
+    reason: Annotated[str, Visible(1)] = Field(min_length=1, max_length=300)
 
 
 class ModeratedUserOut(UserOut):
@@ -132,7 +133,7 @@ class DestroyIn(JsonBody):
     model_config = ConfigDict(extra="forbid")
 
     block: Literal["address", "domain"] | None = None
-    reason: str = Field(default="spam", min_length=1, max_length=300)
+    reason: Annotated[str, Visible(1)] = Field(default="spam", min_length=1, max_length=300)
 
 
 class DestroyOut(BaseModel):
@@ -221,15 +222,17 @@ def my_flags(session: SessionDep, user: CurrentUser) -> FlagList:
 
 @router.get("/moderation/flags", response_model=FlaggedPostList, tags=["moderation"])
 def flag_queue(session: SessionDep, user: CurrentUser, status: Literal["open", "all"] = "open",
-               limit: Annotated[int, Query(ge=1, le=100)] = 50) -> FlaggedPostList:
-    """Flags grouped by post: posts with open flags first (longest waiting first), then handled ones."""
-    groups = flags.queue(session, actor=user, status=status, limit=limit)
-    return FlaggedPostList(items=[FlaggedPostOut(
+               limit: Annotated[int, Query(ge=1, le=100)] = 50,
+               cursor: Annotated[str | None, Query(max_length=500)] = None) -> FlaggedPostList:
+    """Flags grouped by post: posts with open flags first (longest waiting first), then handled ones
+    (most recently flagged first). Paged: pass `next_cursor` back as `cursor` (null on the last page)."""
+    page = flags.queue(session, actor=user, status=status, limit=limit, cursor=cursor)
+    return FlaggedPostList(next_cursor=page.next_cursor, items=[FlaggedPostOut(
         post_type=g.post_type, post_id=g.post_id, url=g.url, title=g.title, excerpt=g.excerpt,
         author=UserOut.of(g.author) if g.author else None, hidden=g.hidden, deleted=g.deleted, locked=g.locked,
         open_count=g.open_count,
         flags=[FlagOut.of(f, g.flaggers[f.flagger_id].username if f.flagger_id in g.flaggers else None)
-               for f in g.flags]) for g in groups])
+               for f in g.flags]) for g in page.items])
 
 
 @router.post("/moderation/flags/{post_type}/{post_id}", response_model=FlagList, tags=["moderation"],
@@ -245,12 +248,15 @@ def handle_flags(post_type: PostType, post_id: Id, data: HandleIn, session: Sess
 # --- review queue -----------------------------------------------------------------------------------
 
 @router.get("/moderation/review", response_model=PendingList, tags=["moderation"])
-def review_queue(session: SessionDep, user: CurrentUser) -> PendingList:
-    """Hidden posts waiting for a decision (first posts, held by the spam check, hidden by flags)."""
-    return PendingList(items=[PendingOut(
+def review_queue(session: SessionDep, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=100)] = 50,
+                 cursor: Annotated[str | None, Query(max_length=500)] = None) -> PendingList:
+    """Hidden posts waiting for a decision (first posts, held by the spam check, hidden by flags),
+    longest waiting first. Paged: pass `next_cursor` back as `cursor` (null on the last page)."""
+    page = review.pending(session, actor=user, limit=limit, cursor=cursor)
+    return PendingList(next_cursor=page.next_cursor, items=[PendingOut(
         post_type=p.post_type, post_id=p.post_id, url=p.url, title=p.title, excerpt=p.excerpt,
         author=UserOut.of(p.author) if p.author else None, reason=p.reason, label=p.label, hidden_at=p.hidden_at)
-        for p in review.pending(session, actor=user)])
+        for p in page.items])
 
 
 @router.post("/moderation/review/{post_type}/{post_id}", status_code=204, tags=["moderation"],

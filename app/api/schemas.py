@@ -7,11 +7,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, computed_field
 
-from app.core.inputs import JsonBody
-from app.core.text import Visible
-from app.questions.tags import tag_path
-
 from app.core.ids import BodyId
+from app.core.inputs import JsonBody
+from app.core.text import OptionalText, Visible
+from app.questions.tags import tag_path
 
 
 class UserOut(BaseModel):
@@ -313,7 +312,7 @@ class SuggestedEditIn(JsonBody):
     title: Annotated[str | None, Visible(15)] = Field(default=None, min_length=15, max_length=150)
     body: Annotated[str | None, Visible(20)] = Field(default=None, min_length=20, max_length=30_000)
     tags: list[str] | None = Field(default=None, max_length=20)
-    comment: str = Field(default="", max_length=300)
+    comment: Annotated[str, OptionalText()] = Field(default="", max_length=300)
 
 
 class SuggestedEditOut(BaseModel):

@@ -13,8 +13,8 @@ from app.api.schemas import QuestionSummaryOut
 from app.core.db import SessionDep
 from app.core.ids import BodyId
 from app.core.inputs import JsonBody
-from app.search import service as search_service
 from app.questions.models import Question
+from app.search import service as search_service
 
 router = APIRouter()
 
@@ -54,10 +54,12 @@ class SearchList(BaseModel):
 
 
 class DeflectionIn(JsonBody):
-    title: str = Field(max_length=150, description="what the customer was about to ask")
+    title: str = Field(max_length=150, description="what the customer was about to ask (required: at least one "
+                                                   "visible character)")
     product: str | None = None
     answer_id: BodyId | None = Field(None, description="the answer that helped (from /questions/similar's "
-                                                       "`answer_id`); the reply's `answer_url` anchors to it")
+                                                       "`answer_id`): an answer to this question, else 422; the "
+                                                       "reply's `answer_url` anchors to it")
 
 
 class DeflectionOut(BaseModel):
@@ -112,12 +114,14 @@ def deflect(question_id: Id, data: DeflectionIn, request: Request, response: Res
     """Records that a customer about to ask `title` found their answer in this question instead
     (a question closed as a duplicate counts for its original). Anyone may call it. Counted once
     per visitor and question: 201 when counted, 200 with `counted: false` for a repeat; 409 when the
-    question has no answer (nothing there can have solved it)."""
+    question has no answer (nothing there can have solved it); 422 for a blank `title` or an
+    `answer_id` that is not a visible answer to this question."""
     visitor = search_service.deflection_visitor(actor=user, secret=request.app.state.settings.secret,
                                                 address=client_key(request),
                                                 user_agent=request.headers.get("user-agent", ""))
     row, counted = search_service.record_deflection(session, actor=user, question_id=question_id, title=data.title,
-                                                    product=data.product, source="api", visitor=visitor)
+                                                    product=data.product, source="api", visitor=visitor,
+                                                    answer_id=data.answer_id)
     if not counted:
         response.status_code = 200
     counts = search_service.deflection_counts(session, [row.question_id])

@@ -26,7 +26,7 @@ from app.apikeys.scopes import SCOPES
 from app.core import security
 from app.core.db import utcnow
 from app.core.errors import Forbidden, NotFound, field_error
-from app.core.text import clean_single_line, require_single_line
+from app.core.text import clean_single_line, is_blank, require_single_line
 
 PREFIX_LEN = 12
 LAST_USED_PRECISION = timedelta(seconds=60)  # last_used_at is written at most once a minute per key
@@ -107,11 +107,11 @@ def _clean_limit(rate_limit: int | None) -> int | None:
 def _clean_name(name: str | None) -> str:
     """The key's name as one line (app/core/text.py clean_single_line: no newlines, tabs,
     controls or zero-width spaces; whitespace runs one space), at most 80 characters; 422 (field
-    `name`) when nothing is left or when it holds direction controls or stacked combining marks
-    (single_line_problem)."""
+    `name`) when nothing visible is left (is_blank) or when it holds direction controls or stacked
+    combining marks (single_line_problem)."""
     require_single_line("name", name or "")
     name = clean_single_line(name)
-    if not name:
+    if is_blank(name):
         raise field_error("name", "Give the key a name, e.g. the site that uses it.")
     return name[:80].rstrip()
 

@@ -21,6 +21,12 @@ def _type(slug: str) -> str:
     return f"/problems/{slug}"
 
 
+class BadRequest(DomainError):
+    """A request that is malformed as a whole (not one field): 400 problem."""
+
+    status, type, title = 400, _type("bad-request"), "Bad request"
+
+
 class InvalidInput(DomainError):
     status, type, title = 422, _type("invalid-input"), "Invalid input"
 

@@ -60,6 +60,52 @@ def visible_length(text: str) -> int:
     return count
 
 
+def is_blank(text: str | None) -> bool:
+    """Whether a free text shows nothing: None, "", or only whitespace and characters that do not
+    show (visible_length 0: zero-width spaces and joiners, U+2060, BOM, bidi marks, NBSP, combining
+    marks with nothing to sit on...). The one emptiness test for required texts; `text.strip()`
+    alone lets "\u200b" through."""
+    return text is None or visible_length(text) == 0
+
+
+def require_text(field: str, text: str | None, message: str, where: str = "body") -> str:
+    """A required free text (a reason, a resolution, a note): `text` without surrounding whitespace,
+    or InvalidInput (422 at [where, field], `message`) when is_blank. For services that take the
+    text as an argument; pydantic schemas use Visible(n) instead."""
+    if is_blank(text):
+        raise field_error(field, message, where)
+    return text.strip()
+
+
+def optional_text(text: str | None) -> str:
+    """An optional free text (an edit summary, a note): trimmed, and "" when is_blank, so that a
+    text of invisible characters is stored as no text rather than shown as an empty one."""
+    return "" if is_blank(text) else text.strip()
+
+
+def OptionalText():  # noqa: N802 - used like a type: Annotated[str, OptionalText()]
+    """A pydantic validator for optional free texts (edit summaries): optional_text, so invisible
+    characters alone become ""."""
+    return AfterValidator(lambda v: v if v is None else optional_text(v))
+
+
+def char_label(ch: str) -> str:
+    """One character as a person can name it: "U+200B ZERO WIDTH SPACE" (the Unicode name; just
+    the code point for unnamed ones such as controls)."""
+    name = unicodedata.name(ch, "")
+    return f"U+{ord(ch):04X} {name}" if name else f"U+{ord(ch):04X}"
+
+
+def first_invisible(text: str) -> str | None:
+    """The first character of `text` that does not show and is not a plain space (see is_visible):
+    format characters (U+200B, U+200D, U+2060, U+FEFF, bidi marks), controls, NBSP and the other
+    Unicode spaces, the blank-looking letters of _BLANK_RANGES; None when there is none."""
+    for ch in text:
+        if ch != " " and not is_visible(ch):
+            return ch
+    return None
+
+
 def _at_least(minimum: int):
     def check(value: str | None) -> str | None:
         if value is None:

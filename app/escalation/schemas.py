@@ -31,7 +31,7 @@ class AssignIn(JsonBody):
 class NoteIn(JsonBody):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    body: str = Field(min_length=1, max_length=5000)
+    body: Annotated[str, Visible(1)] = Field(min_length=1, max_length=5000)
 
 
 class WaitIn(JsonBody):
@@ -43,13 +43,13 @@ class WaitIn(JsonBody):
 class HandOffIn(JsonBody):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    ticket: str = Field(min_length=1, max_length=200, description="the external ticket's reference, e.g. ZD-4411")
+    ticket: Annotated[str, Visible(1)] = Field(min_length=1, max_length=200, description="the external ticket's reference, e.g. ZD-4411")
 
 
 class ResolveIn(JsonBody):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    resolution: str = Field(min_length=1, max_length=5000, description="internal summary for the team")
+    resolution: Annotated[str, Visible(1)] = Field(min_length=1, max_length=5000, description="internal summary for the team")
     answer_body: Annotated[str | None, Visible(20)] = Field(default=None, min_length=20, max_length=30000,
                                     description="a staff answer to post on the public thread (Markdown)")
     answer_id: BodyId | None = Field(default=None, description="or: the community answer that solved it")

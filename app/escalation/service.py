@@ -25,6 +25,7 @@ from app.answers import service as answers_service
 from app.answers.models import Answer
 from app.core.db import MAX_ID, utcnow
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
+from app.core.text import optional_text, require_text
 from app.escalation import policy
 from app.escalation.models import (
     ACTIVE_STATUSES,
@@ -359,9 +360,7 @@ def add_note(session: Session, *, actor: User | None, escalation_id: int, body: 
              now: datetime | None = None) -> EscalationEvent:
     """An internal note: staff only, never shown publicly."""
     actor = require_agent(actor)
-    body = (body or "").strip()
-    if not body:
-        raise field_error("body", "Write the note.")
+    body = require_text("body", body, "Write the note.")
     esc = _get(session, escalation_id, for_update=True)
     return _log(session, esc, "note", actor, body, now or utcnow())
 
@@ -375,7 +374,7 @@ def wait_on_customer(session: Session, *, actor: User | None, escalation_id: int
     _require_state(session, esc, "mark it as waiting on the customer", S.claimed)
     _require_holder(session, esc, actor, "mark it as waiting on the customer")
     esc.status, esc.paused_at, esc.updated_at = S.waiting.value, now, now
-    _log(session, esc, "waiting", actor, note.strip(), now)
+    _log(session, esc, "waiting", actor, optional_text(note), now)
     return esc
 
 
@@ -396,9 +395,7 @@ def hand_off(session: Session, *, actor: User | None, escalation_id: int, ticket
     """Passed to an external ticket system: the reference is recorded and the clock stops."""
     actor = require_agent(actor)
     now = now or utcnow()
-    ticket = (ticket or "").strip()
-    if not ticket:
-        raise field_error("ticket", "Give the external ticket's reference.")
+    ticket = require_text("ticket", ticket, "Give the external ticket's reference.")
     esc = _get(session, escalation_id, for_update=True)
     _require_state(session, esc, "hand it off", S.open, S.claimed, S.waiting)
     if esc.status != S.open:
@@ -418,10 +415,8 @@ def resolve(session: Session, *, actor: User | None, escalation_id: int, resolut
     the acceptance policy) can then accept. The asker and the "me too" customers are notified."""
     actor = require_agent(actor)
     now = now or utcnow()
-    resolution = (resolution or "").strip()
-    answer_body = (answer_body or "").strip() or None
-    if not resolution:
-        raise field_error("resolution", "Summarise the resolution for the team.")
+    resolution = require_text("resolution", resolution, "Summarise the resolution for the team.")
+    answer_body = optional_text(answer_body) or None
     if (answer_body is None) == (answer_id is None):
         raise InvalidInput("Give the public answer: write a staff answer, or point to the community answer "
                            "that solved it (one of the two).",

@@ -4,7 +4,8 @@ decide, and each flag is marked helpful or declined, which its flagger sees (doc
 Rules (numbers in app/moderation/policy.py, the privilege in app/reputation/policy.py):
 - the `flag` privilege; never on one's own post; one open flag per member per post (409);
   FLAGS_PER_DAY per UTC day (429 with Retry-After until midnight UTC);
-- `duplicate` needs `original_id` (a question), `other` needs `text`;
+- `duplicate` needs `original_id` (a question), `other` needs `text` with a visible character
+  (app/core/text.py is_blank: zero-width and other invisible characters alone are no text);
 - spam and abusive flags from trusted members (TRUSTED_FLAGGER_REPUTATION) add their flaggers'
   weights; at AUTO_HIDE_WEIGHT the post is hidden at once until a moderator decides;
 - a moderator's spam flag hides and deletes the post at once (the flag is helpful).
@@ -13,7 +14,7 @@ Rules (numbers in app/moderation/policy.py, the privilege in app/reputation/poli
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +23,17 @@ from sqlmodel import Session, select
 from app.accounts import permissions
 from app.accounts.models import User
 from app.core.db import utcnow
-from app.core.errors import Conflict, Forbidden, InvalidInput, RateLimited, field_error
+from app.core.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    RateLimited,
+    field_error,
+)
+from app.core.ids import is_id
+from app.core.pagination import Page, clamp_limit, decode_cursor, encode_cursor
+from app.core.text import optional_text, require_text
 from app.moderation import audit, policy, posts
 from app.moderation.models import Flag
 from app.notifications import service as notifications
@@ -76,11 +87,13 @@ def raise_flag(session: Session, *, actor: User | None, post_type: str, post_id:
     permissions.require_privilege(actor, "flag", "flag posts")
     if reason not in policy.FLAG_REASONS:
         raise field_error("reason", f"reason must be one of: {', '.join(policy.FLAG_REASONS)}.")
-    text = (text or "").strip()
+    if reason == "other":
+        text = require_text("text", text, "Say what is wrong with the post: spaces and invisible characters "
+                                          "(such as zero-width spaces) do not count.")
+    else:
+        text = optional_text(text)
     if len(text) > 500:
         raise field_error("text", "Say it in at most 500 characters.")
-    if reason == "other" and not text:
-        raise field_error("text", "Say what is wrong with the post.")
     if reason == "duplicate":
         original_id = _check_original(session, ref, original_id, actor)
     else:
@@ -240,42 +253,111 @@ class FlaggedPost:
     status: str = "open"
 
 
-def queue(session: Session, *, actor: User | None, status: str = "open", limit: int = 50) -> list[FlaggedPost]:
-    """Flags grouped by post, posts with open flags first (oldest flag first), then recently
-    handled ones. `status`: "open" (only posts with open flags) or "all". Moderators and staff."""
+POST_TYPES = ("question", "answer", "comment")
+
+
+def queue(session: Session, *, actor: User | None, status: str = "open", limit: int | None = None,
+          cursor: str | None = None) -> Page[FlaggedPost]:
+    """Flags grouped by post, keyset-paginated (`limit` 1..100, default 50; `cursor` from the
+    previous page's next_cursor). Order: posts with open flags first, the one whose oldest open flag
+    waited longest first; then (status "all") posts whose flags are all handled, most recently
+    flagged first; ties by post type and id, so the order is total and a page boundary stable while
+    new flags arrive. `status`: "open" (only posts with open flags, and only their open flags) or
+    "all". Moderators and staff (403 otherwise); 422 on `status`, `limit` or a `cursor` this
+    function did not give. A post whose thread is gone is left out of its page (the cursor still
+    moves past it), so a page may hold fewer than `limit`."""
+    from sqlalchemy import and_, case, or_, true
+
     from app.core.markdown import excerpt
 
     actor = permissions.require_user(actor, write=False)
     if not actor.can_moderate:
         raise Forbidden("Only moderators and staff can see the flag queue.")
-    stmt = select(Flag)
+    if status not in ("open", "all"):
+        raise field_error("status", "status must be open or all.", "query")
+    limit = clamp_limit(limit, default=50)
+    after = _queue_cursor(cursor)
+    open_n = func.sum(case((Flag.status == "open", 1), else_=0)).label("open_n")
+    first_open = func.min(case((Flag.status == "open", Flag.created_at))).label("first_open")
+    first_any = func.min(Flag.created_at).label("first_any")
+    grouped = select(Flag.post_type, Flag.post_id, open_n, first_open, first_any)
+    if status == "open":
+        grouped = grouped.where(Flag.status == "open")
+    g = grouped.group_by(Flag.post_type, Flag.post_id).subquery()
+
+    def keyset(when, op, bucket_after):
+        if after is None or after[0] != bucket_after:
+            return true()
+        _, at, ptype, pid = after
+        return or_(op(when, at), and_(when == at, or_(op(g.c.post_type, ptype),
+                                                      and_(g.c.post_type == ptype, op(g.c.post_id, pid)))))
+
+    keys: list[tuple[int, datetime, str, int]] = []
+    if after is None or after[0] == 0:
+        rows = session.exec(select(g.c.post_type, g.c.post_id, g.c.first_open).where(
+            g.c.open_n > 0, keyset(g.c.first_open, lambda a, b: a > b, 0))
+            .order_by(g.c.first_open, g.c.post_type, g.c.post_id).limit(limit + 1)).all()
+        keys += [(0, _aware(at), ptype, pid) for ptype, pid, at in rows]
+    if status == "all" and len(keys) <= limit:
+        rows = session.exec(select(g.c.post_type, g.c.post_id, g.c.first_any).where(
+            g.c.open_n == 0, keyset(g.c.first_any, lambda a, b: a < b, 1))
+            .order_by(g.c.first_any.desc(), g.c.post_type.desc(), g.c.post_id.desc())
+            .limit(limit + 1 - len(keys))).all()
+        keys += [(1, _aware(at), ptype, pid) for ptype, pid, at in rows]
+    next_cursor = None
+    if len(keys) > limit:
+        keys = keys[:limit]
+        last = keys[-1]
+        next_cursor = encode_cursor([last[0], last[1].isoformat(), last[2], last[3]])
+    if not keys:
+        return Page(items=[], next_cursor=None)
+    stmt = select(Flag).where(or_(*(and_(Flag.post_type == ptype, Flag.post_id.in_([k[3] for k in keys if k[2] == ptype]))
+                                    for ptype in {k[2] for k in keys})))
     if status == "open":
         stmt = stmt.where(Flag.status == "open")
-    elif status != "all":
-        raise field_error("status", "status must be open or all.", "query")
-    rows = list(session.exec(stmt.order_by(Flag.created_at.desc(), Flag.id.desc()).limit(2000)).all())
     groups: dict[tuple[str, int], list[Flag]] = {}
-    for f in rows:
+    for f in session.exec(stmt.order_by(Flag.id)).all():
         groups.setdefault((f.post_type, f.post_id), []).append(f)
     users = {u.id: u for u in session.exec(select(User).where(User.id.in_(
-        {f.flagger_id for f in rows}))).all()} if rows else {}
+        {f.flagger_id for fs in groups.values() for f in fs}))).all()}
     out: list[FlaggedPost] = []
-    for (ptype, pid), flags in groups.items():
+    for _, at, ptype, pid in keys:
+        flags = groups.get((ptype, pid), [])
         try:
             ref = posts.load(session, ptype, pid, viewer=actor, include_deleted=True)
-        except Exception:  # noqa: BLE001 - its thread is gone
+        except DomainError:  # its thread is gone
             continue
         open_flags = [f for f in flags if f.status == "open"]
         html = getattr(ref.post, "body_html", "")
         out.append(FlaggedPost(
             post_type=ptype, post_id=pid, url=ref.url, title=ref.title, excerpt=excerpt(html, 240),
             author=session.get(User, ref.author_id), hidden=posts.hidden_label(ref.post),
-            deleted=ref.post.deleted_at is not None, flags=sorted(flags, key=lambda f: f.id), flaggers=users,
-            open_count=len(open_flags), first_flagged_at=min(f.created_at for f in (open_flags or flags)),
+            deleted=ref.post.deleted_at is not None, flags=flags, flaggers=users,
+            open_count=len(open_flags), first_flagged_at=at,
             locked=ref.question.locked_at is not None, status=ref.question.status))
-    pending = sorted((g for g in out if g.open_count), key=lambda g: g.first_flagged_at)
-    handled = sorted((g for g in out if not g.open_count), key=lambda g: g.first_flagged_at, reverse=True)
-    return (pending + handled)[:limit]
+    return Page(items=out, next_cursor=next_cursor)
+
+
+def _aware(at: datetime) -> datetime:
+    """A timestamp read back from an aggregate (SQLite gives it without a zone): aware UTC."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def _queue_cursor(cursor: str | None) -> tuple[int, datetime, str, int] | None:
+    """The flag queue's cursor, [bucket (0 open, 1 handled), ISO time with zone, post type, post id];
+    422 at ["query", "cursor"] for anything else (a forged one must not reach the database)."""
+    values = decode_cursor(cursor, 4)
+    if values is None:
+        return None
+    bucket, at, ptype, pid = values
+    try:
+        when = datetime.fromisoformat(at) if isinstance(at, str) else None
+    except ValueError:
+        when = None
+    if (type(bucket) is not int or bucket not in (0, 1) or when is None or when.utcoffset() is None
+            or ptype not in POST_TYPES or not is_id(pid)):
+        raise field_error("cursor", "The cursor is not valid; start again from the first page.", "query")
+    return bucket, when, ptype, pid
 
 
 def my_flags(session: Session, *, actor: User | None, limit: int = 100) -> list[Flag]:

@@ -11,7 +11,8 @@ from sqlmodel import Session, select
 from app.accounts import permissions
 from app.accounts.models import User
 from app.core.db import utcnow
-from app.core.errors import Conflict, Forbidden, NotFound, field_error
+from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.text import require_text
 from app.moderation import audit
 
 POST_TYPES = ("question", "answer", "comment")
@@ -268,9 +269,7 @@ def close(session: Session, *, actor: User | None, question_id: int, reason: str
     actor = permissions.require_user(actor)
     if not permissions.can_close(actor):
         permissions.require_privilege(actor, "close", "close questions")
-    reason = (reason or "").strip()
-    if not reason:
-        raise field_error("reason", "Say why the question is closed (readers see it).")
+    reason = require_text("reason", reason, "Say why the question is closed (readers see it).")
     question = questions_service.get_visible(session, question_id, viewer=actor, for_update=True)
     if question.status != QuestionStatus.open:
         raise Conflict("This question is not open.")

@@ -6,13 +6,15 @@ spam check held, and posts hidden by flags."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from app.accounts.models import User
-from app.core.errors import Conflict, field_error
+from app.core.errors import Conflict, DomainError, field_error
+from app.core.ids import is_id
+from app.core.pagination import Page, clamp_limit, decode_cursor, encode_cursor
 from app.moderation import audit, posts
 from app.notifications import service as notifications
 
@@ -59,27 +61,82 @@ class PendingPost:
     hidden_at: datetime
 
 
-def pending(session: Session, *, actor: User | None, limit: int = 100) -> list[PendingPost]:
-    """Hidden, undeleted posts, oldest first: what waits for a moderator's decision."""
+POST_TYPES = ("question", "answer", "comment")
+
+
+def pending(session: Session, *, actor: User | None, limit: int | None = None,
+            cursor: str | None = None) -> Page[PendingPost]:
+    """Hidden, undeleted posts, oldest first: what waits for a moderator's decision. Keyset-paginated
+    on (hidden_at, post type, post id), a total order (`limit` 1..100, default 50; `cursor` from the
+    previous page's next_cursor; 422 on a cursor this function did not give). A post whose thread
+    is gone is left out of its page (the cursor moves past it). Moderators and staff."""
+    from sqlalchemy import and_, or_, true
+
     from app.answers.models import Answer
     from app.comments.models import Comment
     from app.core.markdown import excerpt
     from app.questions.models import Question
 
     actor = posts.require_moderator_read(actor)
-    out: list[PendingPost] = []
+    limit = clamp_limit(limit, default=50)
+    after = _cursor(cursor)
+    found: list[tuple[datetime, str, int, object]] = []
     for ptype, model in (("question", Question), ("answer", Answer), ("comment", Comment)):
-        for post in session.exec(select(model).where(model.hidden_at.is_not(None), model.deleted_at.is_(None))
-                                 .order_by(model.hidden_at).limit(limit)).all():
-            try:
-                ref = posts.load(session, ptype, post.id, viewer=actor)
-            except Exception:  # noqa: BLE001 - its thread is gone
-                continue
-            out.append(PendingPost(ptype, post.id, ref.url, ref.title, excerpt(post.body_html, 240),
-                                   session.get(User, post.author_id), post.hidden_reason or "moderator",
-                                   posts.hidden_label(post) or "", post.hidden_at))
-    out.sort(key=lambda p: p.hidden_at)
-    return out[:limit]
+        later = true()
+        if after is not None:
+            at, cptype, cid = after
+            same_time_after = true() if ptype > cptype else (model.id > cid if ptype == cptype else None)
+            later = model.hidden_at > at if same_time_after is None else or_(
+                model.hidden_at > at, and_(model.hidden_at == at, same_time_after))
+        rows = session.exec(select(model).where(model.hidden_at.is_not(None), model.deleted_at.is_(None), later)
+                            .order_by(model.hidden_at, model.id).limit(limit + 1)).all()
+        found += [(_aware(p.hidden_at), ptype, p.id, p) for p in rows]
+    found.sort(key=lambda r: (r[0], r[1], r[2]))
+    next_cursor = None
+    if len(found) > limit:
+        found = found[:limit]
+        at, ptype, pid, _ = found[-1]
+        next_cursor = encode_cursor([at.isoformat(), ptype, pid])
+    out: list[PendingPost] = []
+    for at, ptype, pid, post in found:
+        try:
+            ref = posts.load(session, ptype, pid, viewer=actor)
+        except DomainError:  # its thread is gone
+            continue
+        out.append(PendingPost(ptype, pid, ref.url, ref.title, excerpt(post.body_html, 240),
+                               session.get(User, post.author_id), post.hidden_reason or "moderator",
+                               posts.hidden_label(post) or "", at))
+    return Page(items=out, next_cursor=next_cursor)
+
+
+def pending_count(session: Session, *, actor: User | None) -> int:
+    """How many hidden, undeleted posts wait (for the queue tabs), moderators and staff."""
+    from app.answers.models import Answer
+    from app.comments.models import Comment
+    from app.questions.models import Question
+
+    posts.require_moderator_read(actor)
+    return sum(int(session.exec(select(func.count()).select_from(model).where(
+        model.hidden_at.is_not(None), model.deleted_at.is_(None))).one()) for model in (Question, Answer, Comment))
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def _cursor(cursor: str | None) -> tuple[datetime, str, int] | None:
+    """[ISO time with zone, post type, post id], else 422 at ["query", "cursor"]."""
+    values = decode_cursor(cursor, 3)
+    if values is None:
+        return None
+    at, ptype, pid = values
+    try:
+        when = datetime.fromisoformat(at) if isinstance(at, str) else None
+    except ValueError:
+        when = None
+    if when is None or when.utcoffset() is None or ptype not in POST_TYPES or not is_id(pid):
+        raise field_error("cursor", "The cursor is not valid; start again from the first page.", "query")
+    return when, ptype, pid
 
 
 def decide(session: Session, *, actor: User | None, post_type: str, post_id: int, approve: bool,

@@ -12,6 +12,7 @@ from app.accounts import service as accounts_service
 from app.accounts.models import Role, User
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, field_error
+from app.core.text import optional_text, require_text
 from app.moderation import audit, posts
 from app.moderation.models import BlockedEmail
 from app.notifications import service as notifications
@@ -35,9 +36,7 @@ def suspend(session: Session, *, actor: User | None, username: str, days: int, r
     actor = posts.require_moderator(actor)
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_SUSPENSION_DAYS:
         raise field_error("days", f"days must be a whole number from 1 to {MAX_SUSPENSION_DAYS}.")
-    reason = (reason or "").strip()
-    if not reason:
-        raise field_error("reason", "Give the reason; the member sees it.")
+    reason = require_text("reason", reason, "Give the reason; the member sees it.")
     if len(reason) > 300:
         raise field_error("reason", "Say it in at most 300 characters.")
     user = accounts_service.get_by_username(session, username)
@@ -54,8 +53,10 @@ def suspend(session: Session, *, actor: User | None, username: str, days: int, r
 
 
 def lift(session: Session, *, actor: User | None, username: str, reason: str | None = None) -> User:
-    """End a member's suspension now (moderators and staff; audited; the member is told)."""
+    """End a member's suspension now (moderators and staff; audited; the member is told). An
+    optional `reason` of invisible characters only is no reason (app/core/text.py optional_text)."""
     actor = posts.require_moderator(actor)
+    reason = optional_text(reason) or None
     user = accounts_service.get_by_username(session, username)
     _require_over(actor, user, "lift a suspension of")
     if not user.is_suspended:
@@ -85,7 +86,9 @@ def destroy_spammer(session: Session, *, actor: User | None, username: str, bloc
     """Delete every post and comment of a spam account, take back its votes (their reputation
     with them), reverse the reputation its posts earned anyone, deactivate it, and, when asked,
     block its e-mail address (`block="address"`) or domain (`block="domain"`). Moderators and
-    staff; audited. Afterwards `groundswell recompute-reputation --check` finds nothing to fix."""
+    staff; audited. Afterwards `groundswell recompute-reputation --check` finds nothing to fix.
+    A `reason` that shows nothing is "spam" (the default; the API refuses it first, 422)."""
+    reason = optional_text(reason) or "spam"
     from app.answers import service as answers_service
     from app.answers.models import Answer
     from app.comments import service as comments_service
@@ -137,8 +140,9 @@ def _pattern(email: str, block: str) -> str:
 
 def block_email(session: Session, *, actor: User | None, pattern: str, reason: str = "") -> str:
     """Block an address (`name@example.com`) or a domain (`@example.com`) from signing up.
-    Idempotent; returns the stored pattern; audited."""
+    Idempotent; returns the stored pattern; audited. A `reason` that shows nothing is stored as none."""
     actor = posts.require_moderator(actor)
+    reason = optional_text(reason)
     pattern = pattern.strip().lower()
     if "@" not in pattern or pattern.endswith("@") or len(pattern) > 254:
         raise field_error("pattern", "Give an address (name@example.com) or a domain (@example.com).")
@@ -158,8 +162,11 @@ def is_blocked(session: Session, email: str) -> bool:
 
 
 def set_role(session: Session, *, actor: User | None, username: str, role: str, reason: str | None = None) -> User:
-    """Admins change a member's role on the web or the API (audited in accounts.service.set_role)."""
+    """Admins change a member's role on the web or the API (audited in accounts.service.set_role);
+    a `reason` that shows nothing is none."""
     from app.accounts import permissions
+
+    reason = optional_text(reason) or None
 
     actor = permissions.require_user(actor)
     try:

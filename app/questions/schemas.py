@@ -11,7 +11,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, field_validator
 
 from app.core.ids import BodyId
 from app.core.inputs import JsonBody, exact_int
-from app.core.text import NoDirectionControls, NoStackedMarks, Visible
+from app.core.text import NoDirectionControls, NoStackedMarks, OptionalText, Visible
 
 TITLE_MIN, TITLE_MAX = 15, 150
 BODY_MIN, BODY_MAX = 20, 30_000
@@ -52,7 +52,8 @@ class QuestionUpdate(_Strict):
     body: Annotated[str | None, Visible(BODY_MIN)] = Field(default=None, min_length=BODY_MIN, max_length=BODY_MAX)
     tags: list[str] | None = Field(default=None, max_length=TAGS_MAX * 4)
     product: str | None = Field(default=None, max_length=60)
-    comment: str = Field(default="", max_length=300, description="edit summary, shown on the revisions page")
+    comment: Annotated[str, OptionalText()] = Field(default="", max_length=300,
+                                                    description="edit summary, shown on the revisions page")
 
 
 class AnswerCreate(_Strict):
@@ -62,7 +63,7 @@ class AnswerCreate(_Strict):
 
 class AnswerUpdate(_Strict):
     body: Annotated[str, Visible(ANSWER_MIN)] = Field(min_length=ANSWER_MIN, max_length=ANSWER_MAX)
-    comment: str = Field(default="", max_length=300)
+    comment: Annotated[str, OptionalText()] = Field(default="", max_length=300)
 
 
 class CommentCreate(_Strict):

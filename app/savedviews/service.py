@@ -26,7 +26,7 @@ from app.accounts.models import User
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.core.pagination import Page
-from app.core.text import clean_single_line, require_single_line
+from app.core.text import clean_single_line, is_blank, require_single_line
 from app.escalation import metoo, policy
 from app.escalation import queries as escalation_queries
 from app.products.models import Product
@@ -56,7 +56,7 @@ def _check(session: Session, actor: User, data: ViewCreate) -> dict:
         raise Forbidden(SHARE_STAFF_ONLY)
     require_single_line("name", data.name)  # direction controls and stacked marks: a 422 naming them
     name = clean_single_line(data.name)  # one line: newlines, tabs, controls, zero-width spaces go
-    if not name:
+    if is_blank(name):
         raise _invalid("name", "Give the view a name.")
     product_id = None
     if f.product:

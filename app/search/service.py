@@ -27,8 +27,9 @@ from app.accounts import permissions
 from app.accounts.models import User
 from app.core.config import Settings
 from app.core.db import utcnow
-from app.core.errors import Conflict, ServiceBusy, field_error
+from app.core.errors import Conflict, NotFound, ServiceBusy, field_error
 from app.core.pagination import decode_cursor, encode_cursor
+from app.core.text import require_text
 from app.internal.visibility import public_only
 from app.products import service as products_service
 from app.questions import views
@@ -336,20 +337,29 @@ def deflection_visitor(*, actor: User | None, secret: str, address: str, user_ag
 
 
 def record_deflection(session: Session, *, actor: User | None, question_id: int, title: str, visitor: str,
-                      product: str | None = None, source: str = "web") -> tuple[Deflection, bool]:
+                      product: str | None = None, source: str = "web",
+                      answer_id: int | None = None) -> tuple[Deflection, bool]:
     """"Yes, this solved it": the would-be question is linked to the original instead of being posted.
 
     Counted once per `visitor` (deflection_visitor) and question: a repeat returns the first row
     and False (the unique constraint settles concurrent repeats). Returns (row, counted now).
-    Only a question with a visible answer can have solved it: Conflict (409) otherwise."""
+    Errors: 404 (no such question for `actor`); 422 on `title` when it shows nothing (it is what
+    the customer was about to ask, the very thing counted; docs/api.md and docs/search.md), on
+    `answer_id` when it names no answer of this question (or of its original, for a duplicate)
+    that `actor` may see (check_answer_that_helped); 409 when the question has no visible answer
+    (nothing there can have solved it)."""
     from app.questions import service as questions_service
 
     if actor is not None:
         actor = permissions.require_user(actor)
-    question = questions_service.get_visible(session, question_id, viewer=actor)
+    named = questions_service.get_visible(session, question_id, viewer=actor)
+    question = named
     if question.status == QuestionStatus.duplicate.value and question.duplicate_of_id:
         question = questions_service.get_visible(session, question.duplicate_of_id, viewer=actor)
-    title = (title or "").strip()[:150]
+    title = require_text("title", title, "Give the title of the question you were about to ask: spaces and "
+                                         "invisible characters (such as zero-width spaces) do not count.")[:150]
+    if answer_id is not None:
+        check_answer_that_helped(session, actor=actor, question_ids={named.id, question.id}, answer_id=answer_id)
     product_id = None
     if product:
         resolved = products_service.resolve(session, product)
@@ -376,6 +386,22 @@ def record_deflection(session: Session, *, actor: User | None, question_id: int,
             raise
         return found, False
     return row, True
+
+
+def check_answer_that_helped(session: Session, *, actor: User | None, question_ids: set[int], answer_id: int) -> int:
+    """`answer_id` when it is a live answer `actor` may see (answers_service.get_visible) to one of
+    `question_ids`; else InvalidInput, 422 at ["body", "answer_id"] (never a 404: the question is
+    there, the click named the wrong answer)."""
+    from app.answers import service as answers_service
+
+    try:
+        answer = answers_service.get_visible(session, answer_id, viewer=actor)
+    except NotFound:
+        answer = None
+    if answer is None or answer.question_id not in question_ids:
+        raise field_error("answer_id", f"Answer {answer_id} is not an answer to this question; name one of its "
+                                       "answers (from /questions/similar's answer_id) or leave it out.")
+    return answer.id
 
 
 def answer_that_helped(session: Session, question_id: int, named: int | None) -> int | None:

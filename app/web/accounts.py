@@ -119,7 +119,8 @@ def field_errors_for_signup(exc: Exception) -> dict[str, str]:
     from app.web.forms import field_errors
 
     errors = field_errors(exc, SIGNUP_FIELDS)
-    if "username" in errors and "taken" not in errors["username"] and "reserved" not in errors["username"]:
+    if ("username" in errors and "taken" not in errors["username"] and "reserved" not in errors["username"]
+            and "invisible character" not in errors["username"]):
         errors["username"] = "Use 3–30 characters: letters, digits, '_' or '-'."
     if "password" in errors and errors["password"].startswith(("Use at least", "String should have at least")):
         errors["password"] = f"Use at least {PASSWORD_MIN} characters; a short sentence is easy to remember."

@@ -4,6 +4,8 @@ lift, destroy spammer, roles). Thin routes over app/moderation; every form posts
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -36,7 +38,18 @@ def _flag(request: Request, session, me, post_type: str, post_id: int, form: dic
     try:
         flags.raise_flag(session, actor=me, post_type=post_type, post_id=post_id, reason=form.get("reason", ""),
                          text=form.get("text", ""), original_id=_int(form.get("original")))
-    except (InvalidInput, Conflict, RateLimited) as exc:
+    except InvalidInput as exc:
+        # The question page again (422) with this flag form open, the message beside it and what
+        # was typed kept: a reason of invisible characters only must not lose the rest.
+        from app.web.forms import field_errors
+        from app.web.questions import _question_page
+
+        session.rollback()
+        detail = views.question_detail(session, ref.question.id, me)
+        return _question_page(request, session, detail, viewer=me, status=422, flag_form={
+            "target": f"{post_type}-{post_id}", "reason": form.get("reason", ""), "text": form.get("text", ""),
+            "original": form.get("original", ""), "errors": field_errors(exc, ("reason", "text", "original_id"))})
+    except (Conflict, RateLimited) as exc:
         session.rollback()
         flash(request, exc.detail, "error")
         return redirect(url)
@@ -85,12 +98,14 @@ def hub(request: Request, session: SessionDep, me: Me) -> Response:
 
 
 @router.get("/moderation/flags")
-def flag_queue(request: Request, session: SessionDep, me: Me, status: Text = None) -> Response:
+def flag_queue(request: Request, session: SessionDep, me: Me, status: Text = None, cursor: Text = None) -> Response:
     status = "all" if status == "all" else "open"
-    groups = flags.queue(session, actor=me, status=status)
+    page = flags.queue(session, actor=me, status=status, cursor=cursor or None)
+    next_url = (f"/moderation/flags?{urlencode({'status': status, 'cursor': page.next_cursor})}"
+                if page.next_cursor else None)
     return render(request, "moderation/flags.html", {
-        "groups": groups, "status": status, "reasons": policy.FLAG_REASONS, "tab": "flags",
-        "pending_count": len(review.pending(session, actor=me)),
+        "groups": page.items, "status": status, "reasons": policy.FLAG_REASONS, "tab": "flags",
+        "pending_count": review.pending_count(session, actor=me), "next_url": next_url, "is_first_page": not cursor,
     })
 
 
@@ -112,8 +127,11 @@ def handle_flags(request: Request, post_type: str, post_id: Id, session: Session
 
 
 @router.get("/moderation/review")
-def review_queue(request: Request, session: SessionDep, me: Me) -> Response:
-    return render(request, "moderation/review.html", {"pending": review.pending(session, actor=me), "tab": "review"})
+def review_queue(request: Request, session: SessionDep, me: Me, cursor: Text = None) -> Response:
+    page = review.pending(session, actor=me, cursor=cursor or None)
+    next_url = f"/moderation/review?{urlencode({'cursor': page.next_cursor})}" if page.next_cursor else None
+    return render(request, "moderation/review.html", {"pending": page.items, "tab": "review", "next_url": next_url,
+                                                      "is_first_page": not cursor})
 
 
 @router.post("/moderation/review/{post_type}/{post_id}")

@@ -227,9 +227,17 @@ def possible_originals(request: Request, session: Session, detail) -> list[Simil
 
 # --- "Yes, this solved it" ----------------------------------------------------------------------------
 
+def _error_field(exc: InvalidInput) -> str | None:
+    """The field an InvalidInput names (the last part of its first error's loc), or None."""
+    loc = (exc.errors or [{}])[0].get("loc") or []
+    return str(loc[-1]) if loc else None
+
+
 @router.post("/questions/{question_id}/solved-it")
 def solved_it(request: Request, question_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
-    """The customer found the answer in this question: count it, post nothing, show the question."""
+    """The customer found the answer in this question: count it, post nothing, show the question.
+    A title that shows nothing or an answer that is not this question's: the ask page again, 422,
+    the message under the title (or above the form) and the typed title and product kept."""
     limit(request, "write", me)
     title = form.get("title", "")
     product = (form.get("product") or "").strip().lower() or None
@@ -238,12 +246,24 @@ def solved_it(request: Request, question_id: Id, session: SessionDep, me: Me, fo
                                                 user_agent=request.headers.get("user-agent", ""))
     answer_id = parse_id(form.get("answer_id"))
     try:
-        row, _ = search_service.record_deflection(session, actor=me, question_id=question_id, title=title,
-                                                  product=product, source="web", visitor=visitor)
-    except InvalidInput:  # an unknown product must not lose the "thank you"
+        try:
+            row, _ = search_service.record_deflection(session, actor=me, question_id=question_id, title=title,
+                                                      product=product, source="web", visitor=visitor,
+                                                      answer_id=answer_id)
+        except InvalidInput as exc:
+            if _error_field(exc) != "product":
+                raise
+            session.rollback()  # an unknown product must not lose the "thank you"
+            row, _ = search_service.record_deflection(session, actor=me, question_id=question_id, title=title,
+                                                      source="web", visitor=visitor, answer_id=answer_id)
+    except InvalidInput as exc:
+        from app.web.questions import _ask_form
+
         session.rollback()
-        row, _ = search_service.record_deflection(session, actor=me, question_id=question_id, title=title,
-                                                  source="web", visitor=visitor)
+        field = "title" if _error_field(exc) == "title" else "form"
+        return _ask_form(request, session, {"title": title, "body": "", "tags": "", "product": product or "",
+                                            "visibility": "public"}, {field: exc.errors[0]["msg"] if exc.errors
+                                                                      else exc.detail}, status=422)
     except Conflict as exc:  # nothing to have solved it (no answer yet): back to the question, nothing counted
         session.rollback()
         flash(request, exc.detail, "error")

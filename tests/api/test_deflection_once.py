@@ -65,7 +65,7 @@ def test_a_duplicate_and_its_original_count_once_together(client, factory, sessi
 
 def test_a_question_without_an_answer_cannot_have_solved_it(client, factory, session, count):
     """Issue 14 item 5: nothing is counted for an unanswered question (409 problem); the answer the
-    click names is where the customer lands, the best one when it names none (or a foreign one)."""
+    click names is where the customer lands, the best one when it names none."""
     bare = factory.question(title="Dock Pro will not charge my laptop at 100 W")
     q = factory.question(title="Bluetooth mouse lags in games on the Aero 14")
     first, second = factory.answer(q), factory.answer(q)
@@ -77,7 +77,11 @@ def test_a_question_without_an_answer_cannot_have_solved_it(client, factory, ses
     assert named.status_code == 201 and named.json()["answer_url"] == _landing(q, second)
     foreign = client.post(f"{API}/questions/{q.id}/deflect", json={"title": "mouse lag", "answer_id": 999999},
                           headers={"User-Agent": "Other/1"})
-    assert foreign.json()["answer_url"] == _landing(q, first)
+    # An answer the question does not have is the caller's mistake (T2 item 3): 422, nothing counted.
+    assert foreign.status_code == 422 and foreign.json()["errors"][0]["loc"] == ["body", "answer_id"]
+    assert count(Deflection) == 1
+    plain = client.post(f"{API}/questions/{q.id}/deflect", json={"title": "mouse lag"}, headers={"User-Agent": "Other/1"})
+    assert plain.status_code == 201 and plain.json()["answer_url"] == _landing(q, first)
 
 
 def test_anonymous_visitors_are_keyed_by_day_and_never_stored_in_clear():

@@ -120,7 +120,7 @@ def test_only_moderators_handle_and_see_the_queue(session):
     with pytest.raises(Forbidden):
         flags.queue(session, actor=flagger)
     staff = make_user(session, role="staff")
-    groups = flags.queue(session, actor=staff)
+    groups = flags.queue(session, actor=staff).items
     assert [(g.post_type, g.post_id, g.open_count) for g in groups] == [("question", q.id, 1)]
 
 
@@ -135,10 +135,10 @@ def test_queue_groups_by_post_open_first(session):
     _flag(session, flaggers[0], a, "abusive")
     _flag(session, flaggers[1], q2, "needs_improvement")
     flags.handle(session, actor=moderator, post_type="question", post_id=q2.id, action="dismiss")
-    groups = flags.queue(session, actor=moderator, status="all")
+    groups = flags.queue(session, actor=moderator, status="all").items
     assert [(g.post_type, g.post_id, g.open_count, len(g.flags)) for g in groups] == [
         ("question", q1.id, 3, 3), ("answer", a.id, 1, 1), ("question", q2.id, 0, 1)]
-    assert [(g.post_type, g.post_id) for g in flags.queue(session, actor=moderator)] == [
+    assert [(g.post_type, g.post_id) for g in flags.queue(session, actor=moderator).items] == [
         ("question", q1.id), ("answer", a.id)]
 
 
@@ -234,13 +234,13 @@ def test_flags_on_a_post_its_author_deleted_can_still_be_decided(session):
     q = make_question(session, author)
     flag = _flag(session, flagger, q, "needs_improvement")
     questions_service.delete_question(session, actor=author, question_id=q.id)
-    groups = flags.queue(session, actor=moderator)
+    groups = flags.queue(session, actor=moderator).items
     assert [(g.post_id, g.deleted, g.open_count) for g in groups] == [(q.id, True, 1)]
     with pytest.raises(Conflict):
         flags.handle(session, actor=moderator, post_type="question", post_id=q.id, action="lock")
     flags.handle(session, actor=moderator, post_type="question", post_id=q.id, action="delete")
     session.refresh(flag)
-    assert flag.status == "helpful" and flags.queue(session, actor=moderator) == []
+    assert flag.status == "helpful" and flags.queue(session, actor=moderator).items == []
 
 
 def test_moderators_have_no_daily_allowance(session):

@@ -124,7 +124,7 @@ def test_heuristic_holds_spam_for_review(session):
     kinds = [n.kind for n in session.exec(select(Notification).where(Notification.user_id == spammer.id))]
     assert kinds == ["post_pending"]
     mod = make_user(session, role="moderator")
-    assert [(p.post_type, p.post_id, p.reason) for p in review.pending(session, actor=mod)] == [
+    assert [(p.post_type, p.post_id, p.reason) for p in review.pending(session, actor=mod).items] == [
         ("question", q.id, "spam_check")]
     review.decide(session, actor=mod, post_type="question", post_id=q.id, approve=False)
     session.refresh(q)
@@ -227,7 +227,7 @@ def test_first_posts_review_per_product(session):
     answer = make_answer(session, second, other)  # their first post about the dock, an answer
     assert answer.hidden_reason == "review"
     mod = make_user(session, role="moderator")
-    assert {(p.post_type, p.post_id) for p in review.pending(session, actor=mod)} == {
+    assert {(p.post_type, p.post_id) for p in review.pending(session, actor=mod).items} == {
         ("question", first.id), ("answer", answer.id)}
     review.decide(session, actor=mod, post_type="question", post_id=first.id, approve=True)
     session.refresh(first)
