@@ -10,6 +10,7 @@ import pytest
 from app.moderation import posts
 from app.questions import duplicates
 from tests.web.conftest import text_of
+from tests.web.test_browser import live_server  # noqa: F401  (fixture)
 
 SIGN_IN = "Sign in to answer"
 
@@ -63,3 +64,30 @@ def test_the_duplicate_points_at_its_original(web, threads):
     page = web.get(f"/questions/{q.id}/{q.slug}").text
     section = page[page.index('id="your-answer"'):]
     assert f'<a href="/questions/{original.id}/{original.slug}">the original question</a>' in section
+
+
+@pytest.mark.browser
+def test_the_sign_in_prompt_reads_as_one_sentence_at_both_sizes(live_server, threads):  # noqa: F811
+    """The prompt is a flex row (the button, then the sentence): each bare text run of the sentence
+    was a flex item of its own, so the gap stood between "create an account" and ";" (seen at
+    390 px). The sentence is one item: the ";" follows the link directly."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    q = threads["open"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            for width in (1280, 390):
+                page = browser.new_page(viewport={"width": width, "height": 900})
+                page.goto(f"{live_server}/questions/{q.id}/{q.slug}")
+                gap = page.evaluate("""() => {
+                    const link = [...document.querySelectorAll(".signin-prompt a")].find(a => a.textContent === "create an account");
+                    const text = link.nextSibling, range = document.createRange();
+                    range.setStart(text, 0); range.setEnd(text, 1);
+                    return range.getBoundingClientRect().left - link.getBoundingClientRect().right; }""")
+                assert abs(gap) < 1, (width, gap)
+                page.close()
+        finally:
+            browser.close()
