@@ -20,6 +20,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 MSG = "Text must be UTF-8; this contains bytes that are not (nothing was saved)."
+# A JSON escape of half a UTF-16 pair ("\\ud800" with no "\\udc00" after it) is valid JSON syntax
+# but no character at all: said as what it is, at the field that holds it.
+SURROGATE_MSG = ("Text must be whole characters; this holds a lone surrogate escape (\\ud800–\\udfff without "
+                 "its pair), half of a character (nothing was saved).")
 
 
 def _not_utf8(raw: bytes) -> bool:
@@ -89,14 +93,24 @@ def bad_multipart(raw: bytes, content_type: str) -> str | None:
     return found[0] if found else None
 
 
-def _has_lone_surrogate(value: Any) -> bool:
+def _lone_surrogate_at(value: Any, loc: list) -> list | None:
+    """The JSON path (keys and list indexes after `loc`) of the first string, or object key, that
+    holds a lone surrogate; None when there is none."""
     if isinstance(value, str):
-        return _not_utf8_str(value)
+        return loc if _not_utf8_str(value) else None
     if isinstance(value, dict):
-        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+        for k, v in value.items():
+            if _not_utf8_str(k):
+                return loc
+            found = _lone_surrogate_at(v, [*loc, k])
+            if found is not None:
+                return found
     if isinstance(value, list):
-        return any(_has_lone_surrogate(v) for v in value)
-    return False
+        for i, v in enumerate(value):
+            found = _lone_surrogate_at(v, [*loc, i])
+            if found is not None:
+                return found
+    return None
 
 
 def _not_utf8_str(text: str) -> bool:
@@ -107,28 +121,31 @@ def _not_utf8_str(text: str) -> bool:
     return False
 
 
-def bad_json(raw: bytes) -> bool:
-    """True when the JSON text is not UTF-8, or escapes a lone surrogate ("\\ud800")."""
+def bad_json(raw: bytes) -> tuple[list, str] | None:
+    """(loc, message) when the JSON text is not UTF-8 (`["body"]`: bytes have no field) or escapes
+    a lone surrogate ("\\ud800": the field holding it, e.g. `["body", "tags", 0]`); else None."""
     if _not_utf8(raw):
-        return True
+        return ["body"], MSG
     lowered = raw.lower()
     if b"\\ud8" in lowered or b"\\ud9" in lowered or b"\\uda" in lowered or b"\\udb" in lowered \
             or b"\\udc" in lowered or b"\\udd" in lowered or b"\\ude" in lowered or b"\\udf" in lowered:
         try:
-            return _has_lone_surrogate(json.loads(raw))
+            where = _lone_surrogate_at(json.loads(raw), ["body"])
         except ValueError:
-            return False  # malformed JSON is FastAPI's to report (400)
-    return False
+            return None  # malformed JSON is FastAPI's to report (400)
+        return None if where is None else (where, SURROGATE_MSG)
+    return None
 
 
-def problem_location(scope: Scope, body: bytes | None) -> list[str] | None:
-    """Where the request carries text that is not UTF-8 (a problem's `loc`), or None."""
+def problem_location(scope: Scope, body: bytes | None) -> tuple[list, str] | None:
+    """Where the request carries text that is not UTF-8 (a problem's `loc`) and what is wrong
+    there (MSG, or SURROGATE_MSG for a JSON lone surrogate escape), or None."""
     raw_path = scope.get("raw_path")
     if raw_path is not None and _not_utf8(unquote_to_bytes(raw_path)):
-        return ["path"]
+        return ["path"], MSG
     name = bad_urlencoded(scope.get("query_string") or b"")
     if name is not None:
-        return ["query", name]
+        return ["query", name], MSG
     if body is None:
         return None
     ctype = _content_type(scope)
@@ -138,10 +155,10 @@ def problem_location(scope: Scope, body: bytes | None) -> list[str] | None:
     elif lowered.startswith("multipart/form-data"):
         name = bad_multipart(body, ctype)
     elif lowered.startswith("application/json") or "+json" in lowered.split(";")[0]:
-        return ["body"] if bad_json(body) else None
+        return bad_json(body)
     else:
         return None
-    return None if name is None else ["body", name]
+    return None if name is None else (["body", name], MSG)
 
 
 def _content_type(scope: Scope) -> str:
@@ -181,22 +198,22 @@ class RequireUtf8:
                 if not message.get("more_body", False):
                     break
             body = b"".join(chunks)
-        where = problem_location(scope, body)
-        if where is not None:
-            await self._refuse(scope, receive, send, where)
+        found = problem_location(scope, body)
+        if found is not None:
+            await self._refuse(scope, receive, send, *found)
             return
         if body is None:
             await self.app(scope, receive, send)
         else:
             await self.app(scope, _replay([{"type": "http.request", "body": body, "more_body": False}], receive), send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send, where: list[str]) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, where: list, msg: str) -> None:
         from app.core.problems import problem_body, problem_response
 
         request = Request(scope, receive)
-        place = ".".join(where[1:]) or where[0]
-        body = problem_body(422, "Invalid input", f"{place}: {MSG}", "/problems/invalid-input", scope.get("path"),
-                            errors=[{"loc": where, "msg": MSG, "type": "unicode_error"}])
+        place = ".".join(str(p) for p in where[1:]) or where[0]
+        body = problem_body(422, "Invalid input", f"{place}: {msg}", "/problems/invalid-input", scope.get("path"),
+                            errors=[{"loc": where, "msg": msg, "type": "unicode_error"}])
         response = problem_response(request, body)
         await response(scope, receive, send)
 

@@ -22,10 +22,26 @@ BAD_JSON = [
 ]
 
 
-@pytest.mark.parametrize("raw", BAD_JSON, ids=["xff", "truncated", "lone-high-surrogate", "lone-low-in-list"])
-def test_json_that_is_not_utf8_is_422_and_nothing_is_stored(client, count, raw):
+@pytest.mark.parametrize("raw, loc", list(zip(BAD_JSON, [["body"], ["body"], ["body", "username"], ["body", "x", 0]])),
+                         ids=["xff", "truncated", "lone-high-surrogate", "lone-low-in-list"])
+def test_json_that_is_not_utf8_is_422_and_nothing_is_stored(client, count, raw, loc):
+    """Bytes that are not UTF-8 have no field (`["body"]`); a lone surrogate escape is valid JSON
+    syntax, so the field holding it is named, and the message says what it is (a trial found the
+    bytes message and `["body"]` for it)."""
     body = assert_problem(client.post(f"{API}/auth/register", content=raw, headers=JSON), 422)
-    assert body["errors"][0]["loc"] == ["body"] and body["errors"][0]["type"] == "unicode_error"
+    assert body["errors"][0]["loc"] == loc and body["errors"][0]["type"] == "unicode_error"
+    surrogate = len(loc) > 1
+    assert ("lone surrogate" in body["errors"][0]["msg"]) == surrogate
+    assert ("bytes that are not" in body["detail"]) == (not surrogate)
+    assert count(User) == 0
+
+
+def test_a_lone_surrogate_in_a_key_or_deep_in_a_list_is_found_where_it_is(client, count):
+    raw = b'{"username":"maya","email":"maya@example.com","password":"a long enough password",' \
+          b'"tags":["ok","fine\\uD83D"],"k\\udc00":1}'
+    body = assert_problem(client.post(f"{API}/auth/register", content=raw, headers=JSON), 422)
+    assert body["errors"][0]["loc"] == ["body", "tags", 1]
+    assert body["detail"].startswith("tags.1: Text must be whole characters")
     assert count(User) == 0
 
 
