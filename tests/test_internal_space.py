@@ -367,3 +367,48 @@ def test_api_keys_see_the_internal_space_only_with_its_scope(client, space, sess
     assert seen and not any(iq.title in n["text"] or f"/questions/{iq.id}/" in n["url"] for n in seen)
     inside_seen = client.get(f"{API}/notifications", headers={"X-API-Key": inside}).json()["items"]
     assert any(iq.title in n["text"] for n in inside_seen)
+
+
+def test_a_former_staff_members_export_leaves_the_internal_space_out(client, space, session):
+    """Staff who wrote in the internal space and are customers now: their data export (API and
+    web) carries none of it, neither their internal posts and comments nor the notices about
+    them that their notification list no longer shows, while their public writing stays in it.
+    As staff, the same export has the internal posts (they are theirs and they may read them)."""
+    from app.accounts import lifecycle
+    from app.accounts import service as accounts_service
+    from app.accounts.models import Role, User
+
+    lena = space["lena"]
+    tomas = session.exec(select(User).where(User.username == "tomas")).one()
+    root = session.exec(select(User).where(User.username == "root")).one()
+    comments_service.add(session, actor=lena, post_type="question", post_id=space["public"].id,
+                         data=CommentCreate(body="Thanks, the team is reproducing the dock fault now."))
+    session.commit()
+
+    def text_of(export: dict) -> str:
+        return repr(export)
+
+    as_staff = {u.username: text_of(lifecycle.export_data(session, u)) for u in (lena, tomas)}
+    assert "Quokkafrost" in as_staff["lena"] and "Plinthwhistle" in as_staff["lena"]  # her question, her comment
+    assert "Marmalizer" in as_staff["tomas"]  # his answer
+    lena_notices = lifecycle.export_data(session, lena)["notifications"]
+    assert any("Quokkafrost" in n["text"] for n in lena_notices), lena_notices  # tomas answered her question
+
+    for member in (lena, tomas):
+        accounts_service.set_role(session, actor=root, user=member, role=Role.customer)
+    session.commit()
+    for member in (lena, tomas):
+        export = lifecycle.export_data(session, member)
+        assert not any(s in text_of(export) for s in SECRETS), export
+        assert space["iq"].id not in [q["id"] for q in export["questions"]]
+        assert space["ia"].id not in [a["id"] for a in export["answers"]]
+        assert space["ic"].id not in [c["id"] for c in export["comments"]]
+    lena_export = lifecycle.export_data(session, lena)
+    assert [c["body"] for c in lena_export["comments"]] == ["Thanks, the team is reproducing the dock fault now."]
+    assert not any("Quokkafrost" in n["text"] for n in lena_export["notifications"])
+    session.commit()  # end the reading transaction (SQLite: the request below writes)
+
+    headers = token_headers(client, "lena")
+    r = client.get(f"{API}/me/export", headers=headers)
+    assert r.status_code == 200, r.text
+    assert not any(s in r.text for s in SECRETS) and "reproducing the dock fault" in r.text

@@ -59,7 +59,11 @@ def update_settings(session: Session, user: User, *, display_name: str | None = 
 def export_data(session: Session, user: User) -> dict:
     """Everything the site holds about `user` that is theirs, as JSON-ready values: a dict of
     sections, each list oldest first (in the order the rows were written, by id), saved views in
-    their dashboard order (position, then id), so two exports of the same data are identical."""
+    their dashboard order (position, then id), so two exports of the same data are identical.
+
+    What they may no longer see is left out: their posts and comments in the internal space once
+    they are not staff (app/internal/visibility.py `can_see_internal`), and notices the
+    notification list hides (`visible_condition`); the ledger names no post they cannot open."""
     from app.answers.models import Answer
     from app.comments.models import Comment
     from app.escalation import messages as private_messages
@@ -78,6 +82,22 @@ def export_data(session: Session, user: User) -> dict:
         return [{f: _json(getattr(r, f)) for f in fields}
                 for r in session.exec(select(model).where(*where).order_by(*order)).all()]
 
+    from sqlalchemy import and_, exists, or_, true
+
+    from app.internal.visibility import can_see_internal, public_only
+    from app.notifications import service as notifications
+
+    # The internal space (docs/internal.md) is staff's, not its authors': someone who wrote there
+    # as staff and is now a customer gets none of it, as no other route shows it to them.
+    if can_see_internal(user):
+        public_question = public_answer = public_comment = true()
+    else:
+        public_question = public_only()
+        public_answer = exists().where(Question.id == Answer.question_id, public_only())
+        public_comment = or_(
+            and_(Comment.post_type == "question", exists().where(Question.id == Comment.post_id, public_only())),
+            and_(Comment.post_type == "answer", exists().where(
+                Answer.id == Comment.post_id, Question.id == Answer.question_id, public_only())))
     ms = session.get(MailSettings, user.id) or MailSettings(user_id=user.id)
     events = list(session.exec(select(ReputationEvent).where(ReputationEvent.user_id == user.id)
                                .order_by(ReputationEvent.id)).all())
@@ -91,10 +111,11 @@ def export_data(session: Session, user: User) -> dict:
             select(DeliveryPreference).where(DeliveryPreference.user_id == user.id)
             .order_by(DeliveryPreference.kind)).all()},
         "follows": rows(Follow, Follow.user_id == user.id, fields=("target_type", "target_key", "created_at")),
-        "questions": rows(Question, Question.author_id == user.id,
+        "questions": rows(Question, Question.author_id == user.id, public_question,
                           fields=("id", "title", "body", "created_at", "deleted_at")),
-        "answers": rows(Answer, Answer.author_id == user.id, fields=("id", "question_id", "body", "created_at")),
-        "comments": rows(Comment, Comment.author_id == user.id,
+        "answers": rows(Answer, Answer.author_id == user.id, public_answer,
+                        fields=("id", "question_id", "body", "created_at")),
+        "comments": rows(Comment, Comment.author_id == user.id, public_comment,
                          fields=("id", "post_type", "post_id", "body", "created_at")),
         "votes": rows(Vote, Vote.voter_id == user.id, fields=("post_type", "post_id", "value")),
         # The ledger as its owner reads it (app/reputation/service.py ledger_entries): every event
@@ -103,7 +124,9 @@ def export_data(session: Session, user: User) -> dict:
             {"kind": e.kind, "amount": e.amount, "post_type": e.post_type, "post_id": seen.post_id,
              "post_visible": seen.post_visible, "occurred_at": _json(e.occurred_at)}
             for e, seen in zip(events, reputation.ledger_entries(session, events, viewer=user), strict=True)],
-        "notifications": rows(Notification, Notification.user_id == user.id,
+        # The notices their list shows (app/notifications/service.py visible_condition), no more:
+        # not one about a post they can no longer see.
+        "notifications": rows(Notification, Notification.user_id == user.id, notifications.visible_condition(user),
                               fields=("kind", "text", "url", "created_at", "read_at")),
         # The private support threads of their own escalations (theirs; never in any public export).
         "private_messages": private_messages.export_for(session, user),
