@@ -116,19 +116,44 @@ def _clean_name(name: str | None) -> str:
     return name[:80].rstrip()
 
 
+# Scopes whose routes only some roles may use (docs/product-sites.md, "Scopes"): who may own a key
+# with them, and how to say it. A key always acts as its owner, so such a key owned by anyone else
+# would only ever be refused at use; it is refused when it is made instead.
+_OWNER_RULES: dict[str, tuple[str, object]] = {
+    "escalations:read": ("a staff member or an admin", lambda u: u.is_staff),
+    "escalations:write": ("a staff member or an admin", lambda u: u.is_staff),
+    "moderation": ("a moderator, a staff member or an admin", lambda u: u.can_moderate),
+    "internal": ("a staff member, a moderator or an admin", lambda u: u.can_moderate),
+    "webhooks:manage": ("an admin", lambda u: u.role == "admin"),
+}
+
+
+def check_owner(owner: User, scopes: str) -> None:
+    """422 (field `scopes`) when `owner` may not use one of `scopes` (space-separated, as
+    clean_scopes returns them): the first such scope is named with the roles that may own it."""
+    for scope in scopes.split():
+        rule = _OWNER_RULES.get(scope)
+        if rule is not None and not rule[1](owner):
+            raise field_error("scopes", f"The {scope} scope needs an owner who is {rule[0]}; "
+                                        f"{owner.username} is a {owner.role}.")
+
+
 def create(session: Session, *, actor: User | None, owner: User, name: str, scopes: list[str] | str,
            allowed_origins: list[str] | str | None = None, rate_limit: int | None = None) -> tuple[ApiKey, str]:
     """A new key; returns (row, plain secret). The plain secret is never stored nor shown again.
 
-    `actor` None means the command line (the operator). 403 when the actor may not; 422 on bad input."""
+    `actor` None means the command line (the operator). 403 when the actor may not; 422 on bad input,
+    a scope the owner's role may not use included (check_owner)."""
     if actor is not None:
         _can_manage(actor)
         if actor.role != "admin" and owner.id != actor.id:
             raise Forbidden("Staff may create keys only for themselves; an admin creates keys for other accounts.")
     name = _clean_name(name)
+    scopes = clean_scopes(scopes)
+    check_owner(owner, scopes)
     plain = security.new_api_key()
     key = ApiKey(name=name, key_hash=security.hash_api_key(plain), user_id=owner.id,
-                 prefix=plain[:PREFIX_LEN], scopes=clean_scopes(scopes), allowed_origins=clean_origins(allowed_origins),
+                 prefix=plain[:PREFIX_LEN], scopes=scopes, allowed_origins=clean_origins(allowed_origins),
                  rate_limit=_clean_limit(rate_limit), created_by_id=actor.id if actor else None)
     session.add(key)
     session.flush()
@@ -176,14 +201,19 @@ def get(session: Session, *, actor: User | None, key_id: int, owner_ok: bool = F
 def update(session: Session, *, actor: User | None, key_id: int, name: str | None = None,
            scopes: list[str] | str | None = None, allowed_origins: list[str] | str | None = None,
            rate_limit: int | None = None, clear_rate_limit: bool = False) -> ApiKey:
-    """Change a key's name, scopes, origins or rate limit (the secret stays)."""
+    """Change a key's name, scopes, origins or rate limit (the secret stays). 422 as `create`,
+    a scope the owner's role may not use included."""
     key = get(session, actor=actor, key_id=key_id)
     if key.revoked_at is not None:
         raise field_error("key", "This key is revoked; create a new one.")
     if name is not None:
         key.name = _clean_name(name)
     if scopes is not None:
-        key.scopes = clean_scopes(scopes)
+        scopes = clean_scopes(scopes)
+        owner = session.get(User, key.user_id)
+        if owner is not None:
+            check_owner(owner, scopes)
+        key.scopes = scopes
     if allowed_origins is not None:
         key.allowed_origins = clean_origins(allowed_origins)
     if rate_limit is not None or clear_rate_limit:

@@ -17,6 +17,7 @@ from app.apikeys import service as apikeys_service
 from app.apikeys.scopes import SCOPES, required_scope
 from tests.api.conftest import API, assert_problem
 from tests.conftest import make_settings
+from tests.factories import token_headers
 from tests.web.conftest import browsers  # noqa: F401  (fixture)
 
 ALL = list(SCOPES)
@@ -92,13 +93,16 @@ def test_read_only_key_reads_but_cannot_ask(client, factory, session):
 def test_a_read_key_does_not_open_the_moderators_tools(client, factory, session):
     """The audit log and the queues name members and reasons: a moderator's `read` key gets 403
     missing-scope there; with `moderation` it works; a customer's `moderation` key is still refused
-    by the service (the owner's role applies)."""
+    by the service (the owner's role applies): one made while its owner moderated, who no longer does."""
     omar = factory.user("omar_mod", role="moderator")
-    kim = factory.user("kim")
+    kim = factory.user("kim", role="moderator")
     factory.question(author=kim, title="Dock flickers when a second monitor wakes up")
     read = _key(session, omar, ["read"])
     mod = _key(session, omar, ["read", "moderation"])
     customers = _key(session, kim, ["read", "moderation"])
+    kim.role = "customer"
+    session.add(kim)
+    session.commit()
     for path in ("/moderation/audit-log", "/moderation/flags", "/moderation/review", "/voting-reports"):
         assert assert_problem(client.get(f"{API}{path}", headers={"X-API-Key": read}), 403)["required_scope"] == "moderation"
         assert client.get(f"{API}{path}", headers={"X-API-Key": mod}).status_code == 200, path
@@ -331,3 +335,35 @@ def test_owner_is_told_and_can_list_and_revoke_a_key_made_for_them(client, facto
     assert r.status_code == 303
     assert client.get(f"{API}/api-keys/{made['id']}", headers=h).json()["revoked_at"] is not None
     assert_problem(client.get(f"{API}/questions", headers={"X-API-Key": made["key"]}), 401)
+
+
+@pytest.mark.parametrize(("role", "scope", "allowed"), [
+    ("customer", "moderation", False), ("customer", "internal", False), ("customer", "escalations:read", False),
+    ("customer", "escalations:write", False), ("customer", "webhooks:manage", False), ("customer", "write", True),
+    ("moderator", "moderation", True), ("moderator", "internal", True), ("moderator", "escalations:read", False),
+    ("moderator", "webhooks:manage", False), ("staff", "escalations:write", True), ("staff", "internal", True),
+    ("staff", "webhooks:manage", False), ("admin", "webhooks:manage", True), ("admin", "escalations:read", True),
+])
+def test_a_key_gets_only_scopes_its_owner_may_use(client, factory, session, role, scope, allowed):
+    """A scope whose routes the owner's role may never use is refused when the key is made or
+    changed (422 naming the scope and who may own it), by the CLI's path and the API's alike:
+    such a key would only ever be refused at use."""
+    owner = factory.user("owner_x", role=role)
+    admin = factory.user("root_x", role="admin")
+    session.commit()
+    if allowed:
+        _key(session, owner, ["read", scope])
+        return
+    from app.core.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match=f"The {scope} scope needs an owner who is"):
+        apikeys_service.create(session, actor=None, owner=owner, name="shop", scopes=["read", scope])
+    session.rollback()
+    r = client.post(f"{API}/api-keys", headers=token_headers(client, "root_x"),
+                    json={"name": "shop", "scopes": ["read", scope], "owner": "owner_x"})
+    problem = assert_problem(r, 422)
+    assert scope in r.text and "owner_x" in r.text, problem
+    key, _ = apikeys_service.create(session, actor=admin, owner=owner, name="shop", scopes=["read"])
+    session.commit()
+    r = client.patch(f"{API}/api-keys/{key.id}", headers=token_headers(client, "root_x"), json={"scopes": ["read", scope]})
+    assert_problem(r, 422)
