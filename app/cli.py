@@ -328,7 +328,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="only report differences; exit 1 if there are any")
     p.set_defaults(func=cmd_recompute_badges)
 
-    p = sub.add_parser("worker", help="run background jobs: search indexing from the outbox, serial-voting detection")
+    p = sub.add_parser("worker", help="run background jobs (every one a community needs: e-mail, webhooks and "
+                               "escalation timers stop without it): search indexing and learning, e-mail and "
+                               "digests, webhooks, escalation timers, badges, serial-voting detection, "
+                               "private-message retention")
     p.add_argument("--once", action="store_true", help="run every job once now and exit")
     p.set_defaults(func=cmd_worker)
 

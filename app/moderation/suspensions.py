@@ -174,6 +174,8 @@ def set_role(session: Session, *, actor: User | None, username: str, role: str, 
     except ValueError:
         raise field_error("role", f"role must be one of: {', '.join(r.value for r in Role)}.") from None
     user = accounts_service.get_by_username(session, username)
+    if actor.role != Role.admin:
+        raise Forbidden("Only admins change roles.")  # the reason, whoever's role it is (own included)
     if user.id == actor.id:
         raise Forbidden("You cannot change your own role.")
     return accounts_service.set_role(session, actor=actor, user=user, role=new, reason=reason)

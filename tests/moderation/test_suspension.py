@@ -249,3 +249,21 @@ def test_suspend_and_lift_through_the_api(client, session):
     kinds = [n.kind for n in session.exec(select(Notification).where(Notification.user_id == member.id).order_by(Notification.id)).all()]
     assert kinds == ["suspended", "unsuspended"]
     assert other_mod.id  # untouched
+
+
+def test_a_role_change_is_refused_for_the_reason_that_holds(session):
+    """A moderator changing any role, their own included, is told that only admins change roles
+    (not that it is their own account, which would not be why); an admin changing their own role
+    is told that one cannot; an admin changing another member's role may."""
+    from app.core.errors import Forbidden
+
+    mod = make_user(session, "mira_mod", role="moderator")
+    admin = make_user(session, "ada_admin", role="admin")
+    kim = make_user(session, "kim_c")
+    for target in ("mira_mod", "kim_c"):
+        with pytest.raises(Forbidden, match=r"^Only admins change roles\.$"):
+            suspensions.set_role(session, actor=mod, username=target, role="admin")
+    with pytest.raises(Forbidden, match=r"^You cannot change your own role\.$"):
+        suspensions.set_role(session, actor=admin, username="ada_admin", role="customer")
+    assert suspensions.set_role(session, actor=admin, username="kim_c", role="moderator").role == "moderator"
+    assert kim.role == "moderator" and mod.role == "moderator"
