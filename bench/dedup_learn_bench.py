@@ -36,7 +36,7 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
-from app.search import learned  # noqa: E402
+from app.search import indexer, learned  # noqa: E402
 from app.search.embedded import MemoryIndex, _pack  # noqa: E402
 from app.search.ports import SimilarQuery  # noqa: E402
 
@@ -64,6 +64,11 @@ def load(data: Path, cache: Path):
     return questions, titles, body_of
 
 
+# Duplicate titles folded into one original, as the product's index folds them (app.search.indexer);
+# the benches' --alternates-max changes it for a run.
+ALTERNATES_MAX = indexer.ALTERNATES_MAX
+
+
 class World:
     """The forum as the index sees it, given the links that are known (folded) and the questions removed."""
 
@@ -77,7 +82,7 @@ class World:
 
     def phrasings(self, i: int) -> list[np.ndarray]:
         b = self.b
-        return ([b.body_of[i]] if i in b.body_of else []) + [b.T[i]] + [b.T[a] for a in self.alts.get(i, [])[:50]]
+        return ([b.body_of[i]] if i in b.body_of else []) + [b.T[i]] + [b.T[a] for a in self.alts.get(i, [])[:ALTERNATES_MAX]]
 
     def corpus(self):
         vecs, owner = [], []
@@ -92,7 +97,7 @@ class World:
         created = datetime(2014, 1, 1, tzinfo=UTC)
         titles = self.b.titles
         for seq, i in enumerate(self.docs, 1):
-            alts = self.alts.get(i, [])[:50]
+            alts = self.alts.get(i, [])[:ALTERNATES_MAX]
             idx._apply(dict(question_id=i, seq=seq, visible=True, title=titles[i], body="", accepted_answer="",
                             tags="ubuntu", product=None, status="open", solved=False, score=0,
                             created_at=created, alternate_titles="\n".join(titles[a] for a in alts),

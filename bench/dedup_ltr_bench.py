@@ -36,6 +36,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import dedup_learn_bench
 from dedup_learn_bench import Bench, World  # noqa: E402
 
 from app.search import learned  # noqa: E402
@@ -94,7 +95,10 @@ def main() -> None:
     ap.add_argument("--adapter", action="store_true", help="also learn the query adapter (features, candidates)")
     ap.add_argument("--blend", type=float, default=learned.BLEND, help="with --adapter: serve I + BLEND·Δ")
     ap.add_argument("--save-groups", type=Path, help="write the training groups of each fold here (npz)")
+    ap.add_argument("--alternates-max", type=int, default=dedup_learn_bench.ALTERNATES_MAX,
+                    help="duplicate titles folded into one original (default: the product's indexer.ALTERNATES_MAX)")
     a = ap.parse_args()
+    dedup_learn_bench.ALTERNATES_MAX = a.alternates_max
     b = Bench(a.data, a.cache)
     runs = []
     if a.dev:
