@@ -32,7 +32,15 @@ from app.search.ports import QuestionDoc
 BODY_CHARS = 30_000
 ANSWER_CHARS = 30_000
 ALTERNATE_BODY_CHARS = 500
-ALTERNATES_MAX = 50
+# Duplicates folded into their original: the titles of up to ALTERNATES_MAX (each a phrasing with a
+# sentence vector, and a keyword field), the bodies of the first ALTERNATE_BODIES_MAX. The most
+# asked questions are what new duplicates are most often closed against: in the AskUbuntu history
+# 22 originals hold more than 50 duplicates (433 the most), and 155 of the 500 dev queries are
+# duplicates of one of them. Folding every title instead of the first 50 raised dev recall@5 of the
+# learned ranking from 0.636 to 0.656 in the bench (docs/search-research.md, 2026-12-05). A vector
+# is 1.5 KB (384 float32), so a question with 1,000 duplicates carries 1.5 MB of them.
+ALTERNATES_MAX = 1000
+ALTERNATE_BODIES_MAX = 50
 
 
 def plain(body: str, body_format: str, limit: int) -> str:
@@ -122,7 +130,8 @@ def build(session: Session, ids: Iterable[int]) -> tuple[list[QuestionDoc], list
                 solved=answer is not None, score=q.score, answer_count=q.answer_count,
                 created_at=q.created_at,
                 accepted_answer=plain(answer.body, answer.body_format, ANSWER_CHARS) if answer else "",
-                alternate_titles=tuple(t for t, _ in alts), alternate_bodies=tuple(b for _, b in alts if b),
+                alternate_titles=tuple(t for t, _ in alts),
+                alternate_bodies=tuple(b for _, b in alts[:ALTERNATE_BODIES_MAX] if b),
             ))
     return docs, [i for i in wanted if i not in found]
 

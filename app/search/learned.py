@@ -641,19 +641,29 @@ def ranker_groups(rows: list[dict], links: list[tuple[int, int, str]], *, parts:
     return (np.concatenate(xs), np.concatenate(ys), np.asarray(sizes, np.int64), np.asarray(originals, np.int64))
 
 
-def _ranked_quality(scores: np.ndarray, y: np.ndarray, sizes: np.ndarray, k: int = 5) -> tuple[float, float]:
+def _ranked_quality(scores: np.ndarray, y: np.ndarray, sizes: np.ndarray, k: int = 5,
+                    owners: np.ndarray | None = None) -> tuple[float, float]:
     """(recall@k, MRR@10) of groups ranked by `scores` (ties: the base order): the share whose
-    label-1 row is among the k best, and the mean reciprocal rank of it within the first 10."""
-    found, rr, start = 0, 0.0, 0
-    for size in sizes:
+    label-1 row is among the k best, and the mean reciprocal rank of it within the first 10.
+    With `owners` (one original per group), each original counts once: the figures are averaged
+    over its groups first, then over the originals."""
+    hit, rr, start = np.zeros(len(sizes)), np.zeros(len(sizes)), 0
+    for g, size in enumerate(sizes):
         s, lab = scores[start:start + size], y[start:start + size]
         order = np.lexsort((np.arange(size), -s))
         where = np.flatnonzero(lab[order])
         if len(where):
-            found += int(where[0] < k)
-            rr += 1.0 / (where[0] + 1) if where[0] < 10 else 0.0
+            hit[g] = float(where[0] < k)
+            rr[g] = 1.0 / (where[0] + 1) if where[0] < 10 else 0.0
         start += size
-    return found / max(1, len(sizes)), rr / max(1, len(sizes))
+    if not len(sizes):
+        return 0.0, 0.0
+    if owners is None:
+        return float(hit.mean()), float(rr.mean())
+    _, which = np.unique(owners, return_inverse=True)
+    counts = np.bincount(which)
+    return (float(np.mean(np.bincount(which, weights=hit) / counts)),
+            float(np.mean(np.bincount(which, weights=rr) / counts)))
 
 
 def train_ranker(engine: Engine, *, encoder_name: str, min_links: int | None = None,
@@ -711,12 +721,21 @@ def train_ranker(engine: Engine, *, encoder_name: str, min_links: int | None = N
         row_group = np.repeat(np.arange(len(sizes)), sizes)
         fit_rows, held_rows = ~held[row_group], held[row_group]
         check = Ranker(train_ranker_on(x[fit_rows], y[fit_rows], sizes[~held]))
-        # column 1 of the features is the base rank
-        base_r5, base_mrr = _ranked_quality(-x[held_rows, 1], y[held_rows], sizes[held])
-        learned_r5, learned_mrr = _ranked_quality(check(x[held_rows]), y[held_rows], sizes[held])
-        metrics = {"validation_groups": int(held.sum()), "validation_base_R@5": round(base_r5, 4),
+        # Column 1 of the features is the base rank. Each held-out original counts once: the most
+        # asked originals bring hundreds of groups each, and counted per group a handful of them
+        # decided the check (docs/search-research.md, "Folding more than 50 duplicate titles").
+        owners = originals[held]
+        held_scores, held_y = check(x[held_rows]), y[held_rows]
+        base_r5, base_mrr = _ranked_quality(-x[held_rows, 1], held_y, sizes[held], owners=owners)
+        learned_r5, learned_mrr = _ranked_quality(held_scores, held_y, sizes[held], owners=owners)
+        per_group = (_ranked_quality(-x[held_rows, 1], held_y, sizes[held])[0],
+                     _ranked_quality(held_scores, held_y, sizes[held])[0])
+        metrics = {"validation_groups": int(held.sum()), "validation_originals": int(len(np.unique(owners))),
+                   "validation_base_R@5": round(base_r5, 4),
                    "validation_R@5": round(learned_r5, 4), "validation_base_MRR@10": round(base_mrr, 4),
-                   "validation_MRR@10": round(learned_mrr, 4), "groups": int(len(sizes)),
+                   "validation_MRR@10": round(learned_mrr, 4),
+                   "validation_base_R@5_per_group": round(per_group[0], 4),
+                   "validation_R@5_per_group": round(per_group[1], 4), "groups": int(len(sizes)),
                    "rounds": RANKER_ROUNDS, "with_adapter": adapter is not None,
                    "adapter_version": getattr(served(engine, encoder_name), "version", None) if adapter is not None else None}
         if learned_r5 < base_r5 or learned_mrr <= base_mrr:

@@ -61,3 +61,24 @@ def test_reopening_the_canonical_question_of_a_chain_keeps_each_text_somewhere(s
     searcher.index()
     assert [i.summary.id for i in searcher.search("gestures hibernation").items] == [c.id]
     assert [i.summary.id for i in searcher.search("scrolling").items] == [b.id]
+
+
+def test_a_much_asked_question_folds_every_duplicates_title_and_the_first_bodies(forum):
+    """A question closed against 60 times carries all 60 duplicate titles as phrasings (past the
+    earlier cap of 50: the most asked questions are what new duplicates are closed against) and
+    the bodies of the first ALTERNATE_BODIES_MAX only, oldest first (both databases)."""
+    from app.search import indexer
+    from tests.factories import make_question, make_user
+
+    author = make_user(forum, "asker_many")
+    original = make_question(forum, author=author, title="Touchpad stops working after suspend on the Aero 14")
+    dups = [make_question(forum, author=author, title=f"Touchpad dead after waking up, case {n:02d}",
+                          body=f"Report {n:02d}: after resume the touchpad does nothing at all.") for n in range(60)]
+    forum.execute(update(Question).where(Question.id.in_([d.id for d in dups]))
+                  .values(status="duplicate", duplicate_of_id=original.id))
+    forum.commit()
+    [doc], gone = indexer.build(forum, [original.id])
+    assert gone == []
+    assert list(doc.alternate_titles) == [f"Touchpad dead after waking up, case {n:02d}" for n in range(60)]
+    assert len(doc.alternate_bodies) == indexer.ALTERNATE_BODIES_MAX == 50
+    assert doc.alternate_bodies[0].startswith("Report 00") and doc.alternate_bodies[-1].startswith("Report 49")

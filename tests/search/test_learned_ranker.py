@@ -429,3 +429,17 @@ def test_a_title_with_a_line_break_is_matched_to_its_stored_phrasing(clean_engin
     cosine_best = x[:, embedded.FEATURES.index("cosine_best")]
     assert cosine_best[y == 1].max() < 0.9
     assert "zz first line second line" in learned.collect(clean_engine).extra["titles"]
+
+
+def test_the_rankers_check_counts_each_original_once():
+    """The held-out check's figures with owners: an original with many groups weighs as much as
+    one with a single group (three hits for A, one miss for B: per group 0.75, per original 0.5)."""
+    from app.search.learned import _ranked_quality
+
+    # Four groups of two candidates; the label-1 row is first in A's groups, second in B's.
+    scores = np.array([2.0, 1.0] * 4)
+    y = np.array([1, 0, 1, 0, 1, 0, 0, 1])
+    sizes = np.array([2, 2, 2, 2])
+    owners = np.array([7, 7, 7, 9])
+    assert _ranked_quality(scores, y, sizes, k=1) == (0.75, (3 + 0.5) / 4)
+    assert _ranked_quality(scores, y, sizes, k=1, owners=owners) == (0.5, (1 + 0.5) / 2)
