@@ -17,6 +17,9 @@ every known link folded in, before and after re-ranking.
   python bench/dedup_ltr_bench.py ... --adapter      # the query adapter too (features and candidates),
                                                    # one per inner part learned without its links, as served
   python bench/dedup_ltr_bench.py ... --adapter --blend 1.0   # serve I + Δ instead of I + Δ/2
+  python bench/dedup_ltr_bench.py ... --count-scales 1 0.75  # the same ranker evaluated again with
+                                                   # each candidate's duplicate count scaled by S
+                                                   # ("after" scales it by 1 - 1/inner, as served)
 
 Prints R@1/5/10 and MRR@10 before/after per fold and on average, training seconds, the
 similar() latency p50/p95 with and without the ranker (query vector given), peak RSS and the load.
@@ -94,6 +97,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--adapter", action="store_true", help="also learn the query adapter (features, candidates)")
     ap.add_argument("--blend", type=float, default=learned.BLEND, help="with --adapter: serve I + BLEND·Δ")
+    ap.add_argument("--count-scales", type=float, nargs="*", default=[],
+                    help="also evaluate the ranker with each candidate's duplicate count scaled by S at serving")
     ap.add_argument("--save-groups", type=Path, help="write the training groups of each fold here (npz)")
     ap.add_argument("--alternates-max", type=int, default=dedup_learn_bench.ALTERNATES_MAX,
                     help="duplicate titles folded into one original (default: the product's indexer.ALTERNATES_MAX)")
@@ -138,20 +143,23 @@ def main() -> None:
         t1 = time.perf_counter()
         model = learned.train_ranker_on(np.concatenate(rows), np.concatenate(labels), np.asarray(sizes))
         train_s = time.perf_counter() - t1
-        ranker = learned.Ranker(model)
+        # As served: the count scaled back by what each inner part's index left out (RANKER_COUNT_SCALE).
+        ranker = learned.Ranker(model, count_scale=1.0 - 1.0 / a.inner)
         world = World(b, known, removed)
         matrix = b.train(known, world, blend=a.blend)[0] if a.adapter else None
         idx = world.index()
         before = evaluate(b, idx, queries)
         adapted = evaluate(b, idx, queries, matrix) if matrix is not None else None
         after = evaluate(b, idx, queries, matrix, ranker)
+        scaled = {f"after@{s:g}": evaluate(b, idx, queries, matrix, learned.Ranker(model, count_scale=s))
+                  for s in a.count_scales}
         row = {"split": name, "links": len(known), "queries": len(queries), "groups": len(sizes),
                "gather_s": round(gather_s, 1), "train_s": round(train_s, 1), "before": before,
-               **({"adapter": adapted} if adapted else {}), "after": after, "load": round(os.getloadavg()[0], 1)}
+               **({"adapter": adapted} if adapted else {}), "after": after, **scaled, "load": round(os.getloadavg()[0], 1)}
         results.append(row)
         print(json.dumps(row), flush=True)
     if len(results) > 1:
-        for side in ("before", "adapter", "after"):
+        for side in ("before", "adapter", "after", *(f"after@{s:g}" for s in a.count_scales)):
             if side not in results[0]:
                 continue
             summary = {m: f"{np.mean([r[side][m] for r in results]):.4f} ± {np.std([r[side][m] for r in results]):.4f}"

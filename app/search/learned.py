@@ -184,6 +184,13 @@ def adapt(matrix: np.ndarray | None, vector: np.ndarray) -> np.ndarray:
 #: Folds the known links are split into to gather the ranker's training groups: each part is
 #: asked of an index where its own links are not folded in (as a new question would be).
 RANKER_INNER_FOLDS = 2
+#: The duplicate count (`log_duplicates`) the ranker is served, as a share of the true count. Each
+#: inner part's index leaves out that part's titles, so the counts the ranker learned from are
+#: about (1 − 1/RANKER_INNER_FOLDS) of what serving shows; scaling them back at serving removes
+#: that skew (5-fold CV on the AskUbuntu history, R@5 .634 → .636, MRR@10 .510 → .511, 4 folds
+#: of 5 better; dev end to end .640 → .648: docs/search-research.md, "The duplicate count's
+#: train/serve skew").
+RANKER_COUNT_SCALE = 1.0 - 1.0 / RANKER_INNER_FOLDS
 #: LightGBM lambdarank settings (chosen on CV fold 1, docs/search-research.md).
 RANKER_PARAMS = {"objective": "lambdarank", "metric": "ndcg", "eval_at": [5], "learning_rate": 0.05,
                  "num_leaves": 15, "min_data_in_leaf": 50, "lambdarank_truncation_level": 20,
@@ -215,14 +222,29 @@ def train_ranker_on(x: np.ndarray, y: np.ndarray, sizes: np.ndarray, *, rounds: 
 
 
 class Ranker:
-    """A stored re-ranker, callable on a (n, len(FEATURES)) float32 matrix: one score per row."""
+    """A stored re-ranker, callable on a (n, len(FEATURES)) float32 matrix: one score per row.
 
-    def __init__(self, model: str) -> None:
+    `count_scale` multiplies each candidate's duplicate count (the `log_duplicates` column,
+    log1p of the count; the product is rounded to a whole count) before scoring: 1.0 scores the
+    rows as given; the served ranker gets the scale it was trained for (RANKER_COUNT_SCALE,
+    stored in its metrics). Raises ValueError for a negative scale.
+    """
+
+    def __init__(self, model: str, *, count_scale: float = 1.0) -> None:
         import lightgbm
 
+        if not count_scale >= 0:
+            raise ValueError(f"count_scale must be 0 or more, not {count_scale}")
         self.booster = lightgbm.Booster(model_str=model)
+        self.count_scale = float(count_scale)
 
     def __call__(self, features: np.ndarray) -> np.ndarray:
+        if self.count_scale != 1.0:
+            from app.search.embedded import FEATURES
+
+            col = FEATURES.index("log_duplicates")
+            features = np.array(features, dtype=np.float32, copy=True)
+            features[:, col] = np.log1p(np.round(np.expm1(features[:, col]) * self.count_scale))
         return self.booster.predict(features, num_threads=1)
 
 
@@ -737,6 +759,7 @@ def train_ranker(engine: Engine, *, encoder_name: str, min_links: int | None = N
                    "validation_base_R@5_per_group": round(per_group[0], 4),
                    "validation_R@5_per_group": round(per_group[1], 4), "groups": int(len(sizes)),
                    "rounds": RANKER_ROUNDS, "with_adapter": adapter is not None,
+                   "count_scale": RANKER_COUNT_SCALE,
                    "adapter_version": getattr(served(engine, encoder_name), "version", None) if adapter is not None else None}
         if learned_r5 < base_r5 or learned_mrr <= base_mrr:
             return Outcome(None, f"ranker: held-out recall@5 {learned_r5:.3f}, MRR@10 {learned_mrr:.3f} against "
@@ -800,11 +823,13 @@ def served_ranker(engine: Engine, encoder_name: str) -> ServedRanker | None:
     not load (logged)."""
     def load(row: LearnedModel, stamp: tuple, now: float) -> ServedRanker | None:
         try:
-            ranker = Ranker(bytes(row.blob).decode())
+            metrics = json.loads(row.metrics or "{}")
+            # Rankers stored before the count was scaled were served it as it is (1.0).
+            ranker = Ranker(bytes(row.blob).decode(), count_scale=float(metrics.get("count_scale", 1.0)))
         except Exception as exc:  # noqa: BLE001 - lightgbm missing or a damaged row: base ranking
             _log.warning("learned ranker %s not served: %s", stamp[0], exc)
             return None
-        with_adapter = bool(json.loads(row.metrics or "{}").get("with_adapter"))
+        with_adapter = bool(metrics.get("with_adapter"))
         return ServedRanker(version=stamp[0], ranker=ranker, links=row.links, stamp=stamp, checked=now,
                             with_adapter=with_adapter)
 

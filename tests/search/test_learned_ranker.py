@@ -210,6 +210,55 @@ def test_a_failed_training_keeps_the_previous_ranker(clean_engine, community, mo
     assert ranking(clean_engine, community["query"])[0] == community["target"].id
 
 
+def _count_ranker() -> str:
+    """A LightGBM ranker over FEATURES that learned one rule: the candidate asked most often
+    (largest `log_duplicates`) is the original; the other columns are noise."""
+    rng = np.random.default_rng(3)
+    col = embedded.FEATURES.index("log_duplicates")
+    x = rng.normal(size=(200 * 8, len(embedded.FEATURES))).astype(np.float32)
+    counts = rng.integers(0, 40, size=200 * 8)
+    x[:, col] = np.log1p(counts)
+    y = np.zeros(len(x), np.int32)
+    for g in range(200):
+        y[g * 8 + int(np.argmax(counts[g * 8:(g + 1) * 8]))] = 1
+    return learned.train_ranker_on(x, y, np.full(200, 8), params={"min_data_in_leaf": 5})
+
+
+def test_the_ranker_is_served_the_duplicate_count_scaled():
+    """count_scale: the rows are scored as if each candidate's duplicate count were scaled (and
+    rounded to a whole count); the caller's rows are left as they were."""
+    model = _count_ranker()
+    col = embedded.FEATURES.index("log_duplicates")
+    rows = np.zeros((4, len(embedded.FEATURES)), np.float32)
+    rows[:, col] = np.log1p([0, 3, 9, 30])
+    given = rows.copy()
+
+    halved = learned.Ranker(model, count_scale=0.5)(rows)
+
+    assert np.array_equal(rows, given)
+    by_hand = given.copy()
+    by_hand[:, col] = np.log1p([0, 2, 4, 15])  # round(1.5) = 2, round(4.5) = 4 (to even)
+    assert np.allclose(halved, learned.Ranker(model)(by_hand))
+    assert not np.allclose(halved, learned.Ranker(model)(given))  # the count matters to this model
+    assert np.allclose(learned.Ranker(model, count_scale=1.0)(given), learned.Ranker(model)(given))
+    with pytest.raises(ValueError):
+        learned.Ranker(model, count_scale=-0.5)
+
+
+def test_the_served_ranker_gets_the_count_scale_it_was_trained_for(clean_engine, community):
+    """train_ranker stores RANKER_COUNT_SCALE with the model (its groups saw the counts of indexes
+    without one part's titles); a ranker stored without it (before the scale existed) is served
+    the counts as they are."""
+    outcome = learned.train_ranker(clean_engine, encoder_name=ENCODER, min_links=20)
+    assert outcome.metrics["count_scale"] == learned.RANKER_COUNT_SCALE == 1 - 1 / learned.RANKER_INNER_FOLDS
+    assert learned.served_ranker(clean_engine, ENCODER).ranker.count_scale == learned.RANKER_COUNT_SCALE
+
+    older = learned.store_ranker(clean_engine, _count_ranker(), encoder_name=ENCODER, metrics={"with_adapter": False})
+    learned.forget_served()
+    served = learned.served_ranker(clean_engine, ENCODER)
+    assert served.version == older and served.ranker.count_scale == 1.0
+
+
 def test_a_damaged_stored_ranker_is_refused():
     with pytest.raises(ValueError):
         learned.store_ranker(None, "not a model", encoder_name=ENCODER)  # type: ignore[arg-type]
@@ -226,7 +275,7 @@ engine = make_engine(os.environ["GROUNDSWELL_DATABASE_URL"])
 served = learned.served_ranker(engine, sys.argv[1])
 vector = json.loads(sys.argv[2])
 hits = EmbeddedBackend(engine).similar_reranked(SimilarQuery(title="zzzz", vector=tuple(vector), limit=5), served.ranker)
-print(json.dumps({"version": served.version,
+print(json.dumps({"version": served.version, "count_scale": served.ranker.count_scale,
                   "model": hashlib.sha256(served.ranker.booster.model_to_string().encode()).hexdigest(),
                   "ranking": [h.id for h in hits]}))
 """
@@ -241,6 +290,7 @@ def test_two_processes_serve_the_same_ranker(clean_engine, community, db_url):
                                       capture_output=True, text=True).stdout) for _ in range(2)]
     assert runs[0] == runs[1]
     assert runs[0]["version"] == mine.version
+    assert runs[0]["count_scale"] == mine.ranker.count_scale == learned.RANKER_COUNT_SCALE
     assert runs[0]["model"] == hashlib.sha256(mine.ranker.booster.model_to_string().encode()).hexdigest()
     assert runs[0]["ranking"] == ranking(clean_engine, community["query"])
     assert runs[0]["ranking"][0] == community["target"].id
