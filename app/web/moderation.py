@@ -200,13 +200,21 @@ def moderate_thread(request: Request, question_id: Id, session: SessionDep, me: 
 @router.get("/users/{username}/moderate")
 def moderate_user(request: Request, username: str, session: SessionDep, me: Me) -> Response:
     posts.require_moderator_read(me)
+    return _moderate_user_page(request, session, me, username)
+
+
+def _moderate_user_page(request: Request, session, me, username: str, values: dict[str, str] | None = None,
+                        error: str = "", status: int = 200) -> Response:
+    """The member's moderation page; after a refused action, `values` (the form as typed, with its
+    `do`) fill that action's form again and `error` is shown above it."""
     user = accounts_service.get_by_username(session, username)
     stats = flags.flag_stats(session, user.id)
     recent = audit.entries(session, actor=me, target_type="user", target_id=user.username, limit=20).items
     return render(request, "moderation/user.html", {
         "user": views.UserView.of(user), "member": user, "is_suspended": user.is_suspended, "flag_stats": stats,
-        "roles": [r.value for r in Role], "is_admin": me.role == Role.admin, "recent": recent, "values": {},
-    })
+        "roles": [r.value for r in Role], "is_admin": me.role == Role.admin, "recent": recent,
+        "values": values or {}, "error": error,
+    }, status=status)
 
 
 @router.post("/users/{username}/moderate")
@@ -241,5 +249,9 @@ def moderate_user_post(request: Request, username: str, session: SessionDep, me:
             raise InvalidInput("Choose what to do.")
     except (InvalidInput, Conflict) as exc:
         session.rollback()
-        flash(request, exc.detail, "error")
+        # The page again, with what was typed (a suspension's reason can be long): not a redirect
+        # that would lose it.
+        typed = {k: str(form.get(k, ""))[:2000] for k in ("do", "days", "reason", "block", "role", "confirm")}
+        return _moderate_user_page(request, session, me, username, typed, exc.detail,
+                                   status=409 if isinstance(exc, Conflict) else 422)
     return redirect(back)
