@@ -235,14 +235,15 @@ class Ranker:
 
         if not count_scale >= 0:
             raise ValueError(f"count_scale must be 0 or more, not {count_scale}")
+        from app.search.embedded import FEATURES
+
         self.booster = lightgbm.Booster(model_str=model)
         self.count_scale = float(count_scale)
+        self._count_col = FEATURES.index("log_duplicates")
 
     def __call__(self, features: np.ndarray) -> np.ndarray:
-        if self.count_scale != 1.0:
-            from app.search.embedded import FEATURES
-
-            col = FEATURES.index("log_duplicates")
+        if self.count_scale != 1.0:  # a copy: the caller's rows stay as they were
+            col = self._count_col
             features = np.array(features, dtype=np.float32, copy=True)
             features[:, col] = np.log1p(np.round(np.expm1(features[:, col]) * self.count_scale))
         return self.booster.predict(features, num_threads=1)
