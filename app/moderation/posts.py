@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from app.accounts import permissions
 from app.accounts.models import User
 from app.core.db import utcnow
-from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.errors import Conflict, Forbidden, NotFound, field_error
 from app.core.text import require_text
 from app.moderation import audit
 
@@ -260,16 +260,29 @@ def require_moderator(actor: User | None) -> User:
 
 # --- threads: close, lock, protect -----------------------------------------------------------------
 
+#: The longest reason a thread action takes (characters), as the API's `reason` fields (CONTRACT.md).
+THREAD_REASON_MAX = 300
+
+
+def _thread_reason(reason: str) -> str:
+    """The reason as given; 422 (field `reason`) when it is longer than THREAD_REASON_MAX."""
+    if len(reason or "") > THREAD_REASON_MAX:
+        raise field_error("reason", f"Say it in at most {THREAD_REASON_MAX} characters.")
+    return reason
+
+
 def close(session: Session, *, actor: User | None, question_id: int, reason: str) -> object:
     """Close an open question (no new answers) with a reason: moderators, staff and members with
-    the close privilege. Reopen with app.questions.duplicates.reopen."""
+    the close privilege. Reopen with app.questions.duplicates.reopen. Raises InvalidInput (field
+    `reason`) for a reason with nothing visible or over THREAD_REASON_MAX characters, Conflict when
+    the question is not open (closed meanwhile, say), Forbidden without the privilege."""
     from app.questions import service as questions_service
     from app.questions.models import QuestionStatus
 
     actor = permissions.require_user(actor)
     if not permissions.can_close(actor):
         permissions.require_privilege(actor, "close", "close questions")
-    reason = require_text("reason", reason, "Say why the question is closed (readers see it).")
+    reason = _thread_reason(require_text("reason", reason, "Say why the question is closed (readers see it)."))
     question = questions_service.get_visible(session, question_id, viewer=actor, for_update=True)
     if question.status != QuestionStatus.open:
         raise Conflict("This question is not open.")
@@ -282,13 +295,15 @@ def close(session: Session, *, actor: User | None, question_id: int, reason: str
 
 
 def set_lock(session: Session, *, actor: User | None, question_id: int, locked: bool, reason: str = "") -> object:
-    """Lock (no new answers, comments or votes) or unlock a thread; moderators and staff."""
+    """Lock (no new answers, comments or votes) or unlock a thread; moderators and staff. A reason
+    over THREAD_REASON_MAX characters is refused (InvalidInput, field `reason`)."""
     return _set_thread_state(session, actor, question_id, "locked_at", locked,
                              ("question.lock", "question.unlock"), reason)
 
 
 def set_protect(session: Session, *, actor: User | None, question_id: int, protected: bool, reason: str = "") -> object:
-    """Protect (members below NEW_MEMBER_REPUTATION cannot answer) or unprotect a thread."""
+    """Protect (members below NEW_MEMBER_REPUTATION cannot answer) or unprotect a thread; moderators
+    and staff. A reason over THREAD_REASON_MAX characters is refused (InvalidInput, field `reason`)."""
     return _set_thread_state(session, actor, question_id, "protected_at", protected,
                              ("question.protect", "question.unprotect"), reason)
 
@@ -299,6 +314,7 @@ def _set_thread_state(session: Session, actor: User | None, question_id: int, co
     from app.questions import service as questions_service
 
     actor = require_moderator(actor)
+    reason = _thread_reason(reason)
     question = questions_service.get_visible(session, question_id, viewer=actor, for_update=True)
     if (getattr(question, column) is not None) != on:
         setattr(question, column, utcnow() if on else None)

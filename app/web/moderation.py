@@ -170,9 +170,12 @@ def audit_log(request: Request, session: SessionDep, me: Me, action: Text = None
 
 @router.post("/questions/{question_id}/moderate")
 def moderate_thread(request: Request, question_id: Id, session: SessionDep, me: Me, form: FormData) -> Response:
-    """Close (with a reason), lock/unlock, protect/unprotect a thread from its page."""
+    """Close (with a reason), lock/unlock, protect/unprotect a thread from its page. A refused
+    action (no reason to close, a reason over 300 characters: 422; the question closed meanwhile:
+    409) shows the question page again with the form open, the reason beside it and the typed
+    reason kept."""
     limit(request, "write", me)
-    what, reason = form.get("do", ""), form.get("reason", "")[:300]
+    what, reason = form.get("do", ""), form.get("reason", "")
     try:
         if what == "close":
             posts.close(session, actor=me, question_id=question_id, reason=reason)
@@ -186,12 +189,14 @@ def moderate_thread(request: Request, question_id: Id, session: SessionDep, me: 
         else:
             raise InvalidInput("Choose what to do.")
     except (InvalidInput, Conflict) as exc:
+        from app.web.questions import _question_page
+
         session.rollback()
-        flash(request, exc.detail, "error")
-        message = None
+        detail = views.question_detail(session, question_id, me)
+        return _question_page(request, session, detail, viewer=me, status=409 if isinstance(exc, Conflict) else 422,
+                              moderate_form={"reason": str(reason)[:2000], "error": exc.detail})
     ref = posts.load(session, "question", question_id, viewer=me)
-    if message:
-        flash(request, message)
+    flash(request, message)
     return redirect(ref.url)
 
 

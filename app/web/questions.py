@@ -181,7 +181,8 @@ def ask(request: Request, session: SessionDep, me: Me, form: FormData) -> Respon
 def _empty_forms() -> dict[str, Any]:
     return {"answer_form": {"body": "", "errors": {}},
             "comment_form": {"target": "", "body": "", "errors": {}},
-            "flag_form": {"target": "", "reason": "", "text": "", "original": "", "errors": {}}}
+            "flag_form": {"target": "", "reason": "", "text": "", "original": "", "errors": {}},
+            "moderate_form": {"reason": "", "error": ""}}
 
 
 def _question_page(request: Request, session: Session, detail: views.QuestionDetailView, sort: str = "best", *,

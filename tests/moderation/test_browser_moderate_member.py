@@ -11,40 +11,33 @@ from sqlmodel import Session
 
 from app.accounts.models import User
 from tests.factories import make_user
-from tests.web.conftest import browsers  # noqa: F401  (fixture)
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, _sign_in, live_server  # noqa: F401  (fixture)
+from tests.web.conftest import browsers, chromium_page  # noqa: F401  (fixture)
+from tests.web.test_browser import _sign_in, live_server  # noqa: F401  (fixture)
 
 
 @pytest.mark.browser
 @pytest.mark.parametrize("viewport", [(1280, 900), (390, 844)], ids=["desktop", "phone"])
 def test_a_refused_destroy_keeps_the_typed_form(live_server, session, viewport, tmp_path):  # noqa: F811
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     make_user(session, "omar", role="moderator")
     spammer = make_user(session, "dealz")
     session.commit()
-    base, (width, height) = live_server, viewport
-    problems: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(viewport={"width": width, "height": height}).new_page()
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            _sign_in(page, base, "omar")
-            page.goto(f"{base}/users/dealz/moderate")
-            page.get_by_label("Also block").select_option("domain")
-            page.get_by_label("Type dealz to confirm").fill("deals")  # a typo
-            page.get_by_role("button", name="Destroy spammer").click()
-            page.wait_for_load_state()
+    base, width = live_server, viewport[0]
+    with chromium_page(viewport) as (page, problems):
+        _sign_in(page, base, "omar")
+        page.goto(f"{base}/users/dealz/moderate")
+        page.get_by_label("Also block").select_option("domain")
+        page.get_by_label("Type dealz to confirm").fill("deals")  # a typo
+        page.get_by_role("button", name="Destroy spammer").click()
+        page.wait_for_load_state()
 
-            expect(page.get_by_role("alert")).to_contain_text("Type the username to confirm")
-            expect(page.get_by_label("Also block")).to_have_value("domain")
-            expect(page.get_by_label("Type dealz to confirm")).to_have_value("deals")
-            expect(page.get_by_label(re.compile("Reason \\(the member sees it\\)"))).to_have_value("")
-            assert page.evaluate("document.documentElement.scrollWidth") <= width
-            page.screenshot(path=str(tmp_path / f"moderate-refused-{width}.png"), full_page=True)
-        finally:
-            browser.close()
+        expect(page.get_by_role("alert")).to_contain_text("Type the username to confirm")
+        expect(page.get_by_label("Also block")).to_have_value("domain")
+        expect(page.get_by_label("Type dealz to confirm")).to_have_value("deals")
+        expect(page.get_by_label(re.compile("Reason \\(the member sees it\\)"))).to_have_value("")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.screenshot(path=str(tmp_path / f"moderate-refused-{width}.png"), full_page=True)
     assert not problems
     session.expire_all()
     assert session.get(User, spammer.id).is_active  # nothing was destroyed

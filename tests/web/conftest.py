@@ -14,6 +14,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -130,6 +131,25 @@ class Statements:
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+@contextmanager
+def chromium_page(viewport: tuple[int, int]) -> Iterator[tuple[object, list[str]]]:
+    """A page of a new headless Chromium (Debian's, CHROMIUM_ARGS) at `viewport` (width, height in
+    CSS px), and the list every uncaught script error of the page goes into; the browser is closed
+    on the way out. Use with the `live_server` fixture, which skips when Chromium is missing."""
+    from playwright.sync_api import sync_playwright
+
+    width, height = viewport
+    problems: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            yield page, problems
+        finally:
+            browser.close()
 
 
 @pytest.fixture
