@@ -76,6 +76,31 @@ def test_closing_an_original_re_points_its_duplicates(session, three):
     assert a.duplicate_of_id == c.id
 
 
+def test_a_re_pointed_duplicate_keeps_what_it_was_closed_against(session, three, factory):
+    a, b, c, mod = three
+    d = factory.question(title="Fan loud at wake-up, BIOS updated")
+    e = factory.question(title="Cooling fan spins up after every resume")
+    duplicates.close_as_duplicate(session, actor=mod, question_id=a.id, original_id=b.id)
+    duplicates.close_as_duplicate(session, actor=mod, question_id=b.id, original_id=c.id)
+    duplicates.close_as_duplicate(session, actor=mod, question_id=d.id, original_id=c.id)
+    for q in (a, b, d):
+        session.refresh(q)
+    # (points at, closed against when re-pointed)
+    assert [(q.duplicate_of_id, q.duplicate_via_id) for q in (a, b, d)] == [(c.id, b.id), (c.id, None), (c.id, None)]
+    # The chain grows at its end: each keeps the question it was first closed against.
+    duplicates.close_as_duplicate(session, actor=mod, question_id=c.id, original_id=e.id)
+    for q in (a, b, d):
+        session.refresh(q)
+    assert [(q.duplicate_of_id, q.duplicate_via_id) for q in (a, b, d)] == [(e.id, b.id), (e.id, c.id), (e.id, c.id)]
+    # Reopened, it is no duplicate at all; closed again, it points where it was closed.
+    duplicates.reopen(session, actor=mod, question_id=a.id)
+    session.refresh(a)
+    assert (a.status, a.duplicate_of_id, a.duplicate_via_id) == ("open", None, None)
+    duplicates.close_as_duplicate(session, actor=mod, question_id=a.id, original_id=e.id)
+    session.refresh(a)
+    assert (a.duplicate_of_id, a.duplicate_via_id) == (e.id, None)
+
+
 def test_loops_are_refused_with_the_loop_named(session, three):
     a, b, c, mod = three
     duplicates.close_as_duplicate(session, actor=mod, question_id=a.id, original_id=b.id)

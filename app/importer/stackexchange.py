@@ -1019,7 +1019,8 @@ class _Importer:
             if duplicates:
                 table = Question.__table__
                 self.s.execute(update(table).where(table.c.id == bindparam("qid")).values(
-                    status=QuestionStatus.duplicate.value, duplicate_of_id=bindparam("original")), duplicates)
+                    status=QuestionStatus.duplicate.value, duplicate_of_id=bindparam("original"),
+                    duplicate_via_id=None), duplicates)  # closed against it directly (chains: repair_chains)
                 self.search_touched.update(d["qid"] for d in duplicates)
                 self.search_touched.update(d["original"] for d in duplicates)
             if related:

@@ -48,7 +48,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, func, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
@@ -94,6 +94,7 @@ def close_as_duplicate(session: Session, *, actor: User | None, question_id: int
     for dup in session.exec(select(Question).where(Question.duplicate_of_id == question.id,
                                                    Question.status == QuestionStatus.duplicate.value)
                             .order_by(Question.id).with_for_update()).all():
+        dup.duplicate_via_id = dup.duplicate_via_id or question.id  # what it was closed against first
         dup.duplicate_of_id = original.id
         questions_service.touch(session, dup, now)
     session.flush()
@@ -205,7 +206,7 @@ def reopen(session: Session, *, actor: User | None, question_id: int) -> Questio
     if question.merged_into_at is not None:
         raise Conflict(MERGED_FOR_GOOD)
     was = {"status": question.status, "duplicate_of": question.duplicate_of_id}
-    question.status, question.duplicate_of_id = QuestionStatus.open.value, None
+    question.status, question.duplicate_of_id, question.duplicate_via_id = QuestionStatus.open.value, None, None
     questions_service.touch(session, question)
     session.flush()
     audit.record(session, actor=actor, action="question.reopen", target_type="question", target_id=question.id,
@@ -277,10 +278,11 @@ class ChainRepair:
     touched: set[int]
 
 
-def repair_chains(conn: Connection) -> ChainRepair:
+def repair_chains(conn: Connection, *, keep_via: bool = True) -> ChainRepair:
     """Point every stored duplicate at the end of its chain and break loops (`resolve_chains`),
     with Core statements on `conn` (the caller's transaction): the importer after PostLinks.xml,
-    and migration 0007 on existing data. A reopened loop member becomes `open`. Writes no search
+    and migration 0007 on existing data. A re-pointed duplicate keeps in `duplicate_via_id` the
+    question it was closed against (unless it kept one already). A reopened loop member becomes `open`. Writes no search
     outbox rows itself: the caller records `touched`."""
     table = Question.__table__
     edges = dict(conn.execute(select(table.c.id, table.c.duplicate_of_id).where(
@@ -293,14 +295,17 @@ def repair_chains(conn: Connection) -> ChainRepair:
         if target is None:
             reopened.append(qid)
         else:
-            repoint.append({"qid": qid, "target": target})
+            repoint.append({"qid": qid, "target": target, "was": edges[qid]})
             touched.add(target)
     if repoint:
+        # duplicate_via_id keeps what it was closed against (the first such question, if re-pointed before).
+        via = {"duplicate_via_id": func.coalesce(table.c.duplicate_via_id, bindparam("was"))} if keep_via else {}
         conn.execute(update(table).where(table.c.id == bindparam("qid"))
-                     .values(duplicate_of_id=bindparam("target")), repoint)
+                     .values(duplicate_of_id=bindparam("target"), **via), repoint)
     if reopened:
         conn.execute(update(table).where(table.c.id.in_(reopened))
-                     .values(status=QuestionStatus.open.value, duplicate_of_id=None))
+                     .values(status=QuestionStatus.open.value, duplicate_of_id=None,
+                             **({"duplicate_via_id": None} if keep_via else {})))
     return ChainRepair([r["qid"] for r in repoint], reopened, touched)
 
 

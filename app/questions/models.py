@@ -52,6 +52,13 @@ class Question(SQLModel, table=True):
     accepted_answer_id: int | None = Field(default=None)
     status: str = Field(default=QuestionStatus.open.value, max_length=16)
     duplicate_of_id: int | None = Field(default=None, foreign_key="questions.id")
+    # The question a duplicate was closed against, when that one was later closed as a duplicate
+    # itself and this one re-pointed to the end of the chain (app/questions/duplicates.py: close
+    # and repair_chains); None while it points at what it was closed against. The moderators'
+    # judgement was "same as that one", not "same as where the chain ends": the learned re-ranker
+    # does not train on such links (app/search/learned.py, docs/search-research.md). No FK: a
+    # record of what happened, kept when that question is later reopened or deleted.
+    duplicate_via_id: int | None = Field(default=None)
     # Set when a duplicate's answers were moved to its original (app/questions/duplicates.py: merge).
     merged_into_at: datetime | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow)

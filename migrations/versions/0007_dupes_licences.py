@@ -56,7 +56,7 @@ def upgrade() -> None:
         revised = sa.func.coalesce(table.c.updated_at, table.c.created_at)
         conn.execute(sa.update(table).where(table.c.source_url.is_not(None), table.c.license.is_(None)).values(
             license=sa.case((revised < until_1, oldest), (revised < until_2, middle), else_=newest)))
-    repair = repair_chains(conn)
+    repair = repair_chains(conn, keep_via=False)  # duplicate_via_id comes with 0028
     outbox.emit(conn, repair.touched)
 
 

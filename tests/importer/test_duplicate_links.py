@@ -60,12 +60,34 @@ def test_chains_follow_to_the_final_original_whatever_the_link_order(db, tmp_pat
                             5: ("open", None)}
 
 
+def vias(read) -> dict[int, int | None]:
+    """Source question id → source id of the question it was closed against when re-pointed, or None."""
+    with read() as s:
+        local = dict(s.exec(select(ImportMap.local_id, ImportMap.source_id)
+                            .where(ImportMap.site == SITE, ImportMap.kind == "question")).all())
+        return {local[q.id]: local.get(q.duplicate_via_id) for q in s.exec(select(Question)).all()}
+
+
+def test_a_re_pointed_duplicate_keeps_the_question_it_was_closed_against(db, tmp_path, read):
+    d = site((1, "Thermostat offline"), (2, "Thermostat shows no connection"), (3, "Heating app cannot reach it"),
+             (4, "Thermostat lost wifi"), (6, "Valve clicks all night"), (7, "Radiator valve noise"))
+    d.link(3, 2, type=3).link(4, 3, type=3).link(2, 1, type=3).link(7, 6, type=3)
+    run_import(db, d.write(tmp_path / "first"))
+    assert vias(read) == {1: None, 2: None, 3: 2, 4: 3, 6: None, 7: None}
+    # A later dump closes 6 against 1: 7 is re-pointed and keeps 6; those re-pointed before keep theirs.
+    d.link(6, 1, type=3)
+    run_import(db, d.write(tmp_path / "second"))
+    assert states(read)[7] == ("duplicate", 1)
+    assert vias(read) == {1: None, 2: None, 3: 2, 4: 3, 6: None, 7: 6}
+
+
 def test_a_loop_of_three_with_a_tail(db, tmp_path, read):
     d = site(*((i, f"Door sensor question {i}") for i in (21, 22, 23, 24)))
     d.link(22, 23, type=3).link(23, 21, type=3).link(21, 22, type=3).link(24, 23, type=3)
     run_import(db, d.write(tmp_path / "dump"))
     assert states(read) == {21: ("open", None), 22: ("duplicate", 21), 23: ("duplicate", 21),
                             24: ("duplicate", 21)}
+    assert vias(read) == {21: None, 22: 23, 23: None, 24: 23}  # 21, reopened to break the loop, keeps none
 
 
 def test_a_later_dump_closing_the_loop_is_repaired_too(db, tmp_path, read):

@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
-from app.accounts.models import Role
+from app.accounts.models import Role, User
 from app.core.config import get_settings
 from app.core.db import writer
 from app.questions import duplicates
@@ -493,3 +493,25 @@ def test_the_rankers_check_counts_each_original_once():
     owners = np.array([7, 7, 7, 9])
     assert _ranked_quality(scores, y, sizes, k=1) == (0.75, (3 + 0.5) / 4)
     assert _ranked_quality(scores, y, sizes, k=1, owners=owners) == (0.5, (1 + 0.5) / 2)
+
+
+def test_links_re_pointed_down_a_chain_are_not_learned_from(clean_engine, community, forum):
+    """Closing an original with duplicates as a duplicate itself re-points its duplicates to the
+    end of the chain; the moderators never named that question for them, so the ranker's training
+    leaves those links out (docs/search-research.md, "Chains"), and keeps the closure itself and
+    the end question's own duplicates."""
+    first, second = list(community["alternates"])[:2]
+    before = {d for d, _o, _t in learned._link_titles(clean_engine)}
+    assert set(community["alternates"][first]) <= before
+    mod = forum.execute(select(User).where(User.username == "mod")).scalar_one()
+    duplicates.close_as_duplicate(forum, actor=mod, question_id=first, original_id=second)
+    forum.commit()
+
+    links = {d: o for d, o, _t in learned._link_titles(clean_engine)}
+    assert not set(community["alternates"][first]) & set(links)  # re-pointed: left out
+    assert links[first] == second  # the closure itself: learned from
+    assert all(links[d] == second for d in community["alternates"][second])
+    assert set(links) == before - set(community["alternates"][first]) | {first}
+    with Session(clean_engine) as s:  # still duplicates of the chain's end everywhere else
+        assert set(s.execute(select(Question.duplicate_of_id).where(
+            Question.id.in_(community["alternates"][first]))).scalars()) == {second}
