@@ -74,9 +74,23 @@ class World:
 
     def __init__(self, bench, known, removed) -> None:
         dups = {d for d, _ in known} | set(removed)
+        # Each known duplicate folds into the end of its chain, as the product's index folds it
+        # (app.search.indexer; the importer and close_as_duplicate re-point chains): a link whose
+        # original was itself closed counts for that one's original. Until 2026-12-06 such titles
+        # were dropped here (their original is no document), which made the benches' worlds kinder
+        # than the product's (docs/search-research.md, "Chains").
+        dup_of = dict(known)
+
+        def end(o: int) -> int:
+            seen = set()
+            while o in dup_of and o not in seen:
+                seen.add(o)
+                o = dup_of[o]
+            return o
+
         self.alts: dict[int, list[int]] = {}
         for d, o in sorted(known):
-            self.alts.setdefault(o, []).append(d)
+            self.alts.setdefault(end(o), []).append(d)
         self.docs = [i for i in bench.forum if i not in dups]
         self.b = bench
 
