@@ -282,8 +282,9 @@ def repair_chains(conn: Connection, *, keep_via: bool = True) -> ChainRepair:
     """Point every stored duplicate at the end of its chain and break loops (`resolve_chains`),
     with Core statements on `conn` (the caller's transaction): the importer after PostLinks.xml,
     and migration 0007 on existing data. A re-pointed duplicate keeps in `duplicate_via_id` the
-    question it was closed against (unless it kept one already). A reopened loop member becomes `open`. Writes no search
-    outbox rows itself: the caller records `touched`."""
+    question it was closed against (unless it kept one already); `keep_via=False` for migration
+    0007, which runs before that column exists (0028). A reopened loop member becomes `open`.
+    Writes no search outbox rows itself: the caller records `touched`."""
     table = Question.__table__
     edges = dict(conn.execute(select(table.c.id, table.c.duplicate_of_id).where(
         table.c.status == QuestionStatus.duplicate.value, table.c.duplicate_of_id.is_not(None))).all())

@@ -561,8 +561,8 @@ def _link_titles(engine: Engine) -> list[tuple[int, int, str]]:
     """(duplicate id, original id, duplicate's title) for the duplicate links the ranker learns
     from: every one in the database but those re-pointed down a chain (`duplicate_via_id` set: it
     was closed against a question later closed as a duplicate itself). Their label would be the
-    chain's end, which the moderators never named; on the AskUbuntu dev split, training without
-    them gave R@5 .646 -> .656 (docs/search-research.md, "Chains")."""
+    chain's end, which the moderators never named. AskUbuntu dev split end to end: R@5 .644 ->
+    .652, R@1 .422 -> .436, R@10 .720 -> .708; neutral in CV (docs/search-research.md, "Chains")."""
     from app.search.embedded import stored_alternate
 
     with Session(engine) as session:
