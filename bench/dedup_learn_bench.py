@@ -36,6 +36,7 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
+from app.questions.duplicates import resolve_chains  # noqa: E402
 from app.search import indexer, learned  # noqa: E402
 from app.search.embedded import MemoryIndex, _pack  # noqa: E402
 from app.search.ports import SimilarQuery  # noqa: E402
@@ -79,18 +80,10 @@ class World:
         # original was itself closed counts for that one's original. Until 2026-12-06 such titles
         # were dropped here (their original is no document), which made the benches' worlds kinder
         # than the product's (docs/search-research.md, "Chains").
-        dup_of = dict(known)
-
-        def end(o: int) -> int:
-            seen = set()
-            while o in dup_of and o not in seen:
-                seen.add(o)
-                o = dup_of[o]
-            return o
-
+        end = resolve_chains(dict(known))  # the product's rule; None: a loop's reopened member itself
         self.alts: dict[int, list[int]] = {}
         for d, o in sorted(known):
-            self.alts.setdefault(end(o), []).append(d)
+            self.alts.setdefault(end.get(o) or o, []).append(d)
         self.docs = [i for i in bench.forum if i not in dups]
         self.b = bench
 

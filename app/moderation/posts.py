@@ -260,12 +260,14 @@ def require_moderator(actor: User | None) -> User:
 
 # --- threads: close, lock, protect -----------------------------------------------------------------
 
-#: The longest reason a thread action takes (characters), as the API's `reason` fields (CONTRACT.md).
+#: The longest reason a moderator's action takes (characters): closing, locking and protecting a
+#: thread, suspending a member; as the API's `reason` fields (CONTRACT.md).
 THREAD_REASON_MAX = 300
 
 
-def _thread_reason(reason: str) -> str:
-    """The reason as given; 422 (field `reason`) when it is longer than THREAD_REASON_MAX."""
+def reason_within_limit(reason: str) -> str:
+    """The reason as given; InvalidInput (422 at ["body", "reason"]) when it is longer than
+    THREAD_REASON_MAX characters."""
     if len(reason or "") > THREAD_REASON_MAX:
         raise field_error("reason", f"Say it in at most {THREAD_REASON_MAX} characters.")
     return reason
@@ -282,7 +284,7 @@ def close(session: Session, *, actor: User | None, question_id: int, reason: str
     actor = permissions.require_user(actor)
     if not permissions.can_close(actor):
         permissions.require_privilege(actor, "close", "close questions")
-    reason = _thread_reason(require_text("reason", reason, "Say why the question is closed (readers see it)."))
+    reason = reason_within_limit(require_text("reason", reason, "Say why the question is closed (readers see it)."))
     question = questions_service.get_visible(session, question_id, viewer=actor, for_update=True)
     if question.status != QuestionStatus.open:
         raise Conflict("This question is not open.")
@@ -314,7 +316,7 @@ def _set_thread_state(session: Session, actor: User | None, question_id: int, co
     from app.questions import service as questions_service
 
     actor = require_moderator(actor)
-    reason = _thread_reason(reason)
+    reason = reason_within_limit(reason)
     question = questions_service.get_visible(session, question_id, viewer=actor, for_update=True)
     if (getattr(question, column) is not None) != on:
         setattr(question, column, utcnow() if on else None)

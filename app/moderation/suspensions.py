@@ -36,9 +36,7 @@ def suspend(session: Session, *, actor: User | None, username: str, days: int, r
     actor = posts.require_moderator(actor)
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_SUSPENSION_DAYS:
         raise field_error("days", f"days must be a whole number from 1 to {MAX_SUSPENSION_DAYS}.")
-    reason = require_text("reason", reason, "Give the reason; the member sees it.")
-    if len(reason) > 300:
-        raise field_error("reason", "Say it in at most 300 characters.")
+    reason = posts.reason_within_limit(require_text("reason", reason, "Give the reason; the member sees it."))
     user = accounts_service.get_by_username(session, username)
     _require_over(actor, user, "suspend")
     now = now or utcnow()
